@@ -1,0 +1,3 @@
+module github.com/localstorm/localstorm
+
+go 1.26.8
