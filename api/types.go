@@ -1,0 +1,278 @@
+// Package api holds the JSON documents of nimbus's HTTP API and a Go client for
+// it. The reads and actions follow Storm UI's REST API (docs/STORM-UI-REST-API.md
+// in apache/storm) field for field, so scripts written against Storm's UI work
+// against localstorm; code upload, submit and code download are localstorm's own.
+package api
+
+import "github.com/localstorm/localstorm/topology"
+
+// Paths of the API, relative to the base URL. Topology-scoped paths take the
+// topology id as the next segment.
+const (
+	PathClusterSummary       = "/api/v1/cluster/summary"
+	PathClusterConfiguration = "/api/v1/cluster/configuration"
+	PathNimbusSummary        = "/api/v1/nimbus/summary"
+	PathSupervisorSummary    = "/api/v1/supervisor/summary"
+	PathTopologySummary      = "/api/v1/topology/summary"
+	PathTopology             = "/api/v1/topology/" // + <id>[/action|/code/<file>]
+	PathUploads              = "/api/v1/uploads"
+	PathTopologies           = "/api/v1/topologies"
+)
+
+// HeaderChecksum carries the hex SHA-256 of an uploaded or downloaded code file.
+const HeaderChecksum = "X-Checksum-Sha256"
+
+// HeaderCodeFile names the file a code download must be stored as: "stormcode"
+// for a binary, "stormcode.tgz" for a Flux archive.
+const HeaderCodeFile = "X-Localstorm-Code-File"
+
+// Names of the files of a topology's code directory (stormdist).
+const (
+	CodeFileBinary     = "stormcode"
+	CodeFileArchive    = "stormcode.tgz"
+	CodeFileConf       = "stormconf.json"
+	CodeFileDefinition = "stormtopology.json"
+)
+
+// Code kinds of a submitted topology.
+const (
+	KindBinary = "binary" // a Go topology binary (stormcode)
+	KindFlux   = "flux"   // a Flux YAML and its resources (stormcode.tgz)
+)
+
+// Stats windows as Storm UI names them (seconds, or ":all-time").
+const (
+	Window10m     = "600"
+	Window3h      = "10800"
+	Window1d      = "86400"
+	WindowAllTime = ":all-time"
+)
+
+// Windows lists the stats windows in Storm UI's order.
+var Windows = []string{Window10m, Window3h, Window1d, WindowAllTime}
+
+// SubmitRequest is the body of POST /api/v1/topologies.
+type SubmitRequest struct {
+	Name string `json:"name"`
+	// UploadID names code uploaded before with POST /api/v1/uploads.
+	UploadID string `json:"uploadId"`
+	// SHA256 is the hex checksum of the upload, checked again at submit.
+	SHA256 string `json:"sha256"`
+	// Kind is KindBinary or KindFlux.
+	Kind       string               `json:"kind"`
+	Definition *topology.Definition `json:"definition"`
+	// Conf overrides the nimbus conf and the definition's conf.
+	Conf map[string]any `json:"conf,omitempty"`
+	// InitialStatus is "" (ACTIVE) or "INACTIVE".
+	InitialStatus string `json:"initialStatus,omitempty"`
+}
+
+// UploadReply answers POST /api/v1/uploads.
+type UploadReply struct {
+	UploadID string `json:"uploadId"`
+	SHA256   string `json:"sha256"`
+	Size     int64  `json:"size"`
+}
+
+// SubmitReply answers POST /api/v1/topologies.
+type SubmitReply struct {
+	TopologyID string `json:"topologyId"`
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+}
+
+// RebalanceRequest is the body of POST topology/<id>/rebalance/<wait>.
+type RebalanceRequest struct {
+	RebalanceOptions RebalanceOptions `json:"rebalanceOptions"`
+}
+
+// RebalanceOptions are the new workers and component parallelism (0/nil = unchanged).
+type RebalanceOptions struct {
+	NumWorkers int            `json:"numWorkers,omitempty"`
+	Executors  map[string]int `json:"executors,omitempty"`
+}
+
+// ActionReply answers every topology action.
+type ActionReply struct {
+	TopologyOperation string `json:"topologyOperation"`
+	TopologyID        string `json:"topologyId"`
+	Status            string `json:"status"`
+}
+
+// ErrorReply is the body of every error response.
+type ErrorReply struct {
+	Error        string `json:"error"`
+	ErrorMessage string `json:"errorMessage"`
+}
+
+// ClusterSummary is GET /api/v1/cluster/summary.
+type ClusterSummary struct {
+	StormVersion   string `json:"stormVersion"`
+	NimbusUptime   string `json:"nimbusUptime"`
+	Supervisors    int    `json:"supervisors"`
+	Topologies     int    `json:"topologies"`
+	SlotsTotal     int    `json:"slotsTotal"`
+	SlotsUsed      int    `json:"slotsUsed"`
+	SlotsFree      int    `json:"slotsFree"`
+	ExecutorsTotal int    `json:"executorsTotal"`
+	TasksTotal     int    `json:"tasksTotal"`
+}
+
+// SupervisorSummary is GET /api/v1/supervisor/summary.
+type SupervisorSummary struct {
+	Supervisors []Supervisor `json:"supervisors"`
+}
+
+// Supervisor is one supervisor of the supervisor summary.
+type Supervisor struct {
+	ID            string `json:"id"`
+	Host          string `json:"host"`
+	Uptime        string `json:"uptime"`
+	UptimeSeconds int64  `json:"uptimeSeconds"`
+	SlotsTotal    int    `json:"slotsTotal"`
+	SlotsUsed     int    `json:"slotsUsed"`
+	Version       string `json:"version"`
+}
+
+// NimbusSummary is GET /api/v1/nimbus/summary.
+type NimbusSummary struct {
+	Nimbuses []Nimbus `json:"nimbuses"`
+}
+
+// Nimbus is one nimbus host.
+type Nimbus struct {
+	Host                string `json:"host"`
+	Port                int    `json:"port"`
+	Status              string `json:"status"` // "Leader"
+	Version             string `json:"version"`
+	NimbusUpTime        string `json:"nimbusUpTime"`
+	NimbusUpTimeSeconds int64  `json:"nimbusUpTimeSeconds"`
+}
+
+// TopologySummary is GET /api/v1/topology/summary.
+type TopologySummary struct {
+	Topologies []TopologyBrief `json:"topologies"`
+}
+
+// TopologyBrief is one topology of the topology summary.
+type TopologyBrief struct {
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	Status         string `json:"status"`
+	Uptime         string `json:"uptime"`
+	UptimeSeconds  int64  `json:"uptimeSeconds"`
+	TasksTotal     int    `json:"tasksTotal"`
+	WorkersTotal   int    `json:"workersTotal"`
+	ExecutorsTotal int    `json:"executorsTotal"`
+	// SchedulerInfo says why a topology is not (fully) scheduled; empty when it is.
+	SchedulerInfo string `json:"schedulerInfo,omitempty"`
+}
+
+// TopologyInfo is GET /api/v1/topology/<id>.
+type TopologyInfo struct {
+	ID             string          `json:"id"`
+	Name           string          `json:"name"`
+	Status         string          `json:"status"`
+	Uptime         string          `json:"uptime"`
+	UptimeSeconds  int64           `json:"uptimeSeconds"`
+	TasksTotal     int             `json:"tasksTotal"`
+	WorkersTotal   int             `json:"workersTotal"`
+	ExecutorsTotal int             `json:"executorsTotal"`
+	MsgTimeout     int             `json:"msgTimeout"`
+	Window         string          `json:"window"`
+	WindowHint     string          `json:"windowHint"`
+	Debug          bool            `json:"debug"`
+	SchedulerInfo  string          `json:"schedulerInfo,omitempty"`
+	TopologyStats  []WindowStats   `json:"topologyStats"`
+	Spouts         []SpoutSummary  `json:"spouts"`
+	Bolts          []BoltSummary   `json:"bolts"`
+	Workers        []WorkerSummary `json:"workers"`
+	Configuration  map[string]any  `json:"configuration"`
+}
+
+// WindowStats are a topology's totals over one window. Latencies are strings
+// with three decimals, as Storm UI sends them.
+type WindowStats struct {
+	Window          string `json:"window"`
+	WindowPretty    string `json:"windowPretty"`
+	Emitted         int64  `json:"emitted"`
+	Transferred     int64  `json:"transferred"`
+	CompleteLatency string `json:"completeLatency"`
+	Acked           int64  `json:"acked"`
+	Failed          int64  `json:"failed"`
+}
+
+// ComponentError is the last error of a component, as Storm UI flattens it.
+type ComponentError struct {
+	LastError       string `json:"lastError"`
+	ErrorHost       string `json:"errorHost"`
+	ErrorPort       *int   `json:"errorPort"`
+	ErrorTime       *int64 `json:"errorTime"`
+	ErrorLapsedSecs *int64 `json:"errorLapsedSecs"`
+}
+
+// SpoutSummary is one spout of a topology, its stats over the requested window.
+type SpoutSummary struct {
+	SpoutID         string `json:"spoutId"`
+	Executors       int    `json:"executors"`
+	Tasks           int    `json:"tasks"`
+	Emitted         int64  `json:"emitted"`
+	Transferred     int64  `json:"transferred"`
+	CompleteLatency string `json:"completeLatency"`
+	Acked           int64  `json:"acked"`
+	Failed          int64  `json:"failed"`
+	ComponentError
+	// ExecutorStats are the spout's executors (Storm UI's component page).
+	ExecutorStats []ExecutorSummary `json:"executorStats"`
+}
+
+// BoltSummary is one bolt of a topology, its stats over the requested window.
+type BoltSummary struct {
+	BoltID         string `json:"boltId"`
+	Executors      int    `json:"executors"`
+	Tasks          int    `json:"tasks"`
+	Emitted        int64  `json:"emitted"`
+	Transferred    int64  `json:"transferred"`
+	Capacity       string `json:"capacity"`
+	ExecuteLatency string `json:"executeLatency"`
+	Executed       int64  `json:"executed"`
+	ProcessLatency string `json:"processLatency"`
+	Acked          int64  `json:"acked"`
+	Failed         int64  `json:"failed"`
+	ComponentError
+	ExecutorStats []ExecutorSummary `json:"executorStats"`
+}
+
+// ExecutorSummary is one executor of a component: where it runs and its stats
+// over the requested window.
+type ExecutorSummary struct {
+	ID              string `json:"id"` // "[start-end]"
+	Host            string `json:"host"`
+	Port            int    `json:"port"`
+	SupervisorID    string `json:"supervisorId"`
+	Uptime          string `json:"uptime"`
+	UptimeSeconds   int64  `json:"uptimeSeconds"`
+	Alive           bool   `json:"alive"`
+	Emitted         int64  `json:"emitted"`
+	Transferred     int64  `json:"transferred"`
+	Acked           int64  `json:"acked"`
+	Failed          int64  `json:"failed"`
+	Executed        int64  `json:"executed,omitempty"`
+	CompleteLatency string `json:"completeLatency,omitempty"`
+	ExecuteLatency  string `json:"executeLatency,omitempty"`
+	ProcessLatency  string `json:"processLatency,omitempty"`
+	Capacity        string `json:"capacity,omitempty"`
+}
+
+// WorkerSummary is one worker (slot) of a topology.
+type WorkerSummary struct {
+	SupervisorID      string         `json:"supervisorId"`
+	Host              string         `json:"host"`
+	Port              int            `json:"port"`
+	TopologyID        string         `json:"topologyId"`
+	TopologyName      string         `json:"topologyName"`
+	ExecutorsTotal    int            `json:"executorsTotal"`
+	ComponentNumTasks map[string]int `json:"componentNumTasks"`
+	Uptime            string         `json:"uptime"`
+	UptimeSeconds     int64          `json:"uptimeSeconds"`
+}
