@@ -26,6 +26,9 @@ type RealServer struct {
 	DataDir string
 	cmd     *exec.Cmd
 	logPath string
+	cfgPath string
+	dir     string
+	jvm     []string
 }
 
 // RealOptions tune the real server; zero values give tickTime 2000.
@@ -33,6 +36,9 @@ type RealOptions struct {
 	TickTime int
 	// Extra holds further zoo.cfg lines ("key=value").
 	Extra []string
+	// JVMFlags replace the default flags tuned for a quick start (small heap,
+	// serial GC, C1 only); benchmarks pass the JVM's defaults ([]string{}).
+	JVMFlags []string
 }
 
 // StartReal starts a real ZooKeeper 3.8 on a free loopback port and waits until
@@ -86,21 +92,35 @@ func startReal(dir string, opts RealOptions) (*RealServer, error) {
 	if err := os.WriteFile(cfgPath, []byte(strings.Join(cfg, "\n")+"\n"), 0o644); err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(dir, "zookeeper.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
+	s := &RealServer{Addr: fmt.Sprintf("127.0.0.1:%d", port), DataDir: dataDir, cfgPath: cfgPath, dir: dir, jvm: opts.JVMFlags}
+	if s.jvm == nil {
+		s.jvm = []string{"-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"}
+	}
+	if err := s.launch(); err != nil {
 		return nil, err
 	}
+	return s, nil
+}
+
+// launch runs the server from its zoo.cfg and waits until it serves.
+func (s *RealServer) launch() error {
+	dir, cfgPath := s.dir, s.cfgPath
+	logPath := filepath.Join(dir, "zookeeper.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
 	defer logf.Close()
-	cmd := exec.Command("java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+	args := append(append([]string{}, s.jvm...),
 		"-Dzookeeper.log.dir="+dir, "-Dzookeeper.root.logger=INFO,CONSOLE",
 		"-cp", RealClasspath, "org.apache.zookeeper.server.ZooKeeperServerMain", cfgPath)
+	cmd := exec.Command("java", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
-	s := &RealServer{Addr: fmt.Sprintf("127.0.0.1:%d", port), DataDir: dataDir, cmd: cmd, logPath: logPath}
+	s.cmd, s.logPath = cmd, logPath
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(30 * time.Second)
@@ -108,16 +128,24 @@ func startReal(dir string, opts RealOptions) (*RealServer, error) {
 		select {
 		case <-exited:
 			log, _ := os.ReadFile(logPath)
-			return nil, fmt.Errorf("real ZooKeeper exited during start; log:\n%s", tail(string(log), 2000))
+			return fmt.Errorf("real ZooKeeper exited during start; log:\n%s", tail(string(log), 2000))
 		default:
 		}
 		if out, err := FourLetter(s.Addr, "srvr", time.Second); err == nil && strings.Contains(out, "Mode:") {
-			return s, nil
+			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	s.Stop()
-	return nil, errors.New("real ZooKeeper did not answer srvr with a Mode: line within 30s")
+	return errors.New("real ZooKeeper did not answer srvr with a Mode: line within 30s")
+}
+
+// Pid is the server's process id (0 when stopped).
+func (s *RealServer) Pid() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // Stop kills the server's process group and waits for it.
@@ -133,6 +161,19 @@ func (s *RealServer) Stop() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.cmd = nil
+}
+
+// Restart kills the server (SIGKILL, as a crash) and starts it again on the
+// same port and data directory, waiting until it serves.
+func (s *RealServer) Restart() error {
+	s.Stop()
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = s.launch(); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("restart real ZooKeeper on %s: %w", s.Addr, err)
 }
 
 // Log returns the server's log so far.
