@@ -49,6 +49,25 @@ const (
 	NimbusThriftPort               = "nimbus.thrift.port"
 	UIPort                         = "ui.port"
 	DevZookeeperPath               = "dev.zookeeper.path"
+
+	// Keys added for validation and the profiles; same names as Storm's.
+	StormClusterMode                = "storm.cluster.mode"
+	StormZookeeperRetryTimes        = "storm.zookeeper.retry.times"
+	StormZookeeperRetryInterval     = "storm.zookeeper.retry.interval"
+	NimbusSeeds                     = "nimbus.seeds"
+	LogviewerPort                   = "logviewer.port"
+	ExecutorMetricsFreqSecs         = "executor.metrics.frequency.secs"
+	TopologyTasks                   = "topology.tasks"
+	TopologyMaxTaskParallelism      = "topology.max.task.parallelism"
+	TopologyEventLoggerExecutors    = "topology.eventlogger.executors"
+	TopologyProducerBatchSize       = "topology.producer.batch.size"
+	TopologyTransferBatchSize       = "topology.transfer.batch.size"
+	TopologyBatchFlushIntervalMs    = "topology.batch.flush.interval.millis"
+	TopologyErrorThrottleSecs       = "topology.error.throttle.interval.secs"
+	TopologyMaxErrorReportPerIntv   = "topology.max.error.report.per.interval"
+	TopologySleepSpoutWaitTimeMs    = "topology.sleep.spout.wait.strategy.time.ms"
+	TopologyShellBoltMaxPending     = "topology.shellbolt.max.pending"
+	TopologyBuiltinMetricsBucketSec = "topology.builtin.metrics.bucket.size.secs"
 )
 
 // Conf is a Storm configuration: key → value as decoded from YAML or JSON
