@@ -3,6 +3,7 @@ package topology
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
@@ -234,9 +235,7 @@ func (b *Builder) Build() (*Topology, error) {
 					errs = multierror.Append(errs, fmt.Errorf("spout %q: factory is nil", id))
 					continue
 				}
-				if err := collectOutputs(d.def, func() Component { return d.factory() }); err != nil {
-					errs = multierror.Append(errs, fmt.Errorf("spout %q: %w", id, err))
-				}
+				errs = appendPrefixed(errs, "spout "+strconv.Quote(id), collectOutputs(d.def, func() Component { return d.factory() }))
 				spouts[id] = d.factory
 			}
 			def.Spouts[id] = cloneComponent(d.def)
@@ -246,19 +245,15 @@ func (b *Builder) Build() (*Topology, error) {
 					errs = multierror.Append(errs, fmt.Errorf("bolt %q: factory is nil", id))
 					continue
 				}
-				if err := collectOutputs(d.def, func() Component { return d.factory() }); err != nil {
-					errs = multierror.Append(errs, fmt.Errorf("bolt %q: %w", id, err))
-				}
+				errs = appendPrefixed(errs, "bolt "+strconv.Quote(id), collectOutputs(d.def, func() Component { return d.factory() }))
 				bolts[id] = d.factory
 			}
 			def.Bolts[id] = cloneComponent(d.def)
 		}
 	}
 	t, err := FromDefinition(def, Factories{Spouts: spouts, Bolts: bolts})
-	if err != nil {
-		errs = multierror.Append(errs, err)
-	}
-	if err := errs.ErrorOrNil(); err != nil {
+	errs = multierror.Append(errs, err)
+	if err := errorList(errs); err != nil {
 		return nil, fmt.Errorf("build topology: %w", err)
 	}
 	return t, nil
@@ -279,7 +274,7 @@ func collectOutputs(def *ComponentDef, make func() Component) (err error) {
 	decl := &outputCollector{outputs: map[string]StreamDef{}}
 	c.DeclareOutputFields(decl)
 	def.Outputs = decl.outputs
-	return decl.err.ErrorOrNil()
+	return errorList(decl.err)
 }
 
 // outputCollector is the OutputDeclarer given to DeclareOutputFields at build time.
@@ -373,7 +368,7 @@ func FromDefinition(d *Definition, f Factories) (*Topology, error) {
 		}
 		t.bolts[id] = f.Bolts[id]
 	}
-	if err := errs.ErrorOrNil(); err != nil {
+	if err := errorList(errs); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -439,4 +434,38 @@ func (t *Topology) NewBolt(id string) (Bolt, error) {
 		return nil, fmt.Errorf("bolt %q: factory returned nil", id)
 	}
 	return b, nil
+}
+
+// appendPrefixed appends err, or each error of a list, prefixed with what.
+func appendPrefixed(errs *multierror.Error, what string, err error) *multierror.Error {
+	if err == nil {
+		return errs
+	}
+	if list, ok := err.(*multierror.Error); ok {
+		for _, e := range list.Errors {
+			errs = multierror.Append(errs, fmt.Errorf("%s: %w", what, e))
+		}
+		return errs
+	}
+	return multierror.Append(errs, fmt.Errorf("%s: %w", what, err))
+}
+
+// errorList returns errs (nil when empty) formatted on one line per error.
+func errorList(errs *multierror.Error) error {
+	if errs == nil || len(errs.Errors) == 0 {
+		return nil
+	}
+	errs.ErrorFormat = formatErrors
+	return errs
+}
+
+func formatErrors(errs []error) string {
+	if len(errs) == 1 {
+		return errs[0].Error()
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return fmt.Sprintf("%d problems:\n\t%s", len(errs), strings.Join(msgs, "\n\t"))
 }

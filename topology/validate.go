@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
@@ -60,12 +61,10 @@ func (d *Definition) Validate() error {
 			continue
 		}
 		for _, in := range c.Inputs {
-			if err := d.validateInput(in); err != nil {
-				add("bolt %q: %w", id, err)
-			}
+			errs = appendPrefixed(errs, "bolt "+strconv.Quote(id), d.validateInput(in))
 		}
 	}
-	return errs.ErrorOrNil()
+	return errorList(errs)
 }
 
 // component returns the spout or bolt id.
