@@ -3,7 +3,10 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/config"
@@ -20,38 +23,156 @@ type Options struct {
 	OnFatal func(error)
 }
 
-var errNotImplemented = errors.New("cluster: not implemented yet")
+// Storm's defaults (conf/defaults.yaml) for the keys OptionsFromConf reads.
+const (
+	DefaultRoot           = "/storm"
+	DefaultSessionTimeout = 20 * time.Second
+	defaultZKPort         = 2181
+)
 
 // OptionsFromConf reads storm.zookeeper.servers, .port, .root and
-// .session.timeout (ms) from c.
-func OptionsFromConf(c config.Conf) (Options, error) { return Options{}, errNotImplemented }
+// .session.timeout (ms) from c. A missing key takes Storm's default; a server
+// that already names a port ("host:port") keeps it.
+func OptionsFromConf(c config.Conf) (Options, error) {
+	opts := Options{Root: DefaultRoot, SessionTimeout: DefaultSessionTimeout}
+	port := defaultZKPort
+	if !c.IsNil(config.StormZookeeperPort) {
+		p, err := c.Int(config.StormZookeeperPort)
+		if err != nil {
+			return Options{}, err
+		}
+		if p <= 0 || p > 65535 {
+			return Options{}, &config.TypeError{Key: config.StormZookeeperPort, Value: p, Expected: "a TCP port between 1 and 65535"}
+		}
+		port = p
+	}
+	hosts := []string{"localhost"}
+	if !c.IsNil(config.StormZookeeperServers) {
+		h, err := c.Strings(config.StormZookeeperServers)
+		if err != nil {
+			return Options{}, err
+		}
+		if len(h) == 0 {
+			return Options{}, &config.TypeError{Key: config.StormZookeeperServers, Value: h, Expected: "a non-empty list of ZooKeeper host names"}
+		}
+		hosts = h
+	}
+	for _, h := range hosts {
+		if strings.TrimSpace(h) == "" {
+			return Options{}, &config.TypeError{Key: config.StormZookeeperServers, Value: hosts, Expected: "a list of non-empty host names"}
+		}
+		if !strings.Contains(h, ":") {
+			h += ":" + strconv.Itoa(port)
+		}
+		opts.Servers = append(opts.Servers, h)
+	}
+	if !c.IsNil(config.StormZookeeperRoot) {
+		r, err := c.String(config.StormZookeeperRoot)
+		if err != nil {
+			return Options{}, err
+		}
+		if _, err := normalizeRoot(r); err != nil {
+			return Options{}, &config.TypeError{Key: config.StormZookeeperRoot, Value: r, Expected: "an absolute ZooKeeper path such as /storm"}
+		}
+		opts.Root = r
+	}
+	if !c.IsNil(config.StormZookeeperSessionTimeout) {
+		d, err := c.Millis(config.StormZookeeperSessionTimeout)
+		if err != nil {
+			return Options{}, err
+		}
+		if d < time.Millisecond {
+			return Options{}, &config.TypeError{Key: config.StormZookeeperSessionTimeout, Value: c[config.StormZookeeperSessionTimeout], Expected: "a positive number of milliseconds"}
+		}
+		opts.SessionTimeout = d
+	}
+	return opts, nil
+}
 
-// Connect opens a ClusterState; it waits until connected or ctx is done and
-// creates the root.
-func Connect(ctx context.Context, opts Options) (ClusterState, error) { return nil, errNotImplemented }
-
-// NewStormClusterState builds Storm's domain API over state.
-func NewStormClusterState(state ClusterState, logger *slog.Logger, onFatal func(error)) (StormClusterState, error) {
-	return nil, errNotImplemented
+// normalizeRoot turns a chroot into the prefix prepended to every path: ""
+// for "/", else the path without a trailing slash.
+func normalizeRoot(root string) (string, error) {
+	if root == "" {
+		root = DefaultRoot
+	}
+	if !strings.HasPrefix(root, "/") {
+		return "", fmt.Errorf("zookeeper root %q is not an absolute path (it must start with /)", root)
+	}
+	root = strings.TrimRight(root, "/")
+	for _, seg := range strings.Split(strings.TrimPrefix(root, "/"), "/") {
+		if root != "" && (seg == "" || seg == "." || seg == "..") {
+			return "", fmt.Errorf("zookeeper root %q has an empty, . or .. segment", root)
+		}
+	}
+	return root, nil
 }
 
 // ConnectStorm connects a ClusterState and builds a StormClusterState over it;
 // Disconnect closes the state it opened.
 func ConnectStorm(ctx context.Context, opts Options) (StormClusterState, error) {
-	return nil, errNotImplemented
+	state, err := Connect(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newStormState(state, opts.Logger, opts.OnFatal, true)
+	if err != nil {
+		if cerr := state.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		return nil, err
+	}
+	return s, nil
 }
 
+// The paths of Storm's subtrees under the root.
+const (
+	AssignmentsRoot  = "/assignments"
+	StormsRoot       = "/storms"
+	SupervisorsRoot  = "/supervisors"
+	WorkerbeatsRoot  = "/workerbeats"
+	ErrorsRoot       = "/errors"
+	BlobstoreRoot    = "/blobstore"
+	NimbusesRoot     = "/nimbuses"
+	LogconfigsRoot   = "/logconfigs"
+	BackpressureRoot = "/backpressure"
+	CredentialsRoot  = "/credentials"
+)
+
+// subtrees are created eagerly by NewStormClusterState, as Storm does.
+var subtrees = []string{AssignmentsRoot, StormsRoot, SupervisorsRoot, WorkerbeatsRoot, ErrorsRoot,
+	BlobstoreRoot, NimbusesRoot, LogconfigsRoot, BackpressureRoot, CredentialsRoot}
+
 // AssignmentPath is /assignments/<id>.
-func AssignmentPath(id string) string { return "/assignments/" + id }
+func AssignmentPath(id string) string { return AssignmentsRoot + "/" + id }
 
 // StormPath is /storms/<id>.
-func StormPath(id string) string { return "/storms/" + id }
+func StormPath(id string) string { return StormsRoot + "/" + id }
 
 // SupervisorPath is /supervisors/<id>.
-func SupervisorPath(id string) string { return "/supervisors/" + id }
+func SupervisorPath(id string) string { return SupervisorsRoot + "/" + id }
+
+// WorkerbeatRoot is /workerbeats/<id>, the parent of a topology's worker heartbeats.
+func WorkerbeatRoot(id string) string { return WorkerbeatsRoot + "/" + id }
 
 // WorkerbeatPath is /workerbeats/<id>/<node>-<port>.
-func WorkerbeatPath(id, node string, port int) string { return "" }
+func WorkerbeatPath(id, node string, port int) string {
+	return WorkerbeatRoot(id) + "/" + node + "-" + strconv.Itoa(port)
+}
 
-// ErrorsPath is /errors/<id>/<component>.
-func ErrorsPath(id, component string) string { return "" }
+// ErrorsTopologyRoot is /errors/<id>, the parent of a topology's component errors.
+func ErrorsTopologyRoot(id string) string { return ErrorsRoot + "/" + id }
+
+// ErrorsPath is /errors/<id>/<component>, the component id URL-encoded as
+// Storm does (a component id may hold characters a znode name cannot).
+func ErrorsPath(id, component string) string {
+	return ErrorsTopologyRoot(id) + "/" + urlEncode(component)
+}
+
+// LastErrorPath is /errors/<id>/<component>-last-error.
+func LastErrorPath(id, component string) string { return ErrorsPath(id, component) + "-last-error" }
+
+// CredentialsPath is /credentials/<id>.
+func CredentialsPath(id string) string { return CredentialsRoot + "/" + id }
+
+// LogconfigPath is /logconfigs/<id>.
+func LogconfigPath(id string) string { return LogconfigsRoot + "/" + id }

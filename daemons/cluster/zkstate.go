@@ -1,0 +1,722 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/hashicorp/go-multierror"
+)
+
+// ErrClosed is returned by operations on a closed ClusterState.
+var ErrClosed = errors.New("cluster state is closed")
+
+// maxRaceRetries bounds the create/set (and list/delete) loops that resolve
+// races with other clients: each retry means another client changed the node
+// in between, which cannot go on forever on a sane cluster.
+const maxRaceRetries = 8
+
+var openACL = zk.WorldACL(zk.PermAll)
+
+// zkState is the ClusterState over one go-zookeeper connection.
+//
+// go-zookeeper has no chroot: every path is prefixed with root on the way in
+// and stripped from event paths on the way out. Watch events are not read from
+// the connection's per-watch channels but from its event callback, which
+// pushes them onto an unbounded queue drained by one dispatcher goroutine:
+// the callback runs on the client's receive loop and must never block, and
+// registered callbacks may call back into ZooKeeper.
+type zkState struct {
+	opts Options
+	log  *slog.Logger
+	root string // "" for the ZooKeeper root itself
+
+	mu     sync.RWMutex
+	conn   *zk.Conn
+	gen    uint64 // generation of conn; events of older connections are ignored
+	closed bool
+
+	cbMu      sync.Mutex
+	callbacks map[string]func(Event)
+	nextCB    uint64
+
+	// ephemerals are this state's own ephemeral nodes (path → data), re-created
+	// under a new session after the old one expired.
+	ephMu      sync.Mutex
+	ephemerals map[string][]byte
+
+	events    eventQueue
+	done      chan struct{}
+	wg        sync.WaitGroup
+	fatalOnce sync.Once
+	nextGen   atomic.Uint64
+	// inCallback is set while the dispatcher runs owner code, which may call
+	// Close: Close then cannot wait for the dispatcher (it would wait for itself).
+	inCallback atomic.Bool
+}
+
+// connEvent is a go-zookeeper event tagged with the generation of its connection.
+type connEvent struct {
+	gen uint64
+	ev  zk.Event
+}
+
+// eventQueue is an unbounded FIFO with a wake-up channel.
+type eventQueue struct {
+	mu    sync.Mutex
+	items []connEvent
+	wake  chan struct{}
+}
+
+func (q *eventQueue) push(e connEvent) {
+	q.mu.Lock()
+	q.items = append(q.items, e)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *eventQueue) drain() []connEvent {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items = nil
+	return items
+}
+
+// Connect opens a ClusterState: it waits until the session is established or
+// ctx is done, then creates the root.
+func Connect(ctx context.Context, opts Options) (ClusterState, error) {
+	return connect(ctx, opts)
+}
+
+func connect(ctx context.Context, opts Options) (*zkState, error) {
+	if len(opts.Servers) == 0 {
+		return nil, errors.New("connect to ZooKeeper: no servers given (set storm.zookeeper.servers)")
+	}
+	root, err := normalizeRoot(opts.Root)
+	if err != nil {
+		return nil, fmt.Errorf("connect to ZooKeeper: %w", err)
+	}
+	if opts.SessionTimeout <= 0 {
+		opts.SessionTimeout = DefaultSessionTimeout
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &zkState{
+		opts:       opts,
+		log:        logger,
+		root:       root,
+		callbacks:  map[string]func(Event){},
+		ephemerals: map[string][]byte{},
+		events:     eventQueue{wake: make(chan struct{}, 1)},
+		done:       make(chan struct{}),
+	}
+	conn, gen, err := s.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.conn, s.gen = conn, gen
+	if root != "" {
+		if err := s.mkdirsAbs(conn, root); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("connect to ZooKeeper: create root %s: %w", root, err)
+		}
+	}
+	s.wg.Add(1)
+	go s.dispatch()
+	return s, nil
+}
+
+// zkLogger routes go-zookeeper's own log lines to slog.
+type zkLogger struct{ log *slog.Logger }
+
+func (l zkLogger) Printf(format string, args ...any) {
+	l.log.Info(fmt.Sprintf(format, args...), "component", "zookeeper-client")
+}
+
+// dial opens a new connection (a new session) and waits until it has a session.
+func (s *zkState) dial(ctx context.Context) (*zk.Conn, uint64, error) {
+	gen := s.nextGen.Add(1)
+	established := make(chan struct{})
+	var once sync.Once
+	onEvent := func(ev zk.Event) {
+		if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
+			once.Do(func() { close(established) })
+		}
+		s.events.push(connEvent{gen: gen, ev: ev})
+	}
+	conn, _, err := zk.Connect(s.opts.Servers, s.opts.SessionTimeout,
+		zk.WithLogger(zkLogger{s.log}), zk.WithEventCallback(onEvent))
+	if err != nil {
+		return nil, 0, fmt.Errorf("connect to ZooKeeper %v: %w", s.opts.Servers, err)
+	}
+	select {
+	case <-established:
+		return conn, gen, nil
+	case <-ctx.Done():
+		conn.Close()
+		return nil, 0, fmt.Errorf("connect to ZooKeeper %v: no session established: %w", s.opts.Servers, ctx.Err())
+	case <-s.done:
+		conn.Close()
+		return nil, 0, fmt.Errorf("connect to ZooKeeper %v: %w", s.opts.Servers, ErrClosed)
+	}
+}
+
+// current returns the live connection.
+func (s *zkState) current() (*zk.Conn, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	return s.conn, nil
+}
+
+// SessionID returns the id of the current ZooKeeper session (for tests and
+// diagnostics; it changes after an expired session was replaced).
+func (s *zkState) SessionID() int64 {
+	conn, err := s.current()
+	if err != nil {
+		return 0
+	}
+	return conn.SessionID()
+}
+
+// dispatch is the one goroutine that delivers events, in order.
+func (s *zkState) dispatch() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.events.wake:
+		}
+		for _, e := range s.events.drain() {
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			s.handle(e)
+		}
+	}
+}
+
+func (s *zkState) handle(e connEvent) {
+	s.mu.RLock()
+	stale := e.gen != s.gen
+	s.mu.RUnlock()
+	ev := e.ev
+	if ev.Type == zk.EventSession {
+		switch ev.State {
+		case zk.StateConnected, zk.StateHasSession, zk.StateSyncConnected:
+			s.log.Debug("zookeeper session state", "state", ev.State.String(), "server", ev.Server, "stale", stale)
+		default:
+			s.log.Warn("zookeeper connection is not connected", "state", ev.State.String(), "server", ev.Server, "stale", stale)
+		}
+		if ev.State == zk.StateExpired && !stale {
+			s.renewSession(e.gen)
+		}
+		return
+	}
+	if stale || ev.Type == zk.EventNotWatching {
+		// A watch of an abandoned connection, or go-zookeeper telling that
+		// watches died with the session: the "reconnected" event covers both.
+		return
+	}
+	typ, ok := eventTypeNames[ev.Type]
+	if !ok {
+		s.log.Warn("ignoring zookeeper event of unknown type", "type", ev.Type.String(), "path", ev.Path)
+		return
+	}
+	path, ok := s.relative(ev.Path)
+	if !ok {
+		s.log.Warn("ignoring zookeeper event outside the root", "path", ev.Path, "root", s.root)
+		return
+	}
+	s.fanOut(Event{Type: typ, Path: path})
+}
+
+var eventTypeNames = map[zk.EventType]string{
+	zk.EventNodeCreated:         "created",
+	zk.EventNodeDeleted:         "deleted",
+	zk.EventNodeDataChanged:     "changed",
+	zk.EventNodeChildrenChanged: "children",
+}
+
+// fanOut gives ev to every registered callback while the state is active.
+func (s *zkState) fanOut(ev Event) {
+	s.cbMu.Lock()
+	ids := make([]string, 0, len(s.callbacks))
+	for id := range s.callbacks {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // registration order, so delivery is deterministic
+	fns := make([]func(Event), 0, len(ids))
+	for _, id := range ids {
+		fns = append(fns, s.callbacks[id])
+	}
+	s.cbMu.Unlock()
+	for _, fn := range fns {
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+		s.run(fn, ev)
+	}
+}
+
+// run calls a registered callback; a panic in it is a fatal error of the
+// owning daemon rather than a crash of the dispatcher.
+func (s *zkState) run(fn func(Event), ev Event) {
+	s.inCallback.Store(true)
+	defer s.inCallback.Store(false)
+	defer func() {
+		if r := recover(); r != nil {
+			s.fatal(fmt.Errorf("zookeeper callback for %s %s panicked: %v", ev.Type, ev.Path, r))
+		}
+	}()
+	fn(ev)
+}
+
+func (s *zkState) fatal(err error) {
+	s.fatalOnce.Do(func() {
+		s.log.Error("cluster state cannot go on", "err", err)
+		if s.opts.OnFatal != nil {
+			s.opts.OnFatal(err)
+		}
+	})
+}
+
+// renewSession replaces a connection whose session expired with a fresh one,
+// re-creates this state's ephemeral nodes and tells every registered callback
+// with a "reconnected" event (all one-shot watches died with the session).
+// It runs on the dispatcher, so no event of the new session is delivered
+// before "reconnected".
+func (s *zkState) renewSession(expiredGen uint64) {
+	s.log.Warn("zookeeper session expired; opening a new session")
+	var conn *zk.Conn
+	var gen uint64
+	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.SessionTimeout)
+		c, g, err := s.dial(ctx)
+		cancel()
+		if err == nil {
+			conn, gen = c, g
+			break
+		}
+		if errors.Is(err, ErrClosed) {
+			return
+		}
+		s.log.Warn("open a new zookeeper session", "err", err, "retry_in", backoff)
+		select {
+		case <-s.done:
+			return
+		case <-time.After(backoff):
+		}
+	}
+	s.mu.Lock()
+	if s.closed || s.gen != expiredGen {
+		s.mu.Unlock()
+		conn.Close()
+		return
+	}
+	old := s.conn
+	s.conn, s.gen = conn, gen
+	s.mu.Unlock()
+	old.Close()
+	s.log.Info("new zookeeper session", "session", fmt.Sprintf("0x%x", conn.SessionID()))
+	if err := s.recreateEphemerals(); err != nil {
+		s.log.Error("re-create ephemeral nodes after session expiry", "err", err)
+	}
+	s.fanOut(Event{Type: "reconnected", Path: "/"})
+}
+
+func (s *zkState) recreateEphemerals() error {
+	s.ephMu.Lock()
+	nodes := make(map[string][]byte, len(s.ephemerals))
+	for p, d := range s.ephemerals {
+		nodes[p] = d
+	}
+	s.ephMu.Unlock()
+	var result *multierror.Error
+	for p, d := range nodes {
+		if err := s.write(p, d, zk.FlagEphemeral); err != nil {
+			result = multierror.Append(result, fmt.Errorf("re-create ephemeral node %s: %w", p, err))
+		}
+	}
+	return result.ErrorOrNil()
+}
+
+// abs maps a path relative to the root onto the ZooKeeper path.
+func (s *zkState) abs(path string) (string, error) {
+	if !strings.HasPrefix(path, "/") {
+		return "", fmt.Errorf("path %q is not absolute (paths start with /)", path)
+	}
+	if path != "/" && strings.HasSuffix(path, "/") {
+		return "", fmt.Errorf("path %q ends with /", path)
+	}
+	if strings.Contains(path, "//") {
+		return "", fmt.Errorf("path %q has an empty segment", path)
+	}
+	if path == "/" {
+		if s.root == "" {
+			return "/", nil
+		}
+		return s.root, nil
+	}
+	return s.root + path, nil
+}
+
+// relative strips the root from a ZooKeeper path.
+func (s *zkState) relative(abs string) (string, bool) {
+	switch {
+	case s.root == "":
+		return abs, strings.HasPrefix(abs, "/")
+	case abs == s.root:
+		return "/", true
+	case strings.HasPrefix(abs, s.root+"/"):
+		return abs[len(s.root):], true
+	}
+	return "", false
+}
+
+func parentOf(path string) string {
+	i := strings.LastIndexByte(path, '/')
+	if i <= 0 {
+		return "/"
+	}
+	return path[:i]
+}
+
+// op resolves path and the live connection for one operation.
+func (s *zkState) op(path string) (*zk.Conn, string, error) {
+	p, err := s.abs(path)
+	if err != nil {
+		return nil, "", err
+	}
+	conn, err := s.current()
+	if err != nil {
+		return nil, "", err
+	}
+	return conn, p, nil
+}
+
+func (s *zkState) SetEphemeralNode(path string, data []byte) error {
+	if err := s.write(path, data, zk.FlagEphemeral); err != nil {
+		return fmt.Errorf("set ephemeral node %s: %w", path, err)
+	}
+	s.ephMu.Lock()
+	s.ephemerals[path] = slices.Clone(data)
+	s.ephMu.Unlock()
+	return nil
+}
+
+func (s *zkState) SetData(path string, data []byte) error {
+	if err := s.write(path, data, 0); err != nil {
+		return fmt.Errorf("set data %s: %w", path, err)
+	}
+	return nil
+}
+
+// write sets data at path, creating it with flags (and its parents) when
+// missing. A node that vanishes between the set and the create, or appears
+// between a failed set and the create, is retried: other clients (and an
+// expiring session) race with us.
+func (s *zkState) write(path string, data []byte, flags int32) error {
+	conn, p, err := s.op(path)
+	if err != nil {
+		return err
+	}
+	for range maxRaceRetries {
+		_, err := conn.Set(p, data, -1)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, zk.ErrNoNode) {
+			return err
+		}
+		if parent := parentOf(p); parent != "/" {
+			if err := s.mkdirsAbs(conn, parent); err != nil {
+				return err
+			}
+		}
+		_, err = conn.Create(p, data, flags, openACL)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, zk.ErrNodeExists) && !errors.Is(err, zk.ErrNoNode) {
+			return err
+		}
+	}
+	return fmt.Errorf("node kept appearing and vanishing across %d attempts", maxRaceRetries)
+}
+
+func (s *zkState) Mkdirs(path string) error {
+	conn, p, err := s.op(path)
+	if err != nil {
+		return fmt.Errorf("mkdirs %s: %w", path, err)
+	}
+	if err := s.mkdirsAbs(conn, p); err != nil {
+		return fmt.Errorf("mkdirs %s: %w", path, err)
+	}
+	return nil
+}
+
+// mkdirsAbs creates the absolute path p and its missing parents.
+func (s *zkState) mkdirsAbs(conn *zk.Conn, p string) error {
+	if p == "/" {
+		return nil
+	}
+	if ok, _, err := conn.Exists(p); err != nil {
+		return err
+	} else if ok {
+		return nil
+	}
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		_, err := conn.Create(p[:i], []byte{}, 0, openACL)
+		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("create %s: %w", p[:i], err)
+		}
+	}
+	return nil
+}
+
+func (s *zkState) DeleteNode(path string) error {
+	conn, p, err := s.op(path)
+	if err != nil {
+		return fmt.Errorf("delete node %s: %w", path, err)
+	}
+	// Forget our own ephemerals at or below path: a deleted node must not be
+	// brought back by a session renewal.
+	s.ephMu.Lock()
+	for e := range s.ephemerals {
+		if e == path || path == "/" || strings.HasPrefix(e, path+"/") {
+			delete(s.ephemerals, e)
+		}
+	}
+	s.ephMu.Unlock()
+	if err := deleteRecursive(conn, p); err != nil {
+		return fmt.Errorf("delete node %s: %w", path, err)
+	}
+	return nil
+}
+
+// deleteRecursive deletes p depth first; children created meanwhile by other
+// clients make the delete fail with NotEmpty, and the listing is retried.
+func deleteRecursive(conn *zk.Conn, p string) error {
+	for range maxRaceRetries {
+		children, _, err := conn.Children(p)
+		if errors.Is(err, zk.ErrNoNode) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, c := range children {
+			child := p + "/" + c
+			if p == "/" {
+				child = "/" + c
+			}
+			if err := deleteRecursive(conn, child); err != nil {
+				return err
+			}
+		}
+		err = conn.Delete(p, -1)
+		if err == nil || errors.Is(err, zk.ErrNoNode) {
+			return nil
+		}
+		if !errors.Is(err, zk.ErrNotEmpty) {
+			return err
+		}
+	}
+	return fmt.Errorf("children kept appearing under %s across %d attempts", p, maxRaceRetries)
+}
+
+func (s *zkState) CreateSequential(path string, data []byte) (string, error) {
+	conn, p, err := s.op(path)
+	if err != nil {
+		return "", fmt.Errorf("create sequential %s: %w", path, err)
+	}
+	created, err := conn.Create(p, data, zk.FlagSequence, openACL)
+	if err != nil {
+		return "", fmt.Errorf("create sequential %s: %w", path, err)
+	}
+	rel, ok := s.relative(created)
+	if !ok {
+		return "", fmt.Errorf("create sequential %s: server returned %s outside the root %s", path, created, s.root)
+	}
+	return rel, nil
+}
+
+func (s *zkState) GetData(path string, watch bool) ([]byte, error) {
+	data, _, err := s.GetDataWithVersion(path, watch)
+	if err != nil {
+		return nil, fmt.Errorf("get data: %w", err)
+	}
+	return data, nil
+}
+
+// GetDataWithVersion with a watch sets a data watch on an existing node and an
+// exists watch on a missing one (as Storm's get-data does), so the caller
+// hears of the node's creation too.
+func (s *zkState) GetDataWithVersion(path string, watch bool) ([]byte, int32, error) {
+	conn, p, err := s.op(path)
+	if err != nil {
+		return nil, -1, fmt.Errorf("get data with version %s: %w", path, err)
+	}
+	for range maxRaceRetries {
+		var data []byte
+		var stat *zk.Stat
+		if watch {
+			data, stat, _, err = conn.GetW(p)
+		} else {
+			data, stat, err = conn.Get(p)
+		}
+		if err == nil {
+			return data, stat.Version, nil
+		}
+		if !errors.Is(err, zk.ErrNoNode) {
+			return nil, -1, fmt.Errorf("get data with version %s: %w", path, err)
+		}
+		if !watch {
+			return nil, -1, nil
+		}
+		exists, _, _, err := conn.ExistsW(p)
+		if err != nil {
+			return nil, -1, fmt.Errorf("get data with version %s: watch for creation: %w", path, err)
+		}
+		if !exists {
+			return nil, -1, nil
+		}
+		// Created between the two calls: read it again.
+	}
+	return nil, -1, fmt.Errorf("get data with version %s: node kept appearing and vanishing", path)
+}
+
+func (s *zkState) GetVersion(path string, watch bool) (int32, error) {
+	conn, p, err := s.op(path)
+	if err != nil {
+		return -1, fmt.Errorf("get version %s: %w", path, err)
+	}
+	var exists bool
+	var stat *zk.Stat
+	if watch {
+		exists, stat, _, err = conn.ExistsW(p)
+	} else {
+		exists, stat, err = conn.Exists(p)
+	}
+	if err != nil {
+		return -1, fmt.Errorf("get version %s: %w", path, err)
+	}
+	if !exists {
+		return -1, nil
+	}
+	return stat.Version, nil
+}
+
+// GetChildren with a watch on a missing node sets an exists watch, so the
+// caller hears of the node's creation.
+func (s *zkState) GetChildren(path string, watch bool) ([]string, error) {
+	conn, p, err := s.op(path)
+	if err != nil {
+		return nil, fmt.Errorf("get children %s: %w", path, err)
+	}
+	for range maxRaceRetries {
+		var children []string
+		if watch {
+			children, _, _, err = conn.ChildrenW(p)
+		} else {
+			children, _, err = conn.Children(p)
+		}
+		if err == nil {
+			return children, nil
+		}
+		if !errors.Is(err, zk.ErrNoNode) {
+			return nil, fmt.Errorf("get children %s: %w", path, err)
+		}
+		if !watch {
+			return nil, nil
+		}
+		exists, _, _, err := conn.ExistsW(p)
+		if err != nil {
+			return nil, fmt.Errorf("get children %s: watch for creation: %w", path, err)
+		}
+		if !exists {
+			return nil, nil
+		}
+	}
+	return nil, fmt.Errorf("get children %s: node kept appearing and vanishing", path)
+}
+
+func (s *zkState) Register(fn func(Event)) string {
+	s.cbMu.Lock()
+	defer s.cbMu.Unlock()
+	s.nextCB++
+	// Zero-padded so that sorting ids gives registration order.
+	id := "cb-" + fmt.Sprintf("%016d", s.nextCB)
+	s.callbacks[id] = fn
+	return id
+}
+
+func (s *zkState) Unregister(id string) {
+	s.cbMu.Lock()
+	defer s.cbMu.Unlock()
+	delete(s.callbacks, id)
+}
+
+// Close stops the dispatcher and closes the connection; callbacks get no more
+// events. It is idempotent. Called from a callback (on the dispatcher), it
+// does not wait for the dispatcher, which exits when that callback returns.
+func (s *zkState) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	conn := s.conn
+	close(s.done)
+	s.mu.Unlock()
+	if !s.inCallback.Load() {
+		s.wg.Wait()
+	}
+	conn.Close()
+	return nil
+}
+
+// urlEncode encodes s as Java's URLEncoder.encode(s, "UTF-8") does, which is
+// how Storm names a component's error node.
+func urlEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '.', c == '-', c == '*', c == '_':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
