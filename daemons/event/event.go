@@ -33,7 +33,8 @@ type Manager struct {
 	queue   []func() error
 	running bool // an event is executing
 	stopped bool // closed or failed: Add drops, queued events are dropped
-	kick    chan struct{}
+	kick    chan struct{} // an event was added; never closed, Add may race Close
+	stop    chan struct{} // closed by Close
 	done    chan struct{}
 	once    sync.Once
 }
@@ -48,6 +49,7 @@ func New(name string, onError func(error)) *Manager {
 		name:    name,
 		onError: onError,
 		kick:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
 	go m.loop()
@@ -89,7 +91,7 @@ func (m *Manager) Close() {
 		m.stopped = true
 		m.queue = nil
 		m.mu.Unlock()
-		close(m.kick)
+		close(m.stop)
 	})
 	<-m.done
 }
@@ -112,7 +114,10 @@ func (m *Manager) loop() {
 		}
 		if len(m.queue) == 0 {
 			m.mu.Unlock()
-			<-m.kick // closed by Close, so this never outlives the manager
+			select {
+			case <-m.kick:
+			case <-m.stop:
+			}
 			continue
 		}
 		fn := m.queue[0]

@@ -14,12 +14,19 @@ type Clock interface {
 	Now() time.Time
 	// After returns a channel that receives the time once d has elapsed.
 	After(d time.Duration) <-chan time.Time
+	// Until returns a channel that receives the time once the clock reaches
+	// deadline. The timer sleeps with it: an absolute deadline cannot drift
+	// when a simulated clock moves between reading Now and going to sleep.
+	Until(deadline time.Time) <-chan time.Time
 }
 
 type realClock struct{}
 
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+func (realClock) Until(deadline time.Time) <-chan time.Time {
+	return time.After(time.Until(deadline))
+}
 
 // RealClock returns the wall clock.
 func RealClock() Clock { return realClock{} }
@@ -53,11 +60,22 @@ func (c *SimClock) Now() time.Time {
 func (c *SimClock) After(d time.Duration) <-chan time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.until(c.now.Add(d))
+}
+
+// Until returns a channel that fires once the simulated time reaches
+// deadline; a deadline not after now fires at once.
+func (c *SimClock) Until(deadline time.Time) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.until(deadline)
+}
+
+func (c *SimClock) until(at time.Time) <-chan time.Time {
 	// Buffered so that firing never blocks Advance, even if nobody listens
 	// any more (a timer woken by another channel abandons its wait).
 	ch := make(chan time.Time, 1)
-	at := c.now.Add(d)
-	if d <= 0 {
+	if !at.After(c.now) {
 		ch <- c.now
 		return ch
 	}

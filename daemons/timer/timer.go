@@ -219,8 +219,7 @@ func (t *Timer) loop() {
 		var due <-chan time.Time
 		if len(t.queue) > 0 {
 			head := t.queue[0]
-			wait := head.at.Sub(t.clock.Now())
-			if wait <= 0 {
+			if !head.at.After(t.clock.Now()) {
 				heap.Pop(&t.queue)
 				t.mu.Unlock()
 				if err := t.run(head); err != nil {
@@ -229,7 +228,7 @@ func (t *Timer) loop() {
 				}
 				continue
 			}
-			due = t.clock.After(wait)
+			due = t.clock.Until(head.at)
 		}
 		t.sleeping = true
 		t.mu.Unlock()
