@@ -31,8 +31,8 @@ type Manager struct {
 
 	mu      sync.Mutex
 	queue   []func() error
-	running bool // an event is executing
-	stopped bool // closed or failed: Add drops, queued events are dropped
+	running bool          // an event is executing
+	stopped bool          // closed or failed: Add drops, queued events are dropped
 	kick    chan struct{} // an event was added; never closed, Add may race Close
 	stop    chan struct{} // closed by Close
 	done    chan struct{}
