@@ -105,7 +105,9 @@ type Spout interface {
 }
 
 // BoltCollector is how a bolt emits, acks and fails. Anchoring an emitted tuple
-// to input tuples makes it part of their trees.
+// to input tuples makes it part of their trees. A bolt may call its collector
+// from a goroutine of its own (one call at a time), as the shell bolt does
+// with what its subprocess writes, like Storm's ShellBolt.
 type BoltCollector interface {
 	Emit(anchors []*Tuple, values Values) []int
 	EmitStream(stream string, anchors []*Tuple, values Values) []int
@@ -159,6 +161,15 @@ type Context struct {
 	PidDir string
 	// CodeDir is the topology's resources directory (Flux YAML's directory).
 	CodeDir string
+	// Definition is the whole topology (its subscriptions tell a task its
+	// sources and targets, as multilang handshakes report them). Optional:
+	// nil when the runtime does not give it.
+	Definition *Definition
+	// Fatal, when set by the runtime, stops the worker with err (it exits
+	// non-zero and its supervisor restarts it). Components call it from their
+	// own goroutines for failures no Execute or NextTuple call can report,
+	// such as a shell bolt's dead subprocess (Storm exits the worker then).
+	Fatal func(err error)
 }
 
 // OutputFields returns the fields of stream of this task's component.
