@@ -1,0 +1,488 @@
+package procs
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the child programs: helperEnv selects a mode.
+const (
+	helperEnv   = "LOCALSTORM_PROCS_HELPER"
+	readyPrefix = "localstorm-worker-ready"
+)
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(runHelper(mode))
+	}
+	os.Exit(m.Run())
+}
+
+func printReady() { fmt.Printf("%s port=0 pid=%d\n", readyPrefix, os.Getpid()) }
+
+// term receives SIGTERM; installed before the ready line so that a prompt
+// Shutdown finds the handler in place.
+var term = make(chan os.Signal, 1)
+
+func waitTerm() int {
+	<-term
+	return 0
+}
+
+func runHelper(mode string) int {
+	signal.Notify(term, syscall.SIGTERM)
+	switch mode {
+	case "ready":
+		printReady()
+		return waitTerm()
+	case "silent":
+		return waitTerm()
+	case "fail":
+		fmt.Fprintln(os.Stderr, "boom: bad config key x.y")
+		return 3
+	case "ignoreterm":
+		signal.Reset(syscall.SIGTERM)
+		signal.Ignore(syscall.SIGTERM)
+		printReady()
+		select {}
+	case "chatty":
+		n, _ := strconv.Atoi(os.Getenv("CHATTY_BYTES"))
+		line := strings.Repeat("x", 99) + "\n"
+		for i := 0; i < n/100; i++ {
+			os.Stdout.WriteString(line)
+			os.Stderr.WriteString(line)
+		}
+		printReady()
+		return waitTerm()
+	case "forker":
+		// A member of the group left behind when the leader exits on SIGTERM.
+		sleeper := exec.Command("sleep", "300")
+		if err := sleeper.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("%s port=0 pid=%d child=%d\n", readyPrefix, os.Getpid(), sleeper.Process.Pid)
+		return waitTerm()
+	case "parent":
+		p, err := Launch(context.Background(), helperSpec(os.Getenv("PARENT_DIR"), "ready"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("child-pid=%d\n", p.Pid())
+		select {}
+	}
+	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
+	return 2
+}
+
+func helperSpec(dir, mode string) Spec {
+	exe, _ := os.Executable()
+	return Spec{
+		Path:         exe,
+		Env:          append(os.Environ(), helperEnv+"="+mode),
+		LogDir:       filepath.Join(dir, "logs"),
+		ReadyPrefix:  readyPrefix,
+		ReadyTimeout: 20 * time.Second,
+		PidDir:       filepath.Join(dir, "pids"),
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func processGone(pid int) bool {
+	ticks, err := StartTicks(pid)
+	return err != nil || !alive(pid, ticks)
+}
+
+func launch(t *testing.T, spec Spec) *Process {
+	t.Helper()
+	p, err := Launch(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Shutdown(syscall.SIGKILL, 0) })
+	return p
+}
+
+func TestLaunchHandshakeAndGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	p := launch(t, helperSpec(dir, "ready"))
+	if pgid, err := syscall.Getpgid(p.Pid()); err != nil || pgid != p.Pid() {
+		t.Fatalf("child pgid = %d, %v; want its own group %d", pgid, err, p.Pid())
+	}
+	record := filepath.Join(dir, "pids", strconv.Itoa(p.Pid()))
+	if _, err := os.Stat(record); err != nil {
+		t.Fatalf("pid record missing while running: %v", err)
+	}
+	if es := p.ExitState(); es.Pid != 0 {
+		t.Fatalf("ExitState while running = %+v, want zero", es)
+	}
+	if err := p.Shutdown(syscall.SIGTERM, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	es := p.ExitState()
+	if es.Pid != p.Pid() || es.Code != 0 || es.Signal != 0 || es.Time.IsZero() {
+		t.Fatalf("exit state after SIGTERM = %+v, want pid %d code 0", es, p.Pid())
+	}
+	if _, err := os.Stat(record); !os.IsNotExist(err) {
+		t.Fatalf("pid record still there after exit: %v", err)
+	}
+	<-p.logsDone
+	out, err := os.ReadFile(filepath.Join(dir, "logs", OutLogName))
+	if err != nil || !strings.HasPrefix(string(out), readyPrefix) {
+		t.Fatalf("stdout log = %q, %v; want the ready line", out, err)
+	}
+}
+
+func TestLaunchFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		mode    string
+		timeout time.Duration
+		want    []string
+	}{
+		{"early exit quotes stderr", "fail", 20 * time.Second, []string{"exited before its ready line", "exited with code 3", "boom: bad config key x.y"}},
+		{"handshake timeout kills", "silent", 300 * time.Millisecond, []string{"no ready line", "killed its process group"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			spec := helperSpec(dir, tc.mode)
+			spec.ReadyTimeout = tc.timeout
+			p, err := Launch(context.Background(), spec)
+			if err == nil {
+				p.Shutdown(syscall.SIGKILL, 0)
+				t.Fatal("Launch succeeded, want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			// No child may be left: the pid dir is empty once it was reaped.
+			waitFor(t, 5*time.Second, "pid record removal", func() bool {
+				entries, _ := os.ReadDir(filepath.Join(dir, "pids"))
+				return len(entries) == 0
+			})
+		})
+	}
+}
+
+func TestLaunchBadSpec(t *testing.T) {
+	for _, spec := range []Spec{{LogDir: t.TempDir()}, {Path: "/bin/true"}, {Path: "/nonexistent/prog", LogDir: t.TempDir()}} {
+		if p, err := Launch(context.Background(), spec); err == nil {
+			p.Shutdown(syscall.SIGKILL, 0)
+			t.Errorf("Launch(%+v) succeeded, want an error", spec)
+		}
+	}
+}
+
+func TestLaunchContextCancel(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := Launch(ctx, helperSpec(dir, "silent")); err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Fatalf("Launch with an expiring context: %v, want deadline exceeded", err)
+	}
+}
+
+func TestShutdownEscalatesToSIGKILL(t *testing.T) {
+	p := launch(t, helperSpec(t.TempDir(), "ignoreterm"))
+	start := time.Now()
+	if err := p.Shutdown(syscall.SIGTERM, 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < 300*time.Millisecond {
+		t.Fatalf("Shutdown returned after %s, before the grace period", waited)
+	}
+	if es := p.ExitState(); es.Signal != syscall.SIGKILL || es.Code != -1 {
+		t.Fatalf("exit state = %+v, want killed by SIGKILL", es)
+	}
+	// A second Shutdown of an ended process is a no-op.
+	if err := p.Shutdown(syscall.SIGTERM, time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestShutdownKillsWholeGroup(t *testing.T) {
+	dir := t.TempDir()
+	exe, _ := os.Executable()
+	spec := helperSpec(dir, "forker")
+	spec.Path = exe
+	p := launch(t, spec)
+	out, err := os.ReadFile(filepath.Join(dir, "logs", OutLogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(out), "child=")
+	if !ok {
+		t.Fatalf("no child pid in %q", out)
+	}
+	child, err := strconv.Atoi(strings.TrimSpace(after))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if processGone(child) {
+		t.Fatalf("grandchild %d not running", child)
+	}
+	if err := p.Shutdown(syscall.SIGTERM, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the group member left behind to die", func() bool { return processGone(child) })
+}
+
+func TestLogRotationBounds(t *testing.T) {
+	dir := t.TempDir()
+	spec := helperSpec(dir, "chatty")
+	spec.Env = append(spec.Env, "CHATTY_BYTES=20000")
+	spec.LogMaxBytes = 1000
+	spec.LogMaxFiles = 3
+	p := launch(t, spec)
+	if err := p.Shutdown(syscall.SIGTERM, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	<-p.logsDone
+	for _, name := range []string{OutLogName, ErrLogName} {
+		matches, _ := filepath.Glob(filepath.Join(dir, "logs", name+"*"))
+		if len(matches) != 3 {
+			t.Errorf("%s: %d files %v, want 3 (live + 2 rotations)", name, len(matches), matches)
+		}
+		for _, m := range matches {
+			st, err := os.Stat(m)
+			if err != nil || st.Size() > 1000 {
+				t.Errorf("%s: size %d, %v; want at most 1000", m, st.Size(), err)
+			}
+		}
+	}
+	out, _ := os.ReadFile(filepath.Join(dir, "logs", OutLogName))
+	if !strings.Contains(string(out), readyPrefix) {
+		t.Errorf("live stdout log lacks the last line written (the ready line): %q", out)
+	}
+}
+
+func TestRotatingFileKeepsTheTail(t *testing.T) {
+	tests := []struct {
+		maxBytes int64
+		maxFiles int
+		writes   int
+	}{
+		{100, 1, 10},
+		{100, 2, 10},
+		{64, 4, 100},
+		{1 << 20, 3, 50},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%d-%d-%d", tc.maxBytes, tc.maxFiles, tc.writes), func(t *testing.T) {
+			name := filepath.Join(t.TempDir(), "x.log")
+			r, err := newRotatingFile(name, tc.maxBytes, tc.maxFiles)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var all strings.Builder
+			for i := 0; i < tc.writes; i++ {
+				s := fmt.Sprintf("line %04d of the log\n", i)
+				all.WriteString(s)
+				if n, err := r.Write([]byte(s)); err != nil || n != len(s) {
+					t.Fatalf("Write = %d, %v", n, err)
+				}
+			}
+			r.Close()
+			var kept string
+			for i := tc.maxFiles - 1; i >= 1; i-- {
+				data, err := os.ReadFile(rotatedName(name, i))
+				if err == nil {
+					kept += string(data)
+				}
+			}
+			if _, err := os.Stat(rotatedName(name, tc.maxFiles)); err == nil {
+				t.Errorf("rotation %d exists beyond maxFiles", tc.maxFiles)
+			}
+			data, _ := os.ReadFile(name)
+			kept += string(data)
+			if int64(len(kept)) > tc.maxBytes*int64(tc.maxFiles) {
+				t.Errorf("kept %d bytes, more than %d files of %d", len(kept), tc.maxFiles, tc.maxBytes)
+			}
+			if !strings.HasSuffix(all.String(), kept) {
+				t.Errorf("kept bytes are not the tail of what was written")
+			}
+			if want := min(int64(all.Len()), tc.maxBytes*int64(tc.maxFiles-1)+1); int64(len(kept)) < want {
+				t.Errorf("kept %d bytes, want at least %d", len(kept), want)
+			}
+		})
+	}
+}
+
+// TestChildDiesWithSIGKILLedParent re-execs the test binary as a parent that
+// launches a grandchild, kills the parent with SIGKILL and expects the
+// grandchild to die of the parent-death signal.
+func TestChildDiesWithSIGKILLedParent(t *testing.T) {
+	dir := t.TempDir()
+	exe, _ := os.Executable()
+	parent := exec.Command(exe)
+	parent.Env = append(os.Environ(), helperEnv+"=parent", "PARENT_DIR="+dir)
+	parent.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := parent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent.Stderr = os.Stderr
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		parent.Process.Kill()
+		parent.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("read child pid from parent: %v", err)
+	}
+	child, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "child-pid=")))
+	if err != nil {
+		t.Fatalf("parent printed %q: %v", line, err)
+	}
+	ticks, err := StartTicks(child)
+	if err != nil {
+		t.Fatalf("grandchild %d not running: %v", child, err)
+	}
+	// The parent launched the child from a locked thread; let the Go runtime
+	// of the parent run a while so an unlocked thread would have been retired.
+	time.Sleep(100 * time.Millisecond)
+	if !alive(child, ticks) {
+		t.Fatal("grandchild died while its parent was alive")
+	}
+	if err := parent.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	parent.Wait()
+	waitFor(t, 5*time.Second, "the grandchild to die with its parent", func() bool { return !alive(child, ticks) })
+	// The pid record stays behind for ReapOrphans, which finds nothing to kill.
+	n, err := ReapOrphans(filepath.Join(dir, "pids"), nil)
+	if err != nil || n != 0 {
+		t.Fatalf("ReapOrphans = %d, %v; want 0 killed", n, err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "pids")); len(entries) != 0 {
+		t.Fatalf("pid records left: %v", entries)
+	}
+}
+
+func TestReapOrphans(t *testing.T) {
+	pidDir := t.TempDir()
+	start := func() *exec.Cmd {
+		cmd := exec.Command("sleep", "300")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+		return cmd
+	}
+	record := func(pid int, ticks uint64) {
+		data := fmt.Sprintf(`{"v":1,"pid":%d,"startTicks":%d,"path":"sleep","ownerPid":1}`, pid, ticks)
+		if err := os.WriteFile(filepath.Join(pidDir, strconv.Itoa(pid)), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	orphan := start()
+	orphanTicks, err := StartTicks(orphan.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(orphan.Process.Pid, orphanTicks)
+	// A record whose pid now belongs to another process (other start time).
+	reused := start()
+	reusedTicks, _ := StartTicks(reused.Process.Pid)
+	record(reused.Process.Pid, reusedTicks+1)
+	// A record of a process long gone, and garbage.
+	gone := exec.Command("true")
+	gone.Run()
+	record(gone.Process.Pid, 12345)
+	os.WriteFile(filepath.Join(pidDir, "junk"), []byte("not json"), 0o644)
+
+	n, err := ReapOrphans(pidDir, nil)
+	if err != nil || n != 1 {
+		t.Fatalf("ReapOrphans = %d, %v; want 1 killed", n, err)
+	}
+	if !alive(reused.Process.Pid, reusedTicks) {
+		t.Fatal("the process that reused a recorded pid was killed")
+	}
+	orphan.Wait()
+	if es := exitStateOf(orphan.Process.Pid, orphan.ProcessState); es.Signal != syscall.SIGKILL {
+		t.Fatalf("orphan ended with %+v, want SIGKILL", es)
+	}
+	if entries, _ := os.ReadDir(pidDir); len(entries) != 0 {
+		t.Fatalf("records left after reaping: %v", entries)
+	}
+	if n, err := ReapOrphans(filepath.Join(pidDir, "missing"), nil); n != 0 || err != nil {
+		t.Fatalf("ReapOrphans of a missing dir = %d, %v", n, err)
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	fields := "S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 20 21"
+	tests := []struct {
+		in      string
+		ticks   uint64
+		state   byte
+		wantErr bool
+	}{
+		{"123 (sleep) " + fields, 4242, 'S', false},
+		{"123 (a) (b) c) " + fields, 4242, 'S', false},
+		{"123 (z) Z" + fields[1:], 4242, 'Z', false},
+		{"123 sleep " + fields, 0, 0, true},
+		{"123 (x) S 1 2", 0, 0, true},
+		{"123 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 -1", 0, 0, true},
+	}
+	for _, tc := range tests {
+		st, err := parseStat([]byte(tc.in))
+		if (err != nil) != tc.wantErr || st.startTicks != tc.ticks || st.state != tc.state {
+			t.Errorf("parseStat(%q) = %+v, %v; want ticks %d state %c err %v", tc.in, st, err, tc.ticks, tc.state, tc.wantErr)
+		}
+	}
+}
+
+func FuzzParseStat(f *testing.F) {
+	f.Add([]byte("123 (sleep) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 20"))
+	f.Add([]byte("1 ((a)) R"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, err := parseStat(data)
+		if err != nil && st != (procStat{}) {
+			t.Fatalf("error with a non-zero result %+v", st)
+		}
+	})
+}
+
+func FuzzParsePidRecord(f *testing.F) {
+	f.Add([]byte(`{"v":1,"pid":42,"startTicks":7,"path":"x","ownerPid":1}`))
+	f.Add([]byte(`{"pid":-1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rec, err := ParsePidRecord(data)
+		if err == nil && (rec.Pid <= 1 || rec.StartTicks == 0) {
+			t.Fatalf("accepted record %+v", rec)
+		}
+	})
+}
