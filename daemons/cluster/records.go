@@ -129,3 +129,20 @@ type ErrorInfo struct {
 	Port      int    `json:"port"`
 	Component string `json:"component,omitempty"`
 }
+
+// LocalWorkerHeartbeatKey is the LocalState key of a worker's local heartbeat
+// in {local}/workers/<worker-id>/heartbeats (docs/internals.md).
+const LocalWorkerHeartbeatKey = "worker-heartbeat"
+
+// LocalWorkerHeartbeat is the local heartbeat a worker process writes for its
+// supervisor (not stored in ZooKeeper): the supervisor compares it with its
+// local assignment and declares the worker timed out when TimeMillis is older
+// than supervisor.worker.timeout.secs.
+type LocalWorkerHeartbeat struct {
+	V          int            `json:"v"`
+	TimeSecs   int64          `json:"timeSecs"`
+	TimeMillis int64          `json:"timeMillis"`
+	TopologyID string         `json:"topologyId"`
+	Executors  []ExecutorInfo `json:"executors"`
+	Port       int            `json:"port"`
+}
