@@ -1,0 +1,250 @@
+// Package nimbus is localstorm's nimbus: it accepts topologies (code upload and
+// submit), keeps their lifecycle (Storm's topology state machine), schedules
+// their executors onto supervisors' slots (Storm's even scheduler), watches
+// heartbeats to move executors off dead workers and supervisors, serves code to
+// supervisors, and serves the HTTP API whose documents live in package api.
+//
+// It is a library: localcluster starts it in-process, and `localstorm nimbus`
+// runs it against an external ZooKeeper. It meets supervisors and workers only
+// through ZooKeeper (daemons/cluster) and HTTP.
+package nimbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/timer"
+)
+
+// Version is reported as stormVersion and in nimbus summaries.
+const Version = "localstorm-0.1.0"
+
+// Options configure a nimbus.
+type Options struct {
+	// Conf is the daemon configuration (Storm keys); unset nimbus keys take
+	// Storm's defaults.
+	Conf config.Conf
+	// LocalDir is nimbus's local dir ({local}); empty = storm.local.dir.
+	LocalDir string
+	// State is the cluster state; the caller owns it (nimbus never disconnects it).
+	State cluster.StormClusterState
+	// APIAddr is where the API listens; default 127.0.0.1:0 (a free port).
+	APIAddr string
+	// Logger receives the daemon's logs; nil discards them.
+	Logger *slog.Logger
+	// Clock drives timers and heartbeat timeouts; nil = the wall clock.
+	Clock timer.Clock
+}
+
+// Nimbus is a running nimbus. Its methods (the Service interface) may be
+// called directly, as the HTTP API does.
+type Nimbus struct {
+	conf     config.Conf
+	set      settings
+	log      *slog.Logger
+	clock    timer.Clock
+	state    cluster.StormClusterState
+	inboxDir string
+	distDir  string
+	started  time.Time
+
+	timer *timer.Timer
+
+	// mu is Storm's submit lock: submit, every state transition,
+	// mk-assignments and do-cleanup run under it.
+	mu      sync.Mutex
+	hb      *heartbeatCache
+	pending map[string]func() // topology id → cancel of its timed event
+	counter int64             // submitted topologies, for ids
+
+	// infoMu guards what the read API uses besides ZooKeeper.
+	infoMu      sync.Mutex
+	stats       *statsStore
+	schedStatus map[string]string
+	alive       map[string]map[cluster.ExecutorInfo]bool // topology id → executor liveness at the last round
+	codes       map[string]*topologyCode
+
+	listener net.Listener
+	server   *http.Server
+	handler  http.Handler
+	apiURL   string
+
+	errCh     chan error
+	closing   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup
+}
+
+// Start starts nimbus in Storm's order: read and validate the configuration;
+// prepare its directories; clean up corrupt topologies (in ZooKeeper without
+// code in stormdist); fire startup on every storm (resuming kills and
+// rebalances); schedule mk-assignments and do-cleanup every
+// nimbus.monitor.freq.secs and the inbox cleaner every
+// nimbus.cleanup.inbox.freq.secs; then serve the API. An error names its
+// cause, and nothing is left running after it.
+func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
+	n, err := newNimbus(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start nimbus: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			n.stop(context.Background())
+			err = fmt.Errorf("start nimbus: %w", err)
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, dir := range []string{n.inboxDir, n.distDir} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("prepare %s: %w", dir, err)
+		}
+	}
+	n.timer = timer.New("nimbus", n.clock, n.fatal)
+	if err := n.cleanupCorruptTopologies(); err != nil {
+		return nil, fmt.Errorf("clean up corrupt topologies: %w", err)
+	}
+	if err := n.startupStorms(); err != nil {
+		return nil, fmt.Errorf("start up topologies: %w", err)
+	}
+	n.timer.ScheduleRecurring(0, n.set.monitorFreq, func() error {
+		if err := n.MkAssignments(""); err != nil {
+			return fmt.Errorf("mk-assignments: %w", err)
+		}
+		if err := n.DoCleanup(); err != nil {
+			return fmt.Errorf("do-cleanup: %w", err)
+		}
+		return nil
+	})
+	n.timer.ScheduleRecurring(0, n.set.inboxCleanupFreq, func() error {
+		if err := n.cleanInbox(); err != nil {
+			return fmt.Errorf("clean inbox: %w", err)
+		}
+		return nil
+	})
+	addr := opts.APIAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	n.listener, err = net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the API on %s: %w", addr, err)
+	}
+	n.apiURL = "http://" + n.listener.Addr().String()
+	n.handler = newHandler(n, n.set.maxUploadBytes, n.log)
+	n.server = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.server.Serve(n.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.fatal(fmt.Errorf("serve API: %w", err))
+		}
+	}()
+	n.log.Info("nimbus started", "api", n.apiURL, "localDir", filepath.Dir(n.inboxDir))
+	return n, nil
+}
+
+func newNimbus(opts Options) (*Nimbus, error) {
+	if opts.State == nil {
+		return nil, errors.New("options: State is nil: connect a StormClusterState first (cluster.ConnectStorm)")
+	}
+	conf := withDefaults(opts.Conf)
+	set, err := readSettings(conf)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	local := opts.LocalDir
+	if local == "" {
+		if local, err = conf.String(config.StormLocalDir); err != nil || local == "" {
+			return nil, errors.New("options: no local dir: set LocalDir or storm.local.dir")
+		}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = timer.RealClock()
+	}
+	return &Nimbus{
+		conf:        conf,
+		set:         set,
+		log:         log.With("daemon", "nimbus"),
+		clock:       clock,
+		state:       opts.State,
+		inboxDir:    filepath.Join(local, "nimbus", "inbox"),
+		distDir:     filepath.Join(local, "nimbus", "stormdist"),
+		started:     clock.Now(),
+		hb:          newHeartbeatCache(),
+		pending:     map[string]func(){},
+		stats:       newStatsStore(),
+		schedStatus: map[string]string{},
+		alive:       map[string]map[cluster.ExecutorInfo]bool{},
+		codes:       map[string]*topologyCode{},
+		errCh:       make(chan error, 1),
+	}, nil
+}
+
+// APIURL returns the API's base URL, "http://127.0.0.1:PORT".
+func (n *Nimbus) APIURL() string { return n.apiURL }
+
+// Handler returns the HTTP API handler (also served on APIURL).
+func (n *Nimbus) Handler() http.Handler { return n.handler }
+
+// Err delivers the first fatal runtime error (a failed timer task, the API
+// server failing); nimbus is no longer doing its job after it.
+func (n *Nimbus) Err() <-chan error { return n.errCh }
+
+func (n *Nimbus) fatal(err error) {
+	if n.closing.Load() {
+		return
+	}
+	n.log.Error("nimbus failed", "err", err)
+	select {
+	case n.errCh <- err:
+	default:
+	}
+}
+
+// Close stops nimbus: the API stops accepting and finishes the requests in
+// flight (until ctx is done), then the timers stop and Close waits for every
+// goroutine. The cluster state is left to its owner. Close is idempotent.
+func (n *Nimbus) Close(ctx context.Context) error {
+	n.closeOnce.Do(func() { n.closeErr = n.stop(ctx) })
+	return n.closeErr
+}
+
+func (n *Nimbus) stop(ctx context.Context) error {
+	n.closing.Store(true)
+	var errs []error
+	if n.server != nil {
+		if err := n.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop API: %w", err))
+			_ = n.server.Close()
+		}
+	} else if n.listener != nil {
+		_ = n.listener.Close()
+	}
+	if n.timer != nil {
+		n.timer.Close()
+	}
+	n.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// nowSecs is nimbus's clock in unix seconds.
+func (n *Nimbus) nowSecs() int64 { return n.clock.Now().Unix() }

@@ -1,0 +1,268 @@
+package nimbus
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/localstorm/localstorm/daemons/cluster"
+)
+
+// The scheduler is a pure function over a snapshot of the cluster: nimbus
+// gathers supervisors, topologies, current assignments and executor liveness,
+// Schedule computes the new assignments, and nimbus writes the ones that
+// changed. It follows Storm's EvenScheduler (with DefaultScheduler's handling
+// of topologies that hold more slots than they may).
+
+// SupervisorSnapshot is one supervisor as the scheduler sees it.
+type SupervisorSnapshot struct {
+	Host string
+	// Ports are its slot ports (supervisor.slots.ports).
+	Ports []int
+	// Alive is false when its ephemeral node is gone or its heartbeat is stale.
+	Alive bool
+}
+
+// TopologySnapshot is one topology to schedule.
+type TopologySnapshot struct {
+	ID         string
+	NumWorkers int
+	// Executors are every executor the topology must run.
+	Executors []cluster.ExecutorInfo
+	// Current is the assignment in ZooKeeper (nil when none).
+	Current *cluster.Assignment
+	// Alive tells which executors of Current are alive (heartbeat fresh, or
+	// within nimbus.task.launch.secs of their start).
+	Alive map[cluster.ExecutorInfo]bool
+	// Scratch asks for a schedule from scratch (a rebalance): Current is ignored.
+	Scratch bool
+	// CodeDir is recorded into the assignment.
+	CodeDir string
+}
+
+// Snapshot is the input of Schedule.
+type Snapshot struct {
+	Supervisors map[string]SupervisorSnapshot
+	Topologies  []TopologySnapshot
+	// NowSecs stamps the start time of newly placed executors.
+	NowSecs int64
+}
+
+// Plan is the output of Schedule.
+type Plan struct {
+	// Assignments holds the new assignment of every topology of the snapshot.
+	Assignments map[string]*cluster.Assignment
+	// Status says, per topology, how well it is scheduled.
+	Status map[string]string
+}
+
+// Status messages of a plan.
+const (
+	StatusFullyScheduled = "Fully Scheduled"
+	statusPartial        = "Partially scheduled: %d of %d executors on %d of %d workers (not enough free slots)"
+	statusNone           = "Not scheduled: no free slots (%d executors waiting)"
+)
+
+// Schedule assigns every topology's executors to slots. Alive executors on
+// alive slots stay put; executors of dead slots, dead supervisors or dead
+// executors move to free slots spread over supervisors; each topology uses at
+// most NumWorkers slots; with too few slots a topology is partially scheduled
+// and its status says so.
+func Schedule(s Snapshot) Plan {
+	plan := Plan{Assignments: map[string]*cluster.Assignment{}, Status: map[string]string{}}
+	topos := slices.Clone(s.Topologies)
+	sort.Slice(topos, func(i, j int) bool { return topos[i].ID < topos[j].ID })
+
+	// First pass: the alive part of every current assignment, so that those
+	// slots are not handed to another topology in the second pass.
+	used := map[cluster.NodePort]bool{}
+	kept := make([]map[cluster.NodePort][]cluster.ExecutorInfo, len(topos))
+	for i, t := range topos {
+		kept[i] = aliveSlots(s, t)
+		for slot := range kept[i] {
+			used[slot] = true
+		}
+	}
+	for i, t := range topos {
+		// DefaultScheduler: slots whose executor count does not fit the even
+		// distribution over the slots the topology may use are freed, so a
+		// topology that can now have more workers (or must have fewer) is
+		// spread again.
+		slotsToUse := min(max(t.NumWorkers, 0), len(freeSlots(s, used))+len(kept[i]))
+		for _, slot := range badSlots(kept[i], len(t.Executors), slotsToUse) {
+			delete(kept[i], slot)
+			delete(used, slot)
+		}
+		a, status := scheduleTopology(s, t, kept[i], used)
+		plan.Assignments[t.ID] = a
+		plan.Status[t.ID] = status
+	}
+	return plan
+}
+
+// aliveSlots returns the slots of t's current assignment that may stay:
+// alive executors on alive supervisors' ports.
+func aliveSlots(s Snapshot, t TopologySnapshot) map[cluster.NodePort][]cluster.ExecutorInfo {
+	out := map[cluster.NodePort][]cluster.ExecutorInfo{}
+	if t.Current == nil || t.Scratch {
+		return out
+	}
+	wanted := map[cluster.ExecutorInfo]bool{}
+	for _, e := range t.Executors {
+		wanted[e] = true
+	}
+	for _, ea := range t.Current.Executors {
+		sup, ok := s.Supervisors[ea.Slot.Node]
+		if !ok || !sup.Alive || !slices.Contains(sup.Ports, ea.Slot.Port) {
+			continue
+		}
+		if !wanted[ea.Executor] || !t.Alive[ea.Executor] {
+			continue
+		}
+		out[ea.Slot] = append(out[ea.Slot], ea.Executor)
+	}
+	return out
+}
+
+// badSlots returns the slots of kept whose executor counts do not fit the even
+// split of numExecutors over numWorkers slots (Storm's bad-slots): a slot is
+// kept while the split still has a slot of its size to fill.
+func badSlots(kept map[cluster.NodePort][]cluster.ExecutorInfo, numExecutors, numWorkers int) []cluster.NodePort {
+	slots := sortedSlots(kept)
+	if numWorkers <= 0 {
+		return slots
+	}
+	distribution := map[int]int{} // executors per slot → how many such slots
+	base, extra := numExecutors/numWorkers, numExecutors%numWorkers
+	distribution[base+1] = extra
+	distribution[base] += numWorkers - extra
+	var bad []cluster.NodePort
+	for _, slot := range slots {
+		n := len(kept[slot])
+		if distribution[n] > 0 {
+			distribution[n]--
+			continue
+		}
+		bad = append(bad, slot)
+	}
+	return bad
+}
+
+func sortedSlots[V any](m map[cluster.NodePort]V) []cluster.NodePort {
+	out := make([]cluster.NodePort, 0, len(m))
+	for s := range m {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return slotLess(out[i], out[j]) })
+	return out
+}
+
+func slotLess(a, b cluster.NodePort) bool {
+	if a.Node != b.Node {
+		return a.Node < b.Node
+	}
+	return a.Port < b.Port
+}
+
+func executorLess(a, b cluster.ExecutorInfo) bool {
+	if a.Start != b.Start {
+		return a.Start < b.Start
+	}
+	return a.End < b.End
+}
+
+// freeSlots returns the alive slots not in used, interleaved across
+// supervisors (Storm's sort-slots) so that consecutive picks land on
+// different supervisors.
+func freeSlots(s Snapshot, used map[cluster.NodePort]bool) []cluster.NodePort {
+	nodes := make([]string, 0, len(s.Supervisors))
+	for id, sup := range s.Supervisors {
+		if sup.Alive {
+			nodes = append(nodes, id)
+		}
+	}
+	sort.Strings(nodes)
+	perNode := make([][]cluster.NodePort, len(nodes))
+	for i, id := range nodes {
+		ports := slices.Clone(s.Supervisors[id].Ports)
+		sort.Ints(ports)
+		for _, p := range ports {
+			if slot := (cluster.NodePort{Node: id, Port: p}); !used[slot] {
+				perNode[i] = append(perNode[i], slot)
+			}
+		}
+	}
+	var out []cluster.NodePort
+	for round := 0; ; round++ {
+		added := false
+		for _, slots := range perNode {
+			if round < len(slots) {
+				out = append(out, slots[round])
+				added = true
+			}
+		}
+		if !added {
+			return out
+		}
+	}
+}
+
+func scheduleTopology(s Snapshot, t TopologySnapshot, kept map[cluster.NodePort][]cluster.ExecutorInfo, used map[cluster.NodePort]bool) (*cluster.Assignment, string) {
+	placed := map[cluster.ExecutorInfo]cluster.NodePort{}
+	for slot, execs := range kept {
+		for _, e := range execs {
+			placed[e] = slot
+		}
+	}
+	var move []cluster.ExecutorInfo
+	for _, e := range t.Executors {
+		if _, ok := placed[e]; !ok {
+			move = append(move, e)
+		}
+	}
+	sort.Slice(move, func(i, j int) bool { return executorLess(move[i], move[j]) })
+
+	free := freeSlots(s, used)
+	slotsToUse := min(max(t.NumWorkers, 0), len(free)+len(kept))
+	newSlots := free[:max(slotsToUse-len(kept), 0)]
+	if len(move) > 0 && len(newSlots) > 0 {
+		for i, e := range move {
+			slot := newSlots[i%len(newSlots)]
+			placed[e] = slot
+			used[slot] = true
+		}
+		move = nil
+	} else if len(move) == 0 {
+		newSlots = nil
+	}
+
+	a := &cluster.Assignment{V: cluster.SchemaVersion, CodeDir: t.CodeDir, NodeHost: map[string]string{}}
+	start := map[cluster.ExecutorInfo]cluster.ExecutorAssignment{}
+	if t.Current != nil && !t.Scratch {
+		for _, ea := range t.Current.Executors {
+			start[ea.Executor] = ea
+		}
+	}
+	for _, e := range t.Executors {
+		slot, ok := placed[e]
+		if !ok {
+			continue
+		}
+		startSecs := s.NowSecs
+		if prev, ok := start[e]; ok && prev.Slot == slot {
+			startSecs = prev.StartSecs
+		}
+		a.Executors = append(a.Executors, cluster.ExecutorAssignment{Executor: e, Slot: slot, StartSecs: startSecs})
+		a.NodeHost[slot.Node] = s.Supervisors[slot.Node].Host
+	}
+	sort.Slice(a.Executors, func(i, j int) bool { return executorLess(a.Executors[i].Executor, a.Executors[j].Executor) })
+
+	workers := len(kept) + len(newSlots)
+	switch {
+	case len(t.Executors) > 0 && len(a.Executors) == 0:
+		return a, fmt.Sprintf(statusNone, len(t.Executors))
+	case len(a.Executors) < len(t.Executors) || workers < t.NumWorkers && len(t.Executors) > workers:
+		return a, fmt.Sprintf(statusPartial, len(a.Executors), len(t.Executors), workers, t.NumWorkers)
+	}
+	return a, StatusFullyScheduled
+}

@@ -1,0 +1,32 @@
+package nimbus
+
+import (
+	"context"
+	"io"
+
+	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/topology"
+)
+
+// Service is nimbus's API as Go calls; the HTTP layer wraps it, and
+// localcluster and tests may call it directly. Errors wrap the api.Err* kinds
+// (api.ErrInvalid, api.ErrNotFound, api.ErrConflict, ...).
+type Service interface {
+	Upload(ctx context.Context, r io.Reader, sha256Hex string) (*api.UploadReply, error)
+	Submit(ctx context.Context, req api.SubmitRequest) (string, error)
+	Kill(ctx context.Context, id string, waitSecs int) error
+	Activate(ctx context.Context, id string) error
+	Deactivate(ctx context.Context, id string) error
+	Rebalance(ctx context.Context, id string, waitSecs, numWorkers int, executors map[string]int) error
+	ClusterSummary(ctx context.Context) (*api.ClusterSummary, error)
+	SupervisorSummary(ctx context.Context) (*api.SupervisorSummary, error)
+	NimbusSummary(ctx context.Context) (*api.NimbusSummary, error)
+	TopologySummary(ctx context.Context) (*api.TopologySummary, error)
+	TopologyInfo(ctx context.Context, id, window string) (*api.TopologyInfo, error)
+	TopologyConf(ctx context.Context, id string) (map[string]any, error)
+	TopologyDefinition(ctx context.Context, id string) (*topology.Definition, error)
+	ClusterConfiguration(ctx context.Context) (map[string]any, error)
+	OpenCode(ctx context.Context, id, file string) (*CodeFile, error)
+}
+
+var _ Service = (*Nimbus)(nil)

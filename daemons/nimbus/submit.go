@@ -1,0 +1,229 @@
+package nimbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/topology"
+)
+
+// maxNameLen bounds topology names: the id <name>-<counter>-<secs> names a
+// directory, and file names are at most 255 bytes; 200 leaves room for the
+// suffix.
+const maxNameLen = 200
+
+// disallowedNameChars are the characters Storm rejects in topology names
+// (Nimbus.validateTopologyName: they break paths and ZooKeeper node names).
+const disallowedNameChars = `/.:\`
+
+// ValidateTopologyName checks a topology name as Storm does.
+func ValidateTopologyName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return fmt.Errorf("%w: topology name is empty: give the topology a name", api.ErrInvalid)
+	case strings.ContainsAny(name, disallowedNameChars):
+		return fmt.Errorf("%w: topology name %q contains one of %s, which Storm does not allow", api.ErrInvalid, name, strings.Join(strings.Split(disallowedNameChars, ""), " "))
+	case len(name) > maxNameLen:
+		return fmt.Errorf("%w: topology name is %d bytes long, at most %d are allowed", api.ErrInvalid, len(name), maxNameLen)
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return fmt.Errorf("%w: topology name %q contains a control character", api.ErrInvalid, name)
+	}
+	return nil
+}
+
+// validateTopologyConf checks the keys nimbus and workers rely on.
+func validateTopologyConf(c config.Conf) error {
+	var errs []error
+	if n, err := c.Int(config.TopologyWorkers); err != nil {
+		errs = append(errs, err)
+	} else if n < 1 {
+		errs = append(errs, fmt.Errorf("config %s: %d workers: at least 1 is needed", config.TopologyWorkers, n))
+	}
+	if d, err := c.Secs(config.TopologyMessageTimeoutSecs); err != nil {
+		errs = append(errs, err)
+	} else if d <= 0 {
+		errs = append(errs, fmt.Errorf("config %s: must be more than 0 seconds", config.TopologyMessageTimeoutSecs))
+	}
+	for _, key := range []string{config.TopologyAckerExecutors, config.TopologyMaxSpoutPending} {
+		if c.IsNil(key) {
+			continue
+		}
+		n, err := c.Int(key)
+		min := 0
+		if key == config.TopologyMaxSpoutPending {
+			min = 1
+		}
+		if err != nil {
+			errs = append(errs, err)
+		} else if n < min {
+			errs = append(errs, fmt.Errorf("config %s: %d is below %d (leave it unset for the default)", key, n, min))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Submit validates and starts a topology whose code was uploaded, and returns
+// its id. Every validation error comes before anything is written: an empty
+// or invalid name, a name already alive, an invalid definition, an invalid
+// configuration, missing code or a wrong checksum. Then, as Storm: the code
+// moves to stormdist/<id>, heartbeats are set up, the storm base is written
+// (ACTIVE, or INACTIVE on request) and executors are assigned at once.
+func (n *Nimbus) Submit(ctx context.Context, req api.SubmitRequest) (string, error) {
+	id, err := n.submit(req)
+	if err != nil {
+		return "", fmt.Errorf("submit %q: %w", req.Name, err)
+	}
+	return id, nil
+}
+
+func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
+	if n.closing.Load() {
+		return "", api.ErrShutdown
+	}
+	if err := ValidateTopologyName(req.Name); err != nil {
+		return "", err
+	}
+	status := cluster.StatusActive
+	switch req.InitialStatus {
+	case "", cluster.StatusActive:
+	case cluster.StatusInactive:
+		status = cluster.StatusInactive
+	default:
+		return "", fmt.Errorf("%w: initial status %q: use %s or %s", api.ErrInvalid, req.InitialStatus, cluster.StatusActive, cluster.StatusInactive)
+	}
+	codeFile := api.CodeFileBinary
+	switch req.Kind {
+	case api.KindBinary, "":
+	case api.KindFlux:
+		codeFile = api.CodeFileArchive
+	default:
+		return "", fmt.Errorf("%w: code kind %q: use %q or %q", api.ErrInvalid, req.Kind, api.KindBinary, api.KindFlux)
+	}
+	def := req.Definition
+	if def == nil {
+		return "", fmt.Errorf("%w: no topology definition in the request", api.ErrInvalid)
+	}
+	if err := def.Validate(); err != nil {
+		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	}
+	conf := withDefaults(n.conf).Merge(def.Conf).Merge(req.Conf)
+	if err := validateTopologyConf(conf); err != nil {
+		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
+	}
+	numWorkers, _ := conf.Int(config.TopologyWorkers)
+
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.checkNameFree(req.Name); err != nil {
+		return "", err
+	}
+	uploadPath, err := n.checkUpload(req.UploadID, req.SHA256)
+	if err != nil {
+		return "", err
+	}
+
+	// Storm stores the acker count explicitly so that workers and nimbus
+	// agree on task ids whatever the defaults are where they run.
+	numAckers := topology.NumAckers(conf, numWorkers)
+	conf[config.TopologyAckerExecutors] = numAckers
+	conf[config.TopologyName] = req.Name
+	launch := n.nowSecs()
+	var id string
+	for {
+		n.counter++
+		id = fmt.Sprintf("%s-%d-%d", req.Name, n.counter, launch)
+		if _, err := os.Stat(filepath.Join(n.distDir, id)); os.IsNotExist(err) {
+			break
+		}
+	}
+	conf["storm.id"] = id
+	if err := n.writeStormdist(id, uploadPath, codeFile, conf, def); err != nil {
+		return "", fmt.Errorf("store code of %s: %w", id, err)
+	}
+	n.infoMu.Lock()
+	n.codes[id] = &topologyCode{Definition: def, Conf: conf, CodeFile: codeFile, SHA256: strings.ToLower(req.SHA256)}
+	n.infoMu.Unlock()
+
+	executors := map[string]int{}
+	for _, comps := range []map[string]*topology.ComponentDef{def.Spouts, def.Bolts} {
+		for cid, c := range comps {
+			executors[cid] = c.Parallelism
+		}
+	}
+	if numAckers > 0 {
+		executors[topology.AckerComponent] = numAckers
+	}
+	base := &cluster.StormBase{
+		V: cluster.SchemaVersion, Name: req.Name, Status: status, NumWorkers: numWorkers,
+		ComponentExecutors: executors, LaunchTimeSecs: launch,
+	}
+	if err := n.state.SetupHeartbeats(id); err != nil {
+		n.forgetCode(id)
+		return "", fmt.Errorf("set up heartbeats of %s: %w", id, err)
+	}
+	if err := n.state.ActivateStorm(id, base); err != nil {
+		n.forgetCode(id)
+		_ = n.state.TeardownHeartbeats(id)
+		return "", fmt.Errorf("activate %s: %w", id, err)
+	}
+	n.log.Info("topology submitted", "id", id, "status", status, "workers", numWorkers, "ackers", numAckers)
+	if err := n.mkAssignments(""); err != nil {
+		// The topology exists; the next monitor round assigns it.
+		n.log.Warn("assign after submit failed", "id", id, "err", err)
+	}
+	return id, nil
+}
+
+// forgetCode removes a topology's stormdist directory and cached code.
+func (n *Nimbus) forgetCode(id string) {
+	n.infoMu.Lock()
+	delete(n.codes, id)
+	n.infoMu.Unlock()
+	if validTopologyID(id) {
+		_ = os.RemoveAll(filepath.Join(n.distDir, id))
+	}
+}
+
+// checkNameFree fails when a live topology has the name (Storm's
+// check-storm-active!). Called under mu.
+func (n *Nimbus) checkNameFree(name string) error {
+	ids, err := n.state.ActiveStorms()
+	if err != nil {
+		return fmt.Errorf("list topologies: %w", err)
+	}
+	for _, id := range ids {
+		base, err := n.state.StormBase(id, nil)
+		if err != nil {
+			return fmt.Errorf("read topology %s: %w", id, err)
+		}
+		if base != nil && base.Name == name {
+			return fmt.Errorf("%w: topology %q is already alive as %s: kill it first or choose another name", api.ErrConflict, name, id)
+		}
+	}
+	return nil
+}
+
+// executorsOf computes the executors of a topology from its definition, its
+// conf (the explicit acker count) and the parallelism in its storm base
+// (Storm's compute-executors): each component's tasks split into as many
+// contiguous ranges as it has executors.
+func executorsOf(code *topologyCode, base *cluster.StormBase) []cluster.ExecutorInfo {
+	numAckers := topology.NumAckers(code.Conf, base.NumWorkers)
+	tasks := code.Definition.ComponentTasks(numAckers)
+	var out []cluster.ExecutorInfo
+	for comp, parallelism := range base.ComponentExecutors {
+		for _, r := range topology.Executors(tasks[comp], parallelism) {
+			out = append(out, cluster.ExecutorInfo{Start: r[0], End: r[1]})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return executorLess(out[i], out[j]) })
+	return out
+}

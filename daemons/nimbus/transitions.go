@@ -1,0 +1,315 @@
+package nimbus
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/daemons/config"
+)
+
+// The topology state machine (Storm's state-transitions in nimbus.clj):
+//
+//	ACTIVE       activate → (stays)      deactivate → INACTIVE   rebalance → REBALANCING   kill → KILLED   startup → (stays)
+//	INACTIVE     activate → ACTIVE       deactivate → (stays)    rebalance → REBALANCING   kill → KILLED   startup → (stays)
+//	KILLED       startup → remove after the stored wait          kill → KILLED (new wait)   remove → gone
+//	REBALANCING  startup → do-rebalance after the stored wait    kill → KILLED              do-rebalance → previous status
+//
+// Every transition runs under the submit lock. An event with no transition
+// from the current state is an error for the API caller and a log line when
+// it comes from a timer.
+
+// Event names.
+const (
+	EventActivate    = "activate"
+	EventDeactivate  = "deactivate"
+	EventKill        = "kill"
+	EventRebalance   = "rebalance"
+	EventStartup     = "startup"
+	EventRemove      = "remove"
+	EventDoRebalance = "do-rebalance"
+)
+
+// event is one input of the state machine.
+type event struct {
+	name string
+	// waitSecs for kill and rebalance; negative = the topology's message timeout.
+	waitSecs   int
+	numWorkers int
+	executors  map[string]int
+}
+
+// TransitionError says that an event has no transition from a state.
+type TransitionError struct {
+	TopologyID, Status, Event string
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("topology %s is %s: %s is not possible in that state", e.TopologyID, e.Status, e.Event)
+}
+
+// Unwrap makes a refused transition an api.ErrConflict for the HTTP layer.
+func (e *TransitionError) Unwrap() error { return api.ErrConflict }
+
+// Activate lets the topology's spouts emit again.
+func (n *Nimbus) Activate(ctx context.Context, id string) error {
+	return n.apiTransition(id, event{name: EventActivate})
+}
+
+// Deactivate stops the topology's spouts from emitting.
+func (n *Nimbus) Deactivate(ctx context.Context, id string) error {
+	return n.apiTransition(id, event{name: EventDeactivate})
+}
+
+// Kill deactivates the topology and removes it after waitSecs (negative: its
+// topology.message.timeout.secs), so that tuples in flight can finish.
+func (n *Nimbus) Kill(ctx context.Context, id string, waitSecs int) error {
+	return n.apiTransition(id, event{name: EventKill, waitSecs: waitSecs})
+}
+
+// Rebalance moves the topology to REBALANCING and, after waitSecs (negative:
+// its message timeout), reschedules it from scratch with numWorkers workers
+// (0: unchanged) and the given component parallelism (nil: unchanged).
+func (n *Nimbus) Rebalance(ctx context.Context, id string, waitSecs, numWorkers int, executors map[string]int) error {
+	if numWorkers < 0 {
+		return fmt.Errorf("rebalance %s: %w: %d workers: give a positive number, or 0 to keep the count", id, api.ErrInvalid, numWorkers)
+	}
+	if err := n.validateRebalanceExecutors(id, executors); err != nil {
+		return fmt.Errorf("rebalance %s: %w", id, err)
+	}
+	return n.apiTransition(id, event{name: EventRebalance, waitSecs: waitSecs, numWorkers: numWorkers, executors: executors})
+}
+
+func (n *Nimbus) validateRebalanceExecutors(id string, executors map[string]int) error {
+	if len(executors) == 0 {
+		return nil
+	}
+	if !validTopologyID(id) || !n.hasCode(id) {
+		return fmt.Errorf("%w: no topology %q", api.ErrNotFound, id)
+	}
+	code, err := n.loadCode(id)
+	if err != nil {
+		return err
+	}
+	for comp, par := range executors {
+		c := code.Definition.Spouts[comp]
+		if c == nil {
+			c = code.Definition.Bolts[comp]
+		}
+		if c == nil {
+			return fmt.Errorf("%w: topology %s has no component %q", api.ErrInvalid, id, comp)
+		}
+		if par < 1 {
+			return fmt.Errorf("%w: component %q: %d executors: at least 1 is needed", api.ErrInvalid, comp, par)
+		}
+	}
+	return nil
+}
+
+func (n *Nimbus) apiTransition(id string, ev event) error {
+	if n.closing.Load() {
+		return fmt.Errorf("%s %s: %w", ev.name, id, api.ErrShutdown)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.transition(id, ev); err != nil {
+		return fmt.Errorf("%s %s: %w", ev.name, id, err)
+	}
+	return nil
+}
+
+// timedTransition runs ev from a timer: a refused transition is only logged
+// (the topology moved on meanwhile); a ZooKeeper failure is fatal.
+func (n *Nimbus) timedTransition(id string, ev event) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.pending, id)
+	err := n.transition(id, ev)
+	if _, refused := err.(*TransitionError); refused || isNotFound(err) {
+		n.log.Info("timed event dropped", "id", id, "event", ev.name, "reason", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", ev.name, id, err)
+	}
+	return nil
+}
+
+// schedule runs ev on id after delay through the timer, replacing an event
+// already pending for id. Called under mu.
+func (n *Nimbus) schedule(id string, delay time.Duration, ev event) {
+	if cancel := n.pending[id]; cancel != nil {
+		cancel()
+	}
+	n.pending[id] = n.timer.Schedule(delay, func() error { return n.timedTransition(id, ev) })
+}
+
+// waitFor resolves a kill/rebalance wait: negative means the topology's
+// topology.message.timeout.secs, as Storm does.
+func (n *Nimbus) waitFor(id string, waitSecs int) int {
+	if waitSecs >= 0 {
+		return waitSecs
+	}
+	if code, err := n.loadCode(id); err == nil {
+		if d, err := code.Conf.Secs(config.TopologyMessageTimeoutSecs); err == nil {
+			return int(d / time.Second)
+		}
+	}
+	d, _ := withDefaults(n.conf).Secs(config.TopologyMessageTimeoutSecs)
+	return int(d / time.Second)
+}
+
+// transition applies ev to topology id. Called under mu.
+func (n *Nimbus) transition(id string, ev event) error {
+	base, err := n.state.StormBase(id, nil)
+	if err != nil {
+		return fmt.Errorf("read topology %s: %w", id, err)
+	}
+	if base == nil {
+		return fmt.Errorf("%w: no topology %q", api.ErrNotFound, id)
+	}
+	refuse := &TransitionError{TopologyID: id, Status: base.Status, Event: ev.name}
+	set := func(status string) error {
+		if status == base.Status {
+			return nil
+		}
+		next := *base
+		next.Status = status
+		return n.writeBase(id, &next)
+	}
+	switch base.Status {
+	case cluster.StatusActive, cluster.StatusInactive:
+		switch ev.name {
+		case EventActivate:
+			return set(cluster.StatusActive)
+		case EventDeactivate:
+			return set(cluster.StatusInactive)
+		case EventStartup:
+			return nil
+		case EventKill:
+			return n.kill(id, base, ev)
+		case EventRebalance:
+			return n.rebalance(id, base, ev)
+		}
+	case cluster.StatusKilled:
+		switch ev.name {
+		case EventKill:
+			return n.kill(id, base, ev)
+		case EventStartup:
+			n.schedule(id, n.storedWait(base), event{name: EventRemove})
+			return nil
+		case EventRemove:
+			return n.remove(id)
+		}
+	case cluster.StatusRebalancing:
+		switch ev.name {
+		case EventKill:
+			return n.kill(id, base, ev)
+		case EventStartup:
+			n.schedule(id, n.storedWait(base), event{name: EventDoRebalance})
+			return nil
+		case EventDoRebalance:
+			return n.doRebalance(id, base)
+		}
+	}
+	return refuse
+}
+
+func (n *Nimbus) storedWait(base *cluster.StormBase) time.Duration {
+	if base.TopologyActionOptions == nil {
+		return 0
+	}
+	return time.Duration(base.TopologyActionOptions.WaitSecs) * time.Second
+}
+
+// writeBase writes the whole storm base (UpdateStorm merges, which could not
+// clear the pending action).
+func (n *Nimbus) writeBase(id string, base *cluster.StormBase) error {
+	base.V = cluster.SchemaVersion
+	if err := n.state.ActivateStorm(id, base); err != nil {
+		return fmt.Errorf("write topology %s: %w", id, err)
+	}
+	n.log.Info("topology status", "id", id, "status", base.Status)
+	return nil
+}
+
+func (n *Nimbus) kill(id string, base *cluster.StormBase, ev event) error {
+	wait := n.waitFor(id, ev.waitSecs)
+	next := *base
+	next.Status = cluster.StatusKilled
+	next.TopologyActionOptions = &cluster.TopologyActionOptions{Action: EventKill, WaitSecs: wait}
+	if err := n.writeBase(id, &next); err != nil {
+		return err
+	}
+	n.schedule(id, time.Duration(wait)*time.Second, event{name: EventRemove})
+	return nil
+}
+
+func (n *Nimbus) rebalance(id string, base *cluster.StormBase, ev event) error {
+	wait := n.waitFor(id, ev.waitSecs)
+	next := *base
+	next.Status = cluster.StatusRebalancing
+	next.PrevStatus = base.Status
+	next.TopologyActionOptions = &cluster.TopologyActionOptions{
+		Action: EventRebalance, WaitSecs: wait, NumWorkers: ev.numWorkers, NumExecutors: maps.Clone(ev.executors),
+	}
+	if err := n.writeBase(id, &next); err != nil {
+		return err
+	}
+	n.schedule(id, time.Duration(wait)*time.Second, event{name: EventDoRebalance})
+	return nil
+}
+
+// doRebalance applies the stored rebalance options, returns the topology to
+// its previous status and schedules it from scratch.
+func (n *Nimbus) doRebalance(id string, base *cluster.StormBase) error {
+	next := *base
+	next.ComponentExecutors = maps.Clone(base.ComponentExecutors)
+	if opts := base.TopologyActionOptions; opts != nil {
+		if opts.NumWorkers > 0 {
+			next.NumWorkers = opts.NumWorkers
+		}
+		for comp, par := range opts.NumExecutors {
+			next.ComponentExecutors[comp] = par
+		}
+	}
+	next.Status = base.PrevStatus
+	if next.Status == "" {
+		next.Status = cluster.StatusActive
+	}
+	next.PrevStatus = ""
+	next.TopologyActionOptions = nil
+	if err := n.writeBase(id, &next); err != nil {
+		return err
+	}
+	return n.mkAssignments(id)
+}
+
+// remove deletes a killed topology from ZooKeeper (assignment and storm
+// base); do-cleanup then tears down its heartbeats, errors and code.
+func (n *Nimbus) remove(id string) error {
+	if err := n.state.RemoveStorm(id); err != nil {
+		return fmt.Errorf("remove topology %s: %w", id, err)
+	}
+	n.log.Info("topology removed", "id", id)
+	return nil
+}
+
+// startupStorms fires startup on every storm (Storm's nimbus startup).
+func (n *Nimbus) startupStorms() error {
+	ids, err := n.state.ActiveStorms()
+	if err != nil {
+		return fmt.Errorf("list topologies: %w", err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, id := range ids {
+		if err := n.transition(id, event{name: EventStartup}); err != nil && !isNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
