@@ -1,0 +1,417 @@
+package worker
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/localstorm/localstorm/topology"
+)
+
+// The wire format between workers. A connection carries frames; a frame is a
+// batch of tuples:
+//
+//	frame  = u32be payload-length, payload
+//	payload = u32be tuple-count, tuple*
+//	tuple  = uvarint dest-task, uvarint src-task, string stream,
+//	         uvarint anchor-count, (u64le root, u64le edge)*,
+//	         uvarint value-count, value*
+//	value  = tag byte, data
+//
+// The common value types (nil, bool, string, []byte, the Go integer and float
+// kinds) are encoded by hand, keeping their Go type across the wire so a bolt
+// sees the same type whether its producer is local or remote; any other value
+// is CBOR (github.com/fxamacker/cbor/v2) and decodes to CBOR's generic Go types.
+// A hand-written codec because a tuple is small and CBOR's reflection costs
+// more than the whole hand-written path (see docs/benchmarks.d/worker.md).
+
+// Decoding limits: bytes from the network are untrusted.
+const (
+	// MaxFrameBytes bounds one frame's payload.
+	MaxFrameBytes = 16 << 20
+	// MaxTupleValues bounds the values of one tuple.
+	MaxTupleValues = 4096
+	// MaxTupleAnchors bounds the anchors of one tuple.
+	MaxTupleAnchors = 4096
+	// maxStreamName bounds a stream id.
+	maxStreamName = 1024
+	// maxTaskID bounds task ids on the wire (a topology has far fewer tasks).
+	maxTaskID = 1 << 30
+)
+
+// Value tags.
+const (
+	tagNil byte = iota
+	tagFalse
+	tagTrue
+	tagString
+	tagBytes
+	tagInt
+	tagInt64
+	tagInt32
+	tagUint64
+	tagFloat64
+	tagFloat32
+	tagCBOR
+)
+
+// envelope is one tuple in flight to task Dest: the unit of routing inside a
+// worker and of transfer between workers. The wire carries the tuple's Task
+// (the emitting task), Stream, Anchors and Values; Component and Fields are
+// derived from the task and stream where the tuple is delivered.
+type envelope struct {
+	Dest int
+	topology.Tuple
+}
+
+// errFrame is wrapped by every decoding error.
+var errFrame = errors.New("bad tuple frame")
+
+// appendBatch appends the frame of tuples to dst and returns it. A tuple
+// whose values cannot be encoded is left out; the first such error is
+// returned with the frame of the others.
+func appendBatch(dst []byte, tuples []envelope) ([]byte, error) {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0)
+	var firstErr error
+	count := 0
+	for i := range tuples {
+		mark := len(dst)
+		var err error
+		if dst, err = appendTuple(dst, &tuples[i]); err != nil {
+			dst = dst[:mark]
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		count++
+	}
+	n := len(dst) - start - 4
+	if n > MaxFrameBytes {
+		return dst[:start], fmt.Errorf("encode tuple batch: frame of %d bytes exceeds the limit of %d", n, MaxFrameBytes)
+	}
+	binary.BigEndian.PutUint32(dst[start:], uint32(n))
+	binary.BigEndian.PutUint32(dst[start+4:], uint32(count))
+	return dst, firstErr
+}
+
+func appendTuple(dst []byte, t *envelope) ([]byte, error) {
+	dst = binary.AppendUvarint(dst, uint64(t.Dest))
+	dst = binary.AppendUvarint(dst, uint64(t.Task))
+	dst = binary.AppendUvarint(dst, uint64(len(t.Stream)))
+	dst = append(dst, t.Stream...)
+	dst = binary.AppendUvarint(dst, uint64(len(t.Anchors)))
+	for _, a := range t.Anchors {
+		dst = binary.LittleEndian.AppendUint64(dst, a.Root)
+		dst = binary.LittleEndian.AppendUint64(dst, a.Edge)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(t.Values)))
+	for i, v := range t.Values {
+		var err error
+		if dst, err = appendValue(dst, v); err != nil {
+			return dst, fmt.Errorf("encode value %d of a tuple on stream %q: %w", i, t.Stream, err)
+		}
+	}
+	return dst, nil
+}
+
+func appendValue(dst []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, tagNil), nil
+	case bool:
+		if x {
+			return append(dst, tagTrue), nil
+		}
+		return append(dst, tagFalse), nil
+	case string:
+		dst = append(dst, tagString)
+		dst = binary.AppendUvarint(dst, uint64(len(x)))
+		return append(dst, x...), nil
+	case []byte:
+		dst = append(dst, tagBytes)
+		dst = binary.AppendUvarint(dst, uint64(len(x)))
+		return append(dst, x...), nil
+	case int:
+		return binary.AppendVarint(append(dst, tagInt), int64(x)), nil
+	case int64:
+		return binary.AppendVarint(append(dst, tagInt64), x), nil
+	case int32:
+		return binary.AppendVarint(append(dst, tagInt32), int64(x)), nil
+	case uint64:
+		return binary.AppendUvarint(append(dst, tagUint64), x), nil
+	case float64:
+		return binary.LittleEndian.AppendUint64(append(dst, tagFloat64), math.Float64bits(x)), nil
+	case float32:
+		return binary.LittleEndian.AppendUint32(append(dst, tagFloat32), math.Float32bits(x)), nil
+	}
+	b, err := cbor.Marshal(v)
+	if err != nil {
+		return dst, fmt.Errorf("value of type %T cannot be sent to another worker: %w", v, err)
+	}
+	dst = append(dst, tagCBOR)
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...), nil
+}
+
+// cborDecoder decodes CBOR values with limits on nesting and sizes.
+var cborDecoder = func() cbor.DecMode {
+	dm, err := cbor.DecOptions{
+		MaxNestedLevels:  32,
+		MaxArrayElements: 65536,
+		MaxMapPairs:      65536,
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+	}.DecMode()
+	if err != nil {
+		panic(err) // the options above are constants
+	}
+	return dm
+}()
+
+// frameReader reads frames from a connection, reusing its buffer and
+// interning stream names (a worker sees few distinct streams).
+type frameReader struct {
+	r       *bufio.Reader
+	buf     []byte
+	streams map[string]string
+}
+
+func newFrameReader(r io.Reader) *frameReader {
+	return &frameReader{r: bufio.NewReaderSize(r, 64<<10), streams: make(map[string]string)}
+}
+
+// next reads one frame and appends its tuples to dst.
+func (fr *frameReader) next(dst []envelope) ([]envelope, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(fr.r, hdr[:]); err != nil {
+		return dst, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > MaxFrameBytes {
+		return dst, fmt.Errorf("%w: frame of %d bytes exceeds the limit of %d", errFrame, n, MaxFrameBytes)
+	}
+	if cap(fr.buf) < int(n) {
+		fr.buf = make([]byte, n)
+	}
+	fr.buf = fr.buf[:n]
+	if _, err := io.ReadFull(fr.r, fr.buf); err != nil {
+		return dst, fmt.Errorf("read frame of %d bytes: %w", n, err)
+	}
+	return decodeBatch(dst, fr.buf, fr.streams)
+}
+
+// decodeBatch decodes one frame payload (without its length prefix),
+// appending its tuples to dst. streams interns stream names; it may be nil.
+func decodeBatch(dst []envelope, p []byte, streams map[string]string) ([]envelope, error) {
+	d := decoder{p: p, streams: streams}
+	if len(p) < 4 {
+		return dst, fmt.Errorf("%w: frame of %d bytes has no tuple count", errFrame, len(p))
+	}
+	count := uint64(binary.BigEndian.Uint32(p))
+	d.p = p[4:]
+	// Every tuple takes at least 5 bytes: a cheap bound before allocating.
+	if count > uint64(len(d.p))/5 {
+		d.fail("tuple count %d is more than the frame can hold", count)
+	}
+	for i := uint64(0); i < count && d.err == nil; i++ {
+		var t envelope
+		t.Dest = d.task()
+		t.Task = d.task()
+		t.Stream = d.stream()
+		na := d.length(MaxTupleAnchors, 16, "anchors")
+		if na > 0 {
+			t.Anchors = make([]topology.Anchor, na)
+			for j := range t.Anchors {
+				t.Anchors[j].Root = d.u64()
+				t.Anchors[j].Edge = d.u64()
+			}
+		}
+		nv := d.length(MaxTupleValues, 1, "values")
+		if d.err == nil {
+			t.Values = make(topology.Values, nv)
+			for j := range t.Values {
+				t.Values[j] = d.value()
+			}
+		}
+		dst = append(dst, t)
+	}
+	if d.err == nil && len(d.p) != 0 {
+		d.fail("%d bytes after the last tuple", len(d.p))
+	}
+	if d.err != nil {
+		return dst, d.err
+	}
+	return dst, nil
+}
+
+type decoder struct {
+	p       []byte
+	err     error
+	streams map[string]string
+}
+
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s", errFrame, fmt.Sprintf(format, args...))
+	}
+	d.p = nil
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.p)
+	if n <= 0 {
+		d.fail("truncated or overlong varint")
+		return 0
+	}
+	d.p = d.p[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.p)
+	if n <= 0 {
+		d.fail("truncated or overlong varint")
+		return 0
+	}
+	d.p = d.p[n:]
+	return v
+}
+
+func (d *decoder) task() int {
+	v := d.uvarint()
+	if v > maxTaskID {
+		d.fail("task id %d out of range", v)
+		return 0
+	}
+	return int(v)
+}
+
+// length reads a count of items of at least minSize bytes each, bounded by
+// limit and by the bytes left.
+func (d *decoder) length(limit int, minSize int, what string) int {
+	v := d.uvarint()
+	if d.err != nil {
+		return 0
+	}
+	if v > uint64(limit) {
+		d.fail("%d %s exceed the limit of %d", v, what, limit)
+		return 0
+	}
+	if v*uint64(minSize) > uint64(len(d.p)) {
+		d.fail("%d %s do not fit in the %d bytes left", v, what, len(d.p))
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) bytes(limit int) []byte {
+	n := d.length(limit, 1, "bytes")
+	if d.err != nil {
+		return nil
+	}
+	b := d.p[:n]
+	d.p = d.p[n:]
+	return b
+}
+
+func (d *decoder) stream() string {
+	b := d.bytes(maxStreamName)
+	if d.err != nil {
+		return ""
+	}
+	if d.streams == nil {
+		return string(b)
+	}
+	if s, ok := d.streams[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(d.streams) < 1024 {
+		d.streams[s] = s
+	}
+	return s
+}
+
+func (d *decoder) u64() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.p) < 8 {
+		d.fail("truncated 64-bit value")
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.p)
+	d.p = d.p[8:]
+	return v
+}
+
+func (d *decoder) value() any {
+	if d.err != nil {
+		return nil
+	}
+	if len(d.p) == 0 {
+		d.fail("truncated value")
+		return nil
+	}
+	tag := d.p[0]
+	d.p = d.p[1:]
+	switch tag {
+	case tagNil:
+		return nil
+	case tagFalse:
+		return false
+	case tagTrue:
+		return true
+	case tagString:
+		return string(d.bytes(MaxFrameBytes))
+	case tagBytes:
+		return append([]byte(nil), d.bytes(MaxFrameBytes)...)
+	case tagInt:
+		return int(d.varint())
+	case tagInt64:
+		return d.varint()
+	case tagInt32:
+		v := d.varint()
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			d.fail("int32 value %d out of range", v)
+		}
+		return int32(v)
+	case tagUint64:
+		return d.uvarint()
+	case tagFloat64:
+		return math.Float64frombits(d.u64())
+	case tagFloat32:
+		if len(d.p) < 4 {
+			d.fail("truncated float32")
+			return nil
+		}
+		v := math.Float32frombits(binary.LittleEndian.Uint32(d.p))
+		d.p = d.p[4:]
+		return v
+	case tagCBOR:
+		b := d.bytes(MaxFrameBytes)
+		if d.err != nil {
+			return nil
+		}
+		var v any
+		if err := cborDecoder.Unmarshal(b, &v); err != nil {
+			d.fail("CBOR value: %v", err)
+			return nil
+		}
+		return v
+	}
+	d.fail("unknown value tag %d", tag)
+	return nil
+}

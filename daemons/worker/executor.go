@@ -1,0 +1,709 @@
+package worker
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/topology"
+)
+
+type executorKind int
+
+const (
+	kindSpout executorKind = iota
+	kindBolt
+	kindAcker
+)
+
+func (k executorKind) String() string {
+	if k == kindSpout {
+		return "spout"
+	}
+	return "bolt"
+}
+
+// executor runs the tasks of one task range in one goroutine (Storm's
+// executor thread). Its inbox is a bounded queue of batches: a full inbox
+// blocks its producers, which is the worker's backpressure.
+type executor struct {
+	rt        *runtime
+	info      cluster.ExecutorInfo
+	component string
+	kind      executorKind
+	inbox     chan []envelope
+	sink      int // the inbox's id in outboxes
+	tasks     []*task // tasks[i] has id info.Start+i
+	out       *outbox
+	stats     *execStats
+	stop      <-chan struct{}
+	done      chan struct{} // closed when the goroutine returned
+	tickEvery time.Duration // tick tuples to bolts; 0 = none
+
+	// Spout state.
+	pending   *rotatingMap[uint64, spoutPending]
+	deferred  [][]envelope // own inbox batches taken while blocked on a send
+	immediate []immediateAck
+	emitted   int // tuples emitted, to tell whether NextTuple did anything
+	wasActive bool
+
+	// Bolt state: the XOR of the edges anchored to each input tuple not yet
+	// acked (Storm keeps it in the tuple); two generations rotated every
+	// message timeout, so tuples never acked do not pile up.
+	//
+	// A bolt may call its collector from a goroutine of its own (a shell
+	// bolt's reader), so the bolt state and the outbox are guarded by mu;
+	// inBatch tells a collector call that the executor flushes after the
+	// batch, otherwise the call flushes itself.
+	mu                    sync.Mutex
+	inBatch               bool
+	batchStart            time.Time
+	anchored, anchoredOld map[*topology.Tuple]uint64
+
+	// Acker state.
+	ledger *ackerLedger
+}
+
+// immediateAck is a spout emit with a message id while acking is off: Storm
+// acks it right away; we do it after NextTuple returns.
+type immediateAck struct {
+	t      *task
+	msgID  any
+	stream string
+}
+
+// task is one task of an executor: a component instance and its routes.
+type task struct {
+	id      int
+	ex      *executor
+	ctx     *topology.Context
+	spout   topology.Spout
+	bolt    topology.Bolt
+	routes  map[string]*streamRoute
+	targets []int // reused buffer of target tasks
+}
+
+// run is the executor goroutine. A panic in a component is reported and
+// stops the worker, as in Storm.
+func (e *executor) run() {
+	defer close(e.done)
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("%s %q (tasks %d-%d) panicked: %v\n%s", e.kind, e.component, e.info.Start, e.info.End, r, debug.Stack())
+			e.rt.reportError(e.component, err)
+			e.rt.fatal(err)
+		}
+	}()
+	switch e.kind {
+	case kindSpout:
+		e.runSpout()
+	case kindBolt:
+		e.runBolt()
+	case kindAcker:
+		e.runAcker()
+	}
+}
+
+func (e *executor) taskFor(dest int) *task {
+	i := dest - e.info.Start
+	if i < 0 || i >= len(e.tasks) {
+		return nil
+	}
+	return e.tasks[i]
+}
+
+// ---- spouts ----
+
+func (e *executor) runSpout() {
+	for _, t := range e.tasks {
+		if err := t.spout.Open(t.ctx, &spoutCollector{t: t}); err != nil {
+			e.failStart(t, err)
+			return
+		}
+	}
+	defer func() {
+		for _, t := range e.tasks {
+			t.spout.Close()
+		}
+	}()
+	var rotate <-chan time.Time
+	if e.rt.messageTimeout > 0 && len(e.rt.ackerTasks) > 0 {
+		tk := time.NewTicker(rotationPeriod(e.rt.messageTimeout))
+		defer tk.Stop()
+		rotate = tk.C
+	}
+	idle := time.NewTimer(time.Hour)
+	defer idle.Stop()
+	maxPending := e.rt.maxSpoutPending * len(e.tasks)
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-rotate:
+			e.expirePending()
+		default:
+		}
+		e.drainInbox()
+		e.syncActivation()
+		emitted := false
+		if e.wasActive {
+			for round := 0; round < e.rt.batchSize; round++ {
+				if maxPending > 0 && e.pending.size() >= maxPending {
+					break
+				}
+				before := e.emitted
+				for _, t := range e.tasks {
+					t.spout.NextTuple()
+				}
+				e.ackImmediate()
+				if e.emitted == before {
+					break
+				}
+				emitted = true
+			}
+		}
+		e.out.flush()
+		if emitted {
+			continue
+		}
+		// Nothing to emit (inactive, at max pending, or the spout had
+		// nothing): wait for an ack, a stop, a rotation or a short pause
+		// (Storm's spout wait strategy).
+		wait := time.Millisecond
+		if !e.wasActive {
+			wait = 20 * time.Millisecond
+		}
+		idle.Reset(wait)
+		select {
+		case <-e.stop:
+			return
+		case b := <-e.inbox:
+			e.deferred = append(e.deferred, b)
+		case <-rotate:
+			e.expirePending()
+		case <-idle.C:
+		}
+		if !idle.Stop() {
+			select {
+			case <-idle.C:
+			default:
+			}
+		}
+	}
+}
+
+// syncActivation calls Activate or Deactivate when the topology's status changed.
+func (e *executor) syncActivation() {
+	want := e.rt.active.Load()
+	if want == e.wasActive {
+		return
+	}
+	e.wasActive = want
+	for _, t := range e.tasks {
+		if want {
+			t.spout.Activate()
+		} else {
+			t.spout.Deactivate()
+		}
+	}
+}
+
+// drainInbox handles the acker's messages waiting for this spout.
+func (e *executor) drainInbox() {
+	for {
+		select {
+		case b := <-e.inbox:
+			e.deferred = append(e.deferred, b)
+			continue
+		default:
+		}
+		if len(e.deferred) == 0 {
+			return
+		}
+		batches := e.deferred
+		e.deferred = nil
+		for _, b := range batches {
+			for i := range b {
+				e.spoutMessage(&b[i])
+			}
+		}
+	}
+}
+
+// spoutMessage handles one message from an acker: the tuple tree of a root
+// completed or failed.
+func (e *executor) spoutMessage(m *envelope) {
+	if len(m.Values) == 0 {
+		return
+	}
+	root, ok := asUint64(m.Values[0])
+	if !ok {
+		return
+	}
+	p, found := e.pending.remove(root)
+	if !found {
+		return // timed out already
+	}
+	t := e.taskFor(m.Dest)
+	if t == nil {
+		return
+	}
+	switch m.Stream {
+	case topology.AckAckStream:
+		e.stats.spoutAcked(p.stream, time.Since(p.start))
+		t.spout.Ack(p.msgID)
+	case topology.AckFailStream:
+		e.stats.spoutFailed(p.stream)
+		t.spout.Fail(p.msgID)
+	}
+}
+
+// expirePending fails the spout tuples older than the message timeout.
+func (e *executor) expirePending() {
+	for _, p := range e.pending.rotate() {
+		e.stats.spoutFailed(p.stream)
+		p.task.spout.Fail(p.msgID)
+	}
+}
+
+func (e *executor) ackImmediate() {
+	for len(e.immediate) > 0 {
+		acks := e.immediate
+		e.immediate = nil
+		for _, a := range acks {
+			e.stats.spoutAcked(a.stream, 0)
+			a.t.spout.Ack(a.msgID)
+		}
+	}
+}
+
+// spoutCollector is a spout task's SpoutCollector.
+type spoutCollector struct{ t *task }
+
+func (c *spoutCollector) Emit(values topology.Values, msgID any) []int {
+	return c.EmitStream(topology.DefaultStream, values, msgID)
+}
+
+func (c *spoutCollector) EmitStream(stream string, values topology.Values, msgID any) []int {
+	return c.t.spoutEmit(stream, values, msgID, -1)
+}
+
+func (c *spoutCollector) EmitDirect(task int, stream string, values topology.Values, msgID any) {
+	c.t.spoutEmit(stream, values, msgID, task)
+}
+
+func (c *spoutCollector) ReportError(err error) { c.t.ex.rt.reportError(c.t.ex.component, err) }
+
+// spoutEmit sends a spout tuple; with a message id and ackers its tree is
+// tracked: a fresh root id, an edge id per target task, __ack_init with
+// their XOR to the root's acker.
+func (t *task) spoutEmit(stream string, values topology.Values, msgID any, direct int) []int {
+	e := t.ex
+	route := t.route(stream)
+	targets := t.chooseTargets(route, stream, values, direct)
+	e.emitted++
+	tracked := msgID != nil && len(e.rt.ackerTasks) > 0
+	var root, xor uint64
+	if tracked {
+		root = rand.Uint64()
+	}
+	for _, dest := range targets {
+		env := envelope{Dest: dest, Tuple: topology.Tuple{
+			Values: values, Component: e.component, Stream: stream, Task: t.id, Fields: route.def.Fields,
+		}}
+		if tracked {
+			edge := rand.Uint64()
+			xor ^= edge
+			env.Anchors = []topology.Anchor{{Root: root, Edge: edge}}
+		}
+		e.out.add(env)
+	}
+	e.stats.emit(stream, len(targets))
+	switch {
+	case tracked && len(targets) > 0:
+		e.pending.put(root, spoutPending{msgID: msgID, stream: stream, start: time.Now(), task: t})
+		e.out.add(envelope{Dest: e.rt.ackerFor(root), Tuple: topology.Tuple{
+			Values: topology.Values{root, xor, t.id}, Component: e.component, Stream: topology.AckInitStream, Task: t.id,
+		}})
+	case msgID != nil:
+		// Acking off, or a tuple that went nowhere: the tree is complete.
+		e.immediate = append(e.immediate, immediateAck{t: t, msgID: msgID, stream: stream})
+	}
+	return append([]int(nil), targets...)
+}
+
+// route returns the declared stream; emitting on an undeclared stream is a
+// programming error, which Storm also reports by throwing.
+func (t *task) route(stream string) *streamRoute {
+	r, ok := t.routes[stream]
+	if !ok {
+		panic(fmt.Sprintf("component %q emitted on stream %q, which it did not declare", t.ex.component, stream))
+	}
+	return r
+}
+
+// chooseTargets applies the groupings of every subscriber (direct < 0) or
+// checks the task of an EmitDirect.
+func (t *task) chooseTargets(r *streamRoute, stream string, values topology.Values, direct int) []int {
+	targets := t.targets[:0]
+	if direct >= 0 {
+		if !r.def.Direct {
+			panic(fmt.Sprintf("component %q used EmitDirect on stream %q, which is not declared direct", t.ex.component, stream))
+		}
+		if r.directTargets[direct] {
+			targets = append(targets, direct)
+		}
+	} else {
+		if r.def.Direct {
+			panic(fmt.Sprintf("component %q used Emit on direct stream %q: use EmitDirect", t.ex.component, stream))
+		}
+		for _, s := range r.subscribers {
+			if s.grouper != nil {
+				targets = append(targets, s.grouper.ChooseTasks(t.id, values)...)
+			}
+		}
+	}
+	t.targets = targets
+	return targets
+}
+
+// ---- bolts ----
+
+func (e *executor) runBolt() {
+	for _, t := range e.tasks {
+		if err := t.bolt.Prepare(t.ctx, &boltCollector{t: t}); err != nil {
+			e.failStart(t, err)
+			return
+		}
+	}
+	defer func() {
+		for _, t := range e.tasks {
+			t.bolt.Cleanup()
+		}
+	}()
+	var tick, rotate <-chan time.Time
+	if e.tickEvery > 0 {
+		tk := time.NewTicker(e.tickEvery)
+		defer tk.Stop()
+		tick = tk.C
+	}
+	if e.rt.messageTimeout > 0 && len(e.rt.ackerTasks) > 0 {
+		tk := time.NewTicker(e.rt.messageTimeout)
+		defer tk.Stop()
+		rotate = tk.C
+	}
+	for {
+		var batch []envelope
+		ticked := false
+		select {
+		case batch = <-e.inbox:
+		case <-tick:
+			ticked = true
+		case <-rotate:
+			e.mu.Lock()
+			e.anchoredOld, e.anchored = e.anchored, make(map[*topology.Tuple]uint64)
+			e.mu.Unlock()
+			continue
+		case <-e.stop:
+			return
+		}
+		e.mu.Lock()
+		e.inBatch, e.batchStart = true, time.Now()
+		e.mu.Unlock()
+		for i := range batch {
+			if t := e.taskFor(batch[i].Dest); t != nil {
+				e.execute(t, &batch[i].Tuple)
+			}
+		}
+		if ticked {
+			secs := int(e.tickEvery / time.Second)
+			for _, t := range e.tasks {
+				e.execute(t, &topology.Tuple{Values: topology.Values{secs}, Component: topology.SystemComponent, Stream: topology.TickStream, Task: -1})
+			}
+		}
+		e.mu.Lock()
+		e.inBatch = false
+		e.out.flush()
+		e.mu.Unlock()
+	}
+}
+
+func (e *executor) execute(t *task, tp *topology.Tuple) {
+	var start time.Time
+	sampled := e.stats.sample()
+	if sampled {
+		start = time.Now()
+	}
+	t.bolt.Execute(tp)
+	e.stats.executed(tp.Stream, sampled, start)
+}
+
+// boltCollector is a bolt task's BoltCollector.
+type boltCollector struct{ t *task }
+
+func (c *boltCollector) Emit(anchors []*topology.Tuple, values topology.Values) []int {
+	return c.EmitStream(topology.DefaultStream, anchors, values)
+}
+
+func (c *boltCollector) EmitStream(stream string, anchors []*topology.Tuple, values topology.Values) []int {
+	defer c.locked()()
+	return c.t.boltEmit(stream, anchors, values, -1)
+}
+
+func (c *boltCollector) EmitDirect(task int, stream string, anchors []*topology.Tuple, values topology.Values) {
+	defer c.locked()()
+	c.t.boltEmit(stream, anchors, values, task)
+}
+
+func (c *boltCollector) Ack(tp *topology.Tuple) {
+	defer c.locked()()
+	c.t.ex.ack(tp)
+}
+
+func (c *boltCollector) Fail(tp *topology.Tuple) {
+	defer c.locked()()
+	c.t.ex.fail(tp)
+}
+
+func (c *boltCollector) ReportError(err error) { c.t.ex.rt.reportError(c.t.ex.component, err) }
+
+// locked takes the executor's lock for a collector call and returns its
+// release, which flushes when the call came from outside an input batch
+// (a bolt's own goroutine): nobody else would flush it soon.
+func (c *boltCollector) locked() func() {
+	e := c.t.ex
+	e.mu.Lock()
+	return func() {
+		if !e.inBatch {
+			e.out.flush()
+		}
+		e.mu.Unlock()
+	}
+}
+
+func (t *task) anchorsOf(anchors []*topology.Tuple) bool {
+	for _, a := range anchors {
+		if a != nil && len(a.Anchors) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// boltEmit sends a bolt tuple. Anchored to tracked inputs, each copy gets one
+// fresh edge id per anchor, XORed into the copy's ids of that anchor's roots
+// and into the anchor's own ack value (Storm's BoltOutputCollectorImpl).
+func (t *task) boltEmit(stream string, anchors []*topology.Tuple, values topology.Values, direct int) []int {
+	e := t.ex
+	route := t.route(stream)
+	targets := t.chooseTargets(route, stream, values, direct)
+	e.emitted++
+	track := len(e.rt.ackerTasks) > 0 && t.anchorsOf(anchors)
+	for _, dest := range targets {
+		env := envelope{Dest: dest, Tuple: topology.Tuple{
+			Values: values, Component: e.component, Stream: stream, Task: t.id, Fields: route.def.Fields,
+		}}
+		if track {
+			env.Anchors = e.newEdges(anchors)
+		}
+		e.out.add(env)
+	}
+	e.stats.emit(stream, len(targets))
+	return append([]int(nil), targets...)
+}
+
+// newEdges makes the anchors of one emitted copy.
+func (e *executor) newEdges(anchors []*topology.Tuple) []topology.Anchor {
+	var out []topology.Anchor
+	for _, a := range anchors {
+		if a == nil || len(a.Anchors) == 0 {
+			continue
+		}
+		edge := rand.Uint64()
+		e.anchored[a] = e.ackValue(a) ^ edge
+		for _, root := range a.Anchors {
+			out = xorAnchor(out, root.Root, edge)
+		}
+	}
+	return out
+}
+
+// xorAnchor XORs edge into the entry of root, adding it when missing.
+func xorAnchor(anchors []topology.Anchor, root, edge uint64) []topology.Anchor {
+	for i := range anchors {
+		if anchors[i].Root == root {
+			anchors[i].Edge ^= edge
+			return anchors
+		}
+	}
+	return append(anchors, topology.Anchor{Root: root, Edge: edge})
+}
+
+// ackValue returns the XOR of the edges anchored to tp so far, moving it to
+// the current generation.
+func (e *executor) ackValue(tp *topology.Tuple) uint64 {
+	if v, ok := e.anchored[tp]; ok {
+		return v
+	}
+	v := e.anchoredOld[tp]
+	delete(e.anchoredOld, tp)
+	return v
+}
+
+func (e *executor) takeAckValue(tp *topology.Tuple) uint64 {
+	v := e.ackValue(tp)
+	delete(e.anchored, tp)
+	return v
+}
+
+// ack acks an input tuple: for each of its roots, __ack_ack with its edge
+// XOR the edges of the tuples anchored to it.
+func (e *executor) ack(tp *topology.Tuple) {
+	if tp == nil {
+		return
+	}
+	if len(e.rt.ackerTasks) > 0 && len(tp.Anchors) > 0 {
+		v := e.takeAckValue(tp)
+		for _, a := range tp.Anchors {
+			e.out.add(envelope{Dest: e.rt.ackerFor(a.Root), Tuple: topology.Tuple{
+				Values: topology.Values{a.Root, a.Edge ^ v}, Component: e.component, Stream: topology.AckAckStream, Task: e.info.Start,
+			}})
+		}
+	}
+	// Process latency: from the arrival of the tuple's batch to its ack,
+	// sampled as execute latencies are.
+	var latency time.Duration
+	if e.inBatch && e.stats.sampleAck() {
+		latency = time.Since(e.batchStart)
+	}
+	e.stats.boltAcked(tp.Stream, latency)
+}
+
+// fail fails an input tuple: __ack_fail for each of its roots.
+func (e *executor) fail(tp *topology.Tuple) {
+	if tp == nil {
+		return
+	}
+	if len(e.rt.ackerTasks) > 0 && len(tp.Anchors) > 0 {
+		e.takeAckValue(tp)
+		for _, a := range tp.Anchors {
+			e.out.add(envelope{Dest: e.rt.ackerFor(a.Root), Tuple: topology.Tuple{
+				Values: topology.Values{a.Root}, Component: e.component, Stream: topology.AckFailStream, Task: e.info.Start,
+			}})
+		}
+	}
+	e.stats.boltFailed(tp.Stream)
+}
+
+// ---- ackers ----
+
+func (e *executor) runAcker() {
+	var rotate <-chan time.Time
+	if e.rt.messageTimeout > 0 {
+		tk := time.NewTicker(rotationPeriod(e.rt.messageTimeout))
+		defer tk.Stop()
+		rotate = tk.C
+	}
+	for {
+		select {
+		case b := <-e.inbox:
+			for i := range b {
+				e.ackerMessage(&b[i])
+			}
+		case <-rotate:
+			// Expired trees are dropped silently: their spouts time them out.
+			e.ledger.pending.rotate()
+		case <-e.stop:
+			return
+		}
+		e.out.flush()
+	}
+}
+
+func (e *executor) ackerMessage(m *envelope) {
+	if len(m.Values) == 0 {
+		return
+	}
+	root, ok := asUint64(m.Values[0])
+	if !ok {
+		return
+	}
+	var outcome ackOutcome
+	var spoutTask int
+	switch m.Stream {
+	case topology.AckInitStream:
+		if len(m.Values) < 3 {
+			return
+		}
+		xor, ok1 := asUint64(m.Values[1])
+		task, ok2 := asInt(m.Values[2])
+		if !ok1 || !ok2 {
+			return
+		}
+		outcome, spoutTask, _ = e.ledger.init(root, xor, task)
+	case topology.AckAckStream:
+		if len(m.Values) < 2 {
+			return
+		}
+		xor, ok := asUint64(m.Values[1])
+		if !ok {
+			return
+		}
+		outcome, spoutTask, _ = e.ledger.ack(root, xor)
+	case topology.AckFailStream:
+		outcome, spoutTask, _ = e.ledger.fail(root)
+	default:
+		return
+	}
+	e.stats.executed(m.Stream, false, time.Time{})
+	stream := topology.AckAckStream
+	switch outcome {
+	case outcomePending:
+		return
+	case outcomeFailed:
+		stream = topology.AckFailStream
+	}
+	e.out.add(envelope{Dest: spoutTask, Tuple: topology.Tuple{
+		Values: topology.Values{root}, Component: topology.AckerComponent, Stream: stream, Task: m.Dest,
+	}})
+}
+
+// failStart reports a component whose Open or Prepare failed; the worker stops.
+func (e *executor) failStart(t *task, err error) {
+	err = fmt.Errorf("%s %q task %d: open: %w", e.kind, e.component, t.id, err)
+	e.rt.reportError(e.component, err)
+	e.rt.fatal(err)
+}
+
+func asUint64(v any) (uint64, bool) {
+	switch x := v.(type) {
+	case uint64:
+		return x, true
+	case int64:
+		return uint64(x), true
+	case int:
+		return uint64(x), true
+	}
+	return 0, false
+}
+
+func asInt(v any) (int, bool) {
+	switch x := v.(type) {
+	case int:
+		return x, true
+	case int64:
+		return int(x), true
+	case uint64:
+		return int(x), true
+	}
+	return 0, false
+}
+
+// tickInterval returns a bolt's topology.tick.tuple.freq.secs, 0 when unset.
+func tickInterval(c config.Conf) (time.Duration, error) {
+	return confSecs(c, config.TopologyTickTupleFreqSecs, 0)
+}

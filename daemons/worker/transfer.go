@@ -1,0 +1,252 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/localstorm/localstorm/daemons/cluster"
+)
+
+// Transfer between the workers of a topology: each worker listens on its slot
+// port (127.0.0.1) and keeps one outgoing connection to every other worker
+// that runs tasks its executors send to. Tuples travel in frames (codec.go).
+
+const (
+	// maxCoalesce bounds the bytes a peer writes in one go.
+	maxCoalesce = 256 << 10
+	// Reconnect backoff to a peer that is not (yet, or no longer) listening.
+	minBackoff = 10 * time.Millisecond
+	maxBackoff = time.Second
+)
+
+// peer is the outgoing connection to another worker. Its queue is bounded:
+// while the peer is unreachable (starting late, restarting) producers block,
+// so nothing is lost to a peer that is merely late. A frame being written
+// when a connection breaks is lost, as in Storm: acking replays it.
+type peer struct {
+	slot   cluster.NodePort
+	addr   string
+	sink   int
+	queue  chan []envelope
+	stop   chan struct{}
+	done   chan struct{}
+	logger *slog.Logger
+	onErr  func(error) // encoding errors (a value that cannot be sent)
+}
+
+func newPeer(slot cluster.NodePort, queueBatches int, logger *slog.Logger, onErr func(error)) *peer {
+	return &peer{
+		slot:   slot,
+		addr:   fmt.Sprintf("127.0.0.1:%d", slot.Port),
+		sink:   newSinkID(),
+		queue:  make(chan []envelope, queueBatches),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		logger: logger.With("peer", fmt.Sprintf("%s:%d", slot.Node, slot.Port)),
+		onErr:  onErr,
+	}
+}
+
+// close stops the peer and waits for its goroutine; queued tuples are dropped.
+func (p *peer) close() {
+	close(p.stop)
+	<-p.done
+}
+
+func (p *peer) run() {
+	defer close(p.done)
+	var conn net.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	backoff := minBackoff
+	var buf []byte
+	for {
+		if conn == nil {
+			c, err := net.DialTimeout("tcp", p.addr, time.Second)
+			if err != nil {
+				p.logger.Debug("connect to peer worker", "err", err, "retry_in", backoff)
+				select {
+				case <-time.After(backoff):
+				case <-p.stop:
+					return
+				}
+				backoff = min(backoff*2, maxBackoff)
+				continue
+			}
+			p.logger.Info("connected to peer worker")
+			conn, backoff = c, minBackoff
+		}
+		var b []envelope
+		select {
+		case b = <-p.queue:
+		case <-p.stop:
+			return
+		}
+		buf = p.encode(buf[:0], b)
+		// Coalesce what else is queued into one write.
+	more:
+		for len(buf) < maxCoalesce {
+			select {
+			case b = <-p.queue:
+				buf = p.encode(buf, b)
+			default:
+				break more
+			}
+		}
+		if _, err := conn.Write(buf); err != nil {
+			p.logger.Warn("send to peer worker failed; reconnecting", "err", err, "bytes_lost", len(buf))
+			conn.Close()
+			conn = nil
+		}
+		if cap(buf) > 4*maxCoalesce {
+			buf = nil // do not keep a huge buffer after a burst of big tuples
+		}
+	}
+}
+
+func (p *peer) encode(buf []byte, b []envelope) []byte {
+	buf, err := appendBatch(buf, b)
+	if err != nil {
+		p.onErr(err)
+	}
+	return buf
+}
+
+// server accepts the connections of peer workers and delivers their tuples
+// to the local executors, blocking (and so pushing back on the TCP
+// connection) while an executor's inbox is full.
+type server struct {
+	rt    *runtime
+	ln    net.Listener
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]bool
+}
+
+func newServer(rt *runtime, ln net.Listener) *server {
+	return &server{rt: rt, ln: ln, stop: make(chan struct{}), conns: map[net.Conn]bool{}}
+}
+
+func (s *server) start() {
+	s.wg.Add(1)
+	go s.accept()
+}
+
+// close stops accepting, closes every connection and waits for their goroutines.
+func (s *server) close() {
+	close(s.stop)
+	s.ln.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+func (s *server) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.rt.logger.Error("accept peer connection", "err", err)
+			}
+			return
+		}
+		s.mu.Lock()
+		select {
+		case <-s.stop:
+			s.mu.Unlock()
+			c.Close()
+			return
+		default:
+		}
+		s.conns[c] = true
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go s.receive(c)
+	}
+}
+
+func (s *server) receive(c net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+	}()
+	rt := s.rt
+	fr := newFrameReader(c)
+	split := map[*executor][]envelope{}
+	for {
+		batch, err := fr.next(nil)
+		if err != nil {
+			select {
+			case <-s.stop:
+			default:
+				if !errors.Is(err, net.ErrClosed) && err.Error() != "EOF" {
+					rt.logger.Warn("receive from peer worker", "remote", c.RemoteAddr().String(), "err", err)
+				}
+			}
+			return
+		}
+		// Fill in what the wire leaves out, then hand each executor its part.
+		var only *executor
+		mixed := false
+		for i := range batch {
+			m := &batch[i]
+			m.Component = rt.taskToComponent[m.Task]
+			m.Fields = rt.outputs[m.Component][m.Stream].Fields
+			var x *executor
+			if m.Dest >= 0 && m.Dest < len(rt.local) {
+				x = rt.local[m.Dest]
+			}
+			if x == nil {
+				rt.dropped.Add(1)
+				mixed = true
+				continue
+			}
+			if only == nil {
+				only = x
+			} else if x != only {
+				mixed = true
+			}
+		}
+		if !mixed && only != nil {
+			if !s.deliver(only, batch) {
+				return
+			}
+			continue
+		}
+		for i := range batch {
+			if m := &batch[i]; m.Dest >= 0 && m.Dest < len(rt.local) && rt.local[m.Dest] != nil {
+				split[rt.local[m.Dest]] = append(split[rt.local[m.Dest]], *m)
+			}
+		}
+		for x, b := range split {
+			delete(split, x)
+			if !s.deliver(x, b) {
+				return
+			}
+		}
+	}
+}
+
+func (s *server) deliver(x *executor, b []envelope) bool {
+	select {
+	case x.inbox <- b:
+		return true
+	case <-s.stop:
+		return false
+	}
+}

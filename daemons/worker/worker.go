@@ -1,0 +1,638 @@
+// Package worker is the runtime inside a worker subprocess: it reads its
+// topology and assignment, runs one goroutine per executor with one component
+// instance per task, routes tuples through bounded queues inside the worker
+// and over TCP to the other workers of the topology, tracks tuple trees with
+// acker executors (Storm's XOR ledger), and writes the local and ZooKeeper
+// heartbeats its supervisor and nimbus watch. docs/internals.md fixes its
+// command line and handshake.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/topology"
+)
+
+// Options start a worker; ParseArgs reads them from the command line.
+type Options struct {
+	TopologyID, SupervisorID, WorkerID string
+	Port                               int
+	ZooKeeper                          []string // host:port
+	ZKRoot                             string
+	LocalDir                           string
+	CodeDir                            string // holds stormconf.json and stormtopology.json
+	// Topology makes the component instances (from the binary's builder, or Flux).
+	Topology *topology.Topology
+	Logger   *slog.Logger // nil: discard
+	Ready    io.Writer    // the ready line is written here (stdout); nil: none
+}
+
+// HeartbeatKey is the LocalState key of the worker's local heartbeat.
+const HeartbeatKey = "worker-heartbeat"
+
+// LocalHeartbeat is the record under HeartbeatKey (docs/internals.md).
+type LocalHeartbeat struct {
+	V          int                    `json:"v"`
+	TimeSecs   int64                  `json:"timeSecs"`
+	TimeMillis int64                  `json:"timeMillis"`
+	TopologyID string                 `json:"topologyId"`
+	Executors  []cluster.ExecutorInfo `json:"executors"`
+	Port       int                    `json:"port"`
+}
+
+// HeartbeatDir is where a worker keeps its local heartbeat.
+func HeartbeatDir(localDir, workerID string) string {
+	return filepath.Join(localDir, "workers", workerID, "heartbeats")
+}
+
+// PidDir is where a worker's processes record their pids.
+func PidDir(localDir, workerID string) string {
+	return filepath.Join(localDir, "workers", workerID, "pids")
+}
+
+// ReadyLine is the handshake line a worker prints once it serves.
+func ReadyLine(port, pid int) string {
+	return fmt.Sprintf("localstorm-worker-ready port=%d pid=%d", port, pid)
+}
+
+// ParseArgs reads the worker command line of docs/internals.md.
+func ParseArgs(args []string) (Options, error) {
+	var o Options
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var zk string
+	fs.StringVar(&o.TopologyID, "topology-id", "", "topology id")
+	fs.StringVar(&o.SupervisorID, "supervisor-id", "", "supervisor id")
+	fs.IntVar(&o.Port, "port", 0, "slot port")
+	fs.StringVar(&o.WorkerID, "worker-id", "", "worker id")
+	fs.StringVar(&zk, "zookeeper", "", "ZooKeeper servers, host:port[,host:port]")
+	fs.StringVar(&o.ZKRoot, "zookeeper-root", "/storm", "ZooKeeper root")
+	fs.StringVar(&o.LocalDir, "local-dir", "", "storm.local.dir")
+	fs.StringVar(&o.CodeDir, "code-dir", "", "directory with stormconf.json and stormtopology.json")
+	const usage = "usage: worker --topology-id ID --supervisor-id SID --port P --worker-id WID --zookeeper HOST:PORT[,HOST:PORT] [--zookeeper-root /storm] --local-dir DIR --code-dir DIR"
+	if err := fs.Parse(args); err != nil {
+		return o, fmt.Errorf("worker: %w\n%s", err, usage)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("worker: unexpected argument %q\n%s", fs.Arg(0), usage)
+	}
+	for _, s := range strings.Split(zk, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			o.ZooKeeper = append(o.ZooKeeper, s)
+		}
+	}
+	var missing []string
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{
+		{"--topology-id", o.TopologyID != ""}, {"--supervisor-id", o.SupervisorID != ""},
+		{"--port", o.Port != 0}, {"--worker-id", o.WorkerID != ""}, {"--zookeeper", len(o.ZooKeeper) > 0},
+		{"--local-dir", o.LocalDir != ""}, {"--code-dir", o.CodeDir != ""},
+	} {
+		if !f.ok {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return o, fmt.Errorf("worker: missing %s\n%s", strings.Join(missing, ", "), usage)
+	}
+	if o.Port < 1 || o.Port > 65535 {
+		return o, fmt.Errorf("worker: --port %d is not a TCP port (1-65535)\n%s", o.Port, usage)
+	}
+	return o, nil
+}
+
+// ReadCode reads stormconf.json and stormtopology.json from a code dir.
+func ReadCode(codeDir string) (config.Conf, *topology.Definition, error) {
+	var conf config.Conf
+	if err := readJSON(filepath.Join(codeDir, "stormconf.json"), &conf); err != nil {
+		return nil, nil, err
+	}
+	var def topology.Definition
+	if err := readJSON(filepath.Join(codeDir, "stormtopology.json"), &def); err != nil {
+		return nil, nil, err
+	}
+	return conf, &def, nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode %s: %w", path, err)
+	}
+	return nil
+}
+
+// errExit ends a worker without error: its slot is no longer assigned or its
+// supervisor is gone.
+type errExit struct{ reason string }
+
+func (e errExit) Error() string { return e.reason }
+
+// Run runs the worker until ctx is done (a graceful shutdown, nil), its slot
+// leaves the assignment or its supervisor is gone (nil), or a component panics
+// or something unrecoverable happens (the error).
+func Run(ctx context.Context, opts Options) error {
+	if opts.Topology == nil {
+		return errors.New("worker: no topology given (Options.Topology)")
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("topology", opts.TopologyID, "port", opts.Port)
+	conf, def, err := ReadCode(opts.CodeDir)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	zk, err := cluster.ConnectStorm(ctx, cluster.Options{
+		Servers: opts.ZooKeeper, Root: opts.ZKRoot, Logger: logger,
+		SessionTimeout: zkSessionTimeout(conf),
+	})
+	if err != nil {
+		return fmt.Errorf("worker: connect to ZooKeeper %v: %w", opts.ZooKeeper, err)
+	}
+	w := &worker{opts: opts, conf: conf, def: def, zk: zk, logger: logger,
+		assignmentChanged: make(chan struct{}, 1), statusChanged: make(chan struct{}, 1), started: time.Now()}
+	err = w.run(ctx)
+	if derr := zk.Disconnect(); derr != nil {
+		logger.Warn("disconnect from ZooKeeper", "err", derr)
+	}
+	var exit errExit
+	if errors.As(err, &exit) {
+		logger.Info("worker exits", "reason", exit.reason)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("worker %s port %d: %w", opts.TopologyID, opts.Port, err)
+	}
+	return nil
+}
+
+func zkSessionTimeout(c config.Conf) time.Duration {
+	if d, err := c.Millis(config.StormZookeeperSessionTimeout); err == nil && d > 0 {
+		return d
+	}
+	return 0
+}
+
+// worker is one running worker process.
+type worker struct {
+	opts    Options
+	conf    config.Conf
+	def     *topology.Definition
+	zk      cluster.StormClusterState
+	logger  *slog.Logger
+	rt      *runtime
+	started time.Time
+	host    string
+
+	mine      []cluster.ExecutorInfo // this slot's executors, from the assignment
+	executors []*executor
+	server    *server
+	peers     map[cluster.NodePort]*peer
+	peerWG    sync.WaitGroup
+
+	assignmentChanged chan struct{}
+	statusChanged     chan struct{}
+	heartbeats        *localstate.LocalState
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (w *worker) run(ctx context.Context) error {
+	o := w.opts
+	w.zk.OnReconnect(func() { signal(w.assignmentChanged); signal(w.statusChanged) })
+	a, err := w.zk.AssignmentInfo(o.TopologyID, func() { signal(w.assignmentChanged) })
+	if err != nil {
+		return fmt.Errorf("read assignment: %w", err)
+	}
+	w.mine = slotExecutors(a, o.SupervisorID, o.Port)
+	if len(w.mine) == 0 {
+		return errExit{fmt.Sprintf("slot %s:%d is not in the assignment of %s", o.SupervisorID, o.Port, o.TopologyID)}
+	}
+	w.host = "127.0.0.1"
+	if h := a.NodeHost[o.SupervisorID]; h != "" {
+		w.host = h
+	}
+	if err := w.build(a); err != nil {
+		return err
+	}
+	ln, err := listen(ctx, o.Port)
+	if err != nil {
+		return err
+	}
+	w.server = newServer(w.rt, ln)
+	if w.heartbeats, err = localstate.Open(HeartbeatDir(o.LocalDir, o.WorkerID)); err != nil {
+		ln.Close()
+		return fmt.Errorf("open local heartbeat state: %w", err)
+	}
+	if err := w.writeLocalHeartbeat(); err != nil {
+		ln.Close()
+		return err
+	}
+	w.readStatus()
+	w.server.start()
+	w.peers = map[cluster.NodePort]*peer{}
+	w.applyAssignment(a)
+	reporterDone := make(chan struct{})
+	go w.reportErrors(w.rt.errors, reporterDone)
+	for _, e := range w.executors {
+		go e.run()
+	}
+	if o.Ready != nil {
+		fmt.Fprintln(o.Ready, ReadyLine(o.Port, os.Getpid()))
+	}
+	w.logger.Info("worker started", "executors", len(w.executors), "pid", os.Getpid())
+	err = w.loop(ctx)
+	w.shutdown()
+	w.rt.closeErrors()
+	<-reporterDone
+	return err
+}
+
+// loop waits for the end of the worker while keeping its heartbeats and
+// watches.
+func (w *worker) loop(ctx context.Context) error {
+	hbEvery, _ := confSecs(w.conf, config.WorkerHeartbeatFreqSecs, time.Second)
+	zkEvery, _ := confSecs(w.conf, config.TaskHeartbeatFreqSecs, 3*time.Second)
+	supTimeout, _ := confSecs(w.conf, config.SupervisorWorkerTimeoutSecs, 30*time.Second)
+	hb := time.NewTicker(max(hbEvery, 10*time.Millisecond))
+	defer hb.Stop()
+	zkt := time.NewTicker(max(zkEvery, 10*time.Millisecond))
+	defer zkt.Stop()
+	ppid := os.Getppid()
+	var supervisorAbsent time.Time
+	w.writeZKHeartbeat()
+	for {
+		select {
+		case <-ctx.Done():
+			w.logger.Info("worker shutting down", "reason", context.Cause(ctx))
+			return nil
+		case err := <-w.rt.fatalErr:
+			return err
+		case <-w.assignmentChanged:
+			a, err := w.zk.AssignmentInfo(w.opts.TopologyID, func() { signal(w.assignmentChanged) })
+			if err != nil {
+				w.logger.Warn("read assignment", "err", err)
+				continue
+			}
+			if len(slotExecutors(a, w.opts.SupervisorID, w.opts.Port)) == 0 {
+				return errExit{"slot no longer assigned"}
+			}
+			w.applyAssignment(a)
+		case <-w.statusChanged:
+			w.readStatus()
+		case <-hb.C:
+			if err := w.writeLocalHeartbeat(); err != nil {
+				w.logger.Warn("write local heartbeat", "err", err)
+			}
+			if os.Getppid() != ppid {
+				return errExit{"parent process (supervisor) is gone"}
+			}
+			info, err := w.zk.SupervisorInfo(w.opts.SupervisorID)
+			switch {
+			case err != nil:
+				w.logger.Warn("read supervisor info", "err", err)
+			case info != nil:
+				supervisorAbsent = time.Time{}
+			case supervisorAbsent.IsZero():
+				supervisorAbsent = time.Now()
+			case time.Since(supervisorAbsent) > supTimeout:
+				return errExit{"supervisor " + w.opts.SupervisorID + " is gone"}
+			}
+		case <-zkt.C:
+			w.writeZKHeartbeat()
+		}
+	}
+}
+
+// listen binds the slot port, retrying for a while: a worker restarted on
+// the same slot may find the port of its predecessor not yet released.
+func listen(ctx context.Context, port int) (net.Listener, error) {
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			return ln, nil
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("listen on slot port %s: %w", addr, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("listen on slot port %s: %w", addr, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// slotExecutors returns the executors assigned to node:port.
+func slotExecutors(a *cluster.Assignment, node string, port int) []cluster.ExecutorInfo {
+	if a == nil {
+		return nil
+	}
+	var out []cluster.ExecutorInfo
+	for _, ea := range a.Executors {
+		if ea.Slot.Node == node && ea.Slot.Port == port {
+			out = append(out, ea.Executor)
+		}
+	}
+	return out
+}
+
+// readStatus reads the topology's status (with a watch): spouts run only
+// while it is ACTIVE.
+func (w *worker) readStatus() {
+	base, err := w.zk.StormBase(w.opts.TopologyID, func() { signal(w.statusChanged) })
+	if err != nil {
+		w.logger.Warn("read topology status", "err", err)
+		return
+	}
+	active := base != nil && base.Status == cluster.StatusActive
+	if w.rt.active.Swap(active) != active {
+		w.logger.Info("topology status changed", "active", active)
+	}
+}
+
+// applyAssignment points every remote task at the peer worker running it,
+// connecting to new peers and dropping the peers that run nothing any more.
+func (w *worker) applyAssignment(a *cluster.Assignment) {
+	self := cluster.NodePort{Node: w.opts.SupervisorID, Port: w.opts.Port}
+	slotOf := map[int]cluster.NodePort{}
+	for _, ea := range a.Executors {
+		if ea.Slot == self {
+			continue
+		}
+		for t := ea.Executor.Start; t <= ea.Executor.End; t++ {
+			slotOf[t] = ea.Slot
+		}
+	}
+	used := map[cluster.NodePort]bool{}
+	for t := range w.rt.peerByTask {
+		if w.rt.local[t] != nil {
+			continue
+		}
+		slot, ok := slotOf[t]
+		if !ok {
+			w.rt.peerByTask[t].Store(nil)
+			continue
+		}
+		p := w.peers[slot]
+		if p == nil {
+			p = newPeer(slot, w.rt.queueBatches, w.logger, func(err error) { w.rt.reportError(topology.SystemComponent, err) })
+			w.peers[slot] = p
+			w.peerWG.Add(1)
+			go func() { defer w.peerWG.Done(); p.run() }()
+		}
+		used[slot] = true
+		w.rt.peerByTask[t].Store(p)
+	}
+	for slot, p := range w.peers {
+		if !used[slot] {
+			delete(w.peers, slot)
+			w.retirePeer(p)
+		}
+	}
+}
+
+// retirePeer stops a peer no task points to any more. An executor may still
+// hand it the batch it was holding: that is drained and dropped until the
+// worker stops.
+func (w *worker) retirePeer(p *peer) {
+	p.close()
+	w.peerWG.Add(1)
+	go func() {
+		defer w.peerWG.Done()
+		for {
+			select {
+			case <-p.queue:
+			case <-w.rt.stopBolts:
+				return
+			}
+		}
+	}()
+}
+
+func (w *worker) writeLocalHeartbeat() error {
+	now := time.Now()
+	err := w.heartbeats.Put(HeartbeatKey, LocalHeartbeat{
+		V: 1, TimeSecs: now.Unix(), TimeMillis: now.UnixMilli(), TopologyID: w.opts.TopologyID,
+		Executors: w.mine, Port: w.opts.Port,
+	})
+	if err != nil {
+		return fmt.Errorf("write local heartbeat: %w", err)
+	}
+	return nil
+}
+
+func (w *worker) writeZKHeartbeat() {
+	now := time.Now()
+	hb := &cluster.WorkerHeartbeat{
+		V: cluster.SchemaVersion, TopologyID: w.opts.TopologyID,
+		TimeSecs: now.Unix(), TimeMillis: now.UnixMilli(), UptimeSecs: int64(now.Sub(w.started).Seconds()),
+	}
+	for _, e := range w.executors {
+		hb.Executors = append(hb.Executors, cluster.ExecutorHeartbeat{
+			Executor: e.info, Component: e.component, UptimeSecs: int64(now.Sub(e.stats.started).Seconds()),
+			Stats: e.stats.snapshot(now),
+		})
+	}
+	if err := w.zk.SetWorkerHeartbeat(w.opts.TopologyID, w.opts.SupervisorID, w.opts.Port, hb); err != nil {
+		w.logger.Warn("write ZooKeeper heartbeat", "err", err)
+	}
+}
+
+// reportErrors writes component errors to ZooKeeper, at most a few per
+// interval per component (Storm's topology.error.throttle.interval.secs).
+func (w *worker) reportErrors(errs <-chan componentError, done chan struct{}) {
+	defer close(done)
+	const perInterval, interval = 5, 10 * time.Second
+	type window struct {
+		start time.Time
+		n     int
+	}
+	windows := map[string]*window{}
+	for ce := range errs {
+		win := windows[ce.component]
+		if win == nil || time.Since(win.start) > interval {
+			win = &window{start: time.Now()}
+			windows[ce.component] = win
+		}
+		if win.n++; win.n > perInterval {
+			continue
+		}
+		if err := w.zk.ReportError(w.opts.TopologyID, ce.component, w.host, w.opts.Port, ce.err); err != nil {
+			w.logger.Warn("report component error to ZooKeeper", "component", ce.component, "err", err)
+		}
+	}
+}
+
+// shutdown stops the spouts first, then the bolts and ackers (Close and
+// Cleanup run in their goroutines), then the transfer.
+func (w *worker) shutdown() {
+	close(w.rt.stopSpouts)
+	for _, e := range w.executors {
+		if e.kind == kindSpout {
+			<-e.done
+		}
+	}
+	close(w.rt.stopBolts)
+	for _, e := range w.executors {
+		<-e.done
+	}
+	w.server.close()
+	for _, p := range w.peers {
+		p.close()
+	}
+	w.peerWG.Wait()
+	if n := w.rt.dropped.Load(); n > 0 {
+		w.logger.Warn("tuples dropped: their task had no worker", "count", n)
+	}
+}
+
+// build makes the runtime and this slot's executors, one component instance
+// per task.
+func (w *worker) build(a *cluster.Assignment) error {
+	o, conf, def := w.opts, w.conf, w.def
+	numWorkers := map[cluster.NodePort]bool{}
+	for _, ea := range a.Executors {
+		numWorkers[ea.Slot] = true
+	}
+	numAckers := topology.NumAckers(conf, len(numWorkers))
+	rt := &runtime{
+		topologyID: o.TopologyID, def: def, topo: o.Topology, conf: conf, logger: w.logger,
+		port: o.Port, codeDir: o.CodeDir, pidDir: PidDir(o.LocalDir, o.WorkerID),
+		componentTasks:  def.ComponentTasks(numAckers),
+		taskToComponent: def.TaskToComponent(numAckers),
+		outputs:         map[string]map[string]topology.StreamDef{},
+		stopSpouts:      make(chan struct{}),
+		stopBolts:       make(chan struct{}),
+		fatalErr:        make(chan error, 1),
+		errors:          make(chan componentError, 64),
+	}
+	w.rt = rt
+	rt.ackerTasks = rt.componentTasks[topology.AckerComponent]
+	for id, c := range def.Spouts {
+		rt.outputs[id] = c.Outputs
+	}
+	for id, c := range def.Bolts {
+		rt.outputs[id] = c.Outputs
+	}
+	if err := os.MkdirAll(rt.pidDir, 0o755); err != nil {
+		return fmt.Errorf("create pid dir: %w", err)
+	}
+	var err error
+	if rt.batchSize, err = confInt(conf, BatchSizeKey, 64); err != nil {
+		return err
+	}
+	rt.batchSize = max(rt.batchSize, 1)
+	recv, err := confInt(conf, config.TopologyExecutorReceiveBufSize, 32768)
+	if err != nil {
+		return err
+	}
+	rt.queueBatches = max(recv/rt.batchSize, 2)
+	if rt.maxSpoutPending, err = confInt(conf, config.TopologyMaxSpoutPending, 0); err != nil {
+		return err
+	}
+	if rt.messageTimeout, err = confSecs(conf, config.TopologyMessageTimeoutSecs, 30*time.Second); err != nil {
+		return err
+	}
+	if enabled, err := conf.Bool(config.TopologyEnableMessageTimeouts); err == nil && !enabled {
+		rt.messageTimeout = 0
+	}
+	rt.sampleEvery = 20
+	if rate, err := conf.Float(config.TopologyStatsSampleRate); err == nil && rate > 0 && rate <= 1 {
+		rt.sampleEvery = int(1/rate + 0.5)
+	}
+	n := rt.numTasks()
+	rt.local = make([]*executor, n)
+	rt.peerByTask = make([]atomic.Pointer[peer], n)
+	for _, info := range w.mine {
+		comp, ok := rt.taskToComponent[info.Start]
+		if !ok || info.End < info.Start || rt.taskToComponent[info.End] != comp {
+			return fmt.Errorf("assignment: executor [%d %d] is not a task range of one component of the topology", info.Start, info.End)
+		}
+		e := &executor{rt: rt, info: info, component: comp, sink: newSinkID(), done: make(chan struct{})}
+		switch {
+		case comp == topology.AckerComponent:
+			e.kind, e.stop = kindAcker, rt.stopBolts
+			e.ledger = newAckerLedger(time.Now)
+		case def.Spouts[comp] != nil:
+			e.kind, e.stop = kindSpout, rt.stopSpouts
+			e.pending = newRotatingMap[uint64, spoutPending](timeoutBuckets)
+		default:
+			e.kind, e.stop = kindBolt, rt.stopBolts
+			e.anchored, e.anchoredOld = map[*topology.Tuple]uint64{}, map[*topology.Tuple]uint64{}
+			if e.tickEvery, err = tickInterval(rt.componentConf(comp)); err != nil {
+				return fmt.Errorf("bolt %q: %w", comp, err)
+			}
+		}
+		e.inbox = make(chan []envelope, rt.queueBatches)
+		e.out = &outbox{ex: e}
+		e.stats = newExecStats(e.kind, rt.sampleEvery)
+		for t := info.Start; t <= info.End; t++ {
+			rt.local[t] = e
+		}
+		w.executors = append(w.executors, e)
+	}
+	localTasks := rt.localTasks()
+	for _, e := range w.executors {
+		for id := e.info.Start; id <= e.info.End; id++ {
+			t := &task{id: id, ex: e, ctx: rt.newContext(e.component, id)}
+			t.ctx.Definition = def
+			t.ctx.Fatal = rt.fatal
+			var err error
+			switch e.kind {
+			case kindSpout:
+				t.spout, err = rt.topo.NewSpout(e.component)
+			case kindBolt:
+				t.bolt, err = rt.topo.NewBolt(e.component)
+			}
+			if err != nil {
+				return fmt.Errorf("make task %d: %w", id, err)
+			}
+			if e.kind != kindAcker {
+				if t.routes, err = routeTable(def, t.ctx, localTasks); err != nil {
+					return fmt.Errorf("routes of %q task %d: %w", e.component, id, err)
+				}
+			}
+			e.tasks = append(e.tasks, t)
+		}
+	}
+	return nil
+}
+
+// BatchSizeKey is the configuration key of the number of tuples batched per
+// destination queue before a batch is sent (default 64). A localstorm key:
+// Storm 2's topology.transfer.batch.size defaults to 1 and relies on a flush
+// timer, while a batch here is also sent whenever its executor runs out of
+// work, so a larger batch costs no latency.
+const BatchSizeKey = "localstorm.worker.batch.size"
