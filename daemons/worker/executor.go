@@ -36,7 +36,7 @@ type executor struct {
 	component string
 	kind      executorKind
 	inbox     chan []envelope
-	sink      int // the inbox's id in outboxes
+	sink      int     // the inbox's id in outboxes
 	tasks     []*task // tasks[i] has id info.Start+i
 	out       *outbox
 	stats     *execStats

@@ -89,4 +89,3 @@ func componentOutputs(def *topology.Definition, comp string) map[string]topology
 	}
 	return nil
 }
-
