@@ -1,0 +1,421 @@
+package cluster
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// TestCluster runs the whole suite against every ZooKeeper target, started
+// once here and shared by the subtests.
+func TestCluster(t *testing.T) {
+	for _, tg := range startTargets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			t.Run("ClusterStateOps", func(t *testing.T) { testClusterStateOps(t, tg) })
+			t.Run("ClusterStateBadPaths", func(t *testing.T) { testClusterStateBadPaths(t, tg) })
+			t.Run("Ephemeral", func(t *testing.T) { testEphemeral(t, tg) })
+			t.Run("Watches", func(t *testing.T) { testWatches(t, tg) })
+			t.Run("RegisterUnregisterClose", func(t *testing.T) { testRegisterUnregisterClose(t, tg) })
+			t.Run("SessionRenewal", func(t *testing.T) { testSessionRenewal(t, tg) })
+			t.Run("StormRecords", func(t *testing.T) { testStormRecords(t, tg) })
+			t.Run("StormErrors", func(t *testing.T) { testStormErrors(t, tg) })
+			t.Run("UpdateStorm", func(t *testing.T) { testUpdateStorm(t, tg) })
+			t.Run("ExecutorBeats", func(t *testing.T) { testExecutorBeats(t, tg) })
+			t.Run("Callbacks", func(t *testing.T) { testCallbacks(t, tg) })
+			t.Run("NoWatchWithoutCallback", func(t *testing.T) { testNoWatchWithoutCallback(t, tg) })
+			t.Run("FatalUnknownSubtree", func(t *testing.T) { testFatalUnknownSubtree(t, tg) })
+			t.Run("Reconnected", func(t *testing.T) { testStormReconnected(t, tg) })
+			if tg.expire != nil {
+				t.Run("SessionExpiry", func(t *testing.T) { testSessionExpiry(t, tg) })
+			}
+		})
+	}
+}
+
+func testClusterStateOps(t *testing.T, tg target) {
+	opts := tg.options(t)
+	s := connectState(t, opts)
+	raw := rawConn(t, tg.addr)
+
+	if ok, _, err := raw.Exists(opts.Root); err != nil || !ok {
+		t.Fatalf("root %s not created by Connect (exists=%v, err=%v)", opts.Root, ok, err)
+	}
+
+	steps := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"SetData creates parents and is visible under the root", func(t *testing.T) {
+			if err := s.SetData("/a/b/c", []byte("v1")); err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := raw.Get(opts.Root + "/a/b/c")
+			if err != nil || string(got) != "v1" {
+				t.Fatalf("raw read of %s/a/b/c = %q, %v; want v1", opts.Root, got, err)
+			}
+		}},
+		{"GetData, GetVersion and GetDataWithVersion follow writes", func(t *testing.T) {
+			v0, err := s.GetVersion("/a/b/c", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetData("/a/b/c", []byte("v2")); err != nil {
+				t.Fatal(err)
+			}
+			data, v1, err := s.GetDataWithVersion("/a/b/c", false)
+			if err != nil || string(data) != "v2" || v1 != v0+1 {
+				t.Fatalf("GetDataWithVersion = %q, %d, %v; want v2, %d", data, v1, err, v0+1)
+			}
+			data, err = s.GetData("/a/b/c", false)
+			if err != nil || string(data) != "v2" {
+				t.Fatalf("GetData = %q, %v; want v2", data, err)
+			}
+		}},
+		{"missing nodes read as nil and -1", func(t *testing.T) {
+			for _, watch := range []bool{false, true} {
+				data, err := s.GetData("/missing", watch)
+				if err != nil || data != nil {
+					t.Fatalf("GetData(missing, %v) = %q, %v; want nil, nil", watch, data, err)
+				}
+				v, err := s.GetVersion("/missing", watch)
+				if err != nil || v != -1 {
+					t.Fatalf("GetVersion(missing, %v) = %d, %v; want -1", watch, v, err)
+				}
+				data, v, err = s.GetDataWithVersion("/missing", watch)
+				if err != nil || data != nil || v != -1 {
+					t.Fatalf("GetDataWithVersion(missing, %v) = %q, %d, %v", watch, data, v, err)
+				}
+				children, err := s.GetChildren("/missing", watch)
+				if err != nil || children != nil {
+					t.Fatalf("GetChildren(missing, %v) = %v, %v; want nil", watch, children, err)
+				}
+			}
+		}},
+		{"GetChildren lists names", func(t *testing.T) {
+			for _, p := range []string{"/kids/x", "/kids/y", "/kids/z/deep"} {
+				if err := s.SetData(p, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := s.GetChildren("/kids", false)
+			slices.Sort(got)
+			if err != nil || !slices.Equal(got, []string{"x", "y", "z"}) {
+				t.Fatalf("GetChildren = %v, %v; want [x y z]", got, err)
+			}
+		}},
+		{"Mkdirs is idempotent", func(t *testing.T) {
+			for range 2 {
+				if err := s.Mkdirs("/m/n/o"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if ok, _, err := raw.Exists(opts.Root + "/m/n/o"); err != nil || !ok {
+				t.Fatalf("Mkdirs did not create /m/n/o: %v %v", ok, err)
+			}
+		}},
+		{"CreateSequential returns increasing paths relative to the root", func(t *testing.T) {
+			if err := s.Mkdirs("/seq"); err != nil {
+				t.Fatal(err)
+			}
+			p1, err := s.CreateSequential("/seq/e", []byte("1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p2, err := s.CreateSequential("/seq/e", []byte("2"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(p1, "/seq/e") || !strings.HasPrefix(p2, "/seq/e") || p2 <= p1 {
+				t.Fatalf("sequential paths %q, %q: want /seq/e<seq>, increasing", p1, p2)
+			}
+			if got, _ := s.GetData(p2, false); string(got) != "2" {
+				t.Fatalf("GetData(%s) = %q, want 2", p2, got)
+			}
+		}},
+		{"DeleteNode is recursive and tolerates missing nodes", func(t *testing.T) {
+			if err := s.DeleteNode("/kids"); err != nil {
+				t.Fatal(err)
+			}
+			if ok, _, err := raw.Exists(opts.Root + "/kids"); err != nil || ok {
+				t.Fatalf("/kids still exists after DeleteNode (err %v)", err)
+			}
+			if err := s.DeleteNode("/kids"); err != nil {
+				t.Fatalf("DeleteNode of a missing node: %v", err)
+			}
+		}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, st.run)
+	}
+}
+
+func testClusterStateBadPaths(t *testing.T, tg target) {
+	s := connectState(t, tg.options(t))
+	for _, p := range []string{"", "relative", "/trailing/", "/double//slash"} {
+		if err := s.SetData(p, nil); err == nil || !strings.Contains(err.Error(), "path") {
+			t.Errorf("SetData(%q) error = %v; want an error naming the path", p, err)
+		}
+		if _, err := s.GetData(p, false); err == nil {
+			t.Errorf("GetData(%q) succeeded", p)
+		}
+		if err := s.DeleteNode(p); err == nil {
+			t.Errorf("DeleteNode(%q) succeeded", p)
+		}
+	}
+}
+
+func testEphemeral(t *testing.T, tg target) {
+	opts := tg.options(t)
+	s := connectState(t, opts)
+	other := connectState(t, Options{Servers: opts.Servers, Root: opts.Root, Logger: opts.Logger})
+	raw := rawConn(t, tg.addr)
+	owner := func(t *testing.T, p string) int64 {
+		t.Helper()
+		ok, stat, err := raw.Exists(opts.Root + p)
+		if err != nil || !ok {
+			t.Fatalf("%s missing (err %v)", p, err)
+		}
+		return stat.EphemeralOwner
+	}
+	cases := []struct {
+		name  string
+		setup func(t *testing.T)
+	}{
+		{"created with parents when missing", func(t *testing.T) {}},
+		{"data replaced when present", func(t *testing.T) {
+			if err := s.SetEphemeralNode("/eph/node", []byte("old")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"re-created after vanishing", func(t *testing.T) {
+			if err := s.SetEphemeralNode("/eph/node", []byte("old")); err != nil {
+				t.Fatal(err)
+			}
+			if err := other.DeleteNode("/eph/node"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := other.DeleteNode("/eph"); err != nil {
+				t.Fatal(err)
+			}
+			c.setup(t)
+			if err := s.SetEphemeralNode("/eph/node", []byte("new")); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := other.GetData("/eph/node", false); string(got) != "new" {
+				t.Fatalf("data = %q, want new", got)
+			}
+			if o := owner(t, "/eph/node"); o != s.SessionID() {
+				t.Fatalf("ephemeral owner = %#x, want this session %#x", o, s.SessionID())
+			}
+		})
+	}
+	t.Run("gone with the session", func(t *testing.T) {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, "ephemeral node deleted after Close", func() (bool, error) {
+			ok, _, err := raw.Exists(opts.Root + "/eph/node")
+			return !ok, err
+		})
+	})
+}
+
+// watchCase makes a change that the watch set by read must report.
+type watchCase struct {
+	name   string
+	path   string // the node the event is about
+	setup  func(s *zkState) error
+	read   func(s *zkState, watch bool) error
+	change func(s *zkState) error
+	want   string
+}
+
+var kidSeq atomic.Int64
+
+func watchCases() []watchCase {
+	return []watchCase{
+		{"GetData sees a change", "/w/data",
+			func(s *zkState) error { return s.SetData("/w/data", []byte("1")) },
+			func(s *zkState, w bool) error { _, err := s.GetData("/w/data", w); return err },
+			func(s *zkState) error { return s.SetData("/w/data", []byte("2")) }, "changed"},
+		{"GetData on a missing node sees its creation", "/w/later",
+			nil,
+			func(s *zkState, w bool) error { _, err := s.GetData("/w/later", w); return err },
+			func(s *zkState) error { return s.SetData("/w/later", []byte("x")) }, "created"},
+		{"GetDataWithVersion sees a deletion", "/w/del",
+			func(s *zkState) error { return s.SetData("/w/del", []byte("1")) },
+			func(s *zkState, w bool) error { _, _, err := s.GetDataWithVersion("/w/del", w); return err },
+			func(s *zkState) error { return s.DeleteNode("/w/del") }, "deleted"},
+		{"GetVersion sees a change", "/w/ver",
+			func(s *zkState) error { return s.SetData("/w/ver", []byte("1")) },
+			func(s *zkState, w bool) error { _, err := s.GetVersion("/w/ver", w); return err },
+			func(s *zkState) error { return s.SetData("/w/ver", []byte("2")) }, "changed"},
+		{"GetChildren sees a new child", "/w/dir",
+			func(s *zkState) error { return s.Mkdirs("/w/dir") },
+			func(s *zkState, w bool) error { _, err := s.GetChildren("/w/dir", w); return err },
+			func(s *zkState) error { return s.SetData(fmt.Sprintf("/w/dir/kid-%d", kidSeq.Add(1)), nil) }, "children"},
+	}
+}
+
+func testWatches(t *testing.T, tg target) {
+	for _, c := range watchCases() {
+		t.Run(c.name, func(t *testing.T) {
+			opts := tg.options(t)
+			s := connectState(t, opts)
+			writer := connectState(t, Options{Servers: opts.Servers, Root: opts.Root, Logger: opts.Logger})
+			rec := newRecorder()
+			s.Register(rec.record)
+			round := func(watch bool) {
+				t.Helper()
+				if c.setup != nil {
+					if err := c.setup(writer); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := c.read(s, watch); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.change(writer); err != nil {
+					t.Fatal(err)
+				}
+			}
+			round(true)
+			if ev := rec.next(t); ev != (Event{Type: c.want, Path: c.path}) {
+				t.Fatalf("event = %+v, want {%s %s} (path relative to the root)", ev, c.want, c.path)
+			}
+			// The watch is one-shot and a read without watch sets none: a
+			// second round must not be reported before the sentinel's.
+			round(false)
+			expectSentinelNext(t, s, writer, rec)
+		})
+	}
+}
+
+// expectSentinelNext sets a watch on a sentinel node, changes it and checks
+// that the next event rec sees is the sentinel's: ZooKeeper delivers
+// notifications in order, so any event due to earlier changes would come first.
+func expectSentinelNext(t *testing.T, s, writer *zkState, rec *recorder) {
+	t.Helper()
+	if _, err := s.GetData("/sentinel", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.SetData("/sentinel", []byte(t.Name())); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev := rec.next(t)
+		if ev.Path == "/sentinel" {
+			return
+		}
+		t.Fatalf("unexpected event %+v before the sentinel's", ev)
+	}
+}
+
+func testRegisterUnregisterClose(t *testing.T, tg target) {
+	opts := tg.options(t)
+	s := connectState(t, opts)
+	writer := connectState(t, Options{Servers: opts.Servers, Root: opts.Root, Logger: opts.Logger})
+	a, b := newRecorder(), newRecorder()
+	idA := s.Register(a.record)
+	idB := s.Register(b.record)
+	if idA == idB {
+		t.Fatalf("Register returned the same id %q twice", idA)
+	}
+	if _, err := s.GetData("/fan", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.SetData("/fan", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	want := Event{Type: "created", Path: "/fan"}
+	if ev := a.next(t); ev != want {
+		t.Fatalf("callback a got %+v, want %+v", ev, want)
+	}
+	if ev := b.next(t); ev != want {
+		t.Fatalf("callback b got %+v, want %+v", ev, want)
+	}
+	s.Unregister(idA)
+	if _, err := s.GetData("/fan", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.SetData("/fan", []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	if ev := b.next(t); ev.Path != "/fan" {
+		t.Fatalf("callback b got %+v", ev)
+	}
+	select {
+	case ev := <-a.ch:
+		t.Fatalf("unregistered callback got %+v", ev)
+	default:
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := s.GetData("/fan", false); !errors.Is(err, ErrClosed) {
+		t.Fatalf("GetData after Close: %v, want ErrClosed", err)
+	}
+}
+
+// expiredEvent is what go-zookeeper reports when the server told it that its
+// session expired.
+var expiredEvent = zk.Event{Type: zk.EventSession, State: zk.StateExpired}
+
+// testSessionRenewal drives the renewal path with a synthetic expiry event
+// (as go-zookeeper reports it), which works on any server: a new session,
+// the ephemeral node re-created under it, and "reconnected" given to every
+// callback.
+func testSessionRenewal(t *testing.T, tg target) {
+	opts := tg.options(t)
+	s := connectState(t, opts)
+	raw := rawConn(t, tg.addr)
+	rec := newRecorder()
+	s.Register(rec.record)
+	if err := s.SetEphemeralNode("/supervisors/sup-1", []byte("hb")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetEphemeralNode("/gone", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteNode("/gone"); err != nil {
+		t.Fatal(err)
+	}
+	old := s.SessionID()
+	s.mu.RLock()
+	gen := s.gen
+	s.mu.RUnlock()
+	s.events.push(connEvent{gen: gen, ev: expiredEvent})
+
+	if ev := rec.next(t); ev.Type != "reconnected" {
+		t.Fatalf("first event after expiry = %+v, want reconnected", ev)
+	}
+	if s.SessionID() == old || s.SessionID() == 0 {
+		t.Fatalf("session id %#x after renewal, old %#x: want a new session", s.SessionID(), old)
+	}
+	ok, stat, err := raw.Exists(opts.Root + "/supervisors/sup-1")
+	if err != nil || !ok || stat.EphemeralOwner != s.SessionID() {
+		t.Fatalf("ephemeral node after renewal: exists=%v err=%v owner=%#x, want owned by %#x", ok, err, stat.EphemeralOwner, s.SessionID())
+	}
+	if data, _ := s.GetData("/supervisors/sup-1", false); !bytes.Equal(data, []byte("hb")) {
+		t.Fatalf("ephemeral data after renewal = %q", data)
+	}
+	if ok, _, _ := raw.Exists(opts.Root + "/gone"); ok {
+		t.Fatal("a deleted ephemeral node was re-created by the renewal")
+	}
+	// Watches work on the new connection.
+	writer := connectState(t, Options{Servers: opts.Servers, Root: opts.Root, Logger: opts.Logger})
+	expectSentinelNext(t, s, writer, rec)
+}
