@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/nimbus"
+	"github.com/localstorm/localstorm/daemons/supervisor"
+	"github.com/localstorm/localstorm/daemons/worker"
+	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/examples/wordcount"
+	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/topology"
+	"github.com/localstorm/localstorm/topology/flux"
+)
+
+func stderrLogger(s Streams, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))
+}
+
+// runZooKeeper is `storm dev-zookeeper`: the embedded server in the foreground.
+func runZooKeeper(ctx context.Context, s Streams, g *globals, args []string) error {
+	fs := newFlags(s, "zookeeper", "[--port P] [--data-dir D] [--tick-time MS] | --config zoo.cfg")
+	port := fs.Int("port", 2181, "client port (on 127.0.0.1)")
+	host := fs.String("host", "127.0.0.1", "address to bind")
+	dataDir := fs.String("data-dir", "", "data dir for the transaction log and snapshots (default: in memory)")
+	tick := fs.Int("tick-time", 2000, "tick time in ms")
+	cfgPath := fs.String("config", "", "a ZooKeeper zoo.cfg file (overrides the other flags)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	logger := stderrLogger(s, slog.LevelInfo)
+	opts := zookeeper.Options{
+		Addr: fmt.Sprintf("%s:%d", *host, *port), DataDir: *dataDir,
+		TickTime: time.Duration(*tick) * time.Millisecond, FourLetterWords: []string{"*"},
+	}
+	if *cfgPath != "" {
+		f, err := os.Open(*cfgPath)
+		if err != nil {
+			return fmt.Errorf("--config: %w", err)
+		}
+		o, warnings, err := zookeeper.ParseZooCfg(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("--config %s: %w", *cfgPath, err)
+		}
+		for _, w := range warnings {
+			logger.Warn(w)
+		}
+		opts = o
+	}
+	opts.Logger = logger
+	return zookeeper.RunStandalone(ctx, opts, logger)
+}
+
+// daemonConf loads storm.yaml and -c overrides on top of Storm's defaults.
+func daemonConf(stormYAML string, overrides []string, zk string) (config.Conf, []string, error) {
+	conf, err := config.Load(stormYAML, overrides)
+	if err != nil {
+		return nil, nil, err
+	}
+	var servers []string
+	if zk != "" {
+		for _, s := range strings.Split(zk, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				servers = append(servers, s)
+			}
+		}
+		conf[config.StormZookeeperServers] = hostsAny(servers)
+	}
+	if err := config.Validate(conf); err != nil {
+		return nil, nil, err
+	}
+	opts, err := cluster.OptionsFromConf(conf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conf, opts.Servers, nil
+}
+
+func hostsAny(v []string) []any {
+	out := make([]any, len(v))
+	for i, s := range v {
+		out[i] = s
+	}
+	return out
+}
+
+func connect(ctx context.Context, conf config.Conf, logger *slog.Logger, fatal func(error)) (cluster.StormClusterState, error) {
+	opts, err := cluster.OptionsFromConf(conf)
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger, opts.OnFatal = logger, fatal
+	st, err := cluster.ConnectStorm(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to zookeeper %s: %w", strings.Join(opts.Servers, ","), err)
+	}
+	return st, nil
+}
+
+// runNimbus runs nimbus alone, for clusters spread over several machines.
+func runNimbus(ctx context.Context, s Streams, g *globals, args []string) error {
+	fs := newFlags(s, "nimbus", "--zookeeper HOST:PORT[,...] [--dir D] [--api-addr A] [-c key=value]...")
+	zk := fs.String("zookeeper", "", "ZooKeeper servers (default: storm.zookeeper.servers)")
+	dir := fs.String("dir", "storm-local", "local dir (storm.local.dir)")
+	apiAddr := fs.String("api-addr", "127.0.0.1:8080", "address of the HTTP API")
+	stormYAML := fs.String("storm-yaml", "", "a storm.yaml to load")
+	overrides := fs.StringArrayP("config", "c", nil, "config override key=value; repeatable")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	conf, _, err := daemonConf(*stormYAML, *overrides, *zk)
+	if err != nil {
+		return err
+	}
+	logger := stderrLogger(s, slog.LevelInfo)
+	fatal := make(chan error, 1)
+	st, err := connect(ctx, conf, logger, func(err error) { fatal <- err })
+	if err != nil {
+		return err
+	}
+	defer st.Disconnect()
+	n, err := nimbus.Start(ctx, nimbus.Options{Conf: conf, LocalDir: filepath.Join(*dir, "nimbus-root"), State: st, APIAddr: *apiAddr, Logger: logger})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "nimbus serving %s\n", n.APIURL())
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-n.Err():
+	case runErr = <-fatal:
+	}
+	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.Close(closeCtx); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+// runSupervisor runs a supervisor alone against a ZooKeeper and a nimbus.
+func runSupervisor(ctx context.Context, s Streams, g *globals, args []string) error {
+	fs := newFlags(s, "supervisor", "--zookeeper HOST:PORT[,...] --nimbus URL [--dir D] [-c supervisor.slots.ports=[6700,6701]]")
+	zk := fs.String("zookeeper", "", "ZooKeeper servers (default: storm.zookeeper.servers)")
+	nimbusURL := fs.String("nimbus", "http://127.0.0.1:8080", "nimbus API URL (code downloads)")
+	dir := fs.String("dir", "storm-local", "local dir (storm.local.dir)")
+	hostname := fs.String("hostname", "", "host name to advertise (default: os.Hostname)")
+	stormYAML := fs.String("storm-yaml", "", "a storm.yaml to load")
+	overrides := fs.StringArrayP("config", "c", nil, "config override key=value; repeatable")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	conf, servers, err := daemonConf(*stormYAML, *overrides, *zk)
+	if err != nil {
+		return err
+	}
+	host := *hostname
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	logger := stderrLogger(s, slog.LevelInfo)
+	fatal := make(chan error, 1)
+	st, err := connect(ctx, conf, logger, func(err error) { fatal <- err })
+	if err != nil {
+		return err
+	}
+	defer st.Disconnect()
+	root, _ := conf.String(config.StormZookeeperRoot)
+	exe, _ := os.Executable()
+	sup, err := supervisor.Start(ctx, supervisor.Options{
+		Conf: conf, LocalDir: *dir, State: st, Code: api.NewClient(strings.TrimRight(*nimbusURL, "/")),
+		Hostname: host, Logger: logger, ZooKeeper: servers, ZKRoot: root, Executable: exe,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "supervisor %s running\n", sup.ID())
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-sup.Err():
+	case runErr = <-fatal:
+	}
+	closeCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := sup.Close(closeCtx); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+// runWorker is the worker process of Flux and builtin topologies (supervisors
+// start it; Go topology binaries run their own worker).
+func runWorker(ctx context.Context, s Streams, g *globals, args []string) error {
+	var fluxFile string
+	rest := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "--flux" && i+1 < len(args):
+			fluxFile = args[i+1]
+			i++
+		case strings.HasPrefix(args[i], "--flux="):
+			fluxFile = strings.TrimPrefix(args[i], "--flux=")
+		default:
+			rest = append(rest, args[i])
+		}
+	}
+	opts, err := worker.ParseArgs(rest)
+	if err != nil {
+		return usageError{err}
+	}
+	topo, err := workerTopology(opts.CodeDir, fluxFile)
+	if err != nil {
+		return err
+	}
+	opts.Topology = topo
+	opts.Logger = stderrLogger(s, slog.LevelInfo)
+	opts.Ready = s.Out
+	return worker.Run(ctx, opts)
+}
+
+// workerTopology rebuilds the topology a localstorm worker runs: a Flux file,
+// or a topology built into this binary, named in stormconf.json.
+func workerTopology(codeDir, fluxFile string) (*topology.Topology, error) {
+	b, err := os.ReadFile(filepath.Join(codeDir, api.CodeFileConf))
+	if err != nil {
+		return nil, fmt.Errorf("worker: read topology conf: %w", err)
+	}
+	var conf map[string]any
+	if err := json.Unmarshal(b, &conf); err != nil {
+		return nil, fmt.Errorf("worker: %s: %w", api.CodeFileConf, err)
+	}
+	if fluxFile == "" {
+		if f, ok := conf[localcluster.ConfFluxFile].(string); ok {
+			fluxFile = filepath.Join(codeDir, "resources", f)
+		}
+	}
+	if fluxFile != "" {
+		t, _, err := flux.Load(fluxFile, environ())
+		if err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+		return t, nil
+	}
+	switch conf[localcluster.ConfBuiltin] {
+	case "wordcount":
+		return wordcount.Builder().Build()
+	}
+	return nil, fmt.Errorf("worker: the topology in %s is neither a Flux topology nor built into localstorm: run its own binary's worker", codeDir)
+}
+
+func environ() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}

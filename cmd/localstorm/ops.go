@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/localcluster"
+)
+
+// printOut prints v as JSON with -o json, else calls text.
+func printOut(s Streams, g *globals, v any, text func(w io.Writer)) error {
+	switch g.output {
+	case "json":
+		enc := json.NewEncoder(s.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "text", "":
+		tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
+		text(tw)
+		return tw.Flush()
+	default:
+		return usagef("-o %q: use text or json", g.output)
+	}
+}
+
+func runSubmit(ctx context.Context, s Streams, g *globals, args []string) error {
+	fs := newFlags(s, "submit", "PATH [flags]   (PATH: a topology binary or a Flux .yaml)")
+	g.register(fs)
+	name := fs.String("topology-name", "", "topology name (default: the topology's own)")
+	overrides := fs.StringArrayP("config", "c", nil, "topology config key=value (YAML value); repeatable")
+	wait := fs.Bool("wait", false, "wait until every executor runs")
+	inactive := fs.Bool("inactive", false, "submit INACTIVE")
+	timeout := fs.Duration("timeout", 2*time.Minute, "with --wait: how long to wait")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("submit needs exactly one PATH")
+	}
+	conf := map[string]any{}
+	for _, o := range *overrides {
+		k, v, err := config.ParseOverride(o)
+		if err != nil {
+			return usageError{err}
+		}
+		conf[k] = v
+	}
+	c, _, err := g.client()
+	if err != nil {
+		return err
+	}
+	if *wait {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	id, err := localcluster.SubmitPath(ctx, c, fs.Arg(0), localcluster.SubmitOptions{Name: *name, Conf: conf, Wait: *wait, Inactive: *inactive})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(s.Out, id)
+	return nil
+}
+
+func runList(ctx context.Context, s Streams, g *globals, args []string) error {
+	fs := newFlags(s, "list", "[flags]")
+	g.register(fs)
+	g.registerOutput(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, _, err := g.client()
+	if err != nil {
+		return err
+	}
+	sum, err := c.TopologySummary(ctx)
+	if err != nil {
+		return err
+	}
+	return printOut(s, g, sum, func(w io.Writer) {
+		if len(sum.Topologies) == 0 {
+			fmt.Fprintln(w, "No topologies running.")
+			return
+		}
+		fmt.Fprintln(w, "NAME\tSTATUS\tWORKERS\tEXECUTORS\tTASKS\tUPTIME\tID")
+		for _, t := range sum.Topologies {
+			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", t.Name, t.Status, t.WorkersTotal, t.ExecutorsTotal, t.TasksTotal, t.Uptime, t.ID)
+		}
+	})
+}
+
+// topologyAction is the shape of kill, activate and deactivate.
+func topologyAction(ctx context.Context, s Streams, g *globals, args []string, name string, withWait bool,
+	do func(c *api.Client, id string, wait int) error) error {
+	fs := newFlags(s, name, "NAME [flags]")
+	g.register(fs)
+	wait := -1
+	if withWait {
+		fs.IntVarP(&wait, "wait", "w", -1, "seconds to wait before acting (default: the topology's message timeout)")
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("%s needs exactly one topology NAME", name)
+	}
+	c, _, err := g.client()
+	if err != nil {
+		return err
+	}
+	id, err := topologyID(ctx, c, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if err := do(c, id, wait); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "%s %s: ok\n", name, fs.Arg(0))
+	return nil
+}
+
+func runKill(ctx context.Context, s Streams, g *globals, args []string) error {
+	return topologyAction(ctx, s, g, args, "kill", true, func(c *api.Client, id string, w int) error { return c.Kill(ctx, id, w) })
+}
+
+func runActivate(ctx context.Context, s Streams, g *globals, args []string) error {
+	return topologyAction(ctx, s, g, args, "activate", false, func(c *api.Client, id string, _ int) error { return c.Activate(ctx, id) })
+}
+
+func runDeactivate(ctx context.Context, s Streams, g *globals, args []string) error {
+	return topologyAction(ctx, s, g, args, "deactivate", false, func(c *api.Client, id string, _ int) error { return c.Deactivate(ctx, id) })
+}
+
+func runRebalance(ctx context.Context, s Streams, g *globals, args []string) error {
+	fs := newFlags(s, "rebalance", "NAME [-w SECS] [-n WORKERS] [-e COMPONENT=N]...")
+	g.register(fs)
+	wait := fs.IntP("wait", "w", -1, "seconds to wait before rebalancing (default: the message timeout)")
+	workers := fs.IntP("num-workers", "n", 0, "new number of workers")
+	execs := fs.StringArrayP("executors", "e", nil, "COMPONENT=N new parallelism; repeatable")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("rebalance needs exactly one topology NAME")
+	}
+	parallelism := map[string]int{}
+	for _, e := range *execs {
+		comp, n, ok := strings.Cut(e, "=")
+		v, err := strconv.Atoi(n)
+		if !ok || comp == "" || err != nil || v < 1 {
+			return usagef("-e %q: expected COMPONENT=N with N ≥ 1", e)
+		}
+		parallelism[comp] = v
+	}
+	c, _, err := g.client()
+	if err != nil {
+		return err
+	}
+	id, err := topologyID(ctx, c, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if err := c.Rebalance(ctx, id, *wait, *workers, parallelism); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "rebalance %s: ok\n", fs.Arg(0))
+	return nil
+}
+
+func runStatus(ctx context.Context, s Streams, g *globals, args []string) error {
+	fs := newFlags(s, "status", "[flags]")
+	g.register(fs)
+	g.registerOutput(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, rec, err := g.client()
+	if err != nil {
+		return err
+	}
+	sum, err := c.ClusterSummary(ctx)
+	if err != nil {
+		return err
+	}
+	return printOut(s, g, sum, func(w io.Writer) {
+		if rec != nil {
+			fmt.Fprintf(w, "cluster\t%s (pid %d)\n", rec.Name, rec.PID)
+			fmt.Fprintf(w, "api\t%s\n", rec.APIURL)
+			fmt.Fprintf(w, "zookeeper\t%s (%s)\n", rec.ZooKeeper, rec.ZooKeeperMode)
+			fmt.Fprintf(w, "data dir\t%s\n", rec.DataDir)
+		}
+		fmt.Fprintf(w, "nimbus uptime\t%s\n", sum.NimbusUptime)
+		fmt.Fprintf(w, "supervisors\t%d\n", sum.Supervisors)
+		fmt.Fprintf(w, "slots\t%d used, %d free, %d total\n", sum.SlotsUsed, sum.SlotsFree, sum.SlotsTotal)
+		fmt.Fprintf(w, "topologies\t%d\n", sum.Topologies)
+		fmt.Fprintf(w, "executors\t%d\n", sum.ExecutorsTotal)
+		fmt.Fprintf(w, "tasks\t%d\n", sum.TasksTotal)
+	})
+}
+
+func runTopology(ctx context.Context, s Streams, g *globals, args []string) error {
+	fs := newFlags(s, "topology", "NAME [flags]")
+	g.register(fs)
+	g.registerOutput(fs)
+	window := fs.String("window", api.WindowAllTime, "stats window: 600, 10800, 86400 or :all-time")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("topology needs exactly one topology NAME")
+	}
+	c, _, err := g.client()
+	if err != nil {
+		return err
+	}
+	id, err := topologyID(ctx, c, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	info, err := c.TopologyWindow(ctx, id, *window)
+	if err != nil {
+		return err
+	}
+	return printOut(s, g, info, func(w io.Writer) { printTopology(w, info) })
+}
+
+func printTopology(w io.Writer, t *api.TopologyInfo) {
+	fmt.Fprintf(w, "%s\t%s\t%s\tuptime %s\tworkers %d\texecutors %d\ttasks %d\n", t.Name, t.ID, t.Status, t.Uptime, t.WorkersTotal, t.ExecutorsTotal, t.TasksTotal)
+	if t.SchedulerInfo != "" {
+		fmt.Fprintf(w, "scheduler\t%s\n", t.SchedulerInfo)
+	}
+	for _, st := range t.TopologyStats {
+		if st.Window == t.Window || (t.Window == "" && st.Window == api.WindowAllTime) {
+			fmt.Fprintf(w, "totals (%s)\temitted %d\ttransferred %d\tacked %d\tfailed %d\tcomplete latency %s ms\n", st.WindowPretty, st.Emitted, st.Transferred, st.Acked, st.Failed, st.CompleteLatency)
+		}
+	}
+	fmt.Fprintln(w, "\nSPOUT\tEXECUTORS\tTASKS\tEMITTED\tACKED\tFAILED\tLATENCY(ms)\tLAST ERROR")
+	for _, sp := range t.Spouts {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", sp.SpoutID, sp.Executors, sp.Tasks, sp.Emitted, sp.Acked, sp.Failed, sp.CompleteLatency, oneLine(sp.LastError))
+	}
+	fmt.Fprintln(w, "\nBOLT\tEXECUTORS\tTASKS\tEXECUTED\tEMITTED\tACKED\tFAILED\tCAPACITY\tLAST ERROR")
+	for _, b := range t.Bolts {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", b.BoltID, b.Executors, b.Tasks, b.Executed, b.Emitted, b.Acked, b.Failed, b.Capacity, oneLine(b.LastError))
+	}
+	fmt.Fprintln(w, "\nWORKER\tSUPERVISOR\tEXECUTORS\tUPTIME")
+	for _, wk := range t.Workers {
+		fmt.Fprintf(w, "%s:%d\t%s\t%d\t%s\n", wk.Host, wk.Port, wk.SupervisorID, wk.ExecutorsTotal, wk.Uptime)
+	}
+}
+
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	return s
+}
+
+func runLogs(ctx context.Context, s Streams, g *globals, args []string) error {
+	fs := newFlags(s, "logs", "NAME [--port P] [-f]")
+	g.register(fs)
+	port := fs.Int("port", 0, "only the worker on this slot port")
+	follow := fs.BoolP("follow", "f", false, "keep printing new lines")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("logs needs exactly one topology NAME")
+	}
+	c, rec, err := g.client()
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		return usagef("logs reads files from the cluster's data dir: use --cluster NAME, not --api")
+	}
+	id, err := topologyID(ctx, c, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	files, err := logFiles(rec.DataDir, id, *port)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no worker logs of %s yet under %s", fs.Arg(0), rec.DataDir)
+	}
+	offsets := map[string]int64{}
+	for {
+		for _, f := range files {
+			off, err := printFrom(s.Out, f, offsets[f], len(files) > 1)
+			if err == nil {
+				offsets[f] = off
+			}
+		}
+		if !*follow {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(200 * time.Millisecond):
+		}
+		if more, err := logFiles(rec.DataDir, id, *port); err == nil {
+			files = more
+		}
+	}
+}
+
+// logFiles lists the current worker log files of a topology in every
+// supervisor's local dir.
+func logFiles(dataDir, id string, port int) ([]string, error) {
+	pattern := filepath.Join(dataDir, "supervisor-*", "logs", id, "*", "worker.*.log")
+	if port != 0 {
+		pattern = filepath.Join(dataDir, "supervisor-*", "logs", id, strconv.Itoa(port), "worker.*.log")
+	}
+	files, err := filepath.Glob(pattern)
+	sort.Strings(files)
+	return files, err
+}
+
+func printFrom(w io.Writer, path string, off int64, prefix bool) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return off, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() < off {
+		off = 0 // rotated
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return off, err
+	}
+	r := bufio.NewReader(f)
+	label := filepath.Base(filepath.Dir(path)) + " " + strings.TrimSuffix(filepath.Base(path), ".log")
+	for {
+		line, err := r.ReadString('\n')
+		if len(line) > 0 && strings.HasSuffix(line, "\n") {
+			off += int64(len(line))
+			if prefix {
+				fmt.Fprintf(w, "[%s] %s", label, line)
+			} else {
+				fmt.Fprint(w, line)
+			}
+		}
+		if err != nil {
+			return off, nil
+		}
+	}
+}

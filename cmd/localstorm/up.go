@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/examples/wordcount"
+	"github.com/localstorm/localstorm/localcluster"
+)
+
+func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
+	fs := newFlags(s, "up", "[flags]")
+	g.register(fs)
+	supervisors := fs.Int("supervisors", 3, "number of supervisors")
+	slots := fs.Int("slots", 4, "worker slots per supervisor")
+	zk := fs.String("zookeeper", "embedded", "embedded, container[=IMAGE] or HOST:PORT[,HOST:PORT...]")
+	dir := fs.String("dir", "", "data dir (kept across runs); default: a temporary dir removed on exit")
+	apiAddr := fs.String("api-addr", "127.0.0.1:0", "address of nimbus's HTTP API")
+	fresh := fs.Bool("fresh", false, "with --dir: start empty, discarding the previous state")
+	overrides := fs.StringArrayP("config", "c", nil, "storm config override key=value (value parsed as YAML); repeatable")
+	demo := fs.Bool("demo", false, "also submit the word-count example topology")
+	verbose := fs.BoolP("verbose", "v", false, "log the daemons on stderr")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("up takes no arguments, got %q", fs.Args())
+	}
+	if err := localcluster.ValidateName(g.cluster); err != nil {
+		return usageError{err}
+	}
+	zkOpts, err := localcluster.ParseZooKeeperFlag(*zk)
+	if err != nil {
+		return usageError{err}
+	}
+	conf := config.Conf{}
+	for _, o := range *overrides {
+		k, v, err := config.ParseOverride(o)
+		if err != nil {
+			return usageError{err}
+		}
+		conf[k] = v
+	}
+	if r, err := localcluster.Find(g.cluster); err == nil {
+		return fmt.Errorf("cluster %q is already running (pid %d, %s): stop it with `localstorm down --cluster %s` or start another with --cluster NAME", g.cluster, r.PID, r.APIURL, g.cluster)
+	}
+	if *fresh {
+		if *dir == "" {
+			return usagef("--fresh needs --dir: a cluster without --dir always starts empty")
+		}
+		if err := freshDir(*dir); err != nil {
+			return err
+		}
+	}
+	if err := checkAddrFree(*apiAddr); err != nil {
+		return err
+	}
+
+	logLevel := slog.LevelWarn
+	if *verbose {
+		logLevel = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: logLevel}))
+	start := time.Now()
+	opts := localcluster.Options{
+		Name: g.cluster, ZooKeeper: zkOpts, Supervisors: *supervisors, Slots: *slots,
+		DataDir: *dir, APIAddr: *apiAddr, Conf: conf, Logger: logger,
+		Progress: func(step string, took time.Duration) {
+			fmt.Fprintf(s.Err, "  %-60s %6.1f ms\n", step, float64(took.Microseconds())/1000)
+		},
+	}
+	fmt.Fprintf(s.Err, "starting cluster %q\n", g.cluster)
+	c, err := localcluster.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	ready := time.Since(start)
+	fmt.Fprintf(s.Err, "ready in %d ms\n", ready.Milliseconds())
+	rec := localcluster.Record{
+		Name: g.cluster, PID: os.Getpid(), APIURL: c.APIURL(), ZooKeeper: c.ZooKeeperAddr(),
+		ZooKeeperMode: string(zkOpts.Mode), DataDir: c.DataDir(), Persistent: *dir != "", StartedAt: time.Now(),
+	}
+	if err := localcluster.WriteRecord(rec); err != nil {
+		logger.Warn("other commands will not find this cluster by name", "err", err)
+	}
+	defer localcluster.RemoveRecord(g.cluster, os.Getpid())
+
+	fmt.Fprintf(s.Out, "localstorm cluster %q is up\n", g.cluster)
+	fmt.Fprintf(s.Out, "  api        %s\n", c.APIURL())
+	fmt.Fprintf(s.Out, "  zookeeper  %s (%s)\n", c.ZooKeeperAddr(), zkOpts.Mode)
+	fmt.Fprintf(s.Out, "  data dir   %s\n", c.DataDir())
+	fmt.Fprintf(s.Out, "  slots      %d supervisors x %d\n", *supervisors, *slots)
+
+	if *demo {
+		id, err := submitDemo(ctx, c)
+		if err != nil {
+			fmt.Fprintf(s.Err, "demo: %v\n", err)
+		} else {
+			fmt.Fprintf(s.Out, "  demo       %s (watch it: localstorm topology wordcount --cluster %s)\n", id, g.cluster)
+		}
+	}
+	fmt.Fprintln(s.Out, "Stop with Ctrl-C or `localstorm down`.")
+
+	select {
+	case <-ctx.Done():
+	case err := <-c.Err():
+		fmt.Fprintf(s.Err, "cluster error: %v\n", err)
+	}
+	return shutdown(s, c)
+}
+
+// shutdown closes the cluster in order, a line per step; a second Ctrl-C
+// forces the exit (workers die with this process).
+func shutdown(s Streams, c *localcluster.Cluster) error {
+	fmt.Fprintln(s.Err, "shutting down (Ctrl-C again to force)")
+	force := make(chan os.Signal, 1)
+	signal.Notify(force, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(force)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- c.Close(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		fmt.Fprintf(s.Err, "stopped in %d ms\n", time.Since(start).Milliseconds())
+		return nil
+	case <-force:
+		cancel()
+		return errors.New("forced exit: shutdown interrupted")
+	}
+}
+
+func submitDemo(ctx context.Context, c *localcluster.Cluster) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	topo, err := wordcount.Builder().Build()
+	if err != nil {
+		return "", err
+	}
+	return localcluster.SubmitTopology(ctx, c.Client(), exe, "wordcount", topo,
+		map[string]any{localcluster.ConfBuiltin: "wordcount"}, localcluster.SubmitOptions{})
+}
+
+func freshDir(dir string) error {
+	if lock, err := localcluster.LockDataDir(dir); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	} else {
+		lock.Close()
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() == "localstorm.lock" {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("--fresh: clear %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+func checkAddrFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--api-addr %s: cannot listen (%v): the port is in use; pick another with --api-addr 127.0.0.1:PORT or 127.0.0.1:0", addr, err)
+	}
+	l.Close()
+	return nil
+}
+
+func runDown(ctx context.Context, s Streams, g *globals, args []string) error {
+	fs := newFlags(s, "down", "[--cluster NAME]")
+	g.register(fs)
+	wait := fs.Duration("timeout", 60*time.Second, "how long to wait for the cluster to stop")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	r, err := localcluster.Find(g.cluster)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Kill(r.PID, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("stop cluster %q (pid %d): %w", g.cluster, r.PID, err)
+	}
+	deadline := time.Now().Add(*wait)
+	for time.Now().Before(deadline) {
+		if !localcluster.Alive(r.PID, r.PIDStartTicks) {
+			fmt.Fprintf(s.Out, "cluster %q stopped\n", g.cluster)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("cluster %q (pid %d) did not stop within %s", g.cluster, r.PID, *wait)
+}

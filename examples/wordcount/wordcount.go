@@ -1,0 +1,125 @@
+// Package wordcount is the classic Storm word count: a spout of sentences, a
+// bolt that splits them into words, and a bolt that counts words, with the
+// counts partitioned by a fields grouping on "word". Every sentence is a
+// tracked tuple: a sentence whose tree fails or times out is replayed, so no
+// sentence is lost when a worker dies.
+//
+// `localstorm up --demo` runs it; cmd/wordcount turns it into a topology binary.
+package wordcount
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/localstorm/localstorm/topology"
+)
+
+// Sentences are what the spout emits, in rotation.
+var Sentences = []string{
+	"the cow jumped over the moon",
+	"an apple a day keeps the doctor away",
+	"four score and seven years ago",
+	"snow white and the seven dwarfs",
+	"i am at two with nature",
+}
+
+// Builder returns the word-count topology: sentences (1) → split (2) →
+// count (2, fields grouping on word).
+func Builder() *topology.Builder {
+	b := topology.NewBuilder()
+	b.SetSpout("sentences", func() topology.Spout { return &SentenceSpout{} }, 1)
+	b.SetBasicBolt("split", func() topology.BasicBolt { return &SplitBolt{} }, 2).
+		ShuffleGrouping("sentences")
+	b.SetBasicBolt("count", func() topology.BasicBolt { return NewCountBolt() }, 2).
+		FieldsGrouping("split", topology.Fields{"word"})
+	b.SetConf("topology.workers", 2)
+	b.SetConf("topology.max.spout.pending", 1000)
+	return b
+}
+
+// SentenceSpout emits Sentences forever with message ids and replays the
+// ones that fail. Limit > 0 stops it after that many new sentences.
+type SentenceSpout struct {
+	Limit   int
+	out     topology.SpoutCollector
+	next    int
+	pending map[int]string
+	replay  []int
+}
+
+func (s *SentenceSpout) DeclareOutputFields(d topology.OutputDeclarer) {
+	d.Declare(topology.Fields{"sentence"})
+}
+
+func (s *SentenceSpout) Open(ctx *topology.Context, out topology.SpoutCollector) error {
+	s.out, s.pending = out, map[int]string{}
+	return nil
+}
+
+func (s *SentenceSpout) NextTuple() {
+	if len(s.replay) > 0 {
+		id := s.replay[0]
+		s.replay = s.replay[1:]
+		s.out.Emit(topology.Values{s.pending[id]}, id)
+		return
+	}
+	if s.Limit > 0 && s.next >= s.Limit {
+		return
+	}
+	id := s.next
+	s.next++
+	sentence := Sentences[id%len(Sentences)]
+	s.pending[id] = sentence
+	s.out.Emit(topology.Values{sentence}, id)
+}
+
+func (s *SentenceSpout) Ack(msgID any) { delete(s.pending, msgID.(int)) }
+
+func (s *SentenceSpout) Fail(msgID any) { s.replay = append(s.replay, msgID.(int)) }
+
+func (s *SentenceSpout) Close()      {}
+func (s *SentenceSpout) Activate()   {}
+func (s *SentenceSpout) Deactivate() {}
+
+// SplitBolt splits a sentence into words.
+type SplitBolt struct{}
+
+func (SplitBolt) DeclareOutputFields(d topology.OutputDeclarer) { d.Declare(topology.Fields{"word"}) }
+func (SplitBolt) Prepare(ctx *topology.Context) error           { return nil }
+func (SplitBolt) Cleanup()                                      {}
+
+func (SplitBolt) Execute(t *topology.Tuple, out topology.BasicCollector) error {
+	for _, w := range strings.Fields(t.String(0)) {
+		out.Emit(topology.Values{w})
+	}
+	return nil
+}
+
+// CountBolt counts words and emits the running count of each.
+type CountBolt struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+// NewCountBolt returns an empty counter.
+func NewCountBolt() *CountBolt { return &CountBolt{counts: map[string]int{}} }
+
+func (c *CountBolt) DeclareOutputFields(d topology.OutputDeclarer) {
+	d.Declare(topology.Fields{"word", "count"})
+}
+func (c *CountBolt) Prepare(ctx *topology.Context) error { return nil }
+func (c *CountBolt) Cleanup()                            {}
+
+func (c *CountBolt) Execute(t *topology.Tuple, out topology.BasicCollector) error {
+	w, ok := t.Values[0].(string)
+	if !ok {
+		return fmt.Errorf("count: word is %T, not a string", t.Values[0])
+	}
+	c.mu.Lock()
+	c.counts[w]++
+	n := c.counts[w]
+	c.mu.Unlock()
+	out.Emit(topology.Values{w, n})
+	return nil
+}

@@ -1,0 +1,323 @@
+package localcluster
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/topology"
+	"github.com/localstorm/localstorm/topology/flux"
+)
+
+// Configuration keys localstorm adds to a topology's stormconf.json so that a
+// worker knows how to rebuild its topology.
+const (
+	// ConfFluxFile is the Flux YAML's path relative to the shipped resources.
+	ConfFluxFile = "localstorm.flux.file"
+	// ConfBuiltin names a topology built into the localstorm binary (the demo).
+	ConfBuiltin = "localstorm.builtin"
+	// ConfTestRun is the -test.run pattern that makes a test binary the worker
+	// of a testkit topology.
+	ConfTestRun = "localstorm.testkit.run"
+)
+
+// SubmitOptions tune a submission.
+type SubmitOptions struct {
+	// Name overrides the topology's own name.
+	Name string
+	// Conf is merged over the topology's configuration.
+	Conf map[string]any
+	// Inactive submits the topology INACTIVE.
+	Inactive bool
+	// Wait blocks until the topology is ACTIVE (or INACTIVE when Inactive)
+	// and every executor has heartbeated.
+	Wait bool
+	// Env substitutes ${ENV-NAME} in Flux files (nil = the process environment).
+	Env map[string]string
+}
+
+// ErrNotTopology says a path is neither a topology binary nor a Flux file.
+var ErrNotTopology = errors.New("neither a topology binary nor a Flux YAML file")
+
+// SubmitPath submits a topology binary (built with topology/run.Main) or a Flux
+// YAML file, whichever path is.
+func SubmitPath(ctx context.Context, c *api.Client, path string, opts SubmitOptions) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("submit %s: %w", path, err)
+	}
+	if st.IsDir() {
+		return "", fmt.Errorf("submit %s: %w (it is a directory)", path, ErrNotTopology)
+	}
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext == ".yaml" || ext == ".yml" {
+		return SubmitFlux(ctx, c, path, opts)
+	}
+	if f, err := elf.Open(path); err == nil {
+		f.Close()
+		if st.Mode()&0o111 == 0 {
+			return "", fmt.Errorf("submit %s: the binary is not executable: chmod +x it", path)
+		}
+		return SubmitBinary(ctx, c, path, opts)
+	}
+	return "", fmt.Errorf("submit %s: %w: give the path of a program built with topology/run.Main, or a .yaml Flux file", path, ErrNotTopology)
+}
+
+// Description is what a topology binary's `describe` prints.
+type Description struct {
+	Name       string               `json:"name"`
+	Definition *topology.Definition `json:"definition"`
+}
+
+// Describe runs `BINARY describe` and decodes its answer.
+func Describe(ctx context.Context, binary string) (*Description, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, binary, "describe")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s describe: %w: %s (is it a topology binary built with topology/run.Main?)", binary, err, strings.TrimSpace(lastLines(stderr.String(), 5)))
+	}
+	var d Description
+	if err := json.Unmarshal(out, &d); err != nil || d.Definition == nil {
+		return nil, fmt.Errorf("%s describe: not a topology description (is it a topology binary built with topology/run.Main?)", binary)
+	}
+	return &d, nil
+}
+
+// SubmitBinary submits a Go topology binary: its definition comes from its
+// `describe` subcommand and the binary itself is the code workers run.
+func SubmitBinary(ctx context.Context, c *api.Client, binary string, opts SubmitOptions) (string, error) {
+	d, err := Describe(ctx, binary)
+	if err != nil {
+		return "", fmt.Errorf("submit: %w", err)
+	}
+	name := d.Name
+	if opts.Name != "" {
+		name = opts.Name
+	}
+	return submitFile(ctx, c, binary, "binary", name, d.Definition, opts, nil)
+}
+
+// SubmitTopology submits a topology built in this program; exe is the binary
+// whose worker mode runs it (a topology binary, localstorm itself for a
+// builtin, or a test binary under testkit) and extraConf tells that binary
+// which topology to build.
+func SubmitTopology(ctx context.Context, c *api.Client, exe string, name string, t *topology.Topology, extraConf map[string]any, opts SubmitOptions) (string, error) {
+	if opts.Name != "" {
+		name = opts.Name
+	}
+	return submitFile(ctx, c, exe, "binary", name, t.Definition, opts, extraConf)
+}
+
+// SubmitFlux submits a Flux YAML topology: the YAML's directory is shipped as
+// the topology's resources and localstorm's own worker runs it.
+func SubmitFlux(ctx context.Context, c *api.Client, yamlPath string, opts SubmitOptions) (string, error) {
+	env := opts.Env
+	if env == nil {
+		env = environ()
+	}
+	t, fluxName, err := flux.Load(yamlPath, env)
+	if err != nil {
+		return "", fmt.Errorf("submit %s: %w", yamlPath, err)
+	}
+	name := fluxName
+	if opts.Name != "" {
+		name = opts.Name
+	}
+	if name == "" {
+		return "", fmt.Errorf("submit %s: the Flux file has no name: add `name:` or pass --topology-name", yamlPath)
+	}
+	var buf bytes.Buffer
+	if err := tarGz(&buf, filepath.Dir(yamlPath)); err != nil {
+		return "", fmt.Errorf("submit %s: pack resources: %w", yamlPath, err)
+	}
+	tmp, err := os.CreateTemp("", "localstorm-flux-*.tgz")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	tmp.Close()
+	return submitFile(ctx, c, tmp.Name(), "flux", name, t.Definition, opts, map[string]any{ConfFluxFile: filepath.Base(yamlPath)})
+}
+
+func submitFile(ctx context.Context, c *api.Client, path, kind, name string, def *topology.Definition, opts SubmitOptions, extraConf map[string]any) (string, error) {
+	sum, err := fileSHA256(path)
+	if err != nil {
+		return "", fmt.Errorf("submit %q: checksum code: %w", name, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("submit %q: %w", name, err)
+	}
+	defer f.Close()
+	uploadID, err := c.Upload(ctx, f, sum)
+	if err != nil {
+		return "", fmt.Errorf("submit %q: upload code: %w", name, err)
+	}
+	conf := map[string]any{}
+	for k, v := range extraConf {
+		conf[k] = v
+	}
+	for k, v := range opts.Conf {
+		conf[k] = v
+	}
+	req := api.SubmitRequest{Name: name, UploadID: uploadID, SHA256: sum, Kind: kind, Definition: def, Conf: conf}
+	if opts.Inactive {
+		req.InitialStatus = "INACTIVE"
+	}
+	id, err := c.Submit(ctx, req)
+	if err != nil {
+		return "", fmt.Errorf("submit %q: %w", name, err)
+	}
+	if opts.Wait {
+		if err := WaitRunning(ctx, c, id); err != nil {
+			return id, fmt.Errorf("submit %q: %w", name, err)
+		}
+	}
+	return id, nil
+}
+
+// WaitRunning polls nimbus until the topology has every executor placed on a
+// worker that heartbeats.
+func WaitRunning(ctx context.Context, c *api.Client, id string) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var last string
+	for {
+		info, err := c.Topology(ctx, id)
+		if err == nil {
+			up, total := countAlive(info)
+			if total > 0 && up == total {
+				return nil
+			}
+			last = fmt.Sprintf("%d of %d executors up, status %s", up, total, info.Status)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for topology %s to run: %w (last seen: %s)", id, ctx.Err(), last)
+		case <-tick.C:
+		}
+	}
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// tarGz packs the regular files of dir (not following symlinks, skipping
+// dot-directories) into w.
+func tarGz(w io.Writer, dir string) error {
+	gz := gzip.NewWriter(w)
+	tw := tar.NewWriter(gz)
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if d.IsDir() {
+			if rel != "." && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		hdr, err := tar.FileInfoHeader(info, "")
+		if err != nil {
+			return err
+		}
+		hdr.Name = filepath.ToSlash(rel)
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(tw, f)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return gz.Close()
+}
+
+func environ() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// countAlive counts the topology's executors and those whose heartbeats nimbus
+// sees advancing.
+func countAlive(info *api.TopologyInfo) (alive, total int) {
+	var all []api.ExecutorSummary
+	for _, s := range info.Spouts {
+		all = append(all, s.ExecutorStats...)
+	}
+	for _, b := range info.Bolts {
+		all = append(all, b.ExecutorStats...)
+	}
+	for _, e := range all {
+		total++
+		if e.Alive {
+			alive++
+		}
+	}
+	return alive, total
+}
