@@ -1,0 +1,145 @@
+package localstate
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// writerEnv makes the test binary act as a child writer process.
+const writerEnv = "LOCALSTATE_TEST_WRITER_DIR"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(writerEnv); dir != "" {
+		runWriter(dir)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// record is written by the child. Its payload is derived from Seq, so a
+// reader can tell a whole value from a torn or mixed one.
+type record struct {
+	Seq     int    `json:"seq"`
+	Payload string `json:"payload"`
+}
+
+func payloadFor(seq int) string {
+	// ~64 KiB so that a write takes long enough to be killed in the middle.
+	return strings.Repeat(fmt.Sprintf("%08d|", seq), 64<<10/9)
+}
+
+// runWriter continues the sequence found in dir and writes new versions
+// until killed, saying "ready" once it has written one.
+func runWriter(dir string) {
+	s, err := Open(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	var last record
+	if _, err := s.Get("record", &last); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	for seq := last.Seq + 1; ; seq++ {
+		if err := s.Put("record", record{Seq: seq, Payload: payloadFor(seq)}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		if err := s.Put("seq", seq); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		if seq == last.Seq+1 {
+			fmt.Println("ready")
+		}
+	}
+}
+
+// TestKilledWriterLeavesAWholeValue runs a writer process and SIGKILLs it at
+// a random moment, many times over the same directory; after each kill the
+// store must read a whole value, never older than the last one read.
+func TestKilledWriterLeavesAWholeValue(t *testing.T) {
+	const kills = 60
+	dir := t.TempDir()
+	deadline := time.Now().Add(90 * time.Second)
+	lastSeq := 0
+	for i := range kills {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d kills within the time bound", i)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), writerEnv+"="+dir)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ready := make(chan error, 1)
+		go func() {
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err == nil && line != "ready\n" {
+				err = fmt.Errorf("unexpected line %q", line)
+			}
+			ready <- err
+		}()
+		select {
+		case err := <-ready:
+			if err != nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("kill %d: writer did not start: %v; stderr: %s", i, err, stderr.String())
+			}
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("kill %d: writer not ready within 20s; stderr: %s", i, stderr.String())
+		}
+		// Let it write for a random while: 0–20 ms is a few writes.
+		time.Sleep(time.Duration(rand.IntN(20_000)) * time.Microsecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		err = cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+			t.Fatalf("kill %d: writer ended by itself (%v); stderr: %s", i, err, stderr.String())
+		}
+
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec record
+		found, err := s.Get("record", &rec)
+		if err != nil || !found {
+			t.Fatalf("kill %d: read after the kill: found=%v err=%v", i, found, err)
+		}
+		if rec.Payload != payloadFor(rec.Seq) {
+			t.Fatalf("kill %d: record %d has a torn payload (%d bytes)", i, rec.Seq, len(rec.Payload))
+		}
+		if rec.Seq < lastSeq {
+			t.Fatalf("kill %d: read record %d, older than %d read before", i, rec.Seq, lastSeq)
+		}
+		var seq int
+		if found, err := s.Get("seq", &seq); err != nil || (found && seq != rec.Seq && seq != rec.Seq-1) {
+			t.Fatalf("kill %d: seq %d does not belong with record %d (%v)", i, seq, rec.Seq, err)
+		}
+		lastSeq = rec.Seq
+	}
+	complete, err := completeVersions(dir)
+	if err != nil || len(complete) > versionsKept+1 {
+		t.Fatalf("after %d kills, %d complete versions (%v); cleanup should keep %d", kills, len(complete), err, versionsKept)
+	}
+	t.Logf("%d kills survived; last record %d", kills, lastSeq)
+}
