@@ -1,0 +1,330 @@
+package zookeeper_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/localstorm/localstorm/internal/zktest"
+)
+
+// TestWatchTriggers: which operation fires which one-shot watch. Watch and
+// operation share one connection, so after the operation's reply any event
+// that was due is already delivered.
+func TestWatchTriggers(t *testing.T) {
+	type watchKind int
+	const (
+		dataWatch watchKind = iota
+		existWatch
+		childWatch
+	)
+	cases := []struct {
+		name  string
+		watch watchKind
+		setup func(c *zktest.Client, p string) // p exists unless setup removes it
+		op    func(c *zktest.Client, p string) error
+		want  zk.EventType // 0: no event
+	}{
+		{"setData fires data watch", dataWatch, nil, func(c *zktest.Client, p string) error { _, err := c.Set(p, []byte("x"), -1); return err }, zk.EventNodeDataChanged},
+		{"delete fires data watch", dataWatch, nil, func(c *zktest.Client, p string) error { return c.Delete(p, -1) }, zk.EventNodeDeleted},
+		{"setACL fires nothing", dataWatch, nil, func(c *zktest.Client, p string) error { _, err := c.SetACL(p, worldACL, -1); return err }, 0},
+		{"child create does not fire data watch", dataWatch, nil, func(c *zktest.Client, p string) error { _, err := c.Create(p+"/k", nil, 0, worldACL); return err }, 0},
+		{"create fires exist watch", existWatch, func(c *zktest.Client, p string) { _ = c.Delete(p, -1) }, func(c *zktest.Client, p string) error { _, err := c.Create(p, nil, 0, worldACL); return err }, zk.EventNodeCreated},
+		{"setData fires exist watch on a node", existWatch, nil, func(c *zktest.Client, p string) error { _, err := c.Set(p, nil, -1); return err }, zk.EventNodeDataChanged},
+		{"child create fires child watch", childWatch, nil, func(c *zktest.Client, p string) error { _, err := c.Create(p+"/k", nil, 0, worldACL); return err }, zk.EventNodeChildrenChanged},
+		{"child delete fires child watch", childWatch, func(c *zktest.Client, p string) { _, _ = c.Create(p+"/k", nil, 0, worldACL) }, func(c *zktest.Client, p string) error { return c.Delete(p+"/k", -1) }, zk.EventNodeChildrenChanged},
+		{"delete fires child watch", childWatch, nil, func(c *zktest.Client, p string) error { return c.Delete(p, -1) }, zk.EventNodeDeleted},
+		{"setData does not fire child watch", childWatch, nil, func(c *zktest.Client, p string) error { _, err := c.Set(p, nil, -1); return err }, 0},
+		{"failed setData fires nothing", dataWatch, nil, func(c *zktest.Client, p string) error { return expectErr(c.Set(p, nil, 9))(zk.ErrBadVersion) }, 0},
+	}
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		c := in.Connect(t)
+		for i, tc := range cases {
+			p := in.Path(fmt.Sprintf("w%d", i))
+			mustCreate(t, c, p, nil, 0)
+			if tc.setup != nil {
+				tc.setup(c, p)
+			}
+			var ch <-chan zk.Event
+			var err error
+			switch tc.watch {
+			case dataWatch:
+				_, _, ch, err = c.GetW(p)
+			case existWatch:
+				_, _, ch, err = c.ExistsW(p)
+			case childWatch:
+				_, _, ch, err = c.ChildrenW(p)
+			}
+			if err != nil {
+				t.Fatalf("%s: set watch: %v", tc.name, err)
+			}
+			if err := tc.op(c, p); err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if tc.want == 0 {
+				noEvent(t, ch, tc.name)
+				continue
+			}
+			select {
+			case ev := <-ch:
+				if ev.Type != tc.want || ev.Path != p || ev.State != zk.StateSyncConnected {
+					t.Errorf("%s: event %+v, want %v on %s", tc.name, ev, tc.want, p)
+				}
+			default:
+				t.Errorf("%s: no event by the time the operation's reply arrived", tc.name)
+			}
+		}
+	})
+}
+
+// TestWatchOneShotAndOrdering: a watch fires once; an event reaches a client
+// before any reply that shows it the new data.
+func TestWatchOneShotAndOrdering(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		watcher, writer := mustConnect(t, in.Addr()), in.Connect(t)
+		p := in.Path("n")
+		mustCreate(t, writer, p, []byte("0"), 0)
+		if code, _ := watcher.mustCall(opGetData, pathWatchReq(p, true)); code != errOK {
+			t.Fatalf("getData with watch = %d", code)
+		}
+		for i := 1; i <= 3; i++ {
+			if _, err := writer.Set(p, []byte(fmt.Sprint(i)), -1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Read until the watcher sees the last write; the one event must come first.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			code, d := watcher.mustCall(opGetData, pathWatchReq(p, false))
+			data := string(d.buf())
+			if code != errOK || time.Now().After(deadline) {
+				t.Fatalf("getData = %d %q", code, data)
+			}
+			if data == "0" {
+				continue
+			}
+			if len(watcher.events) != 1 || watcher.events[0] != (event{typ: evNodeDataChanged, state: 3, path: p}) {
+				t.Fatalf("reply showed %q after events %+v, want exactly one NodeDataChanged first", data, watcher.events)
+			}
+			if data == "3" {
+				break
+			}
+		}
+	})
+}
+
+// TestSetWatchesAfterReconnect: a client reconnecting with the same session
+// re-sends its watches with its last zxid; the server fires the ones whose
+// nodes changed meanwhile and re-registers the others.
+func TestSetWatchesAfterReconnect(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		c, writer := in.Connect(t), in.Connect(t)
+		for _, n := range []string{"changed", "deleted", "kids", "same", "samekids"} {
+			mustCreate(t, writer, in.Path(n), nil, 0)
+		}
+		_, _, changed, _ := c.GetW(in.Path("changed"))
+		_, _, deleted, _ := c.GetW(in.Path("deleted"))
+		_, _, created, _ := c.ExistsW(in.Path("born"))
+		_, _, kids, _ := c.ChildrenW(in.Path("kids"))
+		_, _, same, _ := c.GetW(in.Path("same"))
+		_, _, sameKids, err := c.ChildrenW(in.Path("samekids"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Cut(true)
+		if _, err := writer.Set(in.Path("changed"), []byte("x"), -1); err != nil {
+			t.Fatal(err)
+		}
+		if err := writer.Delete(in.Path("deleted"), -1); err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, writer, in.Path("born"), nil, 0)
+		mustCreate(t, writer, in.Path("kids/k"), nil, 0)
+		c.Release()
+		for _, w := range []struct {
+			ch   <-chan zk.Event
+			want zk.EventType
+			path string
+		}{
+			{changed, zk.EventNodeDataChanged, "changed"},
+			{deleted, zk.EventNodeDeleted, "deleted"},
+			{created, zk.EventNodeCreated, "born"},
+			{kids, zk.EventNodeChildrenChanged, "kids"},
+		} {
+			if ev := nextEvent(t, w.ch, w.path); ev.Type != w.want || ev.Path != in.Path(w.path) {
+				t.Errorf("%s: event %+v, want %v", w.path, ev, w.want)
+			}
+		}
+		noEvent(t, same, "unchanged data watch after reconnect")
+		noEvent(t, sameKids, "unchanged child watch after reconnect")
+		// The re-registered watches still fire.
+		if _, err := writer.Set(in.Path("same"), []byte("y"), -1); err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, writer, in.Path("samekids/k"), nil, 0)
+		if ev := nextEvent(t, same, "same"); ev.Type != zk.EventNodeDataChanged {
+			t.Errorf("re-registered data watch: %+v", ev)
+		}
+		if ev := nextEvent(t, sameKids, "samekids"); ev.Type != zk.EventNodeChildrenChanged {
+			t.Errorf("re-registered child watch: %+v", ev)
+		}
+	})
+}
+
+// TestDropConnectionsKeepsSessions: cut connections (the embedded server's
+// DropConnections; the client's socket on the real one) and the client
+// reconnects to the same session with its ephemerals and watches.
+func TestDropConnectionsKeepsSessions(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		c, writer := in.Connect(t), in.Connect(t)
+		id := c.SessionID()
+		mustCreate(t, c, in.Path("eph"), nil, zk.FlagEphemeral)
+		_, _, ch, err := c.GetW(in.Path("eph"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.DropConnections()
+		if _, err := writer.Set(in.Path("eph"), []byte("z"), -1); err != nil {
+			t.Fatal(err)
+		}
+		if ev := nextEvent(t, ch, "data watch across a dropped connection"); ev.Type != zk.EventNodeDataChanged {
+			t.Fatalf("event %+v", ev)
+		}
+		if c.SessionID() != id || mustStat(t, c, in.Path("eph")).EphemeralOwner != id {
+			t.Fatalf("session 0x%x after reconnect, want 0x%x with its ephemeral", c.SessionID(), id)
+		}
+	})
+}
+
+// TestPersistentWatches: addWatch persistent (0) and persistent-recursive (1)
+// are not one-shot; recursive ones see descendants but no NodeChildrenChanged.
+func TestPersistentWatches(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		c := in.Connect(t)
+		mustCreate(t, c, in.Path("p"), nil, 0)
+		mustCreate(t, c, in.Path("r"), nil, 0)
+		w := mustConnect(t, in.Addr())
+		for path, mode := range map[string]int32{in.Path("p"): 0, in.Path("r"): 1} {
+			if code, _ := w.mustCall(opAddWatch, (&enc{}).str(path).i32(mode).b); code != errOK {
+				t.Fatalf("addWatch %s mode %d = %d", path, mode, code)
+			}
+		}
+		ops := []func() error{
+			func() error { _, err := c.Set(in.Path("p"), []byte("1"), -1); return err },
+			func() error { _, err := c.Set(in.Path("p"), []byte("2"), -1); return err },
+			func() error { _, err := c.Create(in.Path("p/k"), nil, 0, worldACL); return err },
+			func() error { _, err := c.Set(in.Path("p/k"), nil, -1); return err },
+			func() error { _, err := c.Create(in.Path("r/k"), nil, 0, worldACL); return err },
+			func() error { _, err := c.Create(in.Path("r/k/g"), nil, 0, worldACL); return err },
+			func() error { _, err := c.Set(in.Path("r/k/g"), nil, -1); return err },
+			func() error { return c.Delete(in.Path("r/k/g"), -1) },
+			func() error { _, err := c.Set(in.Path("r"), nil, -1); return err },
+		}
+		for i, op := range ops {
+			if err := op(); err != nil {
+				t.Fatalf("op %d: %v", i, err)
+			}
+		}
+		want := []event{
+			{evNodeDataChanged, 3, in.Path("p")},
+			{evNodeDataChanged, 3, in.Path("p")},
+			{evNodeChildrenChanged, 3, in.Path("p")},
+			{evNodeCreated, 3, in.Path("r/k")},
+			{evNodeCreated, 3, in.Path("r/k/g")},
+			{evNodeDataChanged, 3, in.Path("r/k/g")},
+			{evNodeDeleted, 3, in.Path("r/k/g")},
+			{evNodeDataChanged, 3, in.Path("r")},
+		}
+		// A round trip after the last write: the events precede its reply.
+		deadline := time.Now().Add(10 * time.Second)
+		for len(w.events) < len(want) && time.Now().Before(deadline) {
+			w.mustCall(opExists, pathWatchReq("/", false))
+		}
+		if fmt.Sprint(w.events) != fmt.Sprint(want) {
+			t.Fatalf("persistent watch events:\n got %v\nwant %v", w.events, want)
+		}
+	})
+}
+
+// TestRemoveAndCheckWatches: checkWatches (17) and removeWatches (18) with
+// watcher types children 1, data 2, any 3; no such watch is NoWatcher (-121).
+func TestRemoveAndCheckWatches(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		c := in.Connect(t)
+		mustCreate(t, c, in.Path("n"), nil, 0)
+		w := mustConnect(t, in.Addr())
+		p := in.Path("n")
+		steps := []struct {
+			name string
+			op   int32
+			req  []byte
+			want int32
+		}{
+			{"check data before any watch", opCheckWatches, pathTypeReq(p, 2), errNoWatcher},
+			{"set data watch", opGetData, pathWatchReq(p, true), errOK},
+			{"check data", opCheckWatches, pathTypeReq(p, 2), errOK},
+			{"check children", opCheckWatches, pathTypeReq(p, 1), errNoWatcher},
+			{"check any", opCheckWatches, pathTypeReq(p, 3), errOK},
+			{"remove children", opRemoveWatches, pathTypeReq(p, 1), errNoWatcher},
+			{"remove data", opRemoveWatches, pathTypeReq(p, 2), errOK},
+			{"check data after remove", opCheckWatches, pathTypeReq(p, 2), errNoWatcher},
+			{"set child watch", opGetChildren, pathWatchReq(p, true), errOK},
+			{"remove any", opRemoveWatches, pathTypeReq(p, 3), errOK},
+			{"check any after remove", opCheckWatches, pathTypeReq(p, 3), errNoWatcher},
+			{"remove on missing node", opRemoveWatches, pathTypeReq(in.Path("none"), 3), errNoWatcher},
+		}
+		for _, s := range steps {
+			if code, _ := w.mustCall(s.op, s.req); code != s.want {
+				t.Errorf("%s: %d, want %d", s.name, code, s.want)
+			}
+		}
+		// Removed watches no longer fire.
+		if _, err := c.Set(p, nil, -1); err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, c, p+"/k", nil, 0)
+		w.mustCall(opExists, pathWatchReq("/", false))
+		if len(w.events) != 0 {
+			t.Fatalf("removed watches fired: %+v", w.events)
+		}
+	})
+}
+
+// TestEphemeralsEndWithTheSession: close and expiry delete the session's
+// ephemerals and fire their watches.
+func TestEphemeralsEndWithTheSession(t *testing.T) {
+	for _, end := range []string{"close", "expire"} {
+		t.Run(end, func(t *testing.T) {
+			eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+				owner := in.ConnectTimeout(t, time.Second)
+				watcher := in.Connect(t)
+				mustCreate(t, owner, in.Path("e"), nil, zk.FlagEphemeral)
+				mustCreate(t, owner, in.Path("s-"), nil, zk.FlagEphemeralSequential)
+				_, _, data, err := watcher.GetW(in.Path("e"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _, kids, err := watcher.ChildrenW(in.Root)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if end == "close" {
+					owner.Close()
+				} else {
+					in.ExpireSession(t, owner)
+				}
+				if ev := nextEvent(t, data, "data watch on the ephemeral"); ev.Type != zk.EventNodeDeleted {
+					t.Errorf("data watch: %+v, want NodeDeleted", ev)
+				}
+				if ev := nextEvent(t, kids, "child watch on the parent"); ev.Type != zk.EventNodeChildrenChanged {
+					t.Errorf("child watch: %+v, want NodeChildrenChanged", ev)
+				}
+				if names, _, err := watcher.Children(in.Root); err != nil || len(names) != 0 {
+					t.Errorf("children after the session ended: %v, %v", names, err)
+				}
+			})
+		})
+	}
+}
