@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/internal/zktest"
 )
 
@@ -28,10 +29,20 @@ type target struct {
 // startTargets starts every ZooKeeper the suite compares: the real 3.8 and
 // (when it is in) the embedded server. Each is started once per top-level
 // test and shared by its subtests, which isolate themselves by root.
-func startTargets(t *testing.T) []target {
+func startTargets(t testing.TB) []target {
 	t.Helper()
 	real := zktest.StartReal(t, zktest.RealOptions{})
-	return []target{{name: "real", addr: real.Addr}}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	embedded, err := zookeeper.Start(ctx, zookeeper.Options{})
+	if err != nil {
+		t.Fatalf("start the embedded ZooKeeper: %v", err)
+	}
+	t.Cleanup(func() { _ = embedded.Close() })
+	return []target{
+		{name: "embedded", addr: embedded.Addr(), expire: embedded.ExpireSession},
+		{name: "real", addr: real.Addr},
+	}
 }
 
 var rootSeq atomic.Int64
