@@ -258,15 +258,15 @@ func (c *Cluster) startSupervisor(ctx context.Context, s *supervisorSlot) error 
 		exe, _ = os.Executable()
 	}
 	sup, err := supervisor.Start(ctx, supervisor.Options{
-		Conf:       conf,
-		LocalDir:   s.localDir,
-		State:      st,
-		Code:       api.NewClient(c.APIURL()),
-		Hostname:   "localhost",
-		Logger:     c.opts.Logger.With("daemon", who),
-		ZooKeeper:  c.zkServers,
-		ZKRoot:     c.root(),
-		Executable: exe,
+		Conf:           conf,
+		LocalDir:       s.localDir,
+		State:          st,
+		Code:           api.NewClient(c.APIURL()),
+		Hostname:       "localhost",
+		Logger:         c.opts.Logger.With("daemon", who),
+		ZooKeeper:      c.zkServers,
+		ZKRoot:         c.root(),
+		LocalstormPath: exe,
 	})
 	if err != nil {
 		_ = st.Disconnect()

@@ -169,3 +169,29 @@ func startZooKeeperOn(ctx context.Context, opts zookeeper.Options) (*zookeeper.S
 	}
 	return nil, lastErr
 }
+
+// SessionID returns the ZooKeeper session id of a daemon: "nimbus" or
+// "supervisor-<i>" (for fault injection: expire it on the embedded server).
+func (c *Cluster) SessionID(daemon string) (int64, error) {
+	var st any
+	if daemon == "nimbus" {
+		st = c.State()
+	} else {
+		var i int
+		if _, err := fmt.Sscanf(daemon, "supervisor-%d", &i); err != nil {
+			return 0, fmt.Errorf("daemon %q: use nimbus or supervisor-<i>", daemon)
+		}
+		s, err := c.slot(i)
+		if err != nil {
+			return 0, err
+		}
+		c.mu.Lock()
+		st = s.state
+		c.mu.Unlock()
+	}
+	withID, ok := st.(interface{ SessionID() int64 })
+	if !ok || st == nil {
+		return 0, fmt.Errorf("daemon %q: no ZooKeeper session (not running?)", daemon)
+	}
+	return withID.SessionID(), nil
+}

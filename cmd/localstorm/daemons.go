@@ -180,7 +180,7 @@ func runSupervisor(ctx context.Context, s Streams, g *globals, args []string) er
 	exe, _ := os.Executable()
 	sup, err := supervisor.Start(ctx, supervisor.Options{
 		Conf: conf, LocalDir: *dir, State: st, Code: api.NewClient(strings.TrimRight(*nimbusURL, "/")),
-		Hostname: host, Logger: logger, ZooKeeper: servers, ZKRoot: root, Executable: exe,
+		Hostname: host, Logger: logger, ZooKeeper: servers, ZKRoot: root, LocalstormPath: exe,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,228 @@
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/topology"
+)
+
+// Cluster is a running test cluster (or, inside a worker process, a stand-in
+// that only knows how to become the worker).
+type Cluster struct {
+	*localcluster.Cluster
+	t       testing.TB
+	logs    *logBuffer
+	bridge  *bridge
+	mu      sync.Mutex
+	seq     map[string]int // per-name submit counters
+	timeout time.Duration  // of semantic waits
+}
+
+// Option tunes Start.
+type Option func(*settings)
+
+type settings struct {
+	opts      localcluster.Options
+	leakCheck bool
+	timeout   time.Duration
+}
+
+// WithSupervisors sets the number of supervisors (default 2).
+func WithSupervisors(n int) Option { return func(s *settings) { s.opts.Supervisors = n } }
+
+// WithSlots sets the worker slots per supervisor (default 2).
+func WithSlots(n int) Option { return func(s *settings) { s.opts.Slots = n } }
+
+// WithZooKeeper chooses the ZooKeeper (default: embedded).
+func WithZooKeeper(z localcluster.ZooKeeperOptions) Option {
+	return func(s *settings) { s.opts.ZooKeeper = z }
+}
+
+// WithConf sets a Storm config key for the whole cluster.
+func WithConf(key string, value any) Option { return func(s *settings) { s.opts.Conf[key] = value } }
+
+// WithoutLeakCheck turns the goroutine-leak check of the test process off.
+func WithoutLeakCheck() Option { return func(s *settings) { s.leakCheck = false } }
+
+// WithTimeout sets how long semantic waits wait (default 30 s).
+func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout = d } }
+
+// Start boots a cluster for the test with fast timings (heartbeats and
+// monitors every 100 ms), its data dir in t.TempDir(). Cleanup is registered
+// before any error check; daemon and worker logs reach t.Log only if the test
+// fails; goroutines the test process leaks are an error unless
+// WithoutLeakCheck.
+func Start(t testing.TB, options ...Option) *Cluster {
+	t.Helper()
+	s := settings{leakCheck: true, timeout: 30 * time.Second}
+	s.opts = localcluster.Options{Supervisors: 2, Slots: 2, Conf: config.TestProfile()}
+	s.opts.ZooKeeper.TickTime = 100 * time.Millisecond
+	for _, o := range options {
+		o(&s)
+	}
+	c := &Cluster{t: t, logs: &logBuffer{}, seq: map[string]int{}}
+	if inWorker() {
+		return c
+	}
+	var before map[string]bool
+	if s.leakCheck {
+		before = goroutineSet()
+	}
+	c.bridge = newBridge()
+	s.opts.Name = "testkit"
+	s.opts.DataDir = filepath.Join(t.TempDir(), "cluster")
+	s.opts.Logger = slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if c.Cluster != nil {
+			if err := c.Cluster.Close(ctx); err != nil {
+				t.Errorf("testkit: close cluster: %v", err)
+			}
+		}
+		c.bridge.close()
+		if t.Failed() {
+			c.dumpLogs()
+		}
+		if s.leakCheck {
+			checkLeaks(t, before)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl, err := localcluster.Start(ctx, s.opts)
+	if err != nil {
+		c.dumpLogs()
+		t.Fatalf("testkit: start cluster: %v", err)
+	}
+	c.Cluster = cl
+	c.timeout = s.timeout
+	return c
+}
+
+// Submit submits the topology built by b under name and returns its id. In a
+// worker process started for this topology, Submit becomes the worker and
+// does not return.
+func (c *Cluster) Submit(t testing.TB, name string, b *topology.Builder, conf map[string]any) string {
+	t.Helper()
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatalf("testkit: build topology %q: %v", name, err)
+	}
+	return c.submitBuilt(t, c.uniqueName(t, name), topo, conf)
+}
+
+// submitBuilt submits topo under name (already unique), or becomes its worker.
+func (c *Cluster) submitBuilt(t testing.TB, name string, topo *topology.Topology, conf map[string]any) string {
+	t.Helper()
+	serveAsWorker(name, topo)
+	if inWorker() {
+		t.SkipNow() // another topology of this test is the worker's
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	extra := map[string]any{localcluster.ConfTestRun: runPattern(t.Name()), bridgeKey: c.bridge.url}
+	for k, v := range conf {
+		extra[k] = v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	id, err := localcluster.SubmitTopology(ctx, c.Client(), exe, name, topo, extra, localcluster.SubmitOptions{})
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	return id
+}
+
+// uniqueName derives a topology name from the test's name, the same in the
+// test and in its worker re-run.
+func (c *Cluster) uniqueName(t testing.TB, name string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	base := sanitize(name)
+	c.seq[base]++
+	if c.seq[base] > 1 {
+		return fmt.Sprintf("%s-%d", base, c.seq[base])
+	}
+	return base
+}
+
+func sanitize(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() > 100 {
+		return b.String()[:100]
+	}
+	return b.String()
+}
+
+// logBuffer keeps the cluster's log lines for a failing test.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buf.Len() > 8<<20 { // keep memory bounded: drop the oldest half
+		rest := append([]byte(nil), l.buf.Bytes()[l.buf.Len()/2:]...)
+		l.buf.Reset()
+		l.buf.WriteString("... (older log lines dropped)\n")
+		l.buf.Write(rest)
+	}
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// dumpLogs sends the daemons' logs and the tail of every worker log to t.Log.
+func (c *Cluster) dumpLogs() {
+	c.t.Helper()
+	c.t.Logf("testkit: cluster logs:\n%s", tail(c.logs.String(), 200))
+	if c.Cluster == nil {
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(c.DataDir(), "supervisor-*", "logs", "*", "*", "worker.*.log"))
+	sort.Strings(files)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil && len(b) > 0 {
+			rel, _ := filepath.Rel(c.DataDir(), f)
+			c.t.Logf("testkit: %s:\n%s", rel, tail(string(b), 60))
+		}
+	}
+}
+
+func tail(s string, lines int) string {
+	parts := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(parts) > lines {
+		parts = append([]string{fmt.Sprintf("... (%d earlier lines)", len(parts)-lines)}, parts[len(parts)-lines:]...)
+	}
+	return strings.Join(parts, "\n")
+}

@@ -1,0 +1,176 @@
+package testkit
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/localstorm/localstorm/topology"
+)
+
+// FeederSpout is a spout the test feeds while the topology runs; the test sees
+// each fed tuple's ack or fail. Make it with Cluster.NewFeederSpout, put
+// Spout() into the builder, submit, then Feed.
+type FeederSpout struct {
+	c      *Cluster
+	name   string
+	fields topology.Fields
+}
+
+// feederQueue is the bridge side of a feeder: tuples waiting to be taken by
+// the spout task and the results of those emitted.
+type feederQueue struct {
+	next    int
+	waiting []mockItem
+	results map[int]bool // id → acked (true) or failed (false)
+}
+
+// NewFeederSpout makes a feeder spout emitting tuples of fields; name must
+// be unique within the test.
+func (c *Cluster) NewFeederSpout(name string, fields topology.Fields) *FeederSpout {
+	if c.bridge != nil {
+		c.bridge.mu.Lock()
+		c.bridge.feeders[name] = &feederQueue{results: map[int]bool{}}
+		c.bridge.mu.Unlock()
+	}
+	return &FeederSpout{c: c, name: name, fields: fields}
+}
+
+// Spout is the factory to give the builder (use parallelism 1).
+func (f *FeederSpout) Spout() func() topology.Spout {
+	return func() topology.Spout { return &feederSpout{name: f.name, fields: f.fields} }
+}
+
+// Feed queues a tuple for the spout and returns its id.
+func (f *FeederSpout) Feed(values topology.Values) int {
+	b := f.c.bridge
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.feeders[f.name]
+	id := q.next
+	q.next++
+	q.waiting = append(q.waiting, mockItem{Index: id, Values: values})
+	b.notify()
+	return id
+}
+
+// Result returns whether tuple id was acked (true) or failed (false), and
+// whether it has a result yet.
+func (f *FeederSpout) Result(id int) (acked, known bool) {
+	b := f.c.bridge
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	acked, known = b.feeders[f.name].results[id]
+	return acked, known
+}
+
+// WaitResult waits for tuple id's ack (true) or fail (false).
+func (f *FeederSpout) WaitResult(t testing.TB, id int) bool {
+	t.Helper()
+	deadline := time.NewTimer(f.c.timeout)
+	defer deadline.Stop()
+	for {
+		changed := f.c.bridge.wait()
+		if acked, ok := f.Result(id); ok {
+			return acked
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("testkit: feeder %s: tuple %d neither acked nor failed within %s\n%s", f.name, id, f.c.timeout, f.c.StateReport(""))
+			return false
+		}
+	}
+}
+
+func (b *bridge) handleFeederNext(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	q := b.feeders[r.PathValue("name")]
+	if q == nil {
+		b.mu.Unlock()
+		http.Error(w, "no such feeder", http.StatusNotFound)
+		return
+	}
+	items := q.waiting
+	q.waiting = nil
+	b.mu.Unlock()
+	if len(items) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, items)
+}
+
+func (b *bridge) handleFeederResult(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(r.PathValue("id"))
+	if err != nil {
+		http.Error(w, "bad id", http.StatusBadRequest)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.feeders[r.PathValue("name")]
+	if q == nil {
+		http.Error(w, "no such feeder", http.StatusNotFound)
+		return
+	}
+	q.results[id] = r.PathValue("result") == "ack"
+	b.notify()
+}
+
+// feederSpout runs in the worker: it takes fed tuples from the bridge (at
+// most every few milliseconds, so an idle spout does not spin on HTTP) and
+// reports each ack and fail.
+type feederSpout struct {
+	name     string
+	fields   topology.Fields
+	out      topology.SpoutCollector
+	base     string
+	queue    []mockItem
+	lastPoll time.Time
+}
+
+func (s *feederSpout) DeclareOutputFields(d topology.OutputDeclarer) { d.Declare(s.fields) }
+
+func (s *feederSpout) Open(ctx *topology.Context, out topology.SpoutCollector) error {
+	bridgeURL, _ := ctx.Conf[bridgeKey].(string)
+	if bridgeURL == "" {
+		return fmt.Errorf("testkit feeder spout: no bridge in the topology conf")
+	}
+	s.out, s.base = out, bridgeURL+"/feeder/"+url.PathEscape(s.name)
+	return nil
+}
+
+func (s *feederSpout) NextTuple() {
+	if len(s.queue) == 0 {
+		if time.Since(s.lastPoll) < 2*time.Millisecond {
+			return
+		}
+		s.lastPoll = time.Now()
+		if err := getJSON(s.base, &s.queue); err != nil {
+			s.out.ReportError(err)
+			return
+		}
+	}
+	if len(s.queue) > 0 {
+		it := s.queue[0]
+		s.queue = s.queue[1:]
+		s.out.Emit(it.Values, it.Index)
+	}
+}
+
+func (s *feederSpout) Ack(id any)  { s.report(id, "ack") }
+func (s *feederSpout) Fail(id any) { s.report(id, "fail") }
+
+func (s *feederSpout) report(id any, result string) {
+	if err := postJSON(fmt.Sprintf("%s/%d/%s", s.base, id.(int), result), nil); err != nil {
+		s.out.ReportError(err)
+	}
+}
+
+func (s *feederSpout) Close()      {}
+func (s *feederSpout) Activate()   {}
+func (s *feederSpout) Deactivate() {}
