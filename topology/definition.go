@@ -10,6 +10,9 @@ const DefinitionVersion = 1
 // Definition is a whole topology.
 type Definition struct {
 	V int `json:"v"`
+	// Name is the topology name the definition carries, when it has one
+	// (a Flux file's `name`); the submitter's name wins.
+	Name string `json:"name,omitempty"`
 	// Spouts and Bolts are keyed by component id.
 	Spouts map[string]*ComponentDef `json:"spouts"`
 	Bolts  map[string]*ComponentDef `json:"bolts"`
