@@ -1,0 +1,129 @@
+package zookeeper
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// testLogger sends server logs to t.Log, so they show only for failing tests.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// startServer starts an embedded server for one test and stops it (checking
+// that its goroutines are gone) at cleanup.
+func startServer(t testing.TB, opts Options) *Server {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = testLogger(t)
+	}
+	if opts.TickTime == 0 {
+		opts.TickTime = 200 * time.Millisecond
+	}
+	s, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close server: %v", err)
+		}
+		checkNoServerGoroutines(t)
+	})
+	return s
+}
+
+// checkNoServerGoroutines waits (bounded) until no goroutine of this package's
+// server code is left.
+func checkNoServerGoroutines(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		leaked := serverGoroutines()
+		if leaked == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("server goroutines still running after Close:\n%s", leaked)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func serverGoroutines() string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "zookeeper.(*Server)") || strings.Contains(g, "zookeeper.(*conn)") || strings.Contains(g, "zookeeper.(*txnLog)") {
+			if !strings.Contains(g, "_test.go") {
+				out = append(out, g)
+			}
+		}
+	}
+	return strings.Join(out, "\n\n")
+}
+
+type zkLogger struct{ t testing.TB }
+
+func (l zkLogger) Printf(format string, args ...any) { l.t.Logf("zk client: "+format, args...) }
+
+// connect opens a go-zookeeper client to s and waits for its session.
+func connect(t testing.TB, addr string) (*zk.Conn, <-chan zk.Event) {
+	t.Helper()
+	c, ev, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(zkLogger{t}))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(c.Close)
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-ev:
+			if e.State == zk.StateHasSession {
+				return c, ev
+			}
+		case <-deadline:
+			t.Fatalf("no session within 10s")
+		}
+	}
+}
+
+// waitEvent waits for one watch event, bounded.
+func waitEvent(t testing.TB, ch <-chan zk.Event) zk.Event {
+	t.Helper()
+	select {
+	case e := <-ch:
+		return e
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no watch event within 5s")
+		return zk.Event{}
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
