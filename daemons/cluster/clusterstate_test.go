@@ -31,6 +31,7 @@ func TestCluster(t *testing.T) {
 			t.Run("NoWatchWithoutCallback", func(t *testing.T) { testNoWatchWithoutCallback(t, tg) })
 			t.Run("FatalUnknownSubtree", func(t *testing.T) { testFatalUnknownSubtree(t, tg) })
 			t.Run("Reconnected", func(t *testing.T) { testStormReconnected(t, tg) })
+			t.Run("ConcurrentUse", func(t *testing.T) { testConcurrentUse(t, tg) })
 			if tg.expire != nil {
 				t.Run("SessionExpiry", func(t *testing.T) { testSessionExpiry(t, tg) })
 			}

@@ -632,3 +632,49 @@ func testSessionExpiry(t *testing.T, tg target) {
 	}
 	again.wait(t, "re-registered callback under the new session")
 }
+
+// testConcurrentUse runs every kind of operation from several goroutines at
+// once (the race detector checks the state's own synchronisation) and checks
+// the invariants that must hold whatever the interleaving.
+func testConcurrentUse(t *testing.T, tg target) {
+	f := newStormFixture(t, tg)
+	const workers, rounds = 6, 15
+	errs := make(chan error, workers*rounds*4)
+	done := make(chan struct{})
+	for w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			id := fmt.Sprintf("conc-%d-1", w)
+			for r := range rounds {
+				regID := f.state.Register(func(Event) {})
+				errs <- f.storm.ReportError("shared-1-1", "bolt", "h", w, fmt.Errorf("w%d r%d", w, r))
+				errs <- f.writer.SetAssignment(id, testAssignment("sup-1", 6700+r))
+				_, err := f.storm.AssignmentInfo(id, func() {})
+				errs <- err
+				errs <- f.storm.SupervisorHeartbeat(fmt.Sprintf("sup-%d", w), &SupervisorInfo{TimeSecs: int64(r)})
+				f.state.Unregister(regID)
+			}
+		}()
+	}
+	for range workers {
+		select {
+		case <-done:
+		case <-time.After(2 * waitFor):
+			t.Fatal("concurrent workers did not finish")
+		}
+	}
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	got, err := f.storm.Errors("shared-1-1", "bolt")
+	if err != nil || len(got) != maxErrorsKept {
+		t.Fatalf("after concurrent reports: %d errors kept (%v), want %d", len(got), err, maxErrorsKept)
+	}
+	sups, err := f.storm.Supervisors(nil)
+	if err != nil || len(sups) != workers {
+		t.Fatalf("supervisors after concurrent heartbeats = %v, %v", sups, err)
+	}
+}

@@ -1,0 +1,22 @@
+// Package cluster is Storm's cluster state over ZooKeeper: ClusterState, the
+// path/value store over one go-zookeeper connection chrooted at
+// storm.zookeeper.root, and StormClusterState, Storm's domain API over it
+// (assignments, storm bases, supervisor and worker heartbeats, errors).
+//
+// The daemons never talk to each other directly; they meet here. As in
+// Storm's cluster.clj and StormClusterStateImpl:
+//
+//   - getters set a watch only when given a callback, and callbacks are
+//     one-shot: taken out of their slot before they run, so an owner
+//     re-registers by reading again (usually from inside the callback);
+//   - one dispatcher routes every watch event by the first segment of its
+//     path; an event under a subtree without callbacks is fatal for the
+//     owning daemon (Storm exits with code 30);
+//   - a lost session is survived: a new session is opened, this state's
+//     ephemeral nodes are re-created, and every stored one-shot callback and
+//     every OnReconnect function runs, since watches die with a session.
+//
+// Callbacks run on the ClusterState's single dispatcher goroutine, in event
+// order: they should hand work to the owner's event manager and return.
+// Records are JSON with a "v" schema version, readable by any ZooKeeper client.
+package cluster
