@@ -100,6 +100,16 @@ func parseStat(data []byte) (procStat, error) {
 	return procStat{state: fields[0][0], startTicks: ticks}, nil
 }
 
+// Running reports whether pid is a live process (a zombie is not).
+func Running(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	st, err := parseStat(data)
+	return err == nil && st.state != 'Z' && st.state != 'X'
+}
+
 // alive reports whether pid runs with the given start time (a zombie or a
 // different process under the same pid is not alive).
 func alive(pid int, startTicks uint64) bool {

@@ -1,0 +1,329 @@
+package supervisor
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/procs"
+)
+
+// ReadyPrefix starts the one line a worker prints on stdout once it is usable.
+const ReadyPrefix = "localstorm-worker-ready"
+
+// workerState is Storm's classification of a worker from its local heartbeat.
+type workerState string
+
+const (
+	stateNotStarted workerState = "not-started"
+	stateDisallowed workerState = "disallowed"
+	stateTimedOut   workerState = "timed-out"
+	stateValid      workerState = "valid"
+)
+
+// classifyWorker is sync-processes' verdict on one worker: without a
+// heartbeat it has not started; a worker not approved, or whose heartbeat
+// does not match the local assignment of its port, is disallowed; a dead
+// process or a heartbeat older than timeout is timed out; the rest are valid.
+func classifyWorker(hb *cluster.LocalWorkerHeartbeat, approved bool, assigned map[int]LocalAssignment,
+	running bool, now time.Time, timeout time.Duration) workerState {
+	switch {
+	case hb == nil:
+		return stateNotStarted
+	case !approved || !matchesAssignment(hb, assigned):
+		return stateDisallowed
+	case !running || now.Sub(heartbeatTime(hb)) > timeout:
+		return stateTimedOut
+	}
+	return stateValid
+}
+
+func heartbeatTime(hb *cluster.LocalWorkerHeartbeat) time.Time {
+	if hb.TimeMillis > 0 {
+		return time.UnixMilli(hb.TimeMillis)
+	}
+	return time.Unix(hb.TimeSecs, 0)
+}
+
+// matchesAssignment tells whether the heartbeat's topology and executors are
+// exactly what its port is assigned.
+func matchesAssignment(hb *cluster.LocalWorkerHeartbeat, assigned map[int]LocalAssignment) bool {
+	la, ok := assigned[hb.Port]
+	if !ok || la.TopologyID != hb.TopologyID || len(la.Executors) != len(hb.Executors) {
+		return false
+	}
+	got := slices.Clone(hb.Executors)
+	sortExecutors(got)
+	want := slices.Clone(la.Executors)
+	sortExecutors(want)
+	return slices.Equal(got, want)
+}
+
+// syncProcesses is Storm's sync-processes: classify every worker dir, shut
+// down what is not valid, give every assigned port without a valid worker a
+// new worker id (approved-workers) and launch those workers, waiting for
+// their handshakes. Launch failures are logged: the next run cleans up and
+// tries again.
+func (s *Supervisor) syncProcesses() error {
+	if s.ctx.Err() != nil {
+		return nil
+	}
+	assigned, err := s.localAssignments()
+	if err != nil {
+		return fmt.Errorf("sync-processes: %w", err)
+	}
+	approved := map[string]int{}
+	if _, err := s.ls.Get(keyApprovedWorkers, &approved); err != nil {
+		return fmt.Errorf("sync-processes: read approved workers: %w", err)
+	}
+	entries, err := os.ReadDir(s.dirs.workersRoot())
+	if err != nil {
+		return fmt.Errorf("sync-processes: list worker dirs: %w", err)
+	}
+	now := time.Now()
+	keepers := map[string]int{}
+	keepPorts := map[int]bool{}
+	for _, e := range entries {
+		wid := e.Name()
+		hb := s.readWorkerHeartbeat(wid)
+		_, isApproved := approved[wid]
+		state := classifyWorker(hb, isApproved, assigned, s.running(wid), now, s.timing.workerTimeout)
+		if state == stateValid {
+			keepers[wid] = hb.Port
+			keepPorts[hb.Port] = true
+			continue
+		}
+		s.log.Info("shutting down worker", "worker", wid, "state", state)
+		s.shutdownWorker(wid)
+	}
+	launches := map[string]int{}
+	for port := range assigned {
+		if !keepPorts[port] {
+			launches[uuid.NewString()] = port
+		}
+	}
+	if len(launches) == 0 {
+		return nil
+	}
+	next := make(map[string]int, len(keepers)+len(launches))
+	for wid, port := range keepers {
+		next[wid] = port
+	}
+	for wid, port := range launches {
+		next[wid] = port
+	}
+	if err := s.ls.Put(keyApprovedWorkers, next); err != nil {
+		return fmt.Errorf("sync-processes: store approved workers: %w", err)
+	}
+	var wg sync.WaitGroup
+	for wid, port := range launches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.launchWorker(wid, port, assigned[port]); err != nil && s.ctx.Err() == nil {
+				s.log.Error("worker launch failed; retrying at the next sync-processes", "worker", wid, "port", port, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// readWorkerHeartbeat returns the worker's local heartbeat, nil when it has
+// none (or it cannot be read, which is the same to the classification).
+func (s *Supervisor) readWorkerHeartbeat(wid string) *cluster.LocalWorkerHeartbeat {
+	dir := s.dirs.heartbeats(wid)
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	ls, err := localstate.Open(dir)
+	if err != nil {
+		return nil
+	}
+	var hb cluster.LocalWorkerHeartbeat
+	found, err := ls.Get(cluster.LocalWorkerHeartbeatKey, &hb)
+	if err != nil {
+		s.log.Warn("unreadable worker heartbeat", "worker", wid, "err", err)
+		return nil
+	}
+	if !found {
+		return nil
+	}
+	return &hb
+}
+
+// running tells whether the worker's process is one of ours and alive.
+func (s *Supervisor) running(wid string) bool {
+	s.mu.Lock()
+	w := s.workers[wid]
+	s.mu.Unlock()
+	if w == nil {
+		return false
+	}
+	select {
+	case <-w.proc.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+// launchWorker starts the worker process for port and waits for its
+// handshake; its exit is then noticed at once and triggers sync-processes.
+func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) error {
+	codeDir := s.dirs.stormdist(la.TopologyID)
+	topoConf, err := readTopologyConf(codeDir)
+	if err != nil {
+		return err
+	}
+	path, args, err := s.opts.Worker(codeDir, topoConf)
+	if err != nil {
+		return fmt.Errorf("worker command for %s: %w", la.TopologyID, err)
+	}
+	args = append(slices.Clone(args),
+		"--topology-id", la.TopologyID,
+		"--supervisor-id", s.id,
+		"--port", strconv.Itoa(port),
+		"--worker-id", wid,
+		"--zookeeper", strings.Join(s.opts.ZooKeeper, ","),
+		"--zookeeper-root", s.opts.ZKRoot,
+		"--local-dir", s.opts.LocalDir,
+		"--code-dir", codeDir,
+	)
+	for _, dir := range []string{s.dirs.heartbeats(wid), s.dirs.pids(wid)} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create worker dir: %w", err)
+		}
+	}
+	s.log.Info("launching worker", "worker", wid, "topology", la.TopologyID, "port", port, "path", path)
+	proc, err := procs.Launch(s.ctx, procs.Spec{
+		Path:         path,
+		Args:         args,
+		Env:          append(os.Environ(), s.opts.WorkerEnv...),
+		Dir:          s.dirs.worker(wid),
+		LogDir:       s.dirs.logs(la.TopologyID, port),
+		ReadyPrefix:  ReadyPrefix,
+		ReadyTimeout: s.timing.startTimeout,
+		PidDir:       s.dirs.pids(wid),
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		proc.Shutdown(syscall.SIGKILL, 0)
+		return errors.New("supervisor stopped during the launch")
+	}
+	s.workers[wid] = &worker{id: wid, port: port, topologyID: la.TopologyID, proc: proc}
+	s.watchers.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.watchers.Done()
+		select {
+		case <-proc.Done():
+			if s.ctx.Err() == nil {
+				s.log.Info("worker process ended", "worker", wid, "port", port, "exit", proc.ExitState().String())
+				s.procEvents.Add(s.syncProcesses)
+			}
+		case <-s.ctx.Done():
+		}
+	}()
+	s.log.Info("worker ready", "worker", wid, "port", port, "pid", proc.Pid())
+	return nil
+}
+
+// readTopologyConf reads stormconf.json from the code dir; a missing file
+// means an empty conf.
+func readTopologyConf(codeDir string) (config.Conf, error) {
+	data, err := os.ReadFile(filepath.Join(codeDir, confFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return config.Conf{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read topology conf: %w", err)
+	}
+	var c config.Conf
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", filepath.Join(codeDir, confFile), err)
+	}
+	return c, nil
+}
+
+// shutdownWorker stops the worker's process (SIGTERM, then SIGKILL of its
+// group after supervisor.worker.shutdown.sleep.secs), kills whatever its pid
+// records still name, and removes its dir.
+func (s *Supervisor) shutdownWorker(wid string) {
+	s.mu.Lock()
+	w := s.workers[wid]
+	delete(s.workers, wid)
+	s.mu.Unlock()
+	if w != nil {
+		if err := w.proc.Shutdown(syscall.SIGTERM, s.timing.shutdownSleep); err != nil {
+			s.log.Warn("shut down worker", "worker", wid, "err", err)
+		}
+	}
+	if _, err := procs.ReapOrphans(s.dirs.pids(wid), s.log); err != nil {
+		s.log.Warn("kill leftover worker processes", "worker", wid, "err", err)
+	}
+	if err := os.RemoveAll(s.dirs.worker(wid)); err != nil {
+		s.log.Warn("remove worker dir", "worker", wid, "err", err)
+	}
+}
+
+// shutdownAll shuts every worker down in parallel, ours and any left in the
+// workers dir.
+func (s *Supervisor) shutdownAll() {
+	ids := map[string]bool{}
+	s.mu.Lock()
+	for wid := range s.workers {
+		ids[wid] = true
+	}
+	s.mu.Unlock()
+	if entries, err := os.ReadDir(s.dirs.workersRoot()); err == nil {
+		for _, e := range entries {
+			ids[e.Name()] = true
+		}
+	}
+	var wg sync.WaitGroup
+	for wid := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.shutdownWorker(wid)
+		}()
+	}
+	wg.Wait()
+}
+
+// reapOrphans kills workers recorded by a previous supervisor on this dir
+// that is gone without shutting them down; their dirs are cleaned up by the
+// first sync-processes.
+func (s *Supervisor) reapOrphans() {
+	entries, err := os.ReadDir(s.dirs.workersRoot())
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		n, err := procs.ReapOrphans(s.dirs.pids(e.Name()), s.log)
+		if err != nil {
+			s.log.Warn("reap orphaned worker", "worker", e.Name(), "err", err)
+		}
+		if n > 0 {
+			s.log.Info("killed orphaned worker", "worker", e.Name(), "processes", n)
+		}
+	}
+}

@@ -1,0 +1,397 @@
+// Package supervisor is localstorm's supervisor daemon, following the flow of
+// Storm's supervisor: an id kept in LocalState, an ephemeral heartbeat in
+// ZooKeeper, synchronize-supervisor (assignments → downloaded code and local
+// assignments) and sync-processes (local assignments + local worker
+// heartbeats → worker processes started and stopped) on two event managers,
+// and periodic health checks. Workers are real subprocesses run through
+// package procs; a worker that exits is noticed at once and relaunched.
+//
+// The files: supervisor.go (lifecycle), synchronize.go (assignments and
+// code), processes.go (worker classification, launch and shutdown),
+// launcher.go (the worker command line), health.go (health checks).
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/event"
+	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/daemons/timer"
+	"github.com/localstorm/localstorm/procs"
+)
+
+// Version is reported in the supervisor's heartbeat.
+const Version = "localstorm-0.1.0"
+
+// LocalState keys of the supervisor (docs/internals.md).
+const (
+	keySupervisorID     = "supervisor-id"
+	keyLocalAssignments = "local-assignments"
+	keyApprovedWorkers  = "approved-workers"
+)
+
+// Fixed periods from Storm's supervisor.
+const (
+	syncSupervisorPeriod       = 10 * time.Second
+	DefaultHealthCheckInterval = 300 * time.Second
+)
+
+// CodeDownloader fetches a topology's code (stormcode or stormcode.tgz,
+// stormconf.json, stormtopology.json) into destDir; api.Client satisfies it.
+type CodeDownloader interface {
+	DownloadCode(ctx context.Context, topologyID, destDir string) error
+}
+
+// Options configure a supervisor.
+type Options struct {
+	// Conf is merged over config.Defaults().
+	Conf config.Conf
+	// LocalDir is the supervisor's storm.local.dir; required.
+	LocalDir string
+	// State is the ZooKeeper state, owned (and disconnected) by the caller.
+	// The supervisor's heartbeat is an ephemeral node of its session.
+	State cluster.StormClusterState
+	// Code downloads topology code from nimbus; required.
+	Code CodeDownloader
+	// Worker builds the worker command for a downloaded topology; nil means
+	// DefaultWorkerLauncher(LocalstormPath).
+	Worker WorkerLauncher
+	// LocalstormPath is the localstorm executable that runs Flux workers;
+	// empty means os.Executable().
+	LocalstormPath string
+	// WorkerEnv is appended to the environment workers inherit.
+	WorkerEnv []string
+	// Hostname defaults to storm.local.hostname, then os.Hostname().
+	Hostname string
+	Logger   *slog.Logger
+	// ZooKeeper ("host:port") and ZKRoot are passed on to workers.
+	ZooKeeper []string
+	ZKRoot    string
+	// HealthCheckInterval defaults to Storm's 300 s.
+	HealthCheckInterval time.Duration
+}
+
+// WorkerInfo describes one worker process of the supervisor.
+type WorkerInfo struct {
+	Port       int
+	TopologyID string
+	WorkerID   string
+	Pid        int
+	// State is "running" or "exited" (exited and not yet replaced).
+	State string
+}
+
+// Supervisor is a running supervisor daemon.
+type Supervisor struct {
+	opts      Options
+	log       *slog.Logger
+	id        string
+	hostname  string
+	startTime time.Time
+	timing    timing
+	healthDir string
+	dirs      dirs
+	ls        *localstate.LocalState
+
+	ctx    context.Context // cancelled when the supervisor stops
+	cancel context.CancelFunc
+
+	timer      *timer.Timer
+	syncEvents *event.Manager
+	procEvents *event.Manager
+
+	mu      sync.Mutex
+	workers map[string]*worker // by worker id
+	stopped bool
+
+	watchers sync.WaitGroup // one per worker process, waiting for its exit
+	errCh    chan error
+	stopOnce sync.Once
+	stopErr  error
+}
+
+type worker struct {
+	id         string
+	port       int
+	topologyID string
+	proc       *procs.Process
+}
+
+// timing holds the conf values the loops use.
+type timing struct {
+	heartbeat, monitor, startTimeout, workerTimeout, shutdownSleep, healthTimeout time.Duration
+	slotPorts                                                                     []int
+}
+
+func timingFromConf(c config.Conf) (timing, error) {
+	var t timing
+	var errs []error
+	secs := func(key string, dst *time.Duration) {
+		d, err := c.Secs(key)
+		errs = append(errs, err)
+		*dst = d
+	}
+	secs(config.SupervisorHeartbeatFreqSecs, &t.heartbeat)
+	secs(config.SupervisorMonitorFreqSecs, &t.monitor)
+	secs(config.SupervisorWorkerStartTimeout, &t.startTimeout)
+	secs(config.SupervisorWorkerTimeoutSecs, &t.workerTimeout)
+	secs(config.SupervisorWorkerShutdownSleep, &t.shutdownSleep)
+	var err error
+	t.healthTimeout, err = c.Millis(config.StormHealthCheckTimeoutMs)
+	errs = append(errs, err)
+	t.slotPorts, err = c.Ints(config.SupervisorSlotsPorts)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return t, err
+	}
+	if t.heartbeat <= 0 || t.monitor <= 0 {
+		return t, fmt.Errorf("%s and %s must be positive", config.SupervisorHeartbeatFreqSecs, config.SupervisorMonitorFreqSecs)
+	}
+	return t, nil
+}
+
+// dirs are the supervisor's paths under its local dir (docs/internals.md).
+type dirs struct{ local string }
+
+func (d dirs) localState() string           { return filepath.Join(d.local, "supervisor", "localstate") }
+func (d dirs) tmp() string                  { return filepath.Join(d.local, "supervisor", "tmp") }
+func (d dirs) stormdistRoot() string        { return filepath.Join(d.local, "supervisor", "stormdist") }
+func (d dirs) stormdist(id string) string   { return filepath.Join(d.stormdistRoot(), id) }
+func (d dirs) workersRoot() string          { return filepath.Join(d.local, "workers") }
+func (d dirs) worker(wid string) string     { return filepath.Join(d.workersRoot(), wid) }
+func (d dirs) heartbeats(wid string) string { return filepath.Join(d.worker(wid), "heartbeats") }
+func (d dirs) pids(wid string) string       { return filepath.Join(d.worker(wid), "pids") }
+func (d dirs) logs(id string, port int) string {
+	return filepath.Join(d.local, "logs", id, fmt.Sprint(port))
+}
+
+// Start starts a supervisor in Storm's order: id from LocalState, clean tmp,
+// reap workers orphaned by a crashed predecessor, heartbeat, event managers,
+// synchronize-supervisor now and every 10 s (and on every assignment watch
+// event), sync-processes every supervisor.monitor.frequency.secs, health
+// checks. A start-time error stops whatever had started.
+func Start(ctx context.Context, opts Options) (*Supervisor, error) {
+	if opts.LocalDir == "" {
+		return nil, errors.New("start supervisor: Options.LocalDir is empty: name its storm.local.dir")
+	}
+	if opts.State == nil {
+		return nil, errors.New("start supervisor: Options.State is nil: connect to ZooKeeper first (cluster.ConnectStorm)")
+	}
+	if opts.Code == nil {
+		return nil, errors.New("start supervisor: Options.Code is nil: give it a code downloader (api.Client)")
+	}
+	conf := config.Defaults().Merge(opts.Conf)
+	t, err := timingFromConf(conf)
+	if err != nil {
+		return nil, fmt.Errorf("start supervisor: config: %w", err)
+	}
+	healthDir, err := conf.String(config.StormHealthCheckDir)
+	if err != nil {
+		return nil, fmt.Errorf("start supervisor: config: %w", err)
+	}
+	if !filepath.IsAbs(healthDir) {
+		// Storm resolves it against storm.home; our home is the local dir.
+		healthDir = filepath.Join(opts.LocalDir, healthDir)
+	}
+	opts.Conf = conf
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Worker == nil {
+		opts.Worker = DefaultWorkerLauncher(opts.LocalstormPath)
+	}
+	if opts.ZKRoot == "" {
+		opts.ZKRoot = cluster.DefaultRoot
+	}
+	if opts.HealthCheckInterval <= 0 {
+		opts.HealthCheckInterval = DefaultHealthCheckInterval
+	}
+	hostname := opts.Hostname
+	if hostname == "" {
+		hostname, _ = conf.String(config.StormLocalHostname)
+	}
+	if hostname == "" {
+		if hostname, err = os.Hostname(); err != nil {
+			return nil, fmt.Errorf("start supervisor: hostname: %w", err)
+		}
+	}
+
+	d := dirs{local: opts.LocalDir}
+	ls, err := localstate.Open(d.localState())
+	if err != nil {
+		return nil, fmt.Errorf("start supervisor: open local state: %w", err)
+	}
+	var id string
+	found, err := ls.Get(keySupervisorID, &id)
+	if err != nil {
+		return nil, fmt.Errorf("start supervisor: read %s: %w", keySupervisorID, err)
+	}
+	if !found || id == "" {
+		id = uuid.NewString()
+		if err := ls.Put(keySupervisorID, id); err != nil {
+			return nil, fmt.Errorf("start supervisor: store %s: %w", keySupervisorID, err)
+		}
+	}
+	if err := os.RemoveAll(d.tmp()); err != nil {
+		return nil, fmt.Errorf("start supervisor: clean tmp dir: %w", err)
+	}
+	for _, p := range []string{d.tmp(), d.stormdistRoot(), d.workersRoot()} {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return nil, fmt.Errorf("start supervisor: %w", err)
+		}
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	s := &Supervisor{
+		opts:      opts,
+		log:       opts.Logger.With("supervisor", id),
+		id:        id,
+		hostname:  hostname,
+		startTime: time.Now(),
+		timing:    t,
+		healthDir: healthDir,
+		dirs:      d,
+		ls:        ls,
+		ctx:       runCtx,
+		cancel:    cancel,
+		workers:   map[string]*worker{},
+		errCh:     make(chan error, 1),
+	}
+	s.reapOrphans()
+	if err := s.heartbeat(); err != nil {
+		cancel()
+		return nil, fmt.Errorf("start supervisor %s: first heartbeat: %w", id, err)
+	}
+	s.timer = timer.New("supervisor-timer", timer.RealClock(), s.fatal)
+	s.syncEvents = event.New("sync-supervisor", s.fatal)
+	s.procEvents = event.New("sync-processes", s.fatal)
+
+	s.timer.ScheduleRecurring(t.heartbeat, t.heartbeat, func() error {
+		if err := s.heartbeat(); err != nil {
+			s.log.Warn("supervisor heartbeat failed; retrying at the next one", "err", err)
+		}
+		return nil
+	})
+	s.syncEvents.Add(s.synchronizeSupervisor)
+	s.timer.ScheduleRecurring(syncSupervisorPeriod, syncSupervisorPeriod, func() error {
+		s.syncEvents.Add(s.synchronizeSupervisor)
+		return nil
+	})
+	s.timer.ScheduleRecurring(t.monitor, t.monitor, func() error {
+		s.procEvents.Add(s.syncProcesses)
+		return nil
+	})
+	s.timer.ScheduleRecurring(opts.HealthCheckInterval, opts.HealthCheckInterval, s.healthCheck)
+	// After a lost session every one-shot watch is gone: read and re-register.
+	opts.State.OnReconnect(func() { s.syncEvents.Add(s.synchronizeSupervisor) })
+	s.log.Info("supervisor started", "host", hostname, "slots", t.slotPorts, "localDir", opts.LocalDir)
+	return s, nil
+}
+
+// ID returns the supervisor id (kept in LocalState across restarts).
+func (s *Supervisor) ID() string { return s.id }
+
+// Err delivers the error that stopped the supervisor (a failed health check,
+// a failed event or timer task); the supervisor has shut down its workers by then.
+func (s *Supervisor) Err() <-chan error { return s.errCh }
+
+// Workers lists the supervisor's worker processes, ordered by port.
+func (s *Supervisor) Workers() []WorkerInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]WorkerInfo, 0, len(s.workers))
+	for _, w := range s.workers {
+		state := "running"
+		select {
+		case <-w.proc.Done():
+			state = "exited"
+		default:
+		}
+		out = append(out, WorkerInfo{Port: w.port, TopologyID: w.topologyID, WorkerID: w.id, Pid: w.proc.Pid(), State: state})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
+	return out
+}
+
+// heartbeat writes the ephemeral /supervisors/<id> record.
+func (s *Supervisor) heartbeat() error {
+	assigned, err := s.localAssignments()
+	if err != nil {
+		return err
+	}
+	used := make([]int, 0, len(assigned))
+	for port := range assigned {
+		used = append(used, port)
+	}
+	sort.Ints(used)
+	now := cluster.Now()
+	return s.opts.State.SupervisorHeartbeat(s.id, &cluster.SupervisorInfo{
+		V:          cluster.SchemaVersion,
+		TimeSecs:   now.Unix(),
+		Hostname:   s.hostname,
+		UsedPorts:  used,
+		SlotPorts:  s.timing.slotPorts,
+		UptimeSecs: int64(time.Since(s.startTime).Seconds()),
+		Version:    Version,
+	})
+}
+
+// fatal handles a failed timer task or event: Storm's supervisor exits (code
+// 20); ours stops, shuts its workers down and reports the error on Err().
+func (s *Supervisor) fatal(err error) {
+	s.log.Error("supervisor stopping on a fatal error", "err", err)
+	go s.stop(fmt.Errorf("supervisor %s: %w", s.id, err), true)
+}
+
+// Close stops the supervisor: timers and event managers first (an event in
+// progress, e.g. a launch, is cancelled), then every worker is shut down
+// (SIGTERM, supervisor.worker.shutdown.sleep.secs, SIGKILL of its group) and
+// the heartbeat is removed when State supports it. Close is idempotent; ctx
+// bounds nothing the shutdown grace does not already bound.
+func (s *Supervisor) Close(ctx context.Context) error {
+	s.stop(nil, true)
+	return s.stopErr
+}
+
+// Kill simulates a crash: every loop stops at once and the worker processes
+// are left running, to exit on their own (their supervisor's heartbeat
+// stops) or to be reaped by the next supervisor started on the same dir.
+func (s *Supervisor) Kill() { s.stop(nil, false) }
+
+func (s *Supervisor) stop(cause error, shutdownWorkers bool) {
+	s.stopOnce.Do(func() {
+		s.mu.Lock()
+		s.stopped = true
+		s.mu.Unlock()
+		s.cancel()
+		s.timer.Close()
+		s.syncEvents.Close()
+		s.procEvents.Close()
+		if shutdownWorkers {
+			s.shutdownAll()
+			if r, ok := s.opts.State.(interface{ RemoveSupervisorHeartbeat(string) error }); ok {
+				if err := r.RemoveSupervisorHeartbeat(s.id); err != nil {
+					s.log.Warn("remove supervisor heartbeat", "err", err)
+				}
+			}
+		}
+		s.watchers.Wait()
+		s.stopErr = cause
+		if cause != nil {
+			s.errCh <- cause
+		}
+		s.log.Info("supervisor stopped", "cause", cause, "workersShutDown", shutdownWorkers)
+	})
+}

@@ -1,0 +1,659 @@
+package supervisor
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/internal/zktest"
+	"github.com/localstorm/localstorm/procs"
+)
+
+// The test binary doubles as a fake worker and as a process that owns a
+// supervisor; modeEnv selects the role.
+const modeEnv = "LOCALSTORM_SUPERVISOR_TEST_MODE"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(modeEnv) {
+	case "worker":
+		os.Exit(runFakeWorker(os.Args[1:]))
+	case "owner":
+		os.Exit(runOwner())
+	}
+	os.Exit(m.Run())
+}
+
+// runFakeWorker behaves as docs/internals.md asks of a worker: it reads its
+// executors (from the supervisor's local assignments, where the real worker
+// reads ZooKeeper), writes its local heartbeat with package localstate
+// before and after the ready line, and exits 0 on SIGTERM.
+func runFakeWorker(args []string) int {
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	if len(args) == 0 || args[0] != "worker" {
+		fmt.Fprintln(os.Stderr, "fake worker: first argument must be worker, got", args)
+		return 2
+	}
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	topologyID := fs.String("topology-id", "", "")
+	fs.String("supervisor-id", "", "")
+	port := fs.Int("port", 0, "")
+	workerID := fs.String("worker-id", "", "")
+	fs.String("zookeeper", "", "")
+	fs.String("zookeeper-root", "", "")
+	localDir := fs.String("local-dir", "", "")
+	codeDir := fs.String("code-dir", "", "")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if _, err := os.Stat(filepath.Join(*codeDir, confFile)); err != nil {
+		fmt.Fprintln(os.Stderr, "fake worker: no code:", err)
+		return 1
+	}
+	sls, err := localstate.Open(filepath.Join(*localDir, "supervisor", "localstate"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	assigned := map[int]LocalAssignment{}
+	if _, err := sls.Get(keyLocalAssignments, &assigned); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	hbs, err := localstate.Open(filepath.Join(*localDir, "workers", *workerID, "heartbeats"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	beat := func() error {
+		now := time.Now()
+		return hbs.Put(cluster.LocalWorkerHeartbeatKey, cluster.LocalWorkerHeartbeat{
+			V: 1, TimeSecs: now.Unix(), TimeMillis: now.UnixMilli(), TopologyID: *topologyID,
+			Executors: assigned[*port].Executors, Port: *port,
+		})
+	}
+	if err := beat(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("%s port=%d pid=%d\n", ReadyPrefix, *port, os.Getpid())
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-term:
+			return 0
+		case <-tick.C:
+			if err := beat(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+	}
+}
+
+// runOwner starts a supervisor against OWNER_ZK in OWNER_DIR, prints its id
+// and blocks: the test SIGKILLs it.
+func runOwner() int {
+	ctx := context.Background()
+	state, err := cluster.ConnectStorm(ctx, cluster.Options{Servers: []string{os.Getenv("OWNER_ZK")}, SessionTimeout: 4 * time.Second})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ports := []int{}
+	for _, p := range strings.Split(os.Getenv("OWNER_PORTS"), ",") {
+		n, _ := strconv.Atoi(p)
+		ports = append(ports, n)
+	}
+	sup, err := Start(ctx, supervisorOptions(os.Getenv("OWNER_DIR"), state, &fakeCode{exe: os.Getenv("OWNER_EXE")}, ports, nil))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("supervisor-id=%s\n", sup.ID())
+	select {}
+}
+
+// fakeCode is a CodeDownloader writing a stormcode that execs the test
+// binary (as a fake worker, through WorkerEnv), with an empty conf and
+// topology.
+type fakeCode struct {
+	exe       string
+	downloads atomic.Int32
+	failures  atomic.Int32 // how many calls still fail
+}
+
+func (f *fakeCode) DownloadCode(ctx context.Context, topologyID, destDir string) error {
+	if f.failures.Add(-1) >= 0 {
+		return errors.New("nimbus unreachable (injected)")
+	}
+	f.downloads.Add(1)
+	if err := os.MkdirAll(destDir, 0o755); err != nil {
+		return err
+	}
+	files := map[string]string{
+		codeFile:             fmt.Sprintf("#!/bin/sh\nexec '%s' \"$@\"\n", f.exe),
+		confFile:             `{"topology.name":"fake"}`,
+		"stormtopology.json": `{}`,
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(destDir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func supervisorOptions(dir string, state cluster.StormClusterState, code CodeDownloader, ports []int, logger *slog.Logger) Options {
+	portList := make([]any, len(ports))
+	for i, p := range ports {
+		portList[i] = p
+	}
+	conf := config.TestProfile().Merge(config.Conf{
+		config.SupervisorSlotsPorts:          portList,
+		config.SupervisorWorkerShutdownSleep: 1,
+	})
+	return Options{
+		Conf:      conf,
+		LocalDir:  dir,
+		State:     state,
+		Code:      code,
+		// The race detector sleeps 1 s at exit by default; a worker must
+		// exit promptly on SIGTERM.
+		WorkerEnv: []string{modeEnv + "=worker", "GORACE=atexit_sleep_ms=0"},
+		Hostname:  "test-host",
+		Logger:    logger,
+		ZooKeeper: []string{"127.0.0.1:1"},
+	}
+}
+
+// env is one test's ZooKeeper, connection and supervisor dir.
+type env struct {
+	t     testing.TB
+	zk    *zktest.RealServer
+	state cluster.StormClusterState
+	dir   string
+	code  *fakeCode
+	ports []int
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	zk := zktest.StartReal(t, zktest.RealOptions{})
+	state, err := cluster.ConnectStorm(context.Background(), cluster.Options{Servers: []string{zk.Addr}, SessionTimeout: 4 * time.Second})
+	if err != nil {
+		t.Fatalf("connect to ZooKeeper: %v", err)
+	}
+	t.Cleanup(func() { state.Disconnect() })
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, zk: zk, state: state, dir: t.TempDir(), code: &fakeCode{exe: exe}, ports: freePorts(t, 2)}
+}
+
+func freePorts(t testing.TB, n int) []int {
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		l.Close()
+	}
+	return ports
+}
+
+type testLogWriter struct{ t testing.TB }
+
+func (w testLogWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func (e *env) start() *Supervisor {
+	e.t.Helper()
+	logger := slog.New(slog.NewTextHandler(testLogWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sup, err := Start(context.Background(), supervisorOptions(e.dir, e.state, e.code, e.ports, logger))
+	if err != nil {
+		e.t.Fatalf("start supervisor: %v", err)
+	}
+	e.t.Cleanup(func() { sup.Close(context.Background()) })
+	return sup
+}
+
+// assign puts topologyID's executors on the given ports of node: executor
+// [i+1, i+1] on ports[i % len(ports)].
+func (e *env) assign(topologyID, node string, executors int, ports ...int) {
+	e.t.Helper()
+	a := &cluster.Assignment{V: 1, NodeHost: map[string]string{node: "test-host"}}
+	for i := range executors {
+		a.Executors = append(a.Executors, cluster.ExecutorAssignment{
+			Executor: cluster.ExecutorInfo{Start: i + 1, End: i + 1},
+			Slot:     cluster.NodePort{Node: node, Port: ports[i%len(ports)]},
+		})
+	}
+	if err := e.state.SetAssignment(topologyID, a); err != nil {
+		e.t.Fatalf("write assignment: %v", err)
+	}
+}
+
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func running(sup *Supervisor) map[int]WorkerInfo {
+	out := map[int]WorkerInfo{}
+	for _, w := range sup.Workers() {
+		if w.State == "running" {
+			out[w.Port] = w
+		}
+	}
+	return out
+}
+
+func processGone(pid int) bool { return !procs.Running(pid) }
+
+func readHeartbeat(t testing.TB, dir, wid string) *cluster.LocalWorkerHeartbeat {
+	ls, err := localstate.Open(filepath.Join(dir, "workers", wid, "heartbeats"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hb cluster.LocalWorkerHeartbeat
+	if found, err := ls.Get(cluster.LocalWorkerHeartbeatKey, &hb); err != nil || !found {
+		return nil
+	}
+	return &hb
+}
+
+func TestAssignmentLifecycle(t *testing.T) {
+	e := newEnv(t)
+	sup := e.start()
+	const topo = "wc-1-1700000000"
+	e.assign(topo, sup.ID(), 3, e.ports...)
+
+	// Assignment appears → one worker per port, heartbeating with its executors.
+	waitFor(t, 15*time.Second, "two running workers", func() bool { return len(running(sup)) == 2 })
+	workers := running(sup)
+	for i, port := range e.ports {
+		w := workers[port]
+		if w.TopologyID != topo || w.Pid == 0 || w.WorkerID == "" {
+			t.Fatalf("worker on port %d = %+v", port, w)
+		}
+		hb := readHeartbeat(t, e.dir, w.WorkerID)
+		if hb == nil || hb.TopologyID != topo || hb.Port != port {
+			t.Fatalf("heartbeat of worker on port %d = %+v", port, hb)
+		}
+		wantExecutors := map[int]int{0: 2, 1: 1}[i] // executors 1,3 on port 0; 2 on port 1
+		if len(hb.Executors) != wantExecutors {
+			t.Errorf("port %d heartbeat executors %v, want %d", port, hb.Executors, wantExecutors)
+		}
+		if _, err := os.Stat(filepath.Join(e.dir, "logs", topo, strconv.Itoa(port), procs.OutLogName)); err != nil {
+			t.Errorf("worker log: %v", err)
+		}
+	}
+	waitFor(t, 5*time.Second, "used ports in the supervisor heartbeat", func() bool {
+		info, err := e.state.SupervisorInfo(sup.ID())
+		return err == nil && info != nil && len(info.UsedPorts) == 2 && len(info.SlotPorts) == 2 && info.Hostname == "test-host"
+	})
+	if n := e.code.downloads.Load(); n != 1 {
+		t.Errorf("code downloaded %d times, want 1", n)
+	}
+
+	// kill -9 a worker → noticed at once and relaunched with a new worker id.
+	victim := workers[e.ports[0]]
+	if err := syscall.Kill(victim.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the killed worker's replacement", func() bool {
+		w, ok := running(sup)[e.ports[0]]
+		return ok && w.WorkerID != victim.WorkerID
+	})
+	if _, err := os.Stat(filepath.Join(e.dir, "workers", victim.WorkerID)); !os.IsNotExist(err) {
+		t.Errorf("dir of the killed worker still there: %v", err)
+	}
+	if other := running(sup)[e.ports[1]]; other.WorkerID != workers[e.ports[1]].WorkerID {
+		t.Errorf("the healthy worker was replaced: %+v → %+v", workers[e.ports[1]], other)
+	}
+
+	// Assignment removed → workers shut down, code removed.
+	pids := []int{}
+	for _, w := range sup.Workers() {
+		pids = append(pids, w.Pid)
+	}
+	if err := e.state.RemoveStorm(topo); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "workers shut down", func() bool { return len(sup.Workers()) == 0 })
+	for _, pid := range pids {
+		waitFor(t, 5*time.Second, "worker process gone", func() bool { return processGone(pid) })
+	}
+	waitFor(t, 5*time.Second, "code removed", func() bool {
+		_, err := os.Stat(filepath.Join(e.dir, "supervisor", "stormdist", topo))
+		return os.IsNotExist(err)
+	})
+	waitFor(t, 5*time.Second, "worker dirs removed", func() bool {
+		entries, _ := os.ReadDir(filepath.Join(e.dir, "workers"))
+		return len(entries) == 0
+	})
+}
+
+func TestCloseLeavesNoProcess(t *testing.T) {
+	e := newEnv(t)
+	sup := e.start()
+	e.assign("t-1-1", sup.ID(), 2, e.ports...)
+	waitFor(t, 15*time.Second, "two running workers", func() bool { return len(running(sup)) == 2 })
+	workers := sup.Workers()
+	if err := sup.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range workers {
+		if !processGone(w.Pid) {
+			t.Errorf("worker %d still alive after Close", w.Pid)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(e.dir, "workers")); len(entries) != 0 {
+		t.Errorf("worker dirs left after Close: %v", entries)
+	}
+	if err := sup.Close(context.Background()); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestRestartKeepsIDAndReapsOrphans(t *testing.T) {
+	e := newEnv(t)
+	first := e.start()
+	e.assign("t-1-1", first.ID(), 1, e.ports[0])
+	waitFor(t, 15*time.Second, "a running worker", func() bool { return len(running(first)) == 1 })
+	orphan := running(first)[e.ports[0]]
+	first.Kill()
+	if processGone(orphan.Pid) {
+		t.Fatal("Kill took the worker down; it must leave workers running")
+	}
+
+	second := e.start()
+	if second.ID() != first.ID() {
+		t.Fatalf("id after restart = %s, want %s", second.ID(), first.ID())
+	}
+	if !processGone(orphan.Pid) {
+		t.Errorf("the previous supervisor's worker %d was not reaped at start", orphan.Pid)
+	}
+	waitFor(t, 15*time.Second, "a new worker", func() bool {
+		w, ok := running(second)[e.ports[0]]
+		return ok && w.WorkerID != orphan.WorkerID
+	})
+}
+
+func TestDownloadFailureIsRetried(t *testing.T) {
+	e := newEnv(t)
+	e.code.failures.Store(2)
+	sup := e.start()
+	e.assign("t-1-1", sup.ID(), 1, e.ports[0])
+	waitFor(t, 15*time.Second, "a running worker after failed downloads", func() bool { return len(running(sup)) == 1 })
+	if n := e.code.failures.Load(); n >= 0 {
+		t.Errorf("failures left %d: the injected failures were not all hit", n)
+	}
+}
+
+func TestHealthCheckFailureStopsSupervisor(t *testing.T) {
+	e := newEnv(t)
+	logger := slog.New(slog.NewTextHandler(testLogWriter{t}, nil))
+	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, logger)
+	opts.HealthCheckInterval = 100 * time.Millisecond
+	sup, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sup.Close(context.Background()) })
+	e.assign("t-1-1", sup.ID(), 2, e.ports...)
+	waitFor(t, 15*time.Second, "two running workers", func() bool { return len(running(sup)) == 2 })
+	workers := sup.Workers()
+	select {
+	case err := <-sup.Err():
+		t.Fatalf("stopped before any health check failed: %v", err)
+	default:
+	}
+
+	healthDir := filepath.Join(e.dir, "healthchecks")
+	os.MkdirAll(healthDir, 0o755)
+	if err := os.WriteFile(filepath.Join(healthDir, "disk"), []byte("#!/bin/sh\necho 'ERROR disk full'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-sup.Err():
+		if !strings.Contains(err.Error(), "health check failed") || !strings.Contains(err.Error(), "disk") {
+			t.Errorf("Err() = %v, want the failed health check named", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no error on Err() after a failing health check")
+	}
+	for _, w := range workers {
+		if !processGone(w.Pid) {
+			t.Errorf("worker %d alive after the failed health check", w.Pid)
+		}
+	}
+	if len(sup.Workers()) != 0 {
+		t.Errorf("workers listed after stop: %v", sup.Workers())
+	}
+}
+
+func TestWorkersDieWithSIGKILLedOwner(t *testing.T) {
+	e := newEnv(t)
+	owner := exec.Command(e.code.exe)
+	owner.Env = append(os.Environ(), modeEnv+"=owner", "OWNER_ZK="+e.zk.Addr, "OWNER_DIR="+e.dir,
+		"OWNER_EXE="+e.code.exe, fmt.Sprintf("OWNER_PORTS=%d", e.ports[0]))
+	owner.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	owner.Stderr = testLogWriter{t}
+	stdout, err := owner.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		owner.Process.Kill()
+		owner.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("read supervisor id from its owner: %v", err)
+	}
+	id := strings.TrimSpace(strings.TrimPrefix(line, "supervisor-id="))
+	e.assign("t-1-1", id, 1, e.ports[0])
+
+	var pid int
+	waitFor(t, 15*time.Second, "the owner's worker to run", func() bool {
+		records, _ := filepath.Glob(filepath.Join(e.dir, "workers", "*", "pids", "*"))
+		for _, r := range records {
+			if n, err := strconv.Atoi(filepath.Base(r)); err == nil && !processGone(n) {
+				pid = n
+				return true
+			}
+		}
+		return false
+	})
+	if err := owner.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	owner.Wait()
+	waitFor(t, 5*time.Second, "the worker to die with its owner", func() bool { return processGone(pid) })
+}
+
+func TestClassifyWorker(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	assigned := map[int]LocalAssignment{6700: {TopologyID: "t", Executors: []cluster.ExecutorInfo{{Start: 1, End: 1}, {Start: 2, End: 3}}}}
+	hb := func(topo string, port int, age time.Duration, executors ...cluster.ExecutorInfo) *cluster.LocalWorkerHeartbeat {
+		return &cluster.LocalWorkerHeartbeat{TopologyID: topo, Port: port, TimeMillis: now.Add(-age).UnixMilli(), Executors: executors}
+	}
+	e1, e23 := cluster.ExecutorInfo{Start: 1, End: 1}, cluster.ExecutorInfo{Start: 2, End: 3}
+	tests := []struct {
+		name     string
+		hb       *cluster.LocalWorkerHeartbeat
+		approved bool
+		running  bool
+		want     workerState
+	}{
+		{"no heartbeat", nil, true, true, stateNotStarted},
+		{"valid", hb("t", 6700, time.Second, e23, e1), true, true, stateValid},
+		{"not approved", hb("t", 6700, time.Second, e1, e23), false, true, stateDisallowed},
+		{"other topology", hb("u", 6700, time.Second, e1, e23), true, true, stateDisallowed},
+		{"port not assigned", hb("t", 6701, time.Second, e1, e23), true, true, stateDisallowed},
+		{"executors differ", hb("t", 6700, time.Second, e1), true, true, stateDisallowed},
+		{"stale heartbeat", hb("t", 6700, 31*time.Second, e1, e23), true, true, stateTimedOut},
+		{"process dead", hb("t", 6700, time.Second, e1, e23), true, false, stateTimedOut},
+		{"seconds only", &cluster.LocalWorkerHeartbeat{TopologyID: "t", Port: 6700, TimeSecs: now.Unix() - 40, Executors: []cluster.ExecutorInfo{e1, e23}}, true, true, stateTimedOut},
+	}
+	for _, tc := range tests {
+		if got := classifyWorker(tc.hb, tc.approved, assigned, tc.running, now, 30*time.Second); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestAssignmentsForNode(t *testing.T) {
+	ea := func(start int, node string, port int) cluster.ExecutorAssignment {
+		return cluster.ExecutorAssignment{Executor: cluster.ExecutorInfo{Start: start, End: start}, Slot: cluster.NodePort{Node: node, Port: port}}
+	}
+	got, err := assignmentsForNode("me", map[string]*cluster.Assignment{
+		"a": {Executors: []cluster.ExecutorAssignment{ea(3, "me", 1), ea(1, "me", 1), ea(2, "other", 1)}},
+		"b": {Executors: []cluster.ExecutorAssignment{ea(1, "me", 2)}},
+		"c": nil,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]LocalAssignment{
+		1: {TopologyID: "a", Executors: []cluster.ExecutorInfo{{Start: 1, End: 1}, {Start: 3, End: 3}}},
+		2: {TopologyID: "b", Executors: []cluster.ExecutorInfo{{Start: 1, End: 1}}},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	_, err = assignmentsForNode("me", map[string]*cluster.Assignment{
+		"a": {Executors: []cluster.ExecutorAssignment{ea(1, "me", 1)}},
+		"b": {Executors: []cluster.ExecutorAssignment{ea(1, "me", 1)}},
+	})
+	if err == nil || !strings.Contains(err.Error(), "port 1") {
+		t.Errorf("two topologies on one port: %v, want an error naming the port", err)
+	}
+}
+
+func TestRunHealthChecks(t *testing.T) {
+	dir := t.TempDir()
+	scripts := map[string]struct {
+		body string
+		mode os.FileMode
+		want string
+	}{
+		"ok":         {"#!/bin/sh\necho fine\n", 0o755, healthSuccess},
+		"error-line": {"#!/bin/sh\necho starting\necho 'ERROR no disk'\n", 0o755, healthFailed},
+		"exit-code":  {"#!/bin/sh\nexit 3\n", 0o755, healthFailed},
+		"slow":       {"#!/bin/sh\nexec sleep 10\n", 0o755, healthTimeout},
+		"not-exec":   {"#!/bin/sh\nexit 1\n", 0o644, ""},
+	}
+	for name, s := range scripts {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s.body), s.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	results := runHealthChecks(context.Background(), dir, 500*time.Millisecond, slog.New(slog.DiscardHandler))
+	for name, s := range scripts {
+		if got := results[filepath.Join(dir, name)]; got != s.want {
+			t.Errorf("%s: result %q, want %q", name, got, s.want)
+		}
+	}
+	if r := runHealthChecks(context.Background(), filepath.Join(dir, "missing"), time.Second, slog.New(slog.DiscardHandler)); len(r) != 0 {
+		t.Errorf("missing dir: %v, want no results", r)
+	}
+}
+
+func TestDefaultWorkerLauncher(t *testing.T) {
+	mk := func(files ...string) string {
+		dir := t.TempDir()
+		for _, f := range files {
+			os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755)
+			os.WriteFile(filepath.Join(dir, f), nil, 0o755)
+		}
+		return dir
+	}
+	goDir := mk(codeFile)
+	fluxDir := mk("resources/topo.yaml", "resources/bolt.py")
+	tests := []struct {
+		name     string
+		dir      string
+		wantPath string
+		wantArgs []string
+		wantErr  string
+	}{
+		{"go binary", goDir, filepath.Join(goDir, codeFile), []string{"worker"}, ""},
+		{"flux", fluxDir, "/usr/bin/localstorm", []string{"worker", "--flux", filepath.Join(fluxDir, "resources", "topo.yaml")}, ""},
+		{"flux with two yaml", mk("resources/a.yaml", "resources/b.yml"), "", nil, "exactly one"},
+		{"no code", mk(), "", nil, "neither"},
+	}
+	for _, tc := range tests {
+		path, args, err := DefaultWorkerLauncher("/usr/bin/localstorm")(tc.dir, nil)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: err %v, want %q", tc.name, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || path != tc.wantPath || fmt.Sprint(args) != fmt.Sprint(tc.wantArgs) {
+			t.Errorf("%s: %s %v %v; want %s %v", tc.name, path, args, err, tc.wantPath, tc.wantArgs)
+		}
+	}
+}
+
+// BenchmarkWorkerKillToReady measures a worker's kill -9 until its
+// replacement has printed its ready line (and written its first local
+// heartbeat) with testkit timings; it reports the median.
+func BenchmarkWorkerKillToReady(b *testing.B) {
+	e := newEnv(b)
+	sup := e.start()
+	e.assign("bench-1-1", sup.ID(), 1, e.ports[0])
+	waitFor(b, 15*time.Second, "a running worker", func() bool { return len(running(sup)) == 1 })
+	var durations []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		victim := running(sup)[e.ports[0]]
+		start := time.Now()
+		if err := syscall.Kill(victim.Pid, syscall.SIGKILL); err != nil {
+			b.Fatal(err)
+		}
+		waitFor(b, 15*time.Second, "the replacement worker", func() bool {
+			w, ok := running(sup)[e.ports[0]]
+			return ok && w.WorkerID != victim.WorkerID
+		})
+		durations = append(durations, time.Since(start))
+	}
+	sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
+	b.ReportMetric(float64(durations[len(durations)/2].Microseconds())/1000, "ms-median")
+}

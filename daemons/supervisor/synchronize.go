@@ -1,0 +1,276 @@
+package supervisor
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/localstorm/localstorm/daemons/cluster"
+)
+
+// Names inside a stormdist dir (docs/internals.md).
+const (
+	codeFile     = "stormcode"
+	fluxCodeFile = "stormcode.tgz"
+	confFile     = "stormconf.json"
+	resourcesDir = "resources"
+)
+
+// LocalAssignment is what one slot port of this supervisor runs.
+type LocalAssignment struct {
+	TopologyID string                 `json:"topologyId"`
+	Executors  []cluster.ExecutorInfo `json:"executors"`
+}
+
+// assignmentsForNode picks this node's slots out of every topology's
+// assignment. Two topologies on one port is an error (nimbus never does it).
+func assignmentsForNode(node string, assignments map[string]*cluster.Assignment) (map[int]LocalAssignment, error) {
+	out := map[int]LocalAssignment{}
+	ids := make([]string, 0, len(assignments))
+	for id := range assignments {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		a := assignments[id]
+		if a == nil {
+			continue
+		}
+		for _, ea := range a.Executors {
+			if ea.Slot.Node != node {
+				continue
+			}
+			la, ok := out[ea.Slot.Port]
+			if ok && la.TopologyID != id {
+				return nil, fmt.Errorf("port %d is assigned to both %s and %s", ea.Slot.Port, la.TopologyID, id)
+			}
+			la.TopologyID = id
+			la.Executors = append(la.Executors, ea.Executor)
+			out[ea.Slot.Port] = la
+		}
+	}
+	for port, la := range out {
+		sortExecutors(la.Executors)
+		out[port] = la
+	}
+	return out, nil
+}
+
+func sortExecutors(es []cluster.ExecutorInfo) {
+	sort.Slice(es, func(i, j int) bool {
+		if es[i].Start != es[j].Start {
+			return es[i].Start < es[j].Start
+		}
+		return es[i].End < es[j].End
+	})
+}
+
+// synchronizeSupervisor is Storm's synchronize-supervisor: read every
+// assignment (re-registering the one-shot watches that trigger it again),
+// download the code of newly assigned topologies, store the local
+// assignments, remove code no longer assigned and enqueue sync-processes.
+// ZooKeeper or download failures are logged and retried (at the next watch
+// event, a retry scheduled in a second, or the 10 s period); only a failure
+// to write LocalState is fatal.
+func (s *Supervisor) synchronizeSupervisor() error {
+	if s.ctx.Err() != nil {
+		return nil
+	}
+	again := func() { s.syncEvents.Add(s.synchronizeSupervisor) }
+	ids, err := s.opts.State.Assignments(again)
+	if err != nil {
+		s.log.Warn("synchronize-supervisor: read assignments", "err", err)
+		return nil
+	}
+	all := make(map[string]*cluster.Assignment, len(ids))
+	for _, id := range ids {
+		a, err := s.opts.State.AssignmentInfo(id, again)
+		if err != nil {
+			s.log.Warn("synchronize-supervisor: read assignment", "topology", id, "err", err)
+			return nil
+		}
+		all[id] = a
+	}
+	assigned, err := assignmentsForNode(s.id, all)
+	if err != nil {
+		s.log.Error("synchronize-supervisor: invalid assignments", "err", err)
+		return nil
+	}
+	retry := false
+	for port, la := range assigned {
+		if err := s.ensureCode(la.TopologyID); err != nil {
+			if s.ctx.Err() != nil {
+				return nil
+			}
+			s.log.Warn("synchronize-supervisor: download code; retrying", "topology", la.TopologyID, "err", err)
+			delete(assigned, port)
+			retry = true
+		}
+	}
+	if err := s.ls.Put(keyLocalAssignments, assigned); err != nil {
+		return fmt.Errorf("synchronize-supervisor: store local assignments: %w", err)
+	}
+	s.removeUnassignedCode(assigned)
+	s.procEvents.Add(s.syncProcesses)
+	if retry {
+		s.timer.Schedule(retryDelay, func() error { again(); return nil })
+	}
+	return nil
+}
+
+// retryDelay is how soon a failed download is tried again.
+const retryDelay = time.Second
+
+// localAssignments reads the local assignments from LocalState.
+func (s *Supervisor) localAssignments() (map[int]LocalAssignment, error) {
+	out := map[int]LocalAssignment{}
+	if _, err := s.ls.Get(keyLocalAssignments, &out); err != nil {
+		return nil, fmt.Errorf("read local assignments: %w", err)
+	}
+	return out, nil
+}
+
+// ensureCode downloads the topology's code into stormdist/<id> unless it is
+// there: into a fresh tmp dir first, Flux resources unpacked, then renamed
+// into place so a worker never sees a partial download.
+func (s *Supervisor) ensureCode(topologyID string) error {
+	if err := validTopologyID(topologyID); err != nil {
+		return err
+	}
+	dest := s.dirs.stormdist(topologyID)
+	if _, err := os.Stat(dest); err == nil {
+		return nil
+	}
+	tmp := filepath.Join(s.dirs.tmp(), uuid.NewString())
+	defer os.RemoveAll(tmp)
+	if err := s.opts.Code.DownloadCode(s.ctx, topologyID, tmp); err != nil {
+		return fmt.Errorf("download code of %s: %w", topologyID, err)
+	}
+	if f, err := os.Open(filepath.Join(tmp, fluxCodeFile)); err == nil {
+		err = untarGz(f, filepath.Join(tmp, resourcesDir))
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("unpack %s of %s: %w", fluxCodeFile, topologyID, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(tmp, codeFile)); err == nil {
+		if err := os.Chmod(filepath.Join(tmp, codeFile), 0o755); err != nil {
+			return fmt.Errorf("make %s of %s executable: %w", codeFile, topologyID, err)
+		}
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		return fmt.Errorf("move code of %s into place: %w", topologyID, err)
+	}
+	s.log.Info("downloaded topology code", "topology", topologyID, "dir", dest)
+	return nil
+}
+
+// validTopologyID refuses ids that would escape the stormdist dir.
+func validTopologyID(id string) error {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`) {
+		return fmt.Errorf("invalid topology id %q", id)
+	}
+	return nil
+}
+
+// removeUnassignedCode deletes the stormdist dirs of topologies this
+// supervisor no longer runs.
+func (s *Supervisor) removeUnassignedCode(assigned map[int]LocalAssignment) {
+	keep := map[string]bool{}
+	for _, la := range assigned {
+		keep[la.TopologyID] = true
+	}
+	entries, err := os.ReadDir(s.dirs.stormdistRoot())
+	if err != nil {
+		s.log.Warn("list downloaded code", "err", err)
+		return
+	}
+	for _, e := range entries {
+		if keep[e.Name()] {
+			continue
+		}
+		s.log.Info("removing code of a topology no longer assigned", "topology", e.Name())
+		if err := os.RemoveAll(s.dirs.stormdist(e.Name())); err != nil {
+			s.log.Warn("remove code", "topology", e.Name(), "err", err)
+		}
+	}
+}
+
+// Bounds on an unpacked Flux archive, which comes from a user's upload.
+const (
+	maxUnpackedBytes = 1 << 30
+	maxUnpackedFiles = 10000
+)
+
+// untarGz unpacks a gzipped tar of regular files and directories into dir,
+// refusing entries that would land outside dir, links, and archives beyond
+// maxUnpackedBytes or maxUnpackedFiles.
+func untarGz(r io.Reader, dir string) error {
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return fmt.Errorf("read gzip: %w", err)
+	}
+	defer gz.Close()
+	tr := tar.NewReader(gz)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var total int64
+	for files := 0; ; files++ {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read tar: %w", err)
+		}
+		if files >= maxUnpackedFiles {
+			return fmt.Errorf("archive holds more than %d entries", maxUnpackedFiles)
+		}
+		name := filepath.Clean(filepath.FromSlash(hdr.Name))
+		if filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("archive entry %q points outside the resources dir", hdr.Name)
+		}
+		target := filepath.Join(dir, name)
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			total += hdr.Size
+			if hdr.Size < 0 || total > maxUnpackedBytes {
+				return fmt.Errorf("archive unpacks to more than %d bytes", maxUnpackedBytes)
+			}
+			if err := writeFileFrom(target, tr, hdr.Size, os.FileMode(hdr.Mode)&0o755|0o600); err != nil {
+				return fmt.Errorf("unpack %q: %w", hdr.Name, err)
+			}
+		default:
+			return fmt.Errorf("archive entry %q: only regular files and directories are allowed", hdr.Name)
+		}
+	}
+}
+
+func writeFileFrom(path string, r io.Reader, size int64, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.CopyN(f, r, size); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
