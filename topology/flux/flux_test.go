@@ -57,7 +57,9 @@ type collector struct {
 	errs   []error
 }
 
-func (c *collector) Emit(values topology.Values, _ any) []int { return c.EmitStream("default", values, nil) }
+func (c *collector) Emit(values topology.Values, _ any) []int {
+	return c.EmitStream("default", values, nil)
+}
 func (c *collector) EmitStream(_ string, values topology.Values, _ any) []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
