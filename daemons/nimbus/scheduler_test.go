@@ -1,0 +1,233 @@
+package nimbus
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/localstorm/localstorm/daemons/cluster"
+)
+
+func execs(ranges ...[2]int) []cluster.ExecutorInfo {
+	out := make([]cluster.ExecutorInfo, len(ranges))
+	for i, r := range ranges {
+		out[i] = cluster.ExecutorInfo{Start: r[0], End: r[1]}
+	}
+	return out
+}
+
+func singles(n int) []cluster.ExecutorInfo {
+	out := make([]cluster.ExecutorInfo, n)
+	for i := range out {
+		out[i] = cluster.ExecutorInfo{Start: i + 1, End: i + 1}
+	}
+	return out
+}
+
+func slot(node string, port int) cluster.NodePort { return cluster.NodePort{Node: node, Port: port} }
+
+func sups(alive map[string][]int, dead ...string) map[string]SupervisorSnapshot {
+	out := map[string]SupervisorSnapshot{}
+	for id, ports := range alive {
+		out[id] = SupervisorSnapshot{Host: "host-" + id, Ports: ports, Alive: true}
+	}
+	for _, id := range dead {
+		out[id] = SupervisorSnapshot{Host: "host-" + id, Ports: []int{6700, 6701}, Alive: false}
+	}
+	return out
+}
+
+// assignmentOf builds an assignment with every executor started at startSecs.
+func assignmentOf(startSecs int64, placed map[int]cluster.NodePort) *cluster.Assignment {
+	a := &cluster.Assignment{V: 1, NodeHost: map[string]string{}}
+	for i := 1; i <= len(placed); i++ {
+		s, ok := placed[i]
+		if !ok {
+			continue
+		}
+		a.Executors = append(a.Executors, cluster.ExecutorAssignment{Executor: cluster.ExecutorInfo{Start: i, End: i}, Slot: s, StartSecs: startSecs})
+		a.NodeHost[s.Node] = "host-" + s.Node
+	}
+	return a
+}
+
+func allAlive(e []cluster.ExecutorInfo) map[cluster.ExecutorInfo]bool {
+	out := map[cluster.ExecutorInfo]bool{}
+	for _, x := range e {
+		out[x] = true
+	}
+	return out
+}
+
+func TestSchedule(t *testing.T) {
+	const now = 1000
+	a0, a1, b0, b1 := slot("a", 6700), slot("a", 6701), slot("b", 6700), slot("b", 6701)
+	type want struct {
+		placed map[int]cluster.NodePort // single-task executor id → slot
+		starts map[int]int64            // expected StartSecs where it matters
+		status string                   // prefix of the status
+	}
+	tests := []struct {
+		name  string
+		sups  map[string]SupervisorSnapshot
+		topos []TopologySnapshot
+		want  map[string]want
+	}{
+		{
+			name:  "new topology spreads round-robin over supervisors",
+			sups:  sups(map[string][]int{"a": {6700, 6701}, "b": {6700, 6701}}),
+			topos: []TopologySnapshot{{ID: "t", NumWorkers: 3, Executors: singles(6)}},
+			want: map[string]want{"t": {
+				placed: map[int]cluster.NodePort{1: a0, 2: b0, 3: a1, 4: a0, 5: b0, 6: a1},
+				starts: map[int]int64{1: now, 6: now},
+				status: StatusFullyScheduled,
+			}},
+		},
+		{
+			name: "alive assignment stays put with its start times",
+			sups: sups(map[string][]int{"a": {6700, 6701}, "b": {6700, 6701}}),
+			topos: []TopologySnapshot{{ID: "t", NumWorkers: 2, Executors: singles(4),
+				Current: assignmentOf(5, map[int]cluster.NodePort{1: b1, 2: a1, 3: b1, 4: a1}), Alive: allAlive(singles(4))}},
+			want: map[string]want{"t": {
+				placed: map[int]cluster.NodePort{1: b1, 2: a1, 3: b1, 4: a1},
+				starts: map[int]int64{1: 5, 2: 5, 3: 5, 4: 5},
+				status: StatusFullyScheduled,
+			}},
+		},
+		{
+			name: "executors of a dead supervisor move to a free slot, the others stay",
+			sups: sups(map[string][]int{"a": {6700, 6701}, "c": {6700}}, "b"),
+			topos: []TopologySnapshot{{ID: "t", NumWorkers: 2, Executors: singles(4),
+				Current: assignmentOf(5, map[int]cluster.NodePort{1: a0, 2: b0, 3: a0, 4: b0}), Alive: allAlive(singles(4))}},
+			want: map[string]want{"t": {
+				placed: map[int]cluster.NodePort{1: a0, 2: a1, 3: a0, 4: a1},
+				starts: map[int]int64{1: 5, 2: now, 3: 5, 4: now},
+				status: StatusFullyScheduled,
+			}},
+		},
+		{
+			name: "dead executors move off their slot",
+			sups: sups(map[string][]int{"a": {6700, 6701}, "b": {6700}}),
+			topos: []TopologySnapshot{{ID: "t", NumWorkers: 2, Executors: singles(2),
+				Current: assignmentOf(5, map[int]cluster.NodePort{1: a0, 2: b0}),
+				Alive:   map[cluster.ExecutorInfo]bool{{Start: 1, End: 1}: true}}},
+			want: map[string]want{"t": {
+				placed: map[int]cluster.NodePort{1: a0, 2: a1},
+				starts: map[int]int64{1: 5, 2: now},
+				status: StatusFullyScheduled,
+			}},
+		},
+		{
+			name: "a removed slot port is no longer used",
+			sups: sups(map[string][]int{"a": {6701}}),
+			topos: []TopologySnapshot{{ID: "t", NumWorkers: 1, Executors: singles(2),
+				Current: assignmentOf(5, map[int]cluster.NodePort{1: a0, 2: a0}), Alive: allAlive(singles(2))}},
+			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a1, 2: a1}, status: StatusFullyScheduled}},
+		},
+		{
+			name:  "too few slots: partially scheduled with a message",
+			sups:  sups(map[string][]int{"a": {6700}}),
+			topos: []TopologySnapshot{{ID: "t", NumWorkers: 3, Executors: singles(3)}},
+			want: map[string]want{"t": {
+				placed: map[int]cluster.NodePort{1: a0, 2: a0, 3: a0},
+				status: "Partially scheduled: 3 of 3 executors on 1 of 3 workers",
+			}},
+		},
+		{
+			name:  "no slot at all: nothing assigned",
+			sups:  sups(nil, "b"),
+			topos: []TopologySnapshot{{ID: "t", NumWorkers: 1, Executors: singles(2)}},
+			want:  map[string]want{"t": {placed: map[int]cluster.NodePort{}, status: "Not scheduled: no free slots"}},
+		},
+		{
+			name: "a new topology does not take the slots of a running one",
+			sups: sups(map[string][]int{"a": {6700, 6701}}),
+			topos: []TopologySnapshot{
+				{ID: "new", NumWorkers: 2, Executors: singles(2)},
+				{ID: "old", NumWorkers: 1, Executors: singles(1), Current: assignmentOf(5, map[int]cluster.NodePort{1: a0}), Alive: allAlive(singles(1))},
+			},
+			want: map[string]want{
+				"old": {placed: map[int]cluster.NodePort{1: a0}, status: StatusFullyScheduled},
+				"new": {placed: map[int]cluster.NodePort{1: a1, 2: a1}, status: "Partially scheduled: 2 of 2 executors on 1 of 2 workers"},
+			},
+		},
+		{
+			name: "more workers allowed later: the topology is spread again",
+			sups: sups(map[string][]int{"a": {6700}, "b": {6700}}),
+			topos: []TopologySnapshot{{ID: "t", NumWorkers: 2, Executors: singles(4),
+				Current: assignmentOf(5, map[int]cluster.NodePort{1: a0, 2: a0, 3: a0, 4: a0}), Alive: allAlive(singles(4))}},
+			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 2: b0, 3: a0, 4: b0}, status: StatusFullyScheduled}},
+		},
+		{
+			name: "fewer workers after a rebalance: scratch packs into the allowed slots",
+			sups: sups(map[string][]int{"a": {6700, 6701}, "b": {6700}}),
+			topos: []TopologySnapshot{{ID: "t", NumWorkers: 1, Executors: singles(3), Scratch: true,
+				Current: assignmentOf(5, map[int]cluster.NodePort{1: a0, 2: b0, 3: a1}), Alive: allAlive(singles(3))}},
+			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 2: a0, 3: a0}, starts: map[int]int64{1: now}, status: StatusFullyScheduled}},
+		},
+		{
+			name: "more slots than the topology may hold: surplus slots freed",
+			sups: sups(map[string][]int{"a": {6700, 6701}}),
+			topos: []TopologySnapshot{{ID: "t", NumWorkers: 1, Executors: singles(2),
+				Current: assignmentOf(5, map[int]cluster.NodePort{1: a0, 2: a1}), Alive: allAlive(singles(2))}},
+			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 2: a0}, status: StatusFullyScheduled}},
+		},
+		{
+			name: "multi-task executors keep their ranges",
+			sups: sups(map[string][]int{"a": {6700}, "b": {6700}}),
+			topos: []TopologySnapshot{{ID: "t", NumWorkers: 2, Executors: execs([2]int{1, 2}, [2]int{3, 3})}},
+			want:  map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 3: b0}, status: StatusFullyScheduled}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := Schedule(Snapshot{Supervisors: tt.sups, Topologies: tt.topos, NowSecs: now})
+			for id, w := range tt.want {
+				a := plan.Assignments[id]
+				if a == nil {
+					t.Fatalf("%s: no assignment in the plan", id)
+				}
+				got := map[int]cluster.NodePort{}
+				starts := map[int]int64{}
+				for _, ea := range a.Executors {
+					got[ea.Executor.Start] = ea.Slot
+					starts[ea.Executor.Start] = ea.StartSecs
+					if a.NodeHost[ea.Slot.Node] != "host-"+ea.Slot.Node {
+						t.Errorf("%s: node %s has host %q", id, ea.Slot.Node, a.NodeHost[ea.Slot.Node])
+					}
+				}
+				if len(got) != len(w.placed) {
+					t.Errorf("%s: %d executors placed, want %d: %v", id, len(got), len(w.placed), got)
+				}
+				for e, s := range w.placed {
+					if got[e] != s {
+						t.Errorf("%s: executor %d on %s, want %s", id, e, slotKey(got[e]), slotKey(s))
+					}
+				}
+				for e, s := range w.starts {
+					if starts[e] != s {
+						t.Errorf("%s: executor %d start %d, want %d", id, e, starts[e], s)
+					}
+				}
+				if !strings.HasPrefix(plan.Status[id], w.status) {
+					t.Errorf("%s: status %q, want prefix %q", id, plan.Status[id], w.status)
+				}
+			}
+		})
+	}
+}
+
+func TestBadSlots(t *testing.T) {
+	kept := map[cluster.NodePort][]cluster.ExecutorInfo{
+		slot("a", 1): singles(3),
+		slot("a", 2): singles(2),
+		slot("a", 3): singles(5),
+	}
+	// 10 executors over 3 workers: sizes 4, 3, 3; none of 3, 2, 5 fits twice.
+	bad := badSlots(kept, 10, 3)
+	if len(bad) != 2 || bad[0] != slot("a", 2) || bad[1] != slot("a", 3) {
+		t.Errorf("bad slots %v, want a:2 and a:3 (a:1 with 3 executors fits)", bad)
+	}
+	if got := badSlots(kept, 10, 0); len(got) != 3 {
+		t.Errorf("with no workers allowed every slot is bad, got %v", got)
+	}
+}
