@@ -431,10 +431,10 @@ type addWatchRequest struct {
 }
 
 type setWatchesRequest struct {
-	RelativeZxid         int64
-	Data, Exist, Child   []string
-	Persistent           []string
-	PersistentRecursive  []string
+	RelativeZxid        int64
+	Data, Exist, Child  []string
+	Persistent          []string
+	PersistentRecursive []string
 }
 
 type authPacket struct {

@@ -36,7 +36,9 @@ const (
 // ttlOwner encodes a TTL in the ephemeralOwner field (EphemeralType.TTL).
 func ttlOwner(ttl int64) int64 { return extendedMask | ttl }
 
-func isTTLOwner(owner int64) bool { return owner&extendedMask == extendedMask && owner != containerOwner }
+func isTTLOwner(owner int64) bool {
+	return owner&extendedMask == extendedMask && owner != containerOwner
+}
 
 // isEphemeralOwner reports a real session owner (EphemeralType.NORMAL).
 func isEphemeralOwner(owner int64) bool {
