@@ -263,9 +263,7 @@ func (w *worker) run(ctx context.Context) error {
 	w.applyAssignment(a)
 	reporterDone := make(chan struct{})
 	go w.reportErrors(w.rt.errors, reporterDone)
-	for _, e := range w.executors {
-		go e.run()
-	}
+	w.startExecutors()
 	if o.Ready != nil {
 		fmt.Fprintln(o.Ready, ReadyLine(o.Port, os.Getpid()))
 	}
@@ -495,6 +493,12 @@ func (w *worker) reportErrors(errs <-chan componentError, done chan struct{}) {
 	}
 }
 
+func (w *worker) startExecutors() {
+	for _, e := range w.executors {
+		go e.run()
+	}
+}
+
 // shutdown stops the spouts first, then the bolts and ackers (Close and
 // Cleanup run in their goroutines), then the transfer.
 func (w *worker) shutdown() {
@@ -508,7 +512,9 @@ func (w *worker) shutdown() {
 	for _, e := range w.executors {
 		<-e.done
 	}
-	w.server.close()
+	if w.server != nil {
+		w.server.close()
+	}
 	for _, p := range w.peers {
 		p.close()
 	}

@@ -1,0 +1,268 @@
+package worker
+
+import (
+	"maps"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/topology"
+)
+
+func wordCount(rec *record, n int, tracked bool) *topology.Builder {
+	b := topology.NewBuilder()
+	b.SetSpout("sentences", wordSpout(rec, n, tracked), 1)
+	b.SetBolt("split", func() topology.Bolt { return &splitBolt{} }, 2).ShuffleGrouping("sentences")
+	b.SetBolt("count", func() topology.Bolt { return &countBolt{rec: rec} }, 3).FieldsGrouping("split", topology.Fields{"word"})
+	return b
+}
+
+func TestWordCountInProcess(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		ackers int
+	}{{"acking off", 0}, {"acking on", 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 5000
+			rec := newRecord()
+			startInProcess(t, wordCount(rec, n, true), config.Conf{config.TopologyAckerExecutors: tc.ackers})
+			waitFor(t, "every sentence acked", 20*time.Second, func() bool {
+				_, acked, _ := rec.snapshot()
+				return acked == n
+			})
+			want := wantCounts(n)
+			waitFor(t, "every word counted", 10*time.Second, func() bool {
+				rec.mu.Lock()
+				defer rec.mu.Unlock()
+				return maps.Equal(rec.counts, want)
+			})
+			_, _, failed := rec.snapshot()
+			if failed != 0 {
+				t.Errorf("%d tuples failed", failed)
+			}
+			for id, k := range rec.acked {
+				if k != 1 {
+					t.Errorf("message %v acked %d times", id, k)
+				}
+			}
+		})
+	}
+}
+
+func TestMaxSpoutPending(t *testing.T) {
+	const maxPending, n = 3, 60
+	rec := newRecord()
+	b := topology.NewBuilder()
+	b.SetSpout("s", func() topology.Spout {
+		return &seqSpout{rec: rec, n: n, tracked: true, maxPending: maxPending, fields: topology.Fields{"v"},
+			make: func(i int) topology.Values { return topology.Values{i} }}
+	}, 1)
+	// The bolt holds tuples until it has maxPending of them, then acks them
+	// all: the spout must reach the cap and never pass it.
+	var held []*topology.Tuple
+	b.SetBolt("hold", func() topology.Bolt {
+		return &funcBolt{fn: func(t *topology.Tuple, out topology.BoltCollector) {
+			held = append(held, t)
+			if len(held) == maxPending {
+				for _, h := range held {
+					out.Ack(h)
+				}
+				held = held[:0]
+			}
+		}}
+	}, 1).ShuffleGrouping("s")
+	startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 1, config.TopologyMaxSpoutPending: maxPending})
+	waitFor(t, "every tuple acked", 20*time.Second, func() bool {
+		_, acked, _ := rec.snapshot()
+		return acked == n
+	})
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.violation != "" {
+		t.Fatal(rec.violation)
+	}
+	if rec.maxSeen != maxPending-1 {
+		// NextTuple sees at most maxPending-1 pending (it emits the last one).
+		t.Fatalf("at most %d tuples were pending when NextTuple was called, want %d", rec.maxSeen, maxPending-1)
+	}
+}
+
+func TestMessageTimeoutFailsSpoutTuples(t *testing.T) {
+	const n = 20
+	const timeout = 300 * time.Millisecond
+	rec := newRecord()
+	b := topology.NewBuilder()
+	b.SetSpout("s", func() topology.Spout {
+		return &seqSpout{rec: rec, n: n, tracked: true, fields: topology.Fields{"v"},
+			make: func(i int) topology.Values { return topology.Values{i} }}
+	}, 1)
+	b.SetBolt("drop", func() topology.Bolt {
+		return &funcBolt{fn: func(*topology.Tuple, topology.BoltCollector) {}} // never acks
+	}, 1).ShuffleGrouping("s")
+	start := time.Now()
+	startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 1, config.TopologyMessageTimeoutSecs: timeout.Seconds()})
+	waitFor(t, "every tuple failed by timeout", 10*time.Second, func() bool {
+		_, _, failed := rec.snapshot()
+		return failed == n
+	})
+	if el := time.Since(start); el < timeout {
+		t.Errorf("tuples failed after %v, before the message timeout %v", el, timeout)
+	}
+	if _, acked, _ := rec.snapshot(); acked != 0 {
+		t.Errorf("%d unacked tuples were acked", acked)
+	}
+}
+
+func TestBoltFailReachesSpout(t *testing.T) {
+	const n = 50
+	rec := newRecord()
+	b := topology.NewBuilder()
+	b.SetSpout("s", wordSpout(rec, n, true), 1)
+	b.SetBolt("split", func() topology.Bolt { return &splitBolt{} }, 1).ShuffleGrouping("s")
+	// Failing one word of a sentence fails the whole tree.
+	b.SetBolt("judge", func() topology.Bolt {
+		return &funcBolt{fn: func(t *topology.Tuple, out topology.BoltCollector) {
+			if strings.HasPrefix(t.String(0), "x") {
+				out.Fail(t)
+			} else {
+				out.Ack(t)
+			}
+		}}
+	}, 2).FieldsGrouping("split", topology.Fields{"word"})
+	startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 1, config.TopologyMessageTimeoutSecs: 60})
+	waitFor(t, "every tuple failed", 10*time.Second, func() bool {
+		_, _, failed := rec.snapshot()
+		return failed == n
+	})
+	if _, acked, _ := rec.snapshot(); acked != 0 {
+		t.Errorf("%d failed trees were acked", acked)
+	}
+}
+
+func TestAckingOffAcksOnEmit(t *testing.T) {
+	const n = 100
+	rec := newRecord()
+	var received atomic.Int64
+	b := topology.NewBuilder()
+	b.SetSpout("s", wordSpout(rec, n, true), 1)
+	b.SetBolt("sink", func() topology.Bolt {
+		return &funcBolt{fn: func(t *topology.Tuple, out topology.BoltCollector) {
+			if len(t.Anchors) != 0 {
+				panic("tuple anchored while acking is off")
+			}
+			received.Add(1)
+		}}
+	}, 1).ShuffleGrouping("s")
+	p := startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 0})
+	waitFor(t, "every tuple acked", 10*time.Second, func() bool {
+		_, acked, _ := rec.snapshot()
+		return acked == n
+	})
+	waitFor(t, "every tuple received", 10*time.Second, func() bool { return received.Load() == n })
+	if err := p.fatal(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBackpressureBlocksSpout(t *testing.T) {
+	const bufSize, batch = 256, 16
+	rec := newRecord()
+	gate := make(chan struct{})
+	var received atomic.Int64
+	b := topology.NewBuilder()
+	b.SetSpout("s", func() topology.Spout {
+		return &seqSpout{rec: rec, n: 1 << 30, fields: topology.Fields{"v"},
+			make: func(i int) topology.Values { return topology.Values{i} }}
+	}, 1)
+	b.SetBolt("slow", func() topology.Bolt {
+		return &funcBolt{fn: func(*topology.Tuple, topology.BoltCollector) {
+			<-gate
+			received.Add(1)
+		}}
+	}, 1).ShuffleGrouping("s")
+	startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 0,
+		config.TopologyExecutorReceiveBufSize: bufSize, BatchSizeKey: batch})
+	// Wait until the spout is blocked: its emit count stops moving.
+	last := -1
+	waitFor(t, "the spout to block", 10*time.Second, func() bool {
+		e, _, _ := rec.snapshot()
+		stable := e == last
+		last = e
+		time.Sleep(50 * time.Millisecond)
+		return stable && e > 0
+	})
+	// Queue capacity, one batch in the bolt, one being built by the spout.
+	bound := bufSize + 2*batch
+	if last > bound {
+		t.Fatalf("spout emitted %d tuples into a blocked bolt, want at most %d (memory must stay bounded)", last, bound)
+	}
+	// Letting the bolt go lets the spout go.
+	close(gate)
+	waitFor(t, "the spout to resume", 10*time.Second, func() bool {
+		e, _, _ := rec.snapshot()
+		return e > 4*bound && received.Load() > int64(2*bound)
+	})
+}
+
+func TestTickTuples(t *testing.T) {
+	rec := newRecord()
+	b := topology.NewBuilder()
+	b.SetSpout("s", wordSpout(rec, 0, false), 1)
+	b.SetBolt("count", func() topology.Bolt { return &countBolt{rec: rec} }, 1).
+		ShuffleGrouping("s").AddConfig(config.TopologyTickTupleFreqSecs, 0.02)
+	startInProcess(t, b, nil)
+	waitFor(t, "3 tick tuples", 10*time.Second, func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return rec.ticks >= 3
+	})
+}
+
+func TestComponentPanicIsFatal(t *testing.T) {
+	rec := newRecord()
+	b := topology.NewBuilder()
+	b.SetSpout("s", wordSpout(rec, 10, false), 1)
+	b.SetBolt("boom", func() topology.Bolt {
+		return &funcBolt{fn: func(*topology.Tuple, topology.BoltCollector) { panic("kaboom") }}
+	}, 1).ShuffleGrouping("s")
+	p := startInProcess(t, b, nil)
+	var err error
+	waitFor(t, "a fatal error", 10*time.Second, func() bool { err = p.fatal(); return err != nil })
+	if !strings.Contains(err.Error(), `"boom"`) || !strings.Contains(err.Error(), "kaboom") {
+		t.Fatalf("fatal error %q does not name the component and the panic", err)
+	}
+	select {
+	case ce := <-p.w.rt.errors:
+		if ce.component != "boom" {
+			t.Fatalf("error reported for %q, want boom", ce.component)
+		}
+	default:
+		t.Fatal("the panic was not reported")
+	}
+}
+
+func TestStatsCount(t *testing.T) {
+	const n = 200
+	rec := newRecord()
+	p := startInProcess(t, wordCount(rec, n, true), config.Conf{config.TopologyAckerExecutors: 1})
+	waitFor(t, "every sentence acked", 20*time.Second, func() bool {
+		_, acked, _ := rec.snapshot()
+		return acked == n
+	})
+	var spoutEmitted, spoutAcked, countExecuted int64
+	for _, e := range p.w.executors {
+		s := e.stats.snapshot(time.Now())
+		switch e.component {
+		case "sentences":
+			spoutEmitted += s.Emitted["default"]
+			spoutAcked += s.Acked["default"]
+		case "count":
+			countExecuted += s.Executed["default"]
+		}
+	}
+	if spoutEmitted != n || spoutAcked != n || countExecuted != 3*n {
+		t.Fatalf("stats: spout emitted %d acked %d, count executed %d; want %d %d %d", spoutEmitted, spoutAcked, countExecuted, n, n, 3*n)
+	}
+}
