@@ -243,7 +243,7 @@ func (m *memState) LastError(id, component string) (*cluster.ErrorInfo, error) {
 }
 
 func (m *memState) OnReconnect(fn func()) {}
-func (m *memState) Disconnect() error   { return nil }
+func (m *memState) Disconnect() error     { return nil }
 
 // writeCount returns how many writes the state received.
 func (m *memState) writeCount() int {
@@ -262,4 +262,3 @@ func (m *memState) status(id string) string {
 }
 
 func slotKey(s cluster.NodePort) string { return fmt.Sprintf("%s:%d", s.Node, s.Port) }
-

@@ -172,8 +172,8 @@ func TestSchedule(t *testing.T) {
 			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 2: a0}, status: StatusFullyScheduled}},
 		},
 		{
-			name: "multi-task executors keep their ranges",
-			sups: sups(map[string][]int{"a": {6700}, "b": {6700}}),
+			name:  "multi-task executors keep their ranges",
+			sups:  sups(map[string][]int{"a": {6700}, "b": {6700}}),
 			topos: []TopologySnapshot{{ID: "t", NumWorkers: 2, Executors: execs([2]int{1, 2}, [2]int{3, 3})}},
 			want:  map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 3: b0}, status: StatusFullyScheduled}},
 		},
