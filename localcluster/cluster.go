@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -195,7 +196,7 @@ func (c *Cluster) startZooKeeper(ctx context.Context) error {
 		if _, err := zkcontainer.ReapOrphans(ctx, c.opts.Name); err != nil {
 			c.opts.Logger.Warn("could not remove containers of a crashed run", "err", err)
 		}
-		ct, err := zkcontainer.Start(ctx, zkcontainer.Options{Image: z.image(), Cluster: c.opts.Name, Logger: c.opts.Logger})
+		ct, err := zkcontainer.Start(ctx, zkcontainer.Options{Image: z.image(), Cluster: c.opts.Name, Logger: printfLogger{c.opts.Logger}})
 		if err != nil {
 			return fmt.Errorf("start zookeeper container: %w", err)
 		}
@@ -500,4 +501,11 @@ func joinInts(v []int) string {
 		s[i] = fmt.Sprint(n)
 	}
 	return strings.Join(s, ",")
+}
+
+// printfLogger adapts a slog.Logger to testcontainers' Printf logger.
+type printfLogger struct{ l *slog.Logger }
+
+func (p printfLogger) Printf(format string, v ...any) {
+	p.l.Info(fmt.Sprintf(format, v...), "daemon", "zookeeper-container")
 }

@@ -134,11 +134,11 @@ func SubmitFlux(ctx context.Context, c *api.Client, yamlPath string, opts Submit
 	if env == nil {
 		env = environ()
 	}
-	t, fluxName, err := flux.Load(yamlPath, env)
+	t, err := flux.Load(yamlPath, env)
 	if err != nil {
 		return "", fmt.Errorf("submit %s: %w", yamlPath, err)
 	}
-	name := fluxName
+	name := t.Definition.Name
 	if opts.Name != "" {
 		name = opts.Name
 	}

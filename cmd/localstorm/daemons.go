@@ -247,7 +247,7 @@ func workerTopology(codeDir, fluxFile string) (*topology.Topology, error) {
 		}
 	}
 	if fluxFile != "" {
-		t, _, err := flux.Load(fluxFile, environ())
+		t, err := flux.Load(fluxFile, environ())
 		if err != nil {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
