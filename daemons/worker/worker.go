@@ -219,7 +219,7 @@ type worker struct {
 	heartbeats        *localstate.LocalState
 }
 
-func signal(ch chan struct{}) {
+func notify(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
 	default:
@@ -228,8 +228,8 @@ func signal(ch chan struct{}) {
 
 func (w *worker) run(ctx context.Context) error {
 	o := w.opts
-	w.zk.OnReconnect(func() { signal(w.assignmentChanged); signal(w.statusChanged) })
-	a, err := w.zk.AssignmentInfo(o.TopologyID, func() { signal(w.assignmentChanged) })
+	w.zk.OnReconnect(func() { notify(w.assignmentChanged); notify(w.statusChanged) })
+	a, err := w.zk.AssignmentInfo(o.TopologyID, func() { notify(w.assignmentChanged) })
 	if err != nil {
 		return fmt.Errorf("read assignment: %w", err)
 	}
@@ -296,7 +296,7 @@ func (w *worker) loop(ctx context.Context) error {
 		case err := <-w.rt.fatalErr:
 			return err
 		case <-w.assignmentChanged:
-			a, err := w.zk.AssignmentInfo(w.opts.TopologyID, func() { signal(w.assignmentChanged) })
+			a, err := w.zk.AssignmentInfo(w.opts.TopologyID, func() { notify(w.assignmentChanged) })
 			if err != nil {
 				w.logger.Warn("read assignment", "err", err)
 				continue
@@ -369,7 +369,7 @@ func slotExecutors(a *cluster.Assignment, node string, port int) []cluster.Execu
 // readStatus reads the topology's status (with a watch): spouts run only
 // while it is ACTIVE.
 func (w *worker) readStatus() {
-	base, err := w.zk.StormBase(w.opts.TopologyID, func() { signal(w.statusChanged) })
+	base, err := w.zk.StormBase(w.opts.TopologyID, func() { notify(w.statusChanged) })
 	if err != nil {
 		w.logger.Warn("read topology status", "err", err)
 		return

@@ -1,0 +1,439 @@
+package worker
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/topology"
+)
+
+// Tests with real worker subprocesses: the test binary re-executes itself in
+// worker mode (TestMain) with the worker command line of docs/internals.md.
+
+const (
+	envWorkerMode = "LOCALSTORM_WORKER_TEST_MODE" // set: run as a worker
+	envOutDir     = "LOCALSTORM_WORKER_TEST_OUT"  // where test components write
+	envSentences  = "LOCALSTORM_WORKER_TEST_N"    // sentences the spout emits
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envWorkerMode) != "" {
+		os.Exit(workerMain(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// workerMain is the worker subprocess: the topology of processTopology.
+func workerMain(args []string) int {
+	opts, err := ParseArgs(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		return 2
+	}
+	n, _ := strconv.Atoi(os.Getenv(envSentences))
+	topo, err := processTopology(n, os.Getenv(envOutDir)).Build()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		return 1
+	}
+	opts.Topology = topo
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	opts.Ready = os.Stdout
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, opts); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		return 1
+	}
+	return 0
+}
+
+// processTopology: a replaying spout of sentences, a splitter and a
+// fields-grouped word "counter" that logs every word with its unique id.
+func processTopology(n int, outDir string) *topology.Builder {
+	b := topology.NewBuilder()
+	b.SetSpout("sentences", func() topology.Spout { return &replaySpout{n: n, dir: outDir} }, 1)
+	b.SetBolt("split", func() topology.Bolt { return &splitIDBolt{} }, 2).ShuffleGrouping("sentences")
+	b.SetBolt("count", func() topology.Bolt { return &logBolt{dir: outDir} }, 4).FieldsGrouping("split", topology.Fields{"word"})
+	return b
+}
+
+// replaySpout emits sentences 0..n-1 with their number as message id,
+// paced (one per 200µs) so a test can act mid-run, re-emits failed ones
+// and logs acked ids.
+type replaySpout struct {
+	n     int
+	dir   string
+	queue []int
+	last  time.Time
+	out   topology.SpoutCollector
+	acked *os.File
+}
+
+func (s *replaySpout) DeclareOutputFields(d topology.OutputDeclarer) {
+	d.Declare(topology.Fields{"sentence", "id"})
+}
+func (s *replaySpout) Open(ctx *topology.Context, out topology.SpoutCollector) error {
+	s.out = out
+	for i := 0; i < s.n; i++ {
+		s.queue = append(s.queue, i)
+	}
+	var err error
+	s.acked, err = os.OpenFile(filepath.Join(s.dir, fmt.Sprintf("acked-%d.log", ctx.TaskID)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	return err
+}
+func (s *replaySpout) Close()      { s.acked.Close() }
+func (s *replaySpout) Activate()   {}
+func (s *replaySpout) Deactivate() {}
+func (s *replaySpout) NextTuple() {
+	if len(s.queue) == 0 || time.Since(s.last) < 200*time.Microsecond {
+		return
+	}
+	s.last = time.Now()
+	i := s.queue[0]
+	s.queue = s.queue[1:]
+	s.out.Emit(topology.Values{sentence(i), i}, i)
+}
+func (s *replaySpout) Ack(id any) { fmt.Fprintf(s.acked, "%d\n", id) }
+func (s *replaySpout) Fail(id any) {
+	s.queue = append(s.queue, id.(int))
+}
+
+type splitIDBolt struct{ out topology.BoltCollector }
+
+func (b *splitIDBolt) DeclareOutputFields(d topology.OutputDeclarer) {
+	d.Declare(topology.Fields{"word", "uid"})
+}
+func (b *splitIDBolt) Prepare(_ *topology.Context, out topology.BoltCollector) error {
+	b.out = out
+	return nil
+}
+func (b *splitIDBolt) Execute(t *topology.Tuple) {
+	for i, w := range strings.Fields(t.String(0)) {
+		b.out.Emit([]*topology.Tuple{t}, topology.Values{w, fmt.Sprintf("%v.%d", t.Value("id"), i)})
+	}
+	b.out.Ack(t)
+}
+func (b *splitIDBolt) Cleanup() {}
+
+// logBolt writes "word uid task" per tuple, unbuffered (a killed worker
+// loses nothing it logged).
+type logBolt struct {
+	dir  string
+	f    *os.File
+	task int
+	out  topology.BoltCollector
+}
+
+func (b *logBolt) DeclareOutputFields(topology.OutputDeclarer) {}
+func (b *logBolt) Prepare(ctx *topology.Context, out topology.BoltCollector) error {
+	b.out, b.task = out, ctx.TaskID
+	var err error
+	b.f, err = os.OpenFile(filepath.Join(b.dir, fmt.Sprintf("count-%d.log", ctx.TaskID)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	return err
+}
+func (b *logBolt) Execute(t *topology.Tuple) {
+	fmt.Fprintf(b.f, "%s %s %d\n", t.String(0), t.String(1), b.task)
+	b.out.Ack(t)
+}
+func (b *logBolt) Cleanup() { b.f.Close() }
+
+// procCluster is ZooKeeper, a code dir and the hand-written assignment of
+// a topology over worker subprocesses.
+type procCluster struct {
+	t          *testing.T
+	zk         cluster.StormClusterState
+	zkAddr     string
+	topologyID string
+	codeDir    string
+	localDir   string
+	outDir     string
+	n          int
+	slots      []cluster.NodePort
+	assignment *cluster.Assignment
+}
+
+const testSupervisor = "sup-1"
+
+func newProcCluster(t *testing.T, n int, conf config.Conf, numSlots int) *procCluster {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := zookeeper.Start(ctx, zookeeper.Options{TickTime: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("start embedded ZooKeeper: %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	zk, err := cluster.ConnectStorm(ctx, cluster.Options{Servers: []string{srv.Addr()}, Root: "/storm"})
+	if err != nil {
+		t.Fatalf("connect to ZooKeeper: %v", err)
+	}
+	t.Cleanup(func() { zk.Disconnect() })
+	c := &procCluster{t: t, zk: zk, zkAddr: srv.Addr(), topologyID: "wc-1-1", n: n,
+		codeDir: t.TempDir(), localDir: t.TempDir(), outDir: t.TempDir()}
+	topo, err := processTopology(n, c.outDir).Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := topo.Definition
+	for i := 0; i < numSlots; i++ {
+		c.slots = append(c.slots, cluster.NodePort{Node: testSupervisor, Port: freePort(t)})
+	}
+	conf = config.Conf{
+		config.WorkerHeartbeatFreqSecs: 0.2, config.TaskHeartbeatFreqSecs: 0.5,
+		config.SupervisorWorkerTimeoutSecs: 30,
+	}.Merge(conf)
+	writeJSON(t, filepath.Join(c.codeDir, "stormconf.json"), conf)
+	writeJSON(t, filepath.Join(c.codeDir, "stormtopology.json"), def)
+	c.assignment = assignmentFor(def, topology.NumAckers(conf, numSlots), c.slots)
+	ports := []int{}
+	for _, s := range c.slots {
+		ports = append(ports, s.Port)
+	}
+	must(t, zk.SupervisorHeartbeat(testSupervisor, &cluster.SupervisorInfo{V: 1, TimeSecs: time.Now().Unix(), Hostname: "localhost", SlotPorts: ports}))
+	must(t, zk.ActivateStorm(c.topologyID, &cluster.StormBase{V: 1, Name: "wc", Status: cluster.StatusActive, NumWorkers: numSlots, LaunchTimeSecs: time.Now().Unix()}))
+	must(t, zk.SetAssignment(c.topologyID, c.assignment))
+	return c
+}
+
+// workerProc is one worker subprocess.
+type workerProc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error
+}
+
+// start launches the worker of slot i and waits for its ready line.
+func (c *procCluster) start(i int) *workerProc {
+	t := c.t
+	t.Helper()
+	slot := c.slots[i]
+	cmd := exec.Command(os.Args[0], "--topology-id", c.topologyID, "--supervisor-id", slot.Node,
+		"--port", strconv.Itoa(slot.Port), "--worker-id", fmt.Sprintf("w-%d", i),
+		"--zookeeper", c.zkAddr, "--zookeeper-root", "/storm", "--local-dir", c.localDir, "--code-dir", c.codeDir)
+	cmd.Env = append(os.Environ(), envWorkerMode+"=1", envOutDir+"="+c.outDir, envSentences+"="+strconv.Itoa(c.n))
+	logf, err := os.OpenFile(filepath.Join(c.outDir, fmt.Sprintf("worker-%d.err.log", slot.Port)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	must(t, err)
+	defer logf.Close()
+	cmd.Stderr = logf
+	stdout, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	p := &workerProc{cmd: cmd, exited: make(chan struct{})}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case ready <- sc.Text():
+			default:
+			}
+		}
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() { p.kill() })
+	select {
+	case line := <-ready:
+		want := ReadyLine(slot.Port, cmd.Process.Pid)
+		if line != want {
+			t.Fatalf("worker printed %q, want the ready line %q", line, want)
+		}
+	case <-p.exited:
+		t.Fatalf("worker on port %d exited before its ready line: %v\n%s", slot.Port, p.err, c.workerLog(slot.Port))
+	case <-time.After(30 * time.Second):
+		t.Fatalf("worker on port %d printed no ready line within 30s\n%s", slot.Port, c.workerLog(slot.Port))
+	}
+	return p
+}
+
+func (c *procCluster) workerLog(port int) string {
+	b, _ := os.ReadFile(filepath.Join(c.outDir, fmt.Sprintf("worker-%d.err.log", port)))
+	return string(b)
+}
+
+func (p *workerProc) kill() {
+	select {
+	case <-p.exited:
+	default:
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// wait waits for the worker to exit and returns its exit code.
+func (p *workerProc) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		t.Fatalf("worker pid %d did not exit within %v", p.cmd.Process.Pid, timeout)
+		return -1
+	}
+}
+
+// counted reads every count-*.log line: uid → occurrences, word → tasks.
+func (c *procCluster) counted() (uids map[string]int, wordTasks map[string]map[string]bool) {
+	uids, wordTasks = map[string]int{}, map[string]map[string]bool{}
+	files, _ := filepath.Glob(filepath.Join(c.outDir, "count-*.log"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, line := range strings.Split(string(b), "\n") {
+			parts := strings.Fields(line)
+			if len(parts) != 3 {
+				continue
+			}
+			uids[parts[1]]++
+			if wordTasks[parts[0]] == nil {
+				wordTasks[parts[0]] = map[string]bool{}
+			}
+			wordTasks[parts[0]][parts[2]] = true
+		}
+	}
+	return uids, wordTasks
+}
+
+// ackedIDs reads the spout's acked log.
+func (c *procCluster) ackedIDs() map[int]int {
+	out := map[int]int{}
+	files, _ := filepath.Glob(filepath.Join(c.outDir, "acked-*.log"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, line := range strings.Fields(string(b)) {
+			if i, err := strconv.Atoi(line); err == nil {
+				out[i]++
+			}
+		}
+	}
+	return out
+}
+
+func TestWorkersExactlyOnceAckingOff(t *testing.T) {
+	const n = 1000
+	c := newProcCluster(t, n, config.Conf{config.TopologyAckerExecutors: 0}, 2)
+	// The second worker starts late: the first one's tuples for it wait.
+	w0 := c.start(0)
+	w1 := c.start(1)
+	waitFor(t, "every word logged", 60*time.Second, func() bool {
+		uids, _ := c.counted()
+		return len(uids) == 3*n
+	})
+	uids, wordTasks := c.counted()
+	for i := 0; i < n; i++ {
+		for pos := 0; pos < 3; pos++ {
+			if k := uids[fmt.Sprintf("%d.%d", i, pos)]; k != 1 {
+				t.Errorf("word %d of sentence %d arrived %d times, want exactly once", pos, i, k)
+			}
+		}
+	}
+	for w, tasks := range wordTasks {
+		if len(tasks) != 1 {
+			t.Errorf("word %q went to tasks %v: fields grouping must send it to one task", w, tasks)
+		}
+	}
+	if acked := c.ackedIDs(); len(acked) != n {
+		t.Errorf("spout saw %d acks with acking off, want %d (acked on emit)", len(acked), n)
+	}
+	// Both workers sent ZooKeeper heartbeats with stats.
+	for _, s := range c.slots {
+		waitFor(t, "a ZooKeeper heartbeat", 10*time.Second, func() bool {
+			hb, err := c.zk.WorkerHeartbeat(c.topologyID, s.Node, s.Port)
+			return err == nil && hb != nil && len(hb.Executors) > 0
+		})
+	}
+	// Taking worker 1's slot out of the assignment ends it with exit 0.
+	a := *c.assignment
+	a.Executors = nil
+	for _, ea := range c.assignment.Executors {
+		if ea.Slot == c.slots[0] {
+			a.Executors = append(a.Executors, ea)
+		}
+	}
+	must(t, c.zk.SetAssignment(c.topologyID, &a))
+	if code := w1.wait(t, 20*time.Second); code != 0 {
+		t.Errorf("worker with an unassigned slot exited %d, want 0\n%s", code, c.workerLog(c.slots[1].Port))
+	}
+	// SIGTERM is a graceful shutdown with exit 0.
+	must(t, w0.cmd.Process.Signal(syscall.SIGTERM))
+	if code := w0.wait(t, 20*time.Second); code != 0 {
+		t.Errorf("worker exited %d on SIGTERM, want 0\n%s", code, c.workerLog(c.slots[0].Port))
+	}
+}
+
+func TestWorkersAtLeastOnceWithKilledWorker(t *testing.T) {
+	const n = 3000
+	c := newProcCluster(t, n, config.Conf{
+		config.TopologyAckerExecutors: 2, config.TopologyMessageTimeoutSecs: 2, config.TopologyMaxSpoutPending: 200,
+	}, 2)
+	spoutSlot := -1
+	tasks := c.assignmentTasks()
+	for i, s := range c.slots {
+		if tasks[s]["sentences"] {
+			spoutSlot = i
+		}
+	}
+	victim := 1 - spoutSlot
+	c.start(spoutSlot)
+	v := c.start(victim)
+	waitFor(t, "a quarter of the tuples acked", 60*time.Second, func() bool { return len(c.ackedIDs()) >= n/4 })
+	v.kill()
+	if done := len(c.ackedIDs()); done == n {
+		t.Fatalf("the run finished before the worker was killed; nothing was tested")
+	}
+	c.start(victim)
+	waitFor(t, "every tuple acked", 120*time.Second, func() bool { return len(c.ackedIDs()) == n })
+}
+
+// assignmentTasks tells which components run on each slot.
+func (c *procCluster) assignmentTasks() map[cluster.NodePort]map[string]bool {
+	topo, _ := processTopology(c.n, c.outDir).Build()
+	var conf config.Conf
+	b, _ := os.ReadFile(filepath.Join(c.codeDir, "stormconf.json"))
+	_ = json.Unmarshal(b, &conf)
+	t2c := topo.Definition.TaskToComponent(topology.NumAckers(conf, len(c.slots)))
+	out := map[cluster.NodePort]map[string]bool{}
+	for _, ea := range c.assignment.Executors {
+		if out[ea.Slot] == nil {
+			out[ea.Slot] = map[string]bool{}
+		}
+		out[ea.Slot][t2c[ea.Executor.Start]] = true
+	}
+	return out
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func writeJSON(t *testing.T, path string, v any) {
+	b, err := json.Marshal(v)
+	must(t, err)
+	must(t, os.WriteFile(path, b, 0o644))
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
