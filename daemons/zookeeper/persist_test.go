@@ -1,0 +1,332 @@
+package zookeeper
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// restart closes s and starts a server on the same address and data dir.
+func restart(t *testing.T, s *Server, opts Options) *Server {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatalf("close before restart: %v", err)
+	}
+	opts.Addr = s.Addr()
+	opts.DataDir = s.Options().DataDir
+	return startServer(t, opts)
+}
+
+func TestRestartRecoversTreeZxidAndSessions(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, Options{DataDir: dir})
+	c, _ := connect(t, s.Addr())
+	acl := zk.WorldACL(zk.PermAll)
+	for _, p := range []string{"/p", "/p/a", "/p/b"} {
+		if _, err := c.Create(p, []byte(p), 0, acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Set("/p/a", []byte("v2"), -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete("/p/b", -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create("/eph", nil, zk.FlagEphemeral, acl); err != nil {
+		t.Fatal(err)
+	}
+	_, before, err := c.Get("/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zxid := s.lastZxid()
+	id := c.SessionID()
+
+	s2 := restart(t, s, Options{})
+	if got := s2.lastZxid(); got != zxid {
+		t.Fatalf("zxid after restart = %#x, want %#x", got, zxid)
+	}
+	// The client reconnects within its timeout: same session, ephemeral kept.
+	eventually(t, 10*time.Second, "client reconnect", func() bool {
+		_, _, err := c.Get("/p")
+		return err == nil
+	})
+	if c.SessionID() != id {
+		t.Fatalf("session after restart = %#x, want %#x", c.SessionID(), id)
+	}
+	data, st, err := c.Get("/p/a")
+	if err != nil || string(data) != "v2" || st.Version != 1 {
+		t.Fatalf("/p/a after restart = %q %+v %v", data, st, err)
+	}
+	_, after, _ := c.Get("/p")
+	if *after != *before {
+		t.Fatalf("stat of /p changed across restart:\n%+v\n%+v", before, after)
+	}
+	if ok, _, _ := c.Exists("/p/b"); ok {
+		t.Fatalf("deleted node came back")
+	}
+	_, est, err := c.Get("/eph")
+	if err != nil || est.EphemeralOwner != id {
+		t.Fatalf("ephemeral after restart: %+v %v", est, err)
+	}
+	p, err := c.Create("/after", nil, 0, acl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ast, _ := c.Get(p)
+	if ast.Czxid != zxid+1 {
+		t.Fatalf("first zxid after restart = %#x, want %#x", ast.Czxid, zxid+1)
+	}
+}
+
+func TestSessionExpiresAfterRestartWithoutReconnect(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{DataDir: dir, TickTime: 100 * time.Millisecond}
+	s := startServer(t, opts)
+	c, _ := connect(t, s.Addr())
+	if _, err := c.Create("/gone", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	id := c.SessionID()
+	// Stop the server first so the client's close never reaches it.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	s2 := startServer(t, Options{DataDir: dir, TickTime: 100 * time.Millisecond})
+	if infos := s2.Sessions(); len(infos) != 1 || infos[0].ID != id || infos[0].Remote != "" {
+		t.Fatalf("recovered sessions = %+v, want %#x disconnected", infos, id)
+	}
+	eventually(t, 10*time.Second, "recovered session to expire", func() bool { return len(s2.Sessions()) == 0 })
+	c2, _ := connect(t, s2.Addr())
+	if ok, _, err := c2.Exists("/gone"); err != nil || ok {
+		t.Fatalf("ephemeral of an expired session survived: %v %v", ok, err)
+	}
+}
+
+// syncBuffer collects log output across goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+func TestTornLogTailIsCutBack(t *testing.T) {
+	for _, tail := range [][]byte{
+		{0, 0},                       // half a header
+		{0, 0, 0, 40, 1, 2, 3, 4, 9}, // a header promising more than there is
+		{0, 0, 0, 1, 0, 0, 0, 0, 7},  // a whole record with a wrong checksum
+	} {
+		t.Run(fmt.Sprintf("%x", tail), func(t *testing.T) {
+			dir := t.TempDir()
+			s := startServer(t, Options{DataDir: dir})
+			c, _ := connect(t, s.Addr())
+			for i := range 5 {
+				if _, err := c.Create(fmt.Sprintf("/n%d", i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			zxid := s.lastZxid()
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			logs, _ := dataFiles(dir, "log")
+			last := filepath.Join(dir, logName(logs[len(logs)-1]))
+			f, err := os.OpenFile(last, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = f.Write(tail)
+			_ = f.Close()
+			var logBuf syncBuffer
+			s2 := startServer(t, Options{DataDir: dir, Addr: s.Addr(), Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
+			if !strings.Contains(logBuf.String(), "torn tail") {
+				t.Fatalf("no torn-tail warning in the log:\n%s", logBuf.String())
+			}
+			if got := s2.lastZxid(); got != zxid {
+				t.Fatalf("zxid after recovery = %#x, want %#x", got, zxid)
+			}
+			c2, _ := connect(t, s2.Addr())
+			if kids, _, err := c2.Children("/"); err != nil || len(kids) != 6 {
+				t.Fatalf("children after recovery = %v, %v", kids, err)
+			}
+			if _, err := c2.Create("/again", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestSnapshotsAndLogsReplay(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{DataDir: dir, SnapCount: 10}
+	s := startServer(t, opts)
+	c, _ := connect(t, s.Addr())
+	acl := zk.WorldACL(zk.PermAll)
+	for i := range 45 {
+		if _, err := c.Create(fmt.Sprintf("/s%02d", i), []byte{byte(i)}, 0, acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Multi(&zk.SetDataRequest{Path: "/s00", Data: []byte("m"), Version: -1}, &zk.DeleteRequest{Path: "/s01", Version: -1}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a snapshot file", func() bool {
+		snaps, _ := dataFiles(dir, "snapshot")
+		return len(snaps) > 0
+	})
+	zxid := s.lastZxid()
+	s2 := restart(t, s, opts)
+	if got := s2.lastZxid(); got != zxid {
+		t.Fatalf("zxid after restart = %#x, want %#x", got, zxid)
+	}
+	c2, _ := connect(t, s2.Addr())
+	kids, _, err := c2.Children("/")
+	if err != nil || len(kids) != 45 { // 45 created + zookeeper - s01
+		t.Fatalf("children after restart = %d %v", len(kids), err)
+	}
+	if d, _, err := c2.Get("/s00"); err != nil || string(d) != "m" {
+		t.Fatalf("/s00 = %q %v", d, err)
+	}
+	snaps, _ := dataFiles(dir, "snapshot")
+	if len(snaps) > 2 {
+		t.Fatalf("%d snapshots kept, want at most 2", len(snaps))
+	}
+}
+
+// TestKill9LosesNoAcknowledgedWrite runs the server in a child process (the
+// test binary re-executed, see TestMain), kill -9s it while clients write,
+// restarts on the same data dir and checks every acknowledged create.
+func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill -9 test starts child processes; skipped with -short")
+	}
+	dir := t.TempDir()
+	addr, stop := startChild(t, dir, "")
+	c, _, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(zkLogger{t}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Create("/k", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var acked []string
+	var wg sync.WaitGroup
+	stopWriters := make(chan struct{})
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stopWriters:
+					return
+				default:
+				}
+				p := fmt.Sprintf("/k/w%d-%d", w, i)
+				if _, err := c.Create(p, []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+					return
+				}
+				mu.Lock()
+				acked = append(acked, p)
+				mu.Unlock()
+			}
+		}()
+	}
+	eventually(t, 20*time.Second, "200 acknowledged creates", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) >= 200
+	})
+	stop(syscall.SIGKILL)
+	close(stopWriters)
+	wg.Wait()
+	c.Close()
+
+	s := startServer(t, Options{DataDir: dir})
+	c2, _ := connect(t, s.Addr())
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range acked {
+		if ok, _, err := c2.Exists(p); err != nil || !ok {
+			t.Fatalf("acknowledged create %s lost after kill -9 (%d acknowledged)", p, len(acked))
+		}
+	}
+}
+
+// startChild runs the test binary as a child embedded server (TestMain's
+// child mode) and returns its address and a function that signals it.
+func startChild(t *testing.T, dir, fsync string) (string, func(syscall.Signal)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "LOCALSTORM_ZK_CHILD_SERVER=1", "LOCALSTORM_ZK_CHILD_DATADIR="+dir, "LOCALSTORM_ZK_CHILD_FSYNC="+fsync)
+	cmd.Stderr = testWriter{t}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start child server: %v", err)
+	}
+	var once sync.Once
+	stop := func(sig syscall.Signal) {
+		once.Do(func() {
+			_ = cmd.Process.Signal(sig)
+			_ = cmd.Wait()
+			_ = stdin.Close()
+			cancel()
+		})
+	}
+	t.Cleanup(func() { stop(syscall.SIGKILL) })
+	addrCh := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "ADDR "); ok {
+				addrCh <- a
+			}
+		}
+		close(addrCh)
+	}()
+	select {
+	case a, ok := <-addrCh:
+		if !ok {
+			t.Fatalf("child server exited before serving")
+		}
+		return a, stop
+	case <-time.After(30 * time.Second):
+		t.Fatalf("child server did not report its address within 30s")
+	}
+	return "", stop
+}
