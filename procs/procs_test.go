@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -89,7 +90,7 @@ func runHelper(mode string) int {
 func helperSpec(dir, mode string) Spec {
 	exe, _ := os.Executable()
 	return Spec{
-		Path:         exe,
+		Path: exe,
 		// GORACE: the race detector would sleep 1 s before every exit.
 		Env:          append(os.Environ(), helperEnv+"="+mode, "GORACE=atexit_sleep_ms=0"),
 		LogDir:       filepath.Join(dir, "logs"),
@@ -483,4 +484,24 @@ func FuzzParsePidRecord(f *testing.F) {
 			t.Fatalf("accepted record %+v", rec)
 		}
 	})
+}
+
+// BenchmarkLaunchToReady measures Launch of the test binary until its ready
+// line, plus its graceful shutdown: the process cost inside a worker relaunch.
+func BenchmarkLaunchToReady(b *testing.B) {
+	dir := b.TempDir()
+	var launches []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		p, err := Launch(context.Background(), helperSpec(dir, "ready"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		launches = append(launches, time.Since(start))
+		if err := p.Shutdown(syscall.SIGTERM, 5*time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+	slices.Sort(launches)
+	b.ReportMetric(float64(launches[len(launches)/2].Microseconds())/1000, "ms-median-launch")
 }

@@ -107,7 +107,7 @@ func (s *Supervisor) syncProcesses() error {
 			continue
 		}
 		s.log.Info("shutting down worker", "worker", wid, "state", state)
-		s.shutdownWorker(wid)
+		s.shutdownWorker(wid, s.timing.shutdownSleep)
 	}
 	launches := map[string]int{}
 	for port := range assigned {
@@ -266,13 +266,13 @@ func readTopologyConf(codeDir string) (config.Conf, error) {
 // shutdownWorker stops the worker's process (SIGTERM, then SIGKILL of its
 // group after supervisor.worker.shutdown.sleep.secs), kills whatever its pid
 // records still name, and removes its dir.
-func (s *Supervisor) shutdownWorker(wid string) {
+func (s *Supervisor) shutdownWorker(wid string, grace time.Duration) {
 	s.mu.Lock()
 	w := s.workers[wid]
 	delete(s.workers, wid)
 	s.mu.Unlock()
 	if w != nil {
-		if err := w.proc.Shutdown(syscall.SIGTERM, s.timing.shutdownSleep); err != nil {
+		if err := w.proc.Shutdown(syscall.SIGTERM, grace); err != nil {
 			s.log.Warn("shut down worker", "worker", wid, "err", err)
 		}
 	}
@@ -285,8 +285,8 @@ func (s *Supervisor) shutdownWorker(wid string) {
 }
 
 // shutdownAll shuts every worker down in parallel, ours and any left in the
-// workers dir.
-func (s *Supervisor) shutdownAll() {
+// workers dir, each with grace between SIGTERM and SIGKILL.
+func (s *Supervisor) shutdownAll(grace time.Duration) {
 	ids := map[string]bool{}
 	s.mu.Lock()
 	for wid := range s.workers {
@@ -303,7 +303,7 @@ func (s *Supervisor) shutdownAll() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.shutdownWorker(wid)
+			s.shutdownWorker(wid, grace)
 		}()
 	}
 	wg.Wait()

@@ -352,25 +352,31 @@ func (s *Supervisor) heartbeat() error {
 // 20); ours stops, shuts its workers down and reports the error on Err().
 func (s *Supervisor) fatal(err error) {
 	s.log.Error("supervisor stopping on a fatal error", "err", err)
-	go s.stop(fmt.Errorf("supervisor %s: %w", s.id, err), true)
+	go s.stop(fmt.Errorf("supervisor %s: %w", s.id, err), true, s.timing.shutdownSleep)
 }
 
 // Close stops the supervisor: timers and event managers first (an event in
 // progress, e.g. a launch, is cancelled), then every worker is shut down
 // (SIGTERM, supervisor.worker.shutdown.sleep.secs, SIGKILL of its group) and
-// the heartbeat is removed when State supports it. Close is idempotent; ctx
-// bounds nothing the shutdown grace does not already bound.
+// the heartbeat is removed when State supports it (otherwise it vanishes
+// with the caller's ZooKeeper session). A ctx deadline sooner than the grace
+// period shortens it. Close is idempotent and returns the error that stopped
+// the supervisor, if one did.
 func (s *Supervisor) Close(ctx context.Context) error {
-	s.stop(nil, true)
+	grace := s.timing.shutdownSleep
+	if deadline, ok := ctx.Deadline(); ok {
+		grace = max(0, min(grace, time.Until(deadline)))
+	}
+	s.stop(nil, true, grace)
 	return s.stopErr
 }
 
 // Kill simulates a crash: every loop stops at once and the worker processes
 // are left running, to exit on their own (their supervisor's heartbeat
 // stops) or to be reaped by the next supervisor started on the same dir.
-func (s *Supervisor) Kill() { s.stop(nil, false) }
+func (s *Supervisor) Kill() { s.stop(nil, false, 0) }
 
-func (s *Supervisor) stop(cause error, shutdownWorkers bool) {
+func (s *Supervisor) stop(cause error, shutdownWorkers bool, grace time.Duration) {
 	s.stopOnce.Do(func() {
 		s.mu.Lock()
 		s.stopped = true
@@ -380,7 +386,7 @@ func (s *Supervisor) stop(cause error, shutdownWorkers bool) {
 		s.syncEvents.Close()
 		s.procEvents.Close()
 		if shutdownWorkers {
-			s.shutdownAll()
+			s.shutdownAll(grace)
 			if r, ok := s.opts.State.(interface{ RemoveSupervisorHeartbeat(string) error }); ok {
 				if err := r.RemoveSupervisorHeartbeat(s.id); err != nil {
 					s.log.Warn("remove supervisor heartbeat", "err", err)

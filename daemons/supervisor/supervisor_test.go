@@ -173,10 +173,10 @@ func supervisorOptions(dir string, state cluster.StormClusterState, code CodeDow
 		config.SupervisorWorkerShutdownSleep: 1,
 	})
 	return Options{
-		Conf:      conf,
-		LocalDir:  dir,
-		State:     state,
-		Code:      code,
+		Conf:     conf,
+		LocalDir: dir,
+		State:    state,
+		Code:     code,
 		// The race detector sleeps 1 s at exit by default; a worker must
 		// exit promptly on SIGTERM.
 		WorkerEnv: []string{modeEnv + "=worker", "GORACE=atexit_sleep_ms=0"},
@@ -233,7 +233,10 @@ func (w testLogWriter) Write(p []byte) (int, error) {
 
 func (e *env) start() *Supervisor {
 	e.t.Helper()
-	logger := slog.New(slog.NewTextHandler(testLogWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(slog.DiscardHandler) // benchmarks print every b.Log
+	if _, ok := e.t.(*testing.T); ok {
+		logger = slog.New(slog.NewTextHandler(testLogWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	sup, err := Start(context.Background(), supervisorOptions(e.dir, e.state, e.code, e.ports, logger))
 	if err != nil {
 		e.t.Fatalf("start supervisor: %v", err)
