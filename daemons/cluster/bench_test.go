@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/localstorm/localstorm/daemons/zookeeper"
 )
 
 // BenchmarkCluster measures, on every ZooKeeper target in one run, the
@@ -12,9 +14,15 @@ import (
 // AssignmentInfo callback runs on another) and SetAssignment and
 // AssignmentInfo throughput on one connection.
 //
-//	go test -run '^$' -bench BenchmarkCluster -benchtime 2000x ./daemons/cluster/
+// The default embedded target keeps its tree in memory; "embedded-fsync"
+// writes and fsyncs a transaction log before acknowledging, as the real
+// server does, for a like-for-like comparison of writes.
+//
+//	go test -run '^$' -bench BenchmarkCluster -benchtime 3000x -count 5 ./daemons/cluster/
 func BenchmarkCluster(b *testing.B) {
-	for _, tg := range startTargets(b) {
+	targets := startTargets(b)
+	targets = append(targets, startEmbedded(b, "embedded-fsync", zookeeper.Options{DataDir: b.TempDir(), Fsync: zookeeper.FsyncAlways}))
+	for _, tg := range targets {
 		b.Run(tg.name+"/WatchLatency", func(b *testing.B) { benchWatchLatency(b, tg) })
 		b.Run(tg.name+"/SetAssignment", func(b *testing.B) {
 			w := benchStorm(b, tg)

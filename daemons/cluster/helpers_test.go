@@ -32,17 +32,23 @@ type target struct {
 func startTargets(t testing.TB) []target {
 	t.Helper()
 	real := zktest.StartReal(t, zktest.RealOptions{})
+	return []target{
+		startEmbedded(t, "embedded", zookeeper.Options{}),
+		{name: "real", addr: real.Addr},
+	}
+}
+
+// startEmbedded starts the embedded ZooKeeper with opts, closed when t ends.
+func startEmbedded(t testing.TB, name string, opts zookeeper.Options) target {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	embedded, err := zookeeper.Start(ctx, zookeeper.Options{})
+	embedded, err := zookeeper.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("start the embedded ZooKeeper: %v", err)
 	}
 	t.Cleanup(func() { _ = embedded.Close() })
-	return []target{
-		{name: "embedded", addr: embedded.Addr(), expire: embedded.ExpireSession},
-		{name: "real", addr: real.Addr},
-	}
+	return target{name: name, addr: embedded.Addr(), expire: embedded.ExpireSession}
 }
 
 var rootSeq atomic.Int64

@@ -224,6 +224,10 @@ func (s *zkState) handle(e connEvent) {
 		switch ev.State {
 		case zk.StateConnected, zk.StateHasSession, zk.StateSyncConnected:
 			s.log.Debug("zookeeper session state", "state", ev.State.String(), "server", ev.Server, "stale", stale)
+		case zk.StateConnecting:
+			// Every (re)connection starts here; the warning comes with the
+			// disconnection that caused it.
+			s.log.Info("zookeeper connecting", "server", ev.Server, "stale", stale)
 		default:
 			s.log.Warn("zookeeper connection is not connected", "state", ev.State.String(), "server", ev.Server, "stale", stale)
 		}
