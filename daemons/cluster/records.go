@@ -107,6 +107,12 @@ type ExecutorHeartbeat struct {
 	Component  string        `json:"component"`
 	UptimeSecs int64         `json:"uptimeSecs"`
 	Stats      ExecutorStats `json:"stats"`
+	// TimeSecs and TimeMillis are the time of the worker heartbeat that
+	// carried this beat. Workers leave them zero; ExecutorBeats fills them
+	// (Storm's convert-executor-beats), so nimbus can tell a fresh beat from
+	// a repeated one even when the stats did not change.
+	TimeSecs   int64 `json:"timeSecs,omitempty"`
+	TimeMillis int64 `json:"timeMillis,omitempty"`
 }
 
 // WorkerHeartbeat is /workerbeats/<topology-id>/<node>-<port>.

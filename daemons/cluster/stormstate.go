@@ -309,6 +309,10 @@ func (s *stormState) ExecutorBeats(topologyID string, assignment *Assignment) (m
 		}
 		for _, e := range bySlot[slot] {
 			if eb, ok := reported[e]; ok {
+				eb.TimeSecs, eb.TimeMillis = hb.TimeSecs, hb.TimeMillis
+				if eb.UptimeSecs == 0 {
+					eb.UptimeSecs = hb.UptimeSecs // Storm reports the worker's uptime
+				}
 				beats[e] = eb
 			}
 		}
@@ -601,6 +605,15 @@ func (s *stormState) LastError(topologyID, component string) (*ErrorInfo, error)
 		return nil, fmt.Errorf("read last error of %s/%s: %w", topologyID, component, err)
 	}
 	return info, nil
+}
+
+// SessionID returns the id of the underlying ZooKeeper session, 0 when the
+// ClusterState does not expose one (tests use it to expire the session).
+func (s *stormState) SessionID() int64 {
+	if st, ok := s.state.(interface{ SessionID() int64 }); ok {
+		return st.SessionID()
+	}
+	return 0
 }
 
 func (s *stormState) OnReconnect(fn func()) {

@@ -315,7 +315,7 @@ func testExecutorBeats(t *testing.T, tg target) {
 		t.Fatalf("HeartbeatStorms = %v, %v", ids, err)
 	}
 	beat := func(execs ...int) *WorkerHeartbeat {
-		hb := &WorkerHeartbeat{TopologyID: id, TimeSecs: 7, UptimeSecs: 3}
+		hb := &WorkerHeartbeat{TopologyID: id, TimeSecs: 7, TimeMillis: 7000, UptimeSecs: 3}
 		for _, e := range execs {
 			hb.Executors = append(hb.Executors, ExecutorHeartbeat{Executor: ExecutorInfo{e, e}, Component: "c", UptimeSecs: int64(e)})
 		}
@@ -346,8 +346,8 @@ func testExecutorBeats(t *testing.T, tg target) {
 	if !slices.Equal(keys, []ExecutorInfo{{1, 1}, {2, 2}, {3, 3}}) {
 		t.Fatalf("ExecutorBeats executors = %v, want 1, 2, 3", keys)
 	}
-	if got[ExecutorInfo{2, 2}].UptimeSecs != 2 {
-		t.Fatalf("executor 2 beat = %+v", got[ExecutorInfo{2, 2}])
+	if e2 := got[ExecutorInfo{2, 2}]; e2.UptimeSecs != 2 || e2.TimeSecs != 7 || e2.TimeMillis != 7000 {
+		t.Fatalf("executor 2 beat = %+v, want its uptime 2 and the worker heartbeat's time 7 s / 7000 ms", e2)
 	}
 	if m, err := f.storm.ExecutorBeats(id, nil); err != nil || len(m) != 0 {
 		t.Fatalf("ExecutorBeats(nil assignment) = %v, %v", m, err)
@@ -605,6 +605,9 @@ func testSessionExpiry(t *testing.T, tg target) {
 	reconnects := make(chan struct{}, 10)
 	f.storm.OnReconnect(func() { reconnects <- struct{}{} })
 	old := f.state.SessionID()
+	if id := f.storm.SessionID(); id != old {
+		t.Fatalf("StormClusterState SessionID %#x, ClusterState %#x", id, old)
+	}
 	if err := tg.expire(old); err != nil {
 		t.Fatalf("expire session %#x: %v", old, err)
 	}
