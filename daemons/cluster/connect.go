@@ -2,13 +2,13 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
 	"github.com/localstorm/localstorm/daemons/config"
 )
 
@@ -117,7 +117,7 @@ func ConnectStorm(ctx context.Context, opts Options) (StormClusterState, error) 
 	s, err := newStormState(state, opts.Logger, opts.OnFatal, true)
 	if err != nil {
 		if cerr := state.Close(); cerr != nil {
-			err = errors.Join(err, cerr)
+			err = multierror.Append(err, fmt.Errorf("close the state after a failed start: %w", cerr))
 		}
 		return nil, err
 	}

@@ -44,7 +44,11 @@ type stormState struct {
 // leaves state open. onFatal is called once when an event arrives under an
 // unknown subtree (Storm exits with code 30); nil logs only.
 func NewStormClusterState(state ClusterState, logger *slog.Logger, onFatal func(error)) (StormClusterState, error) {
-	return newStormState(state, logger, onFatal, false)
+	s, err := newStormState(state, logger, onFatal, false)
+	if err != nil {
+		return nil, err // not a typed nil *stormState inside the interface
+	}
+	return s, nil
 }
 
 func newStormState(state ClusterState, logger *slog.Logger, onFatal func(error), solo bool) (*stormState, error) {

@@ -112,8 +112,8 @@ func TestOptionsFromConf(t *testing.T) {
 
 func TestConnectRejectsBadOptions(t *testing.T) {
 	for _, opts := range []Options{{}, {Servers: []string{"127.0.0.1:1"}, Root: "relative"}, {Servers: []string{"127.0.0.1:1"}, Root: "/a//b"}} {
-		if _, err := Connect(t.Context(), opts); err == nil {
-			t.Errorf("Connect(%+v) succeeded", opts)
+		if s, err := Connect(t.Context(), opts); err == nil || s != nil {
+			t.Errorf("Connect(%+v) = %v, %v; want nil and an error", opts, s, err)
 		}
 	}
 }

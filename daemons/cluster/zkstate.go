@@ -97,7 +97,11 @@ func (q *eventQueue) drain() []connEvent {
 // Connect opens a ClusterState: it waits until the session is established or
 // ctx is done, then creates the root.
 func Connect(ctx context.Context, opts Options) (ClusterState, error) {
-	return connect(ctx, opts)
+	s, err := connect(ctx, opts)
+	if err != nil {
+		return nil, err // not a typed nil *zkState inside the interface
+	}
+	return s, nil
 }
 
 func connect(ctx context.Context, opts Options) (*zkState, error) {
