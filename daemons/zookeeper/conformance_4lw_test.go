@@ -73,7 +73,7 @@ func keysOf(out, sep string) []string {
 	return keys
 }
 
-func TestFourLetterWords(t *testing.T) {
+func TestConformanceFourLetterWords(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		c := in.Connect(t)
 		eph := in.Path("e")
@@ -174,7 +174,7 @@ func TestFourLetterWords(t *testing.T) {
 	})
 }
 
-func TestFourLetterWhitelist(t *testing.T) {
+func TestConformanceFourLetterWhitelist(t *testing.T) {
 	cfg := baseConfig
 	cfg.FourLetterWords = []string{"srvr"}
 	eachTarget(t, cfg, func(t *testing.T, in *zktest.Instance) {

@@ -17,7 +17,7 @@ func digestID(user, password string) string {
 	return user + ":" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
-func TestACLs(t *testing.T) {
+func TestConformanceACLs(t *testing.T) {
 	cfg := baseConfig
 	cfg.SuperDigest = digestID("super", "secret")
 	eachTarget(t, cfg, func(t *testing.T, in *zktest.Instance) {
@@ -101,7 +101,7 @@ func TestACLs(t *testing.T) {
 	})
 }
 
-func TestTTLNodes(t *testing.T) {
+func TestConformanceTTLNodes(t *testing.T) {
 	t.Run("without extended types", func(t *testing.T) {
 		eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 			r := mustConnect(t, in.Addr())

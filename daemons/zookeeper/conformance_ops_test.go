@@ -17,7 +17,7 @@ func sorted(s []string) []string {
 	return s
 }
 
-func TestSequentialNames(t *testing.T) {
+func TestConformanceSequentialNames(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		c := in.Connect(t)
 		mustCreate(t, c, in.Path("q"), nil, 0)
@@ -48,7 +48,7 @@ func TestSequentialNames(t *testing.T) {
 }
 
 // TestCreateDeleteCheckOrder pins which error wins when several apply.
-func TestCreateDeleteCheckOrder(t *testing.T) {
+func TestConformanceCreateDeleteCheckOrder(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		c := in.Connect(t)
 		r := mustConnect(t, in.Addr())
@@ -98,7 +98,7 @@ func TestCreateDeleteCheckOrder(t *testing.T) {
 // check the parent first for create (so a bad path under a missing parent is
 // NoNode), setData validates before anything, reads just look the path up (the
 // empty path is the root's key).
-func TestPathValidation(t *testing.T) {
+func TestConformancePathValidation(t *testing.T) {
 	cases := []struct {
 		path                             string // relative to the test root when it starts with "/"
 		create, setData, getData, delete int32
@@ -139,7 +139,7 @@ func TestPathValidation(t *testing.T) {
 	})
 }
 
-func TestOperationReplies(t *testing.T) {
+func TestConformanceOperationReplies(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		r := mustConnect(t, in.Addr())
 		code, d := r.mustCall(opCreate2, createReq(in.Path("c2"), []byte("abc"), openACL, 0))
@@ -184,7 +184,7 @@ func TestOperationReplies(t *testing.T) {
 // answers an unknown opcode with Unimplemented (zxid -1 in the header) and then
 // closes the connection; the session survives. An oversized frame closes the
 // connection; other clients are not affected.
-func TestUnknownOpcodeAndOversizedFrame(t *testing.T) {
+func TestConformanceUnknownOpcodeAndOversizedFrame(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		r := mustConnect(t, in.Addr())
 		h, _, err := r.call(999, nil)
@@ -216,7 +216,7 @@ func TestUnknownOpcodeAndOversizedFrame(t *testing.T) {
 	})
 }
 
-func TestMulti(t *testing.T) {
+func TestConformanceMulti(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		c := in.Connect(t)
 		mustCreate(t, c, in.Path("x"), nil, 0)
@@ -261,7 +261,7 @@ func TestMulti(t *testing.T) {
 	})
 }
 
-func TestMultiRead(t *testing.T) {
+func TestConformanceMultiRead(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		c := in.Connect(t)
 		mustCreate(t, c, in.Path("k"), []byte("v"), 0)

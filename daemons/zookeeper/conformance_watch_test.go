@@ -13,7 +13,7 @@ import (
 // TestWatchTriggers: which operation fires which one-shot watch. Watch and
 // operation share one connection, so after the operation's reply any event
 // that was due is already delivered.
-func TestWatchTriggers(t *testing.T) {
+func TestConformanceWatchTriggers(t *testing.T) {
 	type watchKind int
 	const (
 		dataWatch watchKind = iota
@@ -81,7 +81,7 @@ func TestWatchTriggers(t *testing.T) {
 
 // TestWatchOneShotAndOrdering: a watch fires once; an event reaches a client
 // before any reply that shows it the new data.
-func TestWatchOneShotAndOrdering(t *testing.T) {
+func TestConformanceWatchOneShotAndOrdering(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		watcher, writer := mustConnect(t, in.Addr()), in.Connect(t)
 		p := in.Path("n")
@@ -118,7 +118,7 @@ func TestWatchOneShotAndOrdering(t *testing.T) {
 // TestSetWatchesAfterReconnect: a client reconnecting with the same session
 // re-sends its watches with its last zxid; the server fires the ones whose
 // nodes changed meanwhile and re-registers the others.
-func TestSetWatchesAfterReconnect(t *testing.T) {
+func TestConformanceSetWatchesAfterReconnect(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		c, writer := in.Connect(t), in.Connect(t)
 		for _, n := range []string{"changed", "deleted", "kids", "same", "samekids"} {
@@ -176,7 +176,7 @@ func TestSetWatchesAfterReconnect(t *testing.T) {
 // TestDropConnectionsKeepsSessions: cut connections (the embedded server's
 // DropConnections; the client's socket on the real one) and the client
 // reconnects to the same session with its ephemerals and watches.
-func TestDropConnectionsKeepsSessions(t *testing.T) {
+func TestConformanceDropConnectionsKeepsSessions(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		c, writer := in.Connect(t), in.Connect(t)
 		id := c.SessionID()
@@ -200,7 +200,7 @@ func TestDropConnectionsKeepsSessions(t *testing.T) {
 
 // TestPersistentWatches: addWatch persistent (0) and persistent-recursive (1)
 // are not one-shot; recursive ones see descendants but no NodeChildrenChanged.
-func TestPersistentWatches(t *testing.T) {
+func TestConformancePersistentWatches(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		c := in.Connect(t)
 		mustCreate(t, c, in.Path("p"), nil, 0)
@@ -250,7 +250,7 @@ func TestPersistentWatches(t *testing.T) {
 
 // TestRemoveAndCheckWatches: checkWatches (17) and removeWatches (18) with
 // watcher types children 1, data 2, any 3; no such watch is NoWatcher (-121).
-func TestRemoveAndCheckWatches(t *testing.T) {
+func TestConformanceRemoveAndCheckWatches(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		c := in.Connect(t)
 		mustCreate(t, c, in.Path("n"), nil, 0)
@@ -294,7 +294,7 @@ func TestRemoveAndCheckWatches(t *testing.T) {
 
 // TestEphemeralsEndWithTheSession: close and expiry delete the session's
 // ephemerals and fire their watches.
-func TestEphemeralsEndWithTheSession(t *testing.T) {
+func TestConformanceEphemeralsEndWithTheSession(t *testing.T) {
 	for _, end := range []string{"close", "expire"} {
 		t.Run(end, func(t *testing.T) {
 			eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
