@@ -17,6 +17,8 @@ type rawClient struct {
 	xid  int32
 	sid  int64
 	pass []byte
+	// events holds the watch notifications call read while waiting for a reply.
+	events []rawReply
 }
 
 type rawReply struct {
@@ -93,6 +95,7 @@ func (c *rawClient) call(op int32, body []byte) rawReply {
 		if r.hdr.Xid != xidNotification {
 			return r
 		}
+		c.events = append(c.events, r)
 	}
 }
 
@@ -110,6 +113,22 @@ func (c *rawClient) next() (rawReply, error) {
 		Err:  int32(binary.BigEndian.Uint32(body[12:])),
 	}
 	return rawReply{hdr: h, body: body[16:]}, nil
+}
+
+// nextEvent returns the oldest notification, buffered or from the wire.
+func (c *rawClient) nextEvent() (watchEvent, error) {
+	var r rawReply
+	if len(c.events) > 0 {
+		r, c.events = c.events[0], c.events[1:]
+	} else {
+		var err error
+		if r, err = c.next(); err != nil {
+			return watchEvent{}, err
+		}
+	}
+	d := decoder{buf: r.body}
+	typ, _, path := d.int32(), d.int32(), d.string()
+	return watchEvent{Type: typ, Path: path}, d.err
 }
 
 // closed reports whether the server closed the connection (within 5s).
