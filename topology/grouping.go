@@ -3,6 +3,7 @@ package topology
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -172,7 +173,7 @@ type fieldsGrouper struct {
 }
 
 func (f *fieldsGrouper) ChooseTasks(_ int, values Values) []int {
-	h := hashFields(fnvOffset, values, f.idx)
+	h := finish(hashFields(hashSeed, values, f.idx))
 	f.out[0] = f.targets[h%uint64(len(f.targets))]
 	return f.out
 }
@@ -187,11 +188,10 @@ type partialKeyGrouper struct {
 	out     []int
 }
 
-// Seeds of the two hash functions (any two distinct values will do; these
-// are FNV offsets salted with Storm's murmur seeds 13 and 17).
+// Seeds of the two hash functions: Storm's (murmur3 seeds 13 and 17).
 const (
-	partialKeySeed1 = fnvOffset ^ 13
-	partialKeySeed2 = fnvOffset ^ 17
+	partialKeySeed1 = 13
+	partialKeySeed2 = 17
 )
 
 func (p *partialKeyGrouper) ChooseTasks(_ int, values Values) []int {
@@ -200,8 +200,8 @@ func (p *partialKeyGrouper) ChooseTasks(_ int, values Values) []int {
 		idx = firstValue
 	}
 	n := uint64(len(p.targets))
-	a := hashFields(partialKeySeed1, values, idx) % n
-	b := hashFields(partialKeySeed2, values, idx) % n
+	a := finish(hashFields(partialKeySeed1, values, idx)) % n
+	b := finish(hashFields(partialKeySeed2, values, idx)) % n
 	choice := a
 	if p.load[b] < p.load[a] {
 		choice = b
@@ -241,17 +241,23 @@ func (g customGrouper) ChooseTasks(task int, values Values) []int {
 	return g.c.ChooseTasks(task, values)
 }
 
-// FNV-1a, 64 bit, written out so hashing allocates nothing.
+// The fields hash: a canonical encoding of the values as 64-bit words, each
+// mixed in as one lane of MurmurHash3 x64, then MurmurHash3's finaliser so
+// that the low bits (used modulo the task count) depend on every input bit.
+// It allocates nothing and never changes between processes, runs or
+// releases: workers of one topology must agree on where every key goes.
 const (
-	fnvOffset uint64 = 14695981039346656037
-	fnvPrime  uint64 = 1099511628211
+	murmurC1 uint64 = 0x87c37b91114253d5
+	murmurC2 uint64 = 0x4cf5ad432745937f
+	// hashSeed is the seed of fields grouping.
+	hashSeed uint64 = 0
 )
 
 // Type tags of the canonical encoding: equal values of different Go integer
 // types hash alike (a tuple decoded in another worker may carry int64 where
 // the emitter had int), as do float32 and float64.
 const (
-	tagNil byte = iota
+	tagNil uint64 = iota
 	tagInt
 	tagUint
 	tagFloat
@@ -261,20 +267,39 @@ const (
 	tagOther
 )
 
-func hashByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
+func mixWord(h, w uint64) uint64 {
+	w *= murmurC1
+	w = bits.RotateLeft64(w, 31)
+	w *= murmurC2
+	h ^= w
+	return bits.RotateLeft64(h, 27)*5 + 0x52dce729
+}
 
-func hashUint64(h uint64, v uint64) uint64 {
-	for i := 0; i < 8; i++ {
-		h = hashByte(h, byte(v))
-		v >>= 8
-	}
+// finish is MurmurHash3's fmix64.
+func finish(h uint64) uint64 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
 	return h
 }
 
-func hashString(h uint64, s string) uint64 {
-	h = hashUint64(h, uint64(len(s)))
-	for i := 0; i < len(s); i++ {
-		h = hashByte(h, s[i])
+// hashString mixes a tag and the length in one word, then the bytes eight
+// at a time (little endian, the last word zero-padded).
+func hashString(h uint64, tag uint64, s string) uint64 {
+	h = mixWord(h, tag<<56|uint64(len(s)))
+	for len(s) >= 8 {
+		h = mixWord(h, uint64(s[0])|uint64(s[1])<<8|uint64(s[2])<<16|uint64(s[3])<<24|
+			uint64(s[4])<<32|uint64(s[5])<<40|uint64(s[6])<<48|uint64(s[7])<<56)
+		s = s[8:]
+	}
+	if len(s) > 0 {
+		var w uint64
+		for i := len(s) - 1; i >= 0; i-- {
+			w = w<<8 | uint64(s[i])
+		}
+		h = mixWord(h, w)
 	}
 	return h
 }
@@ -295,19 +320,19 @@ func hashFields(h uint64, values Values, idx []int) uint64 {
 // so tests and tools can predict where a key goes: fields grouping sends
 // values to targets[HashValues(v) % len(targets)] of the sorted target tasks.
 func HashValues(values Values) uint64 {
-	h := fnvOffset
+	h := hashSeed
 	for _, v := range values {
 		h = hashValue(h, v)
 	}
-	return h
+	return finish(h)
 }
 
 func hashValue(h uint64, v any) uint64 {
 	switch x := v.(type) {
 	case nil:
-		return hashByte(h, tagNil)
+		return mixWord(h, tagNil)
 	case string:
-		return hashString(hashByte(h, tagString), x)
+		return hashString(h, tagString, x)
 	case int:
 		return hashInt(h, int64(x))
 	case int64:
@@ -333,25 +358,20 @@ func hashValue(h uint64, v any) uint64 {
 	case float32:
 		return hashFloat(h, float64(x))
 	case bool:
-		b := byte(0)
 		if x {
-			b = 1
+			return mixWord(h, tagBool<<56|1)
 		}
-		return hashByte(hashByte(h, tagBool), b)
+		return mixWord(h, tagBool<<56)
 	case []byte:
-		h = hashUint64(hashByte(h, tagBytes), uint64(len(x)))
-		for _, b := range x {
-			h = hashByte(h, b)
-		}
-		return h
+		return hashString(h, tagBytes, string(x)) // the conversion does not escape: no allocation
 	default:
 		// Composite values: their printed form, which is deterministic for
 		// slices, structs and maps (fmt sorts map keys).
-		return hashString(hashByte(h, tagOther), fmt.Sprintf("%#v", v))
+		return hashString(h, tagOther, fmt.Sprintf("%#v", v))
 	}
 }
 
-func hashInt(h uint64, v int64) uint64 { return hashUint64(hashByte(h, tagInt), uint64(v)) }
+func hashInt(h uint64, v int64) uint64 { return mixWord(mixWord(h, tagInt), uint64(v)) }
 
 // hashUint hashes unsigned values that fit int64 as ints (so 5 and uint64(5)
 // agree) and larger ones under their own tag.
@@ -359,14 +379,14 @@ func hashUint(h uint64, v uint64) uint64 {
 	if v <= math.MaxInt64 {
 		return hashInt(h, int64(v))
 	}
-	return hashUint64(hashByte(h, tagUint), v)
+	return mixWord(mixWord(h, tagUint), v)
 }
 
-// hashFloat hashes integral floats (and -0) as ints, because JSON decoders (multilang
-// tuples) turn every number into float64.
+// hashFloat hashes integral floats (and -0) as ints, because JSON decoders
+// (multilang tuples) turn every number into float64.
 func hashFloat(h uint64, f float64) uint64 {
 	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
 		return hashInt(h, int64(f))
 	}
-	return hashUint64(hashByte(h, tagFloat), math.Float64bits(f))
+	return mixWord(mixWord(h, tagFloat), math.Float64bits(f))
 }

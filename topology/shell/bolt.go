@@ -70,6 +70,16 @@ type boltMsg struct {
 	Tuple  topology.Values `json:"tuple"`
 }
 
+// heartbeatMsg is Storm's heartbeat tuple: from no component ("comp" is
+// null), on __heartbeat, from task -1 (Storm's system task id).
+type heartbeatMsg struct {
+	ID     string          `json:"id"`
+	Comp   *string         `json:"comp"`
+	Stream string          `json:"stream"`
+	Task   int             `json:"task"`
+	Tuple  topology.Values `json:"tuple"`
+}
+
 // NewBolt returns a bolt running command (in the topology's code dir) that
 // emits on outputs.
 func NewBolt(command []string, outputs map[string]topology.StreamDef) *Bolt {
@@ -263,7 +273,7 @@ func (b *Bolt) writeLoop() {
 			b.nextID++
 			id := strconv.FormatUint(b.nextID, 10)
 			b.mu.Unlock()
-			err = b.proc.write(boltMsg{ID: id, Comp: "", Stream: topology.HeartbeatStream, Task: -1, Tuple: topology.Values{}})
+			err = b.proc.write(heartbeatMsg{ID: id, Stream: topology.HeartbeatStream, Task: -1, Tuple: topology.Values{}})
 		case msg := <-b.tuples:
 			err = b.proc.write(msg)
 		}
