@@ -205,16 +205,9 @@ func build(def *topologyDef) (*topology.Topology, error) {
 	}
 	bolts := map[string]*topology.BoltDeclarer{}
 	for _, c := range def.Spouts {
-		if c == nil {
-			return nil, fmt.Errorf("spouts: empty entry")
-		}
-		spec, err := lookupClass(c, kindSpout)
+		comp, err := makeComponent(c, kindSpout)
 		if err != nil {
 			return nil, err
-		}
-		comp, err := spec.make(c)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: spout %q (%s): %w", c.line, c.ID, c.ClassName, err)
 		}
 		var d *topology.SpoutDeclarer
 		if comp.shell != nil {
@@ -222,25 +215,12 @@ func build(def *topologyDef) (*topology.Topology, error) {
 		} else {
 			d = b.SetSpout(c.ID, comp.spout, parallelism(c))
 		}
-		if c.NumTasks != nil {
-			d.SetNumTasks(*c.NumTasks)
-		}
-		conf := mergeConf(c.Config, comp.conf)
-		for _, k := range sortedKeys(conf) {
-			d.AddConfig(k, conf[k])
-		}
+		configure(c, comp, d.SetNumTasks, d.AddConfig)
 	}
 	for _, c := range def.Bolts {
-		if c == nil {
-			return nil, fmt.Errorf("bolts: empty entry")
-		}
-		spec, err := lookupClass(c, kindBolt)
+		comp, err := makeComponent(c, kindBolt)
 		if err != nil {
 			return nil, err
-		}
-		comp, err := spec.make(c)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: bolt %q (%s): %w", c.line, c.ID, c.ClassName, err)
 		}
 		var d *topology.BoltDeclarer
 		if comp.shell != nil {
@@ -248,13 +228,7 @@ func build(def *topologyDef) (*topology.Topology, error) {
 		} else {
 			d = b.SetBolt(c.ID, comp.bolt, parallelism(c))
 		}
-		if c.NumTasks != nil {
-			d.SetNumTasks(*c.NumTasks)
-		}
-		conf := mergeConf(c.Config, comp.conf)
-		for _, k := range sortedKeys(conf) {
-			d.AddConfig(k, conf[k])
-		}
+		configure(c, comp, d.SetNumTasks, d.AddConfig)
 		bolts[c.ID] = d
 	}
 	for i, s := range def.Streams {
@@ -271,6 +245,34 @@ func build(def *topologyDef) (*topology.Topology, error) {
 	}
 	t.Definition.Name = def.Name
 	return t, nil
+}
+
+// makeComponent makes the component of a YAML entry of kind k.
+func makeComponent(c *componentDef, k kind) (component, error) {
+	if c == nil {
+		return component{}, fmt.Errorf("%ss: empty entry", k)
+	}
+	cl, err := lookupClass(c, k)
+	if err != nil {
+		return component{}, err
+	}
+	comp, err := cl.make(c)
+	if err != nil {
+		return component{}, fmt.Errorf("line %d: %s %q (%s): %w", c.line, k, c.ID, c.ClassName, err)
+	}
+	return comp, nil
+}
+
+// configure applies numTasks and the component configuration (the YAML's
+// config over what config methods set) through a declarer's methods.
+func configure[D any](c *componentDef, comp component, setNumTasks func(int) D, addConfig func(string, any) D) {
+	if c.NumTasks != nil {
+		setNumTasks(*c.NumTasks)
+	}
+	conf := mergeConf(c.Config, comp.conf)
+	for _, k := range sortedKeys(conf) {
+		addConfig(k, conf[k])
+	}
 }
 
 func parallelism(c *componentDef) int {
