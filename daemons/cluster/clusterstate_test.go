@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 )
@@ -32,6 +34,7 @@ func TestCluster(t *testing.T) {
 			t.Run("FatalUnknownSubtree", func(t *testing.T) { testFatalUnknownSubtree(t, tg) })
 			t.Run("Reconnected", func(t *testing.T) { testStormReconnected(t, tg) })
 			t.Run("ConcurrentUse", func(t *testing.T) { testConcurrentUse(t, tg) })
+			t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, tg) })
 			if tg.expire != nil {
 				t.Run("SessionExpiry", func(t *testing.T) { testSessionExpiry(t, tg) })
 			}
@@ -419,4 +422,63 @@ func testSessionRenewal(t *testing.T, tg target) {
 	// Watches work on the new connection.
 	writer := connectState(t, Options{Servers: opts.Servers, Root: opts.Root, Logger: opts.Logger})
 	expectSentinelNext(t, s, writer, rec)
+}
+
+// testLifecycle: Close stops every goroutine the state started (the client's
+// and the dispatcher), a panicking callback is a fatal error rather than a
+// crash, and Disconnect of a StormClusterState built on a shared state leaves
+// that state open.
+func testLifecycle(t *testing.T, tg target) {
+	t.Run("Close stops every goroutine", func(t *testing.T) {
+		before := runtime.NumGoroutine()
+		opts := tg.options(t)
+		s := connectState(t, opts)
+		s.Register(func(Event) {})
+		if _, err := s.GetData("/x", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetEphemeralNode("/e", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, "goroutines back to the count before Connect", func() (bool, error) {
+			return runtime.NumGoroutine() <= before, nil
+		})
+	})
+	t.Run("a panicking callback is fatal", func(t *testing.T) {
+		opts := tg.options(t)
+		fatals := make(chan error, 2)
+		opts.OnFatal = func(err error) { fatals <- err }
+		s := connectState(t, opts)
+		s.Register(func(ev Event) { panic("owner bug") })
+		if _, err := s.GetData("/p", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetData("/p", nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-fatals:
+			if !strings.Contains(err.Error(), "owner bug") {
+				t.Fatalf("fatal error %v does not carry the panic", err)
+			}
+		case <-time.After(waitFor):
+			t.Fatal("OnFatal not called for a panicking callback")
+		}
+	})
+	t.Run("Disconnect leaves a shared state open", func(t *testing.T) {
+		s := connectState(t, tg.options(t))
+		storm, err := NewStormClusterState(s, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := storm.Disconnect(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetData("/still/open", nil); err != nil {
+			t.Fatalf("state closed by Disconnect of a StormClusterState it did not open: %v", err)
+		}
+	})
 }
