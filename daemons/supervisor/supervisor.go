@@ -271,8 +271,9 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	}
 	s.reapOrphans()
 	if err := s.heartbeat(); err != nil {
-		cancel()
-		return nil, fmt.Errorf("start supervisor %s: first heartbeat: %w", id, err)
+		// A ZooKeeper hiccup (the session reconnecting) must not stop the
+		// start: the recurring heartbeat retries within its period.
+		s.log.Warn("first supervisor heartbeat failed; retrying at the next one", "err", err)
 	}
 	s.timer = timer.New("supervisor-timer", timer.RealClock(), s.fatal)
 	s.syncEvents = event.New("sync-supervisor", s.fatal)

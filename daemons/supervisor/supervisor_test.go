@@ -23,6 +23,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/internal/zktest"
 	"github.com/localstorm/localstorm/procs"
 )
@@ -189,7 +190,7 @@ func supervisorOptions(dir string, state cluster.StormClusterState, code CodeDow
 // env is one test's ZooKeeper, connection and supervisor dir.
 type env struct {
 	t     testing.TB
-	zk    *zktest.RealServer
+	zk    string // address
 	state cluster.StormClusterState
 	dir   string
 	code  *fakeCode
@@ -198,8 +199,8 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	zk := zktest.StartReal(t, zktest.RealOptions{})
-	state, err := cluster.ConnectStorm(context.Background(), cluster.Options{Servers: []string{zk.Addr}, SessionTimeout: 4 * time.Second})
+	zk := startZooKeeper(t)
+	state, err := cluster.ConnectStorm(context.Background(), cluster.Options{Servers: []string{zk}, SessionTimeout: 4 * time.Second})
 	if err != nil {
 		t.Fatalf("connect to ZooKeeper: %v", err)
 	}
@@ -209,6 +210,23 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	return &env{t: t, zk: zk, state: state, dir: t.TempDir(), code: &fakeCode{exe: exe}, ports: freePorts(t, 2)}
+}
+
+// realZKEnv set to 1 runs the tests against a real ZooKeeper 3.8 instead of
+// the embedded server.
+const realZKEnv = "LOCALSTORM_TEST_REAL_ZK"
+
+func startZooKeeper(t testing.TB) string {
+	t.Helper()
+	if os.Getenv(realZKEnv) == "1" {
+		return zktest.StartReal(t, zktest.RealOptions{}).Addr
+	}
+	srv, err := zookeeper.Start(context.Background(), zookeeper.Options{})
+	if err != nil {
+		t.Fatalf("start embedded ZooKeeper: %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv.Addr()
 }
 
 func freePorts(t testing.TB, n int) []int {
@@ -470,7 +488,7 @@ func TestHealthCheckFailureStopsSupervisor(t *testing.T) {
 func TestWorkersDieWithSIGKILLedOwner(t *testing.T) {
 	e := newEnv(t)
 	owner := exec.Command(e.code.exe)
-	owner.Env = append(os.Environ(), modeEnv+"=owner", "OWNER_ZK="+e.zk.Addr, "OWNER_DIR="+e.dir,
+	owner.Env = append(os.Environ(), modeEnv+"=owner", "OWNER_ZK="+e.zk, "OWNER_DIR="+e.dir,
 		"OWNER_EXE="+e.code.exe, fmt.Sprintf("OWNER_PORTS=%d", e.ports[0]))
 	owner.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	owner.Stderr = testLogWriter{t}
