@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,9 @@ type CompleteOptions struct {
 	Timeout time.Duration
 	// Name of the topology (default: derived from the test's name).
 	Name string
+	// During, when set, runs once the topology is active, while tuples flow:
+	// the place to inject a fault. Completion is still awaited after it.
+	During func(topologyID string)
 }
 
 // capturerID is the bolt testkit adds to capture every emitted tuple.
@@ -76,6 +80,10 @@ func CompleteTopology(t testing.TB, c *Cluster, b *topology.Builder, mocks Mocke
 		c.bridge.setMocks(name, id, tuples)
 	}
 	id := c.submitBuilt(t, name, topo, o.Conf)
+	if o.During != nil {
+		c.WaitTopologyActive(t, id)
+		o.During(id)
+	}
 	deadline := time.NewTimer(o.Timeout)
 	defer deadline.Stop()
 	for {
@@ -248,11 +256,24 @@ func (s *mockSpout) Activate()   {}
 func (s *mockSpout) Deactivate() {}
 
 // capturer sends every tuple it receives to the bridge, then acks it, so a
-// completed tuple tree implies its tuples were captured.
+// completed tuple tree implies its tuples were captured. Tuples are sent in
+// batches: one HTTP round trip per tuple would dominate a test's run time.
 type capturer struct {
 	out topology.BoltCollector
 	url string
+
+	mu      sync.Mutex
+	batch   []capturedTuple
+	inputs  []*topology.Tuple
+	stop    chan struct{}
+	stopped chan struct{}
 }
+
+// Batches are flushed when this full, or this long after their first tuple.
+const (
+	captureBatch = 256
+	captureDelay = 2 * time.Millisecond
+)
 
 func (c *capturer) DeclareOutputFields(topology.OutputDeclarer) {}
 
@@ -260,23 +281,69 @@ func (c *capturer) Prepare(ctx *topology.Context, out topology.BoltCollector) er
 	bridgeURL, _ := ctx.Conf[bridgeKey].(string)
 	name, _ := ctx.Conf["topology.name"].(string)
 	c.out, c.url = out, fmt.Sprintf("%s/capture/%s", bridgeURL, url.PathEscape(name))
+	c.stop, c.stopped = make(chan struct{}), make(chan struct{})
+	go c.flushLoop()
 	return nil
 }
 
 func (c *capturer) Execute(t *topology.Tuple) {
 	vals, err := json.Marshal(t.Values)
-	if err == nil {
-		err = postJSON(c.url, []capturedTuple{{Component: t.Component, Stream: t.Stream, Values: vals}})
-	}
 	if err != nil {
 		c.out.ReportError(fmt.Errorf("testkit capturer: %w", err))
 		c.out.Fail(t)
 		return
 	}
-	c.out.Ack(t)
+	c.mu.Lock()
+	c.batch = append(c.batch, capturedTuple{Component: t.Component, Stream: t.Stream, Values: vals})
+	c.inputs = append(c.inputs, t)
+	full := len(c.batch) >= captureBatch
+	c.mu.Unlock()
+	if full {
+		c.flush()
+	}
 }
 
-func (c *capturer) Cleanup() {}
+func (c *capturer) flushLoop() {
+	defer close(c.stopped)
+	tick := time.NewTicker(captureDelay)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.stop:
+			c.flush()
+			return
+		case <-tick.C:
+			c.flush()
+		}
+	}
+}
+
+// flush sends the batch, then acks its tuples (fails them if it could not).
+func (c *capturer) flush() {
+	c.mu.Lock()
+	batch, inputs := c.batch, c.inputs
+	c.batch, c.inputs = nil, nil
+	c.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	err := postJSON(c.url, batch)
+	if err != nil {
+		c.out.ReportError(fmt.Errorf("testkit capturer: %w", err))
+	}
+	for _, t := range inputs {
+		if err != nil {
+			c.out.Fail(t)
+		} else {
+			c.out.Ack(t)
+		}
+	}
+}
+
+func (c *capturer) Cleanup() {
+	close(c.stop)
+	<-c.stopped
+}
 
 // decodeValues turns captured JSON back into values; whole numbers become int.
 func decodeValues(raw json.RawMessage) topology.Values {
