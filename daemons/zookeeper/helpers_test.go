@@ -79,14 +79,16 @@ func serverGoroutines() string {
 	return strings.Join(out, "\n\n")
 }
 
-type zkLogger struct{ t testing.TB }
+// quietLogger drops go-zookeeper's logs: its goroutines outlive Close and
+// would log into a finished test.
+type quietLogger struct{}
 
-func (l zkLogger) Printf(format string, args ...any) { l.t.Logf("zk client: "+format, args...) }
+func (quietLogger) Printf(string, ...any) {}
 
 // connect opens a go-zookeeper client to s and waits for its session.
 func connect(t testing.TB, addr string) (*zk.Conn, <-chan zk.Event) {
 	t.Helper()
-	c, ev, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(zkLogger{t}))
+	c, ev, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(quietLogger{}))
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}

@@ -227,7 +227,7 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	dir := t.TempDir()
 	addr, stop := startChild(t, dir, "")
-	c, _, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(zkLogger{t}))
+	c, _, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(quietLogger{}))
 	if err != nil {
 		t.Fatal(err)
 	}
