@@ -81,7 +81,7 @@ func TestDurabilityRestartRecoversTreeZxidAndSessions(t *testing.T) {
 	}
 }
 
-// TestTornLogTailIsCutBack appends half a record to the newest log file of a
+// TestDurabilityTornLogTailIsCutBack appends half a record to the newest log file of a
 // cleanly closed server; the next start warns, cuts it back and serves the
 // whole tree.
 func TestDurabilityTornLogTailIsCutBack(t *testing.T) {
@@ -217,7 +217,7 @@ func (cs *childServer) Kill() {
 	}
 }
 
-// TestKill9LosesNoAcknowledgedWrite kills a child server with SIGKILL while
+// TestDurabilityKill9LosesNoAcknowledgedWrite kills a child server with SIGKILL while
 // eight writers are mid-stream, restarts it on the same data dir and checks
 // that every write the server acknowledged is there.
 func TestDurabilityKill9LosesNoAcknowledgedWrite(t *testing.T) {

@@ -47,7 +47,7 @@ func TestConformanceSequentialNames(t *testing.T) {
 	})
 }
 
-// TestCreateDeleteCheckOrder pins which error wins when several apply.
+// TestConformanceCreateDeleteCheckOrder pins which error wins when several apply.
 func TestConformanceCreateDeleteCheckOrder(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		c := in.Connect(t)
@@ -94,7 +94,7 @@ func TestConformanceCreateDeleteCheckOrder(t *testing.T) {
 	})
 }
 
-// TestPathValidation pins the codes real ZooKeeper gives for bad paths: writes
+// TestConformancePathValidation pins the codes real ZooKeeper gives for bad paths: writes
 // check the parent first for create (so a bad path under a missing parent is
 // NoNode), setData validates before anything, reads just look the path up (the
 // empty path is the root's key).
@@ -180,7 +180,7 @@ func TestConformanceOperationReplies(t *testing.T) {
 	})
 }
 
-// TestUnknownOpcodeAndOversizedFrame: ZooKeeper's UnimplementedRequestProcessor
+// TestConformanceUnknownOpcodeAndOversizedFrame: ZooKeeper's UnimplementedRequestProcessor
 // answers an unknown opcode with Unimplemented (zxid -1 in the header) and then
 // closes the connection; the session survives. An oversized frame closes the
 // connection; other clients are not affected.

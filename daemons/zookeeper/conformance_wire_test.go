@@ -236,6 +236,8 @@ type rawConn struct {
 	c      net.Conn
 	xid    int32
 	events []event
+	// lastZxid is the zxid of the last reply header, as a client tracks it.
+	lastZxid int64
 	// session is set after a successful connect.
 	session connectResp
 }
@@ -340,6 +342,8 @@ func (r *rawConn) readReply() (replyHeader, *dec, error) {
 	}
 	if h.xid == xidNotification {
 		r.events = append(r.events, event{typ: d.i32(), state: d.i32(), path: d.str()})
+	} else if h.zxid > 0 {
+		r.lastZxid = h.zxid
 	}
 	return h, d, nil
 }
