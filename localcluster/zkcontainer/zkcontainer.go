@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -100,15 +101,29 @@ func clusterName(opt string) string {
 	return opt
 }
 
-// dockerClient connects to the engine testcontainers would use, turning any
-// failure into ErrNoDocker.
-func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
+// dockerClient connects to the Docker engine, turning any failure into
+// ErrNoDocker. A DOCKER_HOST that is set is used strictly: testcontainers
+// would silently fall back to the default socket, hiding a mistake (and
+// making a missing engine impossible to simulate). Otherwise testcontainers'
+// own discovery runs (docker contexts, the default and rootless sockets).
+func dockerClient(ctx context.Context) (*client.Client, error) {
 	ryukOff()
+	if host := os.Getenv("DOCKER_HOST"); host != "" {
+		cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			return nil, fmt.Errorf("%w: DOCKER_HOST=%s: %v", ErrNoDocker, host, err)
+		}
+		if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+			_ = cli.Close()
+			return nil, fmt.Errorf("%w: DOCKER_HOST=%s: %v", ErrNoDocker, host, err)
+		}
+		return cli, nil
+	}
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoDocker, err)
 	}
-	return cli, nil
+	return cli.Client, nil
 }
 
 // Start runs a ZooKeeper container and returns once it serves: its `srvr`
@@ -264,16 +279,16 @@ func ReapOrphans(ctx context.Context, cluster string) (int, error) {
 		return 0, fmt.Errorf("reap ZooKeeper containers of cluster %q: list: %w", cluster, err)
 	}
 	removed := 0
-	var errs []error
+	var errs *multierror.Error
 	for _, ctr := range list.Items {
 		_, err := cli.ContainerRemove(ctx, ctr.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 		if err != nil {
-			errs = append(errs, fmt.Errorf("remove %.12s: %w", ctr.ID, err))
+			errs = multierror.Append(errs, fmt.Errorf("remove %.12s: %w", ctr.ID, err))
 			continue
 		}
 		removed++
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errs.ErrorOrNil(); err != nil {
 		return removed, fmt.Errorf("reap ZooKeeper containers of cluster %q: %w", cluster, err)
 	}
 	return removed, nil
