@@ -18,7 +18,7 @@ import (
 
 // testEnv is a nimbus over an in-memory cluster state and a simulated clock.
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	n     *Nimbus
 	state *memState
 	clock *timer.SimClock
@@ -29,11 +29,11 @@ type testEnv struct {
 var testStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // testLogger sends logs to t.Log so they show only for failing tests.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type tlogWriter struct{ t *testing.T }
+type tlogWriter struct{ t testing.TB }
 
 func (w tlogWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
@@ -41,7 +41,7 @@ func (w tlogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newEnv(t *testing.T, overrides config.Conf) *testEnv {
+func newEnv(t testing.TB, overrides config.Conf) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, state: newMemState(), clock: timer.NewSimClock(testStart), dir: t.TempDir()}
 	e.conf = config.Conf{

@@ -39,6 +39,27 @@ func ValidateTopologyName(name string) error {
 	return nil
 }
 
+// maxTasks bounds the tasks of one topology: task ids are materialised per
+// task by nimbus and workers, so an absurd count would exhaust memory.
+const maxTasks = 1 << 16
+
+func checkTaskCount(def *topology.Definition) error {
+	total := 0
+	for _, comps := range []map[string]*topology.ComponentDef{def.Spouts, def.Bolts} {
+		for id, c := range comps {
+			n := max(c.NumTasks, c.Parallelism)
+			if n > maxTasks {
+				return fmt.Errorf("%w: component %q: %d tasks, at most %d are allowed", api.ErrInvalid, id, n, maxTasks)
+			}
+			total += n
+		}
+	}
+	if total > maxTasks {
+		return fmt.Errorf("%w: topology has %d tasks, at most %d are allowed", api.ErrInvalid, total, maxTasks)
+	}
+	return nil
+}
+
 // validateTopologyConf checks the keys nimbus and workers rely on.
 func validateTopologyConf(c config.Conf) error {
 	var errs []error
@@ -113,6 +134,9 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	}
 	if err := def.Validate(); err != nil {
 		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	}
+	if err := checkTaskCount(def); err != nil {
+		return "", err
 	}
 	conf := withDefaults(n.conf).Merge(def.Conf).Merge(req.Conf)
 	if err := validateTopologyConf(conf); err != nil {

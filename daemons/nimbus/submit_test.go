@@ -119,6 +119,7 @@ func TestSubmitValidationWritesNothing(t *testing.T) {
 		}, api.ErrInvalid, "nope"},
 		{"no spout", func(r *api.SubmitRequest) { r.Definition.Spouts = nil }, api.ErrInvalid, "no spout"},
 		{"zero parallelism", func(r *api.SubmitRequest) { r.Definition.Bolts["count"].Parallelism = 0 }, api.ErrInvalid, "parallelism 0"},
+		{"too many tasks", func(r *api.SubmitRequest) { r.Definition.Bolts["count"].NumTasks = maxTasks + 1 }, api.ErrInvalid, "tasks, at most"},
 		{"zero workers", func(r *api.SubmitRequest) { r.Conf = map[string]any{config.TopologyWorkers: 0} }, api.ErrInvalid, "topology.workers"},
 		{"workers not a number", func(r *api.SubmitRequest) { r.Conf = map[string]any{config.TopologyWorkers: "two"} }, api.ErrInvalid, "topology.workers"},
 		{"workers from the definition conf", func(r *api.SubmitRequest) { r.Definition.Conf = map[string]any{config.TopologyWorkers: -1} }, api.ErrInvalid, "topology.workers"},
