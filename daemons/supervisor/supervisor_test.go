@@ -386,6 +386,30 @@ func TestAssignmentLifecycle(t *testing.T) {
 	})
 }
 
+// TestStoppedWorkerTimesOut freezes a worker with SIGSTOP: its heartbeat
+// ages past supervisor.worker.timeout.secs, so it is timed out, killed (a
+// stopped process ignores SIGTERM until SIGKILL) and replaced.
+func TestStoppedWorkerTimesOut(t *testing.T) {
+	e := newEnv(t)
+	sup := e.start()
+	e.assign("t-1-1", sup.ID(), 1, e.ports[0])
+	waitFor(t, 15*time.Second, "a running worker", func() bool { return len(running(sup)) == 1 })
+	frozen := running(sup)[e.ports[0]]
+	if err := syscall.Kill(frozen.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	waitFor(t, 20*time.Second, "the frozen worker's replacement", func() bool {
+		w, ok := running(sup)[e.ports[0]]
+		return ok && w.WorkerID != frozen.WorkerID
+	})
+	timeout, _ := config.TestProfile().Secs(config.SupervisorWorkerTimeoutSecs)
+	if waited := time.Since(stopped); waited < timeout {
+		t.Errorf("replaced after %s, before the worker timeout %s", waited, timeout)
+	}
+	waitFor(t, 5*time.Second, "the frozen worker to be killed", func() bool { return processGone(frozen.Pid) })
+}
+
 func TestCloseLeavesNoProcess(t *testing.T) {
 	e := newEnv(t)
 	sup := e.start()
