@@ -23,6 +23,7 @@ func TestCluster(t *testing.T) {
 			t.Run("ClusterStateBadPaths", func(t *testing.T) { testClusterStateBadPaths(t, tg) })
 			t.Run("Ephemeral", func(t *testing.T) { testEphemeral(t, tg) })
 			t.Run("Watches", func(t *testing.T) { testWatches(t, tg) })
+			t.Run("WatchDedup", func(t *testing.T) { testWatchDedup(t, tg) })
 			t.Run("RegisterUnregisterClose", func(t *testing.T) { testRegisterUnregisterClose(t, tg) })
 			t.Run("SessionRenewal", func(t *testing.T) { testSessionRenewal(t, tg) })
 			t.Run("StormRecords", func(t *testing.T) { testStormRecords(t, tg) })
@@ -481,4 +482,64 @@ func testLifecycle(t *testing.T, tg target) {
 			t.Fatalf("state closed by Disconnect of a StormClusterState it did not open: %v", err)
 		}
 	})
+}
+
+// testWatchDedup: watched reads of a node whose watch has not fired do not
+// set it again (the server keeps one per node and kind; go-zookeeper would
+// keep a channel per call), and once it fired the next watched read sets it.
+func testWatchDedup(t *testing.T, tg target) {
+	opts := tg.options(t)
+	s := connectState(t, opts)
+	writer := connectState(t, Options{Servers: opts.Servers, Root: opts.Root, Logger: opts.Logger})
+	rec := newRecorder()
+	s.Register(rec.record)
+	if err := writer.SetData("/r", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.RLock()
+	book := s.book
+	s.mu.RUnlock()
+	sets := func() int64 { return book.set.Load() }
+	start := sets()
+	for range 20 {
+		if _, err := s.GetData("/r", true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetVersion("/r", true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetChildren("/r", true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetData("/absent", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := sets() - start; got != 3 {
+		t.Fatalf("80 watched reads set %d watches, want 3 (data and child watch on /r, exist watch on /absent)", got)
+	}
+	if err := writer.SetData("/r", []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	if ev := rec.next(t); ev != (Event{Type: "changed", Path: "/r"}) {
+		t.Fatalf("event %+v, want changed /r", ev)
+	}
+	if _, err := s.GetData("/r", true); err != nil {
+		t.Fatal(err)
+	}
+	if got := sets() - start; got != 4 {
+		t.Fatalf("after the watch fired, a watched read set %d watches in all, want 4", got)
+	}
+	if err := writer.SetData("/r", []byte("3")); err != nil {
+		t.Fatal(err)
+	}
+	if ev := rec.next(t); ev != (Event{Type: "changed", Path: "/r"}) {
+		t.Fatalf("event %+v, want changed /r from the re-set watch", ev)
+	}
+	if err := writer.SetData("/absent", nil); err != nil {
+		t.Fatal(err)
+	}
+	if ev := rec.next(t); ev != (Event{Type: "created", Path: "/absent"}) {
+		t.Fatalf("event %+v, want created /absent", ev)
+	}
 }

@@ -41,7 +41,8 @@ type zkState struct {
 
 	mu     sync.RWMutex
 	conn   *zk.Conn
-	gen    uint64 // generation of conn; events of older connections are ignored
+	gen    uint64     // generation of conn; events of older connections are ignored
+	book   *watchBook // the watches conn's session holds
 	closed bool
 
 	cbMu      sync.Mutex
@@ -132,7 +133,7 @@ func connect(ctx context.Context, opts Options) (*zkState, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.conn, s.gen = conn, gen
+	s.conn, s.gen, s.book = conn, gen, newWatchBook()
 	if root != "" {
 		if err := s.mkdirsAbs(conn, root); err != nil {
 			conn.Close()
@@ -221,7 +222,7 @@ func (s *zkState) dispatch() {
 
 func (s *zkState) handle(e connEvent) {
 	s.mu.RLock()
-	stale := e.gen != s.gen
+	stale, book := e.gen != s.gen, s.book
 	s.mu.RUnlock()
 	ev := e.ev
 	if ev.Type == zk.EventSession {
@@ -250,6 +251,7 @@ func (s *zkState) handle(e connEvent) {
 		s.log.Warn("ignoring zookeeper event of unknown type", "type", ev.Type.String(), "path", ev.Path)
 		return
 	}
+	book.fired(ev.Path) // before the callbacks, which may read and watch again
 	path, ok := s.relative(ev.Path)
 	if !ok {
 		s.log.Warn("ignoring zookeeper event outside the root", "path", ev.Path, "root", s.root)
@@ -344,7 +346,7 @@ func (s *zkState) renewSession(expiredGen uint64) {
 		return
 	}
 	old := s.conn
-	s.conn, s.gen = conn, gen
+	s.conn, s.gen, s.book = conn, gen, newWatchBook()
 	s.mu.Unlock()
 	old.Close()
 	s.log.Info("new zookeeper session", "session", fmt.Sprintf("0x%x", conn.SessionID()))
@@ -413,15 +415,22 @@ func parentOf(path string) string {
 
 // op resolves path and the live connection for one operation.
 func (s *zkState) op(path string) (*zk.Conn, string, error) {
+	conn, _, p, err := s.watchOp(path)
+	return conn, p, err
+}
+
+// watchOp is op with the watch book of the connection.
+func (s *zkState) watchOp(path string) (*zk.Conn, *watchBook, string, error) {
 	p, err := s.abs(path)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	conn, err := s.current()
-	if err != nil {
-		return nil, "", err
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, nil, "", ErrClosed
 	}
-	return conn, p, nil
+	return s.conn, s.book, p, nil
 }
 
 func (s *zkState) SetEphemeralNode(path string, data []byte) error {
@@ -586,17 +595,18 @@ func (s *zkState) GetData(path string, watch bool) ([]byte, error) {
 // exists watch on a missing one (as Storm's get-data does), so the caller
 // hears of the node's creation too.
 func (s *zkState) GetDataWithVersion(path string, watch bool) ([]byte, int32, error) {
-	conn, p, err := s.op(path)
+	conn, book, p, err := s.watchOp(path)
 	if err != nil {
 		return nil, -1, fmt.Errorf("get data with version %s: %w", path, err)
 	}
 	for range maxRaceRetries {
 		var data []byte
 		var stat *zk.Stat
+		plain := func() (err error) { data, stat, err = conn.Get(p); return err }
 		if watch {
-			data, stat, _, err = conn.GetW(p)
+			err = book.read(p, dataWatch, plain, func() (err error) { data, stat, _, err = conn.GetW(p); return err })
 		} else {
-			data, stat, err = conn.Get(p)
+			err = plain()
 		}
 		if err == nil {
 			return data, stat.Version, nil
@@ -607,7 +617,7 @@ func (s *zkState) GetDataWithVersion(path string, watch bool) ([]byte, int32, er
 		if !watch {
 			return nil, -1, nil
 		}
-		exists, _, _, err := conn.ExistsW(p)
+		exists, _, err := book.exists(conn, p)
 		if err != nil {
 			return nil, -1, fmt.Errorf("get data with version %s: watch for creation: %w", path, err)
 		}
@@ -620,14 +630,14 @@ func (s *zkState) GetDataWithVersion(path string, watch bool) ([]byte, int32, er
 }
 
 func (s *zkState) GetVersion(path string, watch bool) (int32, error) {
-	conn, p, err := s.op(path)
+	conn, book, p, err := s.watchOp(path)
 	if err != nil {
 		return -1, fmt.Errorf("get version %s: %w", path, err)
 	}
 	var exists bool
 	var stat *zk.Stat
 	if watch {
-		exists, stat, _, err = conn.ExistsW(p)
+		exists, stat, err = book.exists(conn, p)
 	} else {
 		exists, stat, err = conn.Exists(p)
 	}
@@ -643,16 +653,17 @@ func (s *zkState) GetVersion(path string, watch bool) (int32, error) {
 // GetChildren with a watch on a missing node sets an exists watch, so the
 // caller hears of the node's creation.
 func (s *zkState) GetChildren(path string, watch bool) ([]string, error) {
-	conn, p, err := s.op(path)
+	conn, book, p, err := s.watchOp(path)
 	if err != nil {
 		return nil, fmt.Errorf("get children %s: %w", path, err)
 	}
 	for range maxRaceRetries {
 		var children []string
+		plain := func() (err error) { children, _, err = conn.Children(p); return err }
 		if watch {
-			children, _, _, err = conn.ChildrenW(p)
+			err = book.read(p, childWatch, plain, func() (err error) { children, _, _, err = conn.ChildrenW(p); return err })
 		} else {
-			children, _, err = conn.Children(p)
+			err = plain()
 		}
 		if err == nil {
 			return children, nil
@@ -663,7 +674,7 @@ func (s *zkState) GetChildren(path string, watch bool) ([]string, error) {
 		if !watch {
 			return nil, nil
 		}
-		exists, _, _, err := conn.ExistsW(p)
+		exists, _, err := book.exists(conn, p)
 		if err != nil {
 			return nil, fmt.Errorf("get children %s: watch for creation: %w", path, err)
 		}
