@@ -94,6 +94,22 @@ func TestProfiles(t *testing.T) {
 	}
 }
 
+// checkErr fails the test unless err matches wantErr (a fragment of the
+// message, or "" for no error) and reports whether to go on checking values.
+func checkErr(t *testing.T, err error, wantErr string) bool {
+	t.Helper()
+	if wantErr == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}
+	if err == nil || !strings.Contains(err.Error(), wantErr) {
+		t.Fatalf("err = %v, want one containing %q", err, wantErr)
+	}
+	return false
+}
+
 func TestParseOverride(t *testing.T) {
 	cases := []struct {
 		in      string
@@ -119,14 +135,8 @@ func TestParseOverride(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
 			key, value, err := ParseOverride(tc.in)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
-				}
+			if !checkErr(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if key != tc.key || !reflect.DeepEqual(value, tc.value) {
 				t.Fatalf("got %q=%#v, want %q=%#v", key, value, tc.key, tc.value)
@@ -174,14 +184,8 @@ storm.zookeeper.servers: ["zk1"]
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Load(tc.path, tc.overrides)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
-				}
+			if !checkErr(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			for k, v := range tc.want {
 				if !reflect.DeepEqual(c[k], v) {

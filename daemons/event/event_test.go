@@ -7,18 +7,8 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/timer"
+	"github.com/localstorm/localstorm/daemons/timer/timertest"
 )
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 type log struct {
 	mu  sync.Mutex
@@ -43,7 +33,7 @@ func TestRunsEventsInOrder(t *testing.T) {
 	for i := range n {
 		m.Add(l.add(i))
 	}
-	waitFor(t, "queue drained", m.Waiting)
+	timertest.WaitIdle(t, m)
 	got := l.snapshot()
 	if len(got) != n {
 		t.Fatalf("ran %d events, want %d", len(got), n)
@@ -68,7 +58,7 @@ func TestWaitingIsFalseWhileAnEventRuns(t *testing.T) {
 		t.Fatal("Waiting() = true while an event runs")
 	}
 	close(release)
-	waitFor(t, "manager idle", m.Waiting)
+	timertest.WaitIdle(t, m)
 }
 
 func TestFailingEventStopsManager(t *testing.T) {
@@ -106,7 +96,7 @@ func TestFailingEventStopsManager(t *testing.T) {
 				t.Fatalf("got error %v, want an EventError of %q wrapping the failure", err, "failing")
 			}
 			m.Add(l.add(2))
-			waitFor(t, "stopped manager", m.Waiting)
+			timertest.WaitIdle(t, m)
 			if got := l.snapshot(); len(got) != 0 {
 				t.Fatalf("events ran after the failure: %v", got)
 			}
@@ -171,7 +161,7 @@ func TestConcurrentAdders(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	waitFor(t, "all events", m.Waiting)
+	timertest.WaitIdle(t, m)
 	mu.Lock()
 	defer mu.Unlock()
 	if count != 800 {

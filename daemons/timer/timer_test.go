@@ -6,19 +6,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+	"github.com/localstorm/localstorm/daemons/timer/timertest"
+)
 
 // recorder collects task names in run order.
 type recorder struct {
@@ -57,8 +47,7 @@ func newSim(t *testing.T) (*Timer, *SimClock, *[]error, *sync.Mutex) {
 // that is due and gone back to sleep.
 func advance(t *testing.T, tm *Timer, c *SimClock, d time.Duration) {
 	t.Helper()
-	c.Advance(d)
-	waitFor(t, "timer to go idle", tm.Waiting)
+	timertest.Advance(t, c, d, tm)
 }
 
 func TestScheduleRunsInDueOrderThenSchedulingOrder(t *testing.T) {
@@ -79,7 +68,7 @@ func TestScheduleRunsInDueOrderThenSchedulingOrder(t *testing.T) {
 		{time.Second, "a1,a2,b"},
 		{time.Hour, "a1,a2,b,c"},
 	}
-	waitFor(t, "timer idle", tm.Waiting)
+	timertest.WaitIdle(t, tm)
 	for i, s := range steps {
 		advance(t, tm, clock, s.by)
 		if got := r.get(); got != s.want {
@@ -95,7 +84,7 @@ func TestRecurringReschedulesAfterEachRunUntilCancelled(t *testing.T) {
 	tm, clock, _, _ := newSim(t)
 	var r recorder
 	cancel := tm.ScheduleRecurring(time.Second, 2*time.Second, r.task("x"))
-	waitFor(t, "timer idle", tm.Waiting)
+	timertest.WaitIdle(t, tm)
 	steps := []struct {
 		by   time.Duration
 		want string
@@ -162,14 +151,14 @@ func TestWaitingIsFalseWhileATaskIsDue(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{})
 	tm.Schedule(time.Second, func() error { close(started); <-release; return nil })
-	waitFor(t, "timer idle", tm.Waiting)
+	timertest.WaitIdle(t, tm)
 	clock.Advance(time.Second)
 	<-started
 	if tm.Waiting() {
 		t.Fatal("Waiting() = true while a task runs")
 	}
 	close(release)
-	waitFor(t, "timer idle after the task", tm.Waiting)
+	timertest.WaitIdle(t, tm)
 }
 
 func TestFailingTaskStopsTimerAndReportsError(t *testing.T) {
@@ -206,7 +195,7 @@ func TestFailingTaskStopsTimerAndReportsError(t *testing.T) {
 			tm.Schedule(time.Second, tc.fn)
 			tm.Schedule(2*time.Second, r.task("after"))
 			advance(t, tm, clock, time.Hour)
-			waitFor(t, "error handler", func() bool { mu.Lock(); defer mu.Unlock(); return len(*errs) == 1 })
+			timertest.WaitFor(t, "error handler", func() bool { mu.Lock(); defer mu.Unlock(); return len(*errs) == 1 })
 			mu.Lock()
 			err := (*errs)[0]
 			mu.Unlock()
