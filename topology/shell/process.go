@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -88,7 +89,7 @@ func launch(command []string, ctx *topology.Context, outputs map[string]topology
 		return nil, fmt.Errorf("shell component %q: empty command", ctx.ComponentID)
 	}
 	cmd := exec.Command(command[0], command[1:]...)
-	cmd.Dir = ctx.CodeDir
+	cmd.Dir = workingDir(ctx.CodeDir)
 	// Its own process group, so that stopping it also stops what it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
@@ -167,6 +168,23 @@ func (p *process) abort(doing string, err error) error {
 	<-p.exited
 	p.stdout.Close()
 	return err
+}
+
+// workingDir is where a subprocess runs: the topology's resources
+// directory, Context.CodeDir, as Storm's ShellProcess runs in the code dir's
+// resources. When given a stormdist directory instead (it holds
+// stormtopology.json and a resources/ directory), its resources/ is used.
+func workingDir(codeDir string) string {
+	if codeDir == "" {
+		return ""
+	}
+	resources := filepath.Join(codeDir, "resources")
+	if st, err := os.Stat(resources); err == nil && st.IsDir() {
+		if _, err := os.Stat(filepath.Join(codeDir, "stormtopology.json")); err == nil {
+			return resources
+		}
+	}
+	return codeDir
 }
 
 // drainStderr logs the subprocess's stderr and keeps its tail for errors

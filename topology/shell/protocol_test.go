@@ -3,6 +3,8 @@ package shell
 import (
 	"bufio"
 	"bytes"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -102,4 +104,27 @@ func FuzzReadMessage(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestWorkingDir(t *testing.T) {
+	plain := t.TempDir()
+	if got := workingDir(plain); got != plain {
+		t.Errorf("resources dir: %q", got)
+	}
+	dist := t.TempDir()
+	for _, p := range []string{filepath.Join(dist, "resources")} {
+		if err := os.Mkdir(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A resources/ alone is the author's: stay.
+	if got := workingDir(dist); got != dist {
+		t.Errorf("dir with a resources/ subdir: %q", got)
+	}
+	if err := os.WriteFile(filepath.Join(dist, "stormtopology.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := workingDir(dist); got != filepath.Join(dist, "resources") {
+		t.Errorf("stormdist dir: %q", got)
+	}
 }
