@@ -261,13 +261,13 @@ func (b *Builder) Build() (*Topology, error) {
 
 // collectOutputs makes one instance and records the streams it declares.
 // A factory or DeclareOutputFields that panics is reported, not propagated.
-func collectOutputs(def *ComponentDef, make func() Component) (err error) {
+func collectOutputs(def *ComponentDef, newInstance func() Component) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("declaring output fields panicked: %v", r)
 		}
 	}()
-	c := make()
+	c := newInstance()
 	if c == nil {
 		return fmt.Errorf("factory returned nil")
 	}
