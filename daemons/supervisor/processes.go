@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -115,18 +116,13 @@ func (s *Supervisor) syncProcesses() error {
 			launches[uuid.NewString()] = port
 		}
 	}
-	if len(launches) == 0 {
-		return nil
-	}
 	next := make(map[string]int, len(keepers)+len(launches))
-	for wid, port := range keepers {
-		next[wid] = port
-	}
-	for wid, port := range launches {
-		next[wid] = port
-	}
-	if err := s.ls.Put(keyApprovedWorkers, next); err != nil {
-		return fmt.Errorf("sync-processes: store approved workers: %w", err)
+	maps.Copy(next, keepers)
+	maps.Copy(next, launches)
+	if !maps.Equal(next, approved) {
+		if err := s.ls.Put(keyApprovedWorkers, next); err != nil {
+			return fmt.Errorf("sync-processes: store approved workers: %w", err)
+		}
 	}
 	var wg sync.WaitGroup
 	for wid, port := range launches {

@@ -76,7 +76,8 @@ type Options struct {
 	// Hostname defaults to storm.local.hostname, then os.Hostname().
 	Hostname string
 	Logger   *slog.Logger
-	// ZooKeeper ("host:port") and ZKRoot are passed on to workers.
+	// ZooKeeper ("host:port") and ZKRoot are passed on to workers; empty
+	// means storm.zookeeper.servers, .port and .root from Conf.
 	ZooKeeper []string
 	ZKRoot    string
 	// HealthCheckInterval defaults to Storm's 300 s.
@@ -183,6 +184,9 @@ func (d dirs) logs(id string, port int) string {
 // event), sync-processes every supervisor.monitor.frequency.secs, health
 // checks. A start-time error stops whatever had started.
 func Start(ctx context.Context, opts Options) (*Supervisor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start supervisor: %w", err)
+	}
 	if opts.LocalDir == "" {
 		return nil, errors.New("start supervisor: Options.LocalDir is empty: name its storm.local.dir")
 	}
@@ -212,8 +216,17 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	if opts.Worker == nil {
 		opts.Worker = DefaultWorkerLauncher(opts.LocalstormPath)
 	}
-	if opts.ZKRoot == "" {
-		opts.ZKRoot = cluster.DefaultRoot
+	if len(opts.ZooKeeper) == 0 || opts.ZKRoot == "" {
+		zk, err := cluster.OptionsFromConf(conf)
+		if err != nil {
+			return nil, fmt.Errorf("start supervisor: ZooKeeper settings for workers: %w", err)
+		}
+		if len(opts.ZooKeeper) == 0 {
+			opts.ZooKeeper = zk.Servers
+		}
+		if opts.ZKRoot == "" {
+			opts.ZKRoot = zk.Root
+		}
 	}
 	if opts.HealthCheckInterval <= 0 {
 		opts.HealthCheckInterval = DefaultHealthCheckInterval

@@ -65,6 +65,12 @@ func runFakeWorker(args []string) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
+	// The command line, for the test of the worker contract.
+	cwd, _ := os.Getwd()
+	if err := os.WriteFile(filepath.Join(cwd, "cmdline"), []byte(strings.Join(args, "\n")), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if _, err := os.Stat(filepath.Join(*codeDir, confFile)); err != nil {
 		fmt.Fprintln(os.Stderr, "fake worker: no code:", err)
 		return 1
@@ -331,6 +337,17 @@ func TestAssignmentLifecycle(t *testing.T) {
 		hb := readHeartbeat(t, e.dir, w.WorkerID)
 		if hb == nil || hb.TopologyID != topo || hb.Port != port {
 			t.Fatalf("heartbeat of worker on port %d = %+v", port, hb)
+		}
+		cmdline, err := os.ReadFile(filepath.Join(e.dir, "workers", w.WorkerID, "cmdline"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCmdline := strings.Join([]string{"worker",
+			"--topology-id", topo, "--supervisor-id", sup.ID(), "--port", strconv.Itoa(port), "--worker-id", w.WorkerID,
+			"--zookeeper", "127.0.0.1:1", "--zookeeper-root", "/storm", "--local-dir", e.dir,
+			"--code-dir", filepath.Join(e.dir, "supervisor", "stormdist", topo)}, "\n")
+		if string(cmdline) != wantCmdline {
+			t.Errorf("worker command line:\n%s\nwant (docs/internals.md):\n%s", cmdline, wantCmdline)
 		}
 		wantExecutors := map[int]int{0: 2, 1: 1}[i] // executors 1,3 on port 0; 2 on port 1
 		if len(hb.Executors) != wantExecutors {
