@@ -85,6 +85,7 @@ type task struct {
 	bolt    topology.Bolt
 	routes  map[string]*streamRoute
 	targets []int // reused buffer of target tasks
+	arena   []int // see result
 }
 
 // run is the executor goroutine. A panic in a component is reported and
@@ -322,10 +323,10 @@ func (t *task) spoutEmit(stream string, values topology.Values, msgID any, direc
 		}
 		e.out.add(env)
 	}
-	e.stats.emit(stream, len(targets))
+	route.stats.emit(len(targets))
 	switch {
 	case tracked && len(targets) > 0:
-		e.pending.put(root, spoutPending{msgID: msgID, stream: stream, start: time.Now(), task: t})
+		e.pending.putNew(root, spoutPending{msgID: msgID, stream: stream, start: time.Now(), task: t})
 		e.out.add(envelope{Dest: e.rt.ackerFor(root), Tuple: topology.Tuple{
 			Values: topology.Values{root, xor, t.id}, Component: e.component, Stream: topology.AckInitStream, Task: t.id,
 		}})
@@ -333,7 +334,21 @@ func (t *task) spoutEmit(stream string, values topology.Values, msgID any, direc
 		// Acking off, or a tuple that went nowhere: the tree is complete.
 		e.immediate = append(e.immediate, immediateAck{t: t, msgID: msgID, stream: stream})
 	}
-	return append([]int(nil), targets...)
+	return t.result(targets)
+}
+
+// result copies the target tasks for the caller of Emit, who may keep them.
+// The copies are cut from a chunk that is never reused, so an emit costs
+// no allocation of its own.
+func (t *task) result(targets []int) []int {
+	n := len(targets)
+	if n > len(t.arena) {
+		t.arena = make([]int, max(1024, n))
+	}
+	out := t.arena[:n:n]
+	t.arena = t.arena[n:]
+	copy(out, targets)
+	return out
 }
 
 // route returns the declared stream; emitting on an undeclared stream is a
@@ -512,8 +527,8 @@ func (t *task) boltEmit(stream string, anchors []*topology.Tuple, values topolog
 		}
 		e.out.add(env)
 	}
-	e.stats.emit(stream, len(targets))
-	return append([]int(nil), targets...)
+	route.stats.emit(len(targets))
+	return t.result(targets)
 }
 
 // newEdges makes the anchors of one emitted copy.

@@ -37,6 +37,9 @@ func (m *rotatingMap[K, V]) put(k K, v V) {
 	m.buckets[0][k] = v
 }
 
+// putNew stores k, known to be absent, in the newest bucket.
+func (m *rotatingMap[K, V]) putNew(k K, v V) { m.buckets[0][k] = v }
+
 func (m *rotatingMap[K, V]) remove(k K) (V, bool) {
 	for _, b := range m.buckets {
 		if v, ok := b[k]; ok {
@@ -109,7 +112,7 @@ func (l *ackerLedger) entry(root uint64) *ackerEntry {
 	e, ok := l.pending.get(root)
 	if !ok {
 		e = &ackerEntry{spoutTask: -1, start: l.now()}
-		l.pending.put(root, e)
+		l.pending.putNew(root, e)
 	}
 	return e
 }

@@ -20,6 +20,7 @@ type streamRoute struct {
 	subscribers []subscriber
 	// directTargets are the tasks that may receive EmitDirect on this stream.
 	directTargets map[int]bool
+	stats         *streamCounters // the emitting executor's counters of the stream
 }
 
 // routeTable builds the stream routes of the task of ctx (its groupers are

@@ -1,41 +1,70 @@
 package worker
 
 import (
-	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/cluster"
 )
 
 // execStats are an executor's cumulative counters for its ZooKeeper
-// heartbeat. Counts are exact; latencies are sampled (one execute in
-// sampleEvery, topology.stats.sample.rate as Storm) and scaled up. The
-// executor goroutine writes, the heartbeat reads a snapshot: a mutex that is
-// almost never contended.
+// heartbeat. Counts are exact, kept per stream in atomic counters the
+// executor finds without locking (emitting routes hold theirs); latencies are
+// sampled (one in sampleEvery, topology.stats.sample.rate as Storm) and
+// scaled up. The heartbeat reads a snapshot.
 type execStats struct {
-	mu          sync.Mutex
-	s           cluster.ExecutorStats
+	kind        executorKind
 	sampleEvery int
-	countdown   int
-	ackCount    int // guarded by the executor's lock, not mu
+	countdown   int // executor goroutine only
+	ackCount    int // guarded by the executor's lock
 	started     time.Time
-	// For capacity: the execute latency sum at the previous snapshot.
-	lastBusyMs float64
-	lastAt     time.Time
+
+	// streams is copy-on-write: readers load it, writers (a stream seen
+	// the first time) copy it under mu.
+	streams atomic.Pointer[map[string]*streamCounters]
+
+	mu            sync.Mutex // guards the latency sums and the copy of streams
+	executeMsSum  float64
+	processMsSum  float64
+	completeMsSum float64
+	lastBusyMs    float64 // executeMsSum at the previous snapshot
+	lastAt        time.Time
+}
+
+// streamCounters are the counts of one stream of one executor: emitted and
+// transferred for an output stream; executed, acked and failed for an input
+// stream of a bolt; acked and failed for a spout's output stream.
+type streamCounters struct {
+	emitted, transferred, acked, failed, executed atomic.Int64
 }
 
 func newExecStats(kind executorKind, sampleEvery int) *execStats {
 	now := time.Now()
-	return &execStats{
-		s: cluster.ExecutorStats{
-			Type: kind.String(), Emitted: map[string]int64{}, Transferred: map[string]int64{},
-			Acked: map[string]int64{}, Failed: map[string]int64{}, Executed: map[string]int64{},
-		},
-		sampleEvery: max(sampleEvery, 1),
-		started:     now,
-		lastAt:      now,
+	st := &execStats{kind: kind, sampleEvery: max(sampleEvery, 1), started: now, lastAt: now}
+	st.streams.Store(&map[string]*streamCounters{})
+	return st
+}
+
+// stream returns the counters of stream, creating them the first time.
+func (st *execStats) stream(stream string) *streamCounters {
+	if c := (*st.streams.Load())[stream]; c != nil {
+		return c
 	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	old := *st.streams.Load()
+	if c := old[stream]; c != nil {
+		return c
+	}
+	next := make(map[string]*streamCounters, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	c := &streamCounters{}
+	next[stream] = c
+	st.streams.Store(&next)
+	return c
 }
 
 // sample tells whether this execute's latency is measured. Only the
@@ -54,70 +83,73 @@ func (st *execStats) sampleAck() bool {
 	return st.ackCount%st.sampleEvery == 0
 }
 
-// emit counts a tuple emitted on stream and sent to n tasks.
-func (st *execStats) emit(stream string, n int) {
-	st.mu.Lock()
-	st.s.Emitted[stream]++
-	st.s.Transferred[stream] += int64(n)
-	st.mu.Unlock()
+// emit counts a tuple emitted and sent to n tasks.
+func (c *streamCounters) emit(n int) {
+	c.emitted.Add(1)
+	c.transferred.Add(int64(n))
 }
 
 func (st *execStats) executed(stream string, sampled bool, start time.Time) {
-	var ms float64
+	st.stream(stream).executed.Add(1)
 	if sampled {
-		ms = float64(time.Since(start)) / float64(time.Millisecond) * float64(st.sampleEvery)
+		ms := float64(time.Since(start)) / float64(time.Millisecond) * float64(st.sampleEvery)
+		st.mu.Lock()
+		st.executeMsSum += ms
+		st.mu.Unlock()
 	}
-	st.mu.Lock()
-	st.s.Executed[stream]++
-	st.s.ExecuteLatencyMsSum += ms
-	st.mu.Unlock()
 }
 
 func (st *execStats) boltAcked(stream string, latency time.Duration) {
-	st.mu.Lock()
-	st.s.Acked[stream]++
+	st.stream(stream).acked.Add(1)
 	if latency > 0 {
-		st.s.ProcessLatencyMsSum += float64(latency) / float64(time.Millisecond) * float64(st.sampleEvery)
+		st.mu.Lock()
+		st.processMsSum += float64(latency) / float64(time.Millisecond) * float64(st.sampleEvery)
+		st.mu.Unlock()
 	}
-	st.mu.Unlock()
 }
 
-func (st *execStats) boltFailed(stream string) {
-	st.mu.Lock()
-	st.s.Failed[stream]++
-	st.mu.Unlock()
-}
+func (st *execStats) boltFailed(stream string) { st.stream(stream).failed.Add(1) }
 
 func (st *execStats) spoutAcked(stream string, complete time.Duration) {
-	st.mu.Lock()
-	st.s.Acked[stream]++
-	st.s.CompleteLatencyMsSum += float64(complete) / float64(time.Millisecond)
-	st.mu.Unlock()
+	st.stream(stream).acked.Add(1)
+	if complete > 0 {
+		st.mu.Lock()
+		st.completeMsSum += float64(complete) / float64(time.Millisecond)
+		st.mu.Unlock()
+	}
 }
 
-func (st *execStats) spoutFailed(stream string) {
-	st.mu.Lock()
-	st.s.Failed[stream]++
-	st.mu.Unlock()
-}
+func (st *execStats) spoutFailed(stream string) { st.stream(stream).failed.Add(1) }
 
-// snapshot copies the counters and computes the capacity of the interval
-// since the previous snapshot (Storm's: time spent executing / wall time).
+// snapshot returns the counters and the capacity of the interval since the
+// previous snapshot (Storm's: time spent executing / wall time).
 func (st *execStats) snapshot(now time.Time) cluster.ExecutorStats {
+	out := cluster.ExecutorStats{
+		Type: st.kind.String(), Emitted: map[string]int64{}, Transferred: map[string]int64{},
+		Acked: map[string]int64{}, Failed: map[string]int64{}, Executed: map[string]int64{},
+	}
+	for s, c := range *st.streams.Load() {
+		put := func(m map[string]int64, v int64) {
+			if v != 0 {
+				m[s] = v
+			}
+		}
+		put(out.Emitted, c.emitted.Load())
+		put(out.Transferred, c.transferred.Load())
+		put(out.Acked, c.acked.Load())
+		put(out.Failed, c.failed.Load())
+		put(out.Executed, c.executed.Load())
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := st.s
-	out.Emitted = maps.Clone(st.s.Emitted)
-	out.Transferred = maps.Clone(st.s.Transferred)
-	out.Acked = maps.Clone(st.s.Acked)
-	out.Failed = maps.Clone(st.s.Failed)
-	out.Executed = maps.Clone(st.s.Executed)
-	if out.Type == "bolt" {
+	out.ExecuteLatencyMsSum = st.executeMsSum
+	out.ProcessLatencyMsSum = st.processMsSum
+	out.CompleteLatencyMsSum = st.completeMsSum
+	if st.kind != kindSpout {
 		if window := float64(now.Sub(st.lastAt)) / float64(time.Millisecond); window > 0 {
-			out.Capacity = min((st.s.ExecuteLatencyMsSum-st.lastBusyMs)/window, 1)
+			out.Capacity = min((st.executeMsSum-st.lastBusyMs)/window, 1)
 		}
-		st.lastBusyMs, st.lastAt = st.s.ExecuteLatencyMsSum, now
+		st.lastBusyMs, st.lastAt = st.executeMsSum, now
 	}
-	st.s.Capacity = out.Capacity
 	return out
 }

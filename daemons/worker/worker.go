@@ -629,6 +629,9 @@ func (w *worker) build(a *cluster.Assignment) error {
 				if t.routes, err = routeTable(def, t.ctx, localTasks); err != nil {
 					return fmt.Errorf("routes of %q task %d: %w", e.component, id, err)
 				}
+				for stream, r := range t.routes {
+					r.stats = e.stats.stream(stream)
+				}
 			}
 			e.tasks = append(e.tasks, t)
 		}
