@@ -109,7 +109,8 @@ func (p *Process) ExitState() ExitState {
 // Launch starts spec's program and, when spec.ReadyPrefix is set, returns only
 // after the child printed its handshake line on stdout. On a handshake timeout
 // or a cancelled ctx the child's process group is killed; when the child exits
-// first, the error quotes the end of its stderr.
+// first, the error quotes the end of its stderr. ctx bounds only the launch:
+// once Launch returned, the child runs until it exits or is shut down.
 func Launch(ctx context.Context, spec Spec) (*Process, error) {
 	if spec.Path == "" {
 		return nil, errors.New("launch: Spec.Path is empty: name the executable to run")

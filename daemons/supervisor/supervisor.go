@@ -182,7 +182,8 @@ func (d dirs) logs(id string, port int) string {
 // reap workers orphaned by a crashed predecessor, heartbeat, event managers,
 // synchronize-supervisor now and every 10 s (and on every assignment watch
 // event), sync-processes every supervisor.monitor.frequency.secs, health
-// checks. A start-time error stops whatever had started.
+// checks. Start-time errors (bad options or config, an unusable local dir)
+// are returned before anything runs; ctx only bounds the start.
 func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start supervisor: %w", err)
