@@ -38,8 +38,13 @@ func Builder() *topology.Builder {
 	return b
 }
 
+// ConfLimit is the topology config key that stops each spout task after that
+// many new sentences (0 or unset: forever).
+const ConfLimit = "wordcount.sentences.limit"
+
 // SentenceSpout emits Sentences forever with message ids and replays the
-// ones that fail. Limit > 0 stops it after that many new sentences.
+// ones that fail. Limit > 0 (or ConfLimit) stops it after that many new
+// sentences.
 type SentenceSpout struct {
 	Limit   int
 	out     topology.SpoutCollector
@@ -54,7 +59,28 @@ func (s *SentenceSpout) DeclareOutputFields(d topology.OutputDeclarer) {
 
 func (s *SentenceSpout) Open(ctx *topology.Context, out topology.SpoutCollector) error {
 	s.out, s.pending = out, map[int]string{}
+	if s.Limit == 0 && ctx.Conf[ConfLimit] != nil {
+		n, ok := asInt(ctx.Conf[ConfLimit])
+		if !ok || n < 0 {
+			return fmt.Errorf("%s: %v is not a non-negative integer", ConfLimit, ctx.Conf[ConfLimit])
+		}
+		s.Limit = n
+	}
 	return nil
+}
+
+func asInt(v any) (int, bool) {
+	switch n := v.(type) {
+	case int:
+		return n, true
+	case int64:
+		return int(n), true
+	case uint64:
+		return int(n), true
+	case float64:
+		return int(n), n == float64(int(n))
+	}
+	return 0, false
 }
 
 func (s *SentenceSpout) NextTuple() {

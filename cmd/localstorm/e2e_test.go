@@ -1,0 +1,483 @@
+package main
+
+// End-to-end tests of the localstorm command: the test binary is the
+// localstorm binary (TestMain runs Run when LOCALSTORM_E2E_MAIN is set, also
+// in the worker processes supervisors start from it), so the tests drive real
+// `up` processes, real supervisors and real worker subprocesses.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/localstorm/localstorm/api"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("LOCALSTORM_E2E_MAIN") == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// env is one test's world: its own state dir, so clusters of other tests and
+// of the user are invisible.
+type env struct {
+	t     *testing.T
+	state string
+}
+
+func newEnv(t *testing.T) *env {
+	return &env{t: t, state: t.TempDir()}
+}
+
+func (e *env) command(args ...string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), "LOCALSTORM_E2E_MAIN=1", "LOCALSTORM_STATE_DIR="+e.state)
+	return cmd
+}
+
+// run runs a localstorm command to completion.
+func (e *env) run(args ...string) (stdout, stderr string, code int) {
+	e.t.Helper()
+	cmd := e.command(args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		<-done
+		e.t.Fatalf("localstorm %v: still running after 2 minutes", args)
+	}
+	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+}
+
+// ok runs a command that must succeed and returns its stdout.
+func (e *env) ok(args ...string) string {
+	e.t.Helper()
+	out, errs, code := e.run(args...)
+	if code != 0 {
+		e.t.Fatalf("localstorm %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+func (e *env) jsonOf(v any, args ...string) {
+	e.t.Helper()
+	out := e.ok(append(args, "-o", "json")...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		e.t.Fatalf("localstorm %s -o json: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// upProc is a running `localstorm up`.
+type upProc struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	err    *syncBuffer
+	done   chan struct{}
+	pid    int
+	killed bool
+}
+
+// up starts `localstorm up ARGS` and waits for its banner.
+func (e *env) up(args ...string) *upProc {
+	e.t.Helper()
+	cmd := e.command(append([]string{"up"}, args...)...)
+	p := &upProc{cmd: cmd, out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.err
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	p.pid = cmd.Process.Pid
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	e.t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-p.done
+			}
+		}
+		if e.t.Failed() {
+			e.t.Logf("up %v stdout:\n%s\nstderr:\n%s", args, p.out.String(), p.err.String())
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(p.out.String(), "Stop with Ctrl-C") {
+		select {
+		case <-p.done:
+			e.t.Fatalf("up %v exited: %s\n%s", args, p.out.String(), p.err.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("up %v: no banner within 60s\n%s\n%s", args, p.out.String(), p.err.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return p
+}
+
+// stopped waits for the up process to exit.
+func (p *upProc) stopped(t *testing.T, within time.Duration) {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(within):
+		t.Fatalf("up (pid %d) still running after %s", p.pid, within)
+	}
+}
+
+// eventually polls cond until it holds or fails the test after timeout.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, last := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s (last: %s)", what, timeout, last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func spoutTotals(info *api.TopologyInfo) (emitted, acked, failed int64) {
+	for _, s := range info.Spouts {
+		emitted += s.Emitted
+		acked += s.Acked
+		failed += s.Failed
+	}
+	return
+}
+
+// descendants lists the processes under pid (children, grandchildren, ...).
+func descendants(pid int) []int {
+	parent := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		f := strings.Fields(s[i+1:])
+		if len(f) > 2 {
+			pp, _ := strconv.Atoi(f[1])
+			parent[p] = pp
+		}
+	}
+	var out []int
+	var walk func(int)
+	walk = func(p int) {
+		for c, pp := range parent {
+			if pp == p {
+				out = append(out, c)
+				walk(c)
+			}
+		}
+	}
+	walk(pid)
+	return out
+}
+
+// workerPid finds the worker process of a topology on a port among pids.
+func workerPid(pids []int, topologyID string, port int) int {
+	for _, p := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if contains(args, topologyID) && contains(args, strconv.Itoa(port)) {
+			return p
+		}
+	}
+	return 0
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// processesWithArg lists live processes whose command line has arg.
+func processesWithArg(arg string) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(b), arg) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// The whole life of a cluster: up → word count acks grow → kill -9 a worker →
+// every sentence still acked → rebalance → deactivate/activate → kill → down
+// → nothing of the cluster left.
+func TestEndToEndLifecycle(t *testing.T) {
+	e := newEnv(t)
+	const limit = 1500
+	dir := t.TempDir()
+	up := e.up("--cluster", "life", "--supervisors", "2", "--slots", "2", "--dir", dir, "--demo",
+		"-c", fmt.Sprintf("wordcount.sentences.limit=%d", limit), "-c", "topology.message.timeout.secs=3",
+		"-c", "topology.max.spout.pending=50")
+
+	var info api.TopologyInfo
+	eventually(t, 60*time.Second, "word count acks tuples", func() (bool, string) {
+		e.jsonOf(&info, "topology", "wordcount", "--cluster", "life")
+		_, acked, _ := spoutTotals(&info)
+		return acked > 0, fmt.Sprintf("acked %d", acked)
+	})
+	spoutPort := info.Spouts[0].ExecutorStats[0].Port
+	victimPort := 0
+	for _, w := range info.Workers {
+		if w.Port != spoutPort {
+			victimPort = w.Port
+		}
+	}
+	if victimPort == 0 {
+		t.Fatalf("word count runs on one worker only: %+v", info.Workers)
+	}
+	victim := workerPid(descendants(up.pid), info.ID, victimPort)
+	if victim == 0 {
+		t.Fatalf("no worker process for port %d under pid %d", victimPort, up.pid)
+	}
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "killed worker relaunched", func() (bool, string) {
+		p := workerPid(descendants(up.pid), info.ID, victimPort)
+		return p != 0 && p != victim, fmt.Sprintf("pid on port %d: %d", victimPort, p)
+	})
+	eventually(t, 90*time.Second, "every sentence acked despite the kill", func() (bool, string) {
+		e.jsonOf(&info, "topology", "wordcount", "--cluster", "life")
+		_, acked, failed := spoutTotals(&info)
+		return acked == limit, fmt.Sprintf("acked %d of %d, failed %d", acked, limit, failed)
+	})
+
+	e.ok("rebalance", "wordcount", "--cluster", "life", "-w", "0", "-n", "3")
+	eventually(t, 30*time.Second, "rebalanced to 3 workers", func() (bool, string) {
+		e.jsonOf(&info, "topology", "wordcount", "--cluster", "life")
+		return info.Status == "ACTIVE" && info.WorkersTotal == 3, fmt.Sprintf("status %s, workers %d", info.Status, info.WorkersTotal)
+	})
+	e.ok("deactivate", "wordcount", "--cluster", "life")
+	e.jsonOf(&info, "topology", "wordcount", "--cluster", "life")
+	if info.Status != "INACTIVE" {
+		t.Errorf("after deactivate: status %s", info.Status)
+	}
+	e.ok("activate", "wordcount", "--cluster", "life")
+	e.jsonOf(&info, "topology", "wordcount", "--cluster", "life")
+	if info.Status != "ACTIVE" {
+		t.Errorf("after activate: status %s", info.Status)
+	}
+	e.ok("kill", "wordcount", "--cluster", "life", "-w", "2")
+	if _, errs, code := e.run("activate", "wordcount", "--cluster", "life"); code != 1 || !strings.Contains(errs, "KILLED") {
+		t.Errorf("activate of a KILLED topology: exit %d, stderr %q; want 1 and an error naming the state", code, errs)
+	}
+	eventually(t, 30*time.Second, "killed topology removed", func() (bool, string) {
+		var sum api.TopologySummary
+		e.jsonOf(&sum, "list", "--cluster", "life")
+		return len(sum.Topologies) == 0, fmt.Sprintf("%d topologies", len(sum.Topologies))
+	})
+	children := descendants(up.pid)
+	e.ok("down", "--cluster", "life")
+	up.stopped(t, 30*time.Second)
+	for _, p := range children {
+		if syscall.Kill(p, 0) == nil {
+			t.Errorf("process %d of the cluster still runs after down", p)
+		}
+	}
+	if left := processesWithArg(dir); len(left) > 0 {
+		t.Errorf("processes using the data dir still run after down: %v", left)
+	}
+}
+
+// A cluster with a data dir comes back after kill -9 of its up process with
+// the same topologies, whose workers are relaunched.
+func TestEndToEndPersistence(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	up := e.up("--cluster", "keep", "--supervisors", "1", "--slots", "2", "--dir", dir, "--demo")
+	var info api.TopologyInfo
+	eventually(t, 60*time.Second, "word count acks tuples", func() (bool, string) {
+		e.jsonOf(&info, "topology", "wordcount", "--cluster", "keep")
+		_, acked, _ := spoutTotals(&info)
+		return acked > 0, fmt.Sprintf("acked %d", acked)
+	})
+	id := info.ID
+	workers := descendants(up.pid)
+	if err := up.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	up.stopped(t, 10*time.Second)
+	eventually(t, 20*time.Second, "workers die with their up process", func() (bool, string) {
+		var alive []int
+		for _, p := range workers {
+			if syscall.Kill(p, 0) == nil {
+				alive = append(alive, p)
+			}
+		}
+		return len(alive) == 0, fmt.Sprintf("alive %v", alive)
+	})
+	if _, errs, code := e.run("status", "--cluster", "keep"); code != 1 || !strings.Contains(errs, "stale") {
+		t.Errorf("status of a SIGKILLed cluster: exit %d, stderr %q; want 1 and a stale state file message", code, errs)
+	}
+
+	e.up("--cluster", "keep", "--supervisors", "1", "--slots", "2", "--dir", dir)
+	eventually(t, 60*time.Second, "the topology resumes with acks growing", func() (bool, string) {
+		e.jsonOf(&info, "topology", "wordcount", "--cluster", "keep")
+		_, acked, _ := spoutTotals(&info)
+		return info.ID == id && info.Status == "ACTIVE" && acked > 0, fmt.Sprintf("id %s status %s acked %d", info.ID, info.Status, acked)
+	})
+	e.ok("down", "--cluster", "keep")
+
+	// --fresh starts empty.
+	e.up("--cluster", "keep", "--supervisors", "1", "--dir", dir, "--fresh")
+	var sum api.TopologySummary
+	e.jsonOf(&sum, "list", "--cluster", "keep")
+	if len(sum.Topologies) != 0 {
+		t.Errorf("after --fresh: %d topologies, want none", len(sum.Topologies))
+	}
+	e.ok("down", "--cluster", "keep")
+}
+
+// Two named clusters run side by side and each command reaches the one it names.
+func TestEndToEndTwoClusters(t *testing.T) {
+	e := newEnv(t)
+	e.up("--cluster", "alpha", "--supervisors", "1")
+	e.up("--cluster", "beta", "--supervisors", "2")
+	var a, b api.ClusterSummary
+	e.jsonOf(&a, "status", "--cluster", "alpha")
+	e.jsonOf(&b, "status", "--cluster", "beta")
+	if a.Supervisors != 1 || b.Supervisors != 2 {
+		t.Errorf("supervisors: alpha %d, beta %d; want 1 and 2", a.Supervisors, b.Supervisors)
+	}
+	if _, errs, code := e.run("status", "--cluster", "gamma"); code != 1 || !strings.Contains(errs, "alpha, beta") {
+		t.Errorf("status of an unknown cluster: exit %d, stderr %q; want 1 naming the running ones", code, errs)
+	}
+	e.ok("down", "--cluster", "alpha")
+	e.ok("down", "--cluster", "beta")
+}
+
+// Bad input gets one error line that says what to do, and the exit code says
+// whose fault it was.
+func TestCLIErrors(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	e.up("--cluster", "held", "--supervisors", "1", "--dir", dir)
+	notTopology := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(notTopology, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"bad flag", []string{"list", "--nope"}, 2, "unknown flag"},
+		{"cluster not running", []string{"list", "--cluster", "nothere"}, 1, "no running cluster"},
+		{"bad cluster name", []string{"up", "--cluster", "a/b"}, 2, "cluster name"},
+		{"data dir held", []string{"up", "--cluster", "other", "--dir", dir}, 1, "held by another running cluster"},
+		{"port in use", []string{"up", "--cluster", "other2", "--api-addr", apiAddrOf(t, e, "held")}, 1, "in use"},
+		{"not a topology", []string{"submit", notTopology, "--cluster", "held"}, 1, "neither a topology binary nor a Flux"},
+		{"unknown topology", []string{"kill", "nosuch", "--cluster", "held"}, 1, "nosuch"},
+		{"bad rebalance", []string{"rebalance", "x", "-e", "count", "--cluster", "held"}, 2, "COMPONENT=N"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errs, code := e.run(tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, tc.code, errs)
+			}
+			lines := strings.Split(strings.TrimSpace(errs), "\n")
+			var errLines []string
+			for _, l := range lines {
+				if strings.HasPrefix(l, "error: ") {
+					errLines = append(errLines, l)
+				}
+			}
+			if len(errLines) != 1 || !strings.Contains(errLines[0], tc.want) {
+				t.Errorf("stderr %q: want one `error:` line containing %q", errs, tc.want)
+			}
+		})
+	}
+	if out, _, code := e.run("version"); code != 0 || !strings.HasPrefix(out, "localstorm ") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+	if _, _, code := e.run("up", "--help"); code != 0 {
+		t.Errorf("up --help: exit %d, want 0", code)
+	}
+	e.ok("down", "--cluster", "held")
+}
+
+func apiAddrOf(t *testing.T, e *env, cluster string) string {
+	t.Helper()
+	out := e.ok("status", "--cluster", cluster)
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "api" {
+			return strings.TrimPrefix(f[1], "http://")
+		}
+	}
+	t.Fatalf("no api line in status: %s", out)
+	return ""
+}
