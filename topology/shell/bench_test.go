@@ -23,7 +23,7 @@ func BenchmarkShellBoltRoundTrip(b *testing.B) {
 	}
 	ctx := &topology.Context{ComponentID: "split", TaskID: 1, CodeDir: dir, PidDir: b.TempDir(), Conf: map[string]any{}}
 	out := &fakeCollector{tasks: []int{1}}
-	bolt := NewBolt([]string{"python3", "splitsentence.py"}, boltOutputs)
+	bolt := newBolt([]string{"python3", "splitsentence.py"}, boltOutputs)
 	if err := bolt.Prepare(ctx, out); err != nil {
 		b.Fatal(err)
 	}

@@ -82,7 +82,11 @@ type heartbeatMsg struct {
 
 // NewBolt returns a bolt running command (in the topology's code dir) that
 // emits on outputs.
-func NewBolt(command []string, outputs map[string]topology.StreamDef) *Bolt {
+func NewBolt(command []string, outputs map[string]topology.StreamDef) topology.Bolt {
+	return newBolt(command, outputs)
+}
+
+func newBolt(command []string, outputs map[string]topology.StreamDef) *Bolt {
 	return &Bolt{command: command, outputs: outputs}
 }
 

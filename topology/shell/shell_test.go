@@ -2,8 +2,9 @@ package shell
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,9 @@ import (
 func TestMain(m *testing.M) {
 	// Heartbeats and timeout checks every 100 ms keep failure tests short.
 	heartbeatPeriod = 100 * time.Millisecond
+	// Subprocess logs would interleave with benchmark output; what matters
+	// is asserted through the collectors.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	os.Exit(m.Run())
 }
 
@@ -174,7 +178,7 @@ func startBolt(t *testing.T, command []string, codeDir string, timeoutSecs int) 
 	needPython(t)
 	ctx := newContext(t, "split", codeDir, timeoutSecs)
 	out := &fakeCollector{tasks: []int{1, 2}}
-	b := NewBolt(command, boltOutputs)
+	b := newBolt(command, boltOutputs)
 	if err := b.Prepare(ctx, out); err != nil {
 		t.Fatalf("Prepare: %v", err)
 	}
@@ -389,7 +393,7 @@ func TestPrepareFails(t *testing.T) {
 		{"program not found", []string{"/nonexistent/program"}, "/nonexistent/program"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			b := NewBolt(tt.command, boltOutputs)
+			b := newBolt(tt.command, boltOutputs)
 			err := b.Prepare(newContext(t, "split", testdataDir(t), 30), &fakeCollector{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Prepare error %v, want one containing %q", err, tt.want)
@@ -426,7 +430,7 @@ func startSpout(t *testing.T, command []string, codeDir string, timeoutSecs int,
 	t.Helper()
 	needPython(t)
 	out := &fakeCollector{tasks: []int{5, 6}}
-	s := NewSpout(command, outputs)
+	s := newSpout(command, outputs)
 	if err := s.Open(newContext(t, "spout", codeDir, timeoutSecs), spoutCollector{out}); err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -535,5 +539,3 @@ func TestRegisteredWithTopology(t *testing.T) {
 		t.Errorf("NewBolt gave %T", bolt)
 	}
 }
-
-var _ = errors.New

@@ -48,7 +48,11 @@ type spoutMsg struct {
 
 // NewSpout returns a spout running command (in the topology's code dir)
 // that emits on outputs.
-func NewSpout(command []string, outputs map[string]topology.StreamDef) *Spout {
+func NewSpout(command []string, outputs map[string]topology.StreamDef) topology.Spout {
+	return newSpout(command, outputs)
+}
+
+func newSpout(command []string, outputs map[string]topology.StreamDef) *Spout {
 	return &Spout{command: command, outputs: outputs}
 }
 
