@@ -8,6 +8,11 @@ import (
 	"github.com/hashicorp/go-multierror"
 )
 
+// MaxTasks bounds a component's parallelism and number of tasks: far above
+// what one machine runs, low enough that a corrupt definition cannot make
+// nimbus or a worker allocate without limit.
+const MaxTasks = 100_000
+
 // Validate checks the definition as Storm's validate-structure and
 // validate-ids! do, and a little more: every error names its component, and
 // all are returned together.
@@ -46,6 +51,9 @@ func (d *Definition) Validate() error {
 			}
 			if c.NumTasks < 0 {
 				add("%s %q: number of tasks %d must not be negative (0 means one per executor)", kind, id, c.NumTasks)
+			}
+			if c.Parallelism > MaxTasks || c.NumTasks > MaxTasks {
+				add("%s %q: parallelism %d / number of tasks %d: at most %d each", kind, id, c.Parallelism, c.NumTasks, MaxTasks)
 			}
 			if kind == "spout" && len(c.Inputs) > 0 {
 				add("spout %q: spouts cannot subscribe to streams", id)
