@@ -156,6 +156,9 @@ func TestBuildValidationErrors(t *testing.T) {
 		{"negative tasks", func(b *Builder) {
 			b.SetBolt("b", boltOf(nil), 1).SetNumTasks(-1).ShuffleGrouping("s")
 		}, `bolt "b": number of tasks -1 must not be negative`},
+		{"too many tasks", func(b *Builder) {
+			b.SetBolt("b", boltOf(nil), 1).SetNumTasks(MaxTasks + 1).ShuffleGrouping("s")
+		}, `bolt "b": parallelism 1 / number of tasks 100001: at most 100000`},
 		{"empty id", func(b *Builder) {
 			b.SetBolt("", boltOf(nil), 1).ShuffleGrouping("s")
 		}, `bolt with an empty id`},
