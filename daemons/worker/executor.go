@@ -66,6 +66,8 @@ type executor struct {
 
 	// Acker state.
 	ledger *ackerLedger
+
+	anchorArena []topology.Anchor // see anchor
 }
 
 // immediateAck is a spout emit with a message id while acking is off: Storm
@@ -238,14 +240,10 @@ func (e *executor) drainInbox() {
 // spoutMessage handles one message from an acker: the tuple tree of a root
 // completed or failed.
 func (e *executor) spoutMessage(m *envelope) {
-	if len(m.Values) == 0 {
+	if len(m.Anchors) != 1 {
 		return
 	}
-	root, ok := asUint64(m.Values[0])
-	if !ok {
-		return
-	}
-	p, found := e.pending.remove(root)
+	p, found := e.pending.remove(m.Anchors[0].Root)
 	if !found {
 		return // timed out already
 	}
@@ -319,7 +317,7 @@ func (t *task) spoutEmit(stream string, values topology.Values, msgID any, direc
 		if tracked {
 			edge := rand.Uint64()
 			xor ^= edge
-			env.Anchors = []topology.Anchor{{Root: root, Edge: edge}}
+			env.Anchors = e.anchor(root, edge)
 		}
 		e.out.add(env)
 	}
@@ -327,9 +325,7 @@ func (t *task) spoutEmit(stream string, values topology.Values, msgID any, direc
 	switch {
 	case tracked && len(targets) > 0:
 		e.pending.putNew(root, spoutPending{msgID: msgID, stream: stream, start: time.Now(), task: t})
-		e.out.add(envelope{Dest: e.rt.ackerFor(root), Tuple: topology.Tuple{
-			Values: topology.Values{root, xor, t.id}, Component: e.component, Stream: topology.AckInitStream, Task: t.id,
-		}})
+		e.out.add(ackerTuple(e.rt.ackerFor(root), e.component, topology.AckInitStream, t.id, e.anchor(root, xor)))
 	case msgID != nil:
 		// Acking off, or a tuple that went nowhere: the tree is complete.
 		e.immediate = append(e.immediate, immediateAck{t: t, msgID: msgID, stream: stream})
@@ -533,6 +529,13 @@ func (t *task) boltEmit(stream string, anchors []*topology.Tuple, values topolog
 
 // newEdges makes the anchors of one emitted copy.
 func (e *executor) newEdges(anchors []*topology.Tuple) []topology.Anchor {
+	if len(anchors) == 1 && anchors[0] != nil && len(anchors[0].Anchors) == 1 {
+		// The common case (one input from one tree) without allocation.
+		a := anchors[0]
+		edge := rand.Uint64()
+		e.anchored[a] = e.ackValue(a) ^ edge
+		return e.anchor(a.Anchors[0].Root, edge)
+	}
 	var out []topology.Anchor
 	for _, a := range anchors {
 		if a == nil || len(a.Anchors) == 0 {
@@ -584,9 +587,7 @@ func (e *executor) ack(tp *topology.Tuple) {
 	if len(e.rt.ackerTasks) > 0 && len(tp.Anchors) > 0 {
 		v := e.takeAckValue(tp)
 		for _, a := range tp.Anchors {
-			e.out.add(envelope{Dest: e.rt.ackerFor(a.Root), Tuple: topology.Tuple{
-				Values: topology.Values{a.Root, a.Edge ^ v}, Component: e.component, Stream: topology.AckAckStream, Task: e.info.Start,
-			}})
+			e.out.add(ackerTuple(e.rt.ackerFor(a.Root), e.component, topology.AckAckStream, e.info.Start, e.anchor(a.Root, a.Edge^v)))
 		}
 	}
 	// Process latency: from the arrival of the tuple's batch to its ack,
@@ -606,9 +607,7 @@ func (e *executor) fail(tp *topology.Tuple) {
 	if len(e.rt.ackerTasks) > 0 && len(tp.Anchors) > 0 {
 		e.takeAckValue(tp)
 		for _, a := range tp.Anchors {
-			e.out.add(envelope{Dest: e.rt.ackerFor(a.Root), Tuple: topology.Tuple{
-				Values: topology.Values{a.Root}, Component: e.component, Stream: topology.AckFailStream, Task: e.info.Start,
-			}})
+			e.out.add(ackerTuple(e.rt.ackerFor(a.Root), e.component, topology.AckFailStream, e.info.Start, e.anchor(a.Root, 0)))
 		}
 	}
 	e.stats.boltFailed(tp.Stream)
@@ -640,34 +639,16 @@ func (e *executor) runAcker() {
 }
 
 func (e *executor) ackerMessage(m *envelope) {
-	if len(m.Values) == 0 {
+	if len(m.Anchors) != 1 {
 		return
 	}
-	root, ok := asUint64(m.Values[0])
-	if !ok {
-		return
-	}
+	root, xor := m.Anchors[0].Root, m.Anchors[0].Edge
 	var outcome ackOutcome
 	var spoutTask int
 	switch m.Stream {
 	case topology.AckInitStream:
-		if len(m.Values) < 3 {
-			return
-		}
-		xor, ok1 := asUint64(m.Values[1])
-		task, ok2 := asInt(m.Values[2])
-		if !ok1 || !ok2 {
-			return
-		}
-		outcome, spoutTask, _ = e.ledger.init(root, xor, task)
+		outcome, spoutTask, _ = e.ledger.init(root, xor, m.Task)
 	case topology.AckAckStream:
-		if len(m.Values) < 2 {
-			return
-		}
-		xor, ok := asUint64(m.Values[1])
-		if !ok {
-			return
-		}
 		outcome, spoutTask, _ = e.ledger.ack(root, xor)
 	case topology.AckFailStream:
 		outcome, spoutTask, _ = e.ledger.fail(root)
@@ -682,9 +663,28 @@ func (e *executor) ackerMessage(m *envelope) {
 	case outcomeFailed:
 		stream = topology.AckFailStream
 	}
-	e.out.add(envelope{Dest: spoutTask, Tuple: topology.Tuple{
-		Values: topology.Values{root}, Component: topology.AckerComponent, Stream: stream, Task: m.Dest,
-	}})
+	e.out.add(ackerTuple(spoutTask, topology.AckerComponent, stream, m.Dest, e.anchor(root, 0)))
+}
+
+// Acker messages are tuples on Storm's acker streams whose one anchor
+// carries the data Storm puts in their values: the root id and an XOR of
+// edge ids. __ack_init comes from the spout task itself (Storm's third
+// value), __ack_fail and the acker's answers carry 0 as XOR. Anchors are
+// cheaper than boxed values and the user never sees these tuples.
+func ackerTuple(dest int, component, stream string, from int, anchor []topology.Anchor) envelope {
+	return envelope{Dest: dest, Tuple: topology.Tuple{Component: component, Stream: stream, Task: from, Anchors: anchor}}
+}
+
+// anchor returns a one-anchor slice cut from a chunk that is never reused
+// (one allocation per 512 anchors).
+func (e *executor) anchor(root, edge uint64) []topology.Anchor {
+	if len(e.anchorArena) == 0 {
+		e.anchorArena = make([]topology.Anchor, 512)
+	}
+	a := e.anchorArena[:1:1]
+	e.anchorArena = e.anchorArena[1:]
+	a[0] = topology.Anchor{Root: root, Edge: edge}
+	return a
 }
 
 // failStart reports a component whose Open or Prepare failed; the worker stops.
@@ -692,30 +692,6 @@ func (e *executor) failStart(t *task, err error) {
 	err = fmt.Errorf("%s %q task %d: open: %w", e.kind, e.component, t.id, err)
 	e.rt.reportError(e.component, err)
 	e.rt.fatal(err)
-}
-
-func asUint64(v any) (uint64, bool) {
-	switch x := v.(type) {
-	case uint64:
-		return x, true
-	case int64:
-		return uint64(x), true
-	case int:
-		return uint64(x), true
-	}
-	return 0, false
-}
-
-func asInt(v any) (int, bool) {
-	switch x := v.(type) {
-	case int:
-		return x, true
-	case int64:
-		return int(x), true
-	case uint64:
-		return int(x), true
-	}
-	return 0, false
 }
 
 // tickInterval returns a bolt's topology.tick.tuple.freq.secs, 0 when unset.

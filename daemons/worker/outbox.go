@@ -16,6 +16,7 @@ type outbox struct {
 	ex      *executor
 	batches [][]envelope // by sink id
 	queues  []chan []envelope
+	last    []int // by sink id: the length of the previous batch
 	used    []int // sink ids with a non-empty batch
 }
 
@@ -40,10 +41,14 @@ func (o *outbox) add(env envelope) {
 	if id >= len(o.batches) {
 		o.batches = append(o.batches, make([][]envelope, id+1-len(o.batches))...)
 		o.queues = append(o.queues, make([]chan []envelope, id+1-len(o.queues))...)
+		o.last = append(o.last, make([]int, id+1-len(o.last))...)
 	}
 	b := o.batches[id]
 	if b == nil {
-		b = make([]envelope, 0, rt.batchSize)
+		// Size a new batch like the previous one: when work is scarce
+		// batches are flushed with a few tuples and a full-size allocation
+		// would be mostly waste.
+		b = make([]envelope, 0, min(rt.batchSize, max(4, o.last[id]+o.last[id]/4)))
 		o.queues[id] = q
 		o.used = append(o.used, id)
 	}
@@ -73,6 +78,7 @@ func (o *outbox) flush() {
 func (o *outbox) sendBatch(id int) {
 	b, q := o.batches[id], o.queues[id]
 	o.batches[id] = nil
+	o.last[id] = len(b)
 	for i, u := range o.used {
 		if u == id {
 			o.used[i] = o.used[len(o.used)-1]
