@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // RealTarget is the real ZooKeeper 3.8. Servers for the same Config are shared
@@ -119,20 +118,5 @@ func (b *realBackend) Restart() error {
 func (b *realBackend) Close() {
 	if b.owned {
 		b.s.Stop()
-	}
-}
-
-// waitServing polls srvr until addr answers with a Mode: line.
-func waitServing(addr string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		out, err := FourLetter(addr, "srvr", time.Second)
-		if err == nil && strings.Contains(out, "Mode:") {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer srvr with a Mode: line within %v (last: %q, %v)", addr, within, out, err)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
