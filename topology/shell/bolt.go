@@ -52,6 +52,7 @@ type Bolt struct {
 	heartbeat chan struct{}
 
 	lastMsg  atomic.Int64 // unix nanos of the last message from the subprocess
+	handling atomic.Bool  // the reader is handling a message (maybe blocked in the collector)
 	timeout  time.Duration
 	dead     chan struct{} // closed by die
 	dieOnce  sync.Once
@@ -187,8 +188,13 @@ func (b *Bolt) readLoop() {
 			b.die(err)
 			return
 		}
+		// Time spent in the collector (a slow downstream applies
+		// backpressure) is not the subprocess's silence.
+		b.handling.Store(true)
+		err = b.handle(msg)
 		b.lastMsg.Store(time.Now().UnixNano())
-		if err := b.handle(msg); err != nil {
+		b.handling.Store(false)
+		if err != nil {
 			b.die(err)
 			return
 		}
@@ -301,6 +307,9 @@ func (b *Bolt) heartbeatLoop() {
 		case <-b.dead:
 			return
 		case now := <-ticker.C:
+			if b.handling.Load() {
+				continue
+			}
 			if silent := now.Sub(time.Unix(0, b.lastMsg.Load())); silent > b.timeout {
 				b.die(fmt.Errorf("%w: no message for %v (limit %v)", errTimeout, silent.Round(time.Millisecond), b.timeout))
 				return

@@ -91,9 +91,13 @@ type fakeCollector struct {
 	failed []*topology.Tuple
 	errs   []error
 	tasks  []int // returned by non-direct emits
+	delay  time.Duration
 }
 
 func (f *fakeCollector) record(e emitted) []int {
+	if f.delay > 0 {
+		time.Sleep(f.delay) // a slow downstream (backpressure)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.emits = append(f.emits, e)
@@ -538,4 +542,29 @@ func TestRegisteredWithTopology(t *testing.T) {
 	if _, ok := bolt.(*Bolt); !ok {
 		t.Errorf("NewBolt gave %T", bolt)
 	}
+}
+
+// TestBackpressureIsNotSilence: a collector that blocks longer than the
+// subprocess timeout does not make the shell components give up.
+func TestBackpressureIsNotSilence(t *testing.T) {
+	t.Run("bolt", func(t *testing.T) {
+		b, out, _ := startBolt(t, []string{"python3", "splitsentence.py"}, resourcesDir(t), 1)
+		out.delay = 1500 * time.Millisecond
+		b.Execute(&topology.Tuple{Values: topology.Values{"slow"}, Component: "sentences", Stream: "default"})
+		out.waitFor(t, "the ack", func() bool { return len(out.acked) == 1 })
+		if len(out.errs) != 0 {
+			t.Errorf("errors: %v", out.errs)
+		}
+	})
+	t.Run("spout", func(t *testing.T) {
+		s, out := startSpout(t, []string{"python3", "randomsentence.py"}, resourcesDir(t), 1,
+			map[string]topology.StreamDef{"default": {Fields: topology.Fields{"sentence"}}})
+		out.delay = 2500 * time.Millisecond
+		if msg := expectPanic(s.NextTuple); msg != "" {
+			t.Fatalf("NextTuple panicked: %s", msg)
+		}
+		if len(out.emits) != 1 || len(out.errs) != 0 {
+			t.Errorf("emits %v errors %v", out.emits, out.errs)
+		}
+	})
 }

@@ -133,9 +133,7 @@ func (s *Spout) exchange(command string, id any) error {
 			return err
 		}
 		// Any message shows the subprocess is alive (Storm's setHeartbeat).
-		if s.waitingSince.Load() != 0 {
-			s.waitingSince.Store(time.Now().UnixNano())
-		}
+		s.waitingSince.Store(time.Now().UnixNano())
 		switch msg.Command {
 		case "sync":
 			return nil
@@ -147,11 +145,19 @@ func (s *Spout) exchange(command string, id any) error {
 			if err := checkStream(s.outputs, msg); err != nil {
 				return err
 			}
+			// Time blocked in the collector (backpressure) is not the
+			// subprocess's silence: the watchdog pauses meanwhile.
+			s.waitingSince.Store(0)
+			var tasks []int
 			if msg.Task != 0 {
 				s.out.EmitDirect(msg.Task, msg.Stream, msg.Tuple, msg.ID)
+			} else {
+				tasks = s.out.EmitStream(msg.Stream, msg.Tuple, msg.ID)
+			}
+			s.waitingSince.Store(time.Now().UnixNano())
+			if msg.Task != 0 {
 				continue
 			}
-			tasks := s.out.EmitStream(msg.Stream, msg.Tuple, msg.ID)
 			if msg.NeedTaskIDs {
 				if tasks == nil {
 					tasks = []int{}
