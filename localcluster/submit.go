@@ -237,8 +237,8 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// tarGz packs the regular files of dir (not following symlinks, skipping
-// dot-directories) into w.
+// tarGz packs the regular files of dir (symlinks to files are packed as the
+// files they point to; dot-directories are skipped) into w.
 func tarGz(w io.Writer, dir string) error {
 	gz := gzip.NewWriter(w)
 	tw := tar.NewWriter(gz)
@@ -253,12 +253,13 @@ func tarGz(w io.Writer, dir string) error {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		info, err := d.Info()
+		// Follow symlinks to files, so resources can be shared between examples.
+		info, err := os.Stat(path)
 		if err != nil {
 			return err
+		}
+		if !info.Mode().IsRegular() {
+			return nil
 		}
 		hdr, err := tar.FileInfoHeader(info, "")
 		if err != nil {

@@ -21,12 +21,10 @@ package testkit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -57,20 +55,25 @@ func Main(m *testing.M) {
 }
 
 func startWorkerMode(m *testing.M) int {
-	opts, err := worker.ParseArgs(os.Args[2:])
+	fluxFile, args := localcluster.SplitFluxFlag(os.Args[2:])
+	opts, err := worker.ParseArgs(args)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	b, err := os.ReadFile(filepath.Join(opts.CodeDir, "stormconf.json"))
+	conf, err := localcluster.ReadTopologyConf(opts.CodeDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testkit worker:", err)
 		return 1
 	}
-	var conf map[string]any
-	if err := json.Unmarshal(b, &conf); err != nil {
-		fmt.Fprintln(os.Stderr, "testkit worker: stormconf.json:", err)
-		return 1
+	if _, isFlux := conf[localcluster.ConfFluxFile]; isFlux || fluxFile != "" {
+		// The test binary stands in for localstorm as the Flux worker.
+		topo, err := localcluster.WorkerTopology(opts.CodeDir, fluxFile, nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return runWorker(opts, topo)
 	}
 	run, _ := conf[localcluster.ConfTestRun].(string)
 	name, _ := conf["topology.name"].(string)
@@ -105,18 +108,21 @@ func serveAsWorker(name string, topo *topology.Topology) {
 	if workerMode == nil || workerMode.name != name {
 		return
 	}
+	os.Exit(runWorker(workerMode.opts, topo))
+}
+
+// runWorker runs a worker until it is told to stop and returns the exit code.
+func runWorker(opts worker.Options, topo *topology.Topology) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	opts := workerMode.opts
+	defer stop()
 	opts.Topology = topo
 	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	opts.Ready = os.Stdout
-	err := worker.Run(ctx, opts)
-	stop()
-	if err != nil {
+	if err := worker.Run(ctx, opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
-	os.Exit(0)
+	return 0
 }
 
 // inWorker reports whether this process is a worker (and so starts no cluster).

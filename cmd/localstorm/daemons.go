@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -20,7 +19,6 @@ import (
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/localcluster"
 	"github.com/localstorm/localstorm/topology"
-	"github.com/localstorm/localstorm/topology/flux"
 )
 
 func stderrLogger(s Streams, level slog.Level) *slog.Logger {
@@ -203,24 +201,12 @@ func runSupervisor(ctx context.Context, s Streams, g *globals, args []string) er
 // runWorker is the worker process of Flux and builtin topologies (supervisors
 // start it; Go topology binaries run their own worker).
 func runWorker(ctx context.Context, s Streams, g *globals, args []string) error {
-	var fluxFile string
-	rest := make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		switch {
-		case args[i] == "--flux" && i+1 < len(args):
-			fluxFile = args[i+1]
-			i++
-		case strings.HasPrefix(args[i], "--flux="):
-			fluxFile = strings.TrimPrefix(args[i], "--flux=")
-		default:
-			rest = append(rest, args[i])
-		}
-	}
+	fluxFile, rest := localcluster.SplitFluxFlag(args)
 	opts, err := worker.ParseArgs(rest)
 	if err != nil {
 		return usageError{err}
 	}
-	topo, err := workerTopology(opts.CodeDir, fluxFile)
+	topo, err := localcluster.WorkerTopology(opts.CodeDir, fluxFile, builtins)
 	if err != nil {
 		return err
 	}
@@ -230,42 +216,5 @@ func runWorker(ctx context.Context, s Streams, g *globals, args []string) error 
 	return worker.Run(ctx, opts)
 }
 
-// workerTopology rebuilds the topology a localstorm worker runs: a Flux file,
-// or a topology built into this binary, named in stormconf.json.
-func workerTopology(codeDir, fluxFile string) (*topology.Topology, error) {
-	b, err := os.ReadFile(filepath.Join(codeDir, api.CodeFileConf))
-	if err != nil {
-		return nil, fmt.Errorf("worker: read topology conf: %w", err)
-	}
-	var conf map[string]any
-	if err := json.Unmarshal(b, &conf); err != nil {
-		return nil, fmt.Errorf("worker: %s: %w", api.CodeFileConf, err)
-	}
-	if fluxFile == "" {
-		if f, ok := conf[localcluster.ConfFluxFile].(string); ok {
-			fluxFile = filepath.Join(codeDir, "resources", f)
-		}
-	}
-	if fluxFile != "" {
-		t, err := flux.Load(fluxFile, environ())
-		if err != nil {
-			return nil, fmt.Errorf("worker: %w", err)
-		}
-		return t, nil
-	}
-	switch conf[localcluster.ConfBuiltin] {
-	case "wordcount":
-		return wordcount.Builder().Build()
-	}
-	return nil, fmt.Errorf("worker: the topology in %s is neither a Flux topology nor built into localstorm: run its own binary's worker", codeDir)
-}
-
-func environ() map[string]string {
-	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
-	}
-	return env
-}
+// builtins are the topologies built into localstorm (for --demo).
+var builtins = map[string]func() *topology.Builder{"wordcount": wordcount.Builder}

@@ -1,0 +1,1 @@
+../multilang/resources/storm.py
