@@ -30,6 +30,7 @@ const (
 	envWorkerMode = "LOCALSTORM_WORKER_TEST_MODE" // set: run as a worker
 	envOutDir     = "LOCALSTORM_WORKER_TEST_OUT"  // where test components write
 	envSentences  = "LOCALSTORM_WORKER_TEST_N"    // sentences the spout emits
+	envTopology   = "LOCALSTORM_WORKER_TEST_TOPO" // "bench": benchTopology
 )
 
 func TestMain(m *testing.M) {
@@ -47,7 +48,7 @@ func workerMain(args []string) int {
 		return 2
 	}
 	n, _ := strconv.Atoi(os.Getenv(envSentences))
-	topo, err := processTopology(n, os.Getenv(envOutDir)).Build()
+	topo, err := testTopology(os.Getenv(envTopology), n, os.Getenv(envOutDir)).Build()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		return 1
@@ -62,6 +63,13 @@ func workerMain(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+func testTopology(name string, n int, outDir string) *topology.Builder {
+	if name == "bench" {
+		return benchTopology(n, outDir)
+	}
+	return processTopology(n, outDir)
 }
 
 // processTopology: a replaying spout of sentences, a splitter and a
@@ -157,7 +165,7 @@ func (b *logBolt) Cleanup() { b.f.Close() }
 // procCluster is ZooKeeper, a code dir and the hand-written assignment of
 // a topology over worker subprocesses.
 type procCluster struct {
-	t          *testing.T
+	t          testing.TB
 	zk         cluster.StormClusterState
 	zkAddr     string
 	topologyID string
@@ -165,13 +173,14 @@ type procCluster struct {
 	localDir   string
 	outDir     string
 	n          int
+	topo       string
 	slots      []cluster.NodePort
 	assignment *cluster.Assignment
 }
 
 const testSupervisor = "sup-1"
 
-func newProcCluster(t *testing.T, n int, conf config.Conf, numSlots int) *procCluster {
+func newProcCluster(t testing.TB, topo string, n int, conf config.Conf, numSlots int) *procCluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -185,13 +194,13 @@ func newProcCluster(t *testing.T, n int, conf config.Conf, numSlots int) *procCl
 		t.Fatalf("connect to ZooKeeper: %v", err)
 	}
 	t.Cleanup(func() { zk.Disconnect() })
-	c := &procCluster{t: t, zk: zk, zkAddr: srv.Addr(), topologyID: "wc-1-1", n: n,
+	c := &procCluster{t: t, zk: zk, zkAddr: srv.Addr(), topologyID: "wc-1-1", n: n, topo: topo,
 		codeDir: t.TempDir(), localDir: t.TempDir(), outDir: t.TempDir()}
-	topo, err := processTopology(n, c.outDir).Build()
+	built, err := testTopology(topo, n, c.outDir).Build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	def := topo.Definition
+	def := built.Definition
 	for i := 0; i < numSlots; i++ {
 		c.slots = append(c.slots, cluster.NodePort{Node: testSupervisor, Port: freePort(t)})
 	}
@@ -207,9 +216,13 @@ func newProcCluster(t *testing.T, n int, conf config.Conf, numSlots int) *procCl
 		ports = append(ports, s.Port)
 	}
 	must(t, zk.SupervisorHeartbeat(testSupervisor, &cluster.SupervisorInfo{V: 1, TimeSecs: time.Now().Unix(), Hostname: "localhost", SlotPorts: ports}))
-	must(t, zk.ActivateStorm(c.topologyID, &cluster.StormBase{V: 1, Name: "wc", Status: cluster.StatusActive, NumWorkers: numSlots, LaunchTimeSecs: time.Now().Unix()}))
+	c.setStatus(cluster.StatusActive)
 	must(t, zk.SetAssignment(c.topologyID, c.assignment))
 	return c
+}
+
+func (c *procCluster) setStatus(status string) {
+	must(c.t, c.zk.ActivateStorm(c.topologyID, &cluster.StormBase{V: 1, Name: "wc", Status: status, NumWorkers: len(c.slots), LaunchTimeSecs: time.Now().Unix()}))
 }
 
 // workerProc is one worker subprocess.
@@ -227,7 +240,7 @@ func (c *procCluster) start(i int) *workerProc {
 	cmd := exec.Command(os.Args[0], "--topology-id", c.topologyID, "--supervisor-id", slot.Node,
 		"--port", strconv.Itoa(slot.Port), "--worker-id", fmt.Sprintf("w-%d", i),
 		"--zookeeper", c.zkAddr, "--zookeeper-root", "/storm", "--local-dir", c.localDir, "--code-dir", c.codeDir)
-	cmd.Env = append(os.Environ(), envWorkerMode+"=1", envOutDir+"="+c.outDir, envSentences+"="+strconv.Itoa(c.n))
+	cmd.Env = append(os.Environ(), envWorkerMode+"=1", envOutDir+"="+c.outDir, envSentences+"="+strconv.Itoa(c.n), envTopology+"="+c.topo)
 	logf, err := os.OpenFile(filepath.Join(c.outDir, fmt.Sprintf("worker-%d.err.log", slot.Port)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	must(t, err)
 	defer logf.Close()
@@ -278,7 +291,7 @@ func (p *workerProc) kill() {
 }
 
 // wait waits for the worker to exit and returns its exit code.
-func (p *workerProc) wait(t *testing.T, timeout time.Duration) int {
+func (p *workerProc) wait(t testing.TB, timeout time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.exited:
@@ -327,7 +340,7 @@ func (c *procCluster) ackedIDs() map[int]int {
 
 func TestWorkersExactlyOnceAckingOff(t *testing.T) {
 	const n = 1000
-	c := newProcCluster(t, n, config.Conf{config.TopologyAckerExecutors: 0}, 2)
+	c := newProcCluster(t, "wordcount", n, config.Conf{config.TopologyAckerExecutors: 0}, 2)
 	// The second worker starts late: the first one's tuples for it wait.
 	w0 := c.start(0)
 	w1 := c.start(1)
@@ -379,7 +392,7 @@ func TestWorkersExactlyOnceAckingOff(t *testing.T) {
 
 func TestWorkersAtLeastOnceWithKilledWorker(t *testing.T) {
 	const n = 3000
-	c := newProcCluster(t, n, config.Conf{
+	c := newProcCluster(t, "wordcount", n, config.Conf{
 		config.TopologyAckerExecutors: 2, config.TopologyMessageTimeoutSecs: 2, config.TopologyMaxSpoutPending: 200,
 	}, 2)
 	spoutSlot := -1
@@ -403,7 +416,7 @@ func TestWorkersAtLeastOnceWithKilledWorker(t *testing.T) {
 
 // assignmentTasks tells which components run on each slot.
 func (c *procCluster) assignmentTasks() map[cluster.NodePort]map[string]bool {
-	topo, _ := processTopology(c.n, c.outDir).Build()
+	topo, _ := testTopology(c.topo, c.n, c.outDir).Build()
 	var conf config.Conf
 	b, _ := os.ReadFile(filepath.Join(c.codeDir, "stormconf.json"))
 	_ = json.Unmarshal(b, &conf)
@@ -418,14 +431,14 @@ func (c *procCluster) assignmentTasks() map[cluster.NodePort]map[string]bool {
 	return out
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func writeJSON(t *testing.T, path string, v any) {
+func writeJSON(t testing.TB, path string, v any) {
 	b, err := json.Marshal(v)
 	must(t, err)
 	must(t, os.WriteFile(path, b, 0o644))
@@ -436,4 +449,72 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// benchTopology: a spout emitting n one-string tuples as fast as it can,
+// unacked, and a sink that creates the file "done" after n tuples.
+func benchTopology(n int, outDir string) *topology.Builder {
+	b := topology.NewBuilder()
+	b.SetSpout("s", func() topology.Spout { return &fastSpout{n: int64(n), values: constValues(nil)} }, 1)
+	b.SetBolt("sink", func() topology.Bolt {
+		count := 0
+		return &funcBolt{fn: func(*topology.Tuple, topology.BoltCollector) {
+			if count++; count == n {
+				_ = os.WriteFile(filepath.Join(outDir, "done"), nil, 0o644)
+			}
+		}}
+	}, 1).ShuffleGrouping("s")
+	return b
+}
+
+// BenchmarkInterWorker: spout in one worker process, bolt in another, over
+// loopback TCP, unacked. Timing starts when the topology is activated (both
+// workers ready) and ends when the sink has seen every tuple.
+func BenchmarkInterWorker(b *testing.B) {
+	c := newProcCluster(b, "bench", b.N, config.Conf{config.TopologyAckerExecutors: 0}, 2)
+	c.setStatus(cluster.StatusInactive)
+	c.start(0)
+	c.start(1)
+	done := filepath.Join(c.outDir, "done")
+	b.ResetTimer()
+	start := time.Now()
+	c.setStatus(cluster.StatusActive)
+	for {
+		if _, err := os.Stat(done); err == nil {
+			break
+		}
+		if time.Since(start) > 10*time.Minute {
+			b.Fatal("the sink did not see every tuple within 10 minutes")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "tuples/s")
+}
+
+// BenchmarkIdleWorkerRSS: the resident memory of a worker running a small
+// topology with nothing to do, once it heartbeats.
+func BenchmarkIdleWorkerRSS(b *testing.B) {
+	c := newProcCluster(b, "wordcount", 0, config.Conf{config.TopologyAckerExecutors: 1}, 1)
+	p := c.start(0)
+	s := c.slots[0]
+	waitFor(b, "a ZooKeeper heartbeat", 30*time.Second, func() bool {
+		hb, err := c.zk.WorkerHeartbeat(c.topologyID, s.Node, s.Port)
+		return err == nil && hb != nil && hb.UptimeSecs >= 2
+	})
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	must(b, err)
+	var kb float64
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			fmt.Sscanf(strings.TrimPrefix(line, "VmRSS:"), "%f", &kb)
+		}
+	}
+	if kb == 0 {
+		b.Fatalf("no VmRSS in /proc/%d/status", p.cmd.Process.Pid)
+	}
+	for b.Loop() {
+	}
+	b.ReportMetric(kb/1024, "RSS-MB")
 }
