@@ -568,3 +568,34 @@ func TestBackpressureIsNotSilence(t *testing.T) {
 		}
 	})
 }
+
+// TestTaskIDsInterleavedWithTuples pipelines many tuples, so that task-id
+// replies and new tuples interleave on the subprocess's stdin: every emit
+// must still get its own reply, in order.
+func TestTaskIDsInterleavedWithTuples(t *testing.T) {
+	b, out, _ := startBolt(t, []string{"python3", "protocol_bolt.py"}, testdataDir(t), 30)
+	const n = 300
+	for i := 0; i < n; i++ {
+		b.Execute(&topology.Tuple{Values: topology.Values{"emit", fmt.Sprint(i)}, Component: "sentences", Stream: "default"})
+	}
+	out.waitFor(t, "all acks", func() bool { return len(out.acked) == n })
+	var words []string
+	for _, e := range out.emits {
+		switch e.stream {
+		case "default":
+			words = append(words, e.values[0].(string))
+		case "ids":
+			if e.values[0] != "[1, 2]" {
+				t.Fatalf("task ids echoed as %v", e.values[0])
+			}
+		}
+	}
+	if len(words) != n {
+		t.Fatalf("%d words emitted, want %d", len(words), n)
+	}
+	for i, w := range words {
+		if w != fmt.Sprint(i) {
+			t.Fatalf("word %d is %q: order lost", i, w)
+		}
+	}
+}
