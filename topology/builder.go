@@ -131,39 +131,34 @@ func (d *BoltDeclarer) CustomGrouping(src, name string, stream ...string) *BoltD
 	return d.grouping(src, Grouping{Type: GroupCustom, Custom: name}, stream)
 }
 
-// declare records id, reporting a duplicate (spouts and bolts share one namespace).
-func (b *Builder) declare(id string) {
-	if _, dup := b.spouts[id]; dup {
+// declare records id and reports whether it is new; a duplicate is an
+// error (spouts and bolts share one namespace) and the later declaration is
+// left out of the topology.
+func (b *Builder) declare(id string) bool {
+	_, spout := b.spouts[id]
+	_, bolt := b.bolts[id]
+	if spout || bolt {
 		b.errs = append(b.errs, fmt.Errorf("component %q: id declared twice (ids are shared by spouts and bolts)", id))
-		return
-	}
-	if _, dup := b.bolts[id]; dup {
-		b.errs = append(b.errs, fmt.Errorf("component %q: id declared twice (ids are shared by spouts and bolts)", id))
-		return
+		return false
 	}
 	b.order = append(b.order, id)
+	return true
 }
 
 // SetSpout declares a spout; factory makes one instance per task.
 func (b *Builder) SetSpout(id string, factory func() Spout, parallelism int) *SpoutDeclarer {
-	b.declare(id)
 	d := &SpoutDeclarer{componentDecl: newComponentDecl(id, parallelism), factory: factory}
-	if _, dup := b.bolts[id]; !dup {
-		if _, dup := b.spouts[id]; !dup {
-			b.spouts[id] = d
-		}
+	if b.declare(id) {
+		b.spouts[id] = d
 	}
 	return d
 }
 
 // SetBolt declares a bolt; factory makes one instance per task.
 func (b *Builder) SetBolt(id string, factory func() Bolt, parallelism int) *BoltDeclarer {
-	b.declare(id)
 	d := &BoltDeclarer{componentDecl: newComponentDecl(id, parallelism), factory: factory}
-	if _, dup := b.bolts[id]; !dup {
-		if _, dup := b.spouts[id]; !dup {
-			b.bolts[id] = d
-		}
+	if b.declare(id) {
+		b.bolts[id] = d
 	}
 	return d
 }
