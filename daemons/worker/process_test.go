@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -86,12 +87,14 @@ func processTopology(n int, outDir string) *topology.Builder {
 // paced (one per 200µs) so a test can act mid-run, re-emits failed ones
 // and logs acked ids.
 type replaySpout struct {
-	n     int
-	dir   string
-	queue []int
-	last  time.Time
-	out   topology.SpoutCollector
-	acked *os.File
+	n      int
+	dir    string
+	queue  []int
+	last   time.Time
+	out    topology.SpoutCollector
+	acked  *os.File
+	events *os.File // activate, deactivate, and "violation" for NextTuple while inactive
+	active bool
 }
 
 func (s *replaySpout) DeclareOutputFields(d topology.OutputDeclarer) {
@@ -104,12 +107,28 @@ func (s *replaySpout) Open(ctx *topology.Context, out topology.SpoutCollector) e
 	}
 	var err error
 	s.acked, err = os.OpenFile(filepath.Join(s.dir, fmt.Sprintf("acked-%d.log", ctx.TaskID)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	s.events, err = os.OpenFile(filepath.Join(s.dir, "events.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	return err
 }
-func (s *replaySpout) Close()      { s.acked.Close() }
-func (s *replaySpout) Activate()   {}
-func (s *replaySpout) Deactivate() {}
+func (s *replaySpout) Close() {
+	s.acked.Close()
+	s.events.Close()
+}
+func (s *replaySpout) Activate() {
+	s.active = true
+	fmt.Fprintln(s.events, "activate")
+}
+func (s *replaySpout) Deactivate() {
+	s.active = false
+	fmt.Fprintln(s.events, "deactivate")
+}
 func (s *replaySpout) NextTuple() {
+	if !s.active {
+		fmt.Fprintln(s.events, "violation: NextTuple while inactive")
+	}
 	if len(s.queue) == 0 || time.Since(s.last) < 200*time.Microsecond {
 		return
 	}
@@ -168,6 +187,7 @@ type procCluster struct {
 	t          testing.TB
 	zk         cluster.StormClusterState
 	zkAddr     string
+	sup        cluster.StormClusterState // the supervisor's session (its ephemeral node)
 	topologyID string
 	codeDir    string
 	localDir   string
@@ -215,7 +235,12 @@ func newProcCluster(t testing.TB, topo string, n int, conf config.Conf, numSlots
 	for _, s := range c.slots {
 		ports = append(ports, s.Port)
 	}
-	must(t, zk.SupervisorHeartbeat(testSupervisor, &cluster.SupervisorInfo{V: 1, TimeSecs: time.Now().Unix(), Hostname: "localhost", SlotPorts: ports}))
+	c.sup, err = cluster.ConnectStorm(ctx, cluster.Options{Servers: []string{srv.Addr()}, Root: "/storm"})
+	if err != nil {
+		t.Fatalf("connect to ZooKeeper: %v", err)
+	}
+	t.Cleanup(func() { c.sup.Disconnect() })
+	must(t, c.sup.SupervisorHeartbeat(testSupervisor, &cluster.SupervisorInfo{V: 1, TimeSecs: time.Now().Unix(), Hostname: "localhost", SlotPorts: ports}))
 	c.setStatus(cluster.StatusActive)
 	must(t, zk.SetAssignment(c.topologyID, c.assignment))
 	return c
@@ -517,4 +542,44 @@ func BenchmarkIdleWorkerRSS(b *testing.B) {
 	for b.Loop() {
 	}
 	b.ReportMetric(kb/1024, "RSS-MB")
+}
+
+func (c *procCluster) events() string {
+	b, _ := os.ReadFile(filepath.Join(c.outDir, "events.log"))
+	return string(b)
+}
+
+func TestWorkerFollowsTopologyStatus(t *testing.T) {
+	const n = 5000
+	c := newProcCluster(t, "wordcount", n, config.Conf{config.TopologyAckerExecutors: 1}, 1)
+	c.setStatus(cluster.StatusInactive)
+	c.start(0)
+	if len(c.ackedIDs()) != 0 || strings.Contains(c.events(), "activate") {
+		t.Fatalf("an inactive topology's spout ran: events %q", c.events())
+	}
+	c.setStatus(cluster.StatusActive)
+	waitFor(t, "the spout activated", 20*time.Second, func() bool { return strings.Contains(c.events(), "activate") })
+	waitFor(t, "some tuples acked", 20*time.Second, func() bool { return len(c.ackedIDs()) > 100 })
+	c.setStatus(cluster.StatusInactive)
+	waitFor(t, "the spout deactivated", 20*time.Second, func() bool { return strings.Contains(c.events(), "deactivate") })
+	c.setStatus(cluster.StatusActive)
+	waitFor(t, "every tuple acked", 60*time.Second, func() bool { return len(c.ackedIDs()) == n })
+	ev := c.events()
+	lines := strings.Fields(strings.ReplaceAll(ev, "violation: NextTuple while inactive", "violation"))
+	if !slices.Equal(lines, []string{"activate", "deactivate", "activate"}) {
+		t.Fatalf("events %q: want activate, deactivate, activate and no NextTuple while inactive", ev)
+	}
+}
+
+func TestWorkerExitsWhenSupervisorGone(t *testing.T) {
+	c := newProcCluster(t, "wordcount", 0, config.Conf{config.SupervisorWorkerTimeoutSecs: 1}, 1)
+	w := c.start(0)
+	// Closing the supervisor's session removes its ephemeral node.
+	must(t, c.sup.Disconnect())
+	if code := w.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("worker exited %d when its supervisor was gone, want 0\n%s", code, c.workerLog(c.slots[0].Port))
+	}
+	if log := c.workerLog(c.slots[0].Port); !strings.Contains(log, "is gone") {
+		t.Fatalf("worker log does not say why it exited:\n%s", log)
+	}
 }
