@@ -290,3 +290,44 @@ func TestConformanceMultiRead(t *testing.T) {
 		}
 	})
 }
+
+// TestConformanceEdgeReplies pins codes of less travelled paths, as real 3.8
+// gives them: create modes through the wrong opcode, watches that a failed
+// read does or does not leave behind, setACL checks.
+func TestConformanceEdgeReplies(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		r := mustConnect(t, in.Addr())
+		steps := []struct {
+			name string
+			op   int32
+			req  []byte
+			want int32
+		}{
+			{"create with the container flag", opCreate, createReq(in.Path("c4"), nil, openACL, zk.FlagContainer), errOK},
+			{"create with the TTL flag", opCreate, createReq(in.Path("c5"), nil, openACL, zk.FlagTTL), errUnimplemented},
+			{"create2 with the sequential TTL flag", opCreate2, createReq(in.Path("c6"), nil, openACL, zk.FlagPersistentSequentialWithTTL), errUnimplemented},
+			{"createContainer with flag 0", opCreateContainer, createReq(in.Path("cc0"), nil, openACL, 0), errOK},
+			{"create with flag -1", opCreate, createReq(in.Path("cm1"), nil, openACL, -1), errBadArguments},
+			{"getData with watch on a missing node", opGetData, pathWatchReq(in.Path("m1"), true), errNoNode},
+			{"it left no data watch", opCheckWatches, pathTypeReq(in.Path("m1"), 3), errNoWatcher},
+			{"getChildren with watch on a missing node", opGetChildren, pathWatchReq(in.Path("m2"), true), errNoNode},
+			{"it left no child watch", opCheckWatches, pathTypeReq(in.Path("m2"), 1), errNoWatcher},
+			{"exists with watch on a missing node", opExists, pathWatchReq(in.Path("m3"), true), errNoNode},
+			{"it left a data watch", opCheckWatches, pathTypeReq(in.Path("m3"), 2), errOK},
+			{"setACL with an empty ACL", opSetACL, (&enc{}).str(in.Path("c4")).acls(nil).i32(-1).b, errInvalidACL},
+			{"setACL with a wrong version", opSetACL, (&enc{}).str(in.Path("c4")).acls(openACL).i32(5).b, errBadVersion},
+			{"setACL on a missing node", opSetACL, (&enc{}).str(in.Path("none")).acls(openACL).i32(-1).b, errNoNode},
+			{"sync of a missing node", opSync, pathReq(in.Path("none")), errOK},
+		}
+		for _, s := range steps {
+			if code, _ := r.mustCall(s.op, s.req); code != s.want {
+				t.Errorf("%s: %d, want %d", s.name, code, s.want)
+			}
+		}
+		for _, p := range []string{"c4", "cc0"} {
+			if code, d := r.mustCall(opExists, pathWatchReq(in.Path(p), false)); code != errOK || d.stat().EphemeralOwner != 0 {
+				t.Errorf("container %s: exists %d", p, code)
+			}
+		}
+	})
+}
