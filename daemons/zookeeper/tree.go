@@ -1,8 +1,8 @@
 package zookeeper
 
 import (
-	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -111,9 +111,18 @@ func (t *tree) setRoot(n *node) {
 }
 
 func (t *tree) internACL(acl []ACL) *aclList {
+	// Nearly every create carries the open ACL: skip building a key for it.
+	if open := t.aclCache[openACLKey]; open != nil && slices.Equal(acl, openACL) {
+		return open
+	}
 	var b strings.Builder
 	for _, a := range acl {
-		fmt.Fprintf(&b, "%d\x00%s\x00%s\x00", a.Perms, a.Scheme, a.ID)
+		b.WriteString(strconv.Itoa(int(a.Perms)))
+		b.WriteByte(0)
+		b.WriteString(a.Scheme)
+		b.WriteByte(0)
+		b.WriteString(a.ID)
+		b.WriteByte(0)
 	}
 	key := b.String()
 	if l, ok := t.aclCache[key]; ok {
@@ -123,6 +132,9 @@ func (t *tree) internACL(acl []ACL) *aclList {
 	t.aclCache[key] = l
 	return l
 }
+
+// openACLKey is the cache key internACL builds for openACL.
+const openACLKey = "31\x00world\x00anyone\x00"
 
 // parentOf splits a path into parent path and child name as ZooKeeper does
 // with lastIndexOf('/'): "/a" → "", "a" (and "" is the root).
