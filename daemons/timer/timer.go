@@ -128,6 +128,8 @@ func New(name string, clock Clock, onError func(error)) *Timer {
 
 // Schedule runs fn once after delay. The returned cancel removes it if it has
 // not started; calling it more than once, or after the task ran, is harmless.
+// Once the timer has stopped (Close, or a task failed) fn is dropped: the
+// owning daemon is going down.
 func (t *Timer) Schedule(delay time.Duration, fn func() error) (cancel func()) {
 	return t.add(delay, 0, fn)
 }
