@@ -22,6 +22,10 @@ import (
 	"github.com/localstorm/localstorm/procs"
 )
 
+// crashLoopWindow: a worker exit on a port that saw another exit this
+// recently waits for the periodic sync-processes instead of triggering one.
+const crashLoopWindow = time.Second
+
 // ReadyPrefix starts the one line a worker prints on stdout once it is usable.
 const ReadyPrefix = "localstorm-worker-ready"
 
@@ -119,12 +123,19 @@ func (s *Supervisor) syncProcesses() error {
 	next := make(map[string]int, len(keepers)+len(launches))
 	maps.Copy(next, keepers)
 	maps.Copy(next, launches)
-	if !maps.Equal(next, approved) {
-		if err := s.ls.Put(keyApprovedWorkers, next); err != nil {
-			return fmt.Errorf("sync-processes: store approved workers: %w", err)
-		}
-	}
 	var wg sync.WaitGroup
+	var putErr error
+	if !maps.Equal(next, approved) {
+		// Written while the new workers start rather than before: the fsyncs
+		// of LocalState would otherwise delay every relaunch, and the order
+		// does not matter after a crash, as a restarted supervisor reaps
+		// every worker it finds. It is stored before the next classification.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			putErr = s.ls.Put(keyApprovedWorkers, next)
+		}()
+	}
 	for wid, port := range launches {
 		wg.Add(1)
 		go func() {
@@ -135,6 +146,9 @@ func (s *Supervisor) syncProcesses() error {
 		}()
 	}
 	wg.Wait()
+	if putErr != nil {
+		return fmt.Errorf("sync-processes: store approved workers: %w", putErr)
+	}
 	return nil
 }
 
@@ -231,10 +245,22 @@ func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) erro
 		defer s.watchers.Done()
 		select {
 		case <-proc.Done():
-			if s.ctx.Err() == nil {
-				s.log.Info("worker process ended", "worker", wid, "port", port, "exit", proc.ExitState().String())
-				s.procEvents.Add(s.syncProcesses)
+			if s.ctx.Err() != nil {
+				return
 			}
+			exit := proc.ExitState()
+			s.mu.Lock()
+			previous := s.lastExit[port]
+			s.lastExit[port] = exit.Time
+			s.mu.Unlock()
+			if exit.Time.Sub(previous) < crashLoopWindow {
+				// A crash loop: relaunch at the monitor's pace, not at
+				// the pace of process starts.
+				s.log.Warn("worker process ended again soon; relaunching at the next sync-processes", "worker", wid, "port", port, "exit", exit.String())
+				return
+			}
+			s.log.Info("worker process ended", "worker", wid, "port", port, "exit", exit.String())
+			s.procEvents.Add(s.syncProcesses)
 		case <-s.ctx.Done():
 		}
 	}()

@@ -113,9 +113,10 @@ type Supervisor struct {
 	syncEvents *event.Manager
 	procEvents *event.Manager
 
-	mu      sync.Mutex
-	workers map[string]*worker // by worker id
-	stopped bool
+	mu       sync.Mutex
+	workers  map[string]*worker // by worker id
+	lastExit map[int]time.Time  // by port: when its last worker process ended
+	stopped  bool
 
 	watchers sync.WaitGroup // one per worker process, waiting for its exit
 	errCh    chan error
@@ -281,6 +282,7 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 		ctx:       runCtx,
 		cancel:    cancel,
 		workers:   map[string]*worker{},
+		lastExit:  map[int]time.Time{},
 		errCh:     make(chan error, 1),
 	}
 	s.reapOrphans()

@@ -104,8 +104,15 @@ func runFakeWorker(args []string) int {
 	fmt.Printf("%s port=%d pid=%d\n", ReadyPrefix, *port, os.Getpid())
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	var crash <-chan time.Time // FAKE_WORKER_CRASH_AFTER: exit 1 after that long
+	if d, err := time.ParseDuration(os.Getenv("FAKE_WORKER_CRASH_AFTER")); err == nil {
+		crash = time.After(d)
+	}
 	for {
 		select {
+		case <-crash:
+			fmt.Fprintln(os.Stderr, "fake worker: crashing as asked")
+			return 1
 		case <-term:
 			return 0
 		case <-tick.C:
@@ -427,6 +434,29 @@ func TestStoppedWorkerTimesOut(t *testing.T) {
 	waitFor(t, 5*time.Second, "the frozen worker to be killed", func() bool { return processGone(frozen.Pid) })
 }
 
+// TestCrashLoopingWorkerKeepsBeingRelaunched: a worker that dies soon after
+// every start is relaunched again and again (at the monitor's pace once it
+// loops), each time under a new worker id.
+func TestCrashLoopingWorkerKeepsBeingRelaunched(t *testing.T) {
+	e := newEnv(t)
+	logger := slog.New(slog.NewTextHandler(testLogWriter{t}, nil))
+	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, logger)
+	opts.WorkerEnv = append(opts.WorkerEnv, "FAKE_WORKER_CRASH_AFTER=100ms")
+	sup, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sup.Close(context.Background()) })
+	e.assign("t-1-1", sup.ID(), 1, e.ports[0])
+	seen := map[string]bool{}
+	waitFor(t, 20*time.Second, "four generations of the crashing worker", func() bool {
+		for _, w := range sup.Workers() {
+			seen[w.WorkerID] = true
+		}
+		return len(seen) >= 4
+	})
+}
+
 func TestCloseLeavesNoProcess(t *testing.T) {
 	e := newEnv(t)
 	sup := e.start()
@@ -705,6 +735,10 @@ func BenchmarkWorkerKillToReady(b *testing.B) {
 	var durations []time.Duration
 	b.ResetTimer()
 	for b.Loop() {
+		// Past the crash-loop window, so the exit is acted on at once.
+		b.StopTimer()
+		time.Sleep(crashLoopWindow)
+		b.StartTimer()
 		victim := running(sup)[e.ports[0]]
 		start := time.Now()
 		if err := syscall.Kill(victim.Pid, syscall.SIGKILL); err != nil {
