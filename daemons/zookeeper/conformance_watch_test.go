@@ -374,3 +374,35 @@ func TestConformanceEphemeralsEndWithTheSession(t *testing.T) {
 		})
 	}
 }
+
+// TestConformanceSessionExpiresByTimeout cuts a client off (no pings, no
+// redial) and times how long its ephemeral outlives it: the server expires
+// sessions in tick-sized buckets, so a 1000 ms session with 200 ms ticks ends
+// between about 0.8 and 1.4 s after its last contact.
+func TestConformanceSessionExpiresByTimeout(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		owner := in.ConnectTimeout(t, time.Second)
+		watcher := in.Connect(t)
+		mustCreate(t, owner, in.Path("e"), nil, zk.FlagEphemeral)
+		_, _, ch, err := watcher.GetW(in.Path("e"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The owner's last contact: a round trip just before the cut.
+		if _, _, err := owner.Exists("/"); err != nil {
+			t.Fatal(err)
+		}
+		cut := time.Now()
+		owner.Cut(true)
+		defer owner.Release()
+		ev := nextEvent(t, ch, "ephemeral of the cut-off session")
+		gone := time.Since(cut)
+		if ev.Type != zk.EventNodeDeleted {
+			t.Fatalf("event %+v, want NodeDeleted", ev)
+		}
+		if gone < 700*time.Millisecond || gone > 3*time.Second {
+			t.Fatalf("session of 1000 ms expired %v after its last contact", gone)
+		}
+		t.Logf("expired after %v", gone)
+	})
+}
