@@ -26,35 +26,25 @@ type settings struct {
 	maxUploadBytes    int64
 }
 
-// nimbusDefaults are Storm's defaults (conf/defaults.yaml) of the keys nimbus
-// reads, used when the configuration it is given leaves them unset.
-var nimbusDefaults = config.Conf{
-	config.NimbusMonitorFreqSecs:        10,
-	config.NimbusTaskTimeoutSecs:        30,
-	config.NimbusSupervisorTimeoutSecs:  60,
-	config.NimbusTaskLaunchSecs:         120,
-	config.NimbusCleanupInboxFreqSecs:   600,
-	config.NimbusInboxJarExpirationSecs: 3600,
-	config.TopologyMessageTimeoutSecs:   30,
-	config.TopologyWorkers:              1,
-	MaxUploadBytes:                      defaultMaxUploadBytes,
-}
-
-// withDefaults returns c with nimbusDefaults under it.
+// withDefaults returns c over Storm's defaults (config.Defaults) and the
+// defaults of localstorm's own nimbus keys.
 func withDefaults(c config.Conf) config.Conf {
-	out := nimbusDefaults.Clone()
+	out := config.Defaults()
+	out[MaxUploadBytes] = defaultMaxUploadBytes
 	for k, v := range c {
-		if v != nil || out[k] == nil {
-			out[k] = v
-		}
+		out[k] = v
 	}
 	return out
 }
 
-// readSettings validates the nimbus keys of c, naming every bad one.
+// readSettings validates c (every key config.Validate knows, then the ones
+// nimbus reads), naming every bad one.
 func readSettings(c config.Conf) (settings, error) {
 	var s settings
 	var errs []error
+	if err := config.Validate(c); err != nil {
+		errs = append(errs, err)
+	}
 	positive := func(key string, dst *time.Duration) {
 		d, err := c.Secs(key)
 		switch {

@@ -49,6 +49,8 @@ func newEnv(t testing.TB, overrides config.Conf) *testEnv {
 		config.NimbusTaskTimeoutSecs:       3,
 		config.NimbusTaskLaunchSecs:        5,
 		config.NimbusSupervisorTimeoutSecs: 4,
+		config.TaskHeartbeatFreqSecs:       1,
+		config.SupervisorHeartbeatFreqSecs: 1,
 	}.Merge(overrides)
 	e.start()
 	return e

@@ -160,7 +160,8 @@ func TestStartErrorsNameTheCause(t *testing.T) {
 		msg  string
 	}{
 		{"no state", Options{LocalDir: dir}, "State is nil"},
-		{"no local dir", Options{State: newMemState(), Conf: config.Conf{config.StormLocalDir: ""}}, "no local dir"},
+		{"empty local dir", Options{State: newMemState(), Conf: config.Conf{config.StormLocalDir: ""}}, config.StormLocalDir},
+		{"timeout shorter than its heartbeat", Options{State: newMemState(), LocalDir: dir, Conf: config.Conf{config.NimbusTaskTimeoutSecs: 2, config.TaskHeartbeatFreqSecs: 3}}, config.NimbusTaskTimeoutSecs},
 		{"bad monitor freq", Options{State: newMemState(), LocalDir: dir, Conf: config.Conf{config.NimbusMonitorFreqSecs: -1}}, config.NimbusMonitorFreqSecs},
 		{"zero inbox expiry", Options{State: newMemState(), LocalDir: dir, Conf: config.Conf{config.NimbusInboxJarExpirationSecs: 0}}, config.NimbusInboxJarExpirationSecs},
 		{"bad upload limit", Options{State: newMemState(), LocalDir: dir, Conf: config.Conf{MaxUploadBytes: "big"}}, MaxUploadBytes},

@@ -164,7 +164,7 @@ func newNimbus(opts Options) (*Nimbus, error) {
 	conf := withDefaults(opts.Conf)
 	set, err := readSettings(conf)
 	if err != nil {
-		return nil, fmt.Errorf("invalid configuration: %w", err)
+		return nil, err // names every bad key
 	}
 	local := opts.LocalDir
 	if local == "" {

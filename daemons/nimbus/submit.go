@@ -2,7 +2,6 @@ package nimbus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -60,35 +59,11 @@ func checkTaskCount(def *topology.Definition) error {
 	return nil
 }
 
-// validateTopologyConf checks the keys nimbus and workers rely on.
+// validateTopologyConf checks the merged topology configuration with the
+// project's rules (config.Validate): topology.workers at least 1, a positive
+// topology.message.timeout.secs, acker count and max spout pending in range...
 func validateTopologyConf(c config.Conf) error {
-	var errs []error
-	if n, err := c.Int(config.TopologyWorkers); err != nil {
-		errs = append(errs, err)
-	} else if n < 1 {
-		errs = append(errs, fmt.Errorf("config %s: %d workers: at least 1 is needed", config.TopologyWorkers, n))
-	}
-	if d, err := c.Secs(config.TopologyMessageTimeoutSecs); err != nil {
-		errs = append(errs, err)
-	} else if d <= 0 {
-		errs = append(errs, fmt.Errorf("config %s: must be more than 0 seconds", config.TopologyMessageTimeoutSecs))
-	}
-	for _, key := range []string{config.TopologyAckerExecutors, config.TopologyMaxSpoutPending} {
-		if c.IsNil(key) {
-			continue
-		}
-		n, err := c.Int(key)
-		min := 0
-		if key == config.TopologyMaxSpoutPending {
-			min = 1
-		}
-		if err != nil {
-			errs = append(errs, err)
-		} else if n < min {
-			errs = append(errs, fmt.Errorf("config %s: %d is below %d (leave it unset for the default)", key, n, min))
-		}
-	}
-	return errors.Join(errs...)
+	return config.Validate(c)
 }
 
 // Submit validates and starts a topology whose code was uploaded, and returns
