@@ -158,7 +158,7 @@ func (n *Nimbus) readBeats(id string, a *cluster.Assignment, now time.Time) (map
 		}
 	}
 	n.infoMu.Lock()
-	n.stats.record(id, beats, now)
+	n.stats.record(id, beats, times, now)
 	n.infoMu.Unlock()
 	return times, nil
 }

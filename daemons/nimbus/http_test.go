@@ -91,6 +91,12 @@ func TestHTTPAPIRoundTrip(t *testing.T) {
 		t.Errorf("second submit of a live name: %v", err)
 	}
 
+	// Within the launch grace the scheduler counts executors alive, but the
+	// API's Alive says whether they heartbeat: not yet.
+	if info, err := c.Topology(ctx, id); err != nil || len(info.Spouts) != 1 || info.Spouts[0].ExecutorStats[0].Alive {
+		t.Errorf("executors alive before any heartbeat: %+v %v", info, err)
+	}
+
 	// Heartbeats with stats, and an error reported by a bolt.
 	a, _ := e.state.AssignmentInfo(id, nil)
 	slot := onlySlot(t, a)
@@ -167,6 +173,13 @@ func TestHTTPAPIRoundTrip(t *testing.T) {
 	}
 	if ex := info.Spouts[0].ExecutorStats; len(ex) != 2 || ex[0].Host != "host-a" && ex[0].Host != "host-b" || ex[0].Port != slot.Port || ex[0].UptimeSeconds != 42 {
 		t.Errorf("spout executors %+v", ex)
+	}
+	for _, b := range info.Bolts {
+		for _, ex := range b.ExecutorStats {
+			if !ex.Alive {
+				t.Errorf("bolt %s executor %s not alive after its heartbeat", b.BoltID, ex.ID)
+			}
+		}
 	}
 	if info.MsgTimeout != 30 || info.Configuration["topology.name"] != "wc" {
 		t.Errorf("msgTimeout %d configuration %v", info.MsgTimeout, info.Configuration["topology.name"])

@@ -94,6 +94,10 @@ type executorHistory struct {
 	capacity  float64
 	startedAt time.Time // nimbus time of the first sample of the current run
 	inserts   int
+	// beat tracks the worker heartbeat time, so the API can say whether the
+	// executor is heartbeating now (the scheduler's liveness also counts the
+	// launch grace).
+	beat freshness
 }
 
 // maxHistoryAge bounds the history: the longest window plus a margin.
@@ -193,8 +197,9 @@ func newStatsStore() *statsStore {
 	return &statsStore{topologies: map[string]map[cluster.ExecutorInfo]*executorHistory{}}
 }
 
-// record adds the heartbeats of one topology read at now.
-func (s *statsStore) record(topologyID string, beats map[cluster.ExecutorInfo]cluster.ExecutorHeartbeat, now time.Time) {
+// record adds the heartbeats of one topology read at now; times are the
+// worker heartbeat times (ms) of each executor.
+func (s *statsStore) record(topologyID string, beats map[cluster.ExecutorInfo]cluster.ExecutorHeartbeat, times map[cluster.ExecutorInfo]int64, now time.Time) {
 	hs := s.topologies[topologyID]
 	if hs == nil {
 		hs = map[cluster.ExecutorInfo]*executorHistory{}
@@ -207,6 +212,7 @@ func (s *statsStore) record(topologyID string, beats map[cluster.ExecutorInfo]cl
 			hs[e] = h
 		}
 		h.record(hb, now)
+		h.beat = h.beat.observe(times[e], now)
 	}
 }
 

@@ -302,7 +302,7 @@ func (n *Nimbus) TopologyInfo(ctx context.Context, id, window string) (*api.Topo
 	if err != nil {
 		return nil, err
 	}
-	comps := n.componentExecutors(v, hosts)
+	comps := n.componentExecutors(v, hosts, now)
 
 	n.infoMu.Lock()
 	defer n.infoMu.Unlock()
@@ -422,7 +422,7 @@ func (e executorView) summary(t totals) api.ExecutorSummary {
 
 // componentExecutors groups the topology's executors by component, with
 // their slots, liveness and stats history. Takes infoMu.
-func (n *Nimbus) componentExecutors(v *topologyView, hosts map[string]string) map[string][]executorView {
+func (n *Nimbus) componentExecutors(v *topologyView, hosts map[string]string, now time.Time) map[string][]executorView {
 	taskComp := v.code.Definition.TaskToComponent(topology.NumAckers(v.code.Conf, v.base.NumWorkers))
 	placed := map[cluster.ExecutorInfo]*cluster.ExecutorAssignment{}
 	if v.assignment != nil {
@@ -433,11 +433,14 @@ func (n *Nimbus) componentExecutors(v *topologyView, hosts map[string]string) ma
 	}
 	n.infoMu.Lock()
 	defer n.infoMu.Unlock()
-	alive := n.alive[v.id]
 	out := map[string][]executorView{}
 	for _, e := range executorsOf(v.code, v.base) {
 		comp := taskComp[e.Start]
-		ev := executorView{exec: e, slot: placed[e], alive: alive[e], hist: n.stats.history(v.id, e)}
+		hist := n.stats.history(v.id, e)
+		// Alive here means heartbeating now: placed, and its heartbeat
+		// advanced within nimbus.task.timeout.secs.
+		alive := placed[e] != nil && hist != nil && hist.beat.fresh(now, n.set.taskTimeout)
+		ev := executorView{exec: e, slot: placed[e], alive: alive, hist: hist}
 		if ev.slot != nil {
 			ev.host = hosts[ev.slot.Slot.Node]
 		}
