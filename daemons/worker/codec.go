@@ -209,7 +209,7 @@ func (fr *frameReader) next(dst []envelope) ([]envelope, error) {
 // decodeBatch decodes one frame payload (without its length prefix),
 // appending its tuples to dst. streams interns stream names; it may be nil.
 func decodeBatch(dst []envelope, p []byte, streams map[string]string) ([]envelope, error) {
-	d := decoder{p: p, streams: streams}
+	d := decoder{p: p, full: p, streams: streams}
 	if len(p) < 4 {
 		return dst, fmt.Errorf("%w: frame of %d bytes has no tuple count", errFrame, len(p))
 	}
@@ -218,6 +218,8 @@ func decodeBatch(dst []envelope, p []byte, streams map[string]string) ([]envelop
 	// Every tuple takes at least 5 bytes: a cheap bound before allocating.
 	if count > uint64(len(d.p))/5 {
 		d.fail("tuple count %d is more than the frame can hold", count)
+	} else if dst == nil {
+		dst = make([]envelope, 0, count)
 	}
 	for i := uint64(0); i < count && d.err == nil; i++ {
 		var t envelope
@@ -234,7 +236,7 @@ func decodeBatch(dst []envelope, p []byte, streams map[string]string) ([]envelop
 		}
 		nv := d.length(MaxTupleValues, 1, "values")
 		if d.err == nil {
-			t.Values = make(topology.Values, nv)
+			t.Values = d.values(nv)
 			for j := range t.Values {
 				t.Values[j] = d.value()
 			}
@@ -250,10 +252,41 @@ func decodeBatch(dst []envelope, p []byte, streams map[string]string) ([]envelop
 	return dst, nil
 }
 
+// decoder reads one frame. To spare an allocation per value, string
+// values are cut from one string copy of the frame and value slices from
+// shared chunks: a tuple kept by a bolt keeps its frame's memory alive,
+// which frames (batches of tuples in flight) are small enough for.
 type decoder struct {
 	p       []byte
+	full    []byte // the whole payload; p is its unread tail
+	text    string // string(full), made at the first string value
+	vals    topology.Values
 	err     error
 	streams map[string]string
+}
+
+// values returns a slice for n values.
+func (d *decoder) values(n int) topology.Values {
+	if n > len(d.vals) {
+		d.vals = make(topology.Values, max(n, min(256, len(d.p))))
+	}
+	v := d.vals[:n:n]
+	d.vals = d.vals[n:]
+	return v
+}
+
+// str reads a string value.
+func (d *decoder) str() string {
+	n := d.length(MaxFrameBytes, 1, "bytes")
+	if d.err != nil {
+		return ""
+	}
+	if d.text == "" {
+		d.text = string(d.full)
+	}
+	off := len(d.full) - len(d.p)
+	d.p = d.p[n:]
+	return d.text[off : off+n]
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -375,7 +408,7 @@ func (d *decoder) value() any {
 	case tagTrue:
 		return true
 	case tagString:
-		return string(d.bytes(MaxFrameBytes))
+		return d.str()
 	case tagBytes:
 		return append([]byte(nil), d.bytes(MaxFrameBytes)...)
 	case tagInt:
