@@ -452,13 +452,21 @@ func (c *conn) handleAuth(xid int32, rest []byte) bool {
 	req, err := decodeRequest(opAuth, rest)
 	if err == nil {
 		a := req.(*authPacket)
-		if a.Scheme == "digest" {
+		switch a.Scheme {
+		case "digest":
+			// DigestAuthenticationProvider takes any string: "user:password".
 			id := digestOf(string(a.Auth))
 			auth := append([]authID{}, c.auth...)
 			if c.s.opts.SuperDigest != "" && id == c.s.opts.SuperDigest {
-				auth = append(auth, authID{Scheme: "super"})
+				auth = appendUnique(auth, authID{Scheme: "super"})
 			}
 			c.auth = appendUnique(auth, authID{Scheme: "digest", ID: id})
+			c.reply(replyHeader{Xid: xid}, nil, false)
+			return true
+		case "ip":
+			// IPAuthenticationProvider authenticates the client's own address,
+			// whatever the packet says.
+			c.auth = appendUnique(append([]authID{}, c.auth...), authID{Scheme: "ip", ID: c.ip})
 			c.reply(replyHeader{Xid: xid}, nil, false)
 			return true
 		}
