@@ -101,6 +101,7 @@ func (s *Supervisor) syncProcesses() error {
 	now := time.Now()
 	keepers := map[string]int{}
 	keepPorts := map[int]bool{}
+	var doomed []string
 	for _, e := range entries {
 		wid := e.Name()
 		hb := s.readWorkerHeartbeat(wid)
@@ -112,8 +113,9 @@ func (s *Supervisor) syncProcesses() error {
 			continue
 		}
 		s.log.Info("shutting down worker", "worker", wid, "state", state)
-		s.shutdownWorker(wid, s.timing.shutdownSleep)
+		doomed = append(doomed, wid)
 	}
+	s.shutdownWorkers(doomed, s.timing.shutdownSleep)
 	launches := map[string]int{}
 	for port := range assigned {
 		if !keepPorts[port] {
@@ -306,8 +308,7 @@ func (s *Supervisor) shutdownWorker(wid string, grace time.Duration) {
 	}
 }
 
-// shutdownAll shuts every worker down in parallel, ours and any left in the
-// workers dir, each with grace between SIGTERM and SIGKILL.
+// shutdownAll shuts every worker down, ours and any left in the workers dir.
 func (s *Supervisor) shutdownAll(grace time.Duration) {
 	ids := map[string]bool{}
 	s.mu.Lock()
@@ -320,8 +321,14 @@ func (s *Supervisor) shutdownAll(grace time.Duration) {
 			ids[e.Name()] = true
 		}
 	}
+	s.shutdownWorkers(slices.Collect(maps.Keys(ids)), grace)
+}
+
+// shutdownWorkers shuts the workers down in parallel, each with grace
+// between SIGTERM and SIGKILL.
+func (s *Supervisor) shutdownWorkers(ids []string, grace time.Duration) {
 	var wg sync.WaitGroup
-	for wid := range ids {
+	for _, wid := range ids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
