@@ -3,6 +3,7 @@ package worker
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -194,7 +195,7 @@ func (s *server) receive(c net.Conn) {
 			select {
 			case <-s.stop:
 			default:
-				if !errors.Is(err, net.ErrClosed) && err.Error() != "EOF" {
+				if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
 					rt.logger.Warn("receive from peer worker", "remote", c.RemoteAddr().String(), "err", err)
 				}
 			}

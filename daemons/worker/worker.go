@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -499,19 +500,34 @@ func (w *worker) startExecutors() {
 	}
 }
 
+// shutdownGrace bounds how long shutdown waits for the executors.
+const shutdownGrace = 10 * time.Second
+
 // shutdown stops the spouts first, then the bolts and ackers (Close and
 // Cleanup run in their goroutines), then the transfer.
+// An executor stuck in a component (an Execute that never returns) is
+// given up on after shutdownGrace: the process is about to exit anyway.
 func (w *worker) shutdown() {
-	close(w.rt.stopSpouts)
-	for _, e := range w.executors {
-		if e.kind == kindSpout {
-			<-e.done
+	deadline := time.NewTimer(shutdownGrace)
+	defer deadline.Stop()
+	wait := func(kinds ...executorKind) {
+		for _, e := range w.executors {
+			if !slices.Contains(kinds, e.kind) {
+				continue
+			}
+			select {
+			case <-e.done:
+			case <-deadline.C:
+				deadline.Reset(0)
+				w.logger.Error("executor did not stop in time; exiting without it", "component", e.component,
+					"executor", fmt.Sprintf("[%d %d]", e.info.Start, e.info.End))
+			}
 		}
 	}
+	close(w.rt.stopSpouts)
+	wait(kindSpout)
 	close(w.rt.stopBolts)
-	for _, e := range w.executors {
-		<-e.done
-	}
+	wait(kindBolt, kindAcker)
 	if w.server != nil {
 		w.server.close()
 	}
