@@ -248,8 +248,16 @@ func dialRaw(t testing.TB, addr string) *rawConn {
 	if err != nil {
 		t.Fatalf("dial %s: %v", addr, err)
 	}
-	t.Cleanup(func() { c.Close() })
-	return &rawConn{t: t, c: c}
+	r := &rawConn{t: t, c: c}
+	// Close the session, not just the socket: a session left to expire on a
+	// shared real server would consume a zxid in the middle of a later test.
+	t.Cleanup(func() {
+		if r.session.sessionID != 0 && r.writeFrame((&enc{}).i32(r.xid+1).i32(opCloseSession).b) == nil {
+			_ = r.waitClosed()
+		}
+		c.Close()
+	})
+	return r
 }
 
 // writeFrame sends a length-prefixed body.
