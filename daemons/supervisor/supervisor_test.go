@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"archive/tar"
 	"bufio"
 	"context"
 	"errors"
@@ -54,6 +55,7 @@ func runFakeWorker(args []string) int {
 		return 2
 	}
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	flux := fs.String("flux", "", "")
 	topologyID := fs.String("topology-id", "", "")
 	fs.String("supervisor-id", "", "")
 	port := fs.Int("port", 0, "")
@@ -74,6 +76,12 @@ func runFakeWorker(args []string) int {
 	if _, err := os.Stat(filepath.Join(*codeDir, confFile)); err != nil {
 		fmt.Fprintln(os.Stderr, "fake worker: no code:", err)
 		return 1
+	}
+	if *flux != "" {
+		if _, err := os.Stat(*flux); err != nil {
+			fmt.Fprintln(os.Stderr, "fake worker: no Flux definition:", err)
+			return 1
+		}
 	}
 	sls, err := localstate.Open(filepath.Join(*localDir, "supervisor", "localstate"))
 	if err != nil {
@@ -151,9 +159,11 @@ func runOwner() int {
 // binary (as a fake worker, through WorkerEnv), with an empty conf and
 // topology.
 type fakeCode struct {
-	exe       string
-	downloads atomic.Int32
-	failures  atomic.Int32 // how many calls still fail
+	exe string
+	// fluxArchive, when set, is sent as stormcode.tgz instead of a stormcode.
+	fluxArchive []byte
+	downloads   atomic.Int32
+	failures    atomic.Int32 // how many calls still fail
 }
 
 func (f *fakeCode) DownloadCode(ctx context.Context, topologyID, destDir string) error {
@@ -168,6 +178,10 @@ func (f *fakeCode) DownloadCode(ctx context.Context, topologyID, destDir string)
 		codeFile:             fmt.Sprintf("#!/bin/sh\nexec '%s' \"$@\"\n", f.exe),
 		confFile:             `{"topology.name":"fake"}`,
 		"stormtopology.json": `{}`,
+	}
+	if f.fluxArchive != nil {
+		delete(files, codeFile)
+		files[fluxCodeFile] = string(f.fluxArchive)
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(destDir, name), []byte(content), 0o644); err != nil {
@@ -455,6 +469,38 @@ func TestCrashLoopingWorkerKeepsBeingRelaunched(t *testing.T) {
 		}
 		return len(seen) >= 4
 	})
+}
+
+// TestFluxTopology: stormcode.tgz is unpacked into resources/ and the worker
+// is the localstorm executable run as `worker --flux <yaml>`.
+func TestFluxTopology(t *testing.T) {
+	e := newEnv(t)
+	e.code.fluxArchive = makeTarGz(t, []tarEntry{
+		{name: "wordcount.yaml", typeflag: tar.TypeReg, body: "name: wordcount"},
+		{name: "multilang/resources/split.py", typeflag: tar.TypeReg, body: "import storm"},
+	})
+	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, slog.New(slog.NewTextHandler(testLogWriter{t}, nil)))
+	opts.LocalstormPath = e.code.exe
+	sup, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sup.Close(context.Background()) })
+	const topo = "flux-1-1"
+	e.assign(topo, sup.ID(), 1, e.ports[0])
+	waitFor(t, 15*time.Second, "the Flux worker", func() bool { return len(running(sup)) == 1 })
+	codeDir := filepath.Join(e.dir, "supervisor", "stormdist", topo)
+	if data, err := os.ReadFile(filepath.Join(codeDir, "resources", "multilang", "resources", "split.py")); err != nil || string(data) != "import storm" {
+		t.Errorf("unpacked resource = %q, %v", data, err)
+	}
+	cmdline, err := os.ReadFile(filepath.Join(e.dir, "workers", running(sup)[e.ports[0]].WorkerID, "cmdline"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPrefix := strings.Join([]string{"worker", "--flux", filepath.Join(codeDir, "resources", "wordcount.yaml"), "--topology-id", topo}, "\n")
+	if !strings.HasPrefix(string(cmdline), wantPrefix) {
+		t.Errorf("Flux worker command line:\n%s\nwant it to start with:\n%s", cmdline, wantPrefix)
+	}
 }
 
 func TestCloseLeavesNoProcess(t *testing.T) {
