@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/localstorm/localstorm/topology"
 )
 
 // maxErrorBody bounds how much of an error body the client reads.
@@ -236,6 +238,33 @@ func (c *Client) TopologyIDByName(ctx context.Context, name string) (string, err
 		}
 	}
 	return "", fmt.Errorf("topology %q: %w: no live topology has that name", name, ErrNotFound)
+}
+
+// TopologyConf returns the topology's stored configuration (stormconf.json).
+func (c *Client) TopologyConf(ctx context.Context, id string) (map[string]any, error) {
+	var conf map[string]any
+	if err := c.get(ctx, "configuration of "+id, topologyPath(id, "conf"), &conf); err != nil {
+		return nil, err
+	}
+	return conf, nil
+}
+
+// TopologyDefinition returns the topology's definition (stormtopology.json).
+func (c *Client) TopologyDefinition(ctx context.Context, id string) (*topology.Definition, error) {
+	var def topology.Definition
+	if err := c.get(ctx, "definition of "+id, topologyPath(id, "definition"), &def); err != nil {
+		return nil, err
+	}
+	return &def, nil
+}
+
+// ComponentErrors returns a component's recent errors, newest first.
+func (c *Client) ComponentErrors(ctx context.Context, id, component string) (*ComponentErrors, error) {
+	var errs ComponentErrors
+	if err := c.get(ctx, "errors of "+id+"/"+component, topologyPath(id, "component", url.PathEscape(component), "errors"), &errs); err != nil {
+		return nil, err
+	}
+	return &errs, nil
 }
 
 // ClusterConfiguration returns nimbus's configuration.

@@ -276,3 +276,20 @@ type WorkerSummary struct {
 	Uptime            string         `json:"uptime"`
 	UptimeSeconds     int64          `json:"uptimeSeconds"`
 }
+
+// ComponentErrors is GET /api/v1/topology/<id>/component/<component>/errors:
+// the component's recent errors, newest first (ZooKeeper keeps the last 10).
+type ComponentErrors struct {
+	TopologyID      string               `json:"topologyId"`
+	ComponentID     string               `json:"componentId"`
+	ComponentErrors []ComponentErrorItem `json:"componentErrors"`
+}
+
+// ComponentErrorItem is one reported error, with Storm UI's field names.
+type ComponentErrorItem struct {
+	Error           string `json:"error"`
+	ErrorTime       int64  `json:"errorTime"`
+	ErrorHost       string `json:"errorHost"`
+	ErrorPort       int    `json:"errorPort"`
+	ErrorLapsedSecs int64  `json:"errorLapsedSecs"`
+}

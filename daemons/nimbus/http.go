@@ -36,6 +36,9 @@ func newHandler(svc Service, maxUpload int64, log *slog.Logger) http.Handler {
 	handle("GET "+api.PathTopology+"{id}/definition", func(r *http.Request) (any, error) {
 		return svc.TopologyDefinition(r.Context(), r.PathValue("id"))
 	})
+	handle("GET "+api.PathTopology+"{id}/component/{component}/errors", func(r *http.Request) (any, error) {
+		return svc.ComponentErrors(r.Context(), r.PathValue("id"), r.PathValue("component"))
+	})
 	handle("POST "+api.PathTopology+"{id}/activate", h.action("activate", func(r *http.Request, id string, _ int) error { return svc.Activate(r.Context(), id) }))
 	handle("POST "+api.PathTopology+"{id}/deactivate", h.action("deactivate", func(r *http.Request, id string, _ int) error { return svc.Deactivate(r.Context(), id) }))
 	kill := h.action("kill", func(r *http.Request, id string, wait int) error { return svc.Kill(r.Context(), id, wait) })

@@ -216,6 +216,25 @@ func TestHTTPAPIRoundTrip(t *testing.T) {
 		t.Errorf("download of an unknown topology: %v", err)
 	}
 
+	if tc, err := c.TopologyConf(ctx, id); err != nil || tc["topology.acker.executors"] != float64(1) {
+		t.Errorf("topology conf: %v %v", tc, err)
+	}
+	if def, err := c.TopologyDefinition(ctx, id); err != nil || def.Bolts["count"] == nil || def.Bolts["count"].Parallelism != 3 {
+		t.Errorf("topology definition: %+v %v", def, err)
+	}
+	if err := e.state.ReportError(id, "count", "host-a", slot.Port, errors.New("boom again")); err != nil {
+		t.Fatal(err)
+	}
+	ce, err := c.ComponentErrors(ctx, id, "count")
+	if err != nil || len(ce.ComponentErrors) != 2 || ce.ComponentErrors[0].Error != "boom again" || ce.ComponentErrors[1].Error != "boom" || ce.ComponentErrors[0].ErrorPort != slot.Port {
+		t.Errorf("component errors (newest first): %+v %v", ce, err)
+	}
+	_, raw = rawJSON(t, "GET", base+api.PathTopology+id+"/component/count/errors")
+	requireKeys(t, "componentErrors[0]", first(t, "componentErrors", raw["componentErrors"]), "error", "errorTime", "errorHost", "errorPort", "errorLapsedSecs")
+	if _, err := c.ComponentErrors(ctx, id, "nope"); !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("errors of an unknown component: %v", err)
+	}
+
 	conf, err := c.ClusterConfiguration(ctx)
 	if err != nil || conf["nimbus.monitor.freq.secs"] == nil {
 		t.Errorf("cluster configuration: %v %v", conf, err)

@@ -503,3 +503,26 @@ func (n *Nimbus) workers(v *topologyView, hosts map[string]string, now time.Time
 	}
 	return out
 }
+
+// ComponentErrors returns a component's recent errors, newest first.
+func (n *Nimbus) ComponentErrors(ctx context.Context, id, component string) (*api.ComponentErrors, error) {
+	code, err := n.codeOf(id)
+	if err != nil {
+		return nil, err
+	}
+	if code.Definition.Spouts[component] == nil && code.Definition.Bolts[component] == nil && component != topology.AckerComponent {
+		return nil, fmt.Errorf("%w: topology %s has no component %q", api.ErrNotFound, id, component)
+	}
+	errs, err := n.state.Errors(id, component)
+	if err != nil {
+		return nil, fmt.Errorf("read errors of %s/%s: %w", id, component, err)
+	}
+	now := n.nowSecs()
+	out := &api.ComponentErrors{TopologyID: id, ComponentID: component, ComponentErrors: []api.ComponentErrorItem{}}
+	for _, e := range errs {
+		out.ComponentErrors = append(out.ComponentErrors, api.ComponentErrorItem{
+			Error: e.Error, ErrorTime: e.TimeSecs, ErrorHost: e.Host, ErrorPort: e.Port, ErrorLapsedSecs: now - e.TimeSecs,
+		})
+	}
+	return out, nil
+}
