@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -144,6 +145,9 @@ func (c *conn) writeLoop() {
 			return
 		case <-c.outWake:
 		}
+		// Let the reader queue more replies of a pipelined burst first:
+		// one write for many replies saves a syscall per reply.
+		runtime.Gosched()
 		c.outMu.Lock()
 		batch, c.out = c.out, batch[:0]
 		c.outMu.Unlock()
