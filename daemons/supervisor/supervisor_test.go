@@ -216,17 +216,18 @@ func supervisorOptions(dir string, state cluster.StormClusterState, code CodeDow
 
 // env is one test's ZooKeeper, connection and supervisor dir.
 type env struct {
-	t     testing.TB
-	zk    string // address
-	state cluster.StormClusterState
-	dir   string
-	code  *fakeCode
-	ports []int
+	t        testing.TB
+	zk       string            // address
+	embedded *zookeeper.Server // nil when the real ZooKeeper runs
+	state    cluster.StormClusterState
+	dir      string
+	code     *fakeCode
+	ports    []int
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	zk := startZooKeeper(t)
+	zk, embedded := startZooKeeper(t)
 	state, err := cluster.ConnectStorm(context.Background(), cluster.Options{Servers: []string{zk}, SessionTimeout: 4 * time.Second})
 	if err != nil {
 		t.Fatalf("connect to ZooKeeper: %v", err)
@@ -236,24 +237,24 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, zk: zk, state: state, dir: t.TempDir(), code: &fakeCode{exe: exe}, ports: freePorts(t, 2)}
+	return &env{t: t, zk: zk, embedded: embedded, state: state, dir: t.TempDir(), code: &fakeCode{exe: exe}, ports: freePorts(t, 2)}
 }
 
 // realZKEnv set to 1 runs the tests against a real ZooKeeper 3.8 instead of
 // the embedded server.
 const realZKEnv = "LOCALSTORM_TEST_REAL_ZK"
 
-func startZooKeeper(t testing.TB) string {
+func startZooKeeper(t testing.TB) (string, *zookeeper.Server) {
 	t.Helper()
 	if os.Getenv(realZKEnv) == "1" {
-		return zktest.StartReal(t, zktest.RealOptions{}).Addr
+		return zktest.StartReal(t, zktest.RealOptions{}).Addr, nil
 	}
 	srv, err := zookeeper.Start(context.Background(), zookeeper.Options{})
 	if err != nil {
 		t.Fatalf("start embedded ZooKeeper: %v", err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return srv.Addr()
+	return srv.Addr(), srv
 }
 
 func freePorts(t testing.TB, n int) []int {
@@ -500,6 +501,35 @@ func TestFluxTopology(t *testing.T) {
 	wantPrefix := strings.Join([]string{"worker", "--flux", filepath.Join(codeDir, "resources", "wordcount.yaml"), "--topology-id", topo}, "\n")
 	if !strings.HasPrefix(string(cmdline), wantPrefix) {
 		t.Errorf("Flux worker command line:\n%s\nwant it to start with:\n%s", cmdline, wantPrefix)
+	}
+}
+
+// TestWatchesSurviveSessionExpiry: after the ZooKeeper session is replaced
+// every one-shot watch is gone; the pending callbacks fire (and OnReconnect
+// runs), the supervisor re-reads and re-registers, so a new assignment is
+// acted on well before the 10 s periodic sync.
+func TestWatchesSurviveSessionExpiry(t *testing.T) {
+	e := newEnv(t)
+	if e.embedded == nil {
+		t.Skip("session expiry is injected through the embedded server")
+	}
+	sup := e.start()
+	e.assign("t-1-1", sup.ID(), 1, e.ports[0])
+	waitFor(t, 15*time.Second, "the first worker", func() bool { return len(running(sup)) == 1 })
+	for _, session := range e.embedded.Sessions() {
+		if err := e.embedded.ExpireSession(session.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 15*time.Second, "the supervisor heartbeat on the new session", func() bool {
+		info, err := e.state.SupervisorInfo(sup.ID())
+		return err == nil && info != nil
+	})
+	assigned := time.Now()
+	e.assign("u-1-1", sup.ID(), 1, e.ports[1])
+	waitFor(t, 15*time.Second, "the second topology's worker", func() bool { return len(running(sup)) == 2 })
+	if took := time.Since(assigned); took >= syncSupervisorPeriod {
+		t.Errorf("new assignment acted on after %s: only by the periodic sync, the watch was lost", took)
 	}
 }
 
