@@ -481,3 +481,35 @@ func apiAddrOf(t *testing.T, e *env, cluster string) string {
 	t.Fatalf("no api line in status: %s", out)
 	return ""
 }
+
+// The same life with a real ZooKeeper 3.8 in a container (the image is built
+// from Debian's packages by scripts/build-zk-image.sh, which CI runs first; the
+// test runs the script itself when the image is missing): the cluster works on
+// it, and down removes the container.
+func TestEndToEndContainerZooKeeper(t *testing.T) {
+	const image = "localstorm/zookeeper:3.8"
+	script, _ := filepath.Abs("../../scripts/build-zk-image.sh")
+	if out, err := exec.Command("bash", script).CombinedOutput(); err != nil {
+		t.Fatalf("build the ZooKeeper image with %s: %v\n%s", script, err, out)
+	}
+	e := newEnv(t)
+	up := e.up("--cluster", "boxed", "--supervisors", "2", "--zookeeper", "container="+image, "--demo")
+	var info api.TopologyInfo
+	eventually(t, 60*time.Second, "word count acks tuples on the container's ZooKeeper", func() (bool, string) {
+		e.jsonOf(&info, "topology", "wordcount", "--cluster", "boxed")
+		_, acked, _ := spoutTotals(&info)
+		return acked > 0, fmt.Sprintf("acked %d", acked)
+	})
+	if !strings.Contains(up.out.String(), "(container)") {
+		t.Errorf("banner does not say the ZooKeeper is a container:\n%s", up.out.String())
+	}
+	e.ok("down", "--cluster", "boxed")
+	up.stopped(t, 60*time.Second)
+	out, err := exec.Command("docker", "ps", "-a", "-q", "--filter", "label=io.localstorm.cluster=boxed").Output()
+	if err != nil {
+		t.Fatalf("docker ps: %v", err)
+	}
+	if strings.TrimSpace(string(out)) != "" {
+		t.Errorf("container of cluster boxed still exists after down: %s", out)
+	}
+}
