@@ -160,10 +160,16 @@ func Launch(ctx context.Context, spec Spec) (*Process, error) {
 	case <-p.ready:
 		return p, nil
 	case <-p.done:
-		// Give the stderr copier a moment to drain so the error shows why.
+		// Give the copiers a moment to drain: the ready line may have come
+		// just before the exit, and otherwise the error shows why.
 		select {
 		case <-p.logsDone:
 		case <-time.After(time.Second):
+		}
+		select {
+		case <-p.ready:
+			return p, nil // it was ready; the caller sees Done closed
+		default:
 		}
 		return nil, fmt.Errorf("launch %s: exited before its ready line (%s); stderr ends with: %q",
 			spec.Path, p.exit, p.stderr.String())

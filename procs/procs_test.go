@@ -46,6 +46,9 @@ func runHelper(mode string) int {
 	case "ready":
 		printReady()
 		return waitTerm()
+	case "ready-exit":
+		printReady()
+		return 0
 	case "silent":
 		return waitTerm()
 	case "fail":
@@ -185,6 +188,25 @@ func TestLaunchFailures(t *testing.T) {
 				return len(entries) == 0
 			})
 		})
+	}
+}
+
+// TestReadyThenExit: a child that prints its ready line and exits at once
+// was launched; its exit shows on Done, not as a launch error.
+func TestReadyThenExit(t *testing.T) {
+	for range 5 {
+		p, err := Launch(context.Background(), helperSpec(t.TempDir(), "ready-exit"))
+		if err != nil {
+			t.Fatalf("Launch: %v", err)
+		}
+		select {
+		case <-p.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the child did not exit")
+		}
+		if es := p.ExitState(); es.Code != 0 {
+			t.Fatalf("exit state %+v, want code 0", es)
+		}
 	}
 }
 
