@@ -242,11 +242,7 @@ func (c *Client) TopologyIDByName(ctx context.Context, name string) (string, err
 
 // TopologyConf returns the topology's stored configuration (stormconf.json).
 func (c *Client) TopologyConf(ctx context.Context, id string) (map[string]any, error) {
-	var conf map[string]any
-	if err := c.get(ctx, "configuration of "+id, topologyPath(id, "conf"), &conf); err != nil {
-		return nil, err
-	}
-	return conf, nil
+	return c.getConf(ctx, "configuration of "+id, topologyPath(id, "conf"))
 }
 
 // TopologyDefinition returns the topology's definition (stormtopology.json).
@@ -269,8 +265,12 @@ func (c *Client) ComponentErrors(ctx context.Context, id, component string) (*Co
 
 // ClusterConfiguration returns nimbus's configuration.
 func (c *Client) ClusterConfiguration(ctx context.Context) (map[string]any, error) {
+	return c.getConf(ctx, "cluster configuration", PathClusterConfiguration)
+}
+
+func (c *Client) getConf(ctx context.Context, what, path string) (map[string]any, error) {
 	var conf map[string]any
-	if err := c.get(ctx, "cluster configuration", PathClusterConfiguration, &conf); err != nil {
+	if err := c.get(ctx, what, path, &conf); err != nil {
 		return nil, err
 	}
 	return conf, nil

@@ -146,13 +146,26 @@ func (n *Nimbus) brief(v *topologyView) api.TopologyBrief {
 	}
 }
 
-// ClusterSummary is GET /api/v1/cluster/summary.
-func (n *Nimbus) ClusterSummary(ctx context.Context) (*api.ClusterSummary, error) {
+// clusterView reads the supervisors, the topologies and the slots in use.
+func (n *Nimbus) clusterView() ([]supervisorView, []topologyView, map[cluster.NodePort]bool, error) {
 	sups, err := n.supervisorViews()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	topos, err := n.topologyViews()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	used := map[cluster.NodePort]bool{}
+	for _, v := range topos {
+		maps.Copy(used, slotsOf(v.assignment))
+	}
+	return sups, topos, used, nil
+}
+
+// ClusterSummary is GET /api/v1/cluster/summary.
+func (n *Nimbus) ClusterSummary(ctx context.Context) (*api.ClusterSummary, error) {
+	sups, topos, used, err := n.clusterView()
 	if err != nil {
 		return nil, err
 	}
@@ -160,9 +173,7 @@ func (n *Nimbus) ClusterSummary(ctx context.Context) (*api.ClusterSummary, error
 	for _, sv := range sups {
 		s.SlotsTotal += len(sv.info.SlotPorts)
 	}
-	used := map[cluster.NodePort]bool{}
 	for _, v := range topos {
-		maps.Copy(used, slotsOf(v.assignment))
 		s.ExecutorsTotal += v.executorCount()
 		s.TasksTotal += v.tasks()
 	}
@@ -173,17 +184,9 @@ func (n *Nimbus) ClusterSummary(ctx context.Context) (*api.ClusterSummary, error
 
 // SupervisorSummary is GET /api/v1/supervisor/summary.
 func (n *Nimbus) SupervisorSummary(ctx context.Context) (*api.SupervisorSummary, error) {
-	sups, err := n.supervisorViews()
+	sups, _, used, err := n.clusterView()
 	if err != nil {
 		return nil, err
-	}
-	topos, err := n.topologyViews()
-	if err != nil {
-		return nil, err
-	}
-	used := map[cluster.NodePort]bool{}
-	for _, v := range topos {
-		maps.Copy(used, slotsOf(v.assignment))
 	}
 	out := &api.SupervisorSummary{Supervisors: []api.Supervisor{}}
 	for _, sv := range sups {
