@@ -56,6 +56,7 @@ func workerMain(args []string) int {
 	}
 	opts.Topology = topo
 	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	TuneGC()
 	opts.Ready = os.Stdout
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()

@@ -150,5 +150,6 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	opts.Topology = t
 	opts.Logger = slog.New(slog.NewTextHandler(env.Stderr, nil))
 	opts.Ready = env.Stdout
+	worker.TuneGC()
 	return worker.Run(ctx, opts)
 }
