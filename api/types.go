@@ -2,6 +2,28 @@
 // it. The reads and actions follow Storm UI's REST API (docs/STORM-UI-REST-API.md
 // in apache/storm) field for field, so scripts written against Storm's UI work
 // against localstorm; code upload, submit and code download are localstorm's own.
+//
+//	GET  /api/v1/cluster/summary                      ClusterSummary
+//	GET  /api/v1/cluster/configuration                nimbus's conf (map)
+//	GET  /api/v1/nimbus/summary                       NimbusSummary
+//	GET  /api/v1/supervisor/summary                   SupervisorSummary
+//	GET  /api/v1/topology/summary                     TopologySummary
+//	GET  /api/v1/topology/<id>?window=600|10800|86400|:all-time   TopologyInfo
+//	GET  /api/v1/topology/<id>/conf                   stormconf.json (map)
+//	GET  /api/v1/topology/<id>/definition             stormtopology.json (topology.Definition)
+//	GET  /api/v1/topology/<id>/component/<c>/errors   ComponentErrors
+//	GET  /api/v1/topology/<id>/code/<file>            stormcode (or the Flux stormcode.tgz), stormconf.json, stormtopology.json
+//	POST /api/v1/topology/<id>/activate | deactivate  ActionReply
+//	POST /api/v1/topology/<id>/kill[/<wait>]          ActionReply (no wait: the topology's message timeout)
+//	POST /api/v1/topology/<id>/rebalance[/<wait>]     body RebalanceRequest; ActionReply
+//	POST /api/v1/uploads                              streamed code, header X-Checksum-Sha256; UploadReply
+//	POST /api/v1/topologies                           body SubmitRequest; SubmitReply
+//
+// Errors are {"error": <status text>, "errorMessage": <what went wrong and what
+// to do>} with 400 (invalid), 404 (not found), 409 (conflict: a live name, a
+// transition not possible in the topology's state), 413 (upload too large),
+// 500 or 503; the client returns them as *Error, matched with errors.Is
+// against ErrInvalid, ErrNotFound, ErrConflict, ErrTooLarge.
 package api
 
 import "github.com/localstorm/localstorm/topology"

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 )
@@ -211,5 +212,29 @@ func TestInboxCleanerDeletesExpiredUploads(t *testing.T) {
 	}
 	if _, err := e.n.Submit(context.Background(), oldReq); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("submit of an expired upload: %v", err)
+	}
+}
+
+func TestCloseStopsServingAndIsIdempotent(t *testing.T) {
+	e := newEnv(t, nil)
+	url := e.n.APIURL()
+	c := api.NewClient(url)
+	if _, err := c.ClusterSummary(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.n.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.n.Close(context.Background()); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := c.ClusterSummary(context.Background()); err == nil {
+		t.Error("the API still answers after Close")
+	}
+	if _, err := e.n.Submit(context.Background(), api.SubmitRequest{Name: "late"}); !errors.Is(err, api.ErrShutdown) {
+		t.Errorf("submit after Close: %v, want ErrShutdown", err)
+	}
+	if !e.n.timer.Waiting() {
+		t.Error("timer still running after Close")
 	}
 }
