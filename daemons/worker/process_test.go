@@ -584,3 +584,39 @@ func TestWorkerExitsWhenSupervisorGone(t *testing.T) {
 		t.Fatalf("worker log does not say why it exited:\n%s", log)
 	}
 }
+
+// TestWorkerFollowsReassignment: the executors of one worker move to a new
+// slot; the worker left in place picks the new peer up from its assignment
+// watch without a restart, the moved-from worker exits 0, and every tuple is
+// acked.
+func TestWorkerFollowsReassignment(t *testing.T) {
+	const n = 4000
+	conf := config.Conf{config.TopologyAckerExecutors: 2, config.TopologyMessageTimeoutSecs: 2}
+	c := newProcCluster(t, "wordcount", n, conf, 3)
+	built, err := testTopology(c.topo, n, c.outDir).Build()
+	must(t, err)
+	c.assignment = assignmentFor(built.Definition, 2, c.slots[:2])
+	must(t, c.zk.SetAssignment(c.topologyID, c.assignment))
+	stay := c.start(0)
+	moved := c.start(1)
+	waitFor(t, "some tuples acked", 60*time.Second, func() bool { return len(c.ackedIDs()) > n/5 })
+	next := *c.assignment
+	next.Executors = nil
+	for _, ea := range c.assignment.Executors {
+		if ea.Slot == c.slots[1] {
+			ea.Slot = c.slots[2]
+		}
+		next.Executors = append(next.Executors, ea)
+	}
+	must(t, c.zk.SetAssignment(c.topologyID, &next))
+	if code := moved.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("moved-from worker exited %d, want 0", code)
+	}
+	c.start(2)
+	waitFor(t, "every tuple acked", 120*time.Second, func() bool { return len(c.ackedIDs()) == n })
+	select {
+	case <-stay.exited:
+		t.Fatalf("the worker that kept its slot exited: %v\n%s", stay.err, c.workerLog(c.slots[0].Port))
+	default:
+	}
+}
