@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -116,8 +117,12 @@ func (s *Supervisor) synchronizeSupervisor() error {
 			retry = true
 		}
 	}
-	if err := s.ls.Put(keyLocalAssignments, assigned); err != nil {
-		return fmt.Errorf("synchronize-supervisor: store local assignments: %w", err)
+	stored, err := s.localAssignments()
+	if err != nil || !reflect.DeepEqual(stored, assigned) {
+		// Only a change is written: each write is a new fsynced version.
+		if err := s.ls.Put(keyLocalAssignments, assigned); err != nil {
+			return fmt.Errorf("synchronize-supervisor: store local assignments: %w", err)
+		}
 	}
 	s.removeUnassignedCode(assigned)
 	s.procEvents.Add(s.syncProcesses)
