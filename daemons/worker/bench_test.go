@@ -2,9 +2,11 @@ package worker
 
 import (
 	"io"
+	"fmt"
 	"net"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -177,13 +179,24 @@ func BenchmarkCompleteLatency(b *testing.B) {
 }
 
 // BenchmarkRawFramedTCP: the loopback limit for the frames the workers
-// exchange: the same frames (batches of 64 one-string tuples), written and
-// read with their length prefix, no tuple work on either side.
+// exchange: the same frames (batches of 64 tuples of one string), written in
+// coalesced chunks as the peers do and read with their length prefix, no
+// tuple work on either side.
 func BenchmarkRawFramedTCP(b *testing.B) {
+	for _, size := range benchValueSizes {
+		b.Run(fmt.Sprintf("value=%dB", size), func(b *testing.B) { benchRawFramedTCP(b, size) })
+	}
+}
+
+// benchValueSizes are the tuple sizes (one string value of that many
+// bytes) of BenchmarkInterWorker and BenchmarkRawFramedTCP.
+var benchValueSizes = []int{16, 1024}
+
+func benchRawFramedTCP(b *testing.B, size int) {
 	const batch = 64
 	tuples := make([]envelope, batch)
 	for i := range tuples {
-		tuples[i] = envelope{Dest: 2, Tuple: topology.Tuple{Task: 1, Stream: "default", Values: topology.Values{"tuple"}}}
+		tuples[i] = envelope{Dest: 2, Tuple: topology.Tuple{Task: 1, Stream: "default", Values: topology.Values{strings.Repeat("x", size)}}}
 	}
 	frame, err := appendBatch(nil, tuples)
 	if err != nil {

@@ -32,6 +32,7 @@ const (
 	envOutDir     = "LOCALSTORM_WORKER_TEST_OUT"  // where test components write
 	envSentences  = "LOCALSTORM_WORKER_TEST_N"    // sentences the spout emits
 	envTopology   = "LOCALSTORM_WORKER_TEST_TOPO" // "bench": benchTopology
+	envValueSize  = "LOCALSTORM_WORKER_TEST_SIZE" // bytes of benchTopology's tuple value
 )
 
 func TestMain(m *testing.M) {
@@ -69,7 +70,8 @@ func workerMain(args []string) int {
 
 func testTopology(name string, n int, outDir string) *topology.Builder {
 	if name == "bench" {
-		return benchTopology(n, outDir)
+		size, _ := strconv.Atoi(os.Getenv(envValueSize))
+		return benchTopology(n, size, outDir)
 	}
 	return processTopology(n, outDir)
 }
@@ -477,11 +479,15 @@ func must(t testing.TB, err error) {
 	}
 }
 
-// benchTopology: a spout emitting n one-string tuples as fast as it can,
-// unacked, and a sink that creates the file "done" after n tuples.
-func benchTopology(n int, outDir string) *topology.Builder {
+// benchTopology: a spout emitting n tuples of one string of size bytes as
+// fast as it can, unacked, and a sink that creates the file "done" after n
+// tuples.
+func benchTopology(n, size int, outDir string) *topology.Builder {
 	b := topology.NewBuilder()
-	b.SetSpout("s", func() topology.Spout { return &fastSpout{n: int64(n), values: constValues(nil)} }, 1)
+	v := topology.Values{strings.Repeat("x", size)}
+	b.SetSpout("s", func() topology.Spout {
+		return &fastSpout{n: int64(n), values: func(int64) topology.Values { return v }}
+	}, 1)
 	b.SetBolt("sink", func() topology.Bolt {
 		count := 0
 		return &funcBolt{fn: func(*topology.Tuple, topology.BoltCollector) {
@@ -497,6 +503,13 @@ func benchTopology(n int, outDir string) *topology.Builder {
 // loopback TCP, unacked. Timing starts when the topology is activated (both
 // workers ready) and ends when the sink has seen every tuple.
 func BenchmarkInterWorker(b *testing.B) {
+	for _, size := range benchValueSizes {
+		b.Run(fmt.Sprintf("value=%dB", size), func(b *testing.B) { benchInterWorker(b, size) })
+	}
+}
+
+func benchInterWorker(b *testing.B, size int) {
+	b.Setenv(envValueSize, strconv.Itoa(size))
 	c := newProcCluster(b, "bench", b.N, config.Conf{config.TopologyAckerExecutors: 0}, 2)
 	c.setStatus(cluster.StatusInactive)
 	c.start(0)
