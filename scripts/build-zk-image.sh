@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the local Docker image localstorm/zookeeper:3.8: Apache ZooKeeper 3.8
-# from Debian bookworm's packages, run in the foreground by
+# from Debian bookworm's packages (libzookeeper-java), run in the foreground by
 # ZooKeeperServerMain. No image registry is used: the root filesystem is
 # made with debootstrap from the Debian mirror apt already uses, then
 # imported with `docker import`.
@@ -17,20 +17,16 @@ IMAGE=${IMAGE:-localstorm/zookeeper:3.8}
 SUITE=bookworm
 # Bumped whenever the image's content changes, so that an image built by an
 # older version of this script is rebuilt rather than reused.
-RECIPE=2
+RECIPE=3
 
 log() { printf 'build-zk-image: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-have=$(docker image inspect --format '{{ index .Config.Labels "io.localstorm.recipe" }}' "$IMAGE" 2>/dev/null || true)
-if [[ ${FORCE:-0} != 1 && $have == "$RECIPE" ]]; then
-	log "$IMAGE exists (recipe $RECIPE); nothing to do (FORCE=1 rebuilds)"
-	exit 0
-fi
-[[ $(id -u) == 0 ]] || die "debootstrap needs root; run with sudo"
-command -v debootstrap >/dev/null || die "debootstrap not found: apt-get install debootstrap"
-docker info >/dev/null 2>&1 || die "no reachable Docker engine (docker info failed)"
-
+up_to_date() {
+	local have
+	have=$(docker image inspect --format '{{ index .Config.Labels "io.localstorm.recipe" }}' "$IMAGE" 2>/dev/null || true)
+	[[ ${FORCE:-0} != 1 && $have == "$RECIPE" ]]
+}
 # find_mirror prints the URI apt uses for the $SUITE main archive, from
 # deb822 .sources files or one-line sources.list entries.
 find_mirror() {
@@ -52,6 +48,27 @@ find_mirror() {
 	done
 }
 
+# main is the whole build. Being one function, it is parsed before it runs,
+# so editing this file during a build cannot derail that build.
+main() {
+if up_to_date; then
+	log "$IMAGE exists (recipe $RECIPE); nothing to do (FORCE=1 rebuilds)"
+	exit 0
+fi
+# Test suites of several packages may call this at once: one builds, the
+# others wait for it and then find the image.
+exec 9>"${TMPDIR:-/tmp}/localstorm-build-zk-image.lock"
+if ! flock -w 1200 9; then
+	die "another build of $IMAGE held the lock for 20 minutes"
+fi
+if up_to_date; then
+	log "$IMAGE was built meanwhile (recipe $RECIPE)"
+	exit 0
+fi
+[[ $(id -u) == 0 ]] || die "debootstrap needs root; run with sudo"
+command -v debootstrap >/dev/null || die "debootstrap not found: apt-get install debootstrap"
+docker info >/dev/null 2>&1 || die "no reachable Docker engine (docker info failed)"
+
 MIRROR=${DEBIAN_MIRROR:-$(find_mirror | head -n1)}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 log "building $IMAGE from Debian $SUITE via $MIRROR"
@@ -70,7 +87,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-debootstrap --variant=minbase --include=default-jre-headless,zookeeper \
+# libzookeeper-java holds the server (zookeeper.jar and its libraries); the
+# `zookeeper` package adds only init scripts, a sample config and a Swing
+# inspector whose dependency on the full default-jre pulls in GTK.
+debootstrap --variant=minbase --include=default-jre-headless,libzookeeper-java \
 	"$SUITE" "$rootfs" "$MIRROR" >"$work/debootstrap.log" 2>&1 || {
 	tail -n 30 "$work/debootstrap.log" >&2
 	die "debootstrap failed (log above)"
@@ -80,12 +100,11 @@ debootstrap --variant=minbase --include=default-jre-headless,zookeeper \
 # Configure inside a chroot: the rootfs holds absolute symlinks (for one,
 # /etc/zookeeper/conf -> /etc/alternatives/...) that would lead writes made
 # from outside onto the host's own files.
-chroot "$rootfs" /bin/sh -eu -c '
-	mkdir -p /etc/localstorm /data /var/log/zookeeper
-	cat >/etc/localstorm/zoo.cfg
-	# Package caches and docs are not needed at run time.
-	rm -rf /var/cache/apt/archives/*.deb /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/*
-' <<'CFG'
+# The whole setup script is one quoted here-document run by the chroot's
+# shell, so nothing in it is ever expanded or run by this (host) shell.
+chroot "$rootfs" /bin/sh -eu <<'SETUP'
+mkdir -p /etc/localstorm /data /var/log/zookeeper
+cat >/etc/localstorm/zoo.cfg <<'CFG'
 # localstorm: standalone ZooKeeper for local clusters and tests.
 tickTime=2000
 dataDir=/data
@@ -93,11 +112,22 @@ clientPort=2181
 4lw.commands.whitelist=*
 admin.enableServer=false
 CFG
+# ZooKeeper 3.8 logs through slf4j-log4j12; log4j 1.2 finds this file on the
+# classpath. The server logs to the container's stdout.
+cat >/etc/localstorm/log4j.properties <<'LOG4J'
+log4j.rootLogger=INFO, CONSOLE
+log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
+log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
+log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] - %m%n
+LOG4J
+# Package caches and docs are not needed at run time.
+rm -rf /var/cache/apt/archives/*.deb /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/*
+SETUP
 
 # Only the jars the server needs: Debian's /usr/share/java holds hundreds
 # (Jetty, Tomcat, ...) and a wildcard classpath made the JVM start ~15x slower.
 J=/usr/share/java
-cp=/etc/zookeeper/conf
+cp=/etc/localstorm
 for jar in zookeeper zookeeper-jute slf4j-api slf4j-log4j12 log4j-1.2 metrics-core snappy-java \
 	commons-cli netty-handler netty-transport netty-common netty-buffer netty-codec netty-resolver \
 	netty-transport-native-epoll netty-transport-native-unix-common; do
@@ -105,7 +135,7 @@ for jar in zookeeper zookeeper-jute slf4j-api slf4j-log4j12 log4j-1.2 metrics-co
 	cp+=:$J/$jar.jar
 done
 
-cmd='["java","-Xmx256m","-XX:+UseSerialGC","-XX:TieredStopAtLevel=1","-Dzookeeper.log.dir=/var/log/zookeeper","-Dzookeeper.root.logger=INFO,CONSOLE","-cp","'$cp'","org.apache.zookeeper.server.ZooKeeperServerMain","/etc/localstorm/zoo.cfg"]'
+cmd='["java","-Xmx256m","-XX:+UseSerialGC","-XX:TieredStopAtLevel=1","-Dzookeeper.log.dir=/var/log/zookeeper","-cp","'$cp'","org.apache.zookeeper.server.ZooKeeperServerMain","/etc/localstorm/zoo.cfg"]'
 tar -C "$rootfs" -c . | docker import \
 	--change "CMD $cmd" \
 	--change 'EXPOSE 2181' \
@@ -115,3 +145,7 @@ tar -C "$rootfs" -c . | docker import \
 	- "$IMAGE" >/dev/null
 
 log "built $IMAGE in $(($(date +%s) - start)) s"
+}
+
+main "$@"
+exit
