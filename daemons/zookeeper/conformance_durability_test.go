@@ -81,6 +81,68 @@ func TestDurabilityRestartRecoversTreeZxidAndSessions(t *testing.T) {
 	}
 }
 
+// TestConformanceRestartKeepsState restarts each server on its data dir (the
+// real one with SIGKILL) and checks what a client sees against the real
+// server: the tree with its stats, the zxid, a session that reconnects within
+// its timeout with its ephemeral, and the expiry of one that does not.
+func TestConformanceRestartKeepsState(t *testing.T) {
+	cfg := zktest.Config{TickTime: 500 * time.Millisecond, Dedicated: true}
+	eachTarget(t, cfg, func(t *testing.T, in *zktest.Instance) {
+		keeper := in.ConnectTimeout(t, 10*time.Second)
+		leaver := in.ConnectTimeout(t, time.Second)
+		mustCreate(t, keeper, in.Path("data"), []byte("v1"), 0)
+		mustCreate(t, keeper, in.Path("data/seq-"), nil, zk.FlagSequence)
+		if _, err := keeper.Set(in.Path("data"), []byte("v2"), -1); err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, keeper, in.Path("mine"), nil, zk.FlagEphemeral)
+		mustCreate(t, leaver, in.Path("theirs"), nil, zk.FlagEphemeral)
+		before := mustStat(t, keeper, in.Path("data"))
+		zxid := in.Zxid(t)
+		leaver.Cut(true)
+		defer leaver.Release()
+		restartAt := time.Now()
+		in.Restart(t)
+		t.Logf("restart took %v", time.Since(restartAt))
+		if got := in.Zxid(t); got != zxid {
+			t.Errorf("zxid after restart = 0x%x, want 0x%x", got, zxid)
+		}
+		var data []byte
+		var st *zk.Stat
+		var err error
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			// The keeper's first requests may fail while it redials.
+			if data, st, err = keeper.Get(in.Path("data")); err == nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil || string(data) != "v2" || *st != *before {
+			t.Fatalf("data after restart = %q %+v, %v; want %q %+v", data, st, err, "v2", before)
+		}
+		if st := mustStat(t, keeper, in.Path("mine")); st.EphemeralOwner != keeper.SessionID() {
+			t.Errorf("keeper's ephemeral owner = 0x%x, want 0x%x", st.EphemeralOwner, keeper.SessionID())
+		}
+		if p := mustCreate(t, keeper, in.Path("data/seq-"), nil, zk.FlagSequence); !strings.HasSuffix(p, "seq-0000000001") {
+			t.Errorf("sequential create after restart = %s", p)
+		}
+		for {
+			ok, _, err := keeper.Exists(in.Path("theirs"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the ephemeral of a session that did not come back survived the restart by 30s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
 // TestDurabilityTornLogTailIsCutBack appends half a record to the newest log file of a
 // cleanly closed server; the next start warns, cuts it back and serves the
 // whole tree.
