@@ -424,15 +424,20 @@ func (c *conn) handleWrite(pc *prepContext, xid, op int32, req any, derr error) 
 	}
 }
 
+// encodeMultiHeader writes a MultiHeader; the list ends with {-1, done, -1}.
+func encodeMultiHeader(e *encoder, typ int32, done bool, err int32) {
+	e.int32(typ)
+	e.bool(done)
+	e.int32(err)
+}
+
 func encodeMultiResults(e *encoder, results []multiResult) {
 	for _, r := range results {
 		typ := r.Op
 		if typ == opCreateContainer || typ == opCreateTTL {
 			typ = opCreate2
 		}
-		e.int32(typ)
-		e.bool(false)
-		e.int32(r.Err)
+		encodeMultiHeader(e, typ, false, r.Err)
 		switch typ {
 		case opCreate:
 			e.string(r.Res.Path)
@@ -445,9 +450,7 @@ func encodeMultiResults(e *encoder, results []multiResult) {
 			e.int32(r.Err)
 		}
 	}
-	e.int32(-1)
-	e.bool(true)
-	e.int32(-1)
+	encodeMultiHeader(e, -1, true, -1)
 }
 
 // handleAuth is ZooKeeperServer.processPacket for auth packets. The reply
@@ -725,9 +728,7 @@ func (c *conn) multiRead(m *multiRequest) []readResult {
 
 func encodeReadResults(e *encoder, results []readResult) {
 	for _, r := range results {
-		e.int32(r.Op)
-		e.bool(false)
-		e.int32(r.Err)
+		encodeMultiHeader(e, r.Op, false, r.Err)
 		switch r.Op {
 		case opGetData:
 			e.buffer(r.Data)
@@ -738,9 +739,7 @@ func encodeReadResults(e *encoder, results []readResult) {
 			e.int32(r.Err)
 		}
 	}
-	e.int32(-1)
-	e.bool(true)
-	e.int32(-1)
+	encodeMultiHeader(e, -1, true, -1)
 }
 
 // opName is the short name cons reports as lastOper (FinalRequestProcessor's lastOp).

@@ -1,17 +1,13 @@
 package zookeeper
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -216,117 +212,4 @@ func TestSnapshotsAndLogsReplay(t *testing.T) {
 	if len(snaps) > 2 {
 		t.Fatalf("%d snapshots kept, want at most 2", len(snaps))
 	}
-}
-
-// TestKill9LosesNoAcknowledgedWrite runs the server in a child process (the
-// test binary re-executed, see TestMain), kill -9s it while clients write,
-// restarts on the same data dir and checks every acknowledged create.
-func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kill -9 test starts child processes; skipped with -short")
-	}
-	dir := t.TempDir()
-	addr, stop := startChild(t, dir, "")
-	c, _, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(quietLogger{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.Create("/k", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var acked []string
-	var wg sync.WaitGroup
-	stopWriters := make(chan struct{})
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stopWriters:
-					return
-				default:
-				}
-				p := fmt.Sprintf("/k/w%d-%d", w, i)
-				if _, err := c.Create(p, []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
-					return
-				}
-				mu.Lock()
-				acked = append(acked, p)
-				mu.Unlock()
-			}
-		}()
-	}
-	eventually(t, 20*time.Second, "200 acknowledged creates", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acked) >= 200
-	})
-	stop(syscall.SIGKILL)
-	close(stopWriters)
-	wg.Wait()
-	c.Close()
-
-	s := startServer(t, Options{DataDir: dir})
-	c2, _ := connect(t, s.Addr())
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range acked {
-		if ok, _, err := c2.Exists(p); err != nil || !ok {
-			t.Fatalf("acknowledged create %s lost after kill -9 (%d acknowledged)", p, len(acked))
-		}
-	}
-}
-
-// startChild runs the test binary as a child embedded server (TestMain's
-// child mode) and returns its address and a function that signals it.
-func startChild(t *testing.T, dir, fsync string) (string, func(syscall.Signal)) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "LOCALSTORM_ZK_CHILD_SERVER=1", "LOCALSTORM_ZK_CHILD_DATADIR="+dir, "LOCALSTORM_ZK_CHILD_FSYNC="+fsync)
-	cmd.Stderr = testWriter{t}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start child server: %v", err)
-	}
-	var once sync.Once
-	stop := func(sig syscall.Signal) {
-		once.Do(func() {
-			_ = cmd.Process.Signal(sig)
-			_ = cmd.Wait()
-			_ = stdin.Close()
-			cancel()
-		})
-	}
-	t.Cleanup(func() { stop(syscall.SIGKILL) })
-	addrCh := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "ADDR "); ok {
-				addrCh <- a
-			}
-		}
-		close(addrCh)
-	}()
-	select {
-	case a, ok := <-addrCh:
-		if !ok {
-			t.Fatalf("child server exited before serving")
-		}
-		return a, stop
-	case <-time.After(30 * time.Second):
-		t.Fatalf("child server did not report its address within 30s")
-	}
-	return "", stop
 }

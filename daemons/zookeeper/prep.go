@@ -186,6 +186,11 @@ func (t *tree) prepCreate(c *prepContext, op int32, r *createRequest) (txn, erro
 	case isTTL:
 		owner = ttlOwner(ttl)
 	case flags == modeEphemeral || flags == modeEphemeralSequential:
+		// checkSession: a session that expired while this request was on
+		// its way must not leave an ephemeral behind.
+		if _, live := t.sessions[c.session]; !live {
+			return txn{}, keeperError(errSessionExpired)
+		}
 		owner = c.session
 	}
 	return txn{Type: opCreate, Path: path, Data: r.Data, ACL: acl, EphemeralOwner: owner, Cversion: parent.cversion + 1}, nil
