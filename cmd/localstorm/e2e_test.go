@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -489,7 +490,9 @@ func apiAddrOf(t *testing.T, e *env, cluster string) string {
 func TestEndToEndContainerZooKeeper(t *testing.T) {
 	const image = "localstorm/zookeeper:3.8"
 	script, _ := filepath.Abs("../../scripts/build-zk-image.sh")
-	if out, err := exec.Command("bash", script).CombinedOutput(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "bash", script).CombinedOutput(); err != nil {
 		t.Fatalf("build the ZooKeeper image with %s: %v\n%s", script, err, out)
 	}
 	e := newEnv(t)
