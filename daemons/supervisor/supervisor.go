@@ -56,7 +56,9 @@ type CodeDownloader interface {
 
 // Options configure a supervisor.
 type Options struct {
-	// Conf is merged over config.Defaults().
+	// Conf is merged over config.Defaults(). A relative
+	// storm.health.check.dir is taken relative to LocalDir (Storm's is
+	// relative to storm.home).
 	Conf config.Conf
 	// LocalDir is the supervisor's storm.local.dir; required.
 	LocalDir string
