@@ -14,9 +14,32 @@ test: build
 	$(GO) test -race -timeout 20m $(PKGS)
 	$(MAKE) fuzz
 
-FUZZTIME ?= 15s
+# Every decoder of untrusted bytes has a fuzz target; `make fuzz` runs each for
+# FUZZTIME (bounded, so CI stays fast; raise it for a real fuzzing session).
+FUZZTIME ?= 6s
+FUZZ_TARGETS := \
+	./daemons/zookeeper:FuzzDecodeFrame \
+	./daemons/zookeeper:FuzzParseZooCfg \
+	./daemons/cluster:FuzzDecodeRecord \
+	./daemons/config:FuzzParseOverride \
+	./daemons/config:FuzzParseYAML \
+	./daemons/localstate:FuzzDecode \
+	./daemons/worker:FuzzDecodeBatch \
+	./daemons/nimbus:FuzzSubmitRequestBody \
+	./daemons/supervisor:FuzzUntarGz \
+	./topology:FuzzDefinition \
+	./topology/flux:FuzzParse \
+	./topology/shell:FuzzDecodeShellMsg \
+	./topology/shell:FuzzReadMessage \
+	./procs:FuzzParseStat \
+	./procs:FuzzParsePidRecord
+
 fuzz:
-	$(GO) test ./daemons/zookeeper -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 60m $(PKGS) | tee bench.out
