@@ -163,10 +163,28 @@ func (n *Nimbus) readBeats(id string, a *cluster.Assignment, now time.Time) (map
 	return times, nil
 }
 
+// supervisorsChanged is the watch on /supervisors: a supervisor joined or its
+// session ended. Storm waits for the next monitor round; nimbus reassigns at
+// once, so executors leave a lost supervisor as soon as ZooKeeper expires its
+// session. It runs on the cluster state's event goroutine, so it only queues
+// the work on the timer (coalescing bursts of events).
+func (n *Nimbus) supervisorsChanged() {
+	if n.closing.Load() || !n.reassignQueued.CompareAndSwap(false, true) {
+		return
+	}
+	n.timer.Schedule(0, func() error {
+		n.reassignQueued.Store(false)
+		if err := n.MkAssignments(""); err != nil {
+			return fmt.Errorf("mk-assignments after a supervisor change: %w", err)
+		}
+		return nil
+	})
+}
+
 // readSupervisors returns every supervisor with an ephemeral node, alive when
 // its heartbeat time advanced within nimbus.supervisor.timeout.secs.
 func (n *Nimbus) readSupervisors(now time.Time) (map[string]SupervisorSnapshot, error) {
-	ids, err := n.state.Supervisors(nil)
+	ids, err := n.state.Supervisors(n.supervisorsChanged)
 	if err != nil {
 		return nil, fmt.Errorf("list supervisors: %w", err)
 	}

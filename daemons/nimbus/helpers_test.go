@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,16 +29,31 @@ type testEnv struct {
 
 var testStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// testLogger sends logs to t.Log so they show only for failing tests.
+// testLogger sends logs to t.Log so they show only for failing tests. Lines
+// logged after the test (the ZooKeeper client's goroutines wind down after
+// Disconnect returns) are dropped: t.Log would panic.
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w := &tlogWriter{t: t}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type tlogWriter struct{ t testing.TB }
+type tlogWriter struct {
+	t    testing.TB
+	mu   sync.Mutex
+	done bool
+}
 
-func (w tlogWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(bytes.TrimRight(p, "\n")))
+func (w *tlogWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(string(bytes.TrimRight(p, "\n")))
+	}
 	return len(p), nil
 }
 

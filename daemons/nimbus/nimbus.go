@@ -80,6 +80,9 @@ type Nimbus struct {
 	handler  http.Handler
 	apiURL   string
 
+	// reassignQueued is set while a watch-triggered mk-assignments waits on the timer.
+	reassignQueued atomic.Bool
+
 	errCh     chan error
 	closing   atomic.Bool
 	closeOnce sync.Once

@@ -162,3 +162,36 @@ func TestOnZooKeeper(t *testing.T) {
 		})
 	}
 }
+
+// TestSupervisorLossReassignsWithoutWaitingForTheMonitor: with an hour-long
+// monitor period, the watch on /supervisors alone moves the executors.
+func TestSupervisorLossReassignsWithoutWaitingForTheMonitor(t *testing.T) {
+	addr, root := startEmbeddedZK(t), freshRoot()
+	state := connectZK(t, addr, root)
+	n, err := Start(context.Background(), Options{Conf: config.Conf{config.NimbusMonitorFreqSecs: 3600}, LocalDir: t.TempDir(), State: state, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close(context.Background()) })
+	sup := func(id string) cluster.StormClusterState {
+		s := connectZK(t, addr, root)
+		if err := s.SupervisorHeartbeat(id, &cluster.SupervisorInfo{V: 1, TimeSecs: time.Now().Unix(), Hostname: id, SlotPorts: []int{6700}}); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	supA := sup("sup-a")
+	id := submitOverAPI(t, api.NewClient(n.APIURL()), "wc", nil)
+	a, _ := state.AssignmentInfo(id, nil)
+	if s := onlySlot(t, a); s.Node != "sup-a" {
+		t.Fatalf("assigned to %v", s)
+	}
+	sup("sup-b")
+	if err := supA.Disconnect(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "executors on sup-b", func() bool {
+		a, _ := state.AssignmentInfo(id, nil)
+		return a != nil && len(slotsOf(a)) == 1 && a.Executors[0].Slot.Node == "sup-b"
+	})
+}
