@@ -133,18 +133,7 @@ func runNimbus(ctx context.Context, s Streams, g *globals, args []string) error 
 		return err
 	}
 	fmt.Fprintf(s.Out, "nimbus serving %s\n", n.APIURL())
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-n.Err():
-	case runErr = <-fatal:
-	}
-	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.Close(closeCtx); err != nil && runErr == nil {
-		runErr = err
-	}
-	return runErr
+	return serveUntilDone(ctx, n.Err(), fatal, n.Close, 30*time.Second)
 }
 
 // runSupervisor runs a supervisor alone against a ZooKeeper and a nimbus.
@@ -184,15 +173,21 @@ func runSupervisor(ctx context.Context, s Streams, g *globals, args []string) er
 		return err
 	}
 	fmt.Fprintf(s.Out, "supervisor %s running\n", sup.ID())
+	return serveUntilDone(ctx, sup.Err(), fatal, sup.Close, 60*time.Second)
+}
+
+// serveUntilDone blocks until ctx is done (a signal) or the daemon fails, then
+// closes it within grace; the daemon's failure wins over a close error.
+func serveUntilDone(ctx context.Context, daemonErr <-chan error, fatal <-chan error, closeFn func(context.Context) error, grace time.Duration) error {
 	var runErr error
 	select {
 	case <-ctx.Done():
-	case runErr = <-sup.Err():
+	case runErr = <-daemonErr:
 	case runErr = <-fatal:
 	}
-	closeCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	closeCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := sup.Close(closeCtx); err != nil && runErr == nil {
+	if err := closeFn(closeCtx); err != nil && runErr == nil {
 		runErr = err
 	}
 	return runErr

@@ -74,14 +74,23 @@ func runSubmit(ctx context.Context, s Streams, g *globals, args []string) error 
 	return nil
 }
 
-func runList(ctx context.Context, s Streams, g *globals, args []string) error {
-	fs := newFlags(s, "list", "[flags]")
+// readCommand parses the flags of a read command that takes no arguments and
+// finds its cluster.
+func readCommand(s Streams, g *globals, name string, args []string) (*api.Client, *localcluster.Record, error) {
+	fs := newFlags(s, name, "[flags]")
 	g.register(fs)
 	g.registerOutput(fs)
 	if err := parse(fs, args); err != nil {
-		return err
+		return nil, nil, err
 	}
-	c, _, err := g.client()
+	if fs.NArg() > 0 {
+		return nil, nil, usagef("%s takes no arguments, got %q", name, fs.Args())
+	}
+	return g.client()
+}
+
+func runList(ctx context.Context, s Streams, g *globals, args []string) error {
+	c, _, err := readCommand(s, g, "list", args)
 	if err != nil {
 		return err
 	}
@@ -180,13 +189,7 @@ func runRebalance(ctx context.Context, s Streams, g *globals, args []string) err
 }
 
 func runStatus(ctx context.Context, s Streams, g *globals, args []string) error {
-	fs := newFlags(s, "status", "[flags]")
-	g.register(fs)
-	g.registerOutput(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	c, rec, err := g.client()
+	c, rec, err := readCommand(s, g, "status", args)
 	if err != nil {
 		return err
 	}
