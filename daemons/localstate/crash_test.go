@@ -63,17 +63,21 @@ func runWriter(dir string) {
 	}
 }
 
-// TestKilledWriterLeavesAWholeValue runs a writer process and SIGKILLs it at
-// a random moment, many times over the same directory; after each kill the
-// store must read a whole value, never older than the last one read.
+// TestKilledWriterLeavesAWholeValue runs a writer process and SIGKILLs it,
+// many times over the same directory: mostly the moment a version's temp
+// file appears (inside a write), sometimes at a random moment. After each
+// kill the store must read a whole value, never older than the last one read.
+// It goes on until at least minMidWrite kills landed inside a write (seen by
+// the leftovers they leave) and minKills were made, within a time bound.
 func TestKilledWriterLeavesAWholeValue(t *testing.T) {
-	const kills = 60
+	const minKills, minMidWrite = 60, 50
 	dir := t.TempDir()
-	deadline := time.Now().Add(90 * time.Second)
-	lastSeq := 0
-	for i := range kills {
+	deadline := time.Now().Add(3 * time.Minute) // generous: CI machines are shared
+	lastSeq, interrupted, kills := 0, 0, 0
+	for ; kills < minKills || interrupted < minMidWrite; kills++ {
+		i := kills
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d kills within the time bound", i)
+			t.Fatalf("within the time bound only %d kills, %d of them inside a write", i, interrupted)
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), writerEnv+"="+dir)
@@ -106,8 +110,12 @@ func TestKilledWriterLeavesAWholeValue(t *testing.T) {
 			cmd.Wait()
 			t.Fatalf("kill %d: writer not ready within 20s; stderr: %s", i, stderr.String())
 		}
-		// Let it write for a random while: 0–20 ms is a few writes.
-		time.Sleep(time.Duration(rand.IntN(20_000)) * time.Microsecond)
+		if i%4 == 3 {
+			// Let it write for a random while: 0–20 ms is a few writes.
+			time.Sleep(time.Duration(rand.IntN(20_000)) * time.Microsecond)
+		} else {
+			waitForTempFile(t, dir)
+		}
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -116,6 +124,9 @@ func TestKilledWriterLeavesAWholeValue(t *testing.T) {
 			t.Fatalf("kill %d: writer ended by itself (%v); stderr: %s", i, err, stderr.String())
 		}
 
+		if leftovers(t, dir) {
+			interrupted++
+		}
 		s, err := Open(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -141,5 +152,46 @@ func TestKilledWriterLeavesAWholeValue(t *testing.T) {
 	if err != nil || len(complete) > versionsKept+1 {
 		t.Fatalf("after %d kills, %d complete versions (%v); cleanup should keep %d", kills, len(complete), err, versionsKept)
 	}
-	t.Logf("%d kills survived; last record %d", kills, lastSeq)
+	t.Logf("%d kills survived, %d of them inside a write; last record %d", kills, interrupted, lastSeq)
+}
+
+// waitForTempFile polls until a write's temp file exists in dir (the writer
+// is between creating and renaming it), or a second passes.
+func waitForTempFile(t *testing.T, dir string) {
+	t.Helper()
+	for end := time.Now().Add(time.Second); time.Now().Before(end); {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), tmpSuffix) {
+				return
+			}
+		}
+	}
+}
+
+// leftovers reports whether dir holds traces of an interrupted write: a
+// temporary file, or a data file newer than the newest complete version.
+func leftovers(t *testing.T, dir string) bool {
+	t.Helper()
+	complete, err := completeVersions(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := allVersions(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), tmpSuffix) {
+			return true
+		}
+	}
+	return len(complete) == 0 || all[len(all)-1] > complete[len(complete)-1]
 }
