@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,14 +39,22 @@ func startServer(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
+	liveServers.Add(1)
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Errorf("close server: %v", err)
 		}
-		checkNoServerGoroutines(t)
+		// The check is process-wide, so it runs when the test's last server
+		// is closed.
+		if liveServers.Add(-1) == 0 {
+			checkNoServerGoroutines(t)
+		}
 	})
 	return s
 }
+
+// liveServers counts the servers startServer started and did not yet close.
+var liveServers atomic.Int32
 
 // checkNoServerGoroutines waits (bounded) until no goroutine of this package's
 // server code is left.

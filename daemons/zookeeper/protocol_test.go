@@ -271,3 +271,69 @@ func TestSessionExpiryByTimeout(t *testing.T) {
 		t.Fatalf("reconnect to an expired session answered %+v", r)
 	}
 }
+
+func TestOptionsDefaultsAndValidation(t *testing.T) {
+	s := startServer(t, Options{TickTime: 100 * time.Millisecond})
+	o := s.Options()
+	if o.Addr != s.Addr() || o.MinSessionTimeout != 200*time.Millisecond || o.MaxSessionTimeout != 2*time.Second ||
+		o.MaxPacketSize != 0xfffff || !slices.Equal(o.FourLetterWords, []string{"srvr"}) || o.SnapCount != 100000 {
+		t.Fatalf("effective options %+v", o)
+	}
+	for _, bad := range []Options{
+		{MinSessionTimeout: 5 * time.Second, MaxSessionTimeout: time.Second},
+		{Fsync: FsyncPolicy(7)},
+		{Addr: "127.0.0.1:-5"},
+	} {
+		if s, err := Start(t.Context(), bad); err == nil {
+			_ = s.Close()
+			t.Errorf("Start(%+v) succeeded", bad)
+		}
+	}
+}
+
+func TestMalformedRecords(t *testing.T) {
+	s := startServer(t, Options{})
+	c := dialRaw(t, s.Addr())
+	c.mustConnect()
+	before := s.lastZxid()
+	// A create whose path length runs past the frame: MarshallingError, and as
+	// a write it still consumes a zxid.
+	if r := c.call(opCreate, []byte{0x7f, 0, 0, 0}); r.hdr.Err != errMarshallingError {
+		t.Fatalf("truncated create: err %d", r.hdr.Err)
+	}
+	if got := s.lastZxid() - before; got != 1 {
+		t.Fatalf("truncated create used %d zxids, want 1", got)
+	}
+	if r := c.call(opGetData, []byte{0, 0}); r.hdr.Err != errMarshallingError {
+		t.Fatalf("truncated getData: err %d", r.hdr.Err)
+	}
+	// The connection still serves.
+	if r := c.call(opExists, enc(func(e *encoder) { e.string("/"); e.bool(false) })); r.hdr.Err != 0 {
+		t.Fatalf("exists after malformed records: %d", r.hdr.Err)
+	}
+}
+
+func TestFourLetterWhitelistAndAnswers(t *testing.T) {
+	s := startServer(t, Options{})
+	if got := s.fourLetter("ruok"); got != "ruok is not executed because it is not in the whitelist.\n" {
+		t.Fatalf("ruok outside the whitelist = %q", got)
+	}
+	if got := s.fourLetter("srvr"); !strings.Contains(got, "Mode: standalone\nNode count: 5\n") {
+		t.Fatalf("srvr = %q", got)
+	}
+	all := startServer(t, Options{FourLetterWords: []string{"*"}})
+	for word, want := range map[string]string{"ruok": "imok", "isro": "rw"} {
+		if got := all.fourLetter(word); got != want {
+			t.Errorf("%s = %q, want %q", word, got, want)
+		}
+	}
+	c := dialRaw(t, all.Addr())
+	if _, err := c.nc.Write([]byte("ruok")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	n, _ := c.r.Read(buf)
+	if string(buf[:n]) != "imok" || !c.closed() {
+		t.Fatalf("ruok on the wire = %q", buf[:n])
+	}
+}
