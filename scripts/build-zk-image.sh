@@ -86,6 +86,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+# A signal must end the script through exit, so the EXIT trap cleans up.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # libzookeeper-java holds the server (zookeeper.jar and its libraries); the
 # `zookeeper` package adds only init scripts, a sample config and a Swing
