@@ -19,7 +19,9 @@ import (
 var zkRootSeq atomic.Int64
 
 // startEmbeddedZK starts the embedded ZooKeeper, closed when tb ends.
-func startEmbeddedZK(tb testing.TB) string {
+func startEmbeddedZK(tb testing.TB) string { return startEmbeddedServer(tb).Addr() }
+
+func startEmbeddedServer(tb testing.TB) *zookeeper.Server {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -28,7 +30,7 @@ func startEmbeddedZK(tb testing.TB) string {
 		tb.Fatalf("start the embedded ZooKeeper: %v", err)
 	}
 	tb.Cleanup(func() { _ = zk.Close() })
-	return zk.Addr()
+	return zk
 }
 
 func freshRoot() string { return fmt.Sprintf("/nimbus-test-%d/storm", zkRootSeq.Add(1)) }
@@ -164,34 +166,55 @@ func TestOnZooKeeper(t *testing.T) {
 }
 
 // TestSupervisorLossReassignsWithoutWaitingForTheMonitor: with an hour-long
-// monitor period, the watch on /supervisors alone moves the executors.
+// monitor period, the watch on /supervisors alone moves the executors, also
+// after nimbus's own session expired and was replaced (the cluster state fires
+// one-shot callbacks after a new session, and the reassignment re-arms the watch).
 func TestSupervisorLossReassignsWithoutWaitingForTheMonitor(t *testing.T) {
-	addr, root := startEmbeddedZK(t), freshRoot()
-	state := connectZK(t, addr, root)
-	n, err := Start(context.Background(), Options{Conf: config.Conf{config.NimbusMonitorFreqSecs: 3600}, LocalDir: t.TempDir(), State: state, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
+	for _, expireNimbusSession := range []bool{false, true} {
+		t.Run(fmt.Sprintf("session-expired=%v", expireNimbusSession), func(t *testing.T) {
+			zk := startEmbeddedServer(t)
+			addr, root := zk.Addr(), freshRoot()
+			state := connectZK(t, addr, root)
+			n, err := Start(context.Background(), Options{Conf: config.Conf{config.NimbusMonitorFreqSecs: 3600}, LocalDir: t.TempDir(), State: state, Logger: testLogger(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = n.Close(context.Background()) })
+			sup := func(id string) cluster.StormClusterState {
+				s := connectZK(t, addr, root)
+				if err := s.SupervisorHeartbeat(id, &cluster.SupervisorInfo{V: 1, TimeSecs: time.Now().Unix(), Hostname: id, SlotPorts: []int{6700}}); err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+			supA := sup("sup-a")
+			id := submitOverAPI(t, api.NewClient(n.APIURL()), "wc", nil)
+			a, _ := state.AssignmentInfo(id, nil)
+			if s := onlySlot(t, a); s.Node != "sup-a" {
+				t.Fatalf("assigned to %v", s)
+			}
+			if expireNimbusSession {
+				withID, ok := state.(interface{ SessionID() int64 })
+				if !ok {
+					t.Fatal("the cluster state does not expose its session id")
+				}
+				old := withID.SessionID()
+				if err := zk.ExpireSession(old); err != nil {
+					t.Fatal(err)
+				}
+				eventually(t, "a new nimbus session", func() bool {
+					sid := withID.SessionID()
+					return sid != 0 && sid != old
+				})
+			}
+			sup("sup-b")
+			if err := supA.Disconnect(); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "executors on sup-b", func() bool {
+				a, _ := state.AssignmentInfo(id, nil)
+				return a != nil && len(slotsOf(a)) == 1 && a.Executors[0].Slot.Node == "sup-b"
+			})
+		})
 	}
-	t.Cleanup(func() { _ = n.Close(context.Background()) })
-	sup := func(id string) cluster.StormClusterState {
-		s := connectZK(t, addr, root)
-		if err := s.SupervisorHeartbeat(id, &cluster.SupervisorInfo{V: 1, TimeSecs: time.Now().Unix(), Hostname: id, SlotPorts: []int{6700}}); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	supA := sup("sup-a")
-	id := submitOverAPI(t, api.NewClient(n.APIURL()), "wc", nil)
-	a, _ := state.AssignmentInfo(id, nil)
-	if s := onlySlot(t, a); s.Node != "sup-a" {
-		t.Fatalf("assigned to %v", s)
-	}
-	sup("sup-b")
-	if err := supA.Disconnect(); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "executors on sup-b", func() bool {
-		a, _ := state.AssignmentInfo(id, nil)
-		return a != nil && len(slotsOf(a)) == 1 && a.Executors[0].Slot.Node == "sup-b"
-	})
 }
