@@ -20,6 +20,7 @@ import (
 
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/localstate"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/topology"
 )
@@ -371,6 +372,16 @@ func TestWorkersExactlyOnceAckingOff(t *testing.T) {
 	c := newProcCluster(t, "wordcount", n, config.Conf{config.TopologyAckerExecutors: 0}, 2)
 	// The second worker starts late: the first one's tuples for it wait.
 	w0 := c.start(0)
+	// The ready line comes after the first local heartbeat.
+	ls, err := localstate.Open(HeartbeatDir(c.localDir, "w-0"))
+	must(t, err)
+	var hb cluster.LocalWorkerHeartbeat
+	found, err := ls.Get(cluster.LocalWorkerHeartbeatKey, &hb)
+	must(t, err)
+	if want := slotExecutors(c.assignment, c.slots[0].Node, c.slots[0].Port); !found || hb.TopologyID != c.topologyID ||
+		hb.Port != c.slots[0].Port || !slices.Equal(hb.Executors, want) || hb.TimeMillis == 0 {
+		t.Fatalf("local heartbeat %+v (found %v), want topology %s port %d executors %v", hb, found, c.topologyID, c.slots[0].Port, want)
+	}
 	w1 := c.start(1)
 	waitFor(t, "every word logged", 60*time.Second, func() bool {
 		uids, _ := c.counted()

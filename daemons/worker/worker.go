@@ -46,19 +46,6 @@ type Options struct {
 	Ready    io.Writer    // the ready line is written here (stdout); nil: none
 }
 
-// HeartbeatKey is the LocalState key of the worker's local heartbeat.
-const HeartbeatKey = "worker-heartbeat"
-
-// LocalHeartbeat is the record under HeartbeatKey (docs/internals.md).
-type LocalHeartbeat struct {
-	V          int                    `json:"v"`
-	TimeSecs   int64                  `json:"timeSecs"`
-	TimeMillis int64                  `json:"timeMillis"`
-	TopologyID string                 `json:"topologyId"`
-	Executors  []cluster.ExecutorInfo `json:"executors"`
-	Port       int                    `json:"port"`
-}
-
 // HeartbeatDir is where a worker keeps its local heartbeat.
 func HeartbeatDir(localDir, workerID string) string {
 	return filepath.Join(localDir, "workers", workerID, "heartbeats")
@@ -457,8 +444,8 @@ func (w *worker) retirePeer(p *peer) {
 
 func (w *worker) writeLocalHeartbeat() error {
 	now := time.Now()
-	err := w.heartbeats.Put(HeartbeatKey, LocalHeartbeat{
-		V: 1, TimeSecs: now.Unix(), TimeMillis: now.UnixMilli(), TopologyID: w.opts.TopologyID,
+	err := w.heartbeats.Put(cluster.LocalWorkerHeartbeatKey, cluster.LocalWorkerHeartbeat{
+		V: cluster.SchemaVersion, TimeSecs: now.Unix(), TimeMillis: now.UnixMilli(), TopologyID: w.opts.TopologyID,
 		Executors: w.mine, Port: w.opts.Port,
 	})
 	if err != nil {
