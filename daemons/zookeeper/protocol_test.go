@@ -171,8 +171,11 @@ func TestMultiResults(t *testing.T) {
 		t.Fatalf("ops of one multi got different zxids: %+v", st)
 	}
 	before = s.lastZxid()
+	_, parentBefore, _ := c.Get("/m")
+	_, childBefore, _ := c.Get("/m/a")
 	res, err = c.Multi(
 		&zk.CreateRequest{Path: "/m/b", Acl: acl},
+		&zk.SetDataRequest{Path: "/m/a", Data: []byte("half"), Version: -1},
 		&zk.DeleteRequest{Path: "/m/nope", Version: -1},
 		&zk.SetDataRequest{Path: "/m/a", Data: []byte("z"), Version: -1},
 	)
@@ -180,8 +183,8 @@ func TestMultiResults(t *testing.T) {
 		t.Fatalf("failed multi err = %v", err)
 	}
 	// go-zookeeper reports -2 (RuntimeInconsistency) as an unknown error code.
-	if len(res) != 3 || res[0].Error != nil || !errors.Is(res[1].Error, zk.ErrNoNode) ||
-		res[2].Error == nil || !strings.Contains(res[2].Error.Error(), "-2") {
+	if len(res) != 4 || res[0].Error != nil || res[1].Error != nil || !errors.Is(res[2].Error, zk.ErrNoNode) ||
+		res[3].Error == nil || !strings.Contains(res[3].Error.Error(), "-2") {
 		t.Errorf("failed multi results = %+v", res)
 	}
 	if ok, _, _ := c.Exists("/m/b"); ok {
@@ -192,6 +195,11 @@ func TestMultiResults(t *testing.T) {
 	}
 	if d, _, _ := c.Get("/m/a"); string(d) != "y" {
 		t.Fatalf("failed multi changed data: %q", d)
+	}
+	_, parentAfter, _ := c.Get("/m")
+	_, childAfter, _ := c.Get("/m/a")
+	if *parentAfter != *parentBefore || *childAfter != *childBefore {
+		t.Fatalf("failed multi left stats changed:\n%+v -> %+v\n%+v -> %+v", parentBefore, parentAfter, childBefore, childAfter)
 	}
 }
 

@@ -429,6 +429,8 @@ func (s *Server) commitMulti(pc *prepContext, m *multiRequest) (int64, []multiRe
 		events  []watchEvent
 		failErr int32
 	)
+	s.tree.recordUndo = true
+	defer func() { s.tree.recordUndo = false }()
 	for _, op := range m.Ops {
 		x, err := s.tree.prep(pc, op.Type, op.Req)
 		if err != nil {

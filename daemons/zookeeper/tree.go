@@ -75,6 +75,9 @@ type tree struct {
 	sessions   map[int64]int32 // session id → timeout ms
 	aclCache   map[string]*aclList
 	lastZxid   int64
+	// recordUndo makes apply return undo functions; only a multi, which may
+	// have to take back its first ops, pays for them.
+	recordUndo bool
 }
 
 // Paths ZooKeeper creates in every tree.
@@ -222,18 +225,18 @@ func (t *tree) apply(x *txn, ev *[]watchEvent) (applyResult, func()) {
 		if n == nil {
 			return applyResult{Err: errNoNode}, nil
 		}
-		old := *n
+		undo := t.undoNode(n)
 		n.data, n.version, n.mzxid, n.mtime = x.Data, x.Version, x.Zxid, x.Time
 		addEvent(ev, eventNodeDataChanged, x.Path)
-		return applyResult{Path: x.Path, Stat: n.stat()}, func() { *n = old }
+		return applyResult{Path: x.Path, Stat: n.stat()}, undo
 	case opSetACL:
 		n := t.nodes[x.Path]
 		if n == nil {
 			return applyResult{Err: errNoNode}, nil
 		}
-		old := *n
+		undo := t.undoNode(n)
 		n.acl, n.aversion = t.internACL(x.ACL), x.Version
-		return applyResult{Path: x.Path, Stat: n.stat()}, func() { *n = old }
+		return applyResult{Path: x.Path, Stat: n.stat()}, undo
 	case opCreateSession:
 		t.sessions[x.Session] = x.Timeout
 		return applyResult{}, func() { delete(t.sessions, x.Session) }
@@ -252,6 +255,15 @@ func (t *tree) apply(x *txn, ev *[]watchEvent) (applyResult, func()) {
 	}
 	// opCheck changes nothing.
 	return applyResult{Path: x.Path}, nil
+}
+
+// undoNode returns a function that puts n back as it is now.
+func (t *tree) undoNode(n *node) func() {
+	if !t.recordUndo {
+		return nil
+	}
+	old := *n
+	return func() { *n = old }
 }
 
 func undoAll(undos []func()) {
@@ -290,7 +302,11 @@ func (t *tree) applyCreate(x *txn, ev *[]watchEvent) (applyResult, func()) {
 	t.track(x.Path, n.owner)
 	addEvent(ev, eventNodeCreated, x.Path)
 	addEvent(ev, eventNodeChildrenChanged, eventParent(parentPath))
-	return applyResult{Path: x.Path, Stat: n.stat()}, func() {
+	res := applyResult{Path: x.Path, Stat: n.stat()}
+	if !t.recordUndo {
+		return res, nil
+	}
+	return res, func() {
 		delete(parent.children, name)
 		parent.cversion, parent.pzxid = oldCversion, oldPzxid
 		delete(t.nodes, x.Path)
@@ -313,6 +329,9 @@ func (t *tree) applyDelete(path string, zxid int64, ev *[]watchEvent) (applyResu
 	t.untrack(path, n.owner)
 	addEvent(ev, eventNodeDeleted, path)
 	addEvent(ev, eventNodeChildrenChanged, eventParent(parentPath))
+	if !t.recordUndo {
+		return applyResult{Path: path}, nil
+	}
 	return applyResult{Path: path}, func() {
 		parent.children[name] = struct{}{}
 		parent.pzxid = oldPzxid
