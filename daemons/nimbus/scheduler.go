@@ -257,11 +257,13 @@ func scheduleTopology(s Snapshot, t TopologySnapshot, kept map[cluster.NodePort]
 	}
 	sort.Slice(a.Executors, func(i, j int) bool { return executorLess(a.Executors[i].Executor, a.Executors[j].Executor) })
 
-	workers := len(kept) + len(newSlots)
+	// A topology with fewer executors than workers cannot use more slots
+	// than executors; that is not a shortage.
+	workers := len(slotsOf(a))
 	switch {
 	case len(t.Executors) > 0 && len(a.Executors) == 0:
 		return a, fmt.Sprintf(statusNone, len(t.Executors))
-	case len(a.Executors) < len(t.Executors) || workers < t.NumWorkers && len(t.Executors) > workers:
+	case len(a.Executors) < len(t.Executors) || workers < min(t.NumWorkers, len(t.Executors)):
 		return a, fmt.Sprintf(statusPartial, len(a.Executors), len(t.Executors), workers, t.NumWorkers)
 	}
 	return a, StatusFullyScheduled
