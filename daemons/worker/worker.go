@@ -553,7 +553,7 @@ func (w *worker) build(a *cluster.Assignment) error {
 	numAckers := topology.NumAckers(conf, len(numWorkers))
 	rt := &runtime{
 		topologyID: o.TopologyID, def: def, topo: o.Topology, conf: conf, logger: w.logger,
-		port: o.Port, codeDir: o.CodeDir, pidDir: PidDir(o.LocalDir, o.WorkerID),
+		port: o.Port, codeDir: resourcesDir(o.CodeDir), pidDir: PidDir(o.LocalDir, o.WorkerID),
 		componentTasks:  def.ComponentTasks(numAckers),
 		taskToComponent: def.TaskToComponent(numAckers),
 		outputs:         map[string]map[string]topology.StreamDef{},
@@ -655,6 +655,17 @@ func (w *worker) build(a *cluster.Assignment) error {
 		}
 	}
 	return nil
+}
+
+// resourcesDir is the topology's resources directory that components see
+// as Context.CodeDir: {code dir}/resources when the code dir has one (Flux
+// files, a binary's embedded resources), the code dir itself otherwise.
+func resourcesDir(codeDir string) string {
+	r := filepath.Join(codeDir, "resources")
+	if st, err := os.Stat(r); err == nil && st.IsDir() {
+		return r
+	}
+	return codeDir
 }
 
 // BatchSizeKey is the configuration key of the number of tuples batched per
