@@ -661,16 +661,7 @@ func (c *conn) getACL(path string) (func(*encoder), int32) {
 // node changed since relativeZxid) or is registered again.
 func (c *conn) setWatches(r *setWatchesRequest) {
 	t, w := c.s.tree, c.s.watches
-	for _, p := range r.Data {
-		switch n := t.nodes[p]; {
-		case n == nil:
-			c.sendEvent(eventNodeDeleted, p)
-		case n.mzxid > r.RelativeZxid:
-			c.sendEvent(eventNodeDataChanged, p)
-		default:
-			w.addData(p, c)
-		}
-	}
+	c.rewatch(r.Data, r.RelativeZxid, func(n *node) int64 { return n.mzxid }, eventNodeDataChanged, w.addData)
 	for _, p := range r.Exist {
 		if t.nodes[p] != nil {
 			c.sendEvent(eventNodeCreated, p)
@@ -678,21 +669,28 @@ func (c *conn) setWatches(r *setWatchesRequest) {
 			w.addData(p, c)
 		}
 	}
-	for _, p := range r.Child {
-		switch n := t.nodes[p]; {
-		case n == nil:
-			c.sendEvent(eventNodeDeleted, p)
-		case n.pzxid > r.RelativeZxid:
-			c.sendEvent(eventNodeChildrenChanged, p)
-		default:
-			w.addChild(p, c)
-		}
-	}
+	c.rewatch(r.Child, r.RelativeZxid, func(n *node) int64 { return n.pzxid }, eventNodeChildrenChanged, w.addChild)
 	for _, p := range r.Persistent {
 		w.addPersistent(p, c, watchPersistent)
 	}
 	for _, p := range r.PersistentRecursive {
 		w.addPersistent(p, c, watchPersistentRecursive)
+	}
+}
+
+// rewatch handles the data or child watches of setWatches: a missing node
+// fires NodeDeleted, a node changed after relativeZxid (by the zxid changedAt
+// reads) fires changed, anything else is watched again.
+func (c *conn) rewatch(paths []string, relativeZxid int64, changedAt func(*node) int64, changed int32, add func(string, *conn)) {
+	for _, p := range paths {
+		switch n := c.s.tree.nodes[p]; {
+		case n == nil:
+			c.sendEvent(eventNodeDeleted, p)
+		case changedAt(n) > relativeZxid:
+			c.sendEvent(changed, p)
+		default:
+			add(p, c)
+		}
 	}
 }
 

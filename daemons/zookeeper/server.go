@@ -128,8 +128,8 @@ func (st *serverStats) recordLatency(d time.Duration) {
 const defaultContainerCheck = time.Minute
 
 // Start opens the data dir (recovering its tree and sessions), binds the
-// listener and starts serving. Errors are returned before anything keeps
-// running.
+// listener and starts serving. ctx bounds the start only; Close stops the
+// server. Errors are returned before anything keeps running.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	opts = withDefaults(opts)
 	if err := validateOptions(opts); err != nil {
