@@ -266,3 +266,50 @@ func TestStatsCount(t *testing.T) {
 		t.Fatalf("stats: spout emitted %d acked %d, count executed %d; want %d %d %d", spoutEmitted, spoutAcked, countExecuted, n, n, 3*n)
 	}
 }
+
+// asyncBolt hands its tuples to a goroutine of its own that emits and acks
+// them, as a shell bolt does with its subprocess's answers.
+type asyncBolt struct {
+	in   chan *topology.Tuple
+	done chan struct{}
+}
+
+func (b *asyncBolt) DeclareOutputFields(d topology.OutputDeclarer) { d.Declare(topology.Fields{"word"}) }
+func (b *asyncBolt) Prepare(_ *topology.Context, out topology.BoltCollector) error {
+	b.in, b.done = make(chan *topology.Tuple, 16), make(chan struct{})
+	go func() {
+		defer close(b.done)
+		for t := range b.in {
+			for _, w := range strings.Fields(t.String(0)) {
+				out.Emit([]*topology.Tuple{t}, topology.Values{w})
+			}
+			out.Ack(t)
+		}
+	}()
+	return nil
+}
+func (b *asyncBolt) Execute(t *topology.Tuple) { b.in <- t }
+func (b *asyncBolt) Cleanup() {
+	close(b.in)
+	<-b.done
+}
+
+func TestBoltCollectorFromOwnGoroutine(t *testing.T) {
+	const n = 2000
+	rec := newRecord()
+	b := topology.NewBuilder()
+	b.SetSpout("sentences", wordSpout(rec, n, true), 1)
+	b.SetBolt("split", func() topology.Bolt { return &asyncBolt{} }, 2).ShuffleGrouping("sentences")
+	b.SetBolt("count", func() topology.Bolt { return &countBolt{rec: rec} }, 2).FieldsGrouping("split", topology.Fields{"word"})
+	startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 1})
+	waitFor(t, "every sentence acked", 20*time.Second, func() bool {
+		_, acked, _ := rec.snapshot()
+		return acked == n
+	})
+	want := wantCounts(n)
+	waitFor(t, "every word counted", 10*time.Second, func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return maps.Equal(rec.counts, want)
+	})
+}
