@@ -274,7 +274,9 @@ type asyncBolt struct {
 	done chan struct{}
 }
 
-func (b *asyncBolt) DeclareOutputFields(d topology.OutputDeclarer) { d.Declare(topology.Fields{"word"}) }
+func (b *asyncBolt) DeclareOutputFields(d topology.OutputDeclarer) {
+	d.Declare(topology.Fields{"word"})
+}
 func (b *asyncBolt) Prepare(_ *topology.Context, out topology.BoltCollector) error {
 	b.in, b.done = make(chan *topology.Tuple, 16), make(chan struct{})
 	go func() {
