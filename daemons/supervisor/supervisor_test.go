@@ -303,8 +303,23 @@ func (e *env) assign(topologyID, node string, executors int, ports ...int) {
 			Slot:     cluster.NodePort{Node: node, Port: ports[i%len(ports)]},
 		})
 	}
-	if err := e.state.SetAssignment(topologyID, a); err != nil {
-		e.t.Fatalf("write assignment: %v", err)
+	e.write("write assignment", func() error { return e.state.SetAssignment(topologyID, a) })
+}
+
+// write retries a ZooKeeper write of the test itself for a while: a real
+// ZooKeeper on a loaded machine may drop the test's connection for a moment.
+func (e *env) write(what string, fn func() error) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -409,9 +424,7 @@ func TestAssignmentLifecycle(t *testing.T) {
 	for _, w := range sup.Workers() {
 		pids = append(pids, w.Pid)
 	}
-	if err := e.state.RemoveStorm(topo); err != nil {
-		t.Fatal(err)
-	}
+	e.write("remove assignment", func() error { return e.state.RemoveStorm(topo) })
 	waitFor(t, 15*time.Second, "workers shut down", func() bool { return len(sup.Workers()) == 0 })
 	for _, pid := range pids {
 		waitFor(t, 5*time.Second, "worker process gone", func() bool { return processGone(pid) })
@@ -851,9 +864,7 @@ func BenchmarkAssignmentToReady(b *testing.B) {
 		})
 		durations = append(durations, time.Since(start))
 		b.StopTimer()
-		if err := e.state.RemoveStorm(topo); err != nil {
-			b.Fatal(err)
-		}
+		e.write("remove assignment", func() error { return e.state.RemoveStorm(topo) })
 		waitFor(b, 15*time.Second, "the worker to stop", func() bool { return len(sup.Workers()) == 0 })
 		b.StartTimer()
 	}
