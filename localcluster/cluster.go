@@ -201,6 +201,9 @@ func (c *Cluster) startZooKeeper(ctx context.Context) error {
 			Logger:          c.opts.Logger.With("daemon", "zookeeper"),
 			Fsync:           zookeeper.FsyncAlways,
 		}
+		if z.NoFsync {
+			zo.Fsync = zookeeper.FsyncNever
+		}
 		if !c.tempDir {
 			zo.DataDir = filepath.Join(c.dataDir, "zookeeper")
 		}

@@ -41,6 +41,11 @@ type ZooKeeperOptions struct {
 	TickTime time.Duration
 	// Addr of the embedded server; "" = 127.0.0.1:0.
 	Addr string
+	// NoFsync makes the embedded server leave flushing its transaction log
+	// to the OS (ZooKeeper's forceSync=no) instead of fsyncing before each
+	// acknowledgement. For throwaway clusters (testkit): a restart of the
+	// process still finds every write, only a machine crash may lose some.
+	NoFsync bool
 }
 
 // ParseZooKeeperFlag reads the CLI's --zookeeper value:
