@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"errors"
 	"maps"
 	"strings"
 	"sync/atomic"
@@ -314,4 +315,35 @@ func TestBoltCollectorFromOwnGoroutine(t *testing.T) {
 		defer rec.mu.Unlock()
 		return maps.Equal(rec.counts, want)
 	})
+}
+
+func TestReportErrorStopsNothing(t *testing.T) {
+	const n = 50
+	rec := newRecord()
+	var seen atomic.Int64
+	b := topology.NewBuilder()
+	b.SetSpout("s", wordSpout(rec, n, true), 1)
+	b.SetBolt("complain", func() topology.Bolt {
+		return &funcBolt{fn: func(t *topology.Tuple, out topology.BoltCollector) {
+			out.ReportError(errors.New("not my kind of sentence"))
+			seen.Add(1)
+			out.Ack(t)
+		}}
+	}, 1).ShuffleGrouping("s")
+	p := startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 1})
+	waitFor(t, "every tuple acked", 10*time.Second, func() bool {
+		_, acked, _ := rec.snapshot()
+		return acked == n
+	})
+	if err := p.fatal(); err != nil {
+		t.Fatalf("ReportError stopped the worker: %v", err)
+	}
+	select {
+	case ce := <-p.w.rt.errors:
+		if ce.component != "complain" || !strings.Contains(ce.err.Error(), "not my kind") {
+			t.Fatalf("reported %q for %q", ce.err, ce.component)
+		}
+	default:
+		t.Fatal("no error was queued for ZooKeeper")
+	}
 }
