@@ -88,6 +88,9 @@ type task struct {
 	routes  map[string]*streamRoute
 	targets []int // reused buffer of target tasks
 	arena   []int // see result
+	// The route of the last stream emitted on (most emit on one stream).
+	lastStream string
+	lastRoute  *streamRoute
 }
 
 // run is the executor goroutine. A panic in a component is reported and
@@ -350,10 +353,14 @@ func (t *task) result(targets []int) []int {
 // route returns the declared stream; emitting on an undeclared stream is a
 // programming error, which Storm also reports by throwing.
 func (t *task) route(stream string) *streamRoute {
+	if t.lastRoute != nil && t.lastStream == stream {
+		return t.lastRoute
+	}
 	r, ok := t.routes[stream]
 	if !ok {
 		panic(fmt.Sprintf("component %q emitted on stream %q, which it did not declare", t.ex.component, stream))
 	}
+	t.lastStream, t.lastRoute = stream, r
 	return r
 }
 

@@ -23,6 +23,10 @@ type execStats struct {
 	// streams is copy-on-write: readers load it, writers (a stream seen
 	// the first time) copy it under mu.
 	streams atomic.Pointer[map[string]*streamCounters]
+	// The last stream looked up, per writer: the executor goroutine
+	// (executed, spout acks) and collector calls under the executor's lock
+	// (bolt acks and fails).
+	execCache, ackCache streamCache
 
 	mu            sync.Mutex // guards the latency sums and the copy of streams
 	executeMsSum  float64
@@ -34,9 +38,26 @@ type execStats struct {
 
 // streamCounters are the counts of one stream of one executor: emitted and
 // transferred for an output stream; executed, acked and failed for an input
-// stream of a bolt; acked and failed for a spout's output stream.
+// stream of a bolt; acked and failed for a spout's output stream. Each
+// counter has one writer at a time (the executor goroutine, or collector
+// calls serialised by the executor's lock), so it is bumped with a load and
+// a store, cheaper than an atomic add; the heartbeat only loads.
 type streamCounters struct {
 	emitted, transferred, acked, failed, executed atomic.Int64
+}
+
+func bump(c *atomic.Int64, n int64) { c.Store(c.Load() + n) }
+
+type streamCache struct {
+	stream   string
+	counters *streamCounters
+}
+
+func (st *execStats) cached(c *streamCache, stream string) *streamCounters {
+	if c.counters == nil || c.stream != stream {
+		c.stream, c.counters = stream, st.stream(stream)
+	}
+	return c.counters
 }
 
 func newExecStats(kind executorKind, sampleEvery int) *execStats {
@@ -85,12 +106,12 @@ func (st *execStats) sampleAck() bool {
 
 // emit counts a tuple emitted and sent to n tasks.
 func (c *streamCounters) emit(n int) {
-	c.emitted.Add(1)
-	c.transferred.Add(int64(n))
+	bump(&c.emitted, 1)
+	bump(&c.transferred, int64(n))
 }
 
 func (st *execStats) executed(stream string, sampled bool, start time.Time) {
-	st.stream(stream).executed.Add(1)
+	bump(&st.cached(&st.execCache, stream).executed, 1)
 	if sampled {
 		ms := float64(time.Since(start)) / float64(time.Millisecond) * float64(st.sampleEvery)
 		st.mu.Lock()
@@ -100,7 +121,7 @@ func (st *execStats) executed(stream string, sampled bool, start time.Time) {
 }
 
 func (st *execStats) boltAcked(stream string, latency time.Duration) {
-	st.stream(stream).acked.Add(1)
+	bump(&st.cached(&st.ackCache, stream).acked, 1)
 	if latency > 0 {
 		st.mu.Lock()
 		st.processMsSum += float64(latency) / float64(time.Millisecond) * float64(st.sampleEvery)
@@ -108,10 +129,10 @@ func (st *execStats) boltAcked(stream string, latency time.Duration) {
 	}
 }
 
-func (st *execStats) boltFailed(stream string) { st.stream(stream).failed.Add(1) }
+func (st *execStats) boltFailed(stream string) { bump(&st.cached(&st.ackCache, stream).failed, 1) }
 
 func (st *execStats) spoutAcked(stream string, complete time.Duration) {
-	st.stream(stream).acked.Add(1)
+	bump(&st.cached(&st.execCache, stream).acked, 1)
 	if complete > 0 {
 		st.mu.Lock()
 		st.completeMsSum += float64(complete) / float64(time.Millisecond)
@@ -119,7 +140,7 @@ func (st *execStats) spoutAcked(stream string, complete time.Duration) {
 	}
 }
 
-func (st *execStats) spoutFailed(stream string) { st.stream(stream).failed.Add(1) }
+func (st *execStats) spoutFailed(stream string) { bump(&st.cached(&st.execCache, stream).failed, 1) }
 
 // snapshot returns the counters and the capacity of the interval since the
 // previous snapshot (Storm's: time spent executing / wall time).
