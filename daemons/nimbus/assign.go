@@ -238,6 +238,7 @@ func (n *Nimbus) DoCleanup() error {
 	}
 	add(errIDs)
 	add(n.codeIDs())
+	n.removeSubmitLeftovers()
 	for _, id := range gone {
 		if err := n.state.TeardownHeartbeats(id); err != nil {
 			return fmt.Errorf("tear down heartbeats of %s: %w", id, err)
@@ -258,6 +259,20 @@ func (n *Nimbus) DoCleanup() error {
 		n.log.Info("cleaned up topology", "id", id)
 	}
 	return nil
+}
+
+// removeSubmitLeftovers deletes the temporary directories of submits that a
+// crash interrupted. Called under mu, so no submit is writing one.
+func (n *Nimbus) removeSubmitLeftovers() {
+	entries, _ := os.ReadDir(n.distDir)
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), ".submit-") {
+			path := filepath.Join(n.distDir, e.Name())
+			if err := os.RemoveAll(path); err != nil {
+				n.log.Warn("remove an interrupted submit", "dir", path, "err", err)
+			}
+		}
+	}
 }
 
 // codeIDs lists the topology ids with a stormdist directory.

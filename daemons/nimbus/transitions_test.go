@@ -152,13 +152,19 @@ func TestKillRemovesAfterWaitDefaultingToMessageTimeout(t *testing.T) {
 	if a, _ := e.state.AssignmentInfo(id, nil); a != nil {
 		t.Error("assignment still present after removal")
 	}
-	// do-cleanup (next monitor round) tears down heartbeats and code.
+	// do-cleanup (next monitor round) tears down heartbeats and code, and
+	// what an interrupted submit left.
+	leftover := filepath.Join(e.dir, "nimbus", "stormdist", ".submit-123")
+	if err := os.MkdirAll(leftover, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	e.advance(10 * time.Second)
 	eventually(t, "cleanup", func() bool {
 		_, err := os.Stat(filepath.Join(e.dir, "nimbus", "stormdist", id))
 		e.state.mu.Lock()
 		defer e.state.mu.Unlock()
-		return os.IsNotExist(err) && !e.state.hbStorms[id]
+		_, errLeft := os.Stat(leftover)
+		return os.IsNotExist(err) && os.IsNotExist(errLeft) && !e.state.hbStorms[id]
 	})
 }
 
