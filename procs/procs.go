@@ -324,7 +324,7 @@ func (p *Process) kill() {
 func (p *Process) Shutdown(sig syscall.Signal, grace time.Duration) error {
 	select {
 	case <-p.done:
-		killGroup(p.pid, syscall.SIGKILL)
+		killStragglers(p.pid)
 		return nil
 	default:
 	}
@@ -337,10 +337,28 @@ func (p *Process) Shutdown(sig syscall.Signal, grace time.Duration) error {
 	case <-p.done:
 	case <-timer.C:
 	}
-	// Stragglers (the leader ignoring sig, or children it left behind).
-	killGroup(p.pid, syscall.SIGKILL)
-	<-p.done
+	select {
+	case <-p.done:
+		// The leader is gone: only children it left behind may remain.
+		killStragglers(p.pid)
+	default:
+		// The leader ignored sig: the whole group goes.
+		killGroup(p.pid, syscall.SIGKILL)
+		<-p.done
+		killStragglers(p.pid)
+	}
 	return nil
+}
+
+// killStragglers SIGKILLs what is left of the process group pgid after its
+// leader was reaped. Linux never hands out a pid still used as a process
+// group id, so while members remain no process has the pid pgid; if one
+// does, the group is gone and the pid was reused, and nothing is killed.
+func killStragglers(pgid int) {
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pgid)); err == nil {
+		return
+	}
+	killGroup(pgid, syscall.SIGKILL)
 }
 
 // killGroup signals process group pgid; a group already gone is not an error.

@@ -246,24 +246,26 @@ func TestShutdownEscalatesToSIGKILL(t *testing.T) {
 	}
 }
 
-func TestShutdownKillsWholeGroup(t *testing.T) {
+// launchForker launches the "forker" helper and returns it with the pid of
+// the child it started in its process group.
+func launchForker(t *testing.T) (*Process, int) {
+	t.Helper()
 	dir := t.TempDir()
-	exe, _ := os.Executable()
-	spec := helperSpec(dir, "forker")
-	spec.Path = exe
-	p := launch(t, spec)
+	p := launch(t, helperSpec(dir, "forker"))
 	out, err := os.ReadFile(filepath.Join(dir, "logs", OutLogName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, after, ok := strings.Cut(string(out), "child=")
-	if !ok {
-		t.Fatalf("no child pid in %q", out)
-	}
+	_, after, _ := strings.Cut(string(out), "child=")
 	child, err := strconv.Atoi(strings.TrimSpace(after))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("no child pid in %q: %v", out, err)
 	}
+	return p, child
+}
+
+func TestShutdownKillsWholeGroup(t *testing.T) {
+	p, child := launchForker(t)
 	if processGone(child) {
 		t.Fatalf("grandchild %d not running", child)
 	}
@@ -271,6 +273,22 @@ func TestShutdownKillsWholeGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the group member left behind to die", func() bool { return processGone(child) })
+}
+
+// TestShutdownAfterCrashKillsLeftovers: the leader was SIGKILLed from
+// outside (kill -9 of a worker); Shutdown of the ended process still kills
+// the children it left in its group.
+func TestShutdownAfterCrashKillsLeftovers(t *testing.T) {
+	p, child := launchForker(t)
+	syscall.Kill(p.Pid(), syscall.SIGKILL)
+	<-p.Done()
+	if processGone(child) {
+		t.Fatal("the child died with its leader; nothing left to test")
+	}
+	if err := p.Shutdown(syscall.SIGTERM, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the leftover child to die", func() bool { return processGone(child) })
 }
 
 func TestLogRotationBounds(t *testing.T) {
