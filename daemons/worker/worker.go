@@ -301,7 +301,9 @@ func (w *worker) loop(ctx context.Context) error {
 		case <-w.assignmentChanged:
 			a, err := w.zk.AssignmentInfo(w.opts.TopologyID, func() { notify(w.assignmentChanged) })
 			if err != nil {
-				w.logger.Warn("read assignment", "err", err)
+				// The watch was not set: read again soon.
+				w.logger.Warn("read assignment; retrying", "err", err)
+				time.AfterFunc(readRetry, func() { notify(w.assignmentChanged) })
 				continue
 			}
 			if len(slotExecutors(a, w.opts.SupervisorID, w.opts.Port)) == 0 {
@@ -333,6 +335,9 @@ func (w *worker) loop(ctx context.Context) error {
 		}
 	}
 }
+
+// readRetry is how soon a failed read of a watched record is retried.
+const readRetry = time.Second
 
 // listen binds the slot port, retrying for a while: a worker restarted on
 // the same slot may find the port of its predecessor not yet released.
@@ -374,7 +379,9 @@ func slotExecutors(a *cluster.Assignment, node string, port int) []cluster.Execu
 func (w *worker) readStatus() {
 	base, err := w.zk.StormBase(w.opts.TopologyID, func() { notify(w.statusChanged) })
 	if err != nil {
-		w.logger.Warn("read topology status", "err", err)
+		// The watch was not set: read again soon.
+		w.logger.Warn("read topology status; retrying", "err", err)
+		time.AfterFunc(readRetry, func() { notify(w.statusChanged) })
 		return
 	}
 	active := base != nil && base.Status == cluster.StatusActive
