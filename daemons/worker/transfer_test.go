@@ -1,0 +1,68 @@
+package worker
+
+import (
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/topology"
+)
+
+// TestServerRejectsBadFramesAndDelivers: a peer sending garbage is cut off;
+// a well-formed frame on another connection reaches the bolt tasks it names.
+func TestServerRejectsBadFramesAndDelivers(t *testing.T) {
+	var received atomic.Int64
+	var fromSpout atomic.Int64
+	b := topology.NewBuilder()
+	b.SetSpout("s", wordSpout(newRecord(), 0, false), 1)
+	b.SetBolt("sink", func() topology.Bolt {
+		return &funcBolt{fn: func(tp *topology.Tuple, _ topology.BoltCollector) {
+			received.Add(1)
+			if tp.Component == "s" && tp.Value("sentence") == "hello" {
+				fromSpout.Add(1)
+			}
+		}}
+	}, 2).ShuffleGrouping("s")
+	p := startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 0})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	srv := newServer(p.w.rt, ln)
+	srv.start()
+	t.Cleanup(srv.close)
+
+	bad, err := net.Dial("tcp", ln.Addr().String())
+	must(t, err)
+	defer bad.Close()
+	_, err = bad.Write([]byte{0, 0, 0, 5, 0, 0, 0, 9, 1}) // 9 tuples in 1 byte
+	must(t, err)
+	_ = bad.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := bad.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("read from a connection that sent a bad frame: %v, want EOF (closed by the worker)", err)
+	}
+
+	spoutTask := p.w.rt.componentTasks["s"][0]
+	var batch []envelope
+	for _, dest := range p.w.rt.componentTasks["sink"] {
+		for i := 0; i < 3; i++ {
+			batch = append(batch, envelope{Dest: dest, Tuple: topology.Tuple{Task: spoutTask, Stream: "default", Values: topology.Values{"hello"}}})
+		}
+	}
+	batch = append(batch, envelope{Dest: 999, Tuple: topology.Tuple{Task: spoutTask, Stream: "default", Values: topology.Values{"lost"}}})
+	frame, err := appendBatch(nil, batch)
+	must(t, err)
+	good, err := net.Dial("tcp", ln.Addr().String())
+	must(t, err)
+	defer good.Close()
+	_, err = good.Write(frame)
+	must(t, err)
+	waitFor(t, "6 tuples delivered to both sink tasks", 10*time.Second, func() bool { return fromSpout.Load() == 6 })
+	if got := received.Load(); got != 6 {
+		t.Fatalf("sink received %d tuples, want 6", got)
+	}
+	if p.w.rt.dropped.Load() != 1 {
+		t.Fatalf("dropped %d tuples for an unknown task, want 1", p.w.rt.dropped.Load())
+	}
+}
