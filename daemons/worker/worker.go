@@ -169,14 +169,23 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
+	// The cluster state gives up (Storm exits 30) on an event it cannot
+	// route; the worker then stops with that error.
+	zkFatal := make(chan error, 1)
 	zk, err := cluster.ConnectStorm(ctx, cluster.Options{
 		Servers: opts.ZooKeeper, Root: opts.ZKRoot, Logger: logger,
 		SessionTimeout: zkSessionTimeout(conf),
+		OnFatal: func(err error) {
+			select {
+			case zkFatal <- err:
+			default:
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("worker: connect to ZooKeeper %v: %w", opts.ZooKeeper, err)
 	}
-	w := &worker{opts: opts, conf: conf, def: def, zk: zk, logger: logger,
+	w := &worker{opts: opts, conf: conf, def: def, zk: zk, zkFatal: zkFatal, logger: logger,
 		assignmentChanged: make(chan struct{}, 1), statusChanged: make(chan struct{}, 1), started: time.Now()}
 	err = w.run(ctx)
 	if derr := zk.Disconnect(); derr != nil {
@@ -206,6 +215,7 @@ type worker struct {
 	conf    config.Conf
 	def     *topology.Definition
 	zk      cluster.StormClusterState
+	zkFatal <-chan error
 	logger  *slog.Logger
 	rt      *runtime
 	started time.Time
@@ -298,6 +308,8 @@ func (w *worker) loop(ctx context.Context) error {
 			return nil
 		case err := <-w.rt.fatalErr:
 			return err
+		case err := <-w.zkFatal:
+			return fmt.Errorf("ZooKeeper cluster state: %w", err)
 		case <-w.assignmentChanged:
 			a, err := w.zk.AssignmentInfo(w.opts.TopologyID, func() { notify(w.assignmentChanged) })
 			if err != nil {
