@@ -86,10 +86,12 @@ func TestDurabilityRestartRecoversTreeZxidAndSessions(t *testing.T) {
 // server: the tree with its stats, the zxid, a session that reconnects within
 // its timeout with its ephemeral, and the expiry of one that does not.
 func TestConformanceRestartKeepsState(t *testing.T) {
-	cfg := zktest.Config{TickTime: 500 * time.Millisecond, Dedicated: true}
+	// Sessions are negotiated into [4s, 40s]: the keeper's 40s outlasts a
+	// real server's restart on a loaded machine (over 10s seen).
+	cfg := zktest.Config{TickTime: 2 * time.Second, Dedicated: true}
 	eachTarget(t, cfg, func(t *testing.T, in *zktest.Instance) {
-		keeper := in.ConnectTimeout(t, 10*time.Second)
-		leaver := in.ConnectTimeout(t, time.Second)
+		keeper := in.ConnectTimeout(t, 40*time.Second)
+		leaver := in.ConnectTimeout(t, 4*time.Second)
 		mustCreate(t, keeper, in.Path("data"), []byte("v1"), 0)
 		mustCreate(t, keeper, in.Path("data/seq-"), nil, zk.FlagSequence)
 		if _, err := keeper.Set(in.Path("data"), []byte("v2"), -1); err != nil {
@@ -119,7 +121,13 @@ func TestConformanceRestartKeepsState(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		if err != nil || string(data) != "v2" || *st != *before {
-			t.Fatalf("data after restart = %q %+v, %v; want %q %+v", data, st, err, "v2", before)
+			var states []string
+			for len(keeper.Events) > 0 {
+				ev := <-keeper.Events
+				states = append(states, ev.State.String()+"/"+ev.Type.String())
+			}
+			t.Fatalf("data after restart = %q %+v, %v; want %q %+v\nkeeper's session events: %v",
+				data, st, err, "v2", before, states)
 		}
 		if st := mustStat(t, keeper, in.Path("mine")); st.EphemeralOwner != keeper.SessionID() {
 			t.Errorf("keeper's ephemeral owner = 0x%x, want 0x%x", st.EphemeralOwner, keeper.SessionID())

@@ -120,3 +120,6 @@ func (b *realBackend) Close() {
 		b.s.Stop()
 	}
 }
+
+// Log returns the real server's log so far.
+func (b *realBackend) Log() string { return b.s.Log() }

@@ -311,3 +311,12 @@ func (c Config) maxSession() time.Duration {
 	}
 	return c.MaxSessionTimeout
 }
+
+// ServerLog returns the server's log where the backend keeps one (the real
+// server's does), for failure messages; "" otherwise.
+func (in *Instance) ServerLog() string {
+	if l, ok := in.Backend.(interface{ Log() string }); ok {
+		return l.Log()
+	}
+	return ""
+}
