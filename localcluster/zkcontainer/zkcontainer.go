@@ -78,9 +78,15 @@ var disableRyuk sync.Once
 
 // ryukOff turns testcontainers' reaper off for this process. testcontainers
 // reads its configuration once, from the environment, so this must happen
-// before its first use; localstorm never wants the reaper.
+// before its first use; localstorm never wants the reaper. It also silences
+// testcontainers' process-wide logger, which otherwise prints a Docker
+// banner into the CLI's output; per-container messages go to
+// Options.Logger.
 func ryukOff() {
-	disableRyuk.Do(func() { _ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true") })
+	disableRyuk.Do(func() {
+		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+		tclog.SetDefault(tclog.NewNoopLogger())
+	})
 }
 
 // resolveImage applies the image precedence: option, environment, default.
