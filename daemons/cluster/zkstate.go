@@ -433,7 +433,7 @@ func (s *zkState) watchOp(path string) (*zk.Conn, *watchBook, string, error) {
 	return s.conn, s.book, p, nil
 }
 
-func (s *zkState) SetEphemeralNode(path string, data []byte) error {
+func (s *zkState) setEphemeralNodeOnce(path string, data []byte) error {
 	if err := s.write(path, data, zk.FlagEphemeral); err != nil {
 		return fmt.Errorf("set ephemeral node %s: %w", path, err)
 	}
@@ -443,7 +443,7 @@ func (s *zkState) SetEphemeralNode(path string, data []byte) error {
 	return nil
 }
 
-func (s *zkState) SetData(path string, data []byte) error {
+func (s *zkState) setDataOnce(path string, data []byte) error {
 	if err := s.write(path, data, 0); err != nil {
 		return fmt.Errorf("set data %s: %w", path, err)
 	}
@@ -483,7 +483,7 @@ func (s *zkState) write(path string, data []byte, flags int32) error {
 	return fmt.Errorf("node kept appearing and vanishing across %d attempts", maxRaceRetries)
 }
 
-func (s *zkState) Mkdirs(path string) error {
+func (s *zkState) mkdirsOnce(path string) error {
 	conn, p, err := s.op(path)
 	if err != nil {
 		return fmt.Errorf("mkdirs %s: %w", path, err)
@@ -516,7 +516,7 @@ func (s *zkState) mkdirsAbs(conn *zk.Conn, p string) error {
 	return nil
 }
 
-func (s *zkState) DeleteNode(path string) error {
+func (s *zkState) deleteNodeOnce(path string) error {
 	conn, p, err := s.op(path)
 	if err != nil {
 		return fmt.Errorf("delete node %s: %w", path, err)
@@ -567,7 +567,7 @@ func deleteRecursive(conn *zk.Conn, p string) error {
 	return fmt.Errorf("children kept appearing under %s across %d attempts", p, maxRaceRetries)
 }
 
-func (s *zkState) CreateSequential(path string, data []byte) (string, error) {
+func (s *zkState) createSequentialOnce(path string, data []byte) (string, error) {
 	conn, p, err := s.op(path)
 	if err != nil {
 		return "", fmt.Errorf("create sequential %s: %w", path, err)
@@ -594,7 +594,7 @@ func (s *zkState) GetData(path string, watch bool) ([]byte, error) {
 // GetDataWithVersion with a watch sets a data watch on an existing node and an
 // exists watch on a missing one (as Storm's get-data does), so the caller
 // hears of the node's creation too.
-func (s *zkState) GetDataWithVersion(path string, watch bool) ([]byte, int32, error) {
+func (s *zkState) getDataWithVersionOnce(path string, watch bool) ([]byte, int32, error) {
 	conn, book, p, err := s.watchOp(path)
 	if err != nil {
 		return nil, -1, fmt.Errorf("get data with version %s: %w", path, err)
@@ -629,7 +629,7 @@ func (s *zkState) GetDataWithVersion(path string, watch bool) ([]byte, int32, er
 	return nil, -1, fmt.Errorf("get data with version %s: node kept appearing and vanishing", path)
 }
 
-func (s *zkState) GetVersion(path string, watch bool) (int32, error) {
+func (s *zkState) getVersionOnce(path string, watch bool) (int32, error) {
 	conn, book, p, err := s.watchOp(path)
 	if err != nil {
 		return -1, fmt.Errorf("get version %s: %w", path, err)
@@ -652,7 +652,7 @@ func (s *zkState) GetVersion(path string, watch bool) (int32, error) {
 
 // GetChildren with a watch on a missing node sets an exists watch, so the
 // caller hears of the node's creation.
-func (s *zkState) GetChildren(path string, watch bool) ([]string, error) {
+func (s *zkState) getChildrenOnce(path string, watch bool) ([]string, error) {
 	conn, book, p, err := s.watchOp(path)
 	if err != nil {
 		return nil, fmt.Errorf("get children %s: %w", path, err)
@@ -738,4 +738,100 @@ func urlEncode(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// The public operations below run once more on the next session when the one
+// they ran on expired under them: the old connection is closed while a new
+// session is opened (renewSession), and a caller should see a short delay, not
+// an error.
+
+func (s *zkState) SetEphemeralNode(path string, data []byte) error {
+	_, err := retrying(s, func() (struct{}, error) { return struct{}{}, s.setEphemeralNodeOnce(path, data) })
+	return err
+}
+
+func (s *zkState) SetData(path string, data []byte) error {
+	_, err := retrying(s, func() (struct{}, error) { return struct{}{}, s.setDataOnce(path, data) })
+	return err
+}
+
+func (s *zkState) Mkdirs(path string) error {
+	_, err := retrying(s, func() (struct{}, error) { return struct{}{}, s.mkdirsOnce(path) })
+	return err
+}
+
+func (s *zkState) DeleteNode(path string) error {
+	_, err := retrying(s, func() (struct{}, error) { return struct{}{}, s.deleteNodeOnce(path) })
+	return err
+}
+
+func (s *zkState) CreateSequential(path string, data []byte) (string, error) {
+	return retrying(s, func() (string, error) { return s.createSequentialOnce(path, data) })
+}
+
+func (s *zkState) GetDataWithVersion(path string, watch bool) ([]byte, int32, error) {
+	type result struct {
+		data    []byte
+		version int32
+	}
+	r, err := retrying(s, func() (result, error) {
+		d, v, err := s.getDataWithVersionOnce(path, watch)
+		return result{d, v}, err
+	})
+	if err != nil {
+		return nil, -1, err
+	}
+	return r.data, r.version, nil
+}
+
+func (s *zkState) GetVersion(path string, watch bool) (int32, error) {
+	return retrying(s, func() (int32, error) { return s.getVersionOnce(path, watch) })
+}
+
+func (s *zkState) GetChildren(path string, watch bool) ([]string, error) {
+	return retrying(s, func() ([]string, error) { return s.getChildrenOnce(path, watch) })
+}
+
+// retrying runs op; if it failed because its session was lost, it waits for
+// the replacement session (up to twice the session timeout) and runs op again.
+func retrying[T any](s *zkState, op func() (T, error)) (T, error) {
+	gen := s.generation()
+	v, err := op()
+	if err == nil || !sessionLost(err) || !s.awaitNewSession(gen) {
+		return v, err
+	}
+	return op()
+}
+
+func sessionLost(err error) bool {
+	return errors.Is(err, zk.ErrSessionExpired) || errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrClosing)
+}
+
+func (s *zkState) generation() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.gen
+}
+
+// awaitNewSession waits until the connection of generation gen was replaced;
+// false when the state closed or no new session came in time.
+func (s *zkState) awaitNewSession(gen uint64) bool {
+	deadline := time.Now().Add(2 * s.opts.SessionTimeout)
+	for time.Now().Before(deadline) {
+		s.mu.RLock()
+		closed, now := s.closed, s.gen
+		s.mu.RUnlock()
+		if closed {
+			return false
+		}
+		if now != gen {
+			return true
+		}
+		select {
+		case <-s.done:
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return false
 }
