@@ -130,7 +130,14 @@ func (s *LocalState) read() (map[string]json.RawMessage, error) {
 	for i := len(versions) - 1; i >= 0; i-- {
 		data, err := os.ReadFile(s.versionPath(versions[i]))
 		if errors.Is(err, fs.ErrNotExist) {
-			vanished++
+			// Cleanup removes a token before its data, so a token still
+			// present means the data never became durable (a power loss
+			// between rename and directory sync): the version never
+			// completed, and is skipped. A token gone too means the writer
+			// cleaned up under this read, which then starts again.
+			if _, terr := os.Stat(s.versionPath(versions[i]) + tokenSuffix); terr != nil {
+				vanished++
+			}
 			continue
 		}
 		if err != nil {
@@ -148,6 +155,9 @@ func (s *LocalState) read() (map[string]json.RawMessage, error) {
 	}
 	if vanished > 0 && len(problems) == 0 {
 		return nil, errVanished
+	}
+	if len(problems) == 0 {
+		return map[string]json.RawMessage{}, nil // no version ever completed
 	}
 	return nil, fmt.Errorf("no readable version among %d: %s", len(versions), strings.Join(problems, "; "))
 }

@@ -200,6 +200,24 @@ func TestReadFallsBack(t *testing.T) {
 	}
 }
 
+func TestTokenWithoutDataIsAnIncompleteVersion(t *testing.T) {
+	s := open(t)
+	// As a power loss between the rename and the directory sync of the
+	// first write could leave it: a token whose data file never landed.
+	if err := os.WriteFile(filepath.Join(s.Dir(), "1000"+tokenSuffix), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.Snapshot()
+	if err != nil || len(snap) != 0 {
+		t.Fatalf("Snapshot = %v, %v; want an empty store", snap, err)
+	}
+	mustPut(t, s, "n", 1)
+	var n int
+	if found, err := s.Get("n", &n); err != nil || !found || n != 1 {
+		t.Fatalf("n = %d found=%v err=%v", n, found, err)
+	}
+}
+
 func TestEveryVersionCorruptIsAnError(t *testing.T) {
 	s := open(t)
 	mustPut(t, s, "n", 1)
