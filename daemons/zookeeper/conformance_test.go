@@ -96,7 +96,7 @@ func mustStat(t *testing.T, c *zktest.Client, path string) *zk.Stat {
 	return st
 }
 
-func TestConnectHandshake(t *testing.T) {
+func TestConformanceConnectHandshake(t *testing.T) {
 	yes := true
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		t.Run("old client gets no read-only byte", func(t *testing.T) {
@@ -179,7 +179,7 @@ func TestConnectHandshake(t *testing.T) {
 	})
 }
 
-func TestSessionTimeoutNegotiation(t *testing.T) {
+func TestConformanceSessionTimeoutNegotiation(t *testing.T) {
 	cases := []struct {
 		name      string
 		cfg       zktest.Config
@@ -208,7 +208,7 @@ func TestSessionTimeoutNegotiation(t *testing.T) {
 	}
 }
 
-func TestZxidAccounting(t *testing.T) {
+func TestConformanceZxidAccounting(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		c := in.Connect(t)
 		mustCreate(t, c, in.Path("full"), nil, 0)
@@ -291,7 +291,7 @@ func expectErr[V any](_ V, err error) func(want error) error {
 	}
 }
 
-func TestStatFields(t *testing.T) {
+func TestConformanceStatFields(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
 		c := in.Connect(t)
 		p := in.Path("n")
@@ -360,5 +360,17 @@ func TestStatFields(t *testing.T) {
 				t.Errorf("children of /zookeeper = %v, %v", kids, err)
 			}
 		})
+	})
+}
+
+// TestConformanceSessionIDs: a standalone server numbers sessions
+// ((start ms << 24) >>> 8) | (1 << 56) and counts up from there.
+func TestConformanceSessionIDs(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		a, b := mustConnect(t, in.Addr()), mustConnect(t, in.Addr())
+		idA, idB := a.session.sessionID, b.session.sessionID
+		if idA>>56 != 1 || idB != idA+1 {
+			t.Fatalf("session ids 0x%x then 0x%x, want server id 1 in the top byte and consecutive ids", idA, idB)
+		}
 	})
 }
