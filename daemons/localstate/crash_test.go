@@ -176,22 +176,15 @@ func waitForTempFile(t *testing.T, dir string) {
 // temporary file, or a data file newer than the newest complete version.
 func leftovers(t *testing.T, dir string) bool {
 	t.Helper()
-	complete, err := completeVersions(dir)
-	if err != nil {
-		t.Fatal(err)
+	complete, names := files(t, dir)
+	for _, name := range names {
+		if strings.HasSuffix(name, tmpSuffix) {
+			return true
+		}
 	}
 	all, err := allVersions(dir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), tmpSuffix) {
-			return true
-		}
 	}
 	return len(complete) == 0 || all[len(all)-1] > complete[len(complete)-1]
 }
