@@ -47,6 +47,11 @@ bench: build
 up: build
 	./$(BIN) up --demo
 
+# The real ZooKeeper 3.8 image the container-mode tests use, built from Debian's
+# packages (root, debootstrap and Docker needed; idempotent).
+zk-image:
+	bash scripts/build-zk-image.sh
+
 lint:
 	$(GO) vet $(PKGS)
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
