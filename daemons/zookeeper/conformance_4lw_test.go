@@ -190,3 +190,53 @@ func TestConformanceFourLetterWhitelist(t *testing.T) {
 		}
 	})
 }
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestConformanceFourLetterCounts checks the counters that are the same on
+// both servers, on a server of the test's own: nodes (a fresh server has 5,
+// counting the empty-path root, plus the test's root), ephemerals, watches
+// (mntr counts data and child watches; wchs, like 3.8's
+// DataTree.getWatchesSummary, only data watches).
+func TestConformanceFourLetterCounts(t *testing.T) {
+	cfg := baseConfig
+	cfg.Dedicated = true
+	eachTarget(t, cfg, func(t *testing.T, in *zktest.Instance) {
+		c := in.Connect(t)
+		mustCreate(t, c, in.Path("a"), nil, 0)
+		mustCreate(t, c, in.Path("a/b"), nil, 0)
+		mustCreate(t, c, in.Path("e"), nil, zk.FlagEphemeral)
+		if _, _, _, err := c.GetW(in.Path("a")); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := c.ChildrenW(in.Path("a")); err != nil {
+			t.Fatal(err)
+		}
+		srvr, err := zktest.FourLetter(in.Addr(), "srvr", 5*time.Second)
+		if err != nil || !strings.Contains(srvr, "\nNode count: 9\n") {
+			t.Errorf("srvr = %q, %v; want Node count: 9", srvr, err)
+		}
+		mntr, err := zktest.FourLetter(in.Addr(), "mntr", 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kv := range []string{"zk_znode_count\t9", "zk_ephemerals_count\t1", "zk_watch_count\t2", "zk_server_state\tstandalone"} {
+			if !strings.Contains(mntr, "\n"+kv+"\n") && !strings.HasPrefix(mntr, kv+"\n") {
+				t.Errorf("mntr lacks %q:\n%s", kv, grepLines(mntr, strings.SplitN(kv, "\t", 2)[0]))
+			}
+		}
+		wchs, err := zktest.FourLetter(in.Addr(), "wchs", 5*time.Second)
+		if err != nil || wchs != "1 connections watching 1 paths\nTotal watches:1\n" {
+			t.Errorf("wchs = %q, %v", wchs, err)
+		}
+	})
+}
