@@ -234,6 +234,16 @@ func TestConformanceFourLetterCounts(t *testing.T) {
 				t.Errorf("mntr lacks %q:\n%s", kv, grepLines(mntr, strings.SplitN(kv, "\t", 2)[0]))
 			}
 		}
+		mustCreate(t, c, in.Path("kidsonly"), nil, 0)
+		if _, _, _, err := c.ChildrenW(in.Path("kidsonly")); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []string{"wchp", "wchc"} {
+			out, err := zktest.FourLetter(in.Addr(), w, 5*time.Second)
+			if err != nil || !strings.Contains(out, in.Path("a")) || strings.Contains(out, in.Path("kidsonly")) {
+				t.Errorf("%s = %q, %v; want the data watch on %s and not the child-only watch", w, out, err, in.Path("a"))
+			}
+		}
 		wchs, err := zktest.FourLetter(in.Addr(), "wchs", 5*time.Second)
 		if err != nil || wchs != "1 connections watching 1 paths\nTotal watches:1\n" {
 			t.Errorf("wchs = %q, %v", wchs, err)
