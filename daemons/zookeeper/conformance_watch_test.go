@@ -406,3 +406,38 @@ func TestConformanceSessionExpiresByTimeout(t *testing.T) {
 		t.Logf("expired after %v", gone)
 	})
 }
+
+// TestConformanceWatchDeduplication: the server keeps one watch per
+// connection, path and table, and an operation that triggers both tables of
+// a connection notifies it once.
+func TestConformanceWatchDeduplication(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		writer := in.Connect(t)
+		mustCreate(t, writer, in.Path("n"), nil, 0)
+		r := mustConnect(t, in.Addr())
+		p := in.Path("n")
+		for _, op := range []int32{opGetData, opGetData, opExists, opGetChildren} {
+			if code, _ := r.mustCall(op, pathWatchReq(p, true)); code != errOK {
+				t.Fatalf("watch op %d: %d", op, code)
+			}
+		}
+		if _, err := writer.Set(p, []byte("1"), -1); err != nil {
+			t.Fatal(err)
+		}
+		r.mustCall(opExists, pathWatchReq("/", false))
+		if want := []event{{evNodeDataChanged, 3, p}}; fmt.Sprint(r.events) != fmt.Sprint(want) {
+			t.Fatalf("after setData: %v, want %v", r.events, want)
+		}
+		// The child watch is still set; with a new data watch, a delete
+		// triggers both tables and notifies once.
+		r.events = nil
+		r.mustCall(opGetData, pathWatchReq(p, true))
+		if err := writer.Delete(p, -1); err != nil {
+			t.Fatal(err)
+		}
+		r.mustCall(opExists, pathWatchReq("/", false))
+		if want := []event{{evNodeDeleted, 3, p}}; fmt.Sprint(r.events) != fmt.Sprint(want) {
+			t.Fatalf("after delete: %v, want %v", r.events, want)
+		}
+	})
+}
