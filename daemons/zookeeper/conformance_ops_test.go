@@ -331,3 +331,39 @@ func TestConformanceEdgeReplies(t *testing.T) {
 		}
 	})
 }
+
+// TestConformancePacketSizeBoundary: a frame of exactly jute.maxbuffer
+// (0xfffff) bytes is served, one byte more closes the connection.
+func TestConformancePacketSizeBoundary(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		// frame is a create request of exactly size bytes: the data buffer's
+		// length prefix takes the place of an empty buffer's -1.
+		frame := func(path string, size int) ([]byte, int) {
+			head := (&enc{}).i32(1).i32(opCreate).b
+			dataLen := size - len(head) - len(createReq(path, nil, openACL, 0))
+			return append(head, createReq(path, make([]byte, dataLen), openACL, 0)...), dataLen
+		}
+		ok := mustConnect(t, in.Addr())
+		f, dataLen := frame(in.Path("max"), 0xfffff)
+		if len(f) != 0xfffff {
+			t.Fatalf("built a frame of %d bytes", len(f))
+		}
+		if err := ok.writeFrame(f); err != nil {
+			t.Fatal(err)
+		}
+		if h, _, err := ok.readReply(); err != nil || h.err != errOK {
+			t.Fatalf("create in a frame of 0xfffff bytes: %+v, %v", h, err)
+		}
+		if code, d := ok.mustCall(opGetData, pathWatchReq(in.Path("max"), false)); code != errOK || len(d.buf()) != dataLen {
+			t.Fatalf("getData of the largest node = %d", code)
+		}
+		tooBig := mustConnect(t, in.Addr())
+		f, _ = frame(in.Path("over"), 0xfffff+1)
+		if err := tooBig.writeFrame(f); err != nil {
+			t.Logf("write: %v", err)
+		}
+		if err := tooBig.waitClosed(); err != nil {
+			t.Fatalf("frame of 0x100000 bytes: %v", err)
+		}
+	})
+}
