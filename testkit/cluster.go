@@ -60,7 +60,8 @@ func WithoutLeakCheck() Option { return func(s *settings) { s.leakCheck = false 
 func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout = d } }
 
 // Start boots a cluster for the test with fast timings (heartbeats and
-// monitors every 100 ms), its data dir in t.TempDir(). Cleanup is registered
+// monitors every 100 ms), its data dir in memory (/dev/shm when it is a
+// tmpfs, else t.TempDir()) and removed when the test ends. Cleanup is registered
 // before any error check; daemon and worker logs reach t.Log only if the test
 // fails; goroutines the test process leaks are an error unless
 // WithoutLeakCheck.
@@ -85,7 +86,7 @@ func Start(t testing.TB, options ...Option) *Cluster {
 	}
 	c.bridge = newBridge()
 	s.opts.Name = "testkit"
-	s.opts.DataDir = filepath.Join(t.TempDir(), "cluster")
+	s.opts.DataDir = filepath.Join(clusterBaseDir(t), "cluster")
 	s.opts.Logger = slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
