@@ -367,3 +367,41 @@ func TestConformancePacketSizeBoundary(t *testing.T) {
 		}
 	})
 }
+
+// TestConformanceMalformedRequests: a request whose body does not decode as
+// its opcode's record gets MarshallingError (-5) and the connection stays
+// usable; a negative ACL count decodes as a null ACL list (InvalidACL); a
+// multi may only hold writes and check, a multiRead only reads.
+func TestConformanceMalformedRequests(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		cases := []struct {
+			name string
+			op   int32
+			req  []byte
+			want int32
+		}{
+			{"create with only a path", opCreate, pathReq(in.Path("x")), errMarshalling},
+			{"getData without a body", opGetData, nil, errMarshalling},
+			{"setData with a buffer length of -5", opSetData, (&enc{}).str(in.Path("x")).i32(-5).i32(0).b, errMarshalling},
+			{"exists with a string longer than the frame", opExists, (&enc{}).i32(1000).b, errMarshalling},
+			{"create with an ACL count of -3", opCreate, (&enc{}).str(in.Path("x")).buf(nil).i32(-3).i32(0).b, errInvalidACL},
+			{"multi holding a getData", opMulti, (&enc{}).i32(opGetData).bool(false).i32(-1).str(in.Root).bool(false).i32(-1).bool(true).i32(-1).b, errMarshalling},
+			{"multiRead holding a create", opMultiRead, (&enc{}).i32(opCreate).bool(false).i32(-1).str(in.Path("mr")).buf(nil).acls(openACL).i32(0).i32(-1).bool(true).i32(-1).b, errMarshalling},
+			{"getData with trailing bytes", opGetData, append(pathWatchReq(in.Root, false), 1, 2, 3), errOK},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				r := mustConnect(t, in.Addr())
+				if code, _ := r.mustCall(tc.op, tc.req); code != tc.want {
+					t.Errorf("error %d, want %d", code, tc.want)
+				}
+				if code, _ := r.mustCall(opExists, pathWatchReq("/", false)); code != errOK {
+					t.Errorf("exists on the same connection afterwards: %d", code)
+				}
+			})
+		}
+		if ok, _, err := in.Connect(t).Exists(in.Path("mr")); ok || err != nil {
+			t.Errorf("the create inside a refused multiRead was applied (%v)", err)
+		}
+	})
+}

@@ -46,6 +46,7 @@ const (
 
 	errOK                   = 0
 	errRuntimeInconsistency = -2
+	errMarshalling          = -5
 	errUnimplemented        = -6
 	errBadArguments         = -8
 	errNoNode               = -101
