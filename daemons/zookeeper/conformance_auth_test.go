@@ -2,6 +2,7 @@ package zookeeper_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,6 +110,62 @@ func TestConformanceSetWatches2(t *testing.T) {
 		}
 		if fmt.Sprint(again.events) != fmt.Sprint(want) {
 			t.Fatalf("events after setWatches2: %v, want %v", again.events, want)
+		}
+	})
+}
+
+// TestConformanceACLForms: the auth scheme expands to every authenticated
+// digest identity (once each; ip identities are not used), explicit ACL lists
+// are kept as given (repeated ids and zero perms included), malformed ids are
+// InvalidACL.
+func TestConformanceACLForms(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		r := mustConnect(t, in.Addr())
+		for _, a := range [][2]string{{"digest", "a:1"}, {"digest", "b:2"}, {"ip", "127.0.0.1"}, {"digest", "a:1"}} {
+			if err := r.writeFrame((&enc{}).i32(xidAuth).i32(opSetAuth).i32(0).str(a[0]).buf([]byte(a[1])).b); err != nil {
+				t.Fatal(err)
+			}
+			if h, _, err := r.readReply(); err != nil || h.err != errOK {
+				t.Fatalf("auth %v: %+v, %v", a, h, err)
+			}
+		}
+		readACL := func(path string) []acl {
+			t.Helper()
+			code, d := r.mustCall(opGetACL, pathReq(path))
+			if code != errOK {
+				t.Fatalf("getACL %s: %d", path, code)
+			}
+			var out []acl
+			for n := d.i32(); n > 0; n-- {
+				out = append(out, acl{perms: d.i32(), scheme: d.str(), id: d.str()})
+			}
+			return out
+		}
+		cases := []struct {
+			name string
+			acls []acl
+			want int32
+			read []acl
+		}{
+			{"auth", []acl{{31, "auth", ""}}, errOK, []acl{{31, "digest", digestID("a", "1")}, {31, "digest", digestID("b", "2")}}},
+			{"explicit", []acl{{1, "world", "anyone"}, {3, "world", "anyone"}, {0, "world", "anyone"}}, errOK,
+				[]acl{{1, "world", "anyone"}, {3, "world", "anyone"}, {0, "world", "anyone"}}},
+			// Accepted, but without READ or ADMIN nobody may read it back.
+			{"perms beyond ALL", []acl{{64, "world", "anyone"}}, errOK, nil},
+			{"ip prefix 33", []acl{{31, "ip", "127.0.0.1/33"}}, errInvalidACL, nil},
+			{"world someone", []acl{{31, "world", "someone"}}, errInvalidACL, nil},
+		}
+		for _, tc := range cases {
+			p := in.Path(strings.ReplaceAll(tc.name, " ", "-"))
+			if code, _ := r.mustCall(opCreate, createReq(p, nil, tc.acls, 0)); code != tc.want {
+				t.Errorf("%s: create = %d, want %d", tc.name, code, tc.want)
+				continue
+			}
+			if tc.read != nil {
+				if got := readACL(p); fmt.Sprint(got) != fmt.Sprint(tc.read) {
+					t.Errorf("%s: getACL = %v, want %v", tc.name, got, tc.read)
+				}
+			}
 		}
 	})
 }
