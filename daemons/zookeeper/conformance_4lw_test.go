@@ -229,11 +229,18 @@ func TestConformanceFourLetterCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, kv := range []string{"zk_znode_count\t9", "zk_ephemerals_count\t1", "zk_watch_count\t2", "zk_server_state\tstandalone"} {
+		hasLine := func(t *testing.T, kv string) {
+			t.Helper()
 			if !strings.Contains(mntr, "\n"+kv+"\n") && !strings.HasPrefix(mntr, kv+"\n") {
 				t.Errorf("mntr lacks %q:\n%s", kv, grepLines(mntr, strings.SplitN(kv, "\t", 2)[0]))
 			}
 		}
+		for _, kv := range []string{"zk_znode_count\t9", "zk_ephemerals_count\t1", "zk_server_state\tstandalone"} {
+			hasLine(t, kv)
+		}
+		t.Run("mntr zk_watch_count counts data and child watches", func(t *testing.T) {
+			hasLine(t, "zk_watch_count\t2")
+		})
 		mustCreate(t, c, in.Path("kidsonly"), nil, 0)
 		if _, _, _, err := c.ChildrenW(in.Path("kidsonly")); err != nil {
 			t.Fatal(err)

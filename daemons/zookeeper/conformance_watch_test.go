@@ -441,3 +441,86 @@ func TestConformanceWatchDeduplication(t *testing.T) {
 		}
 	})
 }
+
+// TestConformancePersistentWatchOnMissingNode: addWatch works on a node that
+// does not exist yet and keeps firing through its deletion and re-creation;
+// a persistent watch answers checkWatches as both a data and a child watch;
+// see TestConformanceWatchRequestValidation for bad modes and types.
+func TestConformancePersistentWatchOnMissingNode(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		c := in.Connect(t)
+		w := mustConnect(t, in.Addr())
+		m, mr := in.Path("m"), in.Path("mr")
+		steps := []struct {
+			name string
+			op   int32
+			req  []byte
+			want int32
+		}{
+			{"persistent on a missing node", opAddWatch, (&enc{}).str(m).i32(0).b, errOK},
+			{"recursive on a missing node", opAddWatch, (&enc{}).str(mr).i32(1).b, errOK},
+		}
+		for _, s := range steps {
+			if code, _ := w.mustCall(s.op, s.req); code != s.want {
+				t.Errorf("%s: %d, want %d", s.name, code, s.want)
+			}
+		}
+		mustCreate(t, c, m, nil, 0)
+		mustCreate(t, c, mr, nil, 0)
+		mustCreate(t, c, m+"/k", nil, 0)
+		if _, err := c.Set(m+"/k", nil, -1); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{m + "/k", m, mr} {
+			if err := c.Delete(p, -1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustCreate(t, c, mr, nil, 0)
+		w.mustCall(opExists, pathWatchReq("/", false))
+		want := []event{{evNodeCreated, 3, m}, {evNodeCreated, 3, mr}, {evNodeChildrenChanged, 3, m},
+			{evNodeChildrenChanged, 3, m}, {evNodeDeleted, 3, m}, {evNodeDeleted, 3, mr}, {evNodeCreated, 3, mr}}
+		if fmt.Sprint(w.events) != fmt.Sprint(want) {
+			t.Errorf("events:\n got %v\nwant %v", w.events, want)
+		}
+		for typ, want := range map[int32]int32{1: errOK, 2: errOK, 3: errOK} {
+			if code, _ := w.mustCall(opCheckWatches, pathTypeReq(m, typ)); code != want {
+				t.Errorf("checkWatches type %d on a persistent watch: %d, want %d", typ, code, want)
+			}
+		}
+		if code, _ := w.mustCall(opRemoveWatches, pathTypeReq(m, 3)); code != errOK {
+			t.Errorf("removeWatches any: %d", code)
+		}
+		if code, _ := w.mustCall(opCheckWatches, pathTypeReq(m, 3)); code != errNoWatcher {
+			t.Errorf("checkWatches after remove: %d, want NoWatcher", code)
+		}
+	})
+}
+
+// TestConformanceWatchRequestValidation: an unknown addWatch mode or
+// checkWatches/removeWatches watcher type is a MarshallingError (-5), whether
+// or not a watch is set.
+func TestConformanceWatchRequestValidation(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		mustCreate(t, in.Connect(t), in.Path("n"), nil, 0)
+		w := mustConnect(t, in.Addr())
+		p := in.Path("n")
+		w.mustCall(opGetData, pathWatchReq(p, true))
+		steps := []struct {
+			name string
+			op   int32
+			req  []byte
+		}{
+			{"addWatch mode 2", opAddWatch, (&enc{}).str(p).i32(2).b},
+			{"addWatch mode -1", opAddWatch, (&enc{}).str(p).i32(-1).b},
+			{"checkWatches type 4", opCheckWatches, pathTypeReq(p, 4)},
+			{"checkWatches type 0", opCheckWatches, pathTypeReq(p, 0)},
+			{"removeWatches type 5", opRemoveWatches, pathTypeReq(p, 5)},
+		}
+		for _, s := range steps {
+			if code, _ := w.mustCall(s.op, s.req); code != errMarshalling {
+				t.Errorf("%s: %d, want MarshallingError", s.name, code)
+			}
+		}
+	})
+}
