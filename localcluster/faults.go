@@ -195,3 +195,53 @@ func (c *Cluster) SessionID(daemon string) (int64, error) {
 	}
 	return withID.SessionID(), nil
 }
+
+// CrashSupervisor makes supervisor i vanish as a crashed machine would: its
+// worker processes are killed with SIGKILL and the daemon stops without any
+// cleanup. Its ZooKeeper session stays open (this process still holds the
+// connection): expire it with ExpireSupervisorSession to play the session
+// timeout running out, as it would for a machine that is gone.
+func (c *Cluster) CrashSupervisor(i int) error {
+	s, err := c.slot(i)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	sup := s.sup
+	c.mu.Unlock()
+	if sup == nil {
+		return fmt.Errorf("supervisor %d is not running", i)
+	}
+	for _, w := range sup.Workers() {
+		if w.Pid > 0 {
+			_ = syscall.Kill(w.Pid, syscall.SIGKILL)
+		}
+	}
+	sup.Kill()
+	return nil
+}
+
+// ExpireSupervisorSession expires supervisor i's ZooKeeper session on the
+// embedded server (its ephemeral heartbeat node goes) and drops the daemon's
+// connection; StartSupervisor brings the supervisor back.
+func (c *Cluster) ExpireSupervisorSession(i int) error {
+	if c.zkServer == nil {
+		return fmt.Errorf("expire session: only the embedded ZooKeeper can expire a session on demand")
+	}
+	id, err := c.SessionID(fmt.Sprintf("supervisor-%d", i))
+	if err != nil {
+		return err
+	}
+	if err := c.zkServer.ExpireSession(id); err != nil {
+		return err
+	}
+	s, _ := c.slot(i)
+	c.mu.Lock()
+	st := s.state
+	s.sup, s.state = nil, nil
+	c.mu.Unlock()
+	if st != nil {
+		return st.Disconnect()
+	}
+	return nil
+}

@@ -330,7 +330,7 @@ func TestEndToEndLifecycle(t *testing.T) {
 	if info.Status != "ACTIVE" {
 		t.Errorf("after activate: status %s", info.Status)
 	}
-	e.ok("kill", "wordcount", "--cluster", "life", "-w", "2")
+	e.ok("kill", "wordcount", "--cluster", "life", "-w", "5")
 	if _, errs, code := e.run("activate", "wordcount", "--cluster", "life"); code != 1 || !strings.Contains(errs, "KILLED") {
 		t.Errorf("activate of a KILLED topology: exit %d, stderr %q; want 1 and an error naming the state", code, errs)
 	}
