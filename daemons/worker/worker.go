@@ -56,6 +56,13 @@ func PidDir(localDir, workerID string) string {
 	return filepath.Join(localDir, "workers", workerID, "pids")
 }
 
+// MultilangPidDir is where the multilang subprocesses of a worker create
+// their pid files (Storm's protocol: an empty file named by the pid). It is
+// apart from PidDir, whose files are the supervisor's pid records.
+func MultilangPidDir(localDir, workerID string) string {
+	return filepath.Join(PidDir(localDir, workerID), "multilang")
+}
+
 // ReadyLine is the handshake line a worker prints once it serves.
 func ReadyLine(port, pid int) string {
 	return fmt.Sprintf("localstorm-worker-ready port=%d pid=%d", port, pid)
@@ -572,7 +579,7 @@ func (w *worker) build(a *cluster.Assignment) error {
 	numAckers := topology.NumAckers(conf, len(numWorkers))
 	rt := &runtime{
 		topologyID: o.TopologyID, def: def, topo: o.Topology, conf: conf, logger: w.logger,
-		port: o.Port, codeDir: resourcesDir(o.CodeDir), pidDir: PidDir(o.LocalDir, o.WorkerID),
+		port: o.Port, codeDir: resourcesDir(o.CodeDir), pidDir: MultilangPidDir(o.LocalDir, o.WorkerID),
 		componentTasks:  def.ComponentTasks(numAckers),
 		taskToComponent: def.TaskToComponent(numAckers),
 		outputs:         map[string]map[string]topology.StreamDef{},
