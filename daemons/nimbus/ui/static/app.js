@@ -74,13 +74,13 @@ async function overview() {
       Array.from({length: free}, () => el('li', {class: 'slot free'}, 'free')));
   };
   return [
-    section('Cluster', cards([
+    el('p', {class: 'muted'}, `${cluster.stormVersion} · nimbus up ${cluster.nimbusUptime}`),
+    cards([
       ['Supervisors', num(cluster.supervisors)],
       ['Slots used', el('span', {}, `${cluster.slotsUsed} / ${cluster.slotsTotal}`,
         el('meter', {min: 0, max: cluster.slotsTotal || 1, value: cluster.slotsUsed, 'aria-label': 'Slots used'}))],
       ['Slots free', num(cluster.slotsFree)], ['Topologies', num(cluster.topologies)],
-      ['Executors', num(cluster.executorsTotal)], ['Tasks', num(cluster.tasksTotal)],
-      ['Nimbus uptime', cluster.nimbusUptime], ['Version', cluster.stormVersion]])),
+      ['Executors', num(cluster.executorsTotal)], ['Tasks', num(cluster.tasksTotal)]]),
     section('Topologies', table([
       ['Name', t => topoLink(t.id, t.name)], ['Id', t => el('code', {}, t.id)], ['Status', t => badge(t.status)],
       ['Uptime', t => t.uptime], n('Workers', 'workersTotal'), n('Executors', 'executorsTotal'), n('Tasks', 'tasksTotal'),

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# ui-screenshot.sh: headless-browser check of the web UI against a real cluster.
+# Starts `localstorm up --demo --cluster ui`, serves the UI (nimbus's API URL, or
+# UI_URL if the UI is served elsewhere), takes screenshots of the cluster page and
+# of the demo topology's page with Debian's chromium, and stops the cluster.
+# Not part of `make test` (CI has no chromium). Look at the PNGs afterwards.
+#
+#   scripts/ui-screenshot.sh [OUT_DIR]      (default: ./ui-screenshots)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-ui-screenshots}
+mkdir -p "$out"
+command -v chromium >/dev/null || { echo "chromium not found: apt-get install -y chromium" >&2; exit 1; }
+make build >/dev/null
+log=$(mktemp)
+./bin/localstorm up --demo --cluster ui >"$log" 2>&1 &
+pid=$!
+cleanup() { ./bin/localstorm down --cluster ui >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$log"; }
+trap cleanup EXIT
+for _ in $(seq 1 120); do grep -q 'is up' "$log" && break; sleep 0.5; done
+grep -q 'is up' "$log" || { cat "$log" >&2; echo "cluster did not come up in 60 s" >&2; exit 1; }
+api=$(awk '/^  api /{print $2}' "$log")
+topo=$(awk '/^  demo /{print $2}' "$log")
+ui=${UI_URL:-$api}
+sleep 4 # let the demo topology run and report stats
+shot() { timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+	--virtual-time-budget=4000 --window-size=1280,900 --screenshot="$1" "$2" 2>/dev/null; }
+shot "$out/cluster.png" "$ui/"
+shot "$out/topology.png" "$ui/#/topology/$topo"
+echo "screenshots in $out: cluster.png, topology.png (UI at $ui)"
