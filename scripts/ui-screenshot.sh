@@ -22,6 +22,10 @@ grep -q 'is up' "$log" || { cat "$log" >&2; echo "cluster did not come up in 60 
 api=$(awk '/^  api /{print $2}' "$log")
 topo=$(awk '/^  demo /{print $2}' "$log")
 ui=${UI_URL:-$api}
+if ! curl -fsS -o /dev/null -w '%{content_type}' "$ui/" 2>/dev/null | grep -q text/html; then
+	echo "no UI at $ui/: nimbus does not mount ui.Handler yet (set UI_URL to where it is served)" >&2
+	exit 1
+fi
 sleep 4 # let the demo topology run and report stats
 shot() { timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
 	--virtual-time-budget=4000 --window-size=1280,900 --screenshot="$1" "$2" 2>/dev/null; }
