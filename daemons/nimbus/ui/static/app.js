@@ -199,8 +199,9 @@ function graph(def, comps) {
 
 // ask shows the confirmation dialog and resolves to its form's values, or null
 // when cancelled (button or Escape).
-function ask(title, text, fields) {
+function ask(title, text, fields, danger) {
   const dlg = $('confirm');
+  $('confirm-ok').className = danger ? 'danger' : 'primary';
   $('confirm-title').textContent = title;
   $('confirm-text').textContent = text;
   $('confirm-fields').replaceChildren(...fields);
@@ -239,7 +240,7 @@ const ACTIONS = {
 
 async function runAction(name, info) {
   const a = ACTIONS[name];
-  const form = await ask(`${a.label} ${info.name}`, a.text(info), a.fields ? a.fields(info) : []);
+  const form = await ask(`${a.label} ${info.name}`, a.text(info), a.fields ? a.fields(info) : [], a.danger);
   if (!form) return;
   const opts = {method: 'POST'};
   if (a.body) Object.assign(opts, {body: JSON.stringify(a.body(form)), headers: {'Content-Type': 'application/json'}});
