@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/nimbus/ui"
 )
 
 // maxJSONBody bounds JSON request bodies (a submit carries a definition).
@@ -76,9 +77,14 @@ func newHandler(svc Service, maxUpload int64, log *slog.Logger) http.Handler {
 		return &api.SubmitReply{TopologyID: id, Name: req.Name, Status: statusOrActive(req.InitialStatus)}, nil
 	})
 	mux.Handle("GET "+api.PathTopology+"{id}/code/{file}", http.HandlerFunc(h.serveCode))
-	mux.Handle("/", h.wrap(func(r *http.Request) (any, error) {
+	notFound := h.wrap(func(r *http.Request) (any, error) {
 		return nil, fmt.Errorf("%w: no API at %s %s", api.ErrNotFound, r.Method, r.URL.Path)
-	}))
+	})
+	// The web UI serves the GETs that no API route matches; an unknown path
+	// under /api/ still gets the API's JSON error.
+	mux.Handle("GET /", ui.Handler(""))
+	mux.Handle("GET /api/", notFound)
+	mux.Handle("/", notFound)
 	return mux
 }
 
