@@ -15,7 +15,7 @@ import (
 	"github.com/localstorm/localstorm/topology"
 )
 
-// Benchmarks of docs/benchmarks.d/worker.md. Each reports tuples/s as a
+// Benchmarks of docs/benchmarks.md, "Worker runtime". Each reports tuples/s as a
 // custom metric; run them with a fixed -benchtime (e.g. 2000000x) so each
 // is one measured run.
 //

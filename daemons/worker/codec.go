@@ -28,7 +28,7 @@ import (
 // sees the same type whether its producer is local or remote; any other value
 // is CBOR (github.com/fxamacker/cbor/v2) and decodes to CBOR's generic Go types.
 // A hand-written codec because a tuple is small and CBOR's reflection costs
-// more than the whole hand-written path (see docs/benchmarks.d/worker.md).
+// more than the whole hand-written path (see docs/benchmarks.md, "Worker runtime").
 
 // Decoding limits: bytes from the network are untrusted.
 const (

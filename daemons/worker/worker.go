@@ -143,7 +143,7 @@ func readJSON(path string, v any) error {
 // DefaultGCPercent is the GC target of a worker process unless GOGC is set:
 // tuples are short-lived garbage and the live heap of a worker is small
 // (bounded queues), so collecting less often costs little memory and saves
-// about a third of the CPU of a busy worker (docs/benchmarks.d/worker.md).
+// about a third of the CPU of a busy worker (docs/benchmarks.md, "Worker runtime").
 const DefaultGCPercent = 400
 
 // TuneGC applies DefaultGCPercent unless the GOGC environment variable is
