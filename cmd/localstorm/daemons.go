@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
@@ -106,74 +107,101 @@ func connect(ctx context.Context, conf config.Conf, logger *slog.Logger, fatal f
 	return st, nil
 }
 
+// daemonFlags are the flags nimbus and supervisor share: where ZooKeeper is,
+// the local dir, and the configuration.
+type daemonFlags struct {
+	zk, dir, stormYAML *string
+	overrides          *[]string
+}
+
+func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
+	return &daemonFlags{
+		zk:        fs.String("zookeeper", "", "ZooKeeper servers (default: storm.zookeeper.servers)"),
+		dir:       fs.String("dir", "storm-local", "local dir (storm.local.dir)"),
+		stormYAML: fs.String("storm-yaml", "", "a storm.yaml to load"),
+		overrides: fs.StringArrayP("config", "c", nil, "config override key=value; repeatable"),
+	}
+}
+
+// daemonSetup is what a standalone daemon starts from.
+type daemonSetup struct {
+	conf    config.Conf
+	servers []string
+	logger  *slog.Logger
+	fatal   chan error // the cluster state's fatal errors
+	state   cluster.StormClusterState
+}
+
+// setup loads the configuration and connects to ZooKeeper; the caller
+// disconnects the state.
+func (d *daemonFlags) setup(ctx context.Context, s Streams) (*daemonSetup, error) {
+	conf, servers, err := daemonConf(*d.stormYAML, *d.overrides, *d.zk)
+	if err != nil {
+		return nil, err
+	}
+	ds := &daemonSetup{conf: conf, servers: servers, logger: stderrLogger(s, slog.LevelInfo), fatal: make(chan error, 1)}
+	ds.state, err = connect(ctx, conf, ds.logger, func(err error) {
+		select {
+		case ds.fatal <- err:
+		default:
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
 // runNimbus runs nimbus alone, for clusters spread over several machines.
 func runNimbus(ctx context.Context, s Streams, g *globals, args []string) error {
 	fs := newFlags(s, "nimbus", "--zookeeper HOST:PORT[,...] [--dir D] [--api-addr A] [-c key=value]...")
-	zk := fs.String("zookeeper", "", "ZooKeeper servers (default: storm.zookeeper.servers)")
-	dir := fs.String("dir", "storm-local", "local dir (storm.local.dir)")
+	df := addDaemonFlags(fs)
 	apiAddr := fs.String("api-addr", "127.0.0.1:8080", "address of the HTTP API")
-	stormYAML := fs.String("storm-yaml", "", "a storm.yaml to load")
-	overrides := fs.StringArrayP("config", "c", nil, "config override key=value; repeatable")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	conf, _, err := daemonConf(*stormYAML, *overrides, *zk)
+	ds, err := df.setup(ctx, s)
 	if err != nil {
 		return err
 	}
-	logger := stderrLogger(s, slog.LevelInfo)
-	fatal := make(chan error, 1)
-	st, err := connect(ctx, conf, logger, func(err error) { fatal <- err })
-	if err != nil {
-		return err
-	}
-	defer st.Disconnect()
-	n, err := nimbus.Start(ctx, nimbus.Options{Conf: conf, LocalDir: filepath.Join(*dir, "nimbus-root"), State: st, APIAddr: *apiAddr, Logger: logger})
+	defer ds.state.Disconnect()
+	n, err := nimbus.Start(ctx, nimbus.Options{Conf: ds.conf, LocalDir: *df.dir, State: ds.state, APIAddr: *apiAddr, Logger: ds.logger})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Out, "nimbus serving %s\n", n.APIURL())
-	return serveUntilDone(ctx, n.Err(), fatal, n.Close, 30*time.Second)
+	return serveUntilDone(ctx, n.Err(), ds.fatal, n.Close, 30*time.Second)
 }
 
 // runSupervisor runs a supervisor alone against a ZooKeeper and a nimbus.
 func runSupervisor(ctx context.Context, s Streams, g *globals, args []string) error {
 	fs := newFlags(s, "supervisor", "--zookeeper HOST:PORT[,...] --nimbus URL [--dir D] [-c supervisor.slots.ports=[6700,6701]]")
-	zk := fs.String("zookeeper", "", "ZooKeeper servers (default: storm.zookeeper.servers)")
+	df := addDaemonFlags(fs)
 	nimbusURL := fs.String("nimbus", "http://127.0.0.1:8080", "nimbus API URL (code downloads)")
-	dir := fs.String("dir", "storm-local", "local dir (storm.local.dir)")
 	hostname := fs.String("hostname", "", "host name to advertise (default: os.Hostname)")
-	stormYAML := fs.String("storm-yaml", "", "a storm.yaml to load")
-	overrides := fs.StringArrayP("config", "c", nil, "config override key=value; repeatable")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	conf, servers, err := daemonConf(*stormYAML, *overrides, *zk)
+	ds, err := df.setup(ctx, s)
 	if err != nil {
 		return err
 	}
+	defer ds.state.Disconnect()
 	host := *hostname
 	if host == "" {
 		host, _ = os.Hostname()
 	}
-	logger := stderrLogger(s, slog.LevelInfo)
-	fatal := make(chan error, 1)
-	st, err := connect(ctx, conf, logger, func(err error) { fatal <- err })
-	if err != nil {
-		return err
-	}
-	defer st.Disconnect()
-	root, _ := conf.String(config.StormZookeeperRoot)
+	root, _ := ds.conf.String(config.StormZookeeperRoot)
 	exe, _ := os.Executable()
 	sup, err := supervisor.Start(ctx, supervisor.Options{
-		Conf: conf, LocalDir: *dir, State: st, Code: api.NewClient(strings.TrimRight(*nimbusURL, "/")),
-		Hostname: host, Logger: logger, ZooKeeper: servers, ZKRoot: root, LocalstormPath: exe,
+		Conf: ds.conf, LocalDir: *df.dir, State: ds.state, Code: api.NewClient(strings.TrimRight(*nimbusURL, "/")),
+		Hostname: host, Logger: ds.logger, ZooKeeper: ds.servers, ZKRoot: root, LocalstormPath: exe,
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Out, "supervisor %s running\n", sup.ID())
-	return serveUntilDone(ctx, sup.Err(), fatal, sup.Close, 60*time.Second)
+	return serveUntilDone(ctx, sup.Err(), ds.fatal, sup.Close, 60*time.Second)
 }
 
 // serveUntilDone blocks until ctx is done (a signal) or the daemon fails, then

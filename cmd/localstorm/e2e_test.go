@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -515,4 +516,97 @@ func TestEndToEndContainerZooKeeper(t *testing.T) {
 	if strings.TrimSpace(string(out)) != "" {
 		t.Errorf("container of cluster boxed still exists after down: %s", out)
 	}
+}
+
+// background starts a long-running localstorm command (a standalone daemon)
+// and stops it with SIGTERM at cleanup; it waits for want on its stdout.
+func (e *env) background(want string, args ...string) *upProc {
+	e.t.Helper()
+	cmd := e.command(args...)
+	p := &upProc{cmd: cmd, out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.err
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	p.pid = cmd.Process.Pid
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	e.t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+		if e.t.Failed() {
+			e.t.Logf("%v stdout:\n%s\nstderr:\n%s", args, p.out.String(), tail(p.err.String(), 3000))
+		}
+	})
+	eventually(e.t, 60*time.Second, fmt.Sprintf("%v prints %q", args[0], want), func() (bool, string) {
+		select {
+		case <-p.done:
+			e.t.Fatalf("%v exited: %s\n%s", args, p.out.String(), p.err.String())
+		default:
+		}
+		return strings.Contains(p.out.String(), want), p.out.String()
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// The daemons run as separate processes, as on several machines: a
+// standalone ZooKeeper, nimbus and a supervisor, each its own localstorm
+// command; a Flux topology submitted by API URL runs on them.
+func TestEndToEndStandaloneDaemons(t *testing.T) {
+	e := newEnv(t)
+	zkPort, apiPort := freePort(t), freePort(t)
+	zk := fmt.Sprintf("127.0.0.1:%d", zkPort)
+	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	e.background("", "zookeeper", "--port", strconv.Itoa(zkPort), "--data-dir", t.TempDir(), "--tick-time", "200")
+	eventually(t, 30*time.Second, "standalone zookeeper answers", func() (bool, string) {
+		c, err := net.Dial("tcp", zk)
+		if err != nil {
+			return false, err.Error()
+		}
+		c.Close()
+		return true, ""
+	})
+	fast := []string{"-c", "nimbus.monitor.freq.secs=0.2", "-c", "supervisor.monitor.frequency.secs=0.2",
+		"-c", "supervisor.heartbeat.frequency.secs=0.2", "-c", "task.heartbeat.frequency.secs=0.2"}
+	e.background("nimbus serving", append([]string{"nimbus", "--zookeeper", zk, "--dir", t.TempDir(),
+		"--api-addr", fmt.Sprintf("127.0.0.1:%d", apiPort)}, fast...)...)
+	slots := fmt.Sprintf("supervisor.slots.ports=[%d,%d]", freePort(t), freePort(t))
+	e.background("running", append([]string{"supervisor", "--zookeeper", zk, "--nimbus", apiURL,
+		"--dir", t.TempDir(), "--hostname", "localhost", "-c", slots}, fast...)...)
+
+	var sum api.ClusterSummary
+	eventually(t, 30*time.Second, "the supervisor registers with nimbus", func() (bool, string) {
+		e.jsonOf(&sum, "status", "--api", apiURL)
+		return sum.Supervisors == 1 && sum.SlotsTotal == 2, fmt.Sprintf("%+v", sum)
+	})
+	yaml, _ := filepath.Abs("../../examples/flux/wordcount.yaml")
+	e.ok("submit", yaml, "--api", apiURL, "--wait", "--timeout", "60s")
+	var info api.TopologyInfo
+	eventually(t, 60*time.Second, "the Flux word count acks tuples on the standalone daemons", func() (bool, string) {
+		e.jsonOf(&info, "topology", "flux-wordcount", "--api", apiURL)
+		_, acked, _ := spoutTotals(&info)
+		return acked > 0, fmt.Sprintf("acked %d, status %s", acked, info.Status)
+	})
+	e.ok("kill", "flux-wordcount", "--api", apiURL, "-w", "0")
 }
