@@ -396,7 +396,9 @@ func (c *Cluster) Close(ctx context.Context) error {
 		n, nst, sups := c.nimbus, c.nimbusState, c.sups
 		c.mu.Unlock()
 		if n != nil {
+			step := time.Now()
 			errs = multierror.Append(errs, n.Close(ctx))
+			c.progress("stopped nimbus (API and timers)", step)
 		}
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -404,7 +406,9 @@ func (c *Cluster) Close(ctx context.Context) error {
 			wg.Add(1)
 			go func(s *supervisorSlot) {
 				defer wg.Done()
+				step := time.Now()
 				err := c.stopSupervisor(ctx, s)
+				c.progress(fmt.Sprintf("stopped supervisor %d and its workers", s.index), step)
 				mu.Lock()
 				errs = multierror.Append(errs, err)
 				mu.Unlock()
@@ -416,11 +420,14 @@ func (c *Cluster) Close(ctx context.Context) error {
 		}
 		close(c.stopFwd)
 		c.fwdWG.Wait()
+		step := time.Now()
 		if c.zkServer != nil {
 			errs = multierror.Append(errs, c.zkServer.Close())
+			c.progress("stopped zookeeper", step)
 		}
 		if c.zkContainer != nil {
 			errs = multierror.Append(errs, c.zkContainer.Close(ctx))
+			c.progress("removed zookeeper container", step)
 		}
 		if c.lock != nil {
 			_ = c.lock.Close()
