@@ -201,6 +201,12 @@ func (d *decoder) strings() []string {
 }
 
 func (d *decoder) acls() []ACL {
+	// jute reads any negative ACL count as a null or empty list rather than
+	// failing, which fixupACL answers with InvalidACL (as 3.8.0 does).
+	if len(d.buf)-d.pos >= 4 && d.err == nil && int32(binary.BigEndian.Uint32(d.buf[d.pos:])) < 0 {
+		d.pos += 4
+		return nil
+	}
 	n := d.count(12)
 	if n == 0 {
 		return nil

@@ -239,7 +239,6 @@ func TestConformanceFourLetterCounts(t *testing.T) {
 			hasLine(t, kv)
 		}
 		t.Run("mntr zk_watch_count counts data and child watches", func(t *testing.T) {
-			knownDifference(t, in, "embedded mntr zk_watch_count counts data watches only (1 here); real 3.8 counts data and child watches (2)")
 			hasLine(t, "zk_watch_count\t2")
 		})
 		mustCreate(t, c, in.Path("kidsonly"), nil, 0)

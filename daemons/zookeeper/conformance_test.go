@@ -374,13 +374,3 @@ func TestConformanceSessionIDs(t *testing.T) {
 		}
 	})
 }
-
-// knownDifference skips t on the embedded server only, naming how it differs
-// from real ZooKeeper 3.8; the real target still runs the assertion, so the
-// expectation stays checked against the judge.
-func knownDifference(t *testing.T, in *zktest.Instance, difference string) {
-	t.Helper()
-	if in.Target == "embedded" {
-		t.Skip("KNOWN DIFFERENCE: " + difference)
-	}
-}

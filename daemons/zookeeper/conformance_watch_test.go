@@ -502,8 +502,6 @@ func TestConformancePersistentWatchOnMissingNode(t *testing.T) {
 // or not a watch is set.
 func TestConformanceWatchRequestValidation(t *testing.T) {
 	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
-		knownDifference(t, in, "embedded accepts addWatch with an unknown mode (2, -1) and answers checkWatches/removeWatches "+
-			"with an unknown watcher type (0, 4, 5) with NoWatcher (-121); real 3.8 answers MarshallingError (-5) to all of them")
 		mustCreate(t, in.Connect(t), in.Path("n"), nil, 0)
 		w := mustConnect(t, in.Addr())
 		p := in.Path("n")

@@ -106,11 +106,19 @@ func (c *conn) enqueue(item outItem) {
 	}
 }
 
-// reply queues a reply header and an optional body.
+// reply queues a reply header and an optional body, sent only without error.
 func (c *conn) reply(h replyHeader, body func(*encoder), closeAfter bool) {
+	if h.Err != 0 {
+		body = nil
+	}
+	c.replyWithBody(h, body, closeAfter)
+}
+
+// replyWithBody queues a reply header and the body even with an error.
+func (c *conn) replyWithBody(h replyHeader, body func(*encoder), closeAfter bool) {
 	e := encoder{buf: make([]byte, 4, 64)}
 	h.encode(&e)
-	if body != nil && h.Err == 0 {
+	if body != nil {
 		body(&e)
 	}
 	putLength(e.buf)
@@ -394,9 +402,9 @@ func (c *conn) handle(body []byte) bool {
 func (c *conn) handleWrite(pc *prepContext, xid, op int32, req any, derr error) {
 	s := c.s
 	if op == opMulti && derr == nil {
-		zxid, results := s.commitMulti(pc, req.(*multiRequest))
+		zxid, results, herr := s.commitMulti(pc, req.(*multiRequest))
 		c.lastZxid.Store(zxid)
-		c.reply(replyHeader{Xid: xid, Zxid: zxid}, func(e *encoder) { encodeMultiResults(e, results) }, false)
+		c.reply(replyHeader{Xid: xid, Zxid: zxid, Err: herr}, func(e *encoder) { encodeMultiResults(e, results) }, false)
 		return
 	}
 	var x txn
@@ -563,6 +571,11 @@ func (c *conn) handleRead(xid, op int32, req any) {
 		xid = xidSetWatches
 	case opAddWatch:
 		r := req.(*addWatchRequest)
+		if r.Mode != addWatchPersistent && r.Mode != addWatchPersistentRecursive {
+			// WatcherMode.fromZooKeeperMode throws: MarshallingError, nothing added.
+			code = errMarshallingError
+			break
+		}
 		mode := watchPersistent
 		if r.Mode == addWatchPersistentRecursive {
 			mode = watchPersistentRecursive
@@ -571,6 +584,11 @@ func (c *conn) handleRead(xid, op int32, req any) {
 		body = func(e *encoder) { e.int32(0) }
 	case opCheckWatches, opRemoveWatches:
 		r := req.(*watchTypeRequest)
+		if r.Type != watcherChildren && r.Type != watcherData && r.Type != watcherAny {
+			// WatcherType.fromInt throws: MarshallingError.
+			code = errMarshallingError
+			break
+		}
 		if !s.watches.check(r.Path, c, r.Type, op == opRemoveWatches) {
 			code = errNoWatcher
 		}
@@ -584,11 +602,25 @@ func (c *conn) handleRead(xid, op int32, req any) {
 			}
 		}
 	case opMultiRead:
-		results := c.multiRead(req.(*multiRequest))
+		results, ok := c.multiRead(req.(*multiRequest))
 		body = func(e *encoder) { encodeReadResults(e, results) }
+		if !ok {
+			code = errMarshallingError
+			if len(results) > 0 {
+				// Real 3.8.0 sends the MultiResponse built so far only
+				// while it is empty (observed); after a result, no body.
+				body = nil
+			}
+		}
 	}
 	s.mu.RUnlock()
 	c.lastZxid.Store(zxid)
+	if op == opMultiRead {
+		// FinalRequestProcessor sends the MultiResponse it built even when
+		// an op in it threw.
+		c.replyWithBody(replyHeader{Xid: xid, Zxid: zxid, Err: code}, body, false)
+		return
+	}
 	c.reply(replyHeader{Xid: xid, Zxid: zxid, Err: code}, body, false)
 }
 
@@ -702,7 +734,10 @@ type readResult struct {
 	Stat Stat
 }
 
-func (c *conn) multiRead(m *multiRequest) []readResult {
+// multiRead answers the ops in order; false means an op that is not a read,
+// on which FinalRequestProcessor throws and the request gets MarshallingError
+// (the reads before it keep the watches they set).
+func (c *conn) multiRead(m *multiRequest) ([]readResult, bool) {
 	out := make([]readResult, 0, len(m.Ops))
 	for _, op := range m.Ops {
 		var r readResult
@@ -714,14 +749,14 @@ func (c *conn) multiRead(m *multiRequest) []readResult {
 			r.Kids, _, r.Err = c.getChildren(op.Req.(*pathWatchRequest))
 			r.Op = opGetChildren
 		default:
-			r.Err = errUnimplemented
+			return out, false
 		}
 		if r.Err != 0 {
 			r.Op = opError
 		}
 		out = append(out, r)
 	}
-	return out
+	return out, true
 }
 
 func encodeReadResults(e *encoder, results []readResult) {

@@ -342,7 +342,8 @@ func (s *Server) writeMntr(b *strings.Builder) {
 	}
 	dataSize := s.tree.approximateDataSize()
 	s.mu.RUnlock()
-	_, _, watches := s.dataWatchCounts()
+	// zk_watch_count is DataTree.getWatchCount: data and child watches.
+	_, _, watches := s.watches.watchCounts()
 	fds, maxFDs := openFiles()
 	for _, kv := range []struct {
 		k string

@@ -417,8 +417,11 @@ type multiResult struct {
 
 // commitMulti runs a multi as one txn: each op is prepared against the tree
 // as the earlier ops left it and applied tentatively; the first failure
-// undoes them all and the whole multi becomes an error txn.
-func (s *Server) commitMulti(pc *prepContext, m *multiRequest) (int64, []multiResult) {
+// undoes them all and the whole multi becomes an error txn. A read op
+// anywhere in it makes the whole request a MarshallingError error txn,
+// answered in the reply header (the third result) without results, as real
+// 3.8.0 answers (observed: also when an op before the read fails).
+func (s *Server) commitMulti(pc *prepContext, m *multiRequest) (int64, []multiResult, int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	zxid, now := s.tree.lastZxid+1, time.Now().UnixMilli()
@@ -428,10 +431,19 @@ func (s *Server) commitMulti(pc *prepContext, m *multiRequest) (int64, []multiRe
 		undos   []func()
 		events  []watchEvent
 		failErr int32
+		hdrErr  int32
 	)
+	for _, op := range m.Ops {
+		if op.Type == opGetData || op.Type == opGetChildren {
+			failErr, hdrErr = errMarshallingError, errMarshallingError
+		}
+	}
 	s.tree.recordUndo = true
 	defer func() { s.tree.recordUndo = false }()
 	for _, op := range m.Ops {
+		if hdrErr != 0 {
+			break
+		}
 		x, err := s.tree.prep(pc, op.Type, op.Req)
 		if err != nil {
 			var ke keeperError
@@ -467,11 +479,14 @@ func (s *Server) commitMulti(pc *prepContext, m *multiRequest) (int64, []multiRe
 			results = append(results, multiResult{Op: opError, Err: e})
 		}
 		whole = txn{Zxid: zxid, Time: now, Session: pc.session, Type: opError, Err: failErr}
+		if hdrErr != 0 {
+			results = nil
+		}
 	}
 	s.tree.lastZxid = zxid
 	s.logTxn(&whole)
 	s.watches.fire(events)
-	return zxid, results
+	return zxid, results, hdrErr
 }
 
 // logTxn appends an applied txn to the transaction log, if there is one.
