@@ -65,17 +65,26 @@ func TestDurabilityRestartRecoversTreeZxidAndSessions(t *testing.T) {
 		t.Fatalf("sequential create after restart = %s", p)
 	}
 	// The leaver's session expires by its timeout after the restart.
-	deadline := time.Now().Add(10 * time.Second)
+	waitGone(t, keeper, in.Path("theirs"), 10*time.Second)
+}
+
+// waitGone waits until path no longer exists: the ephemeral of a session that
+// did not come back after a restart must expire by the session timeout.
+func waitGone(t *testing.T, c interface {
+	Exists(string) (bool, *zk.Stat, error)
+}, path string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
-		ok, _, err := keeper.Exists(in.Path("theirs"))
+		ok, _, err := c.Exists(path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !ok {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the ephemeral of a session that did not come back survived 10s after restart")
+			t.Fatalf("the ephemeral %s of a session that did not come back survived %s after restart", path, within)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -135,19 +144,7 @@ func TestConformanceRestartKeepsState(t *testing.T) {
 		if p := mustCreate(t, keeper, in.Path("data/seq-"), nil, zk.FlagSequence); !strings.HasSuffix(p, "seq-0000000001") {
 			t.Errorf("sequential create after restart = %s", p)
 		}
-		for {
-			ok, _, err := keeper.Exists(in.Path("theirs"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !ok {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the ephemeral of a session that did not come back survived the restart by 30s")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		waitGone(t, keeper, in.Path("theirs"), time.Until(deadline))
 	})
 }
 
