@@ -111,54 +111,17 @@ func (e *env) jsonOf(v any, args ...string) {
 
 // upProc is a running `localstorm up`.
 type upProc struct {
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	err    *syncBuffer
-	done   chan struct{}
-	pid    int
-	killed bool
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	err  *syncBuffer
+	done chan struct{}
+	pid  int
 }
 
 // up starts `localstorm up ARGS` and waits for its banner.
 func (e *env) up(args ...string) *upProc {
 	e.t.Helper()
-	cmd := e.command(append([]string{"up"}, args...)...)
-	p := &upProc{cmd: cmd, out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.err
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	p.pid = cmd.Process.Pid
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	e.t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.done:
-			case <-time.After(30 * time.Second):
-				_ = cmd.Process.Kill()
-				<-p.done
-			}
-		}
-		if e.t.Failed() {
-			e.t.Logf("up %v stdout:\n%s\nstderr:\n%s", args, p.out.String(), p.err.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(p.out.String(), "Stop with Ctrl-C") {
-		select {
-		case <-p.done:
-			e.t.Fatalf("up %v exited: %s\n%s", args, p.out.String(), p.err.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("up %v: no banner within 60s\n%s\n%s", args, p.out.String(), p.err.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return p
+	return e.background("Stop with Ctrl-C", append([]string{"up"}, args...)...)
 }
 
 // stopped waits for the up process to exit.
@@ -518,8 +481,9 @@ func TestEndToEndContainerZooKeeper(t *testing.T) {
 	}
 }
 
-// background starts a long-running localstorm command (a standalone daemon)
-// and stops it with SIGTERM at cleanup; it waits for want on its stdout.
+// background starts a long-running localstorm command (up, or a standalone
+// daemon), waits for want on its stdout, and stops it with SIGTERM at cleanup
+// (SIGKILL after 30 s) unless it already exited.
 func (e *env) background(want string, args ...string) *upProc {
 	e.t.Helper()
 	cmd := e.command(args...)
@@ -531,18 +495,22 @@ func (e *env) background(want string, args ...string) *upProc {
 	p.pid = cmd.Process.Pid
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	e.t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-p.done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-p.done
+		default:
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-p.done
+			}
 		}
 		if e.t.Failed() {
 			e.t.Logf("%v stdout:\n%s\nstderr:\n%s", args, p.out.String(), tail(p.err.String(), 3000))
 		}
 	})
-	eventually(e.t, 60*time.Second, fmt.Sprintf("%v prints %q", args[0], want), func() (bool, string) {
+	eventually(e.t, 60*time.Second, fmt.Sprintf("%v prints %q", args, want), func() (bool, string) {
 		select {
 		case <-p.done:
 			e.t.Fatalf("%v exited: %s\n%s", args, p.out.String(), p.err.String())
