@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/localstorm/localstorm/daemons/worker"
+	"github.com/localstorm/localstorm/localcluster"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -119,11 +120,9 @@ func commandNames() []string {
 	return names
 }
 
-// Description is what describe prints.
-type Description struct {
-	Name       string               `json:"name"`
-	Definition *topology.Definition `json:"definition"`
-}
+// Description is what describe prints; localcluster reads it back when a
+// binary is submitted.
+type Description = localcluster.Description
 
 func describe(_ context.Context, env *Env, args []string) error {
 	if len(args) > 0 {
