@@ -1,6 +1,7 @@
 package zookeeper
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -207,6 +208,12 @@ func (d *decoder) acls() []ACL {
 		d.pos += 4
 		return nil
 	}
+	// Nearly every request carries the one open ACL: share openACL (which
+	// no one may modify) instead of allocating its copy.
+	if d.err == nil && bytes.HasPrefix(d.buf[d.pos:], openACLWire) {
+		d.pos += len(openACLWire)
+		return openACL
+	}
 	n := d.count(12)
 	if n == 0 {
 		return nil
@@ -225,6 +232,13 @@ func (d *decoder) stat() Stat {
 		EphemeralOwner: d.int64(), DataLength: d.int32(), NumChildren: d.int32(), Pzxid: d.int64(),
 	}
 }
+
+// openACLWire is the jute encoding of openACL, count included.
+var openACLWire = func() []byte {
+	e := encoder{}
+	e.acls(openACL)
+	return e.buf
+}()
 
 // remaining reports the bytes not yet read.
 func (d *decoder) remaining() int { return len(d.buf) - d.pos }
@@ -460,26 +474,50 @@ type multiRequest struct{ Ops []multiOp }
 // decodeRequest decodes the body of a request of the given opcode (after the
 // request header). Opcodes without a body return nil.
 func decodeRequest(op int32, body []byte) (any, error) {
+	return decodeRequestInto(op, body, nil)
+}
+
+// requestScratch holds a connection's decoded request of the common kinds,
+// reused from one request to the next: the reader handles one request at a
+// time and nothing keeps the request itself (only strings and slices taken
+// from it), so a create, get, set or delete allocates no request struct.
+type requestScratch struct {
+	pathWatch pathWatchRequest
+	create    createRequest
+	delete    deleteRequest
+	setData   setDataRequest
+}
+
+// decodeRequestInto decodes into scratch, or a new one when it is nil.
+func decodeRequestInto(op int32, body []byte, scratch *requestScratch) (any, error) {
 	d := decoder{buf: body}
-	req := decodeOp(&d, op)
+	req := decodeOp(&d, op, scratch)
 	if d.err != nil {
 		return nil, fmt.Errorf("decode request of opcode %d: %w", op, d.err)
 	}
 	return req, nil
 }
 
-func decodeOp(d *decoder, op int32) any {
+func decodeOp(d *decoder, op int32, s *requestScratch) any {
+	if s == nil {
+		s = &requestScratch{}
+	}
 	switch op {
 	case opExists, opGetData, opGetChildren, opGetChildren2:
-		return &pathWatchRequest{Path: d.string(), Watch: d.bool()}
+		s.pathWatch = pathWatchRequest{Path: d.string(), Watch: d.bool()}
+		return &s.pathWatch
 	case opCreate, opCreate2, opCreateContainer:
-		return &createRequest{Path: d.string(), Data: d.buffer(), ACL: d.acls(), Flags: d.int32()}
+		s.create = createRequest{Path: d.string(), Data: d.buffer(), ACL: d.acls(), Flags: d.int32()}
+		return &s.create
 	case opCreateTTL:
-		return &createRequest{Path: d.string(), Data: d.buffer(), ACL: d.acls(), Flags: d.int32(), TTL: d.int64()}
+		s.create = createRequest{Path: d.string(), Data: d.buffer(), ACL: d.acls(), Flags: d.int32(), TTL: d.int64()}
+		return &s.create
 	case opDelete, opDeleteContainer:
-		return &deleteRequest{Path: d.string(), Version: d.int32()}
+		s.delete = deleteRequest{Path: d.string(), Version: d.int32()}
+		return &s.delete
 	case opSetData:
-		return &setDataRequest{Path: d.string(), Data: d.buffer(), Version: d.int32()}
+		s.setData = setDataRequest{Path: d.string(), Data: d.buffer(), Version: d.int32()}
+		return &s.setData
 	case opSetACL:
 		return &setACLRequest{Path: d.string(), ACL: d.acls(), Version: d.int32()}
 	case opSync, opGetACL, opGetAllChildrenNumber, opGetEphemerals:
@@ -520,7 +558,7 @@ func decodeMulti(d *decoder) *multiRequest {
 			d.fail(fmt.Errorf("multi: opcode %d is not allowed in a multi", typ))
 			return m
 		}
-		m.Ops = append(m.Ops, multiOp{Type: typ, Req: decodeOp(d, typ)})
+		m.Ops = append(m.Ops, multiOp{Type: typ, Req: decodeOp(d, typ, nil)})
 	}
 	return m
 }

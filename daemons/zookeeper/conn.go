@@ -21,12 +21,6 @@ import (
 
 var connSeq atomic.Uint64
 
-type outItem struct {
-	buf        []byte // a whole frame, length prefix included
-	zxid       int64  // sent once this zxid is durable
-	closeAfter bool   // close the connection once this is written
-}
-
 type conn struct {
 	s      *Server
 	nc     net.Conn
@@ -35,11 +29,18 @@ type conn struct {
 	ip     string
 
 	session atomic.Int64
-	auth    []authID // owned by the reader goroutine
+	auth    []authID       // owned by the reader goroutine
+	scratch requestScratch // owned by the reader goroutine
 
-	outMu   sync.Mutex
-	out     []outItem
-	outWake chan struct{}
+	// The frames queued for the writer, length prefixes included, encoded
+	// straight into one buffer that the writer swaps for an empty one: no
+	// allocation per reply once both buffers have grown.
+	outMu    sync.Mutex
+	out      encoder
+	outZxid  int64 // the frames go out once this zxid is durable
+	outClose bool  // close the connection once they are written
+	outCount int64 // how many frames (for the sent counters)
+	outWake  chan struct{}
 
 	closeOnce sync.Once
 	closedCh  chan struct{}
@@ -47,7 +48,7 @@ type conn struct {
 	established time.Time
 	received    atomic.Int64
 	sent        atomic.Int64
-	lastOp      atomic.Value // string
+	lastOp      atomic.Int32 // opcode; opNone before the first request
 	lastZxid    atomic.Int64
 	lastLatency atomic.Int64
 	lastCxid    atomic.Int32
@@ -63,7 +64,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		c.ip = host
 	}
 	c.auth = []authID{{Scheme: "ip", ID: c.ip}}
-	c.lastOp.Store("NA")
+	c.lastOp.Store(opNone)
 	c.lastZxid.Store(-1)
 	return c
 }
@@ -96,9 +97,31 @@ func (c *conn) isClosed() bool {
 	}
 }
 
-func (c *conn) enqueue(item outItem) {
+// enqueue appends a frame to what the writer sends next. The frame is
+// encoded in place under outMu by encode (its length prefix filled in here),
+// so encode must not take other locks; callers may hold the tree's lock, which
+// keeps an event ahead of any reply that shows the change that fired it.
+func (c *conn) enqueue(zxid int64, closeAfter bool, encode func(e *encoder)) {
 	c.outMu.Lock()
-	c.out = append(c.out, item)
+	start := len(c.out.buf)
+	c.out.buf = append(c.out.buf, 0, 0, 0, 0)
+	encode(&c.out)
+	putLength(c.out.buf[start:])
+	c.outZxid = max(c.outZxid, zxid)
+	c.queued(closeAfter)
+}
+
+// enqueueRaw appends bytes sent as they are (a four-letter word's answer).
+func (c *conn) enqueueRaw(b []byte, closeAfter bool) {
+	c.outMu.Lock()
+	c.out.buf = append(c.out.buf, b...)
+	c.queued(closeAfter)
+}
+
+// queued counts a frame just appended, unlocks outMu and wakes the writer.
+func (c *conn) queued(closeAfter bool) {
+	c.outClose = c.outClose || closeAfter
+	c.outCount++
 	c.outMu.Unlock()
 	select {
 	case c.outWake <- struct{}{}:
@@ -116,13 +139,12 @@ func (c *conn) reply(h replyHeader, body func(*encoder), closeAfter bool) {
 
 // replyWithBody queues a reply header and the body even with an error.
 func (c *conn) replyWithBody(h replyHeader, body func(*encoder), closeAfter bool) {
-	e := encoder{buf: make([]byte, 4, 64)}
-	h.encode(&e)
-	if body != nil {
-		body(&e)
-	}
-	putLength(e.buf)
-	c.enqueue(outItem{buf: e.buf, zxid: h.Zxid, closeAfter: closeAfter})
+	c.enqueue(h.Zxid, closeAfter, func(e *encoder) {
+		h.encode(e)
+		if body != nil {
+			body(e)
+		}
+	})
 }
 
 func putLength(b []byte) {
@@ -133,20 +155,19 @@ func putLength(b []byte) {
 // sendEvent queues a watch notification (xid -1, zxid -1, as NIOServerCnxn.process).
 // It is called under the tree's write lock, so it precedes any later reply.
 func (c *conn) sendEvent(typ int32, path string) {
-	e := encoder{buf: make([]byte, 4, 32+len(path))}
-	replyHeader{Xid: xidNotification, Zxid: -1}.encode(&e)
-	e.int32(typ)
-	e.int32(stateSyncConnected)
-	e.string(path)
-	putLength(e.buf)
 	// The event must wait for the txn that fired it to be durable; the last
 	// zxid is that txn's, as the caller holds the write lock.
-	c.enqueue(outItem{buf: e.buf, zxid: c.s.tree.lastZxid})
+	c.enqueue(c.s.tree.lastZxid, false, func(e *encoder) {
+		replyHeader{Xid: xidNotification, Zxid: -1}.encode(e)
+		e.int32(typ)
+		e.int32(stateSyncConnected)
+		e.string(path)
+	})
 }
 
 func (c *conn) writeLoop() {
 	defer c.s.wg.Done()
-	var batch []outItem
+	var buf []byte
 	for {
 		select {
 		case <-c.closedCh:
@@ -157,35 +178,31 @@ func (c *conn) writeLoop() {
 		// one write for many replies saves a syscall per reply.
 		runtime.Gosched()
 		c.outMu.Lock()
-		batch, c.out = c.out, batch[:0]
+		buf, c.out.buf = c.out.buf, buf[:0]
+		zxid, closeAfter, n := c.outZxid, c.outClose, c.outCount
+		c.outZxid, c.outClose, c.outCount = 0, false, 0
 		c.outMu.Unlock()
-		if len(batch) == 0 {
+		if len(buf) == 0 {
 			continue
 		}
-		var maxZxid int64
-		closeAfter := false
-		bufs := make(net.Buffers, 0, len(batch))
-		for _, it := range batch {
-			maxZxid = max(maxZxid, it.zxid)
-			bufs = append(bufs, it.buf)
-			closeAfter = closeAfter || it.closeAfter
-		}
-		if !c.s.waitDurable(maxZxid) {
+		if !c.s.waitDurable(zxid) {
 			c.close()
 			return
 		}
-		if _, err := bufs.WriteTo(c.nc); err != nil {
+		if _, err := c.nc.Write(buf); err != nil {
 			c.close()
 			return
 		}
-		n := int64(len(batch))
 		c.sent.Add(n)
 		c.s.stats.sent.Add(n)
 		if closeAfter {
 			c.close()
 			return
 		}
-		clear(batch)
+		// A burst's buffer is not kept: past 1 MiB it goes back to the heap.
+		if cap(buf) > 1<<20 {
+			buf = nil
+		}
 	}
 }
 
@@ -204,7 +221,7 @@ func (c *conn) readLoop() {
 	}
 	if word := string(first); isFourLetterWord(word) {
 		_, _ = r.Discard(4)
-		c.enqueue(outItem{buf: []byte(c.s.fourLetter(word)), closeAfter: true})
+		c.enqueueRaw([]byte(c.s.fourLetter(word)), true)
 		graceful = true
 		return
 	}
@@ -297,10 +314,7 @@ func (c *conn) connect(body []byte) bool {
 }
 
 func (c *conn) sendConnectResponse(resp *connectResponse, zxid int64, closeAfter bool) {
-	e := encoder{buf: make([]byte, 4, 48)}
-	resp.encode(&e)
-	putLength(e.buf)
-	c.enqueue(outItem{buf: e.buf, zxid: zxid, closeAfter: closeAfter})
+	c.enqueue(zxid, closeAfter, resp.encode)
 }
 
 // isWriteOp lists the opcodes that become txns.
@@ -350,7 +364,7 @@ func (c *conn) handle(body []byte) bool {
 		lat := time.Since(start)
 		s.stats.recordLatency(lat)
 		c.lastLatency.Store(lat.Milliseconds())
-		c.lastOp.Store(opName(op))
+		c.lastOp.Store(op)
 	}()
 	pc := &prepContext{session: sid, auth: c.auth, extendedTypes: s.opts.ExtendedTypes}
 
@@ -385,7 +399,7 @@ func (c *conn) handle(body []byte) bool {
 		return false
 	}
 
-	req, derr := decodeRequest(op, rest)
+	req, derr := decodeRequestInto(op, rest, &c.scratch)
 	if isWriteOp(op) {
 		c.handleWrite(pc, xid, op, req, derr)
 		return true
@@ -548,7 +562,7 @@ func (c *conn) handleRead(xid, op int32, req any) {
 		switch {
 		case n == nil:
 			code = errNoNode
-		case !checkACL(n.acl, permRead, c.auth):
+		case !checkACL(c.s.tree.aclOf(n), permRead, c.auth):
 			code = errNoAuth
 		default:
 			count := s.tree.countDescendants(path)
@@ -641,7 +655,7 @@ func (c *conn) getData(r *pathWatchRequest) ([]byte, Stat, int32) {
 	if n == nil {
 		return nil, Stat{}, errNoNode
 	}
-	if !checkACL(n.acl, permRead, c.auth) {
+	if !checkACL(c.s.tree.aclOf(n), permRead, c.auth) {
 		return nil, Stat{}, errNoAuth
 	}
 	if r.Watch {
@@ -655,7 +669,7 @@ func (c *conn) getChildren(r *pathWatchRequest) ([]string, Stat, int32) {
 	if n == nil {
 		return nil, Stat{}, errNoNode
 	}
-	if !checkACL(n.acl, permRead, c.auth) {
+	if !checkACL(c.s.tree.aclOf(n), permRead, c.auth) {
 		return nil, Stat{}, errNoAuth
 	}
 	if r.Watch {
@@ -670,11 +684,11 @@ func (c *conn) getACL(path string) (func(*encoder), int32) {
 	if n == nil {
 		return nil, errNoNode
 	}
-	if !checkACL(n.acl, permRead|permAdmin, c.auth) {
+	if !checkACL(c.s.tree.aclOf(n), permRead|permAdmin, c.auth) {
 		return nil, errNoAuth
 	}
-	acl := n.acl.acl
-	if !checkACL(n.acl, permAdmin, c.auth) {
+	acl := c.s.tree.aclOf(n).acl
+	if !checkACL(c.s.tree.aclOf(n), permAdmin, c.auth) {
 		masked := make([]ACL, len(acl))
 		for i, a := range acl {
 			if a.Scheme == "digest" {
@@ -774,6 +788,9 @@ func encodeReadResults(e *encoder, results []readResult) {
 	}
 	encodeMultiHeader(e, -1, true, -1)
 }
+
+// opNone is the lastOp of a connection that has sent no request yet.
+const opNone int32 = -1 << 31
 
 // opName is the short name cons reports as lastOper (FinalRequestProcessor's lastOp).
 func opName(op int32) string {

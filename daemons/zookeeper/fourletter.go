@@ -146,7 +146,7 @@ func javaDouble(f float64) string {
 func (c *conn) dumpInfo(b *strings.Builder, brief bool) {
 	fmt.Fprintf(b, " /%s[1](queued=0,recved=%d,sent=%d", c.remote, c.received.Load(), c.sent.Load())
 	if sid := c.session.Load(); !brief && sid != 0 {
-		fmt.Fprintf(b, ",sid=0x%x,lop=%s,est=%d,to=%d", uint64(sid), c.lastOp.Load(), c.established.UnixMilli(), c.timeout.Load())
+		fmt.Fprintf(b, ",sid=0x%x,lop=%s,est=%d,to=%d", uint64(sid), opName(c.lastOp.Load()), c.established.UnixMilli(), c.timeout.Load())
 		if cx := c.lastCxid.Load(); cx >= 0 {
 			fmt.Fprintf(b, ",lcxid=0x%x", cx)
 		}

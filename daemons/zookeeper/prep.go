@@ -75,7 +75,7 @@ func (t *tree) prep(c *prepContext, op int32, req any) (txn, error) {
 		if n == nil {
 			return txn{}, keeperError(errNoNode)
 		}
-		if !checkACL(n.acl, permAdmin, c.auth) {
+		if !checkACL(t.aclOf(n), permAdmin, c.auth) {
 			return txn{}, keeperError(errNoAuth)
 		}
 		v, err := checkVersion(n.aversion, r.Version)
@@ -110,7 +110,7 @@ func (t *tree) nodeForWrite(c *prepContext, path string, perm int32) (*node, err
 	if n == nil {
 		return nil, keeperError(errNoNode)
 	}
-	if !checkACL(n.acl, perm, c.auth) {
+	if !checkACL(t.aclOf(n), perm, c.auth) {
 		return nil, keeperError(errNoAuth)
 	}
 	return n, nil
@@ -161,7 +161,7 @@ func (t *tree) prepCreate(c *prepContext, op int32, r *createRequest) (txn, erro
 	if parent == nil {
 		return txn{}, keeperError(errNoNode)
 	}
-	if !checkACL(parent.acl, permCreate, c.auth) {
+	if !checkACL(t.aclOf(parent), permCreate, c.auth) {
 		return txn{}, keeperError(errNoAuth)
 	}
 	if isSequential {
@@ -207,7 +207,7 @@ func (t *tree) prepDelete(c *prepContext, r *deleteRequest) (txn, error) {
 	if parent == nil {
 		return txn{}, keeperError(errNoNode)
 	}
-	if !checkACL(parent.acl, permDelete, c.auth) {
+	if !checkACL(t.aclOf(parent), permDelete, c.auth) {
 		return txn{}, keeperError(errNoAuth)
 	}
 	n := t.nodes[path]
@@ -227,6 +227,9 @@ func (t *tree) prepDelete(c *prepContext, r *deleteRequest) (txn, error) {
 // expanded to the requester's authenticated ids, every id checked by its
 // scheme's provider.
 func fixupACL(auth []authID, acls []ACL) ([]ACL, error) {
+	if len(acls) == 1 && acls[0].Scheme == "world" && acls[0].ID == "anyone" {
+		return acls, nil // the common case, valid as it is
+	}
 	var uniq []ACL
 	for _, a := range acls {
 		if !slices.Contains(uniq, a) {

@@ -78,6 +78,9 @@ type Server struct {
 	tree    *tree
 	watches *watchManager
 	wal     *txnLog // nil in memory
+	// events is commit's scratch list of the watch events a txn fires,
+	// reused under mu.
+	events []watchEvent
 
 	sessions *sessionTracker
 
@@ -401,10 +404,12 @@ func (s *Server) commit(pc *prepContext, op int32, req any) (txn, applyResult) {
 		x = txn{Type: opError, Err: int32(ke)}
 	}
 	x.Zxid, x.Time, x.Session = s.tree.lastZxid+1, time.Now().UnixMilli(), pc.session
-	var events []watchEvent
+	events := s.events[:0]
 	res, _ := s.tree.apply(&x, &events)
 	s.logTxn(&x)
 	s.watches.fire(events)
+	clear(events) // drop the paths
+	s.events = events[:0]
 	return x, res
 }
 

@@ -44,7 +44,7 @@ func encodeSnapshot(t *tree) []byte {
 		n := t.nodes[p]
 		e.string(p)
 		e.buffer(n.data)
-		e.acls(n.acl.acl)
+		e.acls(t.aclOf(n).acl)
 		for _, v := range []int64{n.czxid, n.mzxid, n.pzxid, n.ctime, n.mtime, n.owner} {
 			e.int64(v)
 		}

@@ -13,23 +13,30 @@ import (
 // children); copyStat turns them into what clients see.
 
 // node is one znode.
+//
+// Its layout is kept to 96 bytes, a Go size class, as a tree holds many of
+// them: the ACL is a 4-byte reference into the tree's interned lists, and
+// the int32 fields pack with it.
 type node struct {
 	data     []byte
-	acl      *aclList
 	czxid    int64
 	mzxid    int64
 	pzxid    int64
 	ctime    int64
 	mtime    int64
+	owner    int64 // ephemeralOwner as persisted: session, containerOwner or TTL owner
+	children map[string]struct{}
+	acl      aclRef
 	version  int32
 	cversion int32 // internal: number of child creates
 	aversion int32
-	owner    int64 // ephemeralOwner as persisted: session, containerOwner or TTL owner
-	children map[string]struct{}
 }
 
 // aclList is an interned ACL: most nodes share a handful of lists.
 type aclList struct{ acl []ACL }
+
+// aclRef names an interned aclList: its index in tree.acls.
+type aclRef uint32
 
 var openACL = []ACL{{Perms: permAll, Scheme: "world", ID: "anyone"}}
 
@@ -73,7 +80,8 @@ type tree struct {
 	containers map[string]struct{}
 	ttls       map[string]struct{}
 	sessions   map[int64]int32 // session id → timeout ms
-	aclCache   map[string]*aclList
+	acls       []*aclList        // interned ACL lists, by aclRef
+	aclCache   map[string]aclRef // an ACL list's key → its ref
 	lastZxid   int64
 	// recordUndo makes apply return undo functions; only a multi, which may
 	// have to take back its first ops, pays for them.
@@ -94,7 +102,7 @@ func newTree() *tree {
 		containers: make(map[string]struct{}),
 		ttls:       make(map[string]struct{}),
 		sessions:   make(map[int64]int32),
-		aclCache:   make(map[string]*aclList),
+		aclCache:   make(map[string]aclRef),
 	}
 	open := t.internACL(openACL)
 	t.setRoot(&node{acl: open, children: map[string]struct{}{"zookeeper": {}}})
@@ -113,9 +121,12 @@ func (t *tree) setRoot(n *node) {
 	t.nodes[""] = n
 }
 
-func (t *tree) internACL(acl []ACL) *aclList {
+// aclOf returns n's ACL list.
+func (t *tree) aclOf(n *node) *aclList { return t.acls[n.acl] }
+
+func (t *tree) internACL(acl []ACL) aclRef {
 	// Nearly every create carries the open ACL: skip building a key for it.
-	if open := t.aclCache[openACLKey]; open != nil && slices.Equal(acl, openACL) {
+	if open, ok := t.aclCache[openACLKey]; ok && slices.Equal(acl, openACL) {
 		return open
 	}
 	var b strings.Builder
@@ -128,12 +139,13 @@ func (t *tree) internACL(acl []ACL) *aclList {
 		b.WriteByte(0)
 	}
 	key := b.String()
-	if l, ok := t.aclCache[key]; ok {
-		return l
+	if ref, ok := t.aclCache[key]; ok {
+		return ref
 	}
-	l := &aclList{acl: slices.Clone(acl)}
-	t.aclCache[key] = l
-	return l
+	ref := aclRef(len(t.acls))
+	t.acls = append(t.acls, &aclList{acl: slices.Clone(acl)})
+	t.aclCache[key] = ref
+	return ref
 }
 
 // openACLKey is the cache key internACL builds for openACL.
@@ -238,8 +250,12 @@ func (t *tree) apply(x *txn, ev *[]watchEvent) (applyResult, func()) {
 		n.acl, n.aversion = t.internACL(x.ACL), x.Version
 		return applyResult{Path: x.Path, Stat: n.stat()}, undo
 	case opCreateSession:
-		t.sessions[x.Session] = x.Timeout
-		return applyResult{}, func() { delete(t.sessions, x.Session) }
+		sid := x.Session
+		t.sessions[sid] = x.Timeout
+		if !t.recordUndo {
+			return applyResult{}, nil
+		}
+		return applyResult{}, func() { delete(t.sessions, sid) }
 	case opCloseSession:
 		return t.applyCloseSession(x, ev)
 	case opMulti:
@@ -248,6 +264,9 @@ func (t *tree) apply(x *txn, ev *[]watchEvent) (applyResult, func()) {
 			if _, u := t.apply(&x.Sub[i], ev); u != nil {
 				undos = append(undos, u)
 			}
+		}
+		if undos == nil {
+			return applyResult{}, nil
 		}
 		return applyResult{}, func() { undoAll(undos) }
 	case opError:
@@ -306,11 +325,12 @@ func (t *tree) applyCreate(x *txn, ev *[]watchEvent) (applyResult, func()) {
 	if !t.recordUndo {
 		return res, nil
 	}
+	path := x.Path
 	return res, func() {
 		delete(parent.children, name)
 		parent.cversion, parent.pzxid = oldCversion, oldPzxid
-		delete(t.nodes, x.Path)
-		t.untrack(x.Path, n.owner)
+		delete(t.nodes, path)
+		t.untrack(path, n.owner)
 	}
 }
 
@@ -354,11 +374,15 @@ func (t *tree) applyCloseSession(x *txn, ev *[]watchEvent) (applyResult, func())
 			undos = append(undos, u)
 		}
 	}
-	timeout, had := t.sessions[x.Session]
-	delete(t.sessions, x.Session)
+	sid := x.Session
+	timeout, had := t.sessions[sid]
+	delete(t.sessions, sid)
+	if !t.recordUndo {
+		return applyResult{}, nil
+	}
 	return applyResult{}, func() {
 		if had {
-			t.sessions[x.Session] = timeout
+			t.sessions[sid] = timeout
 		}
 		undoAll(undos)
 	}
