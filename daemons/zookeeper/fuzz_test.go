@@ -24,9 +24,12 @@ func FuzzDecodeFrame(f *testing.F) {
 		if _, op, rest, err := decodeRequestHeader(data); err == nil {
 			_, _ = decodeRequest(op, rest)
 		}
+		// As a connection decodes: one scratch request reused by every op.
+		var scratch requestScratch
 		for _, op := range []int32{opCreate, opCreateTTL, opDelete, opExists, opSetData, opSetACL, opGetChildren2,
 			opSync, opCheck, opMulti, opMultiRead, opSetWatches, opSetWatches2, opAddWatch, opAuth, opRemoveWatches} {
 			_, _ = decodeRequest(op, data)
+			_, _ = decodeRequestInto(op, data, &scratch)
 		}
 		d := decoder{buf: data}
 		_ = decodeTxn(&d, 0)
