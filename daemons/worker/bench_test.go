@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -222,15 +223,15 @@ func benchRawFramedTCP(b *testing.B, size int) {
 			return
 		}
 		defer c.Close()
-		fr := newFrameReader(c)
+		r := bufio.NewReaderSize(c, 64<<10)
 		n := 0
 		var hdr [4]byte
 		for n < frames {
-			if _, err := io.ReadFull(fr.r, hdr[:]); err != nil {
+			if _, err := io.ReadFull(r, hdr[:]); err != nil {
 				break
 			}
 			size := int(hdr[0])<<24 | int(hdr[1])<<16 | int(hdr[2])<<8 | int(hdr[3])
-			if _, err := fr.r.Discard(size); err != nil {
+			if _, err := r.Discard(size); err != nil {
 				break
 			}
 			n++

@@ -1,12 +1,13 @@
 package worker
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -174,42 +175,163 @@ var cborDecoder = func() cbor.DecMode {
 	return dm
 }()
 
-// frameReader reads frames from a connection, reusing its buffer and
-// interning stream names (a worker sees few distinct streams).
+// frameReader reads frames from a connection into buffers it recycles: a
+// read takes whatever the connection has (up to a peer's coalesced write),
+// and nothing decoded points into a buffer (see decoder.str), so a buffer
+// is reused once every frame cut from it was decoded. Reading and decoding
+// may run in two goroutines (server.receive): read hands out frames, decode
+// takes them, each from one goroutine. Stream names are interned (a worker
+// sees few distinct streams).
 type frameReader struct {
-	r       *bufio.Reader
-	buf     []byte
-	streams map[string]string
+	r          io.Reader
+	cur        *frameBuf
+	start, end int            // cur.b[start:end] is read and not yet framed
+	size       int            // of a buffer, unless a frame needs more
+	free       chan *frameBuf // buffers every frame of which was decoded
+	strs       []byte         // the decoder's arena of short strings, kept across frames
+	streams    map[string]string
 }
 
+// frameBuf is a read buffer shared by the frames cut from it.
+type frameBuf struct {
+	b    []byte
+	refs atomic.Int32 // frames not yet decoded, +1 while it is the reader's
+}
+
+// frame is one frame payload (without its length prefix) and its buffer.
+type frame struct {
+	p   []byte
+	buf *frameBuf
+}
+
+// readBuffer is the size of a frameReader's buffers, enough for one
+// coalesced write of a peer; a bigger frame gets a buffer of its own size.
+const readBuffer = maxCoalesce
+
 func newFrameReader(r io.Reader) *frameReader {
-	return &frameReader{r: bufio.NewReaderSize(r, 64<<10), streams: make(map[string]string)}
+	return &frameReader{r: r, size: readBuffer, free: make(chan *frameBuf, 2), streams: make(map[string]string)}
 }
 
 // next reads one frame and appends its tuples to dst.
 func (fr *frameReader) next(dst []envelope) ([]envelope, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(fr.r, hdr[:]); err != nil {
+	f, err := fr.read()
+	if err != nil {
 		return dst, err
 	}
-	n := binary.BigEndian.Uint32(hdr[:])
+	return fr.decode(dst, f)
+}
+
+// readAll reads at least one frame and appends it to dst, with every
+// other frame whole in the buffer: one hand-off per read, not per frame.
+func (fr *frameReader) readAll(dst []frame) ([]frame, error) {
+	f, err := fr.read()
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, f)
+	for fr.end-fr.start >= 4 {
+		n := int(binary.BigEndian.Uint32(fr.cur.b[fr.start:]))
+		if n > MaxFrameBytes || fr.end-fr.start < 4+n {
+			break
+		}
+		if f, err = fr.read(); err != nil {
+			return dst, err
+		}
+		dst = append(dst, f)
+	}
+	return dst, nil
+}
+
+// read reads one frame.
+func (fr *frameReader) read() (frame, error) {
+	if err := fr.fill(4); err != nil {
+		return frame{}, err
+	}
+	n := int(binary.BigEndian.Uint32(fr.cur.b[fr.start:]))
 	if n > MaxFrameBytes {
-		return dst, fmt.Errorf("%w: frame of %d bytes exceeds the limit of %d", errFrame, n, MaxFrameBytes)
+		return frame{}, fmt.Errorf("%w: frame of %d bytes exceeds the limit of %d", errFrame, n, MaxFrameBytes)
 	}
-	if cap(fr.buf) < int(n) {
-		fr.buf = make([]byte, n)
+	if err := fr.fill(4 + n); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return frame{}, fmt.Errorf("read frame of %d bytes: %w", n, err)
 	}
-	fr.buf = fr.buf[:n]
-	if _, err := io.ReadFull(fr.r, fr.buf); err != nil {
-		return dst, fmt.Errorf("read frame of %d bytes: %w", n, err)
+	f := frame{p: fr.cur.b[fr.start+4 : fr.start+4+n], buf: fr.cur}
+	fr.cur.refs.Add(1)
+	fr.start += 4 + n
+	return f, nil
+}
+
+// decode appends the tuples of f to dst and releases its buffer.
+func (fr *frameReader) decode(dst []envelope, f frame) ([]envelope, error) {
+	d := decoder{p: f.p, streams: fr.streams, strs: fr.strs}
+	dst, err := d.batch(dst)
+	fr.strs = d.strs
+	fr.release(f.buf)
+	return dst, err
+}
+
+// release drops one reference to b, recycling it after the last.
+func (fr *frameReader) release(b *frameBuf) {
+	if b.refs.Add(-1) != 0 || len(b.b) != fr.size {
+		return
 	}
-	return decodeBatch(dst, fr.buf, fr.streams)
+	select {
+	case fr.free <- b:
+	default:
+	}
+}
+
+// fill reads until cur.b[start:end] holds at least n bytes. When the buffer
+// has no room for them, the bytes read so far move to another buffer.
+func (fr *frameReader) fill(n int) error {
+	if fr.cur != nil && fr.end-fr.start >= n {
+		return nil
+	}
+	if fr.cur == nil || len(fr.cur.b)-fr.start < n {
+		var next *frameBuf
+		if n <= fr.size {
+			select {
+			case next = <-fr.free:
+			default:
+				next = &frameBuf{b: make([]byte, fr.size)}
+			}
+		} else {
+			next = &frameBuf{b: make([]byte, n)}
+		}
+		next.refs.Store(1)
+		if old := fr.cur; old != nil {
+			fr.end = copy(next.b, old.b[fr.start:fr.end])
+			fr.release(old)
+		}
+		fr.cur, fr.start = next, 0
+	}
+	for fr.end-fr.start < n {
+		k, err := fr.r.Read(fr.cur.b[fr.end:])
+		fr.end += k
+		if err != nil {
+			if fr.end-fr.start >= n {
+				return nil
+			}
+			if err == io.EOF && fr.end > fr.start {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // decodeBatch decodes one frame payload (without its length prefix),
 // appending its tuples to dst. streams interns stream names; it may be nil.
 func decodeBatch(dst []envelope, p []byte, streams map[string]string) ([]envelope, error) {
-	d := decoder{p: p, full: p, streams: streams}
+	d := decoder{p: p, streams: streams}
+	return d.batch(dst)
+}
+
+func (d *decoder) batch(dst []envelope) ([]envelope, error) {
+	p := d.p
 	if len(p) < 4 {
 		return dst, fmt.Errorf("%w: frame of %d bytes has no tuple count", errFrame, len(p))
 	}
@@ -252,18 +374,24 @@ func decodeBatch(dst []envelope, p []byte, streams map[string]string) ([]envelop
 	return dst, nil
 }
 
-// decoder reads one frame. To spare an allocation per value, string
-// values are cut from one string copy of the frame and value slices from
-// shared chunks: a tuple kept by a bolt keeps its frame's memory alive,
-// which frames (batches of tuples in flight) are small enough for.
+// decoder reads one frame. Nothing it returns points into the frame, which
+// its reader reuses. To spare an allocation per value, short strings are
+// copied into a shared arena and value slices cut from shared chunks: a
+// tuple kept by a bolt keeps those chunks alive, a few KiB.
 type decoder struct {
 	p       []byte
-	full    []byte // the whole payload; p is its unread tail
-	text    string // string(full), made at the first string value
+	strs    []byte // arena of short strings: only ever appended to
 	vals    topology.Values
 	err     error
 	streams map[string]string
 }
+
+// Strings up to maxArenaString bytes are cut from arenas of stringArena
+// bytes; longer ones get an allocation of their own.
+const (
+	maxArenaString = 256
+	stringArena    = 8 << 10
+)
 
 // values returns a slice for n values.
 func (d *decoder) values(n int) topology.Values {
@@ -277,16 +405,20 @@ func (d *decoder) values(n int) topology.Values {
 
 // str reads a string value.
 func (d *decoder) str() string {
-	n := d.length(MaxFrameBytes, 1, "bytes")
-	if d.err != nil {
+	b := d.bytes(MaxFrameBytes)
+	if len(b) == 0 {
 		return ""
 	}
-	if d.text == "" {
-		d.text = string(d.full)
+	if len(b) > maxArenaString {
+		return string(b)
 	}
-	off := len(d.full) - len(d.p)
-	d.p = d.p[n:]
-	return d.text[off : off+n]
+	if cap(d.strs)-len(d.strs) < len(b) {
+		d.strs = make([]byte, 0, stringArena)
+	}
+	off := len(d.strs)
+	d.strs = append(d.strs, b...)
+	// The arena's bytes up to len are never written again.
+	return unsafe.String(&d.strs[off], len(b))
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -438,6 +570,10 @@ func (d *decoder) value() any {
 		if d.err != nil {
 			return nil
 		}
+		// A copy: what CBOR decodes must not point into the frame's
+		// buffer, which is reused (CBOR's generic types copy today, but
+		// that is not its promise).
+		b = append([]byte(nil), b...)
 		var v any
 		if err := cborDecoder.Unmarshal(b, &v); err != nil {
 			d.fail("CBOR value: %v", err)

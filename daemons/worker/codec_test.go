@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"math"
 	"reflect"
 	"strings"
@@ -129,6 +130,90 @@ func FuzzDecodeBatch(f *testing.F) {
 		again, err := decodeBatch(nil, re[4:], nil)
 		if err != nil || len(again) != len(out) {
 			t.Fatalf("decode of a re-encoded batch: %d tuples, %v; want %d", len(again), err, len(out))
+		}
+	})
+}
+
+// chunkReader returns its data in reads of at most the sizes of a cycle.
+type chunkReader struct {
+	data  []byte
+	sizes []int
+	i     int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), len(r.data), max(1, r.sizes[r.i%len(r.sizes)]))
+	r.i++
+	copy(p, r.data[:n])
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// FuzzFrameReader: a stream of frames cut into reads of any sizes, read
+// through small recycled buffers, decodes as its frames do one by one, and
+// no decoded tuple changes while later frames are read; no input makes the
+// reader panic.
+func FuzzFrameReader(f *testing.F) {
+	long := strings.Repeat("L", maxArenaString+1)
+	var stream []byte
+	for i := 0; i < 5; i++ {
+		stream, _ = appendBatch(stream, []envelope{
+			{Dest: i, Tuple: topology.Tuple{Task: 1, Stream: "default", Values: topology.Values{"short", long, []byte{byte(i)}}}},
+			{Dest: i, Tuple: topology.Tuple{Task: 2, Stream: "s", Values: topology.Values{strings.Repeat("m", 40*i)}}},
+		})
+	}
+	f.Add(stream, []byte{3, 200, 1}, uint16(64))
+	f.Add(stream, []byte{255}, uint16(300))
+	f.Add(stream, []byte{255}, uint16(1000)) // recycles buffers of 2 frames
+	f.Add(stream[:len(stream)-7], []byte{17}, uint16(1))
+	f.Fuzz(func(t *testing.T, data, sizes []byte, size uint16) {
+		if len(sizes) == 0 {
+			sizes = []byte{0}
+		}
+		cut := make([]int, len(sizes))
+		for i, s := range sizes {
+			cut[i] = int(s)
+		}
+		fr := newFrameReader(&chunkReader{data: data, sizes: cut})
+		fr.size = int(size)%1024 + 4
+		var got []envelope
+		var frames []frame
+		var err error
+		for err == nil {
+			before := len(frames)
+			frames, err = fr.readAll(frames)
+			for _, f := range frames[before:] {
+				var derr error
+				if got, derr = fr.decode(got, f); derr != nil {
+					err = derr
+					break
+				}
+			}
+		}
+		// The same stream, framed and decoded without the reader.
+		var want []envelope
+		rest := data
+		for len(rest) >= 4 {
+			n := int(binary.BigEndian.Uint32(rest))
+			if n > MaxFrameBytes || len(rest) < 4+n {
+				break
+			}
+			var derr error
+			if want, derr = decodeBatch(want, rest[4:4+n], nil); derr != nil {
+				break
+			}
+			rest = rest[4+n:]
+		}
+		if len(got) != len(want) {
+			t.Fatalf("reader decoded %d tuples, want %d (stopped by %v)", len(got), len(want), err)
+		}
+		a, _ := appendBatch(nil, got)
+		b, _ := appendBatch(nil, want)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("tuples decoded by the reader differ from the frames' own")
 		}
 	})
 }

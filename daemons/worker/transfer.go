@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/topology"
 )
 
 // Transfer between the workers of a topology: each worker listens on its slot
@@ -193,59 +194,104 @@ func (s *server) receive(c net.Conn) {
 	}()
 	rt := s.rt
 	fr := newFrameReader(c)
-	split := map[*executor][]envelope{}
-	for {
-		batch, err := fr.next(nil)
-		if err != nil {
-			select {
-			case <-s.stop:
-			default:
-				if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
-					rt.logger.Warn("receive from peer worker", "remote", c.RemoteAddr().String(), "err", err)
+	// A goroutine reads frames while this one decodes and delivers the
+	// previous ones: on a busy connection each takes about half the work.
+	// frames is short: a blocked delivery soon stops the reading, and so
+	// the peer (TCP's window).
+	reads := make(chan []frame, 4)
+	readErr := make(chan error, 1)
+	done := make(chan struct{})
+	defer close(done) // before c.Close (deferred earlier): the reader unblocks
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(reads)
+		for {
+			fs, err := fr.readAll(nil)
+			if len(fs) > 0 {
+				select {
+				case reads <- fs:
+				case <-done:
+					return
 				}
 			}
-			return
-		}
-		// Fill in what the wire leaves out, then hand each executor its part.
-		var only *executor
-		mixed := false
-		for i := range batch {
-			m := &batch[i]
-			m.Component = rt.taskToComponent[m.Task]
-			m.Fields = rt.outputs[m.Component][m.Stream].Fields
-			var x *executor
-			if m.Dest >= 0 && m.Dest < len(rt.local) {
-				x = rt.local[m.Dest]
-			}
-			if x == nil {
-				rt.dropped.Add(1)
-				mixed = true
-				continue
-			}
-			if only == nil {
-				only = x
-			} else if x != only {
-				mixed = true
-			}
-		}
-		if !mixed && only != nil {
-			if !s.deliver(only, batch) {
+			if err != nil {
+				readErr <- err
 				return
 			}
-			continue
 		}
-		for i := range batch {
-			if m := &batch[i]; m.Dest >= 0 && m.Dest < len(rt.local) && rt.local[m.Dest] != nil {
-				split[rt.local[m.Dest]] = append(split[rt.local[m.Dest]], *m)
+	}()
+	split := map[*executor][]envelope{}
+	for fs := range reads {
+		for _, f := range fs {
+			batch, err := fr.decode(nil, f)
+			if err != nil {
+				rt.logger.Warn("receive from peer worker", "remote", c.RemoteAddr().String(), "err", err)
+				return
 			}
-		}
-		for x, b := range split {
-			delete(split, x)
-			if !s.deliver(x, b) {
+			if !s.dispatch(batch, split) {
 				return
 			}
 		}
 	}
+	err := <-readErr
+	select {
+	case <-s.stop:
+	default:
+		if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
+			rt.logger.Warn("receive from peer worker", "remote", c.RemoteAddr().String(), "err", err)
+		}
+	}
+}
+
+// dispatch fills in what the wire leaves out of a batch, then hands each
+// executor its part (split is scratch space); false when the server stops.
+func (s *server) dispatch(batch []envelope, split map[*executor][]envelope) bool {
+	rt := s.rt
+	var only *executor
+	mixed := false
+	// Consecutive tuples mostly share their emitting task and stream.
+	lastTask, lastStream := -1, ""
+	var comp string
+	var fields topology.Fields
+	for i := range batch {
+		m := &batch[i]
+		if m.Task != lastTask || m.Stream != lastStream {
+			lastTask, lastStream = m.Task, m.Stream
+			comp = rt.taskToComponent[m.Task]
+			fields = rt.outputs[comp][m.Stream].Fields
+		}
+		m.Component, m.Fields = comp, fields
+		var x *executor
+		if m.Dest >= 0 && m.Dest < len(rt.local) {
+			x = rt.local[m.Dest]
+		}
+		if x == nil {
+			rt.dropped.Add(1)
+			mixed = true
+			continue
+		}
+		if only == nil {
+			only = x
+		} else if x != only {
+			mixed = true
+		}
+	}
+	if !mixed {
+		return only == nil || s.deliver(only, batch)
+	}
+	for i := range batch {
+		if m := &batch[i]; m.Dest >= 0 && m.Dest < len(rt.local) && rt.local[m.Dest] != nil {
+			split[rt.local[m.Dest]] = append(split[rt.local[m.Dest]], *m)
+		}
+	}
+	for x, b := range split {
+		delete(split, x)
+		if !s.deliver(x, b) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *server) deliver(x *executor, b []envelope) bool {
