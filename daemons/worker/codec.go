@@ -206,10 +206,16 @@ type frame struct {
 
 // readBuffer is the size of a frameReader's buffers, enough for one
 // coalesced write of a peer; a bigger frame gets a buffer of its own size.
-const readBuffer = maxCoalesce
+// readsAhead is how many reads server.receive lets its reader be ahead of
+// decoding: with the one being decoded and the one being read into, the
+// buffers of a busy connection, which the reader keeps for reuse.
+const (
+	readBuffer = maxCoalesce
+	readsAhead = 4
+)
 
 func newFrameReader(r io.Reader) *frameReader {
-	return &frameReader{r: r, size: readBuffer, free: make(chan *frameBuf, 2), streams: make(map[string]string)}
+	return &frameReader{r: r, size: readBuffer, free: make(chan *frameBuf, readsAhead+2), streams: make(map[string]string)}
 }
 
 // next reads one frame and appends its tuples to dst.
@@ -384,6 +390,7 @@ type decoder struct {
 	vals    topology.Values
 	err     error
 	streams map[string]string
+	stream0 string // the stream of the previous tuple
 }
 
 // Strings up to maxArenaString bytes are cut from arenas of stringArena
@@ -431,6 +438,12 @@ func (d *decoder) fail(format string, args ...any) {
 func (d *decoder) uvarint() uint64 {
 	if d.err != nil {
 		return 0
+	}
+	if len(d.p) > 0 && d.p[0] < 0x80 {
+		// Most task ids, lengths and counts take one byte.
+		v := uint64(d.p[0])
+		d.p = d.p[1:]
+		return v
 	}
 	v, n := binary.Uvarint(d.p)
 	if n <= 0 {
@@ -496,16 +509,21 @@ func (d *decoder) stream() string {
 	if d.err != nil {
 		return ""
 	}
+	if string(b) == d.stream0 {
+		return d.stream0 // consecutive tuples mostly share their stream
+	}
 	if d.streams == nil {
 		return string(b)
 	}
 	if s, ok := d.streams[string(b)]; ok {
+		d.stream0 = s
 		return s
 	}
 	s := string(b)
 	if len(d.streams) < 1024 {
 		d.streams[s] = s
 	}
+	d.stream0 = s
 	return s
 }
 

@@ -68,6 +68,7 @@ type executor struct {
 	ledger *ackerLedger
 
 	anchorArena []topology.Anchor // see anchor
+	emitRoutes  []*streamRoute    // routes with counts to publish, see countEmit
 }
 
 // immediateAck is a spout emit with a message id while acking is off: Storm
@@ -172,7 +173,8 @@ func (e *executor) runSpout() {
 				emitted = true
 			}
 		}
-		e.out.flush()
+		e.flush()
+		e.stats.execCache.publish()
 		if emitted {
 			continue
 		}
@@ -324,7 +326,7 @@ func (t *task) spoutEmit(stream string, values topology.Values, msgID any, direc
 		}
 		e.out.add(env)
 	}
-	route.stats.emit(len(targets))
+	e.countEmit(route, len(targets))
 	switch {
 	case tracked && len(targets) > 0:
 		e.pending.putNew(root, spoutPending{msgID: msgID, stream: stream, start: time.Now(), task: t})
@@ -443,9 +445,10 @@ func (e *executor) runBolt() {
 				e.execute(t, &topology.Tuple{Values: topology.Values{secs}, Component: topology.SystemComponent, Stream: topology.TickStream, Task: -1})
 			}
 		}
+		e.stats.execCache.publish()
 		e.mu.Lock()
 		e.inBatch = false
-		e.out.flush()
+		e.flush()
 		e.mu.Unlock()
 	}
 }
@@ -497,7 +500,7 @@ func (c *boltCollector) locked() func() {
 	e.mu.Lock()
 	return func() {
 		if !e.inBatch {
-			e.out.flush()
+			e.flush()
 		}
 		e.mu.Unlock()
 	}
@@ -530,7 +533,7 @@ func (t *task) boltEmit(stream string, anchors []*topology.Tuple, values topolog
 		}
 		e.out.add(env)
 	}
-	route.stats.emit(len(targets))
+	e.countEmit(route, len(targets))
 	return t.result(targets)
 }
 
@@ -620,6 +623,30 @@ func (e *executor) fail(tp *topology.Tuple) {
 	e.stats.boltFailed(tp.Stream)
 }
 
+// flush sends the outbox's batches and publishes the counts of emits and
+// bolt acks; called by whoever emits (the executor goroutine, or a
+// collector call under the executor's lock) after a round of work.
+func (e *executor) flush() {
+	e.out.flush()
+	for _, r := range e.emitRoutes {
+		bump(&r.stats.emitted, r.emitted)
+		bump(&r.stats.transferred, r.transferred)
+		r.emitted, r.transferred = 0, 0
+	}
+	e.emitRoutes = e.emitRoutes[:0]
+	e.stats.ackCache.publish()
+}
+
+// countEmit counts a tuple emitted on r and sent to n tasks, published at
+// the next flush.
+func (e *executor) countEmit(r *streamRoute, n int) {
+	if r.emitted == 0 {
+		e.emitRoutes = append(e.emitRoutes, r)
+	}
+	r.emitted++
+	r.transferred += int64(n)
+}
+
 // ---- ackers ----
 
 func (e *executor) runAcker() {
@@ -641,7 +668,8 @@ func (e *executor) runAcker() {
 		case <-e.stop:
 			return
 		}
-		e.out.flush()
+		e.flush()
+		e.stats.execCache.publish()
 	}
 }
 

@@ -21,6 +21,8 @@ type streamRoute struct {
 	// directTargets are the tasks that may receive EmitDirect on this stream.
 	directTargets map[int]bool
 	stats         *streamCounters // the emitting executor's counters of the stream
+	// Counts not yet published to stats (see executor.countEmit).
+	emitted, transferred int64
 }
 
 // routeTable builds the stream routes of the task of ctx (its groupers are

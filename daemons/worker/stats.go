@@ -23,9 +23,10 @@ type execStats struct {
 	// streams is copy-on-write: readers load it, writers (a stream seen
 	// the first time) copy it under mu.
 	streams atomic.Pointer[map[string]*streamCounters]
-	// The last stream looked up, per writer: the executor goroutine
-	// (executed, spout acks) and collector calls under the executor's lock
-	// (bolt acks and fails).
+	// The last stream counted, per writer: the executor goroutine
+	// (executed, spout acks; published by the executor after each round)
+	// and collector calls under the executor's lock (bolt acks and fails;
+	// published by executor.flush).
 	execCache, ackCache streamCache
 
 	mu            sync.Mutex // guards the latency sums and the copy of streams
@@ -38,26 +39,48 @@ type execStats struct {
 
 // streamCounters are the counts of one stream of one executor: emitted and
 // transferred for an output stream; executed, acked and failed for an input
-// stream of a bolt; acked and failed for a spout's output stream. Each
+// stream of a bolt; acked and failed for a spout's output stream. Writers
+// count in plain fields of their own (streamCache, streamRoute) and publish
+// the sums after each round of work (a batch, a spout's round of
+// NextTuple): an atomic store per counter and round, not per tuple. Each
 // counter has one writer at a time (the executor goroutine, or collector
 // calls serialised by the executor's lock), so it is bumped with a load and
-// a store, cheaper than an atomic add; the heartbeat only loads.
+// a store; the heartbeat only loads.
 type streamCounters struct {
 	emitted, transferred, acked, failed, executed atomic.Int64
 }
 
-func bump(c *atomic.Int64, n int64) { c.Store(c.Load() + n) }
-
-type streamCache struct {
-	stream   string
-	counters *streamCounters
+func bump(c *atomic.Int64, n int64) {
+	if n != 0 {
+		c.Store(c.Load() + n)
+	}
 }
 
-func (st *execStats) cached(c *streamCache, stream string) *streamCounters {
+// streamCache is one writer's counters of the stream it counted last, and
+// its counts not yet published.
+type streamCache struct {
+	stream                  string
+	counters                *streamCounters
+	acked, failed, executed int64
+}
+
+func (st *execStats) cached(c *streamCache, stream string) *streamCache {
 	if c.counters == nil || c.stream != stream {
+		c.publish()
 		c.stream, c.counters = stream, st.stream(stream)
 	}
-	return c.counters
+	return c
+}
+
+// publish adds the counts of c to its stream's counters.
+func (c *streamCache) publish() {
+	if c.counters == nil {
+		return
+	}
+	bump(&c.counters.acked, c.acked)
+	bump(&c.counters.failed, c.failed)
+	bump(&c.counters.executed, c.executed)
+	c.acked, c.failed, c.executed = 0, 0, 0
 }
 
 func newExecStats(kind executorKind, sampleEvery int) *execStats {
@@ -104,14 +127,8 @@ func (st *execStats) sampleAck() bool {
 	return st.ackCount%st.sampleEvery == 0
 }
 
-// emit counts a tuple emitted and sent to n tasks.
-func (c *streamCounters) emit(n int) {
-	bump(&c.emitted, 1)
-	bump(&c.transferred, int64(n))
-}
-
 func (st *execStats) executed(stream string, sampled bool, start time.Time) {
-	bump(&st.cached(&st.execCache, stream).executed, 1)
+	st.cached(&st.execCache, stream).executed++
 	if sampled {
 		ms := float64(time.Since(start)) / float64(time.Millisecond) * float64(st.sampleEvery)
 		st.mu.Lock()
@@ -121,7 +138,7 @@ func (st *execStats) executed(stream string, sampled bool, start time.Time) {
 }
 
 func (st *execStats) boltAcked(stream string, latency time.Duration) {
-	bump(&st.cached(&st.ackCache, stream).acked, 1)
+	st.cached(&st.ackCache, stream).acked++
 	if latency > 0 {
 		st.mu.Lock()
 		st.processMsSum += float64(latency) / float64(time.Millisecond) * float64(st.sampleEvery)
@@ -129,10 +146,10 @@ func (st *execStats) boltAcked(stream string, latency time.Duration) {
 	}
 }
 
-func (st *execStats) boltFailed(stream string) { bump(&st.cached(&st.ackCache, stream).failed, 1) }
+func (st *execStats) boltFailed(stream string) { st.cached(&st.ackCache, stream).failed++ }
 
 func (st *execStats) spoutAcked(stream string, complete time.Duration) {
-	bump(&st.cached(&st.execCache, stream).acked, 1)
+	st.cached(&st.execCache, stream).acked++
 	if complete > 0 {
 		st.mu.Lock()
 		st.completeMsSum += float64(complete) / float64(time.Millisecond)
@@ -140,7 +157,7 @@ func (st *execStats) spoutAcked(stream string, complete time.Duration) {
 	}
 }
 
-func (st *execStats) spoutFailed(stream string) { bump(&st.cached(&st.execCache, stream).failed, 1) }
+func (st *execStats) spoutFailed(stream string) { st.cached(&st.execCache, stream).failed++ }
 
 // snapshot returns the counters and the capacity of the interval since the
 // previous snapshot (Storm's: time spent executing / wall time).

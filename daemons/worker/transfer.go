@@ -198,7 +198,7 @@ func (s *server) receive(c net.Conn) {
 	// previous ones: on a busy connection each takes about half the work.
 	// frames is short: a blocked delivery soon stops the reading, and so
 	// the peer (TCP's window).
-	reads := make(chan []frame, 4)
+	reads := make(chan []frame, readsAhead)
 	readErr := make(chan error, 1)
 	done := make(chan struct{})
 	defer close(done) // before c.Close (deferred earlier): the reader unblocks
