@@ -163,8 +163,9 @@ func (s *zkState) dial(ctx context.Context) (*zk.Conn, uint64, error) {
 		}
 		s.events.push(connEvent{gen: gen, ev: ev})
 	}
+	guard := &zkGuard{holdsWatches: s.holdsWatches}
 	conn, _, err := zk.Connect(s.opts.Servers, s.opts.SessionTimeout,
-		zk.WithLogger(zkLogger{s.log}), zk.WithEventCallback(onEvent))
+		zk.WithLogger(zkLogger{s.log}), zk.WithEventCallback(onEvent), zk.WithDialer(guard.dial))
 	if err != nil {
 		return nil, 0, fmt.Errorf("connect to ZooKeeper %v: %w", s.opts.Servers, err)
 	}
@@ -178,6 +179,14 @@ func (s *zkState) dial(ctx context.Context) (*zk.Conn, uint64, error) {
 		conn.Close()
 		return nil, 0, fmt.Errorf("connect to ZooKeeper %v: %w", s.opts.Servers, ErrClosed)
 	}
+}
+
+// holdsWatches reports whether the current session holds watches (zkGuard).
+func (s *zkState) holdsWatches() bool {
+	s.mu.RLock()
+	book := s.book
+	s.mu.RUnlock()
+	return book != nil && book.any()
 }
 
 // current returns the live connection.
