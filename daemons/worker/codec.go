@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -188,7 +188,7 @@ type frameReader struct {
 	start, end int            // cur.b[start:end] is read and not yet framed
 	size       int            // of a buffer, unless a frame needs more
 	free       chan *frameBuf // buffers every frame of which was decoded
-	strs       []byte         // the decoder's arena of short strings, kept across frames
+	strs       stringArenas   // the decoder's, kept across frames
 	streams    map[string]string
 }
 
@@ -271,9 +271,8 @@ func (fr *frameReader) read() (frame, error) {
 
 // decode appends the tuples of f to dst and releases its buffer.
 func (fr *frameReader) decode(dst []envelope, f frame) ([]envelope, error) {
-	d := decoder{p: f.p, streams: fr.streams, strs: fr.strs}
+	d := decoder{p: f.p, streams: fr.streams, strs: &fr.strs}
 	dst, err := d.batch(dst)
-	fr.strs = d.strs
 	fr.release(f.buf)
 	return dst, err
 }
@@ -332,7 +331,7 @@ func (fr *frameReader) fill(n int) error {
 // decodeBatch decodes one frame payload (without its length prefix),
 // appending its tuples to dst. streams interns stream names; it may be nil.
 func decodeBatch(dst []envelope, p []byte, streams map[string]string) ([]envelope, error) {
-	d := decoder{p: p, streams: streams}
+	d := decoder{p: p, streams: streams, strs: &stringArenas{}}
 	return d.batch(dst)
 }
 
@@ -381,24 +380,57 @@ func (d *decoder) batch(dst []envelope) ([]envelope, error) {
 }
 
 // decoder reads one frame. Nothing it returns points into the frame, which
-// its reader reuses. To spare an allocation per value, short strings are
-// copied into a shared arena and value slices cut from shared chunks: a
-// tuple kept by a bolt keeps those chunks alive, a few KiB.
+// its reader reuses. To spare an allocation per value, strings are copied
+// into shared arenas and value slices cut from shared chunks: a tuple kept
+// by a bolt keeps those chunks alive, at most tens of KiB.
 type decoder struct {
 	p       []byte
-	strs    []byte // arena of short strings: only ever appended to
+	strs    *stringArenas
 	vals    topology.Values
 	err     error
 	streams map[string]string
 	stream0 string // the stream of the previous tuple
 }
 
-// Strings up to maxArenaString bytes are cut from arenas of stringArena
-// bytes; longer ones get an allocation of their own.
+// stringArenas hold the strings a decoder copies out of frames: short ones
+// in small chunks, longer ones in bigger chunks, still below the 32 KiB
+// from which Go allocates by the page (slower), the longest in allocations
+// of their own.
+type stringArenas struct {
+	short, long stringArena
+}
+
 const (
-	maxArenaString = 256
-	stringArena    = 8 << 10
+	maxShortString = 256
+	shortArena     = 8 << 10
+	longArena      = 24 << 10
+	maxLongString  = longArena / 4
 )
+
+func (a *stringArenas) cut(b []byte) string {
+	switch {
+	case len(b) <= maxShortString:
+		return a.short.cut(b, shortArena)
+	case len(b) <= maxLongString:
+		return a.long.cut(b, longArena)
+	}
+	return string(b)
+}
+
+// stringArena copies strings into chunks of memory and returns views of
+// them. A strings.Builder is such a chunk: its memory is not zeroed first,
+// and bytes written to it never change.
+type stringArena struct{ chunk *strings.Builder }
+
+func (a *stringArena) cut(b []byte, size int) string {
+	if a.chunk == nil || a.chunk.Cap()-a.chunk.Len() < len(b) {
+		a.chunk = new(strings.Builder)
+		a.chunk.Grow(size)
+	}
+	off := a.chunk.Len()
+	a.chunk.Write(b)
+	return a.chunk.String()[off:]
+}
 
 // values returns a slice for n values.
 func (d *decoder) values(n int) topology.Values {
@@ -416,16 +448,7 @@ func (d *decoder) str() string {
 	if len(b) == 0 {
 		return ""
 	}
-	if len(b) > maxArenaString {
-		return string(b)
-	}
-	if cap(d.strs)-len(d.strs) < len(b) {
-		d.strs = make([]byte, 0, stringArena)
-	}
-	off := len(d.strs)
-	d.strs = append(d.strs, b...)
-	// The arena's bytes up to len are never written again.
-	return unsafe.String(&d.strs[off], len(b))
+	return d.strs.cut(b)
 }
 
 func (d *decoder) fail(format string, args ...any) {

@@ -157,18 +157,21 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 // no decoded tuple changes while later frames are read; no input makes the
 // reader panic.
 func FuzzFrameReader(f *testing.F) {
-	long := strings.Repeat("L", maxArenaString+1)
-	var stream []byte
-	for i := 0; i < 5; i++ {
-		stream, _ = appendBatch(stream, []envelope{
-			{Dest: i, Tuple: topology.Tuple{Task: 1, Stream: "default", Values: topology.Values{"short", long, []byte{byte(i)}}}},
-			{Dest: i, Tuple: topology.Tuple{Task: 2, Stream: "s", Values: topology.Values{strings.Repeat("m", 40*i)}}},
-		})
+	// Strings of each kind (arena, long arena, own allocation), in
+	// streams of frames that buffers of the given sizes hold two or three of,
+	// so buffers are recycled while decoded tuples still live.
+	for _, long := range []int{maxShortString, maxLongString, maxLongString + 1} {
+		var stream []byte
+		for i := 0; i < 5; i++ {
+			stream, _ = appendBatch(stream, []envelope{
+				{Dest: i, Tuple: topology.Tuple{Task: 1, Stream: "default", Values: topology.Values{"short", strings.Repeat("L", long), []byte{byte(i)}}}},
+				{Dest: i, Tuple: topology.Tuple{Task: 2, Stream: "s", Values: topology.Values{strings.Repeat("m", 40*i)}}},
+			})
+		}
+		f.Add(stream, []byte{3, 200, 1}, uint16(2*long+700))
+		f.Add(stream, []byte{255}, uint16(3*long+1000))
+		f.Add(stream[:len(stream)-7], []byte{17}, uint16(long))
 	}
-	f.Add(stream, []byte{3, 200, 1}, uint16(64))
-	f.Add(stream, []byte{255}, uint16(300))
-	f.Add(stream, []byte{255}, uint16(1000)) // recycles buffers of 2 frames
-	f.Add(stream[:len(stream)-7], []byte{17}, uint16(1))
 	f.Fuzz(func(t *testing.T, data, sizes []byte, size uint16) {
 		if len(sizes) == 0 {
 			sizes = []byte{0}
@@ -178,7 +181,7 @@ func FuzzFrameReader(f *testing.F) {
 			cut[i] = int(s)
 		}
 		fr := newFrameReader(&chunkReader{data: data, sizes: cut})
-		fr.size = int(size)%1024 + 4
+		fr.size = int(size) + 4
 		var got []envelope
 		var frames []frame
 		var err error
