@@ -181,7 +181,7 @@ func FuzzFrameReader(f *testing.F) {
 			cut[i] = int(s)
 		}
 		fr := newFrameReader(&chunkReader{data: data, sizes: cut})
-		fr.size = int(size) + 4
+		fr.size, fr.minSize, fr.maxSize = int(size)+4, int(size)+4, 4*(int(size)+4)
 		var got []envelope
 		var frames []frame
 		var err error
