@@ -192,7 +192,7 @@ type frameReader struct {
 	small      int            // reads in a row that used little of their buffer
 	last       int            // bytes of the last frame, with its length
 	free       chan *frameBuf // buffers every frame of which was decoded
-	strs       stringArenas   // the decoder's, kept across frames
+	arenas     decodeArenas   // the decoder's, kept across frames
 	streams    map[string]string
 }
 
@@ -288,7 +288,7 @@ func (fr *frameReader) read() (frame, error) {
 
 // decode appends the tuples of f to dst and releases its buffer.
 func (fr *frameReader) decode(dst []envelope, f frame) ([]envelope, error) {
-	d := decoder{p: f.p, streams: fr.streams, strs: &fr.strs}
+	d := decoder{p: f.p, streams: fr.streams, arenas: &fr.arenas}
 	dst, err := d.batch(dst)
 	fr.release(f.buf)
 	return dst, err
@@ -383,7 +383,7 @@ func (fr *frameReader) adapt(k int, filled bool) {
 // decodeBatch decodes one frame payload (without its length prefix),
 // appending its tuples to dst. streams interns stream names; it may be nil.
 func decodeBatch(dst []envelope, p []byte, streams map[string]string) ([]envelope, error) {
-	d := decoder{p: p, streams: streams, strs: &stringArenas{}}
+	d := decoder{p: p, streams: streams, arenas: &decodeArenas{}}
 	return d.batch(dst)
 }
 
@@ -401,13 +401,14 @@ func (d *decoder) batch(dst []envelope) ([]envelope, error) {
 		dst = make([]envelope, 0, count)
 	}
 	for i := uint64(0); i < count && d.err == nil; i++ {
-		var t envelope
+		dst = append(dst, envelope{})
+		t := &dst[len(dst)-1]
 		t.Dest = d.task()
 		t.Task = d.task()
 		t.Stream = d.stream()
 		na := d.length(MaxTupleAnchors, 16, "anchors")
 		if na > 0 {
-			t.Anchors = make([]topology.Anchor, na)
+			t.Anchors = d.anchors(na)
 			for j := range t.Anchors {
 				t.Anchors[j].Root = d.u64()
 				t.Anchors[j].Edge = d.u64()
@@ -420,7 +421,6 @@ func (d *decoder) batch(dst []envelope) ([]envelope, error) {
 				t.Values[j] = d.value()
 			}
 		}
-		dst = append(dst, t)
 	}
 	if d.err == nil && len(d.p) != 0 {
 		d.fail("%d bytes after the last tuple", len(d.p))
@@ -433,22 +433,24 @@ func (d *decoder) batch(dst []envelope) ([]envelope, error) {
 
 // decoder reads one frame. Nothing it returns points into the frame, which
 // its reader reuses. To spare an allocation per value, strings are copied
-// into shared arenas and value slices cut from shared chunks: a tuple kept
-// by a bolt keeps those chunks alive, at most tens of KiB.
+// into shared arenas and value slices cut from shared chunks, kept across
+// the frames of a connection: a tuple kept by a bolt keeps those chunks
+// alive, at most tens of KiB.
 type decoder struct {
 	p       []byte
-	strs    *stringArenas
-	vals    topology.Values
+	arenas  *decodeArenas
 	err     error
 	streams map[string]string
 	stream0 string // the stream of the previous tuple
 }
 
-// stringArenas hold the strings a decoder copies out of frames: short ones
-// in small chunks, longer ones in bigger chunks, still below the 32 KiB
-// from which Go allocates by the page (slower), the longest in allocations
-// of their own.
-type stringArenas struct {
+// decodeArenas hold the value and anchor slices a decoder cuts and the
+// strings it copies out of frames: short strings in small chunks, longer
+// ones in bigger chunks, still below the 32 KiB from which Go allocates by
+// the page (slower), the longest in allocations of their own.
+type decodeArenas struct {
+	vals        topology.Values
+	anchors     []topology.Anchor
 	short, long stringArena
 }
 
@@ -459,7 +461,7 @@ const (
 	maxLongString  = longArena / 4
 )
 
-func (a *stringArenas) cut(b []byte) string {
+func (a *decodeArenas) cut(b []byte) string {
 	switch {
 	case len(b) <= maxShortString:
 		return a.short.cut(b, shortArena)
@@ -486,11 +488,23 @@ func (a *stringArena) cut(b []byte, size int) string {
 
 // values returns a slice for n values.
 func (d *decoder) values(n int) topology.Values {
-	if n > len(d.vals) {
-		d.vals = make(topology.Values, max(n, min(256, len(d.p))))
+	a := d.arenas
+	if n > len(a.vals) {
+		a.vals = make(topology.Values, max(n, 256))
 	}
-	v := d.vals[:n:n]
-	d.vals = d.vals[n:]
+	v := a.vals[:n:n]
+	a.vals = a.vals[n:]
+	return v
+}
+
+// anchors returns a slice for n anchors.
+func (d *decoder) anchors(n int) []topology.Anchor {
+	a := d.arenas
+	if n > len(a.anchors) {
+		a.anchors = make([]topology.Anchor, max(n, 128))
+	}
+	v := a.anchors[:n:n]
+	a.anchors = a.anchors[n:]
 	return v
 }
 
@@ -500,7 +514,7 @@ func (d *decoder) str() string {
 	if len(b) == 0 {
 		return ""
 	}
-	return d.strs.cut(b)
+	return d.arenas.cut(b)
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -510,15 +524,21 @@ func (d *decoder) fail(format string, args ...any) {
 	d.p = nil
 }
 
+// The readers of varints below have a fast path, small enough to be
+// inlined, for a value in one byte (most task ids, lengths and counts); a
+// failed decoder has no bytes left (fail), so it always takes the slow path.
+
 func (d *decoder) uvarint() uint64 {
+	if p := d.p; len(p) > 0 && p[0] < 0x80 {
+		d.p = p[1:]
+		return uint64(p[0])
+	}
+	return d.uvarintSlow()
+}
+
+func (d *decoder) uvarintSlow() uint64 {
 	if d.err != nil {
 		return 0
-	}
-	if len(d.p) > 0 && d.p[0] < 0x80 {
-		// Most task ids, lengths and counts take one byte.
-		v := uint64(d.p[0])
-		d.p = d.p[1:]
-		return v
 	}
 	v, n := binary.Uvarint(d.p)
 	if n <= 0 {
@@ -543,7 +563,15 @@ func (d *decoder) varint() int64 {
 }
 
 func (d *decoder) task() int {
-	v := d.uvarint()
+	if p := d.p; len(p) > 0 && p[0] < 0x80 {
+		d.p = p[1:]
+		return int(p[0])
+	}
+	return d.taskSlow()
+}
+
+func (d *decoder) taskSlow() int {
+	v := d.uvarintSlow()
 	if v > maxTaskID {
 		d.fail("task id %d out of range", v)
 		return 0
@@ -554,6 +582,16 @@ func (d *decoder) task() int {
 // length reads a count of items of at least minSize bytes each, bounded by
 // limit and by the bytes left.
 func (d *decoder) length(limit int, minSize int, what string) int {
+	if p := d.p; len(p) > 0 {
+		if v := int(p[0]); v < 0x80 && v <= limit && v*minSize < len(p) {
+			d.p = p[1:]
+			return v
+		}
+	}
+	return d.lengthSlow(limit, minSize, what)
+}
+
+func (d *decoder) lengthSlow(limit int, minSize int, what string) int {
 	v := d.uvarint()
 	if d.err != nil {
 		return 0
