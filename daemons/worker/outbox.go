@@ -23,7 +23,7 @@ type outbox struct {
 func (o *outbox) add(env envelope) {
 	rt := o.ex.rt
 	var id int
-	var q chan []envelope
+	var q, free chan []envelope
 	if env.Dest >= 0 && env.Dest < len(rt.local) && rt.local[env.Dest] != nil {
 		x := rt.local[env.Dest]
 		id, q = x.sink, x.inbox
@@ -33,7 +33,7 @@ func (o *outbox) add(env envelope) {
 			rt.dropped.Add(1)
 			return
 		}
-		id, q = p.sink, p.queue
+		id, q, free = p.sink, p.queue, p.free
 	} else {
 		rt.dropped.Add(1)
 		return
@@ -45,10 +45,15 @@ func (o *outbox) add(env envelope) {
 	}
 	b := o.batches[id]
 	if b == nil {
-		// Size a new batch like the previous one: when work is scarce
-		// batches are flushed with a few tuples and a full-size allocation
-		// would be mostly waste.
-		b = make([]envelope, 0, min(rt.batchSize, max(4, o.last[id]+o.last[id]/4)))
+		// A batch a peer has sent (an executor keeps the tuples of its
+		// batches), or a new one sized like the previous one: when work is
+		// scarce batches are flushed with a few tuples and a full-size
+		// allocation would be mostly waste.
+		select {
+		case b = <-free: // nil channel for an executor
+		default:
+			b = make([]envelope, 0, min(rt.batchSize, max(4, o.last[id]+o.last[id]/4)))
+		}
 		o.queues[id] = q
 		o.used = append(o.used, id)
 	}

@@ -39,6 +39,7 @@ type peer struct {
 	addr   string
 	sink   int
 	queue  chan []envelope
+	free   chan []envelope // sent batches, cleared, for the outboxes to reuse
 	stop   chan struct{}
 	done   chan struct{}
 	logger *slog.Logger
@@ -51,6 +52,7 @@ func newPeer(slot cluster.NodePort, queueBatches int, logger *slog.Logger, onErr
 		addr:   fmt.Sprintf("127.0.0.1:%d", slot.Port),
 		sink:   newSinkID(),
 		queue:  make(chan []envelope, queueBatches),
+		free:   make(chan []envelope, 8),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		logger: logger.With("peer", fmt.Sprintf("%s:%d", slot.Node, slot.Port)),
@@ -118,10 +120,16 @@ func (p *peer) run() {
 	}
 }
 
+// encode appends the frame of batch b to buf and hands b back for reuse.
 func (p *peer) encode(buf []byte, b []envelope) []byte {
 	buf, err := appendBatch(buf, b)
 	if err != nil {
 		p.onErr(err)
+	}
+	clear(b) // keep no tuple values alive
+	select {
+	case p.free <- b[:0]:
+	default:
 	}
 	return buf
 }
@@ -195,9 +203,10 @@ func (s *server) receive(c net.Conn) {
 	rt := s.rt
 	fr := newFrameReader(c)
 	// A goroutine reads frames while this one decodes and delivers the
-	// previous ones: on a busy connection each takes about half the work.
-	// frames is short: a blocked delivery soon stops the reading, and so
-	// the peer (TCP's window).
+	// previous ones: on a busy connection each takes a part of the work.
+	// reads is short: a blocked delivery soon stops the reading, and so the
+	// peer (TCP's window); the reader keeps the buffers of at most
+	// readsAhead+2 reads.
 	reads := make(chan []frame, readsAhead)
 	readErr := make(chan error, 1)
 	done := make(chan struct{})
