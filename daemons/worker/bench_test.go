@@ -274,16 +274,20 @@ func BenchmarkEncodeBatch(b *testing.B) {
 	b.ReportMetric(float64(b.N*64)/b.Elapsed().Seconds(), "tuples/s")
 }
 
+// BenchmarkDecodeBatch decodes as a connection does: successive frames
+// with the arenas a connection keeps across them (frameReader.decode).
 func BenchmarkDecodeBatch(b *testing.B) {
 	tuples := make([]envelope, 64)
 	for i := range tuples {
 		tuples[i] = envelope{Dest: 2, Tuple: topology.Tuple{Task: 1, Stream: "default", Values: topology.Values{"word", 42}}}
 	}
-	frame, _ := appendBatch(nil, tuples)
-	streams := map[string]string{}
+	encoded, _ := appendBatch(nil, tuples)
+	fr := newFrameReader(nil)
+	buf := &frameBuf{}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeBatch(nil, frame[4:], streams); err != nil {
+		buf.refs.Store(1)
+		if _, err := fr.decode(nil, frame{p: encoded[4:], buf: buf}); err != nil {
 			b.Fatal(err)
 		}
 	}
