@@ -153,9 +153,10 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 }
 
 // FuzzFrameReader: a stream of frames cut into reads of any sizes, read
-// through small recycled buffers, decodes as its frames do one by one, and
-// no decoded tuple changes while later frames are read; no input makes the
-// reader panic.
+// through small recycled buffers with the decoding up to lag frames behind
+// the reading (as server.receive does), decodes as its frames do one by
+// one, and no decoded tuple changes while later frames are read; no input
+// makes the reader panic.
 func FuzzFrameReader(f *testing.F) {
 	// Strings of each kind (arena, long arena, own allocation), in
 	// streams of frames that buffers of the given sizes hold two or three of,
@@ -168,11 +169,12 @@ func FuzzFrameReader(f *testing.F) {
 				{Dest: i, Tuple: topology.Tuple{Task: 2, Stream: "s", Values: topology.Values{strings.Repeat("m", 40*i)}}},
 			})
 		}
-		f.Add(stream, []byte{3, 200, 1}, uint16(2*long+700))
-		f.Add(stream, []byte{255}, uint16(3*long+1000))
-		f.Add(stream[:len(stream)-7], []byte{17}, uint16(long))
+		f.Add(stream, []byte{3, 200, 1}, uint16(2*long+700), uint8(0))
+		f.Add(stream, []byte{255}, uint16(3*long+1000), uint8(0))
+		f.Add(stream, []byte{255}, uint16(3*long+1000), uint8(3))
+		f.Add(stream[:len(stream)-7], []byte{17}, uint16(long), uint8(1))
 	}
-	f.Fuzz(func(t *testing.T, data, sizes []byte, size uint16) {
+	f.Fuzz(func(t *testing.T, data, sizes []byte, size uint16, lag uint8) {
 		if len(sizes) == 0 {
 			sizes = []byte{0}
 		}
@@ -183,18 +185,22 @@ func FuzzFrameReader(f *testing.F) {
 		fr := newFrameReader(&chunkReader{data: data, sizes: cut})
 		fr.size, fr.minSize, fr.maxSize = int(size)+4, int(size)+4, 4*(int(size)+4)
 		var got []envelope
-		var frames []frame
-		var err error
-		for err == nil {
-			before := len(frames)
-			frames, err = fr.readAll(frames)
-			for _, f := range frames[before:] {
-				var derr error
-				if got, derr = fr.decode(got, f); derr != nil {
-					err = derr
-					break
-				}
+		var pending []frame // read, not yet decoded
+		var err, derr error
+		for derr == nil {
+			if err == nil {
+				pending, err = fr.readAll(pending)
 			}
+			for derr == nil && len(pending) > 0 && (len(pending) > int(lag%8) || err != nil) {
+				got, derr = fr.decode(got, pending[0])
+				pending = pending[1:]
+			}
+			if err != nil && len(pending) == 0 {
+				break
+			}
+		}
+		if derr != nil {
+			err = derr
 		}
 		// The same stream, framed and decoded without the reader.
 		var want []envelope
