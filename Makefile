@@ -25,6 +25,7 @@ FUZZ_TARGETS := \
 	./daemons/config:FuzzParseYAML \
 	./daemons/localstate:FuzzDecode \
 	./daemons/worker:FuzzDecodeBatch \
+	./daemons/worker:FuzzFrameReader \
 	./daemons/nimbus:FuzzSubmitRequestBody \
 	./daemons/supervisor:FuzzUntarGz \
 	./topology:FuzzDefinition \
