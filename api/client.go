@@ -214,9 +214,23 @@ func (c *Client) Topology(ctx context.Context, id string) (*TopologyInfo, error)
 // TopologyWindow returns GET /api/v1/topology/<id>?window=W; component stats
 // cover that window ("" = all time).
 func (c *Client) TopologyWindow(ctx context.Context, id, window string) (*TopologyInfo, error) {
-	path := topologyPath(id)
+	return c.TopologyView(ctx, id, window, false)
+}
+
+// TopologyView returns GET /api/v1/topology/<id>?window=W&sys=S: with sys,
+// the system components (__acker, __system) are listed among the spouts,
+// bolts and workers' tasks too, as Storm UI's "show system stats" does.
+func (c *Client) TopologyView(ctx context.Context, id, window string, sys bool) (*TopologyInfo, error) {
+	q := url.Values{}
 	if window != "" {
-		path += "?window=" + url.QueryEscape(window)
+		q.Set("window", window)
+	}
+	if sys {
+		q.Set("sys", "1")
+	}
+	path := topologyPath(id)
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	var info TopologyInfo
 	if err := c.get(ctx, "topology "+id, path, &info); err != nil {

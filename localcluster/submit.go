@@ -206,7 +206,7 @@ func WaitRunning(ctx context.Context, c *api.Client, id string) error {
 	defer tick.Stop()
 	var last string
 	for {
-		info, err := c.Topology(ctx, id)
+		info, err := c.TopologyView(ctx, id, "", true) // every executor, ackers too
 		if err == nil {
 			up, total := countAlive(info)
 			if total > 0 && up == total {

@@ -33,7 +33,7 @@ func (c *Cluster) WaitFor(t testing.TB, what string, cond func() (bool, string),
 func (c *Cluster) info(id string) (*api.TopologyInfo, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return c.Client().Topology(ctx, id)
+	return c.Client().TopologyView(ctx, id, "", true) // every executor, ackers too
 }
 
 // WaitTopologyActive waits until the topology is ACTIVE and every one of its

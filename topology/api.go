@@ -3,6 +3,8 @@
 // the entry point that turns a program into a topology binary is topology/run.
 package topology
 
+import "strings"
+
 // Values are the values of one tuple, in the order of the stream's fields.
 type Values []any
 
@@ -67,6 +69,10 @@ const (
 	AckFailStream   = "__ack_fail"
 	HeartbeatStream = "__heartbeat"
 )
+
+// IsSystemID reports a system component or stream id: one starting with
+// "__" (Storm's Utils.isSystemId).
+func IsSystemID(id string) bool { return strings.HasPrefix(id, "__") }
 
 // OutputDeclarer receives a component's output streams.
 type OutputDeclarer interface {

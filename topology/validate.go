@@ -43,7 +43,7 @@ func (d *Definition) Validate() error {
 			}
 			if id == "" {
 				add("%s with an empty id: give every component a non-empty id", kind)
-			} else if strings.HasPrefix(id, "__") {
+			} else if IsSystemID(id) {
 				add("%s %q: ids starting with \"__\" are reserved for system components", kind, id)
 			}
 			if c.Parallelism < 1 {

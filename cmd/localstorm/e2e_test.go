@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/topology"
 )
 
 func TestMain(m *testing.M) {
@@ -284,6 +286,15 @@ func TestEndToEndLifecycle(t *testing.T) {
 		e.jsonOf(&info, "topology", "wordcount", "--cluster", "life")
 		return info.Status == "ACTIVE" && info.WorkersTotal == 3, fmt.Sprintf("status %s, workers %d", info.Status, info.WorkersTotal)
 	})
+	// --sys lists the acker among the bolts; without it, as in Storm UI, not.
+	hasAcker := func(info *api.TopologyInfo) bool {
+		return slices.ContainsFunc(info.Bolts, func(b api.BoltSummary) bool { return b.BoltID == topology.AckerComponent })
+	}
+	var sysInfo api.TopologyInfo
+	e.jsonOf(&sysInfo, "topology", "wordcount", "--cluster", "life", "--sys")
+	if hasAcker(&info) || !hasAcker(&sysInfo) {
+		t.Errorf("acker among the bolts: %v without --sys, %v with; want only with", hasAcker(&info), hasAcker(&sysInfo))
+	}
 	e.ok("deactivate", "wordcount", "--cluster", "life")
 	e.jsonOf(&info, "topology", "wordcount", "--cluster", "life")
 	if info.Status != "INACTIVE" {

@@ -218,6 +218,7 @@ func runTopology(ctx context.Context, s Streams, g *globals, args []string) erro
 	g.register(fs)
 	g.registerOutput(fs)
 	window := fs.String("window", api.WindowAllTime, "stats window: 600, 10800, 86400 or :all-time")
+	sys := fs.Bool("sys", false, "list the system components (__acker) too, as Storm UI's \"show system stats\"")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -232,7 +233,7 @@ func runTopology(ctx context.Context, s Streams, g *globals, args []string) erro
 	if err != nil {
 		return err
 	}
-	info, err := c.TopologyWindow(ctx, id, *window)
+	info, err := c.TopologyView(ctx, id, *window, *sys)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,11 @@ func newHandler(svc Service, maxUpload int64, log *slog.Logger) http.Handler {
 	handle("GET "+api.PathSupervisorSummary, func(r *http.Request) (any, error) { return svc.SupervisorSummary(r.Context()) })
 	handle("GET "+api.PathTopologySummary, func(r *http.Request) (any, error) { return svc.TopologySummary(r.Context()) })
 	handle("GET "+api.PathTopology+"{id}", func(r *http.Request) (any, error) {
-		return svc.TopologyInfo(r.Context(), r.PathValue("id"), r.URL.Query().Get("window"))
+		sys, err := sysParam(r)
+		if err != nil {
+			return nil, err
+		}
+		return svc.TopologyInfo(r.Context(), r.PathValue("id"), r.URL.Query().Get("window"), sys)
 	})
 	handle("GET "+api.PathTopology+"{id}/conf", func(r *http.Request) (any, error) { return svc.TopologyConf(r.Context(), r.PathValue("id")) })
 	handle("GET "+api.PathTopology+"{id}/definition", func(r *http.Request) (any, error) {
@@ -171,5 +175,18 @@ func (h *apiHandler) serveCode(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := io.Copy(w, f); err != nil {
 		h.log.Warn("code download interrupted", "path", r.URL.Path, "err", err)
+	}
+}
+
+// sysParam reads Storm UI's sys parameter: 1 or true lists the system
+// components (__acker, __system) too; absent, 0 or false leaves them out.
+func sysParam(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("sys"); v {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%w: sys=%q: use 1 (list the system components too) or 0", api.ErrInvalid, v)
 	}
 }

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/topology"
 )
 
 // rawJSON fetches path and decodes it into a generic map, to check the field
@@ -196,6 +198,32 @@ func TestHTTPAPIRoundTrip(t *testing.T) {
 	}
 	if w, err := c.TopologyWindow(ctx, id, api.Window10m); err != nil || w.Window != "600" || w.WindowHint != "10m 0s" {
 		t.Errorf("10m window: %+v %v", w, err)
+	}
+
+	// As in Storm UI, the system components are listed only with sys=1;
+	// the totals count them either way.
+	boltIDs := func(info *api.TopologyInfo) []string {
+		var ids []string
+		for _, b := range info.Bolts {
+			ids = append(ids, b.BoltID)
+		}
+		return ids
+	}
+	if ids := boltIDs(info); slices.Contains(ids, topology.AckerComponent) || info.Workers[0].ComponentNumTasks[topology.AckerComponent] != 0 {
+		t.Errorf("without sys, bolts %v and worker tasks %v list %s", ids, info.Workers[0].ComponentNumTasks, topology.AckerComponent)
+	}
+	withSys, err := c.TopologyView(ctx, id, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := boltIDs(withSys); !slices.Contains(ids, topology.AckerComponent) || withSys.Workers[0].ComponentNumTasks[topology.AckerComponent] != 1 {
+		t.Errorf("with sys, bolts %v and worker tasks %v, want %s listed with 1 task", ids, withSys.Workers[0].ComponentNumTasks, topology.AckerComponent)
+	}
+	if withSys.ExecutorsTotal != info.ExecutorsTotal || withSys.TasksTotal != info.TasksTotal || info.ExecutorsTotal != 6 {
+		t.Errorf("executors/tasks total %d/%d with sys, %d/%d without, want 6 both", withSys.ExecutorsTotal, withSys.TasksTotal, info.ExecutorsTotal, info.TasksTotal)
+	}
+	if status, body := rawJSON(t, "GET", base+api.PathTopology+id+"?sys=yes"); status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body), "sys") {
+		t.Errorf("sys=yes: %d %v, want 400 naming sys", status, body)
 	}
 
 	// Code download, as a supervisor does it.

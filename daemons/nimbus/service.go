@@ -22,7 +22,7 @@ type Service interface {
 	SupervisorSummary(ctx context.Context) (*api.SupervisorSummary, error)
 	NimbusSummary(ctx context.Context) (*api.NimbusSummary, error)
 	TopologySummary(ctx context.Context) (*api.TopologySummary, error)
-	TopologyInfo(ctx context.Context, id, window string) (*api.TopologyInfo, error)
+	TopologyInfo(ctx context.Context, id, window string, sys bool) (*api.TopologyInfo, error)
 	ComponentErrors(ctx context.Context, id, component string) (*api.ComponentErrors, error)
 	TopologyConf(ctx context.Context, id string) (map[string]any, error)
 	TopologyDefinition(ctx context.Context, id string) (*topology.Definition, error)

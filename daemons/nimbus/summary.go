@@ -267,10 +267,12 @@ func (n *Nimbus) codeOf(id string) (*topologyCode, error) {
 	return code, nil
 }
 
-// TopologyInfo is GET /api/v1/topology/<id>?window=W: status, totals per
-// window, per-component stats over W (all time when empty) with their
-// executors and last errors, workers and configuration.
-func (n *Nimbus) TopologyInfo(ctx context.Context, id, window string) (*api.TopologyInfo, error) {
+// TopologyInfo is GET /api/v1/topology/<id>?window=W&sys=S: status, totals
+// per window, per-component stats over W (all time when empty) with their
+// executors and last errors, workers and configuration. As in Storm UI, the
+// system components (__acker, __system) are listed only with sys; the
+// totals (tasks, executors) count them either way.
+func (n *Nimbus) TopologyInfo(ctx context.Context, id, window string, sys bool) (*api.TopologyInfo, error) {
 	if window == "" {
 		window = api.WindowAllTime
 	}
@@ -332,6 +334,9 @@ func (n *Nimbus) TopologyInfo(ctx context.Context, id, window string) (*api.Topo
 		})
 	}
 	for _, comp := range sortedKeys(comps) {
+		if !sys && topology.IsSystemID(comp) {
+			continue
+		}
 		execs := comps[comp]
 		cerr := n.componentError(id, comp, now)
 		var t totals
@@ -359,7 +364,7 @@ func (n *Nimbus) TopologyInfo(ctx context.Context, id, window string) (*api.Topo
 			ComponentError: cerr, ExecutorStats: summaries,
 		})
 	}
-	info.Workers = n.workers(v, hosts, now)
+	info.Workers = n.workers(v, hosts, now, sys)
 	return info, nil
 }
 
@@ -474,8 +479,9 @@ func (n *Nimbus) componentError(id, comp string, now time.Time) api.ComponentErr
 }
 
 // workers lists the topology's slots with their executors and tasks per
-// component. A worker's uptime is that of its longest-running executor.
-func (n *Nimbus) workers(v *topologyView, hosts map[string]string, now time.Time) []api.WorkerSummary {
+// component (system components only with sys). A worker's uptime is that of
+// its longest-running executor.
+func (n *Nimbus) workers(v *topologyView, hosts map[string]string, now time.Time, sys bool) []api.WorkerSummary {
 	out := []api.WorkerSummary{}
 	if v.assignment == nil {
 		return out
@@ -493,7 +499,9 @@ func (n *Nimbus) workers(v *topologyView, hosts map[string]string, now time.Time
 		}
 		w.ExecutorsTotal++
 		for t := ea.Executor.Start; t <= ea.Executor.End; t++ {
-			w.ComponentNumTasks[taskComp[t]]++
+			if comp := taskComp[t]; sys || !topology.IsSystemID(comp) {
+				w.ComponentNumTasks[comp]++
+			}
 		}
 		if h := n.stats.history(v.id, ea.Executor); h != nil && h.uptime > w.UptimeSeconds {
 			w.UptimeSeconds = h.uptime

@@ -96,11 +96,13 @@ async function overview() {
 
 const definitions = new Map(); // topology id -> stormtopology.json (it never changes)
 let statsWindow = localStorage.getItem('localstorm.window') || '600';
+// Storm UI's "show system stats": list __acker and __system too.
+let showSystem = localStorage.getItem('localstorm.sys') === '1';
 
 async function topology(id, shell) {
   let info;
   try {
-    info = await api(`topology/${enc(id)}?window=${enc(statsWindow)}`);
+    info = await api(`topology/${enc(id)}?window=${enc(statsWindow)}${showSystem ? '&sys=1' : ''}`);
   } catch (err) {
     if (err.status !== 404) throw err;
     shell.update(null);
@@ -273,9 +275,15 @@ function buildShell(route) {
     localStorage.setItem('localstorm.window', statsWindow);
     refresh();
   }}, WINDOWS.map(([v, t]) => el('option', {value: v, selected: v === statsWindow}, t)));
+  const sys = el('input', {type: 'checkbox', id: 'sys', checked: showSystem, onchange: e => {
+    showSystem = e.target.checked;
+    localStorage.setItem('localstorm.sys', showSystem ? '1' : '0');
+    refresh();
+  }});
   const shell = {
     content, load: () => topology(route.id, shell),
     nodes: [title, el('div', {class: 'toolbar'}, el('label', {for: 'window'}, 'Stats window '), select,
+      sys, el('label', {for: 'sys'}, ' Show system components'),
       el('span', {class: 'actions', role: 'group', 'aria-label': 'Topology actions'}, buttons)), content],
     update: info => {
       current = info;
