@@ -144,6 +144,9 @@ func ReapOrphans(pidDir string, logger *slog.Logger) (int, error) {
 	killed := 0
 	var errs []error
 	for _, e := range entries {
+		if e.IsDir() {
+			continue // not a record
+		}
 		name := filepath.Join(pidDir, e.Name())
 		data, err := os.ReadFile(name)
 		if err != nil {

@@ -461,6 +461,10 @@ func TestReapOrphans(t *testing.T) {
 	gone.Run()
 	record(gone.Process.Pid, 12345)
 	os.WriteFile(filepath.Join(pidDir, "junk"), []byte("not json"), 0o644)
+	// A directory is not a record: it is neither read nor an error.
+	if err := os.Mkdir(filepath.Join(pidDir, "subdir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	n, err := ReapOrphans(pidDir, nil)
 	if err != nil || n != 1 {
@@ -473,8 +477,8 @@ func TestReapOrphans(t *testing.T) {
 	if es := exitStateOf(orphan.Process.Pid, orphan.ProcessState); es.Signal != syscall.SIGKILL {
 		t.Fatalf("orphan ended with %+v, want SIGKILL", es)
 	}
-	if entries, _ := os.ReadDir(pidDir); len(entries) != 0 {
-		t.Fatalf("records left after reaping: %v", entries)
+	if entries, _ := os.ReadDir(pidDir); len(entries) != 1 || entries[0].Name() != "subdir" {
+		t.Fatalf("left after reaping: %v, want only the subdirectory", entries)
 	}
 	if n, err := ReapOrphans(filepath.Join(pidDir, "missing"), nil); n != 0 || err != nil {
 		t.Fatalf("ReapOrphans of a missing dir = %d, %v", n, err)

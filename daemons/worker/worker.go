@@ -60,7 +60,7 @@ func PidDir(localDir, workerID string) string {
 // their pid files (Storm's protocol: an empty file named by the pid). It is
 // apart from PidDir, whose files are the supervisor's pid records.
 func MultilangPidDir(localDir, workerID string) string {
-	return filepath.Join(PidDir(localDir, workerID), "multilang")
+	return filepath.Join(localDir, "workers", workerID, "multilang-pids")
 }
 
 // ReadyLine is the handshake line a worker prints once it serves.
