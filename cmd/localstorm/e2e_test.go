@@ -470,25 +470,29 @@ func TestEndToEndContainerZooKeeper(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "bash", script).CombinedOutput(); err != nil {
 		t.Fatalf("build the ZooKeeper image with %s: %v\n%s", script, err, out)
 	}
+	// The cluster name is the container's label, and an up reaps the
+	// containers of its name as a crashed run's leftovers: unique per test
+	// process, so that two runs of this test side by side leave each other be.
+	name := fmt.Sprintf("boxed-%d", os.Getpid())
 	e := newEnv(t)
-	up := e.up("--cluster", "boxed", "--supervisors", "2", "--zookeeper", "container="+image, "--demo")
+	up := e.up("--cluster", name, "--supervisors", "2", "--zookeeper", "container="+image, "--demo")
 	var info api.TopologyInfo
 	eventually(t, 60*time.Second, "word count acks tuples on the container's ZooKeeper", func() (bool, string) {
-		e.jsonOf(&info, "topology", "wordcount", "--cluster", "boxed")
+		e.jsonOf(&info, "topology", "wordcount", "--cluster", name)
 		_, acked, _ := spoutTotals(&info)
 		return acked > 0, fmt.Sprintf("acked %d", acked)
 	})
 	if !strings.Contains(up.out.String(), "(container)") {
 		t.Errorf("banner does not say the ZooKeeper is a container:\n%s", up.out.String())
 	}
-	e.ok("down", "--cluster", "boxed")
+	e.ok("down", "--cluster", name)
 	up.stopped(t, 60*time.Second)
-	out, err := exec.Command("docker", "ps", "-a", "-q", "--filter", "label=io.localstorm.cluster=boxed").Output()
+	out, err := exec.Command("docker", "ps", "-a", "-q", "--filter", "label=io.localstorm.cluster="+name).Output()
 	if err != nil {
 		t.Fatalf("docker ps: %v", err)
 	}
 	if strings.TrimSpace(string(out)) != "" {
-		t.Errorf("container of cluster boxed still exists after down: %s", out)
+		t.Errorf("container of cluster %s still exists after down: %s", name, out)
 	}
 }
 
