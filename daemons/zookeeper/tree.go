@@ -79,7 +79,7 @@ type tree struct {
 	ephemerals map[int64]map[string]struct{}
 	containers map[string]struct{}
 	ttls       map[string]struct{}
-	sessions   map[int64]int32 // session id → timeout ms
+	sessions   map[int64]int32   // session id → timeout ms
 	acls       []*aclList        // interned ACL lists, by aclRef
 	aclCache   map[string]aclRef // an ACL list's key → its ref
 	lastZxid   int64
