@@ -684,11 +684,12 @@ func (c *conn) getACL(path string) (func(*encoder), int32) {
 	if n == nil {
 		return nil, errNoNode
 	}
-	if !checkACL(c.s.tree.aclOf(n), permRead|permAdmin, c.auth) {
+	list := c.s.tree.aclOf(n)
+	if !checkACL(list, permRead|permAdmin, c.auth) {
 		return nil, errNoAuth
 	}
-	acl := c.s.tree.aclOf(n).acl
-	if !checkACL(c.s.tree.aclOf(n), permAdmin, c.auth) {
+	acl := list.acl
+	if !checkACL(list, permAdmin, c.auth) {
 		masked := make([]ACL, len(acl))
 		for i, a := range acl {
 			if a.Scheme == "digest" {
