@@ -23,7 +23,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/localcluster"
 )
 
@@ -150,8 +150,8 @@ func BenchmarkUpIdle(b *testing.B) {
 		rss = append(rss, rssMB(b, up.pid))
 		up.stop(b)
 	}
-	b.ReportMetric(medianFloat(cpu), "cpu-%-median")
-	b.ReportMetric(medianFloat(rss), "rss-MB-median")
+	b.ReportMetric(testutil.Median(cpu), "cpu-%-median")
+	b.ReportMetric(testutil.Median(rss), "rss-MB-median")
 }
 
 // clockTicksPerSec is USER_HZ, 100 on every Linux architecture Go supports.
@@ -246,7 +246,7 @@ type upProcess struct {
 	cmd    *exec.Cmd
 	pid    int
 	env    []string
-	stderr *lockedBuffer
+	stderr *testutil.Buffer
 	done   chan struct{}
 }
 
@@ -264,7 +264,7 @@ func startUp(b *testing.B, bs binaries, name string) *upProcess {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := &upProcess{cmd: cmd, env: env, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &upProcess{cmd: cmd, env: env, stderr: &testutil.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("start up: %v", err)
@@ -312,39 +312,10 @@ func (p *upProcess) stop(b *testing.B) {
 	}
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 func reportMedian(b *testing.B, d []time.Duration, unit string) {
 	ms := make([]float64, len(d))
 	for i, v := range d {
 		ms[i] = float64(v.Microseconds()) / 1000
 	}
-	b.ReportMetric(medianFloat(ms), unit)
-}
-
-func medianFloat(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	b.ReportMetric(testutil.Median(ms), unit)
 }

@@ -17,10 +17,11 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // passLine is go test's verdict line of the word-count test, with the
@@ -52,8 +53,8 @@ func BenchmarkCompleteTopologyWordCount(b *testing.B) {
 		proc = append(proc, float64(took.Microseconds())/1000)
 		test = append(test, secs*1000)
 	}
-	b.ReportMetric(median(proc), "ms-median/process")
-	b.ReportMetric(median(test), "ms-median/test")
+	b.ReportMetric(testutil.Median(proc), "ms-median/process")
+	b.ReportMetric(testutil.Median(test), "ms-median/test")
 }
 
 // BenchmarkFiftyTests runs `go test -count=1` of the package of 50 word-count
@@ -80,19 +81,7 @@ func BenchmarkFiftyTests(b *testing.B) {
 				}
 				took = append(took, time.Since(start).Seconds())
 			}
-			b.ReportMetric(median(took), "s-median/50-tests")
+			b.ReportMetric(testutil.Median(took), "s-median/50-tests")
 		})
 	}
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -17,12 +17,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -31,24 +31,6 @@ func TestMain(m *testing.M) {
 		main()
 	}
 	os.Exit(m.Run())
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // env is one test's world: its own state dir, so clusters of other tests and
@@ -114,8 +96,8 @@ func (e *env) jsonOf(v any, args ...string) {
 // upProc is a running `localstorm up`.
 type upProc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
-	err  *syncBuffer
+	out  *testutil.Buffer
+	err  *testutil.Buffer
 	done chan struct{}
 	pid  int
 }
@@ -502,7 +484,7 @@ func TestEndToEndContainerZooKeeper(t *testing.T) {
 func (e *env) background(want string, args ...string) *upProc {
 	e.t.Helper()
 	cmd := e.command(args...)
-	p := &upProc{cmd: cmd, out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan struct{})}
+	p := &upProc{cmd: cmd, out: &testutil.Buffer{}, err: &testutil.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.err
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/internal/zktest"
 	"github.com/localstorm/localstorm/internal/zktest/zkembed"
 )
@@ -194,7 +195,7 @@ func TestDurabilityTornLogTailIsCutBack(t *testing.T) {
 	}
 	f.Close()
 
-	logged := &lockedBuffer{}
+	logged := &testutil.Buffer{}
 	srv, err = zookeeper.Start(context.Background(), zookeeper.Options{DataDir: dir, FourLetterWords: []string{"*"},
 		Logger: slog.New(slog.NewTextHandler(logged, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {

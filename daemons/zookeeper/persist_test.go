@@ -1,17 +1,17 @@
 package zookeeper
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // restart closes s and starts a server on the same address and data dir.
@@ -113,24 +113,6 @@ func TestSessionExpiresAfterRestartWithoutReconnect(t *testing.T) {
 	}
 }
 
-// syncBuffer collects log output across goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
 func TestTornLogTailIsCutBack(t *testing.T) {
 	for _, tail := range [][]byte{
 		{0, 0},                       // half a header
@@ -158,7 +140,7 @@ func TestTornLogTailIsCutBack(t *testing.T) {
 			}
 			_, _ = f.Write(tail)
 			_ = f.Close()
-			var logBuf syncBuffer
+			var logBuf testutil.Buffer
 			s2 := startServer(t, Options{DataDir: dir, Addr: s.Addr(), Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
 			if !strings.Contains(logBuf.String(), "torn tail") {
 				t.Fatalf("no torn-tail warning in the log:\n%s", logBuf.String())

@@ -5,13 +5,13 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/internal/zktest"
 )
 
@@ -162,7 +162,7 @@ func TestRunStandaloneFromZooCfg(t *testing.T) {
 	if err != nil || len(warnings) != 1 {
 		t.Fatalf("parse: %v, warnings %q", err, warnings)
 	}
-	logs := &lockedBuffer{}
+	logs := &testutil.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -201,24 +201,6 @@ func TestRunStandaloneFromZooCfg(t *testing.T) {
 	if err := zookeeper.RunStandalone(context.Background(), zookeeper.Options{Addr: "256.0.0.1:1"}, nil); err == nil {
 		t.Error("RunStandalone on an address that cannot be bound returned nil")
 	}
-}
-
-// lockedBuffer collects log output written from the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // FuzzParseZooCfg: arbitrary files give options or an error, never a panic;
