@@ -16,9 +16,11 @@ test: build
 
 # Every decoder of untrusted bytes has a fuzz target; `make fuzz` runs each for
 # FUZZTIME (bounded, so CI stays fast; raise it for a real fuzzing session).
+# scripts/fuzz.sh says how it tells a Go toolchain race from a finding.
 FUZZTIME ?= 6s
 FUZZ_TARGETS := \
 	./daemons/zookeeper:FuzzDecodeFrame \
+	./daemons/zookeeper:FuzzDecodeSnapshot \
 	./daemons/zookeeper:FuzzParseZooCfg \
 	./daemons/cluster:FuzzDecodeRecord \
 	./daemons/config:FuzzParseOverride \
@@ -36,11 +38,7 @@ FUZZ_TARGETS := \
 	./procs:FuzzParsePidRecord
 
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
-		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
-	done
+	@FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh $(FUZZ_TARGETS)
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 60m $(PKGS) | tee bench.out

@@ -156,6 +156,15 @@ func (d *decoder) bool() bool {
 // buffer reads a jute buffer; -1 is null. The bytes are copied so that the
 // caller may keep them after the frame buffer is reused.
 func (d *decoder) buffer() []byte {
+	b := d.bufferAlias()
+	if b == nil {
+		return nil
+	}
+	return append([]byte{}, b...)
+}
+
+// bufferAlias is buffer without the copy: the bytes are the decoder's.
+func (d *decoder) bufferAlias() []byte {
 	n := d.int32()
 	if d.err != nil || n == -1 {
 		return nil
@@ -164,7 +173,7 @@ func (d *decoder) buffer() []byte {
 	if b == nil {
 		return nil
 	}
-	return append([]byte{}, b...)
+	return b[:len(b):len(b)]
 }
 
 func (d *decoder) string() string {
@@ -479,8 +488,11 @@ func decodeRequest(op int32, body []byte) (any, error) {
 
 // requestScratch holds a connection's decoded request of the common kinds,
 // reused from one request to the next: the reader handles one request at a
-// time and nothing keeps the request itself (only strings and slices taken
-// from it), so a create, get, set or delete allocates no request struct.
+// time and nothing keeps the request itself (only the strings taken from
+// it), so a create, get, set or delete allocates no request struct. The data
+// of a create or setData decoded into it is not copied: it aliases the
+// frame, which the next read overwrites, and the request is committed
+// (the tree and the log copy what they keep) before that read.
 type requestScratch struct {
 	pathWatch pathWatchRequest
 	create    createRequest
@@ -499,24 +511,25 @@ func decodeRequestInto(op int32, body []byte, scratch *requestScratch) (any, err
 }
 
 func decodeOp(d *decoder, op int32, s *requestScratch) any {
+	data := d.bufferAlias
 	if s == nil {
-		s = &requestScratch{}
+		s, data = &requestScratch{}, d.buffer
 	}
 	switch op {
 	case opExists, opGetData, opGetChildren, opGetChildren2:
 		s.pathWatch = pathWatchRequest{Path: d.string(), Watch: d.bool()}
 		return &s.pathWatch
 	case opCreate, opCreate2, opCreateContainer:
-		s.create = createRequest{Path: d.string(), Data: d.buffer(), ACL: d.acls(), Flags: d.int32()}
+		s.create = createRequest{Path: d.string(), Data: data(), ACL: d.acls(), Flags: d.int32()}
 		return &s.create
 	case opCreateTTL:
-		s.create = createRequest{Path: d.string(), Data: d.buffer(), ACL: d.acls(), Flags: d.int32(), TTL: d.int64()}
+		s.create = createRequest{Path: d.string(), Data: data(), ACL: d.acls(), Flags: d.int32(), TTL: d.int64()}
 		return &s.create
 	case opDelete, opDeleteContainer:
 		s.delete = deleteRequest{Path: d.string(), Version: d.int32()}
 		return &s.delete
 	case opSetData:
-		s.setData = setDataRequest{Path: d.string(), Data: d.buffer(), Version: d.int32()}
+		s.setData = setDataRequest{Path: d.string(), Data: data(), Version: d.int32()}
 		return &s.setData
 	case opSetACL:
 		return &setACLRequest{Path: d.string(), ACL: d.acls(), Version: d.int32()}

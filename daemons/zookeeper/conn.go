@@ -534,12 +534,12 @@ func (c *conn) handleRead(xid, op int32, req any) {
 		if r.Watch {
 			s.watches.addData(r.Path, c)
 		}
-		n := s.tree.nodes[r.Path]
+		n := s.tree.lookup(r.Path)
 		if n == nil {
 			code = errNoNode
 			break
 		}
-		st := n.stat()
+		st := s.tree.stat(n)
 		body = func(e *encoder) { e.stat(&st) }
 	case opGetData:
 		data, st, err := c.getData(req.(*pathWatchRequest))
@@ -558,7 +558,7 @@ func (c *conn) handleRead(xid, op int32, req any) {
 		body, code = c.getACL(req.(*pathRequest).Path)
 	case opGetAllChildrenNumber:
 		path := req.(*pathRequest).Path
-		n := s.tree.nodes[path]
+		n := s.tree.lookup(path)
 		switch {
 		case n == nil:
 			code = errNoNode
@@ -651,7 +651,7 @@ func userOf(a authID) string {
 }
 
 func (c *conn) getData(r *pathWatchRequest) ([]byte, Stat, int32) {
-	n := c.s.tree.nodes[r.Path]
+	n := c.s.tree.lookup(r.Path)
 	if n == nil {
 		return nil, Stat{}, errNoNode
 	}
@@ -661,11 +661,11 @@ func (c *conn) getData(r *pathWatchRequest) ([]byte, Stat, int32) {
 	if r.Watch {
 		c.s.watches.addData(r.Path, c)
 	}
-	return n.data, n.stat(), errOK
+	return c.s.tree.data(n), c.s.tree.stat(n), errOK
 }
 
 func (c *conn) getChildren(r *pathWatchRequest) ([]string, Stat, int32) {
-	n := c.s.tree.nodes[r.Path]
+	n := c.s.tree.lookup(r.Path)
 	if n == nil {
 		return nil, Stat{}, errNoNode
 	}
@@ -675,12 +675,12 @@ func (c *conn) getChildren(r *pathWatchRequest) ([]string, Stat, int32) {
 	if r.Watch {
 		c.s.watches.addChild(r.Path, c)
 	}
-	return n.sortedChildren(), n.stat(), errOK
+	return c.s.tree.children(n), c.s.tree.stat(n), errOK
 }
 
 // getACL hides digest hashes ("user:x") from readers without ADMIN.
 func (c *conn) getACL(path string) (func(*encoder), int32) {
-	n := c.s.tree.nodes[path]
+	n := c.s.tree.lookup(path)
 	if n == nil {
 		return nil, errNoNode
 	}
@@ -700,7 +700,7 @@ func (c *conn) getACL(path string) (func(*encoder), int32) {
 		}
 		acl = masked
 	}
-	st := n.stat()
+	st := c.s.tree.stat(n)
 	return func(e *encoder) { e.acls(acl); e.stat(&st) }, errOK
 }
 
@@ -710,13 +710,13 @@ func (c *conn) setWatches(r *setWatchesRequest) {
 	t, w := c.s.tree, c.s.watches
 	c.rewatch(r.Data, r.RelativeZxid, func(n *node) int64 { return n.mzxid }, eventNodeDataChanged, w.addData)
 	for _, p := range r.Exist {
-		if t.nodes[p] != nil {
+		if t.find(p) != 0 {
 			c.sendEvent(eventNodeCreated, p)
 		} else {
 			w.addData(p, c)
 		}
 	}
-	c.rewatch(r.Child, r.RelativeZxid, func(n *node) int64 { return n.pzxid }, eventNodeChildrenChanged, w.addChild)
+	c.rewatch(r.Child, r.RelativeZxid, func(n *node) int64 { return t.state(n).pzxid }, eventNodeChildrenChanged, w.addChild)
 	for _, p := range r.Persistent {
 		w.addPersistent(p, c, watchPersistent)
 	}
@@ -730,7 +730,7 @@ func (c *conn) setWatches(r *setWatchesRequest) {
 // reads) fires changed, anything else is watched again.
 func (c *conn) rewatch(paths []string, relativeZxid int64, changedAt func(*node) int64, changed int32, add func(string, *conn)) {
 	for _, p := range paths {
-		switch n := c.s.tree.nodes[p]; {
+		switch n := c.s.tree.lookup(p); {
 		case n == nil:
 			c.sendEvent(eventNodeDeleted, p)
 		case changedAt(n) > relativeZxid:

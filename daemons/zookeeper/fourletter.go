@@ -122,7 +122,7 @@ func (s *Server) writeSrvr(b *strings.Builder, withClients bool) {
 func (s *Server) nodeCount() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.tree.nodes)
+	return s.tree.size()
 }
 
 // latencies are min, avg (formatted as a Java double) and max in ms.
@@ -335,7 +335,7 @@ func dirSize(dir string) int64 {
 func (s *Server) writeMntr(b *strings.Builder) {
 	minL, avg, maxL := s.latencies()
 	s.mu.RLock()
-	nodes := len(s.tree.nodes)
+	nodes := s.tree.size()
 	ephemerals := 0
 	for _, set := range s.tree.ephemerals {
 		ephemerals += len(set)

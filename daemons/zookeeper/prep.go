@@ -71,7 +71,7 @@ func (t *tree) prep(c *prepContext, op int32, req any) (txn, error) {
 		if err != nil {
 			return txn{}, err
 		}
-		n := t.nodes[r.Path]
+		n := t.lookup(r.Path)
 		if n == nil {
 			return txn{}, keeperError(errNoNode)
 		}
@@ -106,7 +106,7 @@ func (t *tree) nodeForWrite(c *prepContext, path string, perm int32) (*node, err
 	if !validatePath(path) {
 		return nil, keeperError(errBadArguments)
 	}
-	n := t.nodes[path]
+	n := t.lookup(path)
 	if n == nil {
 		return nil, keeperError(errNoNode)
 	}
@@ -157,7 +157,7 @@ func (t *tree) prepCreate(c *prepContext, op int32, r *createRequest) (txn, erro
 	if err != nil {
 		return txn{}, err
 	}
-	parent := t.nodes[parentPath]
+	parent := t.lookup(parentPath)
 	if parent == nil {
 		return txn{}, keeperError(errNoNode)
 	}
@@ -165,15 +165,15 @@ func (t *tree) prepCreate(c *prepContext, op int32, r *createRequest) (txn, erro
 		return txn{}, keeperError(errNoAuth)
 	}
 	if isSequential {
-		path += fmt.Sprintf("%010d", parent.cversion)
+		path += fmt.Sprintf("%010d", t.state(parent).cversion)
 	}
 	if !validatePath(path) {
 		return txn{}, keeperError(errBadArguments)
 	}
-	if _, exists := t.nodes[path]; exists {
+	if t.find(path) != 0 {
 		return txn{}, keeperError(errNodeExists)
 	}
-	if isEphemeralOwner(parent.owner) {
+	if isEphemeralOwner(t.state(parent).owner) {
 		return txn{}, keeperError(errNoChildrenForEphemerals)
 	}
 	var owner int64
@@ -193,7 +193,7 @@ func (t *tree) prepCreate(c *prepContext, op int32, r *createRequest) (txn, erro
 		}
 		owner = c.session
 	}
-	return txn{Type: opCreate, Path: path, Data: r.Data, ACL: acl, EphemeralOwner: owner, Cversion: parent.cversion + 1}, nil
+	return txn{Type: opCreate, Path: path, Data: r.Data, ACL: acl, EphemeralOwner: owner, Cversion: t.state(parent).cversion + 1}, nil
 }
 
 func (t *tree) prepDelete(c *prepContext, r *deleteRequest) (txn, error) {
@@ -203,21 +203,21 @@ func (t *tree) prepDelete(c *prepContext, r *deleteRequest) (txn, error) {
 		return txn{}, keeperError(errBadArguments)
 	}
 	parentPath, _ := parentOf(path)
-	parent := t.nodes[parentPath]
+	parent := t.lookup(parentPath)
 	if parent == nil {
 		return txn{}, keeperError(errNoNode)
 	}
 	if !checkACL(t.aclOf(parent), permDelete, c.auth) {
 		return txn{}, keeperError(errNoAuth)
 	}
-	n := t.nodes[path]
+	n := t.lookup(path)
 	if n == nil {
 		return txn{}, keeperError(errNoNode)
 	}
 	if _, err := checkVersion(n.version, r.Version); err != nil {
 		return txn{}, err
 	}
-	if len(n.children) > 0 {
+	if t.numChildren(n) > 0 {
 		return txn{}, keeperError(errNotEmpty)
 	}
 	return txn{Type: opDelete, Path: path}, nil

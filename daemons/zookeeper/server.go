@@ -4,7 +4,8 @@
 // 3.8.0. It is one server: no quorum, no reconfig, no SASL.
 //
 // The layout follows ZooKeeper's own: codec.go is the jute codec, tree.go the
-// DataTree, prep.go the PrepRequestProcessor (requests become txns, checked
+// DataTree (store.go its packed storage: a node slab, a byte arena for names
+// and data, per-parent child tables), prep.go the PrepRequestProcessor (requests become txns, checked
 // in ZooKeeper's order), txn.go the transaction records, session.go the
 // session tracker, watch.go the WatchManager, conn.go a client connection
 // (FinalRequestProcessor's replies), fourletter.go the four-letter words and
@@ -444,7 +445,10 @@ func (s *Server) commitMulti(pc *prepContext, m *multiRequest) (int64, []multiRe
 		}
 	}
 	s.tree.recordUndo = true
-	defer func() { s.tree.recordUndo = false }()
+	defer func() {
+		s.tree.recordUndo = false
+		s.tree.settle() // what the undos no longer need
+	}()
 	for _, op := range m.Ops {
 		if hdrErr != 0 {
 			break
@@ -536,16 +540,16 @@ func (s *Server) reapOnce(now time.Time) {
 	var victims []string
 	s.mu.RLock()
 	for p := range s.tree.containers {
-		if n := s.tree.nodes[p]; n != nil && n.cversion > 0 && len(n.children) == 0 {
+		if n := s.tree.lookup(p); n != nil && s.tree.state(n).cversion > 0 && s.tree.numChildren(n) == 0 {
 			victims = append(victims, p)
 		}
 	}
 	for p := range s.tree.ttls {
-		n := s.tree.nodes[p]
-		if n == nil || len(n.children) > 0 {
+		n := s.tree.lookup(p)
+		if n == nil || s.tree.numChildren(n) > 0 {
 			continue
 		}
-		ttl := n.owner &^ extendedMask &^ 0x00ffff0000000000
+		ttl := s.tree.state(n).owner &^ extendedMask &^ 0x00ffff0000000000
 		if ttl != 0 && now.UnixMilli()-n.mtime > ttl {
 			victims = append(victims, p)
 		}

@@ -11,7 +11,7 @@ import (
 
 // Snapshots: the whole tree and the sessions at one zxid, in one file that
 // ends with a CRC of everything before it, so a half-written snapshot is
-// recognised and skipped. Nodes are written in path order, parents first.
+// recognised and skipped. Nodes are written parents first.
 
 const snapshotMagic = "LSZKSNP1"
 
@@ -32,26 +32,21 @@ func encodeSnapshot(t *tree) []byte {
 		e.int64(id)
 		e.int32(t.sessions[id])
 	}
-	paths := make([]string, 0, len(t.nodes))
-	for p := range t.nodes {
-		if p != "" { // the root's second key
-			paths = append(paths, p)
-		}
-	}
-	slices.Sort(paths)
-	e.int32(int32(len(paths)))
-	for _, p := range paths {
-		n := t.nodes[p]
-		e.string(p)
-		e.buffer(n.data)
+	e.int32(int32(t.slab.live))
+	t.walk(t.root, "/", func(id nodeID, path []byte) {
+		n := t.slab.at(id)
+		st := t.state(n)
+		e.int32(int32(len(path)))
+		e.buf = append(e.buf, path...)
+		e.buffer(t.data(n))
 		e.acls(t.aclOf(n).acl)
-		for _, v := range []int64{n.czxid, n.mzxid, n.pzxid, n.ctime, n.mtime, n.owner} {
+		for _, v := range []int64{n.czxid, n.mzxid, st.pzxid, n.ctime, n.mtime, st.owner} {
 			e.int64(v)
 		}
 		e.int32(n.version)
-		e.int32(n.cversion)
+		e.int32(st.cversion)
 		e.int32(n.aversion)
-	}
+	})
 	return binary.BigEndian.AppendUint32(e.buf, crc32.Checksum(e.buf, crcTable))
 }
 
@@ -65,8 +60,7 @@ func decodeSnapshot(data []byte) (*tree, error) {
 		return nil, errors.New("snapshot checksum mismatch (incomplete write?)")
 	}
 	d := decoder{buf: body, pos: len(snapshotMagic)}
-	t := newTree()
-	t.nodes = make(map[string]*node)
+	t := emptyTree()
 	t.lastZxid = d.int64()
 	for i, n := 0, d.count(12); i < n && d.err == nil; i++ {
 		id := d.int64()
@@ -75,36 +69,40 @@ func decodeSnapshot(data []byte) (*tree, error) {
 	count := d.count(60)
 	for i := 0; i < count && d.err == nil; i++ {
 		p := d.string()
-		n := &node{data: d.buffer()}
-		n.acl = t.internACL(d.acls())
-		n.czxid, n.mzxid, n.pzxid, n.ctime, n.mtime, n.owner = d.int64(), d.int64(), d.int64(), d.int64(), d.int64(), d.int64()
-		n.version, n.cversion, n.aversion = d.int32(), d.int32(), d.int32()
+		data := d.buffer()
+		n := node{acl: t.internACL(d.acls())}
+		var st extState
+		n.czxid, n.mzxid, st.pzxid, n.ctime, n.mtime, st.owner = d.int64(), d.int64(), d.int64(), d.int64(), d.int64(), d.int64()
+		n.version, st.cversion, n.aversion = d.int32(), d.int32(), d.int32()
 		if d.err != nil {
 			break
 		}
 		if p == "/" {
-			t.setRoot(n)
-			t.track(p, n.owner)
+			if t.root != 0 {
+				return nil, errors.New("snapshot: two root nodes")
+			}
+			t.insert(0, "", data, n, st)
+			t.track(p, st.owner)
 			continue
 		}
-		{
-			parentPath, name := parentOf(p)
-			parent := t.nodes[parentPath]
-			if parent == nil {
-				return nil, fmt.Errorf("snapshot: node %s has no parent", p)
-			}
-			if parent.children == nil {
-				parent.children = make(map[string]struct{})
-			}
-			parent.children[name] = struct{}{}
+		if !validatePath(p) {
+			return nil, fmt.Errorf("snapshot: invalid path %q", p)
 		}
-		t.nodes[p] = n
-		t.track(p, n.owner)
+		parentPath, name := parentOf(p)
+		parent, _, _, existing := t.child(parentPath, name)
+		switch {
+		case parent == 0:
+			return nil, fmt.Errorf("snapshot: node %s has no parent", p)
+		case existing != 0:
+			return nil, fmt.Errorf("snapshot: node %s twice", p)
+		}
+		t.insert(parent, name, data, n, st)
+		t.track(p, st.owner)
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("decode snapshot: %w", d.err)
 	}
-	if t.nodes["/"] == nil {
+	if t.root == 0 {
 		return nil, errors.New("snapshot has no root node")
 	}
 	return t, nil
