@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,7 +20,6 @@ import (
 	"github.com/localstorm/localstorm/daemons/nimbus"
 	"github.com/localstorm/localstorm/daemons/supervisor"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
-	"github.com/localstorm/localstorm/localcluster/zkcontainer"
 )
 
 // Cluster is a running local cluster.
@@ -32,8 +30,8 @@ type Cluster struct {
 	tempDir bool
 	lock    *os.File
 
-	zkServer    *zookeeper.Server      // embedded mode
-	zkContainer *zkcontainer.Container // container mode
+	zkServer    *zookeeper.Server  // embedded mode
+	zkContainer ContainerZooKeeper // container mode
 	zkServers   []string
 
 	mu          sync.Mutex
@@ -214,10 +212,17 @@ func (c *Cluster) startZooKeeper(ctx context.Context) error {
 		c.zkServer = srv
 		c.zkServers = []string{srv.Addr()}
 	case ZooKeeperContainer:
-		if _, err := zkcontainer.ReapOrphans(ctx, c.opts.Name); err != nil {
+		rt, err := containerRuntime()
+		if err != nil {
+			return err
+		}
+		if _, err := rt.ReapOrphans(ctx, c.opts.Name); err != nil {
 			c.opts.Logger.Warn("could not remove containers of a crashed run", "err", err)
 		}
-		ct, err := zkcontainer.Start(ctx, zkcontainer.Options{Image: z.image(), Cluster: c.opts.Name, Logger: printfLogger{c.opts.Logger}})
+		logger := c.opts.Logger.With("daemon", "zookeeper-container")
+		ct, err := rt.StartZooKeeper(ctx, z.image(), c.opts.Name, func(format string, args ...any) {
+			logger.Info(fmt.Sprintf(format, args...))
+		})
 		if err != nil {
 			return fmt.Errorf("start zookeeper container: %w", err)
 		}
@@ -415,6 +420,9 @@ func (c *Cluster) Close(ctx context.Context) error {
 			}(s)
 		}
 		wg.Wait()
+		for _, s := range sups {
+			slotPortsInUse.release(s.ports)
+		}
 		if nst != nil {
 			errs = multierror.Append(errs, nst.Disconnect())
 		}
@@ -529,11 +537,4 @@ func joinInts(v []int) string {
 		s[i] = fmt.Sprint(n)
 	}
 	return strings.Join(s, ",")
-}
-
-// printfLogger adapts a slog.Logger to testcontainers' Printf logger.
-type printfLogger struct{ l *slog.Logger }
-
-func (p printfLogger) Printf(format string, v ...any) {
-	p.l.Info(fmt.Sprintf(format, v...), "daemon", "zookeeper-container")
 }

@@ -62,22 +62,16 @@ func (c *Cluster) StartSupervisor(ctx context.Context, i int) error {
 // AddSupervisor starts one more supervisor with the cluster's slot count and
 // returns its index.
 func (c *Cluster) AddSupervisor(ctx context.Context) (int, error) {
-	taken := map[int]bool{}
 	c.mu.Lock()
-	for _, s := range c.sups {
-		for _, p := range s.ports {
-			taken[p] = true
-		}
-	}
 	i := len(c.sups)
 	c.mu.Unlock()
 	s := &supervisorSlot{index: i, localDir: filepath.Join(c.dataDir, fmt.Sprintf("supervisor-%d", i))}
 	for j := 0; j < c.opts.Slots; j++ {
-		p, err := freePort(taken)
+		p, err := slotPortsInUse.claimFree()
 		if err != nil {
+			slotPortsInUse.release(s.ports)
 			return 0, err
 		}
-		taken[p] = true
 		s.ports = append(s.ports, p)
 	}
 	c.mu.Lock()

@@ -150,7 +150,11 @@ func (o *Options) validate() error {
 		return fmt.Errorf("slots: %d per supervisor is out of range; give 1 to 64", o.Slots)
 	}
 	switch o.ZooKeeper.Mode {
-	case ZooKeeperEmbedded, ZooKeeperContainer:
+	case ZooKeeperEmbedded:
+	case ZooKeeperContainer:
+		if _, err := containerRuntime(); err != nil {
+			return err
+		}
 	case ZooKeeperExternal:
 		if len(o.ZooKeeper.Servers) == 0 {
 			return fmt.Errorf("zookeeper: external mode needs host:port servers")

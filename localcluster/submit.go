@@ -115,7 +115,7 @@ func SubmitBinary(ctx context.Context, c *api.Client, binary string, opts Submit
 	if opts.Name != "" {
 		name = opts.Name
 	}
-	return submitFile(ctx, c, binary, "binary", name, d.Definition, opts, nil)
+	return submitFile(ctx, c, httpUpload(c), binary, "binary", name, d.Definition, opts, nil)
 }
 
 // SubmitTopology submits a topology built in this program; exe is the binary
@@ -126,7 +126,35 @@ func SubmitTopology(ctx context.Context, c *api.Client, exe string, name string,
 	if opts.Name != "" {
 		name = opts.Name
 	}
-	return submitFile(ctx, c, exe, "binary", name, t.Definition, opts, extraConf)
+	return submitFile(ctx, c, httpUpload(c), exe, "binary", name, t.Definition, opts, extraConf)
+}
+
+// SubmitTopology is the package's SubmitTopology for this in-process
+// cluster: nimbus links exe into its inbox (Nimbus.ImportCode) instead of
+// receiving a copy over HTTP, which saves a test binary's whole transfer at
+// every testkit submission.
+func (c *Cluster) SubmitTopology(ctx context.Context, exe string, name string, t *topology.Topology, extraConf map[string]any, opts SubmitOptions) (string, error) {
+	if opts.Name != "" {
+		name = opts.Name
+	}
+	link := func(ctx context.Context, f *os.File, sum string) (string, error) {
+		r, err := c.Nimbus().ImportCode(ctx, f, sum)
+		if err != nil {
+			return "", err
+		}
+		return r.UploadID, nil
+	}
+	return submitFile(ctx, c.Client(), link, exe, "binary", name, t.Definition, opts, extraConf)
+}
+
+// uploader hands code to nimbus and returns its upload id; f is at its start
+// and sum is its SHA-256.
+type uploader func(ctx context.Context, f *os.File, sum string) (string, error)
+
+func httpUpload(c *api.Client) uploader {
+	return func(ctx context.Context, f *os.File, sum string) (string, error) {
+		return c.Upload(ctx, f, sum)
+	}
 }
 
 // SubmitFlux submits a Flux YAML topology: the YAML's directory is shipped as
@@ -161,10 +189,10 @@ func SubmitFlux(ctx context.Context, c *api.Client, yamlPath string, opts Submit
 		return "", err
 	}
 	tmp.Close()
-	return submitFile(ctx, c, tmp.Name(), "flux", name, t.Definition, opts, map[string]any{ConfFluxFile: filepath.Base(yamlPath)})
+	return submitFile(ctx, c, httpUpload(c), tmp.Name(), "flux", name, t.Definition, opts, map[string]any{ConfFluxFile: filepath.Base(yamlPath)})
 }
 
-func submitFile(ctx context.Context, c *api.Client, path, kind, name string, def *topology.Definition, opts SubmitOptions, extraConf map[string]any) (string, error) {
+func submitFile(ctx context.Context, c *api.Client, upload uploader, path, kind, name string, def *topology.Definition, opts SubmitOptions, extraConf map[string]any) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("submit %q: %w", name, err)
@@ -174,7 +202,7 @@ func submitFile(ctx context.Context, c *api.Client, path, kind, name string, def
 	if err != nil {
 		return "", fmt.Errorf("submit %q: checksum code: %w", name, err)
 	}
-	uploadID, err := c.Upload(ctx, f, sum)
+	uploadID, err := upload(ctx, f, sum)
 	if err != nil {
 		return "", fmt.Errorf("submit %q: upload code: %w", name, err)
 	}

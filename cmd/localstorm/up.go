@@ -15,6 +15,8 @@ import (
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/localcluster"
+	// --zookeeper container: links the Docker client into this command only.
+	_ "github.com/localstorm/localstorm/localcluster/zkcontainer"
 )
 
 func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
@@ -152,7 +154,8 @@ func submitDemo(ctx context.Context, c *localcluster.Cluster) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return localcluster.SubmitTopology(ctx, c.Client(), exe, "wordcount", topo,
+	// The cluster is in this process: nimbus takes the binary in place.
+	return c.SubmitTopology(ctx, exe, "wordcount", topo,
 		map[string]any{localcluster.ConfBuiltin: "wordcount"}, localcluster.SubmitOptions{})
 }
 

@@ -78,7 +78,7 @@ func (p *peer) run() {
 	var buf []byte
 	for {
 		if conn == nil {
-			c, err := net.DialTimeout("tcp", p.addr, time.Second)
+			c, err := dialPeer(&net.Dialer{Timeout: time.Second}, p.addr)
 			if err != nil {
 				p.logger.Debug("connect to peer worker", "err", err, "retry_in", backoff)
 				select {
@@ -118,6 +118,32 @@ func (p *peer) run() {
 			buf = nil // do not keep a huge buffer after a burst of big tuples
 		}
 	}
+}
+
+// errSelfConnect is a dial that connected the socket to itself.
+var errSelfConnect = errors.New("connected to itself: nothing listens on the port yet")
+
+// dialPeer connects to a peer worker's slot port. A dial on loopback to a
+// port in the ephemeral range that nothing listens on yet can connect the
+// socket to itself (TCP simultaneous open, when the kernel picks that very
+// port as the source): what is written goes nowhere, and the socket holds
+// the port the peer is about to bind, so it fails to listen and its first
+// tuples are lost. Such a connection is reset and reported as a failed dial.
+// (Storm's default slot ports, 6700 and up, lie below the ephemeral range;
+// testkit's and localstorm's, chosen free at start, are in it.)
+func dialPeer(d *net.Dialer, addr string) (net.Conn, error) {
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if c.LocalAddr().String() == c.RemoteAddr().String() {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // reset: leave no TIME_WAIT on the peer's port
+		}
+		c.Close()
+		return nil, errSelfConnect
+	}
+	return c, nil
 }
 
 // encode appends the frame of batch b to buf and hands b back for reuse.

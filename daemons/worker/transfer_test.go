@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"errors"
 	"io"
 	"net"
 	"sync/atomic"
@@ -65,4 +66,34 @@ func TestServerRejectsBadFramesAndDelivers(t *testing.T) {
 	if p.w.rt.dropped.Load() != 1 {
 		t.Fatalf("dropped %d tuples for an unknown task, want 1", p.w.rt.dropped.Load())
 	}
+}
+
+// A dial to a port nothing listens on can connect the socket to itself when
+// the kernel picks that port as the source. Forced here by binding the
+// source port: dialPeer must refuse the connection and leave the port free
+// for the peer worker to listen on.
+func TestDialPeerRefusesASelfConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	local, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dialPeer(&net.Dialer{LocalAddr: local, Timeout: time.Second}, addr)
+	if err == nil {
+		c.Close()
+		t.Fatalf("dialPeer returned a connection from %s to %s", c.LocalAddr(), c.RemoteAddr())
+	}
+	if !errors.Is(err, errSelfConnect) {
+		t.Fatalf("dialPeer: %v, want errSelfConnect (the kernel did not self-connect?)", err)
+	}
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the peer cannot listen on its port after a refused self-connection: %v", err)
+	}
+	ln.Close()
 }

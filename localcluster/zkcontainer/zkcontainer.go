@@ -6,6 +6,9 @@
 // testcontainers' Ryuk reaper is disabled, as it needs a registry pull and a
 // long-lived side container, and localstorm cleans up after itself. The
 // client port 2181 is published on 127.0.0.1 only.
+//
+// Importing the package makes localcluster's container mode available; a
+// program that does not import it does not link the Docker client.
 package zkcontainer
 
 import (
@@ -26,6 +29,8 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/localstorm/localstorm/localcluster"
 )
 
 const (
@@ -299,3 +304,26 @@ func ReapOrphans(ctx context.Context, cluster string) (int, error) {
 	}
 	return removed, nil
 }
+
+// Importing this package makes localcluster's container mode available.
+func init() { localcluster.RegisterContainerRuntime(containerRuntime{}) }
+
+// containerRuntime is localcluster's ContainerRuntime over Start and ReapOrphans.
+type containerRuntime struct{}
+
+func (containerRuntime) StartZooKeeper(ctx context.Context, image, cluster string, logf func(string, ...any)) (localcluster.ContainerZooKeeper, error) {
+	c, err := Start(ctx, Options{Image: image, Cluster: cluster, Logger: printf(logf)})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (containerRuntime) ReapOrphans(ctx context.Context, cluster string) (int, error) {
+	return ReapOrphans(ctx, cluster)
+}
+
+// printf is a Logger that hands messages to a function.
+type printf func(string, ...any)
+
+func (f printf) Printf(format string, args ...any) { f(format, args...) }
