@@ -45,7 +45,10 @@ func WithSupervisors(n int) Option { return func(s *settings) { s.opts.Superviso
 // WithSlots sets the worker slots per supervisor (default 2).
 func WithSlots(n int) Option { return func(s *settings) { s.opts.Slots = n } }
 
-// WithZooKeeper chooses the ZooKeeper (default: embedded).
+// WithZooKeeper chooses the ZooKeeper (default: embedded). Container mode
+// needs `import _ "github.com/localstorm/localstorm/localcluster/zkcontainer"`
+// in the test package; testkit does not import it, so that a test binary,
+// which is also its topologies' worker binary, does not link the Docker client.
 func WithZooKeeper(z localcluster.ZooKeeperOptions) Option {
 	return func(s *settings) { s.opts.ZooKeeper = z }
 }
@@ -152,7 +155,7 @@ func (c *Cluster) submitBuilt(t testing.TB, name string, topo *topology.Topology
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	id, err := localcluster.SubmitTopology(ctx, c.Client(), exe, name, topo, extra, localcluster.SubmitOptions{})
+	id, err := c.Cluster.SubmitTopology(ctx, exe, name, topo, extra, localcluster.SubmitOptions{})
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
 	}

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/localstorm/localstorm/api"
@@ -44,16 +46,10 @@ const checksumSuffix = ".sha256"
 // The caller bounds the size of r; a read error (including the size limit)
 // leaves nothing behind.
 func (n *Nimbus) Upload(ctx context.Context, r io.Reader, sha256Hex string) (*api.UploadReply, error) {
-	sha256Hex = strings.ToLower(strings.TrimSpace(sha256Hex))
-	if len(sha256Hex) != 64 || !isHex(sha256Hex) {
-		return nil, fmt.Errorf("upload: %w: the %s header must be the hex SHA-256 of the code (64 hex digits), got %q", api.ErrInvalid, api.HeaderChecksum, sha256Hex)
+	sha256Hex, err := checkSHA256Hex(sha256Hex)
+	if err != nil {
+		return nil, err
 	}
-	var raw [16]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return nil, fmt.Errorf("upload: make an id: %w", err)
-	}
-	id := hex.EncodeToString(raw[:])
-	final := filepath.Join(n.inboxDir, id)
 	f, err := os.CreateTemp(n.inboxDir, ".upload-*")
 	if err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
@@ -76,16 +72,128 @@ func (n *Nimbus) Upload(ctx context.Context, r io.Reader, sha256Hex string) (*ap
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
-	if err := os.WriteFile(final+checksumSuffix, []byte(sha256Hex), 0o644); err != nil {
-		return nil, fmt.Errorf("upload: %w", err)
-	}
-	if err := os.Rename(f.Name(), final); err != nil {
-		os.Remove(final + checksumSuffix)
-		return nil, fmt.Errorf("upload: %w", err)
+	id, err := n.admitUpload(f.Name(), sha256Hex)
+	if err != nil {
+		return nil, err
 	}
 	keep = true
 	n.log.Info("code uploaded", "uploadId", id, "bytes", size)
 	return &api.UploadReply{UploadID: id, SHA256: sha256Hex, Size: size}, nil
+}
+
+// ImportCode is Upload for a caller in this process whose code is the file
+// f (a testkit test binary, at every submission). f is hard-linked into the
+// inbox when it can be (same file system, and already the 0755 mode a stored
+// binary gets, so that nimbus never changes the caller's file), else copied
+// file to file; either way nothing crosses HTTP and nothing is hashed again.
+// sha256Hex is the SHA-256 the caller computed of f, which nimbus takes on
+// trust: the code stored is f's inode or a copy of it, what the caller
+// hashed unless the file is rewritten in place meanwhile. f must be at its
+// start.
+func (n *Nimbus) ImportCode(ctx context.Context, f *os.File, sha256Hex string) (*api.UploadReply, error) {
+	sha256Hex, err := checkSHA256Hex(sha256Hex)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("import code: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("import code: %w: %s is not a regular file", api.ErrInvalid, f.Name())
+	}
+	how := "linked"
+	path, err := n.linkIntoInbox(f, fi)
+	if err != nil {
+		how = "copied"
+		if path, err = n.copyIntoInbox(ctx, f); err != nil {
+			return nil, err
+		}
+	}
+	id, err := n.admitUpload(path, sha256Hex)
+	if err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	n.log.Info("code imported", "uploadId", id, "bytes", fi.Size(), "how", how)
+	return &api.UploadReply{UploadID: id, SHA256: sha256Hex, Size: fi.Size()}, nil
+}
+
+// linkIntoInbox hard-links f, a 0755 file, into the inbox under a temporary
+// name and returns it.
+func (n *Nimbus) linkIntoInbox(f *os.File, fi os.FileInfo) (string, error) {
+	if fi.Mode().Perm() != 0o755 {
+		return "", errors.New("not mode 0755")
+	}
+	tag, err := randomHex(8)
+	if err != nil {
+		return "", err
+	}
+	link := filepath.Join(n.inboxDir, ".import-"+tag)
+	if err := os.Link(f.Name(), link); err != nil {
+		return "", err // another file system, most often
+	}
+	if li, err := os.Stat(link); err != nil || !os.SameFile(li, fi) {
+		// The path names another file than the one opened (replaced since).
+		os.Remove(link)
+		return "", errors.New("the file was replaced")
+	}
+	return link, nil
+}
+
+// copyIntoInbox copies f into the inbox under a temporary name (the kernel
+// copies file to file) and returns it.
+func (n *Nimbus) copyIntoInbox(ctx context.Context, f *os.File) (string, error) {
+	tmp, err := os.CreateTemp(n.inboxDir, ".upload-*")
+	if err != nil {
+		return "", fmt.Errorf("import code: %w", err)
+	}
+	_, err = io.Copy(tmp, f)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("import code: copy %s: %w", f.Name(), err)
+	}
+	return tmp.Name(), nil
+}
+
+func randomHex(bytes int) (string, error) {
+	raw := make([]byte, bytes)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(raw), nil
+}
+
+func checkSHA256Hex(sha256Hex string) (string, error) {
+	sha256Hex = strings.ToLower(strings.TrimSpace(sha256Hex))
+	if len(sha256Hex) != 64 || !isHex(sha256Hex) {
+		return "", fmt.Errorf("upload: %w: the %s header must be the hex SHA-256 of the code (64 hex digits), got %q", api.ErrInvalid, api.HeaderChecksum, sha256Hex)
+	}
+	return sha256Hex, nil
+}
+
+// admitUpload gives the complete code file at path (in the inbox) an upload
+// id: its checksum is written beside it, then it is renamed to the id.
+func (n *Nimbus) admitUpload(path, sha256Hex string) (string, error) {
+	id, err := randomHex(16)
+	if err != nil {
+		return "", fmt.Errorf("upload: make an id: %w", err)
+	}
+	final := filepath.Join(n.inboxDir, id)
+	if err := os.WriteFile(final+checksumSuffix, []byte(sha256Hex), 0o644); err != nil {
+		return "", fmt.Errorf("upload: %w", err)
+	}
+	if err := os.Rename(path, final); err != nil {
+		os.Remove(final + checksumSuffix)
+		return "", fmt.Errorf("upload: %w", err)
+	}
+	return id, nil
 }
 
 // ctxReader stops a long upload when its request is cancelled.
@@ -159,8 +267,14 @@ func (n *Nimbus) writeStormdist(id, uploadPath, codeFile string, conf config.Con
 	if codeFile == api.CodeFileBinary {
 		mode = 0o755
 	}
-	if err := os.Chmod(uploadPath, mode); err != nil {
+	// An imported upload is the caller's own file (a hard link): leave its
+	// mode alone when it is right already.
+	if fi, err := os.Stat(uploadPath); err != nil {
 		return err
+	} else if fi.Mode().Perm() != mode {
+		if err := os.Chmod(uploadPath, mode); err != nil {
+			return err
+		}
 	}
 	if err := os.Rename(uploadPath, filepath.Join(tmp, codeFile)); err != nil {
 		return err
@@ -322,13 +436,30 @@ func (n *Nimbus) cleanInbox() error {
 		if err != nil {
 			continue // removed meanwhile
 		}
-		if info.ModTime().Before(cutoff) {
+		if at := n.uploadedAt(e.Name(), info); at.Before(cutoff) {
 			path := filepath.Join(n.inboxDir, e.Name())
 			if err := os.RemoveAll(path); err != nil {
 				return err
 			}
-			n.log.Info("deleted expired upload", "file", e.Name(), "age", time.Since(info.ModTime()).Round(time.Second))
+			n.log.Info("deleted expired upload", "file", e.Name(), "age", n.clock.Now().Sub(at).Round(time.Second))
 		}
 	}
 	return nil
+}
+
+// uploadedAt is when an inbox entry arrived. An imported upload is a hard
+// link to the caller's file and keeps its mtime, which may be long past: a
+// link in progress (.import-*) is as old as its change time, which the link
+// set, and an upload as old as its checksum file, written when it was
+// admitted.
+func (n *Nimbus) uploadedAt(name string, info fs.FileInfo) time.Time {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && strings.HasPrefix(name, ".import-") {
+		return time.Unix(st.Ctim.Unix())
+	}
+	if uploadIDPattern.MatchString(name) {
+		if sidecar, err := os.Stat(filepath.Join(n.inboxDir, name+checksumSuffix)); err == nil {
+			return sidecar.ModTime()
+		}
+	}
+	return info.ModTime()
 }

@@ -215,6 +215,43 @@ func TestInboxCleanerDeletesExpiredUploads(t *testing.T) {
 	}
 }
 
+// An imported binary keeps the mtime of its build, which may be hours old:
+// the cleaner goes by when it was imported.
+func TestInboxCleanerKeepsAFreshImportOfAnOldBinary(t *testing.T) {
+	e := newEnv(t, config.Conf{config.NimbusInboxJarExpirationSecs: 60, config.NimbusCleanupInboxFreqSecs: 30})
+	code := []byte("#!/bin/true\nbuilt long ago")
+	path, f := codeFile(t, code, 0o755)
+	built := e.clock.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(path, built, built); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.n.ImportCode(context.Background(), f, sum(code))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox := filepath.Join(e.dir, "nimbus", "inbox")
+	now := e.clock.Now()
+	if err := os.Chtimes(filepath.Join(inbox, r.UploadID+checksumSuffix), now, now); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(30 * time.Second)
+	if _, err := os.Stat(filepath.Join(inbox, r.UploadID)); err != nil {
+		t.Fatalf("a fresh import of an old binary was deleted: %v", err)
+	}
+	old := now.Add(-2 * time.Minute)
+	if err := os.Chtimes(filepath.Join(inbox, r.UploadID+checksumSuffix), old, old); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(30 * time.Second)
+	eventually(t, "the expired import deleted", func() bool {
+		_, err := os.Stat(filepath.Join(inbox, r.UploadID))
+		return errors.Is(err, os.ErrNotExist)
+	})
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("deleting the import removed the caller's file: %v", err)
+	}
+}
+
 func TestCloseStopsServingAndIsIdempotent(t *testing.T) {
 	e := newEnv(t, nil)
 	url := e.n.APIURL()

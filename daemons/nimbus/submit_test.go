@@ -193,3 +193,80 @@ func TestValidateTopologyName(t *testing.T) {
 		}
 	}
 }
+
+// An in-process caller's binary is linked into the inbox, not copied, and
+// the stored topology runs that very file, whose mode nimbus leaves alone.
+func TestImportCodeLinksTheCallersBinary(t *testing.T) {
+	e := newEnv(t, nil)
+	code := []byte("#!/bin/true\nimported")
+	path, f := codeFile(t, code, 0o755)
+	r, err := e.n.ImportCode(context.Background(), f, sum(code))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, _ := os.Stat(path)
+	if in, err := os.Stat(filepath.Join(e.dir, "nimbus", "inbox", r.UploadID)); err != nil || !os.SameFile(in, orig) {
+		t.Fatalf("the upload is not a link to the caller's file (%v)", err)
+	}
+	id, err := e.n.Submit(context.Background(), api.SubmitRequest{Name: "imported", UploadID: r.UploadID, SHA256: r.SHA256, Kind: api.KindBinary, Definition: wordCount()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := os.Stat(filepath.Join(e.dir, "nimbus", "stormdist", id, api.CodeFileBinary))
+	if err != nil || !os.SameFile(stored, orig) {
+		t.Fatalf("stormdist does not hold the caller's binary (%v)", err)
+	}
+	if after, _ := os.Stat(path); after.Mode().Perm() != 0o755 || !after.ModTime().Equal(orig.ModTime()) {
+		t.Errorf("the caller's file changed: mode %v, mtime %v → %v", after.Mode(), orig.ModTime(), after.ModTime())
+	}
+}
+
+// A file nimbus cannot link (here: not 0755, whose mode it would have to
+// change) is copied; the caller's file is not touched, and what is not a
+// regular file is refused.
+func TestImportCodeCopiesWhatItCannotLink(t *testing.T) {
+	e := newEnv(t, nil)
+	code := []byte("not executable")
+	path, f := codeFile(t, code, 0o640)
+	r, err := e.n.ImportCode(context.Background(), f, sum(code))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, _ := os.Stat(path)
+	stored := filepath.Join(e.dir, "nimbus", "inbox", r.UploadID)
+	if in, err := os.Stat(stored); err != nil || os.SameFile(in, orig) {
+		t.Fatalf("a 0640 file was linked, not copied (%v)", err)
+	}
+	if got, _ := os.ReadFile(stored); string(got) != string(code) {
+		t.Errorf("the copy holds %q", got)
+	}
+	if orig.Mode().Perm() != 0o640 {
+		t.Errorf("the caller's file mode changed to %v", orig.Mode())
+	}
+	dir, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	if _, err := e.n.ImportCode(context.Background(), dir, sum(code)); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("importing a directory: %v", err)
+	}
+	if _, err := e.n.ImportCode(context.Background(), f, "zz"); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("a malformed checksum: %v", err)
+	}
+}
+
+// codeFile writes code with mode to a file of the test and opens it.
+func codeFile(t *testing.T, code []byte, mode os.FileMode) (string, *os.File) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "code")
+	if err := os.WriteFile(path, code, mode); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return path, f
+}

@@ -144,7 +144,7 @@ func local(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, err := localcluster.SubmitTopology(ctx, c.Client(), exe, env.Name, t, nil, localcluster.SubmitOptions{Conf: extra, Wait: true})
+	id, err := c.SubmitTopology(ctx, exe, env.Name, t, nil, localcluster.SubmitOptions{Conf: extra, Wait: true})
 	if err != nil {
 		return err
 	}

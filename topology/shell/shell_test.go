@@ -376,10 +376,16 @@ func TestBoltFailures(t *testing.T) {
 					t.Errorf("panic %q does not contain %q", msg, w)
 				}
 			}
+			// Fatal comes after the report and the kill, on the bolt's reader.
+			out.waitFor(t, "Context.Fatal called", func() bool {
+				fatalMu.Lock()
+				defer fatalMu.Unlock()
+				return fatal != nil
+			})
 			fatalMu.Lock()
 			defer fatalMu.Unlock()
-			if fatal == nil || fatal.Error() != out.errs[0].Error() {
-				t.Errorf("Context.Fatal got %v", fatal)
+			if fatal.Error() != out.errs[0].Error() {
+				t.Errorf("Context.Fatal got %v, the report %v", fatal, out.errs[0])
 			}
 		})
 	}
