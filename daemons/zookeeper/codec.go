@@ -56,7 +56,6 @@ const (
 	xidNotification int32 = -1
 	xidPing         int32 = -2
 	xidAuth         int32 = -4
-	xidSetWatches   int32 = -8
 )
 
 // Error codes of KeeperException.Code.

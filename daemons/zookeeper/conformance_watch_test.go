@@ -118,6 +118,26 @@ func TestConformanceWatchOneShotAndOrdering(t *testing.T) {
 	})
 }
 
+// TestConformanceSetWatchesReplyXid: the setWatches reply carries the xid
+// the request came with. The Java client sends -8; go-zookeeper sends an
+// ordinary xid and waits for its reply, which never came while the embedded
+// server answered every setWatches with -8.
+func TestConformanceSetWatchesReplyXid(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		c := mustConnect(t, in.Addr())
+		for _, op := range []int32{opSetWatches, opSetWatches2} {
+			req := (&enc{}).i64(c.lastZxid).strs([]string{in.Path("a")}).strs(nil).strs(nil)
+			if op == opSetWatches2 {
+				req.strs(nil).strs(nil) // persistent and persistent-recursive
+			}
+			h, _, err := c.call(op, req.b) // call waits for a reply with its own xid
+			if err != nil || h.err != errOK {
+				t.Fatalf("op %d: reply %+v, %v", op, h, err)
+			}
+		}
+	})
+}
+
 // TestConformanceSetWatchesAfterReconnect: a client reconnecting with the
 // same session re-sends its watches (setWatches, xid -8) with the last zxid it
 // saw; the server fires the ones whose nodes changed after it and

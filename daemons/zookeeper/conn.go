@@ -581,8 +581,9 @@ func (c *conn) handleRead(xid, op int32, req any) {
 		path := req.(*pathRequest).Path
 		body = func(e *encoder) { e.string(path) }
 	case opSetWatches, opSetWatches2:
+		// The reply carries the request's xid, as every reply does: the Java
+		// client sends -8, go-zookeeper an ordinary one and waits for it.
 		c.setWatches(req.(*setWatchesRequest))
-		xid = xidSetWatches
 	case opAddWatch:
 		r := req.(*addWatchRequest)
 		if r.Mode != addWatchPersistent && r.Mode != addWatchPersistentRecursive {
