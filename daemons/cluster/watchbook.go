@@ -67,13 +67,6 @@ func (b *watchBook) record(path string, kind watchKind, epoch uint64) {
 	}
 }
 
-// any reports whether the session holds a watch at all.
-func (b *watchBook) any() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.held) > 0
-}
-
 // fired forgets every watch on path: an event consumed the one that fired,
 // and forgetting the others too only costs a redundant watch flag.
 func (b *watchBook) fired(path string) {

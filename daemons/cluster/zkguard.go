@@ -2,113 +2,228 @@ package cluster
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// go-zookeeper v1.0.4 reads Conn.lastZxid without synchronisation when it
-// re-sends the session's watches after a reconnect (sendSetWatches, on its
-// connection goroutine), while the new connection's receive loop may already
-// be writing it for a reply (go-zookeeper/zk#35, open upstream). The race is
-// harmless in practice, but the race detector reports it whenever a reply
-// reaches the receive loop before the setWatches packet has gone out: for
-// example the reply to a heartbeat written while ZooKeeper was restarting,
-// which go-zookeeper sends first thing on the new connection.
+// go-zookeeper v1.0.4 reads Conn.lastZxid without synchronisation in
+// sendSetWatches, on its connection goroutine, just after it has started the
+// receive loop that writes it for every reply (go-zookeeper/zk#35, open
+// upstream). The race is harmless on the machines we run on, but the race
+// detector reports it whenever a reply reaches the receive loop after the
+// session holds a watch and before the connection goroutine has read the
+// field. On a reconnection that is the reply to anything sent first thing;
+// on the session's first connection, a watch set and one more reply while
+// the connection goroutine waits for a CPU, as a loaded CI machine showed.
 //
-// zkGuard closes the gap from outside the library, through its dialer: on a
-// reconnection while this state holds watches, the connection holds back
-// what it reads after the connect response until go-zookeeper has written the
-// setWatches packet, which it does only after that read. The channel closed
-// by that write orders the read before every later reply.
+// zkGuard closes the gap from outside the library with what it can reach:
+// the dialer, the host provider and the session's first request.
+//
+//  1. The session's first connection carries one request of ours, a watched
+//     exists of anchorPath. Once its reply has been read, the connection's
+//     next read fails, which ends the connection. Its one reply registers the
+//     watch after writing lastZxid, under the lock sendSetWatches takes first,
+//     so sendSetWatches reads it safely whether it runs before or after.
+//  2. go-zookeeper reconnects with the same session, now holding the anchor
+//     watch, so on this and every later connection it re-sends its watches
+//     (setWatches) after reading lastZxid. Each of these connections holds
+//     back what it reads after the connect response until that packet is
+//     written: the channel closed by the write orders the read before every
+//     reply.
+//
+// The anchor is a node that always exists and never changes, so its watch
+// stays held; should it fire all the same, the state sets it again.
+//
+// zkGuard is also the connection's host provider, because go-zookeeper's own
+// pauses a second before every reconnection to a lone server: the handover of
+// step 2, and a recovery after ZooKeeper restarts, happen at once.
+
+// anchorPath is the node whose watch every session holds (see zkGuard). It
+// exists on every ZooKeeper and no one writes it.
+const anchorPath = "/zookeeper"
 
 // setWatchesWait bounds how long replies are held back when no setWatches
-// packet comes (the watch book thought watches were held, go-zookeeper had
-// none left). It stays well below go-zookeeper's receive timeout (2/3 of the
-// session timeout), so a late packet never costs the connection.
+// packet comes (go-zookeeper held no watch after all: the anchor fired and
+// was not set again yet). It stays well below go-zookeeper's receive timeout
+// (2/3 of the session timeout), so a late packet never costs the connection.
 const setWatchesWait = 250 * time.Millisecond
 
 // opSetWatches is the setWatches opcode (ZooDefs.OpCode.setWatches).
 const opSetWatches = 101
 
+// errHandover ends the session's first connection (step 1 above).
+var errHandover = errors.New("session established; reconnecting with the anchor watch held")
+
+// guardPhase is where a session is in the steps above.
+type guardPhase int32
+
+const (
+	phaseFirst    guardPhase = iota // connections until the anchor watch's reply
+	phaseHandover                   // the first connection ended; no session on the next one yet
+	phaseReady                      // a connection holding the anchor watch has the session
+)
+
 type zkGuard struct {
-	dials atomic.Int32
-	// holdsWatches reports whether the session holds watches, that is
-	// whether go-zookeeper will re-send them on a reconnection.
-	holdsWatches func() bool
+	phase       atomic.Int32 // guardPhase
+	established atomic.Int64 // connections that got the session
+
+	mu       sync.Mutex
+	servers  []string
+	next     int
+	attempts int // connection attempts since the last successful one
 }
 
-// dial is a zk.Dialer. The first connection of a zk.Conn has no watches to
-// re-send; every later one is a reconnection of the same session.
+func (g *zkGuard) currentPhase() guardPhase { return guardPhase(g.phase.Load()) }
+
+// quiet reports whether the session is in its handover, whose disconnection
+// and reconnection are expected and are not worth an info line.
+func (g *zkGuard) quiet() bool { return g.currentPhase() != phaseReady }
+
+// sessionEstablished is told every time a connection gets its session.
+func (g *zkGuard) sessionEstablished() {
+	g.phase.CompareAndSwap(int32(phaseHandover), int32(phaseReady))
+	g.established.Add(1)
+}
+
+// dial is a zk.Dialer.
 func (g *zkGuard) dial(network, address string, timeout time.Duration) (net.Conn, error) {
 	c, err := net.DialTimeout(network, address, timeout)
-	if err != nil || g.dials.Add(1) == 1 {
-		return c, err
+	if err != nil {
+		return nil, err
 	}
-	return newGuardedConn(c, g.holdsWatches), nil
+	return newGuardedConn(c, g.currentPhase() == phaseFirst, g.handover), nil
 }
 
-// guardedConn is a reconnection: reads past the connect response wait for
-// gate, closed once the setWatches packet is written (or at once when no
-// watches are held, or after setWatchesWait, or on Close).
+func (g *zkGuard) handover() { g.phase.Store(int32(phaseHandover)) }
+
+// Init, Len, Next and Connected make zkGuard a zk.HostProvider: round robin,
+// with go-zookeeper's pause of a second only once every server has been
+// tried without success since the last connection.
+func (g *zkGuard) Init(servers []string) error {
+	if len(servers) == 0 {
+		return errors.New("no ZooKeeper servers")
+	}
+	g.servers = append([]string(nil), servers...)
+	return nil
+}
+
+func (g *zkGuard) Len() int { return len(g.servers) }
+
+func (g *zkGuard) Next() (string, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	server := g.servers[g.next]
+	g.next = (g.next + 1) % len(g.servers)
+	g.attempts++
+	return server, g.attempts > len(g.servers)
+}
+
+func (g *zkGuard) Connected() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.attempts = 0
+}
+
+// guardedConn is one connection of the session. Its reads follow the frames
+// (a 4-byte length, then the body) until it has nothing more to watch for.
 type guardedConn struct {
 	net.Conn
-	holdsWatches func() bool
+	first    bool   // step 1: end after the reply to the first request
+	handover func() // called when the first connection ends
+
+	// requestXid is the xid of the first request written (the anchor's).
+	requestXid atomic.Int32
+	// writes counts the packets written: go-zookeeper's connect request
+	// first (on its connection goroutine), then requests (on its send loop,
+	// started after it).
+	writes int
 
 	// Read state, touched only by the reading goroutine (go-zookeeper reads
 	// the connect response, then starts the receive loop: one at a time).
-	hdr       [4]byte
-	hdrRead   int
-	respLeft  int // bytes of the connect response body still to pass
-	handshake bool
+	hdr     [4]byte
+	hdrRead int
+	left    int // bytes of the current frame's body still to pass
+	xid     [4]byte
+	xidRead int
+	frames  int
+	ended   bool
 
 	gate     chan struct{}
 	gateOnce sync.Once
 }
 
-func newGuardedConn(c net.Conn, holdsWatches func() bool) *guardedConn {
-	return &guardedConn{Conn: c, holdsWatches: holdsWatches, handshake: true, gate: make(chan struct{})}
+func newGuardedConn(c net.Conn, first bool, handover func()) *guardedConn {
+	return &guardedConn{Conn: c, first: first, handover: handover, gate: make(chan struct{})}
 }
 
 func (c *guardedConn) open() { c.gateOnce.Do(func() { close(c.gate) }) }
 
 func (c *guardedConn) Read(p []byte) (int, error) {
-	if !c.handshake {
+	if c.ended {
+		c.Conn.Close()
+		return 0, errHandover
+	}
+	if !c.first && c.frames > 0 {
+		// Past the connect response of a reconnection: untracked, once the
+		// setWatches packet is out.
 		<-c.gate
 		return c.Conn.Read(p)
 	}
-	// The connect response (a length-prefixed frame) passes: go-zookeeper
-	// reads it before it sends anything else, setWatches included.
+	// Read no further than the end of the current frame's length or body.
 	if c.hdrRead < len(c.hdr) {
 		p = p[:min(len(p), len(c.hdr)-c.hdrRead)]
 	} else {
-		p = p[:min(len(p), c.respLeft)]
+		p = p[:min(len(p), c.left)]
 	}
 	n, err := c.Conn.Read(p)
 	if c.hdrRead < len(c.hdr) {
 		c.hdrRead += copy(c.hdr[c.hdrRead:], p[:n])
 		if c.hdrRead == len(c.hdr) {
-			c.respLeft = int(binary.BigEndian.Uint32(c.hdr[:]))
+			c.left = int(binary.BigEndian.Uint32(c.hdr[:]))
 		}
 	} else {
-		c.respLeft -= n
+		c.xidRead += copy(c.xid[c.xidRead:], p[:n])
+		c.left -= n
 	}
-	if c.hdrRead == len(c.hdr) && c.respLeft <= 0 {
-		c.handshake = false
-		if c.holdsWatches() {
-			time.AfterFunc(setWatchesWait, c.open)
-		} else {
-			c.open()
-		}
+	if c.hdrRead == len(c.hdr) && c.left <= 0 {
+		c.frameDone()
 	}
 	return n, err
 }
 
+// frameDone is called once a whole frame has been read.
+func (c *guardedConn) frameDone() {
+	c.frames++
+	xid := int32(binary.BigEndian.Uint32(c.xid[:]))
+	c.hdrRead, c.xidRead, c.xid = 0, 0, [4]byte{}
+	switch {
+	case c.frames == 1 && !c.first:
+		// The connect response of a reconnection: go-zookeeper sends
+		// setWatches after reading it; give up waiting after setWatchesWait.
+		time.AfterFunc(setWatchesWait, c.open)
+	case c.frames > 1 && c.first && xid > 0 && xid == c.requestXid.Load():
+		c.ended = true
+		c.handover()
+	}
+}
+
 func (c *guardedConn) Write(p []byte) (int, error) {
+	c.writes++
+	// go-zookeeper writes one whole packet per Write: length, xid, opcode,
+	// but the connect request, first, has neither xid nor opcode. The xid is
+	// noted before the write, whose reply may be read before it returns.
+	isSetWatches := false
+	if c.writes > 1 && len(p) >= 12 {
+		if xid := int32(binary.BigEndian.Uint32(p[4:8])); xid > 0 {
+			c.requestXid.CompareAndSwap(0, xid)
+		}
+		isSetWatches = int32(binary.BigEndian.Uint32(p[8:12])) == opSetWatches
+	}
 	n, err := c.Conn.Write(p)
-	// go-zookeeper writes one whole packet per Write: length, xid, opcode.
-	if len(p) >= 12 && int32(binary.BigEndian.Uint32(p[8:12])) == opSetWatches {
+	if isSetWatches {
 		c.open()
 	}
 	return n, err

@@ -42,6 +42,7 @@ type zkState struct {
 	mu     sync.RWMutex
 	conn   *zk.Conn
 	gen    uint64     // generation of conn; events of older connections are ignored
+	guard  *zkGuard   // conn's dialer and host provider
 	book   *watchBook // the watches conn's session holds
 	closed bool
 
@@ -59,6 +60,9 @@ type zkState struct {
 	wg        sync.WaitGroup
 	fatalOnce sync.Once
 	nextGen   atomic.Uint64
+	wakeMu    sync.Mutex
+	wake      chan struct{} // closed by wakeSessionWaiters
+
 	// inCallback is set while the dispatcher runs owner code, which may call
 	// Close: Close then cannot wait for the dispatcher (it would wait for itself).
 	inCallback atomic.Bool
@@ -66,8 +70,9 @@ type zkState struct {
 
 // connEvent is a go-zookeeper event tagged with the generation of its connection.
 type connEvent struct {
-	gen uint64
-	ev  zk.Event
+	gen   uint64
+	ev    zk.Event
+	quiet bool // of a session's handover (zkGuard): a debug line at most
 }
 
 // eventQueue is an unbounded FIFO with a wake-up channel.
@@ -129,11 +134,11 @@ func connect(ctx context.Context, opts Options) (*zkState, error) {
 		events:     eventQueue{wake: make(chan struct{}, 1)},
 		done:       make(chan struct{}),
 	}
-	conn, gen, err := s.dial(ctx)
+	conn, gen, guard, err := s.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.conn, s.gen, s.book = conn, gen, newWatchBook()
+	s.conn, s.gen, s.guard, s.book = conn, gen, guard, newWatchBook()
 	if root != "" {
 		if err := s.mkdirsAbs(conn, root); err != nil {
 			conn.Close()
@@ -145,48 +150,81 @@ func connect(ctx context.Context, opts Options) (*zkState, error) {
 	return s, nil
 }
 
-// zkLogger routes go-zookeeper's own log lines to slog.
-type zkLogger struct{ log *slog.Logger }
+// zkLogger routes go-zookeeper's own log lines to slog; those of a session's
+// handover (zkGuard) are debug lines.
+type zkLogger struct {
+	log   *slog.Logger
+	guard *zkGuard
+}
 
 func (l zkLogger) Printf(format string, args ...any) {
-	l.log.Info(fmt.Sprintf(format, args...), "component", "zookeeper-client")
+	level := slog.LevelInfo
+	if l.guard.quiet() {
+		level = slog.LevelDebug
+	}
+	l.log.Log(context.Background(), level, fmt.Sprintf(format, args...), "component", "zookeeper-client")
 }
 
-// dial opens a new connection (a new session) and waits until it has a session.
-func (s *zkState) dial(ctx context.Context) (*zk.Conn, uint64, error) {
+// dial opens a new connection (a new session) and returns once a connection
+// holding the anchor watch has the session (zkGuard).
+func (s *zkState) dial(ctx context.Context) (*zk.Conn, uint64, *zkGuard, error) {
 	gen := s.nextGen.Add(1)
-	established := make(chan struct{})
-	var once sync.Once
+	guard := &zkGuard{}
+	sessions := make(chan struct{}, 1)
 	onEvent := func(ev zk.Event) {
 		if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
-			once.Do(func() { close(established) })
+			guard.sessionEstablished()
+			select {
+			case sessions <- struct{}{}:
+			default:
+			}
+			s.wakeSessionWaiters()
 		}
-		s.events.push(connEvent{gen: gen, ev: ev})
+		s.events.push(connEvent{gen: gen, ev: ev, quiet: guard.quiet()})
 	}
-	guard := &zkGuard{holdsWatches: s.holdsWatches}
 	conn, _, err := zk.Connect(s.opts.Servers, s.opts.SessionTimeout,
-		zk.WithLogger(zkLogger{s.log}), zk.WithEventCallback(onEvent), zk.WithDialer(guard.dial))
+		zk.WithLogger(zkLogger{s.log, guard}), zk.WithEventCallback(onEvent),
+		zk.WithDialer(guard.dial), zk.WithHostProvider(guard))
 	if err != nil {
-		return nil, 0, fmt.Errorf("connect to ZooKeeper %v: %w", s.opts.Servers, err)
+		return nil, 0, nil, fmt.Errorf("connect to ZooKeeper %v: %w", s.opts.Servers, err)
 	}
-	select {
-	case <-established:
-		return conn, gen, nil
-	case <-ctx.Done():
+	fail := func(err error) (*zk.Conn, uint64, *zkGuard, error) {
 		conn.Close()
-		return nil, 0, fmt.Errorf("connect to ZooKeeper %v: no session established: %w", s.opts.Servers, ctx.Err())
-	case <-s.done:
-		conn.Close()
-		return nil, 0, fmt.Errorf("connect to ZooKeeper %v: %w", s.opts.Servers, ErrClosed)
+		return nil, 0, nil, fmt.Errorf("connect to ZooKeeper %v: %w", s.opts.Servers, err)
 	}
+	awaitSession := func() error {
+		select {
+		case <-sessions:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("no session established: %w", ctx.Err())
+		case <-s.done:
+			return ErrClosed
+		}
+	}
+	if err := awaitSession(); err != nil {
+		return fail(err)
+	}
+	if _, _, _, err := conn.ExistsW(anchorPath); err != nil {
+		return fail(fmt.Errorf("set the anchor watch on %s: %w", anchorPath, err))
+	}
+	for guard.currentPhase() != phaseReady {
+		if err := awaitSession(); err != nil {
+			return fail(err)
+		}
+	}
+	return conn, gen, guard, nil
 }
 
-// holdsWatches reports whether the current session holds watches (zkGuard).
-func (s *zkState) holdsWatches() bool {
-	s.mu.RLock()
-	book := s.book
-	s.mu.RUnlock()
-	return book != nil && book.any()
+// rearmAnchor sets the anchor watch again after it fired (zkGuard).
+func (s *zkState) rearmAnchor() {
+	conn, err := s.current()
+	if err != nil {
+		return
+	}
+	if _, _, _, err := conn.ExistsW(anchorPath); err != nil {
+		s.log.Warn("set the anchor watch again", "path", anchorPath, "err", err)
+	}
 }
 
 // current returns the live connection.
@@ -235,10 +273,12 @@ func (s *zkState) handle(e connEvent) {
 	s.mu.RUnlock()
 	ev := e.ev
 	if ev.Type == zk.EventSession {
-		switch ev.State {
-		case zk.StateConnected, zk.StateHasSession, zk.StateSyncConnected:
+		switch {
+		case e.quiet:
+			s.log.Debug("zookeeper session state (handover)", "state", ev.State.String(), "server", ev.Server, "stale", stale)
+		case ev.State == zk.StateConnected, ev.State == zk.StateHasSession, ev.State == zk.StateSyncConnected:
 			s.log.Debug("zookeeper session state", "state", ev.State.String(), "server", ev.Server, "stale", stale)
-		case zk.StateConnecting:
+		case ev.State == zk.StateConnecting:
 			// Every (re)connection starts here; the warning comes with the
 			// disconnection that caused it.
 			s.log.Info("zookeeper connecting", "server", ev.Server, "stale", stale)
@@ -259,6 +299,15 @@ func (s *zkState) handle(e connEvent) {
 	if !ok {
 		s.log.Warn("ignoring zookeeper event of unknown type", "type", ev.Type.String(), "path", ev.Path)
 		return
+	}
+	if ev.Path == anchorPath && ev.Type != zk.EventNodeChildrenChanged {
+		// The anchor watch fired (zkGuard): set it again; the callbacks
+		// hear of it only if they watched the node too.
+		watched := book.holds(ev.Path, dataWatch) || book.holds(ev.Path, existWatch)
+		s.rearmAnchor()
+		if !watched {
+			return
+		}
 	}
 	book.fired(ev.Path) // before the callbacks, which may read and watch again
 	path, ok := s.relative(ev.Path)
@@ -330,12 +379,13 @@ func (s *zkState) renewSession(expiredGen uint64) {
 	s.log.Warn("zookeeper session expired; opening a new session")
 	var conn *zk.Conn
 	var gen uint64
+	var guard *zkGuard
 	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.SessionTimeout)
-		c, g, err := s.dial(ctx)
+		c, g, gd, err := s.dial(ctx)
 		cancel()
 		if err == nil {
-			conn, gen = c, g
+			conn, gen, guard = c, g, gd
 			break
 		}
 		if errors.Is(err, ErrClosed) {
@@ -355,8 +405,9 @@ func (s *zkState) renewSession(expiredGen uint64) {
 		return
 	}
 	old := s.conn
-	s.conn, s.gen, s.book = conn, gen, newWatchBook()
+	s.conn, s.gen, s.guard, s.book = conn, gen, guard, newWatchBook()
 	s.mu.Unlock()
+	s.wakeSessionWaiters()
 	old.Close()
 	s.log.Info("new zookeeper session", "session", fmt.Sprintf("0x%x", conn.SessionID()))
 	if err := s.recreateEphemerals(); err != nil {
@@ -801,12 +852,13 @@ func (s *zkState) GetChildren(path string, watch bool) ([]string, error) {
 	return retrying(s, func() ([]string, error) { return s.getChildrenOnce(path, watch) })
 }
 
-// retrying runs op; if it failed because its session was lost, it waits for
-// the replacement session (up to twice the session timeout) and runs op again.
+// retrying runs op; if it failed because its connection or its session was
+// lost, it waits until a connection has the session again or a new session
+// replaced it (up to twice the session timeout) and runs op again.
 func retrying[T any](s *zkState, op func() (T, error)) (T, error) {
-	gen := s.generation()
+	mark := s.sessionMark()
 	v, err := op()
-	if err == nil || !sessionLost(err) || !s.awaitNewSession(gen) {
+	if err == nil || !sessionLost(err) || !s.awaitSession(mark) {
 		return v, err
 	}
 	return op()
@@ -816,31 +868,61 @@ func sessionLost(err error) bool {
 	return errors.Is(err, zk.ErrSessionExpired) || errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrClosing)
 }
 
-func (s *zkState) generation() uint64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.gen
+// sessionMark is where a state's sessions were when an operation began.
+type sessionMark struct {
+	gen         uint64
+	established int64 // connections of the session that got it so far
 }
 
-// awaitNewSession waits until the connection of generation gen was replaced;
-// false when the state closed or no new session came in time.
-func (s *zkState) awaitNewSession(gen uint64) bool {
-	deadline := time.Now().Add(2 * s.opts.SessionTimeout)
-	for time.Now().Before(deadline) {
+func (s *zkState) sessionMark() sessionMark {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return sessionMark{gen: s.gen, established: s.guard.established.Load()}
+}
+
+// wakeSessionWaiters wakes awaitSession: a connection got its session, or
+// a new session replaced the old.
+func (s *zkState) wakeSessionWaiters() {
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	if s.wake != nil {
+		close(s.wake)
+	}
+	s.wake = make(chan struct{})
+}
+
+func (s *zkState) sessionWake() <-chan struct{} {
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	if s.wake == nil {
+		s.wake = make(chan struct{})
+	}
+	return s.wake
+}
+
+// awaitSession waits until, since mark, a connection got the session again
+// or a new session replaced it; false when the state closed or neither
+// happened within twice the session timeout.
+func (s *zkState) awaitSession(mark sessionMark) bool {
+	timeout := time.NewTimer(2 * s.opts.SessionTimeout)
+	defer timeout.Stop()
+	for {
+		wake := s.sessionWake() // before the check, so that no wake-up is missed
 		s.mu.RLock()
-		closed, now := s.closed, s.gen
+		closed, gen, guard := s.closed, s.gen, s.guard
 		s.mu.RUnlock()
-		if closed {
+		switch {
+		case closed:
 			return false
-		}
-		if now != gen {
+		case gen != mark.gen || guard.established.Load() > mark.established:
 			return true
 		}
 		select {
+		case <-wake:
 		case <-s.done:
 			return false
-		case <-time.After(10 * time.Millisecond):
+		case <-timeout.C:
+			return false
 		}
 	}
-	return false
 }

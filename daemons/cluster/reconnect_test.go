@@ -1,0 +1,141 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/localstorm/localstorm/daemons/zookeeper"
+)
+
+// holdingProxy forwards TCP connections to a server; while holding, it
+// keeps what clients send and tells held of it, so that a test can cut a
+// connection while a request is in flight.
+type holdingProxy struct {
+	ln      net.Listener
+	target  string
+	mu      sync.Mutex
+	holding bool
+	conns   []net.Conn
+	held    chan struct{}
+}
+
+func startHoldingProxy(t *testing.T, target string) *holdingProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &holdingProxy{ln: ln, target: target, held: make(chan struct{}, 1)}
+	t.Cleanup(func() { ln.Close(); p.cut(false) })
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, client, server)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(client, server) }()
+			go p.forward(client, server)
+		}
+	}()
+	return p
+}
+
+func (p *holdingProxy) forward(from, to net.Conn) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := from.Read(buf)
+		if err != nil {
+			to.Close()
+			return
+		}
+		p.mu.Lock()
+		holding := p.holding
+		p.mu.Unlock()
+		if holding {
+			select {
+			case p.held <- struct{}{}:
+			default:
+			}
+			continue
+		}
+		if _, err := to.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+func (p *holdingProxy) hold() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.holding = true
+}
+
+// cut closes every connection and sets whether new ones are held.
+func (p *holdingProxy) cut(holding bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns, p.holding = nil, holding
+}
+
+// An operation in flight when its connection breaks is run again once the
+// session is back on a new connection: the caller sees it succeed. (It used
+// to wait for a new session that never came, and fail after twice the
+// session timeout.)
+func TestOperationSurvivesALostConnection(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	srv, err := zookeeper.Start(ctx, zookeeper.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	proxy := startHoldingProxy(t, srv.Addr())
+	opts := target{name: "embedded", addr: proxy.ln.Addr().String()}.options(t)
+	s := connectState(t, opts)
+	if err := s.SetData("/x", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	session := s.SessionID()
+	proxy.hold()
+	got := make(chan error, 1)
+	go func() {
+		data, err := s.GetData("/x", false)
+		if err == nil && string(data) != "x" {
+			err = fmt.Errorf("read %q", data)
+		}
+		got <- err
+	}()
+	select {
+	case <-proxy.held:
+	case <-time.After(waitFor):
+		t.Fatal("the read never reached the proxy")
+	}
+	proxy.cut(false)
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("read across a lost connection: %v", err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("read across a lost connection did not return")
+	}
+	if s.SessionID() != session {
+		t.Fatalf("session changed from 0x%x to 0x%x; only the connection was lost", session, s.SessionID())
+	}
+}
