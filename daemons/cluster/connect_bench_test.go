@@ -45,6 +45,7 @@ func BenchmarkReconnect(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = srv.Close() })
 	opts := target{name: "embedded", addr: srv.Addr()}.options(b)
+	opts.Logger = nil
 	s := connectState(b, opts)
 	if err := s.SetData("/x", []byte("x")); err != nil {
 		b.Fatal(err)
