@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/zkguard"
 	"github.com/localstorm/localstorm/internal/zktest"
 )
 
-// A state's session holds the anchor watch (zkGuard) from the moment
+// A state's session holds the anchor watch (package zkguard) from the moment
 // Connect returns, through reconnections, and again after it fired; the
 // handover that sets it costs a connection, not a session.
 func TestSessionHoldsTheAnchorWatch(t *testing.T) {
@@ -35,7 +36,7 @@ func TestSessionHoldsTheAnchorWatch(t *testing.T) {
 		// wchc: a session id line, then its watched paths, tab-indented.
 		for block := range strings.SplitSeq(out, "\n0x") {
 			block = strings.TrimPrefix(block, "0x")
-			if strings.HasPrefix("0x"+block, session+"\n") && strings.Contains(block, "\t"+anchorPath+"\n") {
+			if strings.HasPrefix("0x"+block, session+"\n") && strings.Contains(block, "\t"+zkguard.AnchorPath+"\n") {
 				return true
 			}
 		}
@@ -64,7 +65,7 @@ func TestSessionHoldsTheAnchorWatch(t *testing.T) {
 	// Fired, it is set again, and no callback hears of it.
 	rec := newRecorder()
 	s.Register(rec.record)
-	if _, err := rawConn(t, srv.Addr()).Set(anchorPath, []byte("x"), -1); err != nil {
+	if _, err := rawConn(t, srv.Addr()).Set(zkguard.AnchorPath, []byte("x"), -1); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil("the anchor watch set again after it fired", holdsAnchor)

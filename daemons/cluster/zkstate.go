@@ -14,6 +14,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/localstorm/localstorm/internal/zkguard"
 )
 
 // ErrClosed is returned by operations on a closed ClusterState.
@@ -41,9 +43,9 @@ type zkState struct {
 
 	mu     sync.RWMutex
 	conn   *zk.Conn
-	gen    uint64     // generation of conn; events of older connections are ignored
-	guard  *zkGuard   // conn's dialer and host provider
-	book   *watchBook // the watches conn's session holds
+	gen    uint64         // generation of conn; events of older connections are ignored
+	guard  *zkguard.Guard // conn's dialer and host provider
+	book   *watchBook     // the watches conn's session holds
 	closed bool
 
 	cbMu      sync.Mutex
@@ -72,7 +74,7 @@ type zkState struct {
 type connEvent struct {
 	gen   uint64
 	ev    zk.Event
-	quiet bool // of a session's handover (zkGuard): a debug line at most
+	quiet bool // of a session's handover (package zkguard): a debug line at most
 }
 
 // eventQueue is an unbounded FIFO with a wake-up channel.
@@ -150,80 +152,51 @@ func connect(ctx context.Context, opts Options) (*zkState, error) {
 	return s, nil
 }
 
-// zkLogger routes go-zookeeper's own log lines to slog; those of a session's
-// handover (zkGuard) are debug lines.
-type zkLogger struct {
-	log   *slog.Logger
-	guard *zkGuard
-}
-
-func (l zkLogger) Printf(format string, args ...any) {
-	level := slog.LevelInfo
-	if l.guard.quiet() {
-		level = slog.LevelDebug
-	}
-	l.log.Log(context.Background(), level, fmt.Sprintf(format, args...), "component", "zookeeper-client")
-}
-
-// dial opens a new connection (a new session) and returns once a connection
-// holding the anchor watch has the session (zkGuard).
-func (s *zkState) dial(ctx context.Context) (*zk.Conn, uint64, *zkGuard, error) {
+// dial opens a new session and returns once a connection holding the anchor
+// watch has it (package zkguard: that keeps go-zookeeper's lastZxid race
+// out of every connection). go-zookeeper's log lines go to slog, those of
+// the handover as debug lines.
+func (s *zkState) dial(ctx context.Context) (*zk.Conn, uint64, *zkguard.Guard, error) {
 	gen := s.nextGen.Add(1)
-	guard := &zkGuard{}
-	sessions := make(chan struct{}, 1)
-	onEvent := func(ev zk.Event) {
-		if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
-			guard.sessionEstablished()
-			select {
-			case sessions <- struct{}{}:
-			default:
-			}
-			s.wakeSessionWaiters()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() { // Close gives up on the dial
+
+		select {
+		case <-s.done:
+			cancel(ErrClosed)
+		case <-ctx.Done():
 		}
-		s.events.push(connEvent{gen: gen, ev: ev, quiet: guard.quiet()})
-	}
-	conn, _, err := zk.Connect(s.opts.Servers, s.opts.SessionTimeout,
-		zk.WithLogger(zkLogger{s.log, guard}), zk.WithEventCallback(onEvent),
-		zk.WithDialer(guard.dial), zk.WithHostProvider(guard))
+	}()
+	conn, guard, err := zkguard.Connect(ctx, s.opts.Servers, s.opts.SessionTimeout, zkguard.Options{
+		Logf: func(quiet bool, format string, args ...any) {
+			level := slog.LevelInfo
+			if quiet {
+				level = slog.LevelDebug
+			}
+			s.log.Log(context.Background(), level, fmt.Sprintf(format, args...), "component", "zookeeper-client")
+		},
+		OnEvent: func(ev zk.Event, quiet bool) {
+			s.events.push(connEvent{gen: gen, ev: ev, quiet: quiet})
+			if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
+				s.wakeSessionWaiters()
+			}
+		},
+	})
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("connect to ZooKeeper %v: %w", s.opts.Servers, err)
-	}
-	fail := func(err error) (*zk.Conn, uint64, *zkGuard, error) {
-		conn.Close()
-		return nil, 0, nil, fmt.Errorf("connect to ZooKeeper %v: %w", s.opts.Servers, err)
-	}
-	awaitSession := func() error {
-		select {
-		case <-sessions:
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("no session established: %w", ctx.Err())
-		case <-s.done:
-			return ErrClosed
-		}
-	}
-	if err := awaitSession(); err != nil {
-		return fail(err)
-	}
-	if _, _, _, err := conn.ExistsW(anchorPath); err != nil {
-		return fail(fmt.Errorf("set the anchor watch on %s: %w", anchorPath, err))
-	}
-	for guard.currentPhase() != phaseReady {
-		if err := awaitSession(); err != nil {
-			return fail(err)
-		}
 	}
 	return conn, gen, guard, nil
 }
 
-// rearmAnchor sets the anchor watch again after it fired (zkGuard).
+// rearmAnchor sets the anchor watch again after it fired (package zkguard).
 func (s *zkState) rearmAnchor() {
 	conn, err := s.current()
 	if err != nil {
 		return
 	}
-	if _, _, _, err := conn.ExistsW(anchorPath); err != nil {
-		s.log.Warn("set the anchor watch again", "path", anchorPath, "err", err)
+	if err := zkguard.Rearm(conn); err != nil {
+		s.log.Warn("set the anchor watch again", "path", zkguard.AnchorPath, "err", err)
 	}
 }
 
@@ -300,8 +273,8 @@ func (s *zkState) handle(e connEvent) {
 		s.log.Warn("ignoring zookeeper event of unknown type", "type", ev.Type.String(), "path", ev.Path)
 		return
 	}
-	if ev.Path == anchorPath && ev.Type != zk.EventNodeChildrenChanged {
-		// The anchor watch fired (zkGuard): set it again; the callbacks
+	if ev.Path == zkguard.AnchorPath && ev.Type != zk.EventNodeChildrenChanged {
+		// The anchor watch fired (package zkguard): set it again; the callbacks
 		// hear of it only if they watched the node too.
 		watched := book.holds(ev.Path, dataWatch) || book.holds(ev.Path, existWatch)
 		s.rearmAnchor()
@@ -379,7 +352,7 @@ func (s *zkState) renewSession(expiredGen uint64) {
 	s.log.Warn("zookeeper session expired; opening a new session")
 	var conn *zk.Conn
 	var gen uint64
-	var guard *zkGuard
+	var guard *zkguard.Guard
 	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.SessionTimeout)
 		c, g, gd, err := s.dial(ctx)
@@ -877,7 +850,7 @@ type sessionMark struct {
 func (s *zkState) sessionMark() sessionMark {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return sessionMark{gen: s.gen, established: s.guard.established.Load()}
+	return sessionMark{gen: s.gen, established: s.guard.Established()}
 }
 
 // wakeSessionWaiters wakes awaitSession: a connection got its session, or
@@ -914,7 +887,7 @@ func (s *zkState) awaitSession(mark sessionMark) bool {
 		switch {
 		case closed:
 			return false
-		case gen != mark.gen || guard.established.Load() > mark.established:
+		case gen != mark.gen || guard.Established() > mark.established:
 			return true
 		}
 		select {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/localstorm/localstorm/internal/zkguard"
 )
 
 // testLogger sends server logs to t.Log, so they show only for failing tests.
@@ -88,31 +90,20 @@ func serverGoroutines() string {
 	return strings.Join(out, "\n\n")
 }
 
-// quietLogger drops go-zookeeper's logs: its goroutines outlive Close and
-// would log into a finished test.
-type quietLogger struct{}
-
-func (quietLogger) Printf(string, ...any) {}
-
-// connect opens a go-zookeeper client to s and waits for its session.
-func connect(t testing.TB, addr string) (*zk.Conn, <-chan zk.Event) {
+// connect opens a go-zookeeper client to addr and waits for its session.
+// It is opened through package zkguard, as localstorm's daemons open theirs,
+// so that go-zookeeper's lastZxid race cannot fail a -race run: the session
+// holds one watch of its own, on zkguard.AnchorPath.
+func connect(t testing.TB, addr string) *zk.Conn {
 	t.Helper()
-	c, ev, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(quietLogger{}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := zkguard.Connect(ctx, []string{addr}, 4*time.Second, zkguard.Options{})
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
 	t.Cleanup(c.Close)
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case e := <-ev:
-			if e.State == zk.StateHasSession {
-				return c, ev
-			}
-		case <-deadline:
-			t.Fatalf("no session within 10s")
-		}
-	}
+	return c
 }
 
 // waitEvent waits for one watch event, bounded.

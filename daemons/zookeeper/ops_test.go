@@ -9,7 +9,7 @@ import (
 
 func TestCreateGetSetDelete(t *testing.T) {
 	s := startServer(t, Options{})
-	c, _ := connect(t, s.Addr())
+	c := connect(t, s.Addr())
 	acl := zk.WorldACL(zk.PermAll)
 
 	p, err := c.Create("/a", []byte("hello"), 0, acl)
@@ -64,7 +64,7 @@ func TestCreateGetSetDelete(t *testing.T) {
 
 func TestFreshTree(t *testing.T) {
 	s := startServer(t, Options{})
-	c, _ := connect(t, s.Addr())
+	c := connect(t, s.Addr())
 	kids, st, err := c.Children("/")
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func TestFreshTree(t *testing.T) {
 
 func TestSequentialNames(t *testing.T) {
 	s := startServer(t, Options{})
-	c, _ := connect(t, s.Addr())
+	c := connect(t, s.Addr())
 	acl := zk.WorldACL(zk.PermAll)
 	if _, err := c.Create("/q", nil, 0, acl); err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func TestSequentialNames(t *testing.T) {
 
 func TestEphemeralRules(t *testing.T) {
 	s := startServer(t, Options{})
-	c, _ := connect(t, s.Addr())
+	c := connect(t, s.Addr())
 	acl := zk.WorldACL(zk.PermAll)
 	if _, err := c.Create("/e", nil, zk.FlagEphemeral, acl); err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestEphemeralRules(t *testing.T) {
 	if len(infos) != 1 || infos[0].Ephemerals != 1 || infos[0].Remote == "" {
 		t.Fatalf("sessions = %+v", infos)
 	}
-	other, _ := connect(t, s.Addr())
+	other := connect(t, s.Addr())
 	_, _, ch, err := other.ExistsW("/e")
 	if err != nil {
 		t.Fatal(err)

@@ -28,7 +28,7 @@ func restart(t *testing.T, s *Server, opts Options) *Server {
 func TestRestartRecoversTreeZxidAndSessions(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, Options{DataDir: dir})
-	c, _ := connect(t, s.Addr())
+	c := connect(t, s.Addr())
 	acl := zk.WorldACL(zk.PermAll)
 	for _, p := range []string{"/p", "/p/a", "/p/b"} {
 		if _, err := c.Create(p, []byte(p), 0, acl); err != nil {
@@ -92,7 +92,7 @@ func TestSessionExpiresAfterRestartWithoutReconnect(t *testing.T) {
 	dir := t.TempDir()
 	opts := Options{DataDir: dir, TickTime: 100 * time.Millisecond}
 	s := startServer(t, opts)
-	c, _ := connect(t, s.Addr())
+	c := connect(t, s.Addr())
 	if _, err := c.Create("/gone", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestSessionExpiresAfterRestartWithoutReconnect(t *testing.T) {
 		t.Fatalf("recovered sessions = %+v, want %#x disconnected", infos, id)
 	}
 	eventually(t, 10*time.Second, "recovered session to expire", func() bool { return len(s2.Sessions()) == 0 })
-	c2, _ := connect(t, s2.Addr())
+	c2 := connect(t, s2.Addr())
 	if ok, _, err := c2.Exists("/gone"); err != nil || ok {
 		t.Fatalf("ephemeral of an expired session survived: %v %v", ok, err)
 	}
@@ -122,7 +122,7 @@ func TestTornLogTailIsCutBack(t *testing.T) {
 		t.Run(fmt.Sprintf("%x", tail), func(t *testing.T) {
 			dir := t.TempDir()
 			s := startServer(t, Options{DataDir: dir})
-			c, _ := connect(t, s.Addr())
+			c := connect(t, s.Addr())
 			for i := range 5 {
 				if _, err := c.Create(fmt.Sprintf("/n%d", i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
 					t.Fatal(err)
@@ -148,7 +148,7 @@ func TestTornLogTailIsCutBack(t *testing.T) {
 			if got := s2.lastZxid(); got != zxid {
 				t.Fatalf("zxid after recovery = %#x, want %#x", got, zxid)
 			}
-			c2, _ := connect(t, s2.Addr())
+			c2 := connect(t, s2.Addr())
 			if kids, _, err := c2.Children("/"); err != nil || len(kids) != 6 {
 				t.Fatalf("children after recovery = %v, %v", kids, err)
 			}
@@ -163,7 +163,7 @@ func TestSnapshotsAndLogsReplay(t *testing.T) {
 	dir := t.TempDir()
 	opts := Options{DataDir: dir, SnapCount: 10}
 	s := startServer(t, opts)
-	c, _ := connect(t, s.Addr())
+	c := connect(t, s.Addr())
 	acl := zk.WorldACL(zk.PermAll)
 	for i := range 45 {
 		if _, err := c.Create(fmt.Sprintf("/s%02d", i), []byte{byte(i)}, 0, acl); err != nil {
@@ -182,7 +182,7 @@ func TestSnapshotsAndLogsReplay(t *testing.T) {
 	if got := s2.lastZxid(); got != zxid {
 		t.Fatalf("zxid after restart = %#x, want %#x", got, zxid)
 	}
-	c2, _ := connect(t, s2.Addr())
+	c2 := connect(t, s2.Addr())
 	kids, _, err := c2.Children("/")
 	if err != nil || len(kids) != 45 { // 45 created + zookeeper - s01
 		t.Fatalf("children after restart = %d %v", len(kids), err)

@@ -151,7 +151,7 @@ func TestOversizedFrameClosesConnection(t *testing.T) {
 
 func TestMultiResults(t *testing.T) {
 	s := startServer(t, Options{})
-	c, _ := connect(t, s.Addr())
+	c := connect(t, s.Addr())
 	acl := zk.WorldACL(zk.PermAll)
 	before := s.lastZxid()
 	res, err := c.Multi(
@@ -206,7 +206,7 @@ func TestMultiResults(t *testing.T) {
 func TestContainersAndTTLAreReaped(t *testing.T) {
 	s := startServer(t, Options{ExtendedTypes: true})
 	s.reapOnce(time.Now()) // the loop's own tick is a minute; drive it directly
-	c, _ := connect(t, s.Addr())
+	c := connect(t, s.Addr())
 	acl := zk.WorldACL(zk.PermAll)
 	if _, err := c.CreateContainer("/c", nil, zk.FlagContainer, acl); err != nil {
 		t.Fatal(err)
@@ -255,7 +255,7 @@ func TestCloseSessionRepliesThenCloses(t *testing.T) {
 	if len(s.Sessions()) != 0 {
 		t.Fatalf("sessions after close: %+v", s.Sessions())
 	}
-	c2, _ := connect(t, s.Addr())
+	c2 := connect(t, s.Addr())
 	if ok, _, _ := c2.Exists("/e"); ok {
 		t.Fatalf("ephemeral survived closeSession")
 	}

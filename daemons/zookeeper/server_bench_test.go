@@ -21,7 +21,7 @@ func benchServer(b *testing.B, fsync bool) *zk.Conn {
 		opts.DataDir = b.TempDir()
 	}
 	s := startServer(b, opts)
-	c, _ := connect(b, s.Addr())
+	c := connect(b, s.Addr())
 	return c
 }
 
@@ -125,8 +125,8 @@ func BenchmarkPipelined(b *testing.B) {
 // BenchmarkWatchLatency measures setData → event on another connection.
 func BenchmarkWatchLatency(b *testing.B) {
 	s := startServer(b, Options{})
-	c, _ := connect(b, s.Addr())
-	w, _ := connect(b, s.Addr())
+	c := connect(b, s.Addr())
+	w := connect(b, s.Addr())
 	if _, err := c.Create("/w", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
 		b.Fatal(err)
 	}

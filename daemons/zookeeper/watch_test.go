@@ -10,7 +10,7 @@ import (
 
 func TestWatchEvents(t *testing.T) {
 	s := startServer(t, Options{})
-	c, _ := connect(t, s.Addr())
+	c := connect(t, s.Addr())
 	acl := zk.WorldACL(zk.PermAll)
 	mk := func(p string) {
 		t.Helper()
@@ -89,8 +89,8 @@ func TestWatchEvents(t *testing.T) {
 	}
 	waitEvent(t, ch)
 	_, _, total := s.watches.watchCounts()
-	if total != 0 {
-		t.Fatalf("%d watches left after every one-shot watch fired", total)
+	if total != 1 { // the client's zkguard anchor
+		t.Fatalf("%d watches left after every one-shot watch fired, want the anchor alone", total)
 	}
 }
 
@@ -103,7 +103,7 @@ func TestEventBeforeReply(t *testing.T) {
 	w.mustConnect()
 	w.call(opCreate, createBody("/o", nil, 0))
 	w.call(opGetData, enc(func(e *encoder) { e.string("/o"); e.bool(true) }))
-	other, _ := connect(t, s.Addr())
+	other := connect(t, s.Addr())
 	if _, err := other.Set("/o", []byte("new"), -1); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestEventBeforeReply(t *testing.T) {
 
 func TestPersistentAndRecursiveWatches(t *testing.T) {
 	s := startServer(t, Options{})
-	c, _ := connect(t, s.Addr())
+	c := connect(t, s.Addr())
 	acl := zk.WorldACL(zk.PermAll)
 	for _, p := range []string{"/p", "/r"} {
 		if _, err := c.Create(p, nil, 0, acl); err != nil {
@@ -179,7 +179,7 @@ func TestPersistentAndRecursiveWatches(t *testing.T) {
 
 func TestSetWatchesAfterReconnect(t *testing.T) {
 	s := startServer(t, Options{})
-	c, _ := connect(t, s.Addr())
+	c := connect(t, s.Addr())
 	acl := zk.WorldACL(zk.PermAll)
 	for _, p := range []string{"/same", "/changed", "/kids", "/deleted", "/appears"} {
 		if _, err := c.Create(p, nil, 0, acl); err != nil {
@@ -214,8 +214,8 @@ func TestSetWatchesAfterReconnect(t *testing.T) {
 		t.Fatalf("setWatches reply %+v", r.hdr)
 	}
 	_, _, total := s.watches.watchCounts()
-	if total != 3 { // data /same, exist /missing, child /same
-		t.Fatalf("%d watches re-registered, want 3", total)
+	if total != 4 { // data /same, exist /missing, child /same; c's zkguard anchor
+		t.Fatalf("%d watches, want 3 re-registered and c's anchor", total)
 	}
 	if _, err := c.Set("/same", []byte("y"), -1); err != nil {
 		t.Fatal(err)
@@ -244,7 +244,7 @@ func TestSetWatchesAfterReconnect(t *testing.T) {
 func TestACLs(t *testing.T) {
 	super := digestOf("super:secret")
 	s := startServer(t, Options{SuperDigest: super})
-	owner, _ := connect(t, s.Addr())
+	owner := connect(t, s.Addr())
 	if err := owner.AddAuth("digest", []byte("alice:pw")); err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestACLs(t *testing.T) {
 		t.Fatalf("auth ACL expanded to %+v, %v", acl, err)
 	}
 
-	stranger, _ := connect(t, s.Addr())
+	stranger := connect(t, s.Addr())
 	cases := []struct {
 		name string
 		op   func() error
@@ -307,7 +307,7 @@ func TestACLs(t *testing.T) {
 		t.Fatalf("masked ACL = %+v, %v", acl, err)
 	}
 
-	root, _ := connect(t, s.Addr())
+	root := connect(t, s.Addr())
 	if err := root.AddAuth("digest", []byte("super:secret")); err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,6 @@
-package cluster
-
-import (
-	"encoding/binary"
-	"errors"
-	"net"
-	"sync"
-	"sync/atomic"
-	"time"
-)
-
+// Package zkguard opens go-zookeeper sessions whose connections cannot hit
+// go-zookeeper's race on its last-seen zxid.
+//
 // go-zookeeper v1.0.4 reads Conn.lastZxid without synchronisation in
 // sendSetWatches, on its connection goroutine, just after it has started the
 // receive loop that writes it for every reply (go-zookeeper/zk#35, open
@@ -19,11 +11,11 @@ import (
 // on the session's first connection, a watch set and one more reply while
 // the connection goroutine waits for a CPU, as a loaded CI machine showed.
 //
-// zkGuard closes the gap from outside the library with what it can reach:
+// The Guard closes the gap from outside the library with what it can reach:
 // the dialer, the host provider and the session's first request.
 //
 //  1. The session's first connection carries one request of ours, a watched
-//     exists of anchorPath. Once its reply has been read, the connection's
+//     exists of AnchorPath. Once its reply has been read, the connection's
 //     next read fails, which ends the connection. Its one reply registers the
 //     watch after writing lastZxid, under the lock sendSetWatches takes first,
 //     so sendSetWatches reads it safely whether it runs before or after.
@@ -35,15 +27,29 @@ import (
 //     reply.
 //
 // The anchor is a node that always exists and never changes, so its watch
-// stays held; should it fire all the same, the state sets it again.
+// stays held; should it fire all the same, the owner sets it again (Rearm).
 //
-// zkGuard is also the connection's host provider, because go-zookeeper's own
-// pauses a second before every reconnection to a lone server: the handover of
-// step 2, and a recovery after ZooKeeper restarts, happen at once.
+// The Guard is also the connection's host provider, because go-zookeeper's
+// own pauses a second before every reconnection to a lone server: the
+// handover of step 2, and a recovery after ZooKeeper restarts, happen at once.
+package zkguard
 
-// anchorPath is the node whose watch every session holds (see zkGuard). It
-// exists on every ZooKeeper and no one writes it.
-const anchorPath = "/zookeeper"
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// AnchorPath is the node whose watch every guarded session holds. It exists
+// on every ZooKeeper and no one writes it.
+const AnchorPath = "/zookeeper"
 
 // setWatchesWait bounds how long replies are held back when no setWatches
 // packet comes (go-zookeeper held no watch after all: the anchor fired and
@@ -66,9 +72,11 @@ const (
 	phaseReady                      // a connection holding the anchor watch has the session
 )
 
-type zkGuard struct {
+// Guard is the dialer and host provider of one guarded zk.Conn.
+type Guard struct {
 	phase       atomic.Int32 // guardPhase
 	established atomic.Int64 // connections that got the session
+	dialer      zk.Dialer    // the underlying dialer
 
 	mu       sync.Mutex
 	servers  []string
@@ -76,33 +84,37 @@ type zkGuard struct {
 	attempts int // connection attempts since the last successful one
 }
 
-func (g *zkGuard) currentPhase() guardPhase { return guardPhase(g.phase.Load()) }
+func (g *Guard) currentPhase() guardPhase { return guardPhase(g.phase.Load()) }
 
-// quiet reports whether the session is in its handover, whose disconnection
-// and reconnection are expected and are not worth an info line.
-func (g *zkGuard) quiet() bool { return g.currentPhase() != phaseReady }
+// Quiet reports whether the session is still in its handover, whose
+// disconnection and reconnection are expected and not worth an info line.
+func (g *Guard) Quiet() bool { return g.currentPhase() != phaseReady }
+
+// Established counts the connections that got the session so far: it grows
+// with every reconnection.
+func (g *Guard) Established() int64 { return g.established.Load() }
 
 // sessionEstablished is told every time a connection gets its session.
-func (g *zkGuard) sessionEstablished() {
+func (g *Guard) sessionEstablished() {
 	g.phase.CompareAndSwap(int32(phaseHandover), int32(phaseReady))
 	g.established.Add(1)
 }
 
 // dial is a zk.Dialer.
-func (g *zkGuard) dial(network, address string, timeout time.Duration) (net.Conn, error) {
-	c, err := net.DialTimeout(network, address, timeout)
+func (g *Guard) dial(network, address string, timeout time.Duration) (net.Conn, error) {
+	c, err := g.dialer(network, address, timeout)
 	if err != nil {
 		return nil, err
 	}
 	return newGuardedConn(c, g.currentPhase() == phaseFirst, g.handover), nil
 }
 
-func (g *zkGuard) handover() { g.phase.Store(int32(phaseHandover)) }
+func (g *Guard) handover() { g.phase.Store(int32(phaseHandover)) }
 
-// Init, Len, Next and Connected make zkGuard a zk.HostProvider: round robin,
+// Init, Len, Next and Connected make Guard a zk.HostProvider: round robin,
 // with go-zookeeper's pause of a second only once every server has been
 // tried without success since the last connection.
-func (g *zkGuard) Init(servers []string) error {
+func (g *Guard) Init(servers []string) error {
 	if len(servers) == 0 {
 		return errors.New("no ZooKeeper servers")
 	}
@@ -110,9 +122,9 @@ func (g *zkGuard) Init(servers []string) error {
 	return nil
 }
 
-func (g *zkGuard) Len() int { return len(g.servers) }
+func (g *Guard) Len() int { return len(g.servers) }
 
-func (g *zkGuard) Next() (string, bool) {
+func (g *Guard) Next() (string, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	server := g.servers[g.next]
@@ -121,7 +133,7 @@ func (g *zkGuard) Next() (string, bool) {
 	return server, g.attempts > len(g.servers)
 }
 
-func (g *zkGuard) Connected() {
+func (g *Guard) Connected() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.attempts = 0
@@ -233,5 +245,84 @@ func (c *guardedConn) Write(p []byte) (int, error) {
 func (c *guardedConn) Close() error {
 	err := c.Conn.Close()
 	c.open()
+	return err
+}
+
+// Options tune Connect. Every field may be left zero.
+type Options struct {
+	// Dialer opens the TCP connections the guard wraps (net.DialTimeout).
+	Dialer zk.Dialer
+	// Logf receives go-zookeeper's log lines; quiet marks those of the
+	// handover. Nil drops them.
+	Logf func(quiet bool, format string, args ...any)
+	// OnEvent receives every event, on go-zookeeper's goroutines, so it must
+	// not block; quiet marks those of the handover.
+	OnEvent func(ev zk.Event, quiet bool)
+}
+
+type logFunc func(format string, args ...any)
+
+func (f logFunc) Printf(format string, args ...any) { f(format, args...) }
+
+// Connect opens a session on servers and returns once a connection holding
+// the anchor watch has it. On an error, including ctx's end, nothing is left
+// open.
+func Connect(ctx context.Context, servers []string, sessionTimeout time.Duration, o Options) (*zk.Conn, *Guard, error) {
+	g := &Guard{dialer: o.Dialer}
+	if g.dialer == nil {
+		g.dialer = net.DialTimeout
+	}
+	sessions := make(chan struct{}, 1)
+	onEvent := func(ev zk.Event) {
+		if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
+			g.sessionEstablished()
+			select {
+			case sessions <- struct{}{}:
+			default:
+			}
+		}
+		if o.OnEvent != nil {
+			o.OnEvent(ev, g.Quiet())
+		}
+	}
+	logf := func(format string, args ...any) {
+		if o.Logf != nil {
+			o.Logf(g.Quiet(), format, args...)
+		}
+	}
+	conn, _, err := zk.Connect(servers, sessionTimeout,
+		zk.WithLogger(logFunc(logf)), zk.WithEventCallback(onEvent),
+		zk.WithDialer(g.dial), zk.WithHostProvider(g))
+	if err != nil {
+		return nil, nil, err
+	}
+	awaitSession := func() error {
+		select {
+		case <-sessions:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("no session established: %w", context.Cause(ctx))
+		}
+	}
+	if err := awaitSession(); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	if _, _, _, err := conn.ExistsW(AnchorPath); err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("set the anchor watch on %s: %w", AnchorPath, err)
+	}
+	for g.currentPhase() != phaseReady {
+		if err := awaitSession(); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	return conn, g, nil
+}
+
+// Rearm sets the anchor watch again after it fired.
+func Rearm(conn *zk.Conn) error {
+	_, _, _, err := conn.ExistsW(AnchorPath)
 	return err
 }

@@ -1,4 +1,4 @@
-package cluster
+package zkguard
 
 import (
 	"encoding/binary"
@@ -200,7 +200,7 @@ func TestGuardDialsByPhase(t *testing.T) {
 			c.Close()
 		}
 	}()
-	g := &zkGuard{}
+	g := &Guard{dialer: net.DialTimeout}
 	for _, step := range []struct {
 		do        func()
 		wantFirst bool
@@ -219,8 +219,8 @@ func TestGuardDialsByPhase(t *testing.T) {
 		}
 		first := c.(*guardedConn).first
 		c.Close()
-		if first != step.wantFirst || g.quiet() != step.wantQuiet {
-			t.Fatalf("phase %d: first=%v quiet=%v, want %v %v", g.currentPhase(), first, g.quiet(), step.wantFirst, step.wantQuiet)
+		if first != step.wantFirst || g.Quiet() != step.wantQuiet {
+			t.Fatalf("phase %d: first=%v quiet=%v, want %v %v", g.currentPhase(), first, g.Quiet(), step.wantFirst, step.wantQuiet)
 		}
 	}
 }
@@ -228,7 +228,7 @@ func TestGuardDialsByPhase(t *testing.T) {
 // The guard as host provider: no pause before reconnecting after a
 // connection, a pause once every server failed since.
 func TestGuardHostProvider(t *testing.T) {
-	g := &zkGuard{}
+	g := &Guard{}
 	if err := g.Init(nil); err == nil {
 		t.Fatal("Init accepted no servers")
 	}
