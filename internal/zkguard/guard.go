@@ -308,9 +308,18 @@ func Connect(ctx context.Context, servers []string, sessionTimeout time.Duration
 		conn.Close()
 		return nil, nil, err
 	}
-	if _, _, _, err := conn.ExistsW(AnchorPath); err != nil {
-		conn.Close()
-		return nil, nil, fmt.Errorf("set the anchor watch on %s: %w", AnchorPath, err)
+	for {
+		_, _, _, err := conn.ExistsW(AnchorPath)
+		if err == nil {
+			break
+		}
+		// The first connection broke before the reply (an exists of a
+		// node that always exists fails no other way): the session comes
+		// back on another connection, a first one too, or ctx ends.
+		if werr := awaitSession(); werr != nil {
+			conn.Close()
+			return nil, nil, fmt.Errorf("set the anchor watch on %s: %w (%w)", AnchorPath, err, werr)
+		}
 	}
 	for g.currentPhase() != phaseReady {
 		if err := awaitSession(); err != nil {

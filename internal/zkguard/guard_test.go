@@ -1,6 +1,7 @@
 package zkguard
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/localstorm/localstorm/daemons/zookeeper"
 )
 
 // lengthPrefix is the 4-byte length ZooKeeper puts before a packet.
@@ -298,5 +301,52 @@ func TestFirstConnectionKnowsTheRequestBeforeItsWriteReturns(t *testing.T) {
 	}
 	if !handedOver.Load() {
 		t.Fatal("a reply read while its request was being written did not end the first connection")
+	}
+}
+
+// breakingConn closes itself instead of writing its nth packet.
+type breakingConn struct {
+	net.Conn
+	n, writes int
+}
+
+func (b *breakingConn) Write(p []byte) (int, error) {
+	b.writes++
+	if b.writes == b.n {
+		b.Conn.Close()
+		return 0, net.ErrClosed
+	}
+	return b.Conn.Write(p)
+}
+
+// Connect gets through a first connection that breaks while the anchor's
+// request is being written: the session comes back on a new first
+// connection, which carries the request again.
+func TestConnectSurvivesTheFirstConnectionBreaking(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	srv, err := zookeeper.Start(ctx, zookeeper.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	var dials atomic.Int32
+	dialer := func(network, addr string, timeout time.Duration) (net.Conn, error) {
+		c, err := net.DialTimeout(network, addr, timeout)
+		if err == nil && dials.Add(1) == 1 {
+			return &breakingConn{Conn: c, n: 2}, nil // the connect request passes, the anchor's does not
+		}
+		return c, err
+	}
+	conn, g, err := Connect(ctx, []string{srv.Addr()}, 4*time.Second, Options{Dialer: dialer})
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close()
+	if g.Quiet() || dials.Load() != 3 {
+		t.Fatalf("after connect: quiet=%v, %d dials; want a ready session after 3 (broken, first, handover)", g.Quiet(), dials.Load())
+	}
+	if _, _, err := conn.Get(AnchorPath); err != nil {
+		t.Fatalf("the session does not work: %v", err)
 	}
 }
