@@ -14,14 +14,16 @@ import (
 
 // holdingProxy forwards TCP connections to a server; while holding, it
 // keeps what clients send and tells held of it, so that a test can cut a
-// connection while a request is in flight.
+// connection while a request is in flight; while refusing, it closes every
+// new connection at once.
 type holdingProxy struct {
-	ln      net.Listener
-	target  string
-	mu      sync.Mutex
-	holding bool
-	conns   []net.Conn
-	held    chan struct{}
+	ln       net.Listener
+	target   string
+	mu       sync.Mutex
+	holding  bool
+	refusing bool
+	conns    []net.Conn
+	held     chan struct{}
 }
 
 func startHoldingProxy(t *testing.T, target string) *holdingProxy {
@@ -37,6 +39,13 @@ func startHoldingProxy(t *testing.T, target string) *holdingProxy {
 			client, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			p.mu.Lock()
+			refusing := p.refusing
+			p.mu.Unlock()
+			if refusing {
+				client.Close()
+				continue
 			}
 			server, err := net.Dial("tcp", target)
 			if err != nil {
@@ -93,6 +102,13 @@ func (p *holdingProxy) cut(holding bool) {
 	p.conns, p.holding = nil, holding
 }
 
+// refuse sets whether new connections are closed at once.
+func (p *holdingProxy) refuse(refusing bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refusing = refusing
+}
+
 // An operation in flight when its connection breaks is run again once the
 // session is back on a new connection: the caller sees it succeed. (It used
 // to wait for a new session that never came, and fail after twice the
@@ -134,6 +150,59 @@ func TestOperationSurvivesALostConnection(t *testing.T) {
 		}
 	case <-time.After(waitFor):
 		t.Fatal("read across a lost connection did not return")
+	}
+	if s.SessionID() != session {
+		t.Fatalf("session changed from 0x%x to 0x%x; only the connection was lost", session, s.SessionID())
+	}
+}
+
+// Watches survive a reconnection as ZooKeeper promises: go-zookeeper re-sends
+// them (setWatches) with the zxid the session had seen, which zkguard writes
+// in. A node changed while the client was away fires its watch; a node last
+// changed before the client saw it does not fire.
+func TestWatchesSurviveAReconnection(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	srv, err := zookeeper.Start(ctx, zookeeper.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	proxy := startHoldingProxy(t, srv.Addr())
+	opts := target{name: "embedded", addr: proxy.ln.Addr().String()}.options(t)
+	s := connectState(t, opts)
+	for _, p := range []string{"/before", "/during"} {
+		if err := s.SetData(p, []byte("1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := newRecorder()
+	s.Register(rec.record)
+	for _, p := range []string{"/before", "/during"} {
+		if _, err := s.GetData(p, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	session := s.SessionID()
+
+	proxy.refuse(true)
+	proxy.cut(false)
+	if _, err := rawConn(t, srv.Addr()).Set(opts.Root+"/during", []byte("2"), -1); err != nil {
+		t.Fatal(err)
+	}
+	proxy.refuse(false)
+	if ev := rec.next(t); ev.Type != "changed" || ev.Path != "/during" {
+		t.Fatalf("first event after the reconnection: %+v, want /during changed", ev)
+	}
+	// The next event must be of a change made now, not a late one of /before.
+	if _, err := s.GetData("/during", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetData("/during", []byte("3")); err != nil {
+		t.Fatal(err)
+	}
+	if ev := rec.next(t); ev.Type != "changed" || ev.Path != "/during" {
+		t.Fatalf("event %+v: /before fired, though it had not changed since the client saw it", ev)
 	}
 	if s.SessionID() != session {
 		t.Fatalf("session changed from 0x%x to 0x%x; only the connection was lost", session, s.SessionID())

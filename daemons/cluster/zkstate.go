@@ -72,9 +72,8 @@ type zkState struct {
 
 // connEvent is a go-zookeeper event tagged with the generation of its connection.
 type connEvent struct {
-	gen   uint64
-	ev    zk.Event
-	quiet bool // of a session's handover (package zkguard): a debug line at most
+	gen uint64
+	ev  zk.Event
 }
 
 // eventQueue is an unbounded FIFO with a wake-up channel.
@@ -152,16 +151,14 @@ func connect(ctx context.Context, opts Options) (*zkState, error) {
 	return s, nil
 }
 
-// dial opens a new session and returns once a connection holding the anchor
-// watch has it (package zkguard: that keeps go-zookeeper's lastZxid race
-// out of every connection). go-zookeeper's log lines go to slog, those of
-// the handover as debug lines.
+// dial opens a new session (through package zkguard, which keeps
+// go-zookeeper's lastZxid race out of every connection) and waits until it
+// is established. go-zookeeper's log lines go to slog.
 func (s *zkState) dial(ctx context.Context) (*zk.Conn, uint64, *zkguard.Guard, error) {
 	gen := s.nextGen.Add(1)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go func() { // Close gives up on the dial
-
 		select {
 		case <-s.done:
 			cancel(ErrClosed)
@@ -169,15 +166,11 @@ func (s *zkState) dial(ctx context.Context) (*zk.Conn, uint64, *zkguard.Guard, e
 		}
 	}()
 	conn, guard, err := zkguard.Connect(ctx, s.opts.Servers, s.opts.SessionTimeout, zkguard.Options{
-		Logf: func(quiet bool, format string, args ...any) {
-			level := slog.LevelInfo
-			if quiet {
-				level = slog.LevelDebug
-			}
-			s.log.Log(context.Background(), level, fmt.Sprintf(format, args...), "component", "zookeeper-client")
+		Logf: func(format string, args ...any) {
+			s.log.Info(fmt.Sprintf(format, args...), "component", "zookeeper-client")
 		},
-		OnEvent: func(ev zk.Event, quiet bool) {
-			s.events.push(connEvent{gen: gen, ev: ev, quiet: quiet})
+		OnEvent: func(ev zk.Event) {
+			s.events.push(connEvent{gen: gen, ev: ev})
 			if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
 				s.wakeSessionWaiters()
 			}
@@ -187,17 +180,6 @@ func (s *zkState) dial(ctx context.Context) (*zk.Conn, uint64, *zkguard.Guard, e
 		return nil, 0, nil, fmt.Errorf("connect to ZooKeeper %v: %w", s.opts.Servers, err)
 	}
 	return conn, gen, guard, nil
-}
-
-// rearmAnchor sets the anchor watch again after it fired (package zkguard).
-func (s *zkState) rearmAnchor() {
-	conn, err := s.current()
-	if err != nil {
-		return
-	}
-	if err := zkguard.Rearm(conn); err != nil {
-		s.log.Warn("set the anchor watch again", "path", zkguard.AnchorPath, "err", err)
-	}
 }
 
 // current returns the live connection.
@@ -246,12 +228,10 @@ func (s *zkState) handle(e connEvent) {
 	s.mu.RUnlock()
 	ev := e.ev
 	if ev.Type == zk.EventSession {
-		switch {
-		case e.quiet:
-			s.log.Debug("zookeeper session state (handover)", "state", ev.State.String(), "server", ev.Server, "stale", stale)
-		case ev.State == zk.StateConnected, ev.State == zk.StateHasSession, ev.State == zk.StateSyncConnected:
+		switch ev.State {
+		case zk.StateConnected, zk.StateHasSession, zk.StateSyncConnected:
 			s.log.Debug("zookeeper session state", "state", ev.State.String(), "server", ev.Server, "stale", stale)
-		case ev.State == zk.StateConnecting:
+		case zk.StateConnecting:
 			// Every (re)connection starts here; the warning comes with the
 			// disconnection that caused it.
 			s.log.Info("zookeeper connecting", "server", ev.Server, "stale", stale)
@@ -272,15 +252,6 @@ func (s *zkState) handle(e connEvent) {
 	if !ok {
 		s.log.Warn("ignoring zookeeper event of unknown type", "type", ev.Type.String(), "path", ev.Path)
 		return
-	}
-	if ev.Path == zkguard.AnchorPath && ev.Type != zk.EventNodeChildrenChanged {
-		// The anchor watch fired (package zkguard): set it again; the callbacks
-		// hear of it only if they watched the node too.
-		watched := book.holds(ev.Path, dataWatch) || book.holds(ev.Path, existWatch)
-		s.rearmAnchor()
-		if !watched {
-			return
-		}
 	}
 	book.fired(ev.Path) // before the callbacks, which may read and watch again
 	path, ok := s.relative(ev.Path)

@@ -92,8 +92,7 @@ func serverGoroutines() string {
 
 // connect opens a go-zookeeper client to addr and waits for its session.
 // It is opened through package zkguard, as localstorm's daemons open theirs,
-// so that go-zookeeper's lastZxid race cannot fail a -race run: the session
-// holds one watch of its own, on zkguard.AnchorPath.
+// so that go-zookeeper's lastZxid race cannot fail a -race run.
 func connect(t testing.TB, addr string) *zk.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

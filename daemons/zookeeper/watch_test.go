@@ -89,8 +89,8 @@ func TestWatchEvents(t *testing.T) {
 	}
 	waitEvent(t, ch)
 	_, _, total := s.watches.watchCounts()
-	if total != 1 { // the client's zkguard anchor
-		t.Fatalf("%d watches left after every one-shot watch fired, want the anchor alone", total)
+	if total != 0 {
+		t.Fatalf("%d watches left after every one-shot watch fired", total)
 	}
 }
 
@@ -214,8 +214,8 @@ func TestSetWatchesAfterReconnect(t *testing.T) {
 		t.Fatalf("setWatches reply %+v", r.hdr)
 	}
 	_, _, total := s.watches.watchCounts()
-	if total != 4 { // data /same, exist /missing, child /same; c's zkguard anchor
-		t.Fatalf("%d watches, want 3 re-registered and c's anchor", total)
+	if total != 3 { // data /same, exist /missing, child /same
+		t.Fatalf("%d watches re-registered, want 3", total)
 	}
 	if _, err := c.Set("/same", []byte("y"), -1); err != nil {
 		t.Fatal(err)

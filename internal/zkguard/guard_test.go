@@ -1,230 +1,188 @@
 package zkguard
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-zookeeper/zk"
 
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 )
 
-// lengthPrefix is the 4-byte length ZooKeeper puts before a packet.
-func lengthPrefix(body []byte) []byte {
-	return binary.BigEndian.AppendUint32(nil, uint32(len(body)))
+// frame is a length-prefixed packet.
+func frame(body []byte) []byte {
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
 }
 
-// guardedPair is a connection as go-zookeeper sees it: the client end
-// guarded (first: the session's first connection), the server end writing a
-// connect response and then the given replies.
-func guardedPair(t *testing.T, first bool, replies ...[]byte) (*guardedConn, *atomic.Bool) {
+// reply is a reply body: the header (xid, zxid, error), then payload.
+func reply(xid int32, zxid int64, payload string) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(xid))
+	b = binary.BigEndian.AppendUint64(b, uint64(zxid))
+	b = binary.BigEndian.AppendUint32(b, 0)
+	return append(b, payload...)
+}
+
+// pipe is a guarded connection and the server end of it; the server's
+// writes are drained by the test.
+func pipe(t *testing.T) (*guardedConn, net.Conn, *Guard) {
 	t.Helper()
 	client, server := net.Pipe()
 	t.Cleanup(func() { client.Close(); server.Close() })
-	resp := []byte("connect-response-body")
-	go func() {
-		_, _ = server.Write(append(lengthPrefix(resp), resp...))
-		for _, r := range replies {
-			_, _ = server.Write(append(lengthPrefix(r), r...))
+	g := &Guard{dialer: net.DialTimeout}
+	return &guardedConn{Conn: client, g: g}, server, g
+}
+
+// readFrame reads one frame the way go-zookeeper does (length, then body),
+// in reads of at most chunk bytes.
+func readFrame(r io.Reader, chunk int) ([]byte, error) {
+	read := func(n int) ([]byte, error) {
+		buf := make([]byte, n)
+		for off := 0; off < n; {
+			m, err := r.Read(buf[off:min(off+chunk, n)])
+			if err != nil {
+				return nil, err
+			}
+			off += m
 		}
-	}()
-	// Drain what the client writes (its connect request, pings, setWatches).
-	go func() { _, _ = io.Copy(io.Discard, server) }()
-	handedOver := &atomic.Bool{}
-	g := newGuardedConn(client, first, func() { handedOver.Store(true) })
-	// go-zookeeper's authenticate: it writes the connect request, then reads
-	// the length and the body of the response. The request's bytes 8-12 look
-	// like a setWatches opcode, which must not count as one.
-	connectReq := binary.BigEndian.AppendUint32(nil, 20)
-	connectReq = binary.BigEndian.AppendUint32(connectReq, 0)
-	connectReq = binary.BigEndian.AppendUint32(connectReq, opSetWatches)
-	connectReq = append(connectReq, make([]byte, 12)...)
-	if _, err := g.Write(connectReq); err != nil {
-		t.Fatal(err)
+		return buf, nil
 	}
-	buf := make([]byte, len(resp))
-	if _, err := io.ReadFull(g, buf[:4]); err != nil {
-		t.Fatal(err)
+	length, err := read(4)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := io.ReadFull(g, buf[:binary.BigEndian.Uint32(buf[:4])]); err != nil {
-		t.Fatal(err)
-	}
-	if string(buf) != string(resp) {
-		t.Fatalf("connect response read as %q", buf)
-	}
-	return g, handedOver
+	return read(int(binary.BigEndian.Uint32(length)))
 }
 
-// reply is a reply frame body: the xid, then filler.
-func reply(xid int32, filler string) []byte {
-	return append(binary.BigEndian.AppendUint32(nil, uint32(xid)), filler...)
-}
-
-// packet is a request packet as go-zookeeper writes it: length, xid, opcode.
-func packet(xid, op int32) []byte {
-	p := binary.BigEndian.AppendUint32(nil, 8)
-	p = binary.BigEndian.AppendUint32(p, uint32(xid))
-	return binary.BigEndian.AppendUint32(p, uint32(op))
-}
-
-func setWatchesPacket() []byte { return packet(7, opSetWatches) }
-
-// readAsync reads one whole reply frame on its own goroutine.
-func readAsync(g *guardedConn, n int) chan []byte {
-	got := make(chan []byte, 1)
-	go func() {
-		buf := make([]byte, 4+n)
-		if _, err := io.ReadFull(g, buf); err != nil {
-			got <- nil
+// forwardFrames sends every frame read from r to out until r fails.
+func forwardFrames(r io.Reader, out chan<- []byte) {
+	for {
+		b, err := readFrame(r, 1<<20)
+		if err != nil {
 			return
 		}
-		got <- buf[4:]
-	}()
-	return got
-}
-
-// awaitReply waits for the reply readAsync reads; when says when it is due.
-func awaitReply(t *testing.T, got chan []byte, reply []byte, when string) {
-	t.Helper()
-	select {
-	case b := <-got:
-		if string(b) != string(reply) {
-			t.Fatalf("reply read as %q", b)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the reply was still held back %s", when)
+		out <- b
 	}
 }
 
-func TestGuardedConnHoldsRepliesUntilSetWatchesIsWritten(t *testing.T) {
-	r := reply(3, "reply-to-a-request-sent-before-setWatches")
-	g, _ := guardedPair(t, false, r)
-	got := readAsync(g, len(r))
-	select {
-	case b := <-got:
-		t.Fatalf("a reply (%q) passed before the setWatches packet was written", b)
-	case <-time.After(50 * time.Millisecond):
+// Replies reach go-zookeeper with zxid 0 in their header, whatever the size
+// of its reads; the guard keeps the zxid. The connect response, notifications
+// and pings pass unchanged.
+func TestReadTakesTheZxidOutOfReplies(t *testing.T) {
+	connectResp := []byte("connect-response-of-some-length")
+	frames := [][]byte{
+		connectResp,
+		reply(5, 0x1234, "payload"),
+		reply(-1, -1, "notification"),
+		reply(-2, 0x9999, ""),
+		reply(6, 0x2000, "more"),
 	}
-	// Other packets (a ping, a request) do not open the gate.
-	for _, p := range [][]byte{packet(-2, 11), packet(3, 4)} {
-		if _, err := g.Write(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	select {
-	case b := <-got:
-		t.Fatalf("a reply (%q) passed after a ping and a request, before setWatches", b)
-	case <-time.After(50 * time.Millisecond):
-	}
-	if _, err := g.Write(setWatchesPacket()); err != nil {
-		t.Fatal(err)
-	}
-	awaitReply(t, got, r, "after setWatches was written")
-}
-
-func TestGuardedConnGivesUpWaitingForSetWatches(t *testing.T) {
-	r := reply(3, "a reply")
-	g, _ := guardedPair(t, false, r)
-	start := time.Now()
-	awaitReply(t, readAsync(g, len(r)), r, "for good when no setWatches came")
-	if waited := time.Since(start); waited < setWatchesWait/2 {
-		t.Fatalf("reply passed after %v, before the %v wait for setWatches", waited, setWatchesWait)
-	}
-}
-
-func TestGuardedConnCloseReleasesAReader(t *testing.T) {
-	r := reply(3, "a reply")
-	g, _ := guardedPair(t, false, r)
-	got := readAsync(g, len(r))
-	g.Close()
-	select {
-	case b := <-got:
-		if b != nil {
-			t.Fatalf("read %q from a closed connection", b)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close left a reader waiting")
-	}
-}
-
-// The session's first connection passes replies as they come, and ends
-// right after the reply to its first request (the anchor watch's).
-func TestFirstConnectionEndsAfterTheFirstRequestsReply(t *testing.T) {
-	ping, anchor, late := reply(-2, "ping"), reply(5, "anchor-watch-reply"), reply(6, "must-not-be-read")
-	g, handedOver := guardedPair(t, true, ping, anchor, late)
-	if _, err := g.Write(packet(-2, 11)); err != nil { // a ping does not count as the request
-		t.Fatal(err)
-	}
-	if _, err := g.Write(packet(5, 3)); err != nil {
-		t.Fatal(err)
-	}
-	awaitReply(t, readAsync(g, len(ping)), ping, "on the first connection")
-	if handedOver.Load() {
-		t.Fatal("the ping's reply ended the first connection")
-	}
-	// Read the anchor's reply in small pieces, as a frame may arrive.
-	buf := make([]byte, 4+len(anchor))
-	for off := 0; off < len(buf); {
-		n, err := g.Read(buf[off:min(off+3, len(buf))])
-		if err != nil {
-			t.Fatalf("read the anchor's reply: %v", err)
-		}
-		off += n
-	}
-	if string(buf[4:]) != string(anchor) {
-		t.Fatalf("anchor reply read as %q", buf[4:])
-	}
-	if !handedOver.Load() {
-		t.Fatal("the first connection did not hand over after the anchor's reply")
-	}
-	if n, err := g.Read(buf); !errors.Is(err, errHandover) {
-		t.Fatalf("read after the anchor's reply = %d, %v; want errHandover", n, err)
-	}
-}
-
-func TestGuardDialsByPhase(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	for _, chunk := range []int{1, 3, 7, 64 << 10} {
+		t.Run(fmt.Sprintf("reads of %d bytes", chunk), func(t *testing.T) {
+			c, server, g := pipe(t)
+			go func() {
+				for _, f := range frames {
+					_, _ = server.Write(frame(f))
+				}
+			}()
+			wantZxid := []int64{0, 0x1234, 0x1234, 0x1234, 0x2000}
+			for i, sent := range frames {
+				got, err := readFrame(c, chunk)
+				if err != nil {
+					t.Fatalf("read frame %d: %v", i, err)
+				}
+				want := bytes.Clone(sent)
+				if i > 0 && int32(binary.BigEndian.Uint32(sent)) >= 0 {
+					clear(want[4:12])
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("frame %d read as %x, want %x", i, got, want)
+				}
+				if g.LastZxid() != wantZxid[i] {
+					t.Fatalf("after frame %d the guard keeps zxid 0x%x, want 0x%x", i, g.LastZxid(), wantZxid[i])
+				}
 			}
-			c.Close()
+		})
+	}
+}
+
+// connectRequest is go-zookeeper's connect request packet.
+func connectRequest(lastZxid, sessionID int64) []byte {
+	b := binary.BigEndian.AppendUint32(nil, 0) // protocolVersion
+	b = binary.BigEndian.AppendUint64(b, uint64(lastZxid))
+	b = binary.BigEndian.AppendUint32(b, 6000)
+	b = binary.BigEndian.AppendUint64(b, uint64(sessionID))
+	b = binary.BigEndian.AppendUint32(b, 16)
+	return frame(append(b, make([]byte, 16)...))
+}
+
+// request is a request packet: xid, opcode, then body.
+func request(xid, op int32, body []byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(xid))
+	b = binary.BigEndian.AppendUint32(b, uint32(op))
+	return frame(append(b, body...))
+}
+
+func setWatchesBody(relZxid int64) []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(relZxid))
+	b = binary.BigEndian.AppendUint32(b, 1)
+	b = binary.BigEndian.AppendUint32(b, 2)
+	return append(b, "/a"...)
+}
+
+// The connect request of a reconnection and every setWatches carry the
+// session's zxid as it was when the connection began; the caller's bytes
+// are not touched; a new session starts from zxid 0.
+func TestWriteCarriesTheSessionsZxid(t *testing.T) {
+	c, server, g := pipe(t)
+	g.zxid.Store(0x77)
+	written := make(chan []byte, 10)
+	go forwardFrames(server, written)
+	write := func(p []byte) []byte {
+		t.Helper()
+		orig := bytes.Clone(p)
+		if n, err := c.Write(p); err != nil || n != len(p) {
+			t.Fatalf("write = %d, %v", n, err)
 		}
-	}()
-	g := &Guard{dialer: net.DialTimeout}
-	for _, step := range []struct {
-		do        func()
-		wantFirst bool
-		wantQuiet bool
-	}{
-		{func() {}, true, true},
-		{g.sessionEstablished, true, true}, // a session before the anchor: still the first
-		{g.handover, false, true},
-		{g.sessionEstablished, false, false},
-		{g.handover, false, true}, // a later handover, should one happen
-	} {
-		step.do()
-		c, err := g.dial("tcp", ln.Addr().String(), time.Second)
-		if err != nil {
-			t.Fatal(err)
+		if !bytes.Equal(p, orig) {
+			t.Fatal("Write changed the caller's bytes")
 		}
-		first := c.(*guardedConn).first
-		c.Close()
-		if first != step.wantFirst || g.Quiet() != step.wantQuiet {
-			t.Fatalf("phase %d: first=%v quiet=%v, want %v %v", g.currentPhase(), first, g.Quiet(), step.wantFirst, step.wantQuiet)
+		return <-written
+	}
+	if got := write(connectRequest(0, 0x1a2b)); binary.BigEndian.Uint64(got[4:12]) != 0x77 {
+		t.Fatalf("reconnection's lastZxidSeen = 0x%x, want 0x77", binary.BigEndian.Uint64(got[4:12]))
+	}
+	// A reply on the new connection raises the session's zxid, not what
+	// setWatches carries (the zxid seen before the connection).
+	g.zxid.Store(0x99)
+	for _, op := range []int32{opSetWatches, opSetWatches2} {
+		got := write(request(7, op, setWatchesBody(0)))
+		if rel := binary.BigEndian.Uint64(got[8:16]); rel != 0x77 {
+			t.Fatalf("op %d relativeZxid = 0x%x, want 0x77", op, rel)
 		}
+		if !bytes.Equal(got[16:], setWatchesBody(0)[8:]) {
+			t.Fatalf("op %d: the watch lists changed", op)
+		}
+	}
+	other := request(8, 4, setWatchesBody(0)) // getData: nothing to rewrite
+	if got := write(other); !bytes.Equal(got, other[4:]) {
+		t.Fatalf("getData written as %x", got)
+	}
+
+	c2, server2, g2 := pipe(t)
+	g2.zxid.Store(0x55) // left from an expired session
+	go forwardFrames(server2, written)
+	if _, err := c2.Write(connectRequest(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-written; binary.BigEndian.Uint64(got[4:12]) != 0 || g2.LastZxid() != 0 {
+		t.Fatalf("a new session's lastZxidSeen = 0x%x (guard 0x%x), want 0", binary.BigEndian.Uint64(got[4:12]), g2.LastZxid())
 	}
 }
 
@@ -256,73 +214,10 @@ func TestGuardHostProvider(t *testing.T) {
 	}
 }
 
-// writeHook runs a function inside Write, before the bytes go out.
-type writeHook struct {
-	net.Conn
-	during func()
-}
-
-func (w *writeHook) Write(p []byte) (int, error) {
-	if w.during != nil {
-		w.during()
-	}
-	return w.Conn.Write(p)
-}
-
-// The reply to the first request may be read before the request's Write has
-// returned: the first connection still ends after it.
-func TestFirstConnectionKnowsTheRequestBeforeItsWriteReturns(t *testing.T) {
-	client, server := net.Pipe()
-	t.Cleanup(func() { client.Close(); server.Close() })
-	resp, anchor := []byte("connect-response"), reply(9, "anchor-watch-reply")
-	go func() {
-		_, _ = server.Write(append(lengthPrefix(resp), resp...))
-		_, _ = server.Write(append(lengthPrefix(anchor), anchor...))
-	}()
-	go func() { _, _ = io.Copy(io.Discard, server) }()
-	hook := &writeHook{Conn: client}
-	handedOver := &atomic.Bool{}
-	g := newGuardedConn(hook, true, func() { handedOver.Store(true) })
-	if _, err := g.Write(make([]byte, 24)); err != nil { // the connect request
-		t.Fatal(err)
-	}
-	buf := make([]byte, 4+len(resp))
-	if _, err := io.ReadFull(g, buf); err != nil {
-		t.Fatal(err)
-	}
-	hook.during = func() {
-		b := make([]byte, 4+len(anchor))
-		if _, err := io.ReadFull(g, b); err != nil {
-			t.Errorf("read the anchor's reply: %v", err)
-		}
-	}
-	if _, err := g.Write(packet(9, 3)); err != nil {
-		t.Fatal(err)
-	}
-	if !handedOver.Load() {
-		t.Fatal("a reply read while its request was being written did not end the first connection")
-	}
-}
-
-// breakingConn closes itself instead of writing its nth packet.
-type breakingConn struct {
-	net.Conn
-	n, writes int
-}
-
-func (b *breakingConn) Write(p []byte) (int, error) {
-	b.writes++
-	if b.writes == b.n {
-		b.Conn.Close()
-		return 0, net.ErrClosed
-	}
-	return b.Conn.Write(p)
-}
-
-// Connect gets through a first connection that breaks while the anchor's
-// request is being written: the session comes back on a new first
-// connection, which carries the request again.
-func TestConnectSurvivesTheFirstConnectionBreaking(t *testing.T) {
+// Against a real server (the embedded one): the session works, the guard
+// follows the server's zxid, a dropped connection comes back at once with
+// the same session, and a watch set before it fires for a change made after.
+func TestConnectFollowsTheSession(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	srv, err := zookeeper.Start(ctx, zookeeper.Options{})
@@ -330,23 +225,42 @@ func TestConnectSurvivesTheFirstConnectionBreaking(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	var dials atomic.Int32
-	dialer := func(network, addr string, timeout time.Duration) (net.Conn, error) {
-		c, err := net.DialTimeout(network, addr, timeout)
-		if err == nil && dials.Add(1) == 1 {
-			return &breakingConn{Conn: c, n: 2}, nil // the connect request passes, the anchor's does not
-		}
-		return c, err
-	}
-	conn, g, err := Connect(ctx, []string{srv.Addr()}, 4*time.Second, Options{Dialer: dialer})
+	conn, g, err := Connect(ctx, []string{srv.Addr()}, 4*time.Second, Options{})
 	if err != nil {
-		t.Fatalf("connect: %v", err)
+		t.Fatal(err)
 	}
 	defer conn.Close()
-	if g.Quiet() || dials.Load() != 3 {
-		t.Fatalf("after connect: quiet=%v, %d dials; want a ready session after 3 (broken, first, handover)", g.Quiet(), dials.Load())
+	if _, err := conn.Create("/n", []byte("1"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
 	}
-	if _, _, err := conn.Get(AnchorPath); err != nil {
-		t.Fatalf("the session does not work: %v", err)
+	_, stat, ch, err := conn.GetW("/n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.LastZxid() != stat.Mzxid || g.Established() != 1 {
+		t.Fatalf("guard: zxid 0x%x (node 0x%x), %d connections; want the node's, 1", g.LastZxid(), stat.Mzxid, g.Established())
+	}
+	session := conn.SessionID()
+	srv.DropConnections()
+	deadline := time.Now().Add(10 * time.Second)
+	for g.Established() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no reconnection within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if conn.SessionID() != session {
+		t.Fatalf("session 0x%x after the reconnection, want 0x%x", conn.SessionID(), session)
+	}
+	if _, err := conn.Set("/n", []byte("2"), -1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-ch:
+		if ev.Type != zk.EventNodeDataChanged || ev.Path != "/n" {
+			t.Fatalf("watch event %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watch set before the reconnection did not fire")
 	}
 }

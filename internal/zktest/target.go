@@ -179,9 +179,8 @@ func (in *Instance) Connect(t testing.TB) *Client {
 
 // ConnectTimeout is Connect asking for the given session timeout. The
 // session is opened through package zkguard, as localstorm's daemons open
-// theirs, so that go-zookeeper's lastZxid race cannot fail a -race run: the
-// client holds one watch of its own, on zkguard.AnchorPath. Its log lines
-// are dropped; session events after the session is up reach Events.
+// theirs, so that go-zookeeper's lastZxid race cannot fail a -race run. Its
+// log lines are dropped; session events after the session is up reach Events.
 func (in *Instance) ConnectTimeout(t testing.TB, timeout time.Duration) *Client {
 	t.Helper()
 	c := &Client{}
@@ -192,9 +191,9 @@ func (in *Instance) ConnectTimeout(t testing.TB, timeout time.Duration) *Client 
 	defer cancel()
 	conn, _, err := zkguard.Connect(ctx, []string{in.Addr()}, timeout, zkguard.Options{
 		Dialer: c.dial,
-		OnEvent: func(ev zk.Event, quiet bool) {
-			if quiet || !up.Load() {
-				return // the session's start, handover included
+		OnEvent: func(ev zk.Event) {
+			if !up.Load() {
+				return // the session's start
 			}
 			select {
 			case events <- ev:
