@@ -9,8 +9,8 @@ import (
 )
 
 // BenchmarkConnect measures what a daemon pays to get a ClusterState
-// (session, handover to a connection holding the anchor watch, root
-// created) and to close it, on the embedded server and the real 3.8.
+// (session established, root created) and to close it, on the embedded
+// server and the real 3.8.
 //
 //	go test -run '^$' -bench BenchmarkConnect -count 5 ./daemons/cluster/
 func BenchmarkConnect(b *testing.B) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -239,6 +240,10 @@ func TestConnectFollowsTheSession(t *testing.T) {
 	}
 	if g.LastZxid() != stat.Mzxid || g.Established() != 1 {
 		t.Fatalf("guard: zxid 0x%x (node 0x%x), %d connections; want the node's, 1", g.LastZxid(), stat.Mzxid, g.Established())
+	}
+	// The point of it all: go-zookeeper's own field was never written.
+	if own := reflect.ValueOf(conn).Elem().FieldByName("lastZxid").Int(); own != 0 {
+		t.Fatalf("go-zookeeper's lastZxid = 0x%x, want 0 (the guard keeps it)", own)
 	}
 	session := conn.SessionID()
 	srv.DropConnections()
