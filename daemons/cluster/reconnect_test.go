@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -109,21 +108,22 @@ func (p *holdingProxy) refuse(refusing bool) {
 	p.refusing = refusing
 }
 
+// proxiedState is a state connected to an embedded server through a
+// holdingProxy; server is the server's own address.
+func proxiedState(t *testing.T) (s *zkState, proxy *holdingProxy, server string, opts Options) {
+	t.Helper()
+	server = startEmbedded(t, "embedded", zookeeper.Options{}).addr
+	proxy = startHoldingProxy(t, server)
+	opts = target{name: "embedded", addr: proxy.ln.Addr().String()}.options(t)
+	return connectState(t, opts), proxy, server, opts
+}
+
 // An operation in flight when its connection breaks is run again once the
 // session is back on a new connection: the caller sees it succeed. (It used
 // to wait for a new session that never came, and fail after twice the
 // session timeout.)
 func TestOperationSurvivesALostConnection(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	srv, err := zookeeper.Start(ctx, zookeeper.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	proxy := startHoldingProxy(t, srv.Addr())
-	opts := target{name: "embedded", addr: proxy.ln.Addr().String()}.options(t)
-	s := connectState(t, opts)
+	s, proxy, _, _ := proxiedState(t)
 	if err := s.SetData("/x", []byte("x")); err != nil {
 		t.Fatal(err)
 	}
@@ -161,16 +161,7 @@ func TestOperationSurvivesALostConnection(t *testing.T) {
 // in. A node changed while the client was away fires its watch; a node last
 // changed before the client saw it does not fire.
 func TestWatchesSurviveAReconnection(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	srv, err := zookeeper.Start(ctx, zookeeper.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	proxy := startHoldingProxy(t, srv.Addr())
-	opts := target{name: "embedded", addr: proxy.ln.Addr().String()}.options(t)
-	s := connectState(t, opts)
+	s, proxy, server, opts := proxiedState(t)
 	for _, p := range []string{"/before", "/during"} {
 		if err := s.SetData(p, []byte("1")); err != nil {
 			t.Fatal(err)
@@ -187,7 +178,7 @@ func TestWatchesSurviveAReconnection(t *testing.T) {
 
 	proxy.refuse(true)
 	proxy.cut(false)
-	if _, err := rawConn(t, srv.Addr()).Set(opts.Root+"/during", []byte("2"), -1); err != nil {
+	if _, err := rawConn(t, server).Set(opts.Root+"/during", []byte("2"), -1); err != nil {
 		t.Fatal(err)
 	}
 	proxy.refuse(false)
