@@ -172,11 +172,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.ln = ln
 	s.opts.Addr = ln.Addr().String()
+	// Logged before serving: once the accept loop runs, clients (reconnecting
+	// at once after a restart) write the tree.
+	s.log.Info("zookeeper serving", "addr", s.opts.Addr, "dataDir", opts.DataDir, "zxid", fmt.Sprintf("%#x", s.tree.lastZxid))
 	s.wg.Add(3)
 	go s.acceptLoop()
 	go s.expiryLoop()
 	go s.reaperLoop()
-	s.log.Info("zookeeper serving", "addr", s.opts.Addr, "dataDir", opts.DataDir, "zxid", fmt.Sprintf("%#x", s.tree.lastZxid))
 	return s, nil
 }
 
