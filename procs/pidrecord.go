@@ -1,7 +1,6 @@
 package procs
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,8 +17,11 @@ import (
 type PidRecord struct {
 	V   int `json:"v"`
 	Pid int `json:"pid"`
-	// StartTicks is field 22 of /proc/<pid>/stat: the start time in clock
-	// ticks since boot.
+	// StartTicks is the process's start time in the operating system's
+	// own unit: clock ticks since boot on Linux (field 22 of
+	// /proc/<pid>/stat), microseconds since the epoch on macOS (the
+	// kernel's p_starttime). Records are only read on the machine that
+	// wrote them.
 	StartTicks uint64 `json:"startTicks"`
 	Path       string `json:"path"`
 	// OwnerPid is the process that launched the child.
@@ -64,61 +66,31 @@ func ParsePidRecord(data []byte) (PidRecord, error) {
 	return rec, nil
 }
 
-// StartTicks returns the start time of pid (field 22 of /proc/<pid>/stat).
+// StartTicks returns the start time of pid in the operating system's own
+// unit (see PidRecord.StartTicks): together with the pid it names one process.
 func StartTicks(pid int) (uint64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	st, err := parseStat(data)
-	return st.startTicks, err
+	st, err := inspect(pid)
+	return st.start, err
 }
 
-type procStat struct {
-	state      byte
-	startTicks uint64
-}
-
-// parseStat reads the state (field 3) and start time (field 22) from the
-// contents of /proc/<pid>/stat. The command name (field 2) is in parentheses
-// and may itself hold spaces and parentheses, so fields are counted after the
-// last ')'.
-func parseStat(data []byte) (procStat, error) {
-	end := bytes.LastIndexByte(data, ')')
-	if end < 0 {
-		return procStat{}, errors.New("parse /proc stat: no command name")
-	}
-	fields := bytes.Fields(data[end+1:])
-	// fields[0] is field 3 (state); field 22 is fields[19].
-	if len(fields) < 20 || len(fields[0]) != 1 {
-		return procStat{}, fmt.Errorf("parse /proc stat: %d fields after the command name, want at least 20", len(fields))
-	}
-	ticks, err := strconv.ParseUint(string(fields[19]), 10, 64)
-	if err != nil {
-		return procStat{}, fmt.Errorf("parse /proc stat start time: %w", err)
-	}
-	return procStat{state: fields[0][0], startTicks: ticks}, nil
+// procState is what the platform tells of a process: its start time and
+// whether it is a zombie (ended, not yet reaped).
+type procState struct {
+	start  uint64
+	zombie bool
 }
 
 // Running reports whether pid is a live process (a zombie is not).
 func Running(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	st, err := parseStat(data)
-	return err == nil && st.state != 'Z' && st.state != 'X'
+	st, err := inspect(pid)
+	return err == nil && !st.zombie
 }
 
-// alive reports whether pid runs with the given start time (a zombie or a
+// Alive reports whether pid runs with the given start time (a zombie or a
 // different process under the same pid is not alive).
-func alive(pid int, startTicks uint64) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	st, err := parseStat(data)
-	return err == nil && st.startTicks == startTicks && st.state != 'Z' && st.state != 'X'
+func Alive(pid int, startTicks uint64) bool {
+	st, err := inspect(pid)
+	return err == nil && st.start == startTicks && !st.zombie
 }
 
 // reapWait bounds how long ReapOrphans waits for a killed orphan to vanish.
@@ -159,7 +131,7 @@ func ReapOrphans(pidDir string, logger *slog.Logger) (int, error) {
 			os.Remove(name)
 			continue
 		}
-		if !alive(rec.Pid, rec.StartTicks) {
+		if !Alive(rec.Pid, rec.StartTicks) {
 			logger.Info("pid record of a process already gone", "pid", rec.Pid, "path", rec.Path)
 			os.Remove(name)
 			continue
@@ -170,10 +142,10 @@ func ReapOrphans(pidDir string, logger *slog.Logger) (int, error) {
 			continue
 		}
 		deadline := time.Now().Add(reapWait)
-		for alive(rec.Pid, rec.StartTicks) && time.Now().Before(deadline) {
+		for Alive(rec.Pid, rec.StartTicks) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if alive(rec.Pid, rec.StartTicks) {
+		if Alive(rec.Pid, rec.StartTicks) {
 			errs = append(errs, fmt.Errorf("reap orphan pid %d: still alive %s after SIGKILL", rec.Pid, reapWait))
 			continue
 		}

@@ -4,7 +4,9 @@
 // handshake on stdout, exit state recorded as data, a graceful-then-forced
 // shutdown of the whole group, and pid records that let the next owner reap
 // the children of a crashed one. Children die with their owner, even when the
-// owner is killed with SIGKILL (Linux parent-death signal).
+// owner is killed with SIGKILL: every child holds the read end of a lifeline
+// pipe whose write end only its owner holds (see HoldLifeline), on every
+// platform; on Linux the parent-death signal is a second guard.
 package procs
 
 import (
@@ -112,6 +114,9 @@ func (p *Process) ExitState() ExitState {
 // first, the error quotes the end of its stderr. ctx bounds only the launch:
 // once Launch returned, the child runs until it exits or is shut down.
 func Launch(ctx context.Context, spec Spec) (*Process, error) {
+	if errUnsupported != nil {
+		return nil, fmt.Errorf("launch %s: %w", spec.Path, errUnsupported)
+	}
 	if spec.Path == "" {
 		return nil, errors.New("launch: Spec.Path is empty: name the executable to run")
 	}
@@ -192,35 +197,49 @@ func (p *Process) run(outLog, errLog *rotatingFile, started chan<- error) {
 	runtime.LockOSThread()
 	// No UnlockOSThread: the thread exits with the goroutine, after the child.
 
-	outR, outW, err := os.Pipe()
-	if err != nil {
+	// Three pipes: stdout, stderr, and the lifeline, whose write end this
+	// process holds, unwritten, until the child is reaped.
+	var pipes [3][2]*os.File
+	closeAll := func() {
+		for _, pp := range pipes {
+			for _, f := range pp {
+				if f != nil {
+					f.Close()
+				}
+			}
+		}
 		outLog.Close()
 		errLog.Close()
-		started <- fmt.Errorf("stdout pipe: %w", err)
-		return
 	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		outLog.Close()
-		errLog.Close()
-		started <- fmt.Errorf("stderr pipe: %w", err)
-		return
+	for i := range pipes {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll()
+			started <- fmt.Errorf("pipe: %w", err)
+			return
+		}
+		pipes[i] = [2]*os.File{r, w}
 	}
+	outR, outW := pipes[0][0], pipes[0][1]
+	errR, errW := pipes[1][0], pipes[1][1]
+	lifeR, lifeW := pipes[2][0], pipes[2][1]
 	cmd := exec.Command(p.spec.Path, p.spec.Args...)
-	cmd.Env = p.spec.Env
+	cmd.Env = withLifeline(p.spec.Env)
 	cmd.Dir = p.spec.Dir
 	cmd.Stdout = outW
 	cmd.Stderr = errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.ExtraFiles = []*os.File{lifeR} // descriptor lifelineFD in the child
+	cmd.SysProcAttr = sysProcAttr()
 	startErr := cmd.Start()
-	// The child holds its own copies; ours must close so readers see EOF.
+	// The child holds its own copies; ours must close so readers see EOF,
+	// and so that only the child holds the lifeline's read end.
 	outW.Close()
 	errW.Close()
+	lifeR.Close()
 	if startErr != nil {
 		outR.Close()
 		errR.Close()
+		lifeW.Close()
 		outLog.Close()
 		errLog.Close()
 		started <- startErr
@@ -228,11 +247,12 @@ func (p *Process) run(outLog, errLog *rotatingFile, started chan<- error) {
 	}
 	p.pid = cmd.Process.Pid
 	record := ""
+	var err error
 	if p.spec.PidDir != "" {
 		record, err = writePidRecord(p.spec.PidDir, p.pid, p.spec.Path)
 		if err != nil {
 			// The child runs unrecorded: a crash of the owner would still
-			// kill it through the parent-death signal, so go on.
+			// kill it through its lifeline, so go on.
 			fmt.Fprintf(errLog, "procs: write pid record: %v\n", err)
 		}
 	}
@@ -258,6 +278,7 @@ func (p *Process) run(outLog, errLog *rotatingFile, started chan<- error) {
 	started <- nil
 
 	state, _ := cmd.Process.Wait()
+	lifeW.Close()
 	p.exit = exitStateOf(p.pid, state)
 	if record != "" {
 		os.Remove(record)
@@ -351,26 +372,14 @@ func (p *Process) Shutdown(sig syscall.Signal, grace time.Duration) error {
 }
 
 // killStragglers SIGKILLs what is left of the process group pgid after its
-// leader was reaped. Linux never hands out a pid still used as a process
+// leader was reaped. POSIX never hands out a pid still used as a process
 // group id, so while members remain no process has the pid pgid; if one
 // does, the group is gone and the pid was reused, and nothing is killed.
 func killStragglers(pgid int) {
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pgid)); err == nil {
+	if processExists(pgid) {
 		return
 	}
 	killGroup(pgid, syscall.SIGKILL)
-}
-
-// killGroup signals process group pgid; a group already gone is not an error.
-func killGroup(pgid int, sig syscall.Signal) error {
-	if pgid <= 0 {
-		return fmt.Errorf("invalid process group %d", pgid)
-	}
-	err := syscall.Kill(-pgid, sig)
-	if errors.Is(err, syscall.ESRCH) {
-		return nil
-	}
-	return err
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -77,14 +77,41 @@ func runHelper(mode string) int {
 		}
 		fmt.Printf("%s port=0 pid=%d child=%d\n", readyPrefix, os.Getpid(), sleeper.Process.Pid)
 		return waitTerm()
-	case "parent":
-		p, err := Launch(context.Background(), helperSpec(os.Getenv("PARENT_DIR"), "ready"))
+	case "parent", "lifeline-parent":
+		child := "ready"
+		if mode == "lifeline-parent" {
+			// As on macOS: nothing but the lifeline ties the child to us.
+			parentDeathSignal = false
+			child = "lifeline-child"
+		}
+		p, err := Launch(context.Background(), helperSpec(os.Getenv("PARENT_DIR"), child))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		fmt.Printf("child-pid=%d\n", p.Pid())
 		select {}
+	case "lifeline-child":
+		// A worker: it holds its lifeline and runs a foreign child (as a
+		// multilang subprocess is) in a process group of its own.
+		if !HoldLifeline() {
+			fmt.Fprintln(os.Stderr, "no lifeline")
+			return 1
+		}
+		foreign := exec.Command("sleep", "300")
+		foreign.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := foreign.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer TrackGroup(foreign.Process.Pid)()
+		pidFile := filepath.Join(os.Getenv("PARENT_DIR"), "foreign-pid")
+		if err := os.WriteFile(pidFile, []byte(strconv.Itoa(foreign.Process.Pid)), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		printReady()
+		return waitTerm()
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 2
@@ -374,12 +401,83 @@ func TestRotatingFileKeepsTheTail(t *testing.T) {
 
 // TestChildDiesWithSIGKILLedParent re-execs the test binary as a parent that
 // launches a grandchild, kills the parent with SIGKILL and expects the
-// grandchild to die of the parent-death signal.
+// grandchild to die: once with everything Launch sets up on this platform,
+// once with the lifeline alone (the Linux parent-death signal switched off,
+// as macOS has none), where the grandchild also runs a foreign child in a
+// group of its own, which must die with it.
 func TestChildDiesWithSIGKILLedParent(t *testing.T) {
-	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, mode string
+		foreign    bool
+		within     time.Duration
+	}{
+		{"default", "parent", false, 5 * time.Second},
+		// The bound: a worker and its multilang children are gone
+		// within 1 s of their owner's SIGKILL.
+		{"lifeline alone", "lifeline-parent", true, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			child, parent := startParent(t, dir, tc.mode)
+			ticks, err := StartTicks(child)
+			if err != nil {
+				t.Fatalf("grandchild %d not running: %v", child, err)
+			}
+			victims := map[int]uint64{child: ticks}
+			if tc.foreign {
+				b, err := os.ReadFile(filepath.Join(dir, "foreign-pid"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				fpid, _ := strconv.Atoi(string(b))
+				fticks, err := StartTicks(fpid)
+				if err != nil {
+					t.Fatalf("foreign child %d not running: %v", fpid, err)
+				}
+				victims[fpid] = fticks
+			}
+			// The parent launched the child from a locked thread; let the Go
+			// runtime of the parent run a while so an unlocked thread would
+			// have been retired.
+			time.Sleep(100 * time.Millisecond)
+			for pid, ticks := range victims {
+				if !Alive(pid, ticks) {
+					t.Fatalf("process %d died while its owner was alive", pid)
+				}
+			}
+			if err := parent.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			parent.Wait()
+			killed := time.Now()
+			waitFor(t, tc.within, "the grandchild and its children to die with their owner", func() bool {
+				for pid, ticks := range victims {
+					if Alive(pid, ticks) {
+						return false
+					}
+				}
+				return true
+			})
+			t.Logf("%d processes gone %v after their owner's SIGKILL", len(victims), time.Since(killed).Round(time.Millisecond))
+			// The pid record stays behind for ReapOrphans, which finds nothing to kill.
+			n, err := ReapOrphans(filepath.Join(dir, "pids"), nil)
+			if err != nil || n != 0 {
+				t.Fatalf("ReapOrphans = %d, %v; want 0 killed", n, err)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(dir, "pids")); len(entries) != 0 {
+				t.Fatalf("pid records left: %v", entries)
+			}
+		})
+	}
+}
+
+// startParent re-execs the test binary in mode (a parent that launches a
+// grandchild) and returns the grandchild's pid and the parent.
+func startParent(t *testing.T, dir, mode string) (int, *exec.Cmd) {
+	t.Helper()
 	exe, _ := os.Executable()
 	parent := exec.Command(exe)
-	parent.Env = append(os.Environ(), helperEnv+"=parent", "PARENT_DIR="+dir)
+	parent.Env = append(os.Environ(), helperEnv+"="+mode, "PARENT_DIR="+dir)
 	parent.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := parent.StdoutPipe()
 	if err != nil {
@@ -401,29 +499,7 @@ func TestChildDiesWithSIGKILLedParent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parent printed %q: %v", line, err)
 	}
-	ticks, err := StartTicks(child)
-	if err != nil {
-		t.Fatalf("grandchild %d not running: %v", child, err)
-	}
-	// The parent launched the child from a locked thread; let the Go runtime
-	// of the parent run a while so an unlocked thread would have been retired.
-	time.Sleep(100 * time.Millisecond)
-	if !alive(child, ticks) {
-		t.Fatal("grandchild died while its parent was alive")
-	}
-	if err := parent.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	parent.Wait()
-	waitFor(t, 5*time.Second, "the grandchild to die with its parent", func() bool { return !alive(child, ticks) })
-	// The pid record stays behind for ReapOrphans, which finds nothing to kill.
-	n, err := ReapOrphans(filepath.Join(dir, "pids"), nil)
-	if err != nil || n != 0 {
-		t.Fatalf("ReapOrphans = %d, %v; want 0 killed", n, err)
-	}
-	if entries, _ := os.ReadDir(filepath.Join(dir, "pids")); len(entries) != 0 {
-		t.Fatalf("pid records left: %v", entries)
-	}
+	return child, parent
 }
 
 func TestReapOrphans(t *testing.T) {
@@ -470,7 +546,7 @@ func TestReapOrphans(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("ReapOrphans = %d, %v; want 1 killed", n, err)
 	}
-	if !alive(reused.Process.Pid, reusedTicks) {
+	if !Alive(reused.Process.Pid, reusedTicks) {
 		t.Fatal("the process that reused a recorded pid was killed")
 	}
 	orphan.Wait()
@@ -483,40 +559,6 @@ func TestReapOrphans(t *testing.T) {
 	if n, err := ReapOrphans(filepath.Join(pidDir, "missing"), nil); n != 0 || err != nil {
 		t.Fatalf("ReapOrphans of a missing dir = %d, %v", n, err)
 	}
-}
-
-func TestParseStat(t *testing.T) {
-	fields := "S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 20 21"
-	tests := []struct {
-		in      string
-		ticks   uint64
-		state   byte
-		wantErr bool
-	}{
-		{"123 (sleep) " + fields, 4242, 'S', false},
-		{"123 (a) (b) c) " + fields, 4242, 'S', false},
-		{"123 (z) Z" + fields[1:], 4242, 'Z', false},
-		{"123 sleep " + fields, 0, 0, true},
-		{"123 (x) S 1 2", 0, 0, true},
-		{"123 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 -1", 0, 0, true},
-	}
-	for _, tc := range tests {
-		st, err := parseStat([]byte(tc.in))
-		if (err != nil) != tc.wantErr || st.startTicks != tc.ticks || st.state != tc.state {
-			t.Errorf("parseStat(%q) = %+v, %v; want ticks %d state %c err %v", tc.in, st, err, tc.ticks, tc.state, tc.wantErr)
-		}
-	}
-}
-
-func FuzzParseStat(f *testing.F) {
-	f.Add([]byte("123 (sleep) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 20"))
-	f.Add([]byte("1 ((a)) R"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		st, err := parseStat(data)
-		if err != nil && st != (procStat{}) {
-			t.Fatalf("error with a non-zero result %+v", st)
-		}
-	})
 }
 
 func FuzzParsePidRecord(f *testing.F) {
