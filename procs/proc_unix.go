@@ -41,8 +41,11 @@ func killOwnGroup() {
 
 func closeOnExec(fd int) { syscall.CloseOnExec(fd) }
 
-// GroupAttr is the SysProcAttr of a child in a process group of its own,
-// which on Linux also gets SIGKILL when the thread that started it exits
-// (see Process.run for why Launch locks that thread). It is for children
-// started outside Launch, such as a test's real ZooKeeper.
-func GroupAttr() *syscall.SysProcAttr { return sysProcAttr() }
+// GroupAttr is the SysProcAttr of a child started outside Launch (a
+// multilang subprocess) in a process group of its own, so that signalling
+// the group (SignalGroup) reaches what it started too.
+func GroupAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
+// SignalGroup signals the process group pgid; a group already gone is not
+// an error.
+func SignalGroup(pgid int, sig syscall.Signal) error { return killGroup(pgid, sig) }

@@ -32,3 +32,6 @@ func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 // GroupAttr is nil on Windows: there are no process groups to join.
 func GroupAttr() *syscall.SysProcAttr { return nil }
+
+// SignalGroup cannot signal a group on Windows.
+func SignalGroup(pgid int, sig syscall.Signal) error { return errUnsupported }

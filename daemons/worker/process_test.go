@@ -70,9 +70,12 @@ func workerMain(args []string) int {
 }
 
 func testTopology(name string, n int, outDir string) *topology.Builder {
-	if name == "bench" {
+	switch name {
+	case "bench":
 		size, _ := strconv.Atoi(os.Getenv(envValueSize))
 		return benchTopology(n, size, outDir)
+	case "multilang":
+		return multilangTopology(n, outDir)
 	}
 	return processTopology(n, outDir)
 }
@@ -262,7 +265,11 @@ type workerProc struct {
 }
 
 // start launches the worker of slot i and waits for its ready line.
-func (c *procCluster) start(i int) *workerProc {
+func (c *procCluster) start(i int) *workerProc { return c.startWith(i, nil) }
+
+// startWith is start with a last change to the worker's command (extra
+// descriptors, environment) by with, when it is not nil.
+func (c *procCluster) startWith(i int, with func(*exec.Cmd)) *workerProc {
 	t := c.t
 	t.Helper()
 	slot := c.slots[i]
@@ -276,6 +283,9 @@ func (c *procCluster) start(i int) *workerProc {
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	must(t, err)
+	if with != nil {
+		with(cmd)
+	}
 	must(t, cmd.Start())
 	p := &workerProc{cmd: cmd, exited: make(chan struct{})}
 	ready := make(chan string, 1)

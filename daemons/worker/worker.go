@@ -29,6 +29,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/procs"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -172,6 +173,11 @@ func Run(ctx context.Context, opts Options) error {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("topology", opts.TopologyID, "port", opts.Port)
+	// A worker dies with its supervisor's process, however that ends: its
+	// lifeline (procs) then kills it and its multilang subprocesses at once.
+	if !procs.HoldLifeline() {
+		logger.Info("no lifeline: this worker was not started by a supervisor and outlives its parent")
+	}
 	conf, def, err := ReadCode(opts.CodeDir)
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
@@ -305,7 +311,6 @@ func (w *worker) loop(ctx context.Context) error {
 	defer hb.Stop()
 	zkt := time.NewTicker(max(zkEvery, 10*time.Millisecond))
 	defer zkt.Stop()
-	ppid := os.Getppid()
 	var supervisorAbsent time.Time
 	w.writeZKHeartbeat()
 	for {
@@ -334,9 +339,6 @@ func (w *worker) loop(ctx context.Context) error {
 		case <-hb.C:
 			if err := w.writeLocalHeartbeat(); err != nil {
 				w.logger.Warn("write local heartbeat", "err", err)
-			}
-			if os.Getppid() != ppid {
-				return errExit{"parent process (supervisor) is gone"}
 			}
 			info, err := w.zk.SupervisorInfo(w.opts.SupervisorID)
 			switch {

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/localstorm/localstorm/procs"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -91,7 +92,7 @@ func launch(command []string, ctx *topology.Context, outputs map[string]topology
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Dir = workingDir(ctx.CodeDir)
 	// Its own process group, so that stopping it also stops what it started.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procs.GroupAttr()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("start subprocess %q: %w", command, err)
@@ -129,8 +130,12 @@ func launch(command []string, ctx *topology.Context, outputs map[string]topology
 		exited:    make(chan struct{}),
 	}
 	go p.drainStderr(errR)
+	// Should this worker's owner die, the worker's lifeline kills the
+	// subprocess's group too (it knows nothing of lifelines itself).
+	untrack := procs.TrackGroup(cmd.Process.Pid)
 	go func() {
 		p.waitErr = cmd.Wait()
+		untrack()
 		close(p.exited)
 	}()
 
@@ -223,7 +228,7 @@ func (p *process) read() (shellMsg, error) {
 // kill stops the subprocess's process group at once.
 func (p *process) kill() {
 	if p.cmd.Process != nil {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		_ = procs.SignalGroup(p.cmd.Process.Pid, syscall.SIGKILL)
 	}
 }
 
@@ -232,7 +237,7 @@ func (p *process) kill() {
 func (p *process) stop(grace time.Duration) {
 	_ = p.stdin.Close()
 	if p.cmd.Process != nil {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		_ = procs.SignalGroup(p.cmd.Process.Pid, syscall.SIGTERM)
 	}
 	select {
 	case <-p.exited:
