@@ -4,14 +4,16 @@ import (
 	"net"
 	"strconv"
 	"testing"
+
+	"github.com/localstorm/localstorm/internal/slotport"
 )
 
 // Slot ports come from below the ephemeral range, where no listener on port
 // 0 and no outgoing connection can take them, and a port this process's
 // clusters hold is never handed out twice until it is released.
 func TestSlotPortsAreBelowTheEphemeralRangeAndUnique(t *testing.T) {
-	lo, hi := slotPortRange()
-	r := &portRegistry{held: map[int]int{}}
+	lo, hi := slotport.Range()
+	r := &portRegistry{held: map[int]*slotport.Reservation{}}
 	t.Cleanup(func() { r.release(keys(r.held)) })
 	seen := map[int]bool{}
 	for range 200 {
@@ -42,8 +44,8 @@ func TestSlotPortsAreBelowTheEphemeralRangeAndUnique(t *testing.T) {
 // another (a second registry stands for one), yet its worker can listen on
 // it; until then a peer's dial is refused, not swallowed.
 func TestReservedSlotPortTakesOnlyItsWorker(t *testing.T) {
-	mine := &portRegistry{held: map[int]int{}}
-	other := &portRegistry{held: map[int]int{}}
+	mine := &portRegistry{held: map[int]*slotport.Reservation{}}
+	other := &portRegistry{held: map[int]*slotport.Reservation{}}
 	p, err := mine.claimFree()
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +58,7 @@ func TestReservedSlotPortTakesOnlyItsWorker(t *testing.T) {
 		c.Close()
 		t.Fatalf("a dial to a reserved port without a worker connected")
 	}
-	worker, err := net.Listen("tcp", addr)
+	worker, err := slotport.Listen(t.Context(), p)
 	if err != nil {
 		t.Fatalf("the worker cannot listen on its reserved slot port: %v", err)
 	}
@@ -73,7 +75,7 @@ func TestReservedSlotPortTakesOnlyItsWorker(t *testing.T) {
 	other.release([]int{p})
 }
 
-func keys(m map[int]int) []int {
+func keys(m map[int]*slotport.Reservation) []int {
 	var out []int
 	for k := range m {
 		out = append(out, k)

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -23,12 +22,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/internal/slotport"
 	"github.com/localstorm/localstorm/procs"
 	"github.com/localstorm/localstorm/topology"
 )
@@ -270,7 +269,7 @@ func (w *worker) run(ctx context.Context) error {
 	if err := w.build(a); err != nil {
 		return err
 	}
-	ln, err := listen(ctx, o.Port)
+	ln, err := slotport.Listen(ctx, o.Port)
 	if err != nil {
 		return err
 	}
@@ -359,27 +358,6 @@ func (w *worker) loop(ctx context.Context) error {
 
 // readRetry is how soon a failed read of a watched record is retried.
 const readRetry = time.Second
-
-// listen binds the slot port, retrying for a while: a worker restarted on
-// the same slot may find the port of its predecessor not yet released.
-func listen(ctx context.Context, port int) (net.Listener, error) {
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ln, err := net.Listen("tcp", addr)
-		if err == nil {
-			return ln, nil
-		}
-		if !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
-			return nil, fmt.Errorf("listen on slot port %s: %w", addr, err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("listen on slot port %s: %w", addr, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
 
 // slotExecutors returns the executors assigned to node:port.
 func slotExecutors(a *cluster.Assignment, node string, port int) []cluster.ExecutorInfo {

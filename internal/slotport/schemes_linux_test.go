@@ -1,0 +1,5 @@
+package slotport
+
+func schemes() map[string]scheme {
+	return map[string]scheme{"linux": native, "darwin": darwinScheme}
+}

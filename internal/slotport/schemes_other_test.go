@@ -1,0 +1,5 @@
+//go:build !linux
+
+package slotport
+
+func schemes() map[string]scheme { return map[string]scheme{"native": native} }
