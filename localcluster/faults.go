@@ -9,6 +9,7 @@ import (
 
 	"github.com/localstorm/localstorm/daemons/supervisor"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/procs"
 )
 
 // The fault-injection hooks below are what testkit and demos use to break a
@@ -129,7 +130,7 @@ func (c *Cluster) Signal(port int, sig syscall.Signal) (int, error) {
 		}
 		for _, w := range sup.Workers() {
 			if w.Port == port && w.Pid > 0 {
-				return w.Pid, syscall.Kill(w.Pid, sig)
+				return w.Pid, procs.Signal(w.Pid, sig)
 			}
 		}
 	}
@@ -208,7 +209,7 @@ func (c *Cluster) CrashSupervisor(i int) error {
 	}
 	for _, w := range sup.Workers() {
 		if w.Pid > 0 {
-			_ = syscall.Kill(w.Pid, syscall.SIGKILL)
+			_ = procs.Signal(w.Pid, syscall.SIGKILL)
 		}
 	}
 	sup.Kill()

@@ -8,10 +8,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/localstorm/localstorm/procs"
 )
 
 // A running `localstorm up` records itself in a small state file under the
@@ -70,7 +70,7 @@ func WriteRecord(r Record) error {
 		return fmt.Errorf("create state dir: %w", err)
 	}
 	if r.PIDStartTicks == 0 {
-		r.PIDStartTicks, _ = ProcessStartTicks(r.PID)
+		r.PIDStartTicks, _ = procs.StartTicks(r.PID)
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -154,32 +154,11 @@ func Running() []Record {
 // Alive reports whether pid runs and, when startTicks is known, is the same
 // process that was recorded (not a reused pid).
 func Alive(pid int, startTicks uint64) bool {
-	if pid <= 0 || syscall.Kill(pid, 0) != nil && !errors.Is(syscall.Kill(pid, 0), syscall.EPERM) {
+	if pid <= 0 {
 		return false
 	}
 	if startTicks == 0 {
-		return true
+		return procs.Running(pid)
 	}
-	now, err := ProcessStartTicks(pid)
-	return err == nil && now == startTicks
-}
-
-// ProcessStartTicks reads a process's start time (clock ticks since boot)
-// from /proc/<pid>/stat, field 22.
-func ProcessStartTicks(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	// The command name (field 2) may hold spaces and parentheses: skip past the last ')'.
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 20 {
-		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
-	}
-	return strconv.ParseUint(fields[19], 10, 64)
+	return procs.Alive(pid, startTicks)
 }

@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/localstorm/localstorm/api"
@@ -275,9 +274,7 @@ func identify(f *os.File) (codeFile, error) {
 		return codeFile{}, err
 	}
 	id := codeFile{path: f.Name(), size: fi.Size(), mtime: fi.ModTime()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		id.dev, id.ino = uint64(st.Dev), st.Ino
-	}
+	id.dev, id.ino = fileID(fi)
 	return id, nil
 }
 

@@ -49,3 +49,6 @@ func GroupAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: tru
 // SignalGroup signals the process group pgid; a group already gone is not
 // an error.
 func SignalGroup(pgid int, sig syscall.Signal) error { return killGroup(pgid, sig) }
+
+// Signal sends sig to the process pid.
+func Signal(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }

@@ -35,3 +35,15 @@ func GroupAttr() *syscall.SysProcAttr { return nil }
 
 // SignalGroup cannot signal a group on Windows.
 func SignalGroup(pgid int, sig syscall.Signal) error { return errUnsupported }
+
+// Signal can only kill on Windows (SIGKILL); other signals are refused.
+func Signal(pid int, sig syscall.Signal) error {
+	if sig != syscall.SIGKILL {
+		return errUnsupported
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
+}

@@ -23,7 +23,7 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"up":         {"boot a local cluster and block until Ctrl-C", runUp},
+		"up":         {"boot a local cluster and block until Ctrl-C", supervising(runUp)},
 		"down":       {"stop a running cluster", runDown},
 		"submit":     {"submit a topology binary or a Flux YAML file", runSubmit},
 		"list":       {"list topologies", runList},
@@ -36,8 +36,8 @@ func init() {
 		"logs":       {"show worker logs of a topology", runLogs},
 		"zookeeper":  {"run the embedded ZooKeeper server standalone", runZooKeeper},
 		"nimbus":     {"run nimbus standalone against a ZooKeeper", runNimbus},
-		"supervisor": {"run a supervisor standalone against a ZooKeeper", runSupervisor},
-		"worker":     {"run a worker (started by supervisors)", runWorker},
+		"supervisor": {"run a supervisor standalone against a ZooKeeper", supervising(runSupervisor)},
+		"worker":     {"run a worker (started by supervisors)", supervising(runWorker)},
 		"version":    {"print the version", runVersion},
 	}
 }

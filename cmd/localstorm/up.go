@@ -15,6 +15,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/procs"
 	// --zookeeper container: links the Docker client into this command only.
 	_ "github.com/localstorm/localstorm/localcluster/zkcontainer"
 )
@@ -203,7 +204,7 @@ func runDown(ctx context.Context, s Streams, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := syscall.Kill(r.PID, syscall.SIGTERM); err != nil {
+	if err := procs.Signal(r.PID, syscall.SIGTERM); err != nil {
 		return fmt.Errorf("stop cluster %q (pid %d): %w", g.cluster, r.PID, err)
 	}
 	deadline := time.Now().Add(*wait)

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/localstorm/localstorm/api"
@@ -453,8 +452,10 @@ func (n *Nimbus) cleanInbox() error {
 // set, and an upload as old as its checksum file, written when it was
 // admitted.
 func (n *Nimbus) uploadedAt(name string, info fs.FileInfo) time.Time {
-	if st, ok := info.Sys().(*syscall.Stat_t); ok && strings.HasPrefix(name, ".import-") {
-		return time.Unix(st.Ctim.Unix())
+	if strings.HasPrefix(name, ".import-") {
+		if ctime, ok := changeTime(info); ok {
+			return ctime
+		}
 	}
 	if uploadIDPattern.MatchString(name) {
 		if sidecar, err := os.Stat(filepath.Join(n.inboxDir, name+checksumSuffix)); err == nil {

@@ -375,18 +375,3 @@ func (s *Server) writeMntr(b *strings.Builder) {
 	}
 }
 
-// openFiles counts this process's descriptors and reads its limit (Linux).
-func openFiles() (int, int) {
-	entries, _ := os.ReadDir("/proc/self/fd")
-	limit := -1
-	if data, err := os.ReadFile("/proc/self/limits"); err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			if strings.HasPrefix(line, "Max open files") {
-				if f := strings.Fields(line); len(f) >= 4 {
-					limit, _ = strconv.Atoi(f[3])
-				}
-			}
-		}
-	}
-	return len(entries), limit
-}

@@ -116,7 +116,7 @@ func (s *RealServer) launch() error {
 		"-cp", RealClasspath, "org.apache.zookeeper.server.ZooKeeperServerMain", cfgPath)
 	cmd := exec.Command("java", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = deathBoundAttr()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
