@@ -19,6 +19,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/nimbus"
 	"github.com/localstorm/localstorm/daemons/supervisor"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 )
 
@@ -106,7 +107,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	// ZooKeeper round trips and fsyncs of its local state, so three in
 	// sequence took three times as long as one.
 	for i := 0; i < opts.Supervisors; i++ {
-		c.sups = append(c.sups, &supervisorSlot{index: i, localDir: filepath.Join(c.dataDir, fmt.Sprintf("supervisor-%d", i)), ports: ports[i]})
+		c.sups = append(c.sups, &supervisorSlot{index: i, localDir: string(workercontract.DataDir(c.dataDir).Supervisor(i)), ports: ports[i]})
 	}
 	startErrs := make([]error, len(c.sups))
 	var wg sync.WaitGroup
@@ -256,7 +257,7 @@ func (c *Cluster) startNimbus(ctx context.Context) error {
 	}
 	n, err := nimbus.Start(ctx, nimbus.Options{
 		Conf:     c.conf,
-		LocalDir: filepath.Join(c.dataDir, "nimbus"),
+		LocalDir: string(workercontract.DataDir(c.dataDir).Nimbus()),
 		State:    st,
 		APIAddr:  c.opts.APIAddr,
 		Logger:   c.opts.Logger.With("daemon", "nimbus"),
@@ -288,7 +289,7 @@ func (c *Cluster) startSupervisor(ctx context.Context, s *supervisorSlot) error 
 		Conf:           conf,
 		LocalDir:       s.localDir,
 		State:          st,
-		Code:           linkingDownloader{distDir: filepath.Join(c.dataDir, "nimbus", "nimbus", "stormdist"), http: api.NewClient(c.APIURL())},
+		Code:           linkingDownloader{distDir: workercontract.DataDir(c.dataDir).Nimbus().NimbusStormdist(), http: api.NewClient(c.APIURL())},
 		Hostname:       "localhost",
 		Logger:         c.opts.Logger.With("daemon", who),
 		ZooKeeper:      c.zkServers,

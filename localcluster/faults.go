@@ -3,11 +3,11 @@ package localcluster
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/supervisor"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 )
 
@@ -65,7 +65,7 @@ func (c *Cluster) AddSupervisor(ctx context.Context) (int, error) {
 	c.mu.Lock()
 	i := len(c.sups)
 	c.mu.Unlock()
-	s := &supervisorSlot{index: i, localDir: filepath.Join(c.dataDir, fmt.Sprintf("supervisor-%d", i))}
+	s := &supervisorSlot{index: i, localDir: string(workercontract.DataDir(c.dataDir).Supervisor(i))}
 	for j := 0; j < c.opts.Slots; j++ {
 		p, err := slotPortsInUse.claimFree()
 		if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/timer"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 )
 
 // Version is reported as stormVersion and in nimbus summaries.
@@ -189,8 +190,8 @@ func newNimbus(opts Options) (*Nimbus, error) {
 		log:         log.With("daemon", "nimbus"),
 		clock:       clock,
 		state:       opts.State,
-		inboxDir:    filepath.Join(local, "nimbus", "inbox"),
-		distDir:     filepath.Join(local, "nimbus", "stormdist"),
+		inboxDir:    workercontract.LocalDir(local).NimbusInbox(),
+		distDir:     workercontract.LocalDir(local).NimbusStormdist(),
 		started:     clock.Now(),
 		hb:          newHeartbeatCache(),
 		pending:     map[string]func(){},
