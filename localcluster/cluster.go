@@ -212,6 +212,7 @@ func (c *Cluster) startZooKeeper(ctx context.Context) error {
 		}
 		c.zkServer = srv
 		c.zkServers = []string{srv.Addr()}
+		c.forward(srv.Err(), "zookeeper")
 	case ZooKeeperContainer:
 		rt, err := containerRuntime()
 		if err != nil {
@@ -255,11 +256,14 @@ func (c *Cluster) startNimbus(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
+	apiAddr := c.opts.APIAddr // RestartNimbus pins it
+	c.mu.Unlock()
 	n, err := nimbus.Start(ctx, nimbus.Options{
 		Conf:     c.conf,
 		LocalDir: string(workercontract.DataDir(c.dataDir).Nimbus()),
 		State:    st,
-		APIAddr:  c.opts.APIAddr,
+		APIAddr:  apiAddr,
 		Logger:   c.opts.Logger.With("daemon", "nimbus"),
 	})
 	if err != nil {
@@ -399,7 +403,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 	c.closeOnce.Do(func() {
 		var errs *multierror.Error
 		c.mu.Lock()
-		n, nst, sups := c.nimbus, c.nimbusState, c.sups
+		n, nst, sups, zkServer := c.nimbus, c.nimbusState, c.sups, c.zkServer
 		c.mu.Unlock()
 		if n != nil {
 			step := time.Now()
@@ -430,8 +434,8 @@ func (c *Cluster) Close(ctx context.Context) error {
 		close(c.stopFwd)
 		c.fwdWG.Wait()
 		step := time.Now()
-		if c.zkServer != nil {
-			errs = multierror.Append(errs, c.zkServer.Close())
+		if zkServer != nil {
+			errs = multierror.Append(errs, zkServer.Close())
 			c.progress("stopped zookeeper", step)
 		}
 		if c.zkContainer != nil {
@@ -504,7 +508,11 @@ func (c *Cluster) State() cluster.StormClusterState {
 }
 
 // ZooKeeperServer returns the embedded ZooKeeper server (nil in other modes).
-func (c *Cluster) ZooKeeperServer() *zookeeper.Server { return c.zkServer }
+func (c *Cluster) ZooKeeperServer() *zookeeper.Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.zkServer
+}
 
 func hostsOf(servers []string) []any {
 	out := make([]any, len(servers))
