@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/supervisor"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
@@ -187,7 +188,7 @@ func (c *Cluster) SessionID(daemon string) (int64, error) {
 		st = s.state
 		c.mu.Unlock()
 	}
-	withID, ok := st.(interface{ SessionID() int64 })
+	withID, ok := st.(cluster.SessionIDer)
 	if !ok || st == nil {
 		return 0, fmt.Errorf("daemon %q: no ZooKeeper session (not running?)", daemon)
 	}

@@ -362,9 +362,9 @@ func (s *Supervisor) fatal(err error) {
 
 // Close stops the supervisor: timers and event managers first (an event in
 // progress, e.g. a launch, is cancelled), then every worker is shut down
-// (SIGTERM, supervisor.worker.shutdown.sleep.secs, SIGKILL of its group) and
-// the heartbeat is removed when State supports it (otherwise it vanishes
-// with the caller's ZooKeeper session). A ctx deadline sooner than the grace
+// (SIGTERM, supervisor.worker.shutdown.sleep.secs, SIGKILL of its group).
+// The ephemeral heartbeat vanishes with the caller's ZooKeeper session
+// (State is the caller's to disconnect). A ctx deadline sooner than the grace
 // period shortens it. Close is idempotent and returns the error that stopped
 // the supervisor, if one did.
 func (s *Supervisor) Close(ctx context.Context) error {
@@ -391,12 +391,9 @@ func (s *Supervisor) stop(cause error, shutdownWorkers bool, grace time.Duration
 		s.syncEvents.Close()
 		s.procEvents.Close()
 		if shutdownWorkers {
+			// The ephemeral heartbeat goes with the session, which the
+			// state's owner closes.
 			s.shutdownAll(grace)
-			if r, ok := s.opts.State.(interface{ RemoveSupervisorHeartbeat(string) error }); ok {
-				if err := r.RemoveSupervisorHeartbeat(s.id); err != nil {
-					s.log.Warn("remove supervisor heartbeat", "err", err)
-				}
-			}
 		}
 		s.watchers.Wait()
 		s.stopErr = cause
