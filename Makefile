@@ -30,6 +30,7 @@ FUZZ_TARGETS := \
 	./daemons/worker:FuzzFrameReader \
 	./daemons/nimbus:FuzzSubmitRequestBody \
 	./daemons/supervisor:FuzzUntarGz \
+	./daemons/workercontract:FuzzParseReady \
 	./topology:FuzzDefinition \
 	./topology/flux:FuzzParse \
 	./topology/shell:FuzzDecodeShellMsg \

@@ -26,7 +26,10 @@
 // against ErrInvalid, ErrNotFound, ErrConflict, ErrTooLarge.
 package api
 
-import "github.com/localstorm/localstorm/topology"
+import (
+	"github.com/localstorm/localstorm/daemons/workercontract"
+	"github.com/localstorm/localstorm/topology"
+)
 
 // Paths of the API, relative to the base URL. Topology-scoped paths take the
 // topology id as the next segment.
@@ -50,10 +53,10 @@ const HeaderCodeFile = "X-Localstorm-Code-File"
 
 // Names of the files of a topology's code directory (stormdist).
 const (
-	CodeFileBinary     = "stormcode"
-	CodeFileArchive    = "stormcode.tgz"
-	CodeFileConf       = "stormconf.json"
-	CodeFileDefinition = "stormtopology.json"
+	CodeFileBinary     = workercontract.CodeFile
+	CodeFileArchive    = workercontract.FluxCodeFile
+	CodeFileConf       = workercontract.ConfFile
+	CodeFileDefinition = workercontract.DefinitionFile
 )
 
 // Code kinds of a submitted topology.

@@ -18,6 +18,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/nimbus"
 	"github.com/localstorm/localstorm/daemons/supervisor"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 )
 
@@ -105,7 +106,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	// ZooKeeper round trips and fsyncs of its local state, so three in
 	// sequence took three times as long as one.
 	for i := 0; i < opts.Supervisors; i++ {
-		c.sups = append(c.sups, &supervisorSlot{index: i, localDir: filepath.Join(c.dataDir, fmt.Sprintf("supervisor-%d", i)), ports: ports[i]})
+		c.sups = append(c.sups, &supervisorSlot{index: i, localDir: string(workercontract.DataDir(c.dataDir).Supervisor(i)), ports: ports[i]})
 	}
 	startErrs := make([]error, len(c.sups))
 	var wg sync.WaitGroup
@@ -210,6 +211,7 @@ func (c *Cluster) startZooKeeper(ctx context.Context) error {
 		}
 		c.zkServer = srv
 		c.zkServers = []string{srv.Addr()}
+		c.forward(srv.Err(), "zookeeper")
 	case ZooKeeperContainer:
 		rt, err := containerRuntime()
 		if err != nil {
@@ -253,11 +255,14 @@ func (c *Cluster) startNimbus(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
+	apiAddr := c.opts.APIAddr // RestartNimbus pins it
+	c.mu.Unlock()
 	n, err := nimbus.Start(ctx, nimbus.Options{
 		Conf:     c.conf,
-		LocalDir: filepath.Join(c.dataDir, "nimbus"),
+		LocalDir: string(workercontract.DataDir(c.dataDir).Nimbus()),
 		State:    st,
-		APIAddr:  c.opts.APIAddr,
+		APIAddr:  apiAddr,
 		Logger:   c.opts.Logger.With("daemon", "nimbus"),
 	})
 	if err != nil {
@@ -287,7 +292,7 @@ func (c *Cluster) startSupervisor(ctx context.Context, s *supervisorSlot) error 
 		Conf:           conf,
 		LocalDir:       s.localDir,
 		State:          st,
-		Code:           linkingDownloader{distDir: filepath.Join(c.dataDir, "nimbus", "nimbus", "stormdist"), http: api.NewClient(c.APIURL())},
+		Code:           linkingDownloader{distDir: workercontract.DataDir(c.dataDir).Nimbus().NimbusStormdist(), http: api.NewClient(c.APIURL())},
 		Hostname:       "localhost",
 		Logger:         c.opts.Logger.With("daemon", who),
 		ZooKeeper:      c.zkServers,
@@ -397,7 +402,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 	c.closeOnce.Do(func() {
 		var errs *multierror.Error
 		c.mu.Lock()
-		n, nst, sups := c.nimbus, c.nimbusState, c.sups
+		n, nst, sups, zkServer := c.nimbus, c.nimbusState, c.sups, c.zkServer
 		c.mu.Unlock()
 		if n != nil {
 			step := time.Now()
@@ -428,8 +433,8 @@ func (c *Cluster) Close(ctx context.Context) error {
 		close(c.stopFwd)
 		c.fwdWG.Wait()
 		step := time.Now()
-		if c.zkServer != nil {
-			errs = multierror.Append(errs, c.zkServer.Close())
+		if zkServer != nil {
+			errs = multierror.Append(errs, zkServer.Close())
 			c.progress("stopped zookeeper", step)
 		}
 		if c.zkContainer != nil {
@@ -502,7 +507,11 @@ func (c *Cluster) State() cluster.StormClusterState {
 }
 
 // ZooKeeperServer returns the embedded ZooKeeper server (nil in other modes).
-func (c *Cluster) ZooKeeperServer() *zookeeper.Server { return c.zkServer }
+func (c *Cluster) ZooKeeperServer() *zookeeper.Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.zkServer
+}
 
 func hostsOf(servers []string) []any {
 	out := make([]any, len(servers))

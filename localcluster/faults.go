@@ -3,11 +3,12 @@ package localcluster
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/supervisor"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/procs"
 )
@@ -66,7 +67,7 @@ func (c *Cluster) AddSupervisor(ctx context.Context) (int, error) {
 	c.mu.Lock()
 	i := len(c.sups)
 	c.mu.Unlock()
-	s := &supervisorSlot{index: i, localDir: filepath.Join(c.dataDir, fmt.Sprintf("supervisor-%d", i))}
+	s := &supervisorSlot{index: i, localDir: string(workercontract.DataDir(c.dataDir).Supervisor(i))}
 	for j := 0; j < c.opts.Slots; j++ {
 		p, err := slotPortsInUse.claimFree()
 		if err != nil {
@@ -95,9 +96,9 @@ func (c *Cluster) RestartNimbus(ctx context.Context) error {
 		_ = st.Disconnect()
 		c.mu.Lock()
 		c.nimbus, c.nimbusState = nil, nil
-		c.mu.Unlock()
 		// Come back on the same port so clients and supervisors keep working.
 		c.opts.APIAddr = trimScheme(addr)
+		c.mu.Unlock()
 	}
 	return c.startNimbus(ctx)
 }
@@ -106,18 +107,22 @@ func (c *Cluster) RestartNimbus(ctx context.Context) error {
 // the same address and data dir. Only the embedded mode can do this; with a
 // temporary data dir the tree is lost, as a real in-memory restart would.
 func (c *Cluster) RestartZooKeeper(ctx context.Context) error {
-	if c.zkServer == nil {
+	old := c.ZooKeeperServer()
+	if old == nil {
 		return fmt.Errorf("restart zookeeper: only the embedded server can be restarted")
 	}
-	opts := c.zkServer.Options()
-	if err := c.zkServer.Close(); err != nil {
+	opts := old.Options()
+	if err := old.Close(); err != nil {
 		return fmt.Errorf("stop zookeeper: %w", err)
 	}
 	srv, err := startZooKeeperOn(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("restart zookeeper on %s: %w", opts.Addr, err)
 	}
+	c.mu.Lock()
 	c.zkServer = srv
+	c.mu.Unlock()
+	c.forward(srv.Err(), "zookeeper")
 	return nil
 }
 
@@ -184,7 +189,7 @@ func (c *Cluster) SessionID(daemon string) (int64, error) {
 		st = s.state
 		c.mu.Unlock()
 	}
-	withID, ok := st.(interface{ SessionID() int64 })
+	withID, ok := st.(cluster.SessionIDer)
 	if !ok || st == nil {
 		return 0, fmt.Errorf("daemon %q: no ZooKeeper session (not running?)", daemon)
 	}
@@ -220,14 +225,15 @@ func (c *Cluster) CrashSupervisor(i int) error {
 // embedded server (its ephemeral heartbeat node goes) and drops the daemon's
 // connection; StartSupervisor brings the supervisor back.
 func (c *Cluster) ExpireSupervisorSession(i int) error {
-	if c.zkServer == nil {
+	srv := c.ZooKeeperServer()
+	if srv == nil {
 		return fmt.Errorf("expire session: only the embedded ZooKeeper can expire a session on demand")
 	}
 	id, err := c.SessionID(fmt.Sprintf("supervisor-%d", i))
 	if err != nil {
 		return err
 	}
-	if err := c.zkServer.ExpireSession(id); err != nil {
+	if err := srv.ExpireSession(id); err != nil {
 		return err
 	}
 	s, _ := c.slot(i)

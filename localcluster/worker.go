@@ -5,30 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/topology"
 	"github.com/localstorm/localstorm/topology/flux"
 )
-
-// SplitFluxFlag takes `--flux FILE` (or --flux=FILE) out of a worker command
-// line: supervisors start Flux workers as `localstorm worker --flux FILE FLAGS`.
-func SplitFluxFlag(args []string) (fluxFile string, rest []string) {
-	rest = make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		switch {
-		case args[i] == "--flux" && i+1 < len(args):
-			fluxFile = args[i+1]
-			i++
-		case strings.HasPrefix(args[i], "--flux="):
-			fluxFile = strings.TrimPrefix(args[i], "--flux=")
-		default:
-			rest = append(rest, args[i])
-		}
-	}
-	return fluxFile, rest
-}
 
 // ReadTopologyConf reads the stormconf.json of a code dir.
 func ReadTopologyConf(codeDir string) (map[string]any, error) {
@@ -53,7 +35,7 @@ func WorkerTopology(codeDir, fluxFile string, builtins map[string]func() *topolo
 	}
 	if fluxFile == "" {
 		if f, ok := conf[ConfFluxFile].(string); ok {
-			fluxFile = filepath.Join(codeDir, "resources", f)
+			fluxFile = filepath.Join(codeDir, workercontract.ResourcesDir, f)
 		}
 	}
 	if fluxFile != "" {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/localcluster"
 	"github.com/localstorm/localstorm/topology"
 )
@@ -222,7 +223,7 @@ func (c *Cluster) dumpLogs() {
 	if c.Cluster == nil {
 		return
 	}
-	files, _ := filepath.Glob(filepath.Join(c.DataDir(), "supervisor-*", "logs", "*", "*", "worker.*.log"))
+	files, _ := filepath.Glob(workercontract.DataDir(c.DataDir()).WorkerLogs("", 0))
 	sort.Strings(files)
 	for _, f := range files {
 		b, err := os.ReadFile(f)

@@ -31,6 +31,7 @@ import (
 	"testing"
 
 	"github.com/localstorm/localstorm/daemons/worker"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/localcluster"
 	"github.com/localstorm/localstorm/topology"
 	// Shell components may appear in tested topologies.
@@ -55,7 +56,7 @@ func Main(m *testing.M) {
 }
 
 func startWorkerMode(m *testing.M) int {
-	fluxFile, args := localcluster.SplitFluxFlag(os.Args[2:])
+	fluxFile, args := workercontract.SplitFlux(os.Args[2:])
 	opts, err := worker.ParseArgs(args)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

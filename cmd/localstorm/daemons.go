@@ -16,6 +16,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/nimbus"
 	"github.com/localstorm/localstorm/daemons/supervisor"
 	"github.com/localstorm/localstorm/daemons/worker"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/localcluster"
@@ -224,7 +225,7 @@ func serveUntilDone(ctx context.Context, daemonErr <-chan error, fatal <-chan er
 // runWorker is the worker process of Flux and builtin topologies (supervisors
 // start it; Go topology binaries run their own worker).
 func runWorker(ctx context.Context, s Streams, g *globals, args []string) error {
-	fluxFile, rest := localcluster.SplitFluxFlag(args)
+	fluxFile, rest := workercontract.SplitFlux(args)
 	opts, err := worker.ParseArgs(rest)
 	if err != nil {
 		return usageError{err}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/localcluster"
 )
 
@@ -326,11 +327,7 @@ func runLogs(ctx context.Context, s Streams, g *globals, args []string) error {
 // logFiles lists the current worker log files of a topology in every
 // supervisor's local dir.
 func logFiles(dataDir, id string, port int) ([]string, error) {
-	pattern := filepath.Join(dataDir, "supervisor-*", "logs", id, "*", "worker.*.log")
-	if port != 0 {
-		pattern = filepath.Join(dataDir, "supervisor-*", "logs", id, strconv.Itoa(port), "worker.*.log")
-	}
-	files, err := filepath.Glob(pattern)
+	files, err := filepath.Glob(workercontract.DataDir(dataDir).WorkerLogs(id, port))
 	sort.Strings(files)
 	return files, err
 }

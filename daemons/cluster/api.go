@@ -87,5 +87,17 @@ type StormClusterState interface {
 	Disconnect() error
 }
 
+// SessionIDer is a state that tells the id of its current ZooKeeper session
+// (for fault injection and diagnostics: the embedded server can expire it).
+// The ZooKeeper-backed ClusterState and StormClusterState are SessionIDers.
+type SessionIDer interface {
+	SessionID() int64
+}
+
+var (
+	_ SessionIDer = (*zkState)(nil)
+	_ SessionIDer = (*stormState)(nil)
+)
+
 // Now is the clock used for record times; tests may replace it.
 var Now = time.Now

@@ -614,7 +614,7 @@ func (s *stormState) LastError(topologyID, component string) (*ErrorInfo, error)
 // SessionID returns the id of the underlying ZooKeeper session, 0 when the
 // ClusterState does not expose one (tests use it to expire the session).
 func (s *stormState) SessionID() int64 {
-	if st, ok := s.state.(interface{ SessionID() int64 }); ok {
+	if st, ok := s.state.(SessionIDer); ok {
 		return st.SessionID()
 	}
 	return 0

@@ -3,6 +3,7 @@ package nimbus
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -273,5 +274,27 @@ func TestCloseStopsServingAndIsIdempotent(t *testing.T) {
 	}
 	if !e.n.timer.Waiting() {
 		t.Error("timer still running after Close")
+	}
+}
+
+// A nimbus that cannot bind its API leaves ZooKeeper as it found it: the
+// start-up clean-up of corrupt topologies runs only once the port is held.
+func TestStartBindsBeforeChangingZooKeeper(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	state := newMemState()
+	if err := state.ActivateStorm("ghost-1-1", &cluster.StormBase{Name: "ghost", Status: cluster.StatusActive, NumWorkers: 1}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(context.Background(), Options{State: state, LocalDir: t.TempDir(), APIAddr: taken.Addr().String()})
+	if err == nil {
+		n.Close(context.Background())
+		t.Fatal("started on a taken port")
+	}
+	if ids, _ := state.ActiveStorms(); len(ids) != 1 {
+		t.Errorf("a nimbus that failed to bind changed ZooKeeper: storms now %v", ids)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/timer"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 )
 
 // Version is reported as stormVersion and in nimbus summaries.
@@ -91,7 +92,8 @@ type Nimbus struct {
 }
 
 // Start starts nimbus in Storm's order: read and validate the configuration;
-// prepare its directories; clean up corrupt topologies (in ZooKeeper without
+// prepare its directories; bind the API listener (before anything changes in
+// ZooKeeper); clean up corrupt topologies (in ZooKeeper without
 // code in stormdist); fire startup on every storm (resuming kills and
 // rebalances); schedule mk-assignments and do-cleanup every
 // nimbus.monitor.freq.secs and the inbox cleaner every
@@ -116,6 +118,17 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 			return nil, fmt.Errorf("prepare %s: %w", dir, err)
 		}
 	}
+	// Bound before anything changes in ZooKeeper: a nimbus that cannot
+	// serve must leave the cluster as it found it. It serves last.
+	addr := opts.APIAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	n.listener, err = net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the API on %s: %w", addr, err)
+	}
+	n.apiURL = "http://" + n.listener.Addr().String()
 	n.timer = timer.New("nimbus", n.clock, n.fatal)
 	if err := n.cleanupCorruptTopologies(); err != nil {
 		return nil, fmt.Errorf("clean up corrupt topologies: %w", err)
@@ -138,15 +151,6 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		}
 		return nil
 	})
-	addr := opts.APIAddr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	n.listener, err = net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen for the API on %s: %w", addr, err)
-	}
-	n.apiURL = "http://" + n.listener.Addr().String()
 	n.handler = newHandler(n, n.set.maxUploadBytes, n.log)
 	n.server = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
 	n.wg.Add(1)
@@ -189,8 +193,8 @@ func newNimbus(opts Options) (*Nimbus, error) {
 		log:         log.With("daemon", "nimbus"),
 		clock:       clock,
 		state:       opts.State,
-		inboxDir:    filepath.Join(local, "nimbus", "inbox"),
-		distDir:     filepath.Join(local, "nimbus", "stormdist"),
+		inboxDir:    workercontract.LocalDir(local).NimbusInbox(),
+		distDir:     workercontract.LocalDir(local).NimbusStormdist(),
 		started:     clock.Now(),
 		hb:          newHeartbeatCache(),
 		pending:     map[string]func(){},

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 )
 
 // WorkerLauncher returns the program and leading arguments that run a worker
@@ -20,13 +21,13 @@ type WorkerLauncher func(codeDir string, conf config.Conf) (path string, args []
 // localstormPath as the localstorm executable (empty: os.Executable()).
 func DefaultWorkerLauncher(localstormPath string) WorkerLauncher {
 	return func(codeDir string, _ config.Conf) (string, []string, error) {
-		binary := filepath.Join(codeDir, codeFile)
+		binary := filepath.Join(codeDir, workercontract.CodeFile)
 		if _, err := os.Stat(binary); err == nil {
-			return binary, []string{"worker"}, nil
+			return binary, workercontract.GoCommand(), nil
 		}
-		resources := filepath.Join(codeDir, resourcesDir)
+		resources := filepath.Join(codeDir, workercontract.ResourcesDir)
 		if _, err := os.Stat(resources); err != nil {
-			return "", nil, fmt.Errorf("%s holds neither %s nor unpacked Flux %s", codeDir, codeFile, resourcesDir)
+			return "", nil, fmt.Errorf("%s holds neither %s nor unpacked Flux %s", codeDir, workercontract.CodeFile, workercontract.ResourcesDir)
 		}
 		yaml, err := fluxDefinition(resources)
 		if err != nil {
@@ -38,7 +39,7 @@ func DefaultWorkerLauncher(localstormPath string) WorkerLauncher {
 				return "", nil, fmt.Errorf("find the localstorm executable for a Flux worker: %w", err)
 			}
 		}
-		return exe, []string{"worker", "--flux", yaml}, nil
+		return exe, workercontract.FluxCommand(yaml), nil
 	}
 }
 

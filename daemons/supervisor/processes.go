@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -19,15 +17,13 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/procs"
 )
 
 // crashLoopWindow: a worker exit on a port that saw another exit this
 // recently waits for the periodic sync-processes instead of triggering one.
 const crashLoopWindow = time.Second
-
-// ReadyPrefix starts the one line a worker prints on stdout once it is usable.
-const ReadyPrefix = "localstorm-worker-ready"
 
 // workerState is Storm's classification of a worker from its local heartbeat.
 type workerState string
@@ -94,7 +90,7 @@ func (s *Supervisor) syncProcesses() error {
 	if _, err := s.ls.Get(keyApprovedWorkers, &approved); err != nil {
 		return fmt.Errorf("sync-processes: read approved workers: %w", err)
 	}
-	entries, err := os.ReadDir(s.dirs.workersRoot())
+	entries, err := os.ReadDir(s.dirs.Workers())
 	if err != nil {
 		return fmt.Errorf("sync-processes: list worker dirs: %w", err)
 	}
@@ -157,7 +153,7 @@ func (s *Supervisor) syncProcesses() error {
 // readWorkerHeartbeat returns the worker's local heartbeat, nil when it has
 // none (or it cannot be read, which is the same to the classification).
 func (s *Supervisor) readWorkerHeartbeat(wid string) *cluster.LocalWorkerHeartbeat {
-	dir := s.dirs.heartbeats(wid)
+	dir := s.dirs.Heartbeats(wid)
 	if _, err := os.Stat(dir); err != nil {
 		return nil
 	}
@@ -196,7 +192,7 @@ func (s *Supervisor) running(wid string) bool {
 // launchWorker starts the worker process for port and waits for its
 // handshake; its exit is then noticed at once and triggers sync-processes.
 func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) error {
-	codeDir := s.dirs.stormdist(la.TopologyID)
+	codeDir := s.dirs.CodeDir(la.TopologyID)
 	topoConf, err := readTopologyConf(codeDir)
 	if err != nil {
 		return err
@@ -205,17 +201,12 @@ func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) erro
 	if err != nil {
 		return fmt.Errorf("worker command for %s: %w", la.TopologyID, err)
 	}
-	args = append(slices.Clone(args),
-		"--topology-id", la.TopologyID,
-		"--supervisor-id", s.id,
-		"--port", strconv.Itoa(port),
-		"--worker-id", wid,
-		"--zookeeper", strings.Join(s.opts.ZooKeeper, ","),
-		"--zookeeper-root", s.opts.ZKRoot,
-		"--local-dir", s.opts.LocalDir,
-		"--code-dir", codeDir,
-	)
-	for _, dir := range []string{s.dirs.heartbeats(wid), s.dirs.pids(wid)} {
+	args = append(slices.Clone(args), workercontract.Worker{
+		TopologyID: la.TopologyID, SupervisorID: s.id, Port: port, WorkerID: wid,
+		ZooKeeper: s.opts.ZooKeeper, ZKRoot: s.opts.ZKRoot,
+		LocalDir: s.opts.LocalDir, CodeDir: codeDir,
+	}.Args()...)
+	for _, dir := range []string{s.dirs.Heartbeats(wid), s.dirs.Pids(wid)} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create worker dir: %w", err)
 		}
@@ -225,11 +216,11 @@ func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) erro
 		Path:         path,
 		Args:         args,
 		Env:          append(os.Environ(), s.opts.WorkerEnv...),
-		Dir:          s.dirs.worker(wid),
-		LogDir:       s.dirs.logs(la.TopologyID, port),
-		ReadyPrefix:  ReadyPrefix,
+		Dir:          s.dirs.Worker(wid),
+		LogDir:       s.dirs.Logs(la.TopologyID, port),
+		ReadyPrefix:  workercontract.ReadyPrefix,
 		ReadyTimeout: s.timing.startTimeout,
-		PidDir:       s.dirs.pids(wid),
+		PidDir:       s.dirs.Pids(wid),
 	})
 	if err != nil {
 		return err
@@ -273,7 +264,7 @@ func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) erro
 // readTopologyConf reads stormconf.json from the code dir; a missing file
 // means an empty conf.
 func readTopologyConf(codeDir string) (config.Conf, error) {
-	data, err := os.ReadFile(filepath.Join(codeDir, confFile))
+	data, err := os.ReadFile(filepath.Join(codeDir, workercontract.ConfFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return config.Conf{}, nil
 	}
@@ -282,7 +273,7 @@ func readTopologyConf(codeDir string) (config.Conf, error) {
 	}
 	var c config.Conf
 	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", filepath.Join(codeDir, confFile), err)
+		return nil, fmt.Errorf("decode %s: %w", filepath.Join(codeDir, workercontract.ConfFile), err)
 	}
 	return c, nil
 }
@@ -300,10 +291,10 @@ func (s *Supervisor) shutdownWorker(wid string, grace time.Duration) {
 			s.log.Warn("shut down worker", "worker", wid, "err", err)
 		}
 	}
-	if _, err := procs.ReapOrphans(s.dirs.pids(wid), s.log); err != nil {
+	if _, err := procs.ReapOrphans(s.dirs.Pids(wid), s.log); err != nil {
 		s.log.Warn("kill leftover worker processes", "worker", wid, "err", err)
 	}
-	if err := os.RemoveAll(s.dirs.worker(wid)); err != nil {
+	if err := os.RemoveAll(s.dirs.Worker(wid)); err != nil {
 		s.log.Warn("remove worker dir", "worker", wid, "err", err)
 	}
 }
@@ -316,7 +307,7 @@ func (s *Supervisor) shutdownAll(grace time.Duration) {
 		ids[wid] = true
 	}
 	s.mu.Unlock()
-	if entries, err := os.ReadDir(s.dirs.workersRoot()); err == nil {
+	if entries, err := os.ReadDir(s.dirs.Workers()); err == nil {
 		for _, e := range entries {
 			ids[e.Name()] = true
 		}
@@ -342,12 +333,12 @@ func (s *Supervisor) shutdownWorkers(ids []string, grace time.Duration) {
 // that is gone without shutting them down; their dirs are cleaned up by the
 // first sync-processes.
 func (s *Supervisor) reapOrphans() {
-	entries, err := os.ReadDir(s.dirs.workersRoot())
+	entries, err := os.ReadDir(s.dirs.Workers())
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		n, err := procs.ReapOrphans(s.dirs.pids(e.Name()), s.log)
+		n, err := procs.ReapOrphans(s.dirs.Pids(e.Name()), s.log)
 		if err != nil {
 			s.log.Warn("reap orphaned worker", "worker", e.Name(), "err", err)
 		}

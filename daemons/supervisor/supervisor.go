@@ -29,6 +29,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/event"
 	"github.com/localstorm/localstorm/daemons/localstate"
 	"github.com/localstorm/localstorm/daemons/timer"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/procs"
 )
 
@@ -105,7 +106,7 @@ type Supervisor struct {
 	startTime time.Time
 	timing    timing
 	healthDir string
-	dirs      dirs
+	dirs      workercontract.LocalDir
 	ls        *localstate.LocalState
 
 	ctx    context.Context // cancelled when the supervisor stops
@@ -164,21 +165,6 @@ func timingFromConf(c config.Conf) (timing, error) {
 		return t, fmt.Errorf("%s and %s must be positive", config.SupervisorHeartbeatFreqSecs, config.SupervisorMonitorFreqSecs)
 	}
 	return t, nil
-}
-
-// dirs are the supervisor's paths under its local dir (docs/internals.md).
-type dirs struct{ local string }
-
-func (d dirs) localState() string           { return filepath.Join(d.local, "supervisor", "localstate") }
-func (d dirs) tmp() string                  { return filepath.Join(d.local, "supervisor", "tmp") }
-func (d dirs) stormdistRoot() string        { return filepath.Join(d.local, "supervisor", "stormdist") }
-func (d dirs) stormdist(id string) string   { return filepath.Join(d.stormdistRoot(), id) }
-func (d dirs) workersRoot() string          { return filepath.Join(d.local, "workers") }
-func (d dirs) worker(wid string) string     { return filepath.Join(d.workersRoot(), wid) }
-func (d dirs) heartbeats(wid string) string { return filepath.Join(d.worker(wid), "heartbeats") }
-func (d dirs) pids(wid string) string       { return filepath.Join(d.worker(wid), "pids") }
-func (d dirs) logs(id string, port int) string {
-	return filepath.Join(d.local, "logs", id, fmt.Sprint(port))
 }
 
 // Start starts a supervisor in Storm's order: id from LocalState, clean tmp,
@@ -245,8 +231,8 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 		}
 	}
 
-	d := dirs{local: opts.LocalDir}
-	ls, err := localstate.Open(d.localState())
+	d := workercontract.LocalDir(opts.LocalDir)
+	ls, err := localstate.Open(d.SupervisorLocalState())
 	if err != nil {
 		return nil, fmt.Errorf("start supervisor: open local state: %w", err)
 	}
@@ -261,10 +247,10 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 			return nil, fmt.Errorf("start supervisor: store %s: %w", keySupervisorID, err)
 		}
 	}
-	if err := os.RemoveAll(d.tmp()); err != nil {
+	if err := os.RemoveAll(d.SupervisorTmp()); err != nil {
 		return nil, fmt.Errorf("start supervisor: clean tmp dir: %w", err)
 	}
-	for _, p := range []string{d.tmp(), d.stormdistRoot(), d.workersRoot()} {
+	for _, p := range []string{d.SupervisorTmp(), d.SupervisorStormdist(), d.Workers()} {
 		if err := os.MkdirAll(p, 0o755); err != nil {
 			return nil, fmt.Errorf("start supervisor: %w", err)
 		}
@@ -376,9 +362,9 @@ func (s *Supervisor) fatal(err error) {
 
 // Close stops the supervisor: timers and event managers first (an event in
 // progress, e.g. a launch, is cancelled), then every worker is shut down
-// (SIGTERM, supervisor.worker.shutdown.sleep.secs, SIGKILL of its group) and
-// the heartbeat is removed when State supports it (otherwise it vanishes
-// with the caller's ZooKeeper session). A ctx deadline sooner than the grace
+// (SIGTERM, supervisor.worker.shutdown.sleep.secs, SIGKILL of its group).
+// The ephemeral heartbeat vanishes with the caller's ZooKeeper session
+// (State is the caller's to disconnect). A ctx deadline sooner than the grace
 // period shortens it. Close is idempotent and returns the error that stopped
 // the supervisor, if one did.
 func (s *Supervisor) Close(ctx context.Context) error {
@@ -405,12 +391,9 @@ func (s *Supervisor) stop(cause error, shutdownWorkers bool, grace time.Duration
 		s.syncEvents.Close()
 		s.procEvents.Close()
 		if shutdownWorkers {
+			// The ephemeral heartbeat goes with the session, which the
+			// state's owner closes.
 			s.shutdownAll(grace)
-			if r, ok := s.opts.State.(interface{ RemoveSupervisorHeartbeat(string) error }); ok {
-				if err := r.RemoveSupervisorHeartbeat(s.id); err != nil {
-					s.log.Warn("remove supervisor heartbeat", "err", err)
-				}
-			}
 		}
 		s.watchers.Wait()
 		s.stopErr = cause

@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -25,6 +24,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/internal/zktest"
 	"github.com/localstorm/localstorm/procs"
@@ -51,21 +51,14 @@ func TestMain(m *testing.M) {
 func runFakeWorker(args []string) int {
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
-	if len(args) == 0 || args[0] != "worker" {
+	if len(args) == 0 || args[0] != workercontract.Subcommand {
 		fmt.Fprintln(os.Stderr, "fake worker: first argument must be worker, got", args)
 		return 2
 	}
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	flux := fs.String("flux", "", "")
-	topologyID := fs.String("topology-id", "", "")
-	fs.String("supervisor-id", "", "")
-	port := fs.Int("port", 0, "")
-	workerID := fs.String("worker-id", "", "")
-	fs.String("zookeeper", "", "")
-	fs.String("zookeeper-root", "", "")
-	localDir := fs.String("local-dir", "", "")
-	codeDir := fs.String("code-dir", "", "")
-	if err := fs.Parse(args[1:]); err != nil {
+	flux, rest := workercontract.SplitFlux(args[1:])
+	w, err := workercontract.Parse(rest)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake worker:", err)
 		return 2
 	}
 	// The command line, for the test of the worker contract.
@@ -74,17 +67,18 @@ func runFakeWorker(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if _, err := os.Stat(filepath.Join(*codeDir, confFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(w.CodeDir, workercontract.ConfFile)); err != nil {
 		fmt.Fprintln(os.Stderr, "fake worker: no code:", err)
 		return 1
 	}
-	if *flux != "" {
-		if _, err := os.Stat(*flux); err != nil {
+	if flux != "" {
+		if _, err := os.Stat(flux); err != nil {
 			fmt.Fprintln(os.Stderr, "fake worker: no Flux definition:", err)
 			return 1
 		}
 	}
-	sls, err := localstate.Open(filepath.Join(*localDir, "supervisor", "localstate"))
+	local := workercontract.LocalDir(w.LocalDir)
+	sls, err := localstate.Open(local.SupervisorLocalState())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -94,7 +88,7 @@ func runFakeWorker(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	hbs, err := localstate.Open(filepath.Join(*localDir, "workers", *workerID, "heartbeats"))
+	hbs, err := localstate.Open(local.Heartbeats(w.WorkerID))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -102,15 +96,15 @@ func runFakeWorker(args []string) int {
 	beat := func() error {
 		now := time.Now()
 		return hbs.Put(cluster.LocalWorkerHeartbeatKey, cluster.LocalWorkerHeartbeat{
-			V: 1, TimeSecs: now.Unix(), TimeMillis: now.UnixMilli(), TopologyID: *topologyID,
-			Executors: assigned[*port].Executors, Port: *port,
+			V: 1, TimeSecs: now.Unix(), TimeMillis: now.UnixMilli(), TopologyID: w.TopologyID,
+			Executors: assigned[w.Port].Executors, Port: w.Port,
 		})
 	}
 	if err := beat(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	fmt.Printf("%s port=%d pid=%d\n", ReadyPrefix, *port, os.Getpid())
+	fmt.Println(workercontract.Ready{Port: w.Port, Pid: os.Getpid()})
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var crash <-chan time.Time // FAKE_WORKER_CRASH_AFTER: exit 1 after that long
@@ -176,13 +170,13 @@ func (f *fakeCode) DownloadCode(ctx context.Context, topologyID, destDir string)
 		return err
 	}
 	files := map[string]string{
-		codeFile:             fmt.Sprintf("#!/bin/sh\nexec '%s' \"$@\"\n", f.exe),
-		confFile:             `{"topology.name":"fake"}`,
-		"stormtopology.json": `{}`,
+		workercontract.CodeFile: fmt.Sprintf("#!/bin/sh\nexec '%s' \"$@\"\n", f.exe),
+		workercontract.ConfFile: `{"topology.name":"fake"}`,
+		"stormtopology.json":    `{}`,
 	}
 	if f.fluxArchive != nil {
-		delete(files, codeFile)
-		files[fluxCodeFile] = string(f.fluxArchive)
+		delete(files, workercontract.CodeFile)
+		files[workercontract.FluxCodeFile] = string(f.fluxArchive)
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(destDir, name), []byte(content), 0o644); err != nil {
@@ -786,7 +780,7 @@ func TestDefaultWorkerLauncher(t *testing.T) {
 		}
 		return dir
 	}
-	goDir := mk(codeFile)
+	goDir := mk(workercontract.CodeFile)
 	fluxDir := mk("resources/topo.yaml", "resources/bolt.py")
 	tests := []struct {
 		name     string
@@ -795,7 +789,7 @@ func TestDefaultWorkerLauncher(t *testing.T) {
 		wantArgs []string
 		wantErr  string
 	}{
-		{"go binary", goDir, filepath.Join(goDir, codeFile), []string{"worker"}, ""},
+		{"go binary", goDir, filepath.Join(goDir, workercontract.CodeFile), []string{"worker"}, ""},
 		{"flux", fluxDir, "/usr/bin/localstorm", []string{"worker", "--flux", filepath.Join(fluxDir, "resources", "topo.yaml")}, ""},
 		{"flux with two yaml", mk("resources/a.yaml", "resources/b.yml"), "", nil, "exactly one"},
 		{"no code", mk(), "", nil, "neither"},

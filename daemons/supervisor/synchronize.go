@@ -16,14 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/localstorm/localstorm/daemons/cluster"
-)
-
-// Names inside a stormdist dir (docs/internals.md).
-const (
-	codeFile     = "stormcode"
-	fluxCodeFile = "stormcode.tgz"
-	confFile     = "stormconf.json"
-	resourcesDir = "resources"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 )
 
 // LocalAssignment is what one slot port of this supervisor runs.
@@ -151,25 +144,25 @@ func (s *Supervisor) ensureCode(topologyID string) error {
 	if err := validTopologyID(topologyID); err != nil {
 		return err
 	}
-	dest := s.dirs.stormdist(topologyID)
+	dest := s.dirs.CodeDir(topologyID)
 	if _, err := os.Stat(dest); err == nil {
 		return nil
 	}
-	tmp := filepath.Join(s.dirs.tmp(), uuid.NewString())
+	tmp := filepath.Join(s.dirs.SupervisorTmp(), uuid.NewString())
 	defer os.RemoveAll(tmp)
 	if err := s.opts.Code.DownloadCode(s.ctx, topologyID, tmp); err != nil {
 		return fmt.Errorf("download code of %s: %w", topologyID, err)
 	}
-	if f, err := os.Open(filepath.Join(tmp, fluxCodeFile)); err == nil {
-		err = untarGz(f, filepath.Join(tmp, resourcesDir))
+	if f, err := os.Open(filepath.Join(tmp, workercontract.FluxCodeFile)); err == nil {
+		err = untarGz(f, filepath.Join(tmp, workercontract.ResourcesDir))
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("unpack %s of %s: %w", fluxCodeFile, topologyID, err)
+			return fmt.Errorf("unpack %s of %s: %w", workercontract.FluxCodeFile, topologyID, err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(tmp, codeFile)); err == nil {
-		if err := os.Chmod(filepath.Join(tmp, codeFile), 0o755); err != nil {
-			return fmt.Errorf("make %s of %s executable: %w", codeFile, topologyID, err)
+	if _, err := os.Stat(filepath.Join(tmp, workercontract.CodeFile)); err == nil {
+		if err := os.Chmod(filepath.Join(tmp, workercontract.CodeFile), 0o755); err != nil {
+			return fmt.Errorf("make %s of %s executable: %w", workercontract.CodeFile, topologyID, err)
 		}
 	}
 	if err := os.Rename(tmp, dest); err != nil {
@@ -194,7 +187,7 @@ func (s *Supervisor) removeUnassignedCode(assigned map[int]LocalAssignment) {
 	for _, la := range assigned {
 		keep[la.TopologyID] = true
 	}
-	entries, err := os.ReadDir(s.dirs.stormdistRoot())
+	entries, err := os.ReadDir(s.dirs.SupervisorStormdist())
 	if err != nil {
 		s.log.Warn("list downloaded code", "err", err)
 		return
@@ -204,7 +197,7 @@ func (s *Supervisor) removeUnassignedCode(assigned map[int]LocalAssignment) {
 			continue
 		}
 		s.log.Info("removing code of a topology no longer assigned", "topology", e.Name())
-		if err := os.RemoveAll(s.dirs.stormdist(e.Name())); err != nil {
+		if err := os.RemoveAll(s.dirs.CodeDir(e.Name())); err != nil {
 			s.log.Warn("remove code", "topology", e.Name(), "err", err)
 		}
 	}

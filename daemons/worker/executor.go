@@ -20,7 +20,20 @@ const (
 	kindAcker
 )
 
+// String names the kind in logs and errors.
 func (k executorKind) String() string {
+	switch k {
+	case kindSpout:
+		return "spout"
+	case kindAcker:
+		return "acker"
+	}
+	return "bolt"
+}
+
+// statsType is the kind as heartbeat stats record it (ExecutorStats.Type):
+// an acker is a bolt there, as Storm records its __acker's stats.
+func (k executorKind) statsType() string {
 	if k == kindSpout {
 		return "spout"
 	}

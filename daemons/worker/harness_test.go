@@ -8,6 +8,7 @@ import (
 
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -63,7 +64,7 @@ func startInProcess(t testing.TB, b *topology.Builder, conf config.Conf) *inProc
 	slot := cluster.NodePort{Node: "sup-1", Port: 1}
 	a := assignmentFor(def, topology.NumAckers(conf, 1), []cluster.NodePort{slot})
 	w := &worker{
-		opts:   Options{TopologyID: "test-1-1", SupervisorID: slot.Node, Port: slot.Port, WorkerID: "w1", LocalDir: t.TempDir(), Topology: topo},
+		opts:   Options{Worker: workercontract.Worker{TopologyID: "test-1-1", SupervisorID: slot.Node, Port: slot.Port, WorkerID: "w1", LocalDir: t.TempDir()}, Topology: topo},
 		conf:   conf,
 		def:    def,
 		logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/procs"
 	"github.com/localstorm/localstorm/topology"
 	_ "github.com/localstorm/localstorm/topology/shell" // links in multilang support
@@ -52,7 +53,7 @@ func TestWorkerDiesWithItsLifeline(t *testing.T) {
 	lifeR.Close()
 
 	// The multilang subprocess writes its pid file in the handshake.
-	pidDir := MultilangPidDir(c.localDir, "w-0")
+	pidDir := workercontract.LocalDir(c.localDir).MultilangPids("w-0")
 	var shellPid int
 	deadline := time.Now().Add(30 * time.Second)
 	for shellPid == 0 && time.Now().Before(deadline) {

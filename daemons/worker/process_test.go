@@ -21,6 +21,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/topology"
 )
@@ -273,9 +274,9 @@ func (c *procCluster) startWith(i int, with func(*exec.Cmd)) *workerProc {
 	t := c.t
 	t.Helper()
 	slot := c.slots[i]
-	cmd := exec.Command(os.Args[0], "--topology-id", c.topologyID, "--supervisor-id", slot.Node,
-		"--port", strconv.Itoa(slot.Port), "--worker-id", fmt.Sprintf("w-%d", i),
-		"--zookeeper", c.zkAddr, "--zookeeper-root", "/storm", "--local-dir", c.localDir, "--code-dir", c.codeDir)
+	cmd := exec.Command(os.Args[0], workercontract.Worker{TopologyID: c.topologyID, SupervisorID: slot.Node,
+		Port: slot.Port, WorkerID: fmt.Sprintf("w-%d", i),
+		ZooKeeper: []string{c.zkAddr}, ZKRoot: "/storm", LocalDir: c.localDir, CodeDir: c.codeDir}.Args()...)
 	cmd.Env = append(os.Environ(), envWorkerMode+"=1", envOutDir+"="+c.outDir, envSentences+"="+strconv.Itoa(c.n), envTopology+"="+c.topo)
 	logf, err := os.OpenFile(filepath.Join(c.outDir, fmt.Sprintf("worker-%d.err.log", slot.Port)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	must(t, err)
@@ -303,8 +304,8 @@ func (c *procCluster) startWith(i int, with func(*exec.Cmd)) *workerProc {
 	t.Cleanup(func() { p.kill() })
 	select {
 	case line := <-ready:
-		want := ReadyLine(slot.Port, cmd.Process.Pid)
-		if line != want {
+		want := workercontract.Ready{Port: slot.Port, Pid: cmd.Process.Pid}
+		if got, err := workercontract.ParseReady(line); err != nil || got != want {
 			t.Fatalf("worker printed %q, want the ready line %q", line, want)
 		}
 	case <-p.exited:
@@ -383,7 +384,7 @@ func TestWorkersExactlyOnceAckingOff(t *testing.T) {
 	// The second worker starts late: the first one's tuples for it wait.
 	w0 := c.start(0)
 	// The ready line comes after the first local heartbeat.
-	ls, err := localstate.Open(HeartbeatDir(c.localDir, "w-0"))
+	ls, err := localstate.Open(workercontract.LocalDir(c.localDir).Heartbeats("w-0"))
 	must(t, err)
 	var hb cluster.LocalWorkerHeartbeat
 	found, err := ls.Get(cluster.LocalWorkerHeartbeatKey, &hb)

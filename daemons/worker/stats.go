@@ -163,7 +163,7 @@ func (st *execStats) spoutFailed(stream string) { st.cached(&st.execCache, strea
 // previous snapshot (Storm's: time spent executing / wall time).
 func (st *execStats) snapshot(now time.Time) cluster.ExecutorStats {
 	out := cluster.ExecutorStats{
-		Type: st.kind.String(), Emitted: map[string]int64{}, Transferred: map[string]int64{},
+		Type: st.kind.statsType(), Emitted: map[string]int64{}, Transferred: map[string]int64{},
 		Acked: map[string]int64{}, Failed: map[string]int64{}, Executed: map[string]int64{},
 	}
 	for s, c := range *st.streams.Load() {

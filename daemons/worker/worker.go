@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,7 +18,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +25,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/internal/slotport"
 	"github.com/localstorm/localstorm/procs"
 	"github.com/localstorm/localstorm/topology"
@@ -34,96 +33,28 @@ import (
 
 // Options start a worker; ParseArgs reads them from the command line.
 type Options struct {
-	TopologyID, SupervisorID, WorkerID string
-	Port                               int
-	ZooKeeper                          []string // host:port
-	ZKRoot                             string
-	LocalDir                           string
-	CodeDir                            string // holds stormconf.json and stormtopology.json
+	// Worker is what the supervisor passed on the command line.
+	workercontract.Worker
 	// Topology makes the component instances (from the binary's builder, or Flux).
 	Topology *topology.Topology
 	Logger   *slog.Logger // nil: discard
 	Ready    io.Writer    // the ready line is written here (stdout); nil: none
 }
 
-// HeartbeatDir is where a worker keeps its local heartbeat.
-func HeartbeatDir(localDir, workerID string) string {
-	return filepath.Join(localDir, "workers", workerID, "heartbeats")
-}
-
-// PidDir is where a worker's processes record their pids.
-func PidDir(localDir, workerID string) string {
-	return filepath.Join(localDir, "workers", workerID, "pids")
-}
-
-// MultilangPidDir is where the multilang subprocesses of a worker create
-// their pid files (Storm's protocol: an empty file named by the pid). It is
-// apart from PidDir, whose files are the supervisor's pid records.
-func MultilangPidDir(localDir, workerID string) string {
-	return filepath.Join(localDir, "workers", workerID, "multilang-pids")
-}
-
-// ReadyLine is the handshake line a worker prints once it serves.
-func ReadyLine(port, pid int) string {
-	return fmt.Sprintf("localstorm-worker-ready port=%d pid=%d", port, pid)
-}
-
-// ParseArgs reads the worker command line of docs/internals.md.
+// ParseArgs reads the worker command line (workercontract.Parse) into Options.
 func ParseArgs(args []string) (Options, error) {
-	var o Options
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var zk string
-	fs.StringVar(&o.TopologyID, "topology-id", "", "topology id")
-	fs.StringVar(&o.SupervisorID, "supervisor-id", "", "supervisor id")
-	fs.IntVar(&o.Port, "port", 0, "slot port")
-	fs.StringVar(&o.WorkerID, "worker-id", "", "worker id")
-	fs.StringVar(&zk, "zookeeper", "", "ZooKeeper servers, host:port[,host:port]")
-	fs.StringVar(&o.ZKRoot, "zookeeper-root", "/storm", "ZooKeeper root")
-	fs.StringVar(&o.LocalDir, "local-dir", "", "storm.local.dir")
-	fs.StringVar(&o.CodeDir, "code-dir", "", "directory with stormconf.json and stormtopology.json")
-	const usage = "usage: worker --topology-id ID --supervisor-id SID --port P --worker-id WID --zookeeper HOST:PORT[,HOST:PORT] [--zookeeper-root /storm] --local-dir DIR --code-dir DIR"
-	if err := fs.Parse(args); err != nil {
-		return o, fmt.Errorf("worker: %w\n%s", err, usage)
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("worker: unexpected argument %q\n%s", fs.Arg(0), usage)
-	}
-	for _, s := range strings.Split(zk, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			o.ZooKeeper = append(o.ZooKeeper, s)
-		}
-	}
-	var missing []string
-	for _, f := range []struct {
-		name string
-		ok   bool
-	}{
-		{"--topology-id", o.TopologyID != ""}, {"--supervisor-id", o.SupervisorID != ""},
-		{"--port", o.Port != 0}, {"--worker-id", o.WorkerID != ""}, {"--zookeeper", len(o.ZooKeeper) > 0},
-		{"--local-dir", o.LocalDir != ""}, {"--code-dir", o.CodeDir != ""},
-	} {
-		if !f.ok {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		return o, fmt.Errorf("worker: missing %s\n%s", strings.Join(missing, ", "), usage)
-	}
-	if o.Port < 1 || o.Port > 65535 {
-		return o, fmt.Errorf("worker: --port %d is not a TCP port (1-65535)\n%s", o.Port, usage)
-	}
-	return o, nil
+	w, err := workercontract.Parse(args)
+	return Options{Worker: w}, err
 }
 
 // ReadCode reads stormconf.json and stormtopology.json from a code dir.
 func ReadCode(codeDir string) (config.Conf, *topology.Definition, error) {
 	var conf config.Conf
-	if err := readJSON(filepath.Join(codeDir, "stormconf.json"), &conf); err != nil {
+	if err := readJSON(filepath.Join(codeDir, workercontract.ConfFile), &conf); err != nil {
 		return nil, nil, err
 	}
 	var def topology.Definition
-	if err := readJSON(filepath.Join(codeDir, "stormtopology.json"), &def); err != nil {
+	if err := readJSON(filepath.Join(codeDir, workercontract.DefinitionFile), &def); err != nil {
 		return nil, nil, err
 	}
 	return conf, &def, nil
@@ -274,7 +205,7 @@ func (w *worker) run(ctx context.Context) error {
 		return err
 	}
 	w.server = newServer(w.rt, ln)
-	if w.heartbeats, err = localstate.Open(HeartbeatDir(o.LocalDir, o.WorkerID)); err != nil {
+	if w.heartbeats, err = localstate.Open(workercontract.LocalDir(o.LocalDir).Heartbeats(o.WorkerID)); err != nil {
 		ln.Close()
 		return fmt.Errorf("open local heartbeat state: %w", err)
 	}
@@ -290,7 +221,7 @@ func (w *worker) run(ctx context.Context) error {
 	go w.reportErrors(w.rt.errors, reporterDone)
 	w.startExecutors()
 	if o.Ready != nil {
-		fmt.Fprintln(o.Ready, ReadyLine(o.Port, os.Getpid()))
+		fmt.Fprintln(o.Ready, workercontract.Ready{Port: o.Port, Pid: os.Getpid()})
 	}
 	w.logger.Info("worker started", "executors", len(w.executors), "pid", os.Getpid())
 	err = w.loop(ctx)
@@ -559,7 +490,7 @@ func (w *worker) build(a *cluster.Assignment) error {
 	numAckers := topology.NumAckers(conf, len(numWorkers))
 	rt := &runtime{
 		topologyID: o.TopologyID, def: def, topo: o.Topology, conf: conf, logger: w.logger,
-		port: o.Port, codeDir: resourcesDir(o.CodeDir), pidDir: MultilangPidDir(o.LocalDir, o.WorkerID),
+		port: o.Port, codeDir: resourcesDir(o.CodeDir), pidDir: workercontract.LocalDir(o.LocalDir).MultilangPids(o.WorkerID),
 		componentTasks:  def.ComponentTasks(numAckers),
 		taskToComponent: def.TaskToComponent(numAckers),
 		outputs:         map[string]map[string]topology.StreamDef{},
@@ -667,7 +598,7 @@ func (w *worker) build(a *cluster.Assignment) error {
 // as Context.CodeDir: {code dir}/resources when the code dir has one (Flux
 // files, a binary's embedded resources), the code dir itself otherwise.
 func resourcesDir(codeDir string) string {
-	r := filepath.Join(codeDir, "resources")
+	r := filepath.Join(codeDir, workercontract.ResourcesDir)
 	if st, err := os.Stat(r); err == nil && st.IsDir() {
 		return r
 	}

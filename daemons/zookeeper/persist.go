@@ -40,14 +40,33 @@ type txnLog struct {
 	sinceSnap int
 	snapCount int
 	failed    error
+	failedCh  chan struct{} // closed when failed is set
+	onFail    func(error)   // told the failure once, outside mu
 
 	durable   atomic.Int64
 	changedMu sync.Mutex
 	changed   chan struct{} // closed and replaced whenever durable advances
 
-	file     *os.File
+	open     func(path string) (logFile, error)
+	file     logFile
 	stop     chan struct{}
 	finished chan struct{}
+}
+
+// logFile is what the transaction log is written to: an *os.File (openLogFile);
+// tests give one that fails.
+type logFile interface {
+	io.Writer
+	Sync() error
+	Close() error
+}
+
+func openLogFile(path string) (logFile, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // slogger is the one logging method the log needs, so tests can see warnings.
@@ -101,6 +120,10 @@ func openDataDir(s *Server, opts Options) (*txnLog, error) {
 		dir: dir, policy: opts.Fsync, log: &slogger{warn: s.log.Warn},
 		wake: make(chan struct{}, 1), snapCount: opts.SnapCount,
 		changed: make(chan struct{}), stop: make(chan struct{}), finished: make(chan struct{}),
+		failedCh: make(chan struct{}), onFail: s.fatal, open: opts.openLogFile,
+	}
+	if l.open == nil {
+		l.open = openLogFile
 	}
 	l.durable.Store(s.tree.lastZxid)
 	f, err := l.createLog(s.tree.lastZxid + 1)
@@ -131,9 +154,8 @@ func cmpInt64(a, b int64) int {
 	return 0
 }
 
-func (l *txnLog) createLog(first int64) (*os.File, error) {
-	path := filepath.Join(l.dir, logName(first))
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+func (l *txnLog) createLog(first int64) (logFile, error) {
+	f, err := l.open(filepath.Join(l.dir, logName(first)))
 	if err != nil {
 		return nil, fmt.Errorf("create transaction log: %w", err)
 	}
@@ -156,7 +178,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// append queues one txn; called with the server's write lock held. When
+// append queues one txn; called with the server's write lock held. It
+// returns the log's failure, if it has failed: the txn will never be
+// durable. When
 // SnapCount txns have gone by, tree (serialized now, under that lock) is
 // written as a snapshot once the log is out up to its zxid.
 func (l *txnLog) append(x *txn) error {
@@ -209,9 +233,14 @@ func (l *txnLog) syncLoop() {
 // zxid, and takes a scheduled snapshot.
 func (l *txnLog) flush() {
 	l.mu.Lock()
-	buf, zxid, snap := l.pending, l.pendZxid, l.snapshot
+	buf, zxid, snap, failed := l.pending, l.pendZxid, l.snapshot, l.failed
 	l.pending, l.snapshot = nil, nil
 	l.mu.Unlock()
+	if failed != nil {
+		// Nothing after a lost write may reach the log: replay would skip
+		// the hole and apply the txns after it.
+		return
+	}
 	if len(buf) > 0 {
 		if err := l.write(buf); err != nil {
 			l.fail(err)
@@ -238,11 +267,19 @@ func (l *txnLog) write(buf []byte) error {
 	return nil
 }
 
+// fail makes the log's first failure final: what is not durable now never
+// will be, and its waiters give up.
 func (l *txnLog) fail(err error) {
 	l.mu.Lock()
-	l.failed = err
+	first := l.failed == nil
+	if first {
+		l.failed = err
+		close(l.failedCh)
+	}
 	l.mu.Unlock()
-	l.log.warn("transaction log failed: writes are no longer acknowledged", "err", err)
+	if first {
+		l.onFail(err)
+	}
 }
 
 func (l *txnLog) publish(zxid int64) {
@@ -253,7 +290,8 @@ func (l *txnLog) publish(zxid int64) {
 	l.changedMu.Unlock()
 }
 
-// waitDurable blocks until zxid is durable; false if cancel closes first.
+// waitDurable blocks until zxid is durable; false if cancel closes or the
+// log fails first.
 func (l *txnLog) waitDurable(zxid int64, cancel <-chan struct{}) bool {
 	for {
 		if l.durable.Load() >= zxid {
@@ -269,6 +307,8 @@ func (l *txnLog) waitDurable(zxid int64, cancel <-chan struct{}) bool {
 		case <-ch:
 		case <-cancel:
 			return false
+		case <-l.failedCh:
+			return l.durable.Load() >= zxid
 		}
 	}
 }

@@ -56,6 +56,10 @@ type Options struct {
 	SuperDigest       string       // DigestAuthenticationProvider.superDigest, "user:base64(sha1(user:pw))"
 	SnapCount         int          // transactions between snapshots, default 100000
 	Logger            *slog.Logger // nil = discard
+
+	// openLogFile opens a transaction log file; nil: openLogFile. Tests
+	// give one whose writes fail.
+	openLogFile func(path string) (logFile, error)
 }
 
 // SessionInfo describes a live session.
@@ -98,6 +102,10 @@ type Server struct {
 	closeErr  error
 	done      chan struct{}
 	wg        sync.WaitGroup
+
+	failOnce sync.Once
+	failed   chan struct{} // closed by fatal
+	errc     chan error    // fatal's error, at most one
 }
 
 // serverStats are the counters srvr, stat and mntr report.
@@ -154,6 +162,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		conns:          make(map[*conn]struct{}),
 		containerCheck: defaultContainerCheck,
 		done:           make(chan struct{}),
+		failed:         make(chan struct{}),
+		errc:           make(chan error, 1),
 	}
 	if opts.DataDir != "" {
 		wal, err := openDataDir(s, opts)
@@ -224,12 +234,15 @@ func (s *Server) Addr() string { return s.opts.Addr }
 func (s *Server) Options() Options { return s.opts }
 
 // Close stops accepting, closes every connection, stops the background
-// loops, then flushes and closes the transaction log. Sessions are not
+// loops, flushes and closes the transaction log, then closes Err. Sessions are not
 // closed: with a data dir they survive into the next Start. Idempotent.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)
 		err := s.ln.Close()
+		if errors.Is(err, net.ErrClosed) {
+			err = nil // fatal closed it
+		}
 		s.DropConnections()
 		s.wg.Wait()
 		if s.wal != nil {
@@ -239,16 +252,40 @@ func (s *Server) Close() error {
 			}
 			s.mu.Unlock()
 		}
-		if err != nil && !errors.Is(err, net.ErrClosed) {
+		if err != nil {
 			s.closeErr = fmt.Errorf("close zookeeper: %w", err)
 		}
+		s.failOnce.Do(func() {}) // no fatal after this: Close returns the log's failure
+		close(s.errc)
 	})
 	return s.closeErr
 }
 
+// Err delivers the error that stopped the server while it ran, at most one,
+// as etcd's embed does: a transaction log that could not be written or
+// synced (the write that needed it, and every later one, is not
+// acknowledged: its client's connection closes), or an accept loop that
+// died. The server then serves no more: its listener and connections are
+// closed. Close still releases the rest, and closes the channel.
+func (s *Server) Err() <-chan error { return s.errc }
+
+// fatal stops serving and reports err on Err; only the first call counts.
+func (s *Server) fatal(err error) {
+	s.failOnce.Do(func() {
+		s.log.Error("zookeeper stops serving", "err", err)
+		close(s.failed)
+		_ = s.ln.Close()
+		s.DropConnections()
+		s.errc <- err
+	})
+}
+
+// closed tells whether the server is closed or stopped by fatal.
 func (s *Server) closed() bool {
 	select {
 	case <-s.done:
+		return true
+	case <-s.failed:
 		return true
 	default:
 		return false
@@ -306,7 +343,7 @@ func (s *Server) acceptLoop() {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			s.log.Error("accept failed, no more connections", "err", err)
+			s.fatal(fmt.Errorf("accept client connections: %w", err))
 			return
 		}
 		c := newConn(s, nc)
@@ -507,7 +544,9 @@ func (s *Server) logTxn(x *txn) {
 		return
 	}
 	if err := s.wal.append(x); err != nil {
-		s.log.Error("transaction log append failed; the server can no longer promise durability", "zxid", fmt.Sprintf("%#x", x.Zxid), "err", err)
+		// The log failed before this txn: it will never be durable, so it
+		// is never acknowledged (waitDurable).
+		s.fatal(err)
 	}
 	if s.wal.dueSnapshot() {
 		s.wal.scheduleSnapshot(s.tree.lastZxid, encodeSnapshot(s.tree))

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/localstorm/localstorm/daemons/worker"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -24,7 +25,7 @@ func MainWithResources(name string, b *topology.Builder, resources fs.FS) {
 		if err != nil {
 			return &UsageError{err}
 		}
-		if err := ExtractResources(resources, filepath.Join(opts.CodeDir, "resources")); err != nil {
+		if err := ExtractResources(resources, filepath.Join(opts.CodeDir, workercontract.ResourcesDir)); err != nil {
 			return fmt.Errorf("worker of %q: %w", name, err)
 		}
 		return next(ctx, env, args)
