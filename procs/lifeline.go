@@ -1,6 +1,7 @@
 package procs
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -88,19 +89,41 @@ func lifelineLost() {
 
 var tracked struct {
 	sync.Mutex
-	groups map[int]int // pgid → registrations
+	groups    map[int]int // pgid → registrations
+	recordDir string      // where TrackGroup records the groups; empty: nowhere
+}
+
+// RecordTracked makes TrackGroup write a pid record of every group it
+// registers into dir (a worker's pid dir), and remove it once the group is
+// untracked. Should the process die without killing them (kill -9 of a
+// worker), its owner's ReapOrphans on that dir kills what the records name,
+// as Storm's supervisor kills every pid of a dead worker.
+func RecordTracked(dir string) {
+	tracked.Lock()
+	defer tracked.Unlock()
+	tracked.recordDir = dir
 }
 
 // TrackGroup registers the process group pgid of a child started outside
-// Launch (in a group of its own) to be killed when this process's lifeline
-// breaks. Call the returned function once the child has been reaped.
-func TrackGroup(pgid int) (untrack func()) {
+// Launch (in a group of its own, running path) to be killed when this
+// process's lifeline breaks. Call the returned function once the child has
+// been reaped.
+func TrackGroup(pgid int, path string) (untrack func()) {
 	tracked.Lock()
 	defer tracked.Unlock()
 	if tracked.groups == nil {
 		tracked.groups = map[int]int{}
 	}
 	tracked.groups[pgid]++
+	record := ""
+	if tracked.recordDir != "" {
+		var err error
+		if record, err = writePidRecord(tracked.recordDir, pgid, path); err != nil {
+			// The lifeline still covers the owner's death; only a kill -9
+			// of this process would leave the group behind.
+			fmt.Fprintf(os.Stderr, "procs: record process group %d: %v\n", pgid, err)
+		}
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -108,6 +131,9 @@ func TrackGroup(pgid int) (untrack func()) {
 			defer tracked.Unlock()
 			if tracked.groups[pgid]--; tracked.groups[pgid] <= 0 {
 				delete(tracked.groups, pgid)
+			}
+			if record != "" {
+				os.Remove(record)
 			}
 		})
 	}

@@ -104,7 +104,7 @@ func runHelper(mode string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		defer TrackGroup(foreign.Process.Pid)()
+		defer TrackGroup(foreign.Process.Pid, "sleep")()
 		pidFile := filepath.Join(os.Getenv("PARENT_DIR"), "foreign-pid")
 		if err := os.WriteFile(pidFile, []byte(strconv.Itoa(foreign.Process.Pid)), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -108,6 +108,9 @@ func Run(ctx context.Context, opts Options) error {
 	if !procs.HoldLifeline() {
 		logger.Info("no lifeline: this worker was not started by a supervisor and outlives its parent")
 	}
+	// Its multilang subprocesses are recorded beside the worker's own pid
+	// record, so that the supervisor kills them should the worker die first.
+	procs.RecordTracked(workercontract.LocalDir(opts.LocalDir).Pids(opts.WorkerID))
 	conf, def, err := ReadCode(opts.CodeDir)
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)

@@ -132,7 +132,7 @@ func launch(command []string, ctx *topology.Context, outputs map[string]topology
 	go p.drainStderr(errR)
 	// Should this worker's owner die, the worker's lifeline kills the
 	// subprocess's group too (it knows nothing of lifelines itself).
-	untrack := procs.TrackGroup(cmd.Process.Pid)
+	untrack := procs.TrackGroup(cmd.Process.Pid, cmd.Path)
 	go func() {
 		p.waitErr = cmd.Wait()
 		untrack()
