@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -142,28 +143,70 @@ func (c *Cluster) progress(step string, since time.Time) {
 // prepareDataDir creates or opens the data dir and locks it, so that two
 // clusters never share one.
 func (c *Cluster) prepareDataDir() error {
+	sweepTempDirs(c.opts.Logger)
 	if c.opts.DataDir == "" {
-		dir, err := os.MkdirTemp("", "localstorm-"+c.opts.Name+"-")
+		dir, err := os.MkdirTemp("", tempDirPrefix+c.opts.Name+"-")
 		if err != nil {
 			return fmt.Errorf("create a temporary data dir: %w", err)
 		}
-		c.dataDir, c.tempDir = dir, true
-	} else {
-		dir, err := filepath.Abs(c.opts.DataDir)
+		lock, err := LockDataDir(dir)
 		if err != nil {
-			return fmt.Errorf("data dir %q: %w", c.opts.DataDir, err)
+			os.RemoveAll(dir)
+			return err
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create data dir: %w", err)
+		// Marked only once locked: a sweep never takes a dir being made.
+		if err := os.WriteFile(filepath.Join(dir, tempDirMarker), nil, 0o644); err != nil {
+			lock.Close()
+			os.RemoveAll(dir)
+			return fmt.Errorf("mark the temporary data dir: %w", err)
 		}
-		c.dataDir = dir
+		c.dataDir, c.tempDir, c.lock = dir, true, lock
+		return nil
 	}
+	dir, err := filepath.Abs(c.opts.DataDir)
+	if err != nil {
+		return fmt.Errorf("data dir %q: %w", c.opts.DataDir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	c.dataDir = dir
 	lock, err := LockDataDir(c.dataDir)
 	if err != nil {
 		return err
 	}
 	c.lock = lock
 	return nil
+}
+
+// A temporary data dir is named tempDirPrefix+name+random in the system's
+// temporary dir and marked by tempDirMarker once its cluster holds its lock.
+const (
+	tempDirPrefix = "localstorm-"
+	tempDirMarker = ".localstorm-temporary"
+)
+
+// sweepTempDirs removes the temporary data dirs whose cluster died without
+// removing them (a SIGKILLed up or test binary): a marked dir whose lock no
+// live process holds.
+func sweepTempDirs(log *slog.Logger) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempDirPrefix+"*"))
+	for _, dir := range dirs {
+		if _, err := os.Stat(filepath.Join(dir, tempDirMarker)); err != nil {
+			continue // not ours, or not yet marked
+		}
+		lock, err := LockDataDir(dir)
+		if err != nil {
+			continue // its cluster runs
+		}
+		err = os.RemoveAll(dir)
+		lock.Close()
+		if err != nil {
+			log.Warn("remove the temporary data dir of a dead cluster", "dir", dir, "err", err)
+			continue
+		}
+		log.Info("removed the temporary data dir of a dead cluster", "dir", dir)
+	}
 }
 
 // ErrDataDirHeld says another running cluster holds the data dir.
