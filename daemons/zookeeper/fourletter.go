@@ -374,4 +374,3 @@ func (s *Server) writeMntr(b *strings.Builder) {
 		fmt.Fprintf(b, "%s\t%v\n", kv.k, kv.v)
 	}
 }
-
