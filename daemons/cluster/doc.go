@@ -14,7 +14,11 @@
 //     owning daemon (Storm exits with code 30);
 //   - a lost session is survived: a new session is opened, this state's
 //     ephemeral nodes are re-created, and every stored one-shot callback and
-//     every OnReconnect function runs, since watches die with a session.
+//     every OnReconnect function runs, since watches die with a session;
+//   - an operation is retried across a lost connection or session, as
+//     Curator's retry policy does for Storm: while a server restarts (the
+//     session alive), an operation waits for the session's next connection
+//     instead of failing, up to twice the session timeout.
 //
 // Callbacks run on the ClusterState's single dispatcher goroutine, in event
 // order: they should hand work to the owner's event manager and return.

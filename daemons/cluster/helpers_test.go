@@ -146,6 +146,20 @@ func (r *recorder) next(t testing.TB) Event {
 	}
 }
 
+// receive returns the next value on ch, the result of a call made in a
+// goroutine, or fails the test after waitFor.
+func receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitFor):
+		t.Fatalf("%s did not return within %s", what, waitFor)
+		var zero T
+		return zero
+	}
+}
+
 // counter counts the runs of a one-shot callback.
 type counter struct {
 	n    atomic.Int32

@@ -1,12 +1,16 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-zookeeper/zk"
 
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 )
@@ -143,13 +147,8 @@ func TestOperationSurvivesALostConnection(t *testing.T) {
 		t.Fatal("the read never reached the proxy")
 	}
 	proxy.cut(false)
-	select {
-	case err := <-got:
-		if err != nil {
-			t.Fatalf("read across a lost connection: %v", err)
-		}
-	case <-time.After(waitFor):
-		t.Fatal("read across a lost connection did not return")
+	if err := receive(t, got, "read across a lost connection"); err != nil {
+		t.Fatalf("read across a lost connection: %v", err)
 	}
 	if s.SessionID() != session {
 		t.Fatalf("session changed from 0x%x to 0x%x; only the connection was lost", session, s.SessionID())
@@ -197,5 +196,98 @@ func TestWatchesSurviveAReconnection(t *testing.T) {
 	}
 	if s.SessionID() != session {
 		t.Fatalf("session changed from 0x%x to 0x%x; only the connection was lost", session, s.SessionID())
+	}
+}
+
+// An operation issued while the server is down, and the session with it
+// still alive, waits for the server to come back and succeeds, as Curator's
+// retry policy lets Storm's operations do. go-zookeeper gives up on a request
+// it could not send with ErrNoServer once every server refused a connection
+// in a round (the rounds are a second apart): the operation used to fail
+// with it, and nimbus's timer died of it while localcluster restarted its
+// ZooKeeper.
+func TestOperationSurvivesAServerRestart(t *testing.T) {
+	zkOpts := zookeeper.Options{DataDir: t.TempDir(), Logger: testLogger(t)}
+	srv := startServerOn(t, zkOpts)
+	zkOpts.Addr = srv.Addr()
+	opts := target{name: "embedded", addr: srv.Addr()}.options(t)
+	opts.SessionTimeout = 10 * time.Second // far beyond the outage below
+	s := connectState(t, opts)
+	if err := s.SetData("/x/a", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	s.Register(rec.record)
+	session := s.SessionID()
+
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the client sees the server go", func() (bool, error) {
+		conn, err := s.current()
+		return err == nil && conn.State() != zk.StateHasSession, err
+	})
+	type result struct {
+		children []string
+		err      error
+	}
+	read := make(chan result, 1)
+	go func() {
+		children, err := s.GetChildren("/x", true)
+		read <- result{children, err}
+	}()
+	write := make(chan error, 1)
+	go func() { write <- s.SetData("/x/b", []byte("b")) }()
+	// Long enough for go-zookeeper to give up on both requests at least once.
+	select {
+	case r := <-read:
+		t.Fatalf("get children returned while the server was down: %v, %v", r.children, r.err)
+	case err := <-write:
+		t.Fatalf("set data returned while the server was down: %v", err)
+	case <-time.After(2500 * time.Millisecond):
+	}
+	startServerOn(t, zkOpts)
+
+	if r := receive(t, read, "get children across a server restart"); r.err != nil {
+		t.Fatalf("get children across a server restart: %v", r.err)
+	} else if !slices.Contains(r.children, "a") {
+		t.Fatalf("children of /x: %v, want a among them", r.children)
+	}
+	if err := receive(t, write, "set data across a server restart"); err != nil {
+		t.Fatalf("set data across a server restart: %v", err)
+	}
+	if s.SessionID() != session {
+		t.Fatalf("session changed from 0x%x to 0x%x; the server restarted within the session timeout", session, s.SessionID())
+	}
+	// The retried read left its watch: a new child fires it.
+	if err := s.SetData("/x/c", []byte("c")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev := rec.next(t)
+		if ev.Type == "children" && ev.Path == "/x" {
+			break
+		}
+	}
+}
+
+// startServerOn starts the embedded server with opts, closed when t ends; a
+// fixed address whose previous listener has just closed may take a moment
+// to bind again.
+func startServerOn(t *testing.T, opts zookeeper.Options) *zookeeper.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	for {
+		srv, err := zookeeper.Start(ctx, opts)
+		if err == nil {
+			t.Cleanup(func() { _ = srv.Close() })
+			return srv
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("start the embedded ZooKeeper on %q: %v", opts.Addr, err)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

@@ -744,10 +744,10 @@ func urlEncode(s string) string {
 	return b.String()
 }
 
-// The public operations below run once more on the next session when the one
-// they ran on expired under them: the old connection is closed while a new
-// session is opened (renewSession), and a caller should see a short delay, not
-// an error.
+// The public operations below are retried across a lost connection and a
+// lost session, as Storm's are by Curator's retry policy: a caller sees a
+// short delay, not an error, while the server restarts or a new session
+// replaces an expired one (renewSession closes the old connection meanwhile).
 
 func (s *zkState) SetEphemeralNode(path string, data []byte) error {
 	_, err := retrying(s, func() (struct{}, error) { return struct{}{}, s.setEphemeralNodeOnce(path, data) })
@@ -796,20 +796,40 @@ func (s *zkState) GetChildren(path string, watch bool) ([]string, error) {
 	return retrying(s, func() ([]string, error) { return s.getChildrenOnce(path, watch) })
 }
 
-// retrying runs op; if it failed because its connection or its session was
-// lost, it waits until a connection has the session again or a new session
-// replaced it (up to twice the session timeout) and runs op again.
+// retrying runs op; while it fails because its connection or its session
+// was lost, it waits until a connection has the session again or a new
+// session replaced it, and runs op again. The waits end twice the session
+// timeout after the first loss: by then a server that came back has either
+// taken the session again or told that it expired (and a new session is
+// open), so a loss that outlasts them is one no retry can cure.
 func retrying[T any](s *zkState, op func() (T, error)) (T, error) {
-	mark := s.sessionMark()
-	v, err := op()
-	if err == nil || !sessionLost(err) || !s.awaitSession(mark) {
-		return v, err
+	var deadline time.Time
+	for {
+		mark := s.sessionMark()
+		v, err := op()
+		if err == nil || !sessionLost(err) {
+			return v, err
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(2 * s.opts.SessionTimeout)
+		}
+		if time.Now().After(deadline) || !s.awaitSession(mark, deadline) {
+			return v, err
+		}
 	}
-	return op()
 }
 
+// sessionLost tells the errors after which the operation may succeed on the
+// session's next connection, or on the session that replaces it:
+//   - ErrNoServer: go-zookeeper gave up on a request it had not sent yet,
+//     because no server took a connection in a whole round of the servers
+//     (a server restarting, and the session with it still alive);
+//   - ErrConnectionClosed: the connection broke with the request in flight;
+//   - ErrSessionExpired, ErrClosing: the session expired and renewSession
+//     closed its connection (a closed state is told apart by awaitSession).
 func sessionLost(err error) bool {
-	return errors.Is(err, zk.ErrSessionExpired) || errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrClosing)
+	return errors.Is(err, zk.ErrNoServer) || errors.Is(err, zk.ErrConnectionClosed) ||
+		errors.Is(err, zk.ErrSessionExpired) || errors.Is(err, zk.ErrClosing)
 }
 
 // sessionMark is where a state's sessions were when an operation began.
@@ -846,9 +866,9 @@ func (s *zkState) sessionWake() <-chan struct{} {
 
 // awaitSession waits until, since mark, a connection got the session again
 // or a new session replaced it; false when the state closed or neither
-// happened within twice the session timeout.
-func (s *zkState) awaitSession(mark sessionMark) bool {
-	timeout := time.NewTimer(2 * s.opts.SessionTimeout)
+// happened by deadline.
+func (s *zkState) awaitSession(mark sessionMark, deadline time.Time) bool {
+	timeout := time.NewTimer(time.Until(deadline))
 	defer timeout.Stop()
 	for {
 		wake := s.sessionWake() // before the check, so that no wake-up is missed
