@@ -2,7 +2,7 @@ GO ?= go
 BIN := bin/localstorm
 PKGS := ./...
 
-.PHONY: build test bench up lint fuzz zk-image
+.PHONY: build test bench up lint fuzz zk-image image release
 
 build:
 	$(GO) build -o $(BIN) ./cmd/localstorm
@@ -50,6 +50,17 @@ up: build
 # packages (root, debootstrap and Docker needed; idempotent).
 zk-image:
 	bash scripts/build-zk-image.sh
+
+# The release (scripts/release.sh says what and how): archives for linux and
+# darwin x amd64 and arm64, the windows/amd64 binary, SHA256SUMS, in dist/.
+VERSION ?= $(shell git describe --tags --always --dirty)
+release:
+	VERSION=$(VERSION) GO=$(GO) bash scripts/release.sh
+
+# localstorm/localstorm:$(VERSION) and :latest, built like the ZooKeeper image
+# (root, debootstrap and Docker needed; idempotent).
+image:
+	VERSION=$(VERSION) GO=$(GO) bash scripts/build-image.sh
 
 lint:
 	$(GO) vet $(PKGS)
