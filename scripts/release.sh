@@ -28,6 +28,8 @@ export TZ=UTC LC_ALL=C
 
 log() { printf 'release: %s\n' "$*" >&2; }
 
+[[ " $TARGETS " != *" windows/"* ]] || command -v zip >/dev/null || { log "error: zip not found (for the windows archive): apt-get install zip"; exit 1; }
+
 rm -rf "$DIST"
 mkdir -p "$DIST"
 dist=$(cd "$DIST" && pwd)
