@@ -83,6 +83,9 @@ func TestContainerImageRoundTrip(t *testing.T) {
 		}
 		return sum.Supervisors == 2, fmt.Sprintf("%d supervisors", sum.Supervisors)
 	})
+	if logs, err := exec.Command("docker", "logs", cid).Output(); err != nil || !strings.Contains(string(logs), "listening  0.0.0.0:8080 (every interface)") {
+		t.Errorf("up's banner in the container does not say it listens on every interface (%v):\n%s", err, logs)
+	}
 	if page := httpGet(t, url+"/"); !strings.Contains(strings.ToLower(page), "<html") {
 		t.Errorf("GET %s/: not the web UI: %.200s", url, page)
 	}
