@@ -9,7 +9,7 @@
 #   localstorm submit --api http://127.0.0.1:8080 examples/flux/wordcount.yaml
 #
 # Two images, each idempotent:
-#   localstorm/localstorm-base:bookworm  the rootfs (minbase + python3), rebuilt
+#   localstorm/localstorm-base:bookworm  the rootfs (minbase + python3, tini), rebuilt
 #                                        only when its RECIPE label is older
 #   localstorm/localstorm:VERSION        the base + /usr/local/bin/localstorm,
 #                                        rebuilt when the binary's SHA-256 changes
@@ -26,7 +26,7 @@ IMAGE=${IMAGE:-localstorm/localstorm}
 BASE=$IMAGE-base:bookworm
 # Bumped whenever the base's content changes, so that a base built by an
 # older version of this script is rebuilt rather than reused.
-RECIPE=1
+RECIPE=2
 NAME=build-image
 # shellcheck source=lib/debian-image.sh
 . scripts/lib/debian-image.sh
@@ -42,8 +42,9 @@ build_base() {
 	local start
 	start=$(date +%s)
 	# python3, not python3-minimal: storm.py's json and collections are in
-	# the standard library proper.
-	debootstrap_rootfs python3
+	# the standard library proper. tini runs as PID 1 (see the entrypoint).
+	debootstrap_rootfs python3,tini
+	[[ -x $rootfs/usr/bin/tini ]] || die "tini missing from the rootfs"
 	trim_rootfs
 	tar -C "$rootfs" -c . | docker import \
 		--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
@@ -73,6 +74,10 @@ main() {
 	base_up_to_date || (build_base)
 	have_base || die "$BASE is missing after its build"
 
+	# The entrypoint is localstorm under tini: PID 1 inherits every orphan (the
+	# multilang subprocess of a worker killed with -9, for one) and must reap
+	# it, which localstorm does not do; tini reaps and forwards signals, so
+	# `docker stop` still reaches `up` as a SIGTERM.
 	# The binary goes in through a created (never started) container and
 	# `docker commit`: no Dockerfile, so no FROM that could reach for a registry.
 	cid=$(docker create "$BASE" /usr/local/bin/localstorm version)
@@ -80,7 +85,7 @@ main() {
 	chmod 0755 "$tmp/localstorm"
 	docker cp "$tmp/localstorm" "$cid:/usr/local/bin/localstorm" >/dev/null
 	docker commit \
-		--change 'ENTRYPOINT ["/usr/local/bin/localstorm"]' \
+		--change 'ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/localstorm"]' \
 		--change 'CMD ["up", "--demo", "--api-addr", "0.0.0.0:8080"]' \
 		--change 'EXPOSE 8080' \
 		--change "LABEL io.localstorm.recipe=$RECIPE io.localstorm.version=$VERSION io.localstorm.binary-sha256=$sum" \
