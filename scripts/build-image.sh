@@ -50,7 +50,7 @@ build_base() {
 		--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 		--change 'WORKDIR /' \
 		--change "LABEL io.localstorm.recipe=$RECIPE" \
-		--message "Debian $SUITE minbase + python3 (localstorm scripts/build-image.sh)" \
+		--message "Debian $SUITE minbase + python3, tini (localstorm scripts/build-image.sh)" \
 		- "$BASE" >/dev/null
 	cleanup_work
 	trap - EXIT
@@ -66,7 +66,9 @@ main() {
 	trap 'rm -rf "$tmp"' EXIT
 	build_localstorm "$tmp/localstorm" linux "$(${GO:-go} env GOARCH)"
 	sum=$(sha256sum "$tmp/localstorm" | cut -d' ' -f1)
-	if base_up_to_date && [[ $(label "$IMAGE:$VERSION" io.localstorm.binary-sha256) == "$sum" ]]; then
+	# Up to date: this binary on a base of this recipe.
+	if base_up_to_date && [[ $(label "$IMAGE:$VERSION" io.localstorm.binary-sha256) == "$sum" &&
+		$(label "$IMAGE:$VERSION" io.localstorm.recipe) == "$RECIPE" ]]; then
 		docker tag "$IMAGE:$VERSION" "$IMAGE:latest"
 		log "$IMAGE:$VERSION holds this binary; nothing to do (FORCE=1 rebuilds the base)"
 		return
