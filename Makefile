@@ -1,11 +1,14 @@
 GO ?= go
 BIN := bin/localstorm
 PKGS := ./...
+# Stamped into every binary built here (internal/version); `go install
+# ...@VERSION` takes the module's version from the build info instead.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: build test bench up lint cross fuzz zk-image
+.PHONY: build test bench up lint cross fuzz zk-image image release
 
 build:
-	$(GO) build -o $(BIN) ./cmd/localstorm
+	$(GO) build -ldflags '-X github.com/localstorm/localstorm/internal/version.stamped=$(VERSION)' -o $(BIN) ./cmd/localstorm
 
 # The whole test suite, as CI runs it: vet, the race-enabled tests (conformance
 # against a real ZooKeeper 3.8 included), then bounded fuzzing of the decoders.
@@ -62,6 +65,16 @@ cross:
 	GOOS=darwin GOARCH=amd64 $(GO) build $(PKGS)
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/localstorm
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./examples/wordcount/cmd/wordcount
+
+# The release (scripts/release.sh says what and how): archives for linux and
+# darwin x amd64 and arm64, the windows/amd64 binary, SHA256SUMS, in dist/.
+release:
+	VERSION=$(VERSION) GO=$(GO) bash scripts/release.sh
+
+# localstorm/localstorm:$(VERSION) and :latest, built like the ZooKeeper image
+# (root, debootstrap and Docker needed; idempotent).
+image:
+	VERSION=$(VERSION) GO=$(GO) bash scripts/build-image.sh
 
 lint: cross
 	$(GO) vet $(PKGS)

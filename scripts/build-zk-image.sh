@@ -14,39 +14,14 @@
 set -euo pipefail
 
 IMAGE=${IMAGE:-localstorm/zookeeper:3.8}
-SUITE=bookworm
 # Bumped whenever the image's content changes, so that an image built by an
 # older version of this script is rebuilt rather than reused.
 RECIPE=3
+NAME=build-zk-image
+# shellcheck source=lib/debian-image.sh
+. "$(dirname "$0")/lib/debian-image.sh"
 
-log() { printf 'build-zk-image: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-up_to_date() {
-	local have
-	have=$(docker image inspect --format '{{ index .Config.Labels "io.localstorm.recipe" }}' "$IMAGE" 2>/dev/null || true)
-	[[ ${FORCE:-0} != 1 && $have == "$RECIPE" ]]
-}
-# find_mirror prints the URI apt uses for the $SUITE main archive, from
-# deb822 .sources files or one-line sources.list entries.
-find_mirror() {
-	local f
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[[ -f $f ]] || continue
-		# A blank line ends a stanza; print URIs of a stanza listing $SUITE.
-		awk -v suite="$SUITE" '
-			function flush() { if (uris != "" && has) { split(uris, u, " "); print u[1]; exit } uris = ""; has = 0 }
-			/^[[:space:]]*$/ { flush(); next }
-			/^URIs:/ { sub(/^URIs:[[:space:]]*/, ""); uris = $0 }
-			/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) has = 1 }
-			END { flush() }' "$f"
-	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[[ -f $f ]] || continue
-		# Options in brackets ("[signed-by=...]") are dropped first.
-		awk -v suite="$SUITE" '$1 == "deb" { sub(/\[[^]]*\][[:space:]]*/, ""); if ($3 == suite) { print $2; exit } }' "$f"
-	done
-}
+up_to_date() { [[ ${FORCE:-0} != 1 && $(label "$IMAGE" io.localstorm.recipe) == "$RECIPE" ]]; }
 
 # main is the whole build. Being one function, it is parsed before it runs,
 # so editing this file during a build cannot derail that build.
@@ -55,49 +30,17 @@ if up_to_date; then
 	log "$IMAGE exists (recipe $RECIPE); nothing to do (FORCE=1 rebuilds)"
 	exit 0
 fi
-# Test suites of several packages may call this at once: one builds, the
-# others wait for it and then find the image.
-exec 9>"${TMPDIR:-/tmp}/localstorm-build-zk-image.lock"
-if ! flock -w 1200 9; then
-	die "another build of $IMAGE held the lock for 20 minutes"
-fi
+lock_builds build-zk-image
 if up_to_date; then
 	log "$IMAGE was built meanwhile (recipe $RECIPE)"
 	exit 0
 fi
-[[ $(id -u) == 0 ]] || die "debootstrap needs root; run with sudo"
-command -v debootstrap >/dev/null || die "debootstrap not found: apt-get install debootstrap"
-docker info >/dev/null 2>&1 || die "no reachable Docker engine (docker info failed)"
-
-MIRROR=${DEBIAN_MIRROR:-$(find_mirror | head -n1)}
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
-log "building $IMAGE from Debian $SUITE via $MIRROR"
-
+log "building $IMAGE"
 start=$(date +%s)
-work=$(mktemp -d /tmp/build-zk-image.XXXXXX)
-rootfs=$work/rootfs
-cleanup() {
-	# debootstrap mounts proc and sys inside the chroot; a failed run can
-	# leave them mounted, and rm -rf must not descend into them.
-	local m
-	for m in $(awk -v r="$rootfs" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r); do
-		umount -l "$m" || true
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-# A signal must end the script through exit, so the EXIT trap cleans up.
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # libzookeeper-java holds the server (zookeeper.jar and its libraries); the
 # `zookeeper` package adds only init scripts, a sample config and a Swing
 # inspector whose dependency on the full default-jre pulls in GTK.
-debootstrap --variant=minbase --include=default-jre-headless,libzookeeper-java \
-	"$SUITE" "$rootfs" "$MIRROR" >"$work/debootstrap.log" 2>&1 || {
-	tail -n 30 "$work/debootstrap.log" >&2
-	die "debootstrap failed (log above)"
-}
+debootstrap_rootfs default-jre-headless,libzookeeper-java
 
 [[ -f $rootfs/usr/share/java/zookeeper.jar ]] || die "zookeeper.jar missing from the rootfs"
 # Configure inside a chroot: the rootfs holds absolute symlinks (for one,

@@ -23,6 +23,7 @@ import (
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/internal/testutil"
+	"github.com/localstorm/localstorm/internal/version"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -419,8 +420,23 @@ func TestCLIErrors(t *testing.T) {
 			}
 		})
 	}
-	if out, _, code := e.run("version"); code != 0 || !strings.HasPrefix(out, "localstorm ") {
-		t.Errorf("version: exit %d, %q", code, out)
+	// One version string: the CLI prints it, nimbus and every supervisor report it.
+	want := version.String()
+	if out, _, code := e.run("version"); code != 0 || out != "localstorm "+want+"\n" {
+		t.Errorf("version: exit %d, %q, want %q", code, out, "localstorm "+want)
+	}
+	c := api.NewClient("http://" + apiAddrOf(t, e, "held"))
+	if sum, err := c.ClusterSummary(context.Background()); err != nil || sum.StormVersion != want {
+		t.Errorf("cluster summary: stormVersion %v (err %v), want %q", sum, err, want)
+	}
+	if sups, err := c.SupervisorSummary(context.Background()); err != nil || len(sups.Supervisors) == 0 {
+		t.Errorf("supervisor summary: %v, %v", sups, err)
+	} else {
+		for _, sv := range sups.Supervisors {
+			if sv.Version != want {
+				t.Errorf("supervisor %s reports version %q, want %q", sv.ID, sv.Version, want)
+			}
+		}
 	}
 	if _, _, code := e.run("up", "--help"); code != 0 {
 		t.Errorf("up --help: exit %d, want 0", code)

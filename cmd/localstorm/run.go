@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/internal/version"
 	"github.com/localstorm/localstorm/localcluster"
 )
 
@@ -41,9 +42,6 @@ func init() {
 		"version":    {"print the version", runVersion},
 	}
 }
-
-// Version is localstorm's version, set at build time with -ldflags.
-var Version = "0.1.0-dev"
 
 // globals are the flags every command takes.
 type globals struct {
@@ -149,6 +147,6 @@ func runVersion(ctx context.Context, s Streams, g *globals, args []string) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.Out, "localstorm %s\n", Version)
+	fmt.Fprintf(s.Out, "localstorm %s\n", version.String())
 	return nil
 }

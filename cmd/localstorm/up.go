@@ -99,6 +99,10 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 
 	fmt.Fprintf(s.Out, "localstorm cluster %q is up\n", g.cluster)
 	fmt.Fprintf(s.Out, "  api        %s\n", c.APIURL())
+	if host, _, err := net.SplitHostPort(*apiAddr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
+		// In a container, the API is reached through the published port.
+		fmt.Fprintf(s.Out, "  listening  %s (every interface)\n", *apiAddr)
+	}
 	fmt.Fprintf(s.Out, "  zookeeper  %s (%s)\n", c.ZooKeeperAddr(), zkOpts.Mode)
 	fmt.Fprintf(s.Out, "  data dir   %s\n", c.DataDir())
 	fmt.Fprintf(s.Out, "  slots      %d supervisors x %d\n", *supervisors, *slots)

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,9 +28,6 @@ import (
 	"github.com/localstorm/localstorm/daemons/timer"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 )
-
-// Version is reported as stormVersion and in nimbus summaries.
-const Version = "localstorm-0.1.0"
 
 // Options configure a nimbus.
 type Options struct {
@@ -128,7 +126,7 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for the API on %s: %w", addr, err)
 	}
-	n.apiURL = "http://" + n.listener.Addr().String()
+	n.apiURL = "http://" + dialable(n.listener.Addr().(*net.TCPAddr))
 	n.timer = timer.New("nimbus", n.clock, n.fatal)
 	if err := n.cleanupCorruptTopologies(); err != nil {
 		return nil, fmt.Errorf("clean up corrupt topologies: %w", err)
@@ -208,6 +206,18 @@ func newNimbus(opts Options) (*Nimbus, error) {
 
 // APIURL returns the API's base URL, "http://127.0.0.1:PORT".
 func (n *Nimbus) APIURL() string { return n.apiURL }
+
+// dialable is the address a client on this host dials to reach a listener
+// bound to a: the loopback address in place of an unspecified one
+// (--api-addr 0.0.0.0:8080, as inside a container, listens on every
+// interface; the supervisors in this process, and the URL printed, use
+// 127.0.0.1).
+func dialable(a *net.TCPAddr) string {
+	if a.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port))
+	}
+	return a.String()
+}
 
 // Handler returns the HTTP API handler (also served on APIURL).
 func (n *Nimbus) Handler() http.Handler { return n.handler }

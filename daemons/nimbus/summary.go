@@ -13,6 +13,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/version"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -169,7 +170,7 @@ func (n *Nimbus) ClusterSummary(ctx context.Context) (*api.ClusterSummary, error
 	if err != nil {
 		return nil, err
 	}
-	s := &api.ClusterSummary{StormVersion: Version, NimbusUptime: prettyUptime(n.nowSecs() - n.started.Unix()), Supervisors: len(sups), Topologies: len(topos)}
+	s := &api.ClusterSummary{StormVersion: version.String(), NimbusUptime: prettyUptime(n.nowSecs() - n.started.Unix()), Supervisors: len(sups), Topologies: len(topos)}
 	for _, sv := range sups {
 		s.SlotsTotal += len(sv.info.SlotPorts)
 	}
@@ -215,7 +216,7 @@ func (n *Nimbus) NimbusSummary(ctx context.Context) (*api.NimbusSummary, error) 
 		}
 	}
 	return &api.NimbusSummary{Nimbuses: []api.Nimbus{{
-		Host: host, Port: port, Status: "Leader", Version: Version,
+		Host: host, Port: port, Status: "Leader", Version: version.String(),
 		NimbusUpTime: prettyUptime(up), NimbusUpTimeSeconds: up,
 	}}}, nil
 }

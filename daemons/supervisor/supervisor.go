@@ -30,11 +30,9 @@ import (
 	"github.com/localstorm/localstorm/daemons/localstate"
 	"github.com/localstorm/localstorm/daemons/timer"
 	"github.com/localstorm/localstorm/daemons/workercontract"
+	"github.com/localstorm/localstorm/internal/version"
 	"github.com/localstorm/localstorm/procs"
 )
-
-// Version is reported in the supervisor's heartbeat.
-const Version = "localstorm-0.1.0"
 
 // LocalState keys of the supervisor (docs/internals.md).
 const (
@@ -349,7 +347,7 @@ func (s *Supervisor) heartbeat() error {
 		UsedPorts:  used,
 		SlotPorts:  s.timing.slotPorts,
 		UptimeSecs: int64(time.Since(s.startTime).Seconds()),
-		Version:    Version,
+		Version:    version.String(),
 	})
 }
 
