@@ -83,6 +83,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := config.Validate(conf); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
+	c.conf = conf
 
 	step := time.Now()
 	if err := c.startZooKeeper(ctx); err != nil {
@@ -274,8 +275,45 @@ func (c *Cluster) startZooKeeper(ctx context.Context) error {
 		c.zkServers = []string{ct.Addr()}
 	case ZooKeeperExternal:
 		c.zkServers = z.Servers
+		return c.waitExternalZooKeeper(ctx)
 	}
 	return nil
+}
+
+// waitExternalZooKeeper waits until one of the external servers accepts a
+// connection, saying so every second, for at most
+// storm.zookeeper.connection.timeout.
+func (c *Cluster) waitExternalZooKeeper(ctx context.Context) error {
+	limit := 15 * time.Second
+	if d, err := c.conf.Millis(config.StormZookeeperConnTimeout); err == nil && d > 0 {
+		limit = d
+	}
+	servers := strings.Join(c.zkServers, ",")
+	start := time.Now()
+	deadline := start.Add(limit)
+	nextNote := start.Add(time.Second)
+	for {
+		for _, addr := range c.zkServers {
+			conn, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				conn.Close()
+				return nil
+			}
+		}
+		now := time.Now()
+		if now.After(deadline) {
+			return fmt.Errorf("no ZooKeeper answers at %s after %s (storm.zookeeper.connection.timeout): start it, or point --zookeeper at a running one", servers, limit)
+		}
+		if now.After(nextNote) {
+			c.progress("waiting for zookeeper at "+servers, start)
+			nextNote = now.Add(time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for zookeeper at %s: %w", servers, context.Cause(ctx))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func (c *Cluster) connectState(ctx context.Context, who string) (cluster.StormClusterState, error) {

@@ -2,13 +2,18 @@ package localcluster
 
 import (
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/procs"
 )
 
@@ -70,5 +75,37 @@ func TestZombieIsNotAlive(t *testing.T) {
 	}
 	if Alive(pid, ticks) || Alive(pid, 0) {
 		t.Errorf("Alive(zombie %d) = %v with its start time, %v without; want false", pid, Alive(pid, ticks), Alive(pid, 0))
+	}
+}
+
+// An external ZooKeeper that does not answer is waited for with a word every
+// second, then given up on after storm.zookeeper.connection.timeout with an
+// error that says what to do, not a hang.
+func TestExternalZooKeeperThatNeverAnswers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	var mu sync.Mutex
+	var steps []string
+	_, err = Start(t.Context(), Options{
+		Name:      "no-zk",
+		ZooKeeper: ZooKeeperOptions{Mode: ZooKeeperExternal, Servers: []string{addr}},
+		Conf:      config.Conf{config.StormZookeeperConnTimeout: 1500},
+		Progress: func(step string, _ time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			steps = append(steps, step)
+		},
+	})
+	if err == nil || !strings.Contains(err.Error(), "storm.zookeeper.connection.timeout") || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("Start with a silent external ZooKeeper = %v; want an error naming %s and the timeout's key", err, addr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(steps, "waiting for zookeeper at "+addr) {
+		t.Errorf("progress while waiting: %q; want a waiting step", steps)
 	}
 }

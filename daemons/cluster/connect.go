@@ -17,7 +17,10 @@ type Options struct {
 	Servers        []string      // "host:port"
 	Root           string        // chroot, default "/storm"
 	SessionTimeout time.Duration // default 20s
-	Logger         *slog.Logger  // nil = discard
+	// ConnectionTimeout bounds the wait for the first session
+	// (storm.zookeeper.connection.timeout); 0 = only ctx bounds it.
+	ConnectionTimeout time.Duration
+	Logger            *slog.Logger // nil = discard
 	// OnFatal is called once when the state cannot go on (an event under an
 	// unknown subtree, as Storm exits 30): the owning daemon stops. nil = log only.
 	OnFatal func(error)
@@ -30,8 +33,8 @@ const (
 	defaultZKPort         = 2181
 )
 
-// OptionsFromConf reads storm.zookeeper.servers, .port, .root and
-// .session.timeout (ms) from c. A missing key takes Storm's default; a server
+// OptionsFromConf reads storm.zookeeper.servers, .port, .root,
+// .session.timeout and .connection.timeout (ms) from c. A missing key takes Storm's default; a server
 // that already names a port ("host:port") keeps it.
 func OptionsFromConf(c config.Conf) (Options, error) {
 	opts := Options{Root: DefaultRoot, SessionTimeout: DefaultSessionTimeout}
@@ -85,6 +88,13 @@ func OptionsFromConf(c config.Conf) (Options, error) {
 			return Options{}, &config.TypeError{Key: config.StormZookeeperSessionTimeout, Value: c[config.StormZookeeperSessionTimeout], Expected: "a positive number of milliseconds"}
 		}
 		opts.SessionTimeout = d
+	}
+	if !c.IsNil(config.StormZookeeperConnTimeout) {
+		d, err := c.Millis(config.StormZookeeperConnTimeout)
+		if err != nil {
+			return Options{}, err
+		}
+		opts.ConnectionTimeout = d
 	}
 	return opts, nil
 }

@@ -135,7 +135,15 @@ func connect(ctx context.Context, opts Options) (*zkState, error) {
 		events:     eventQueue{wake: make(chan struct{}, 1)},
 		done:       make(chan struct{}),
 	}
-	conn, gen, guard, err := s.dial(ctx)
+	dialCtx := ctx
+	if opts.ConnectionTimeout > 0 {
+		var cancel context.CancelFunc
+		dialCtx, cancel = context.WithTimeoutCause(ctx, opts.ConnectionTimeout, fmt.Errorf(
+			"no session from %s within %s (storm.zookeeper.connection.timeout): is ZooKeeper running there?",
+			strings.Join(opts.Servers, ","), opts.ConnectionTimeout))
+		defer cancel()
+	}
+	conn, gen, guard, err := s.dial(dialCtx)
 	if err != nil {
 		return nil, err
 	}

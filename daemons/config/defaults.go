@@ -112,7 +112,6 @@ func TestProfile() Conf {
 		SupervisorWorkerStartTimeout:  10,
 		SupervisorWorkerShutdownSleep: 0.5,
 		StormZookeeperSessionTimeout:  2000,
-		StormZookeeperConnTimeout:     2000,
 		StormZookeeperRetryInterval:   100,
 		TopologyMessageTimeoutSecs:    5,
 		NimbusCleanupInboxFreqSecs:    1,
