@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,4 +63,51 @@ func TestExamplesRunOnACluster(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A Flux file's ${ENV-NAME} is resolved once, by the submitter, from its
+// environment; workers run in another (the cluster's) and must read the
+// values the submitter resolved, not crash-loop on a variable they lack.
+func TestFluxEnvironmentIsResolvedAtSubmit(t *testing.T) {
+	dir := t.TempDir()
+	entries, err := os.ReadDir("flux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries { // the files, not the symlinks to them
+		b, err := os.ReadFile(filepath.Join("flux", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	yamlPath := filepath.Join(dir, "wordcount.yaml")
+	raw, err := os.ReadFile(yamlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ref = `${ENV-LOCALSTORM_TEST_SPLITTER}`
+	withRef := strings.Replace(string(raw), `"splitsentence.py"`, `"`+ref+`"`, 1)
+	if withRef == string(raw) {
+		t.Fatal("the example no longer runs splitsentence.py: update this test")
+	}
+	if err := os.WriteFile(yamlPath, []byte(withRef), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := os.LookupEnv("LOCALSTORM_TEST_SPLITTER"); ok {
+		t.Fatal("LOCALSTORM_TEST_SPLITTER is set in the cluster's environment: the test needs it unset there")
+	}
+	c := testkit.Start(t, testkit.WithSupervisors(1), testkit.WithSlots(2))
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	id, err := localcluster.SubmitFlux(ctx, c.Client(), yamlPath, localcluster.SubmitOptions{
+		Wait: true,
+		Env:  map[string]string{"LOCALSTORM_TEST_SPLITTER": "splitsentence.py"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WaitAcked(t, id, 50)
 }

@@ -163,7 +163,7 @@ func SubmitFlux(ctx context.Context, c *api.Client, yamlPath string, opts Submit
 	if env == nil {
 		env = environ()
 	}
-	t, err := flux.Load(yamlPath, env)
+	t, resolved, err := flux.Resolve(yamlPath, env)
 	if err != nil {
 		return "", fmt.Errorf("submit %s: %w", yamlPath, err)
 	}
@@ -175,7 +175,10 @@ func SubmitFlux(ctx context.Context, c *api.Client, yamlPath string, opts Submit
 		return "", fmt.Errorf("submit %s: the Flux file has no name: add `name:` or pass --topology-name", yamlPath)
 	}
 	var buf bytes.Buffer
-	if err := tarGz(&buf, filepath.Dir(yamlPath)); err != nil {
+	// The resolved file is shipped, not the one on disk: workers do not
+	// run in the submitting shell's environment.
+	resolvedFile := map[string][]byte{filepath.Base(yamlPath): resolved}
+	if err := tarGz(&buf, filepath.Dir(yamlPath), resolvedFile); err != nil {
 		return "", fmt.Errorf("submit %s: pack resources: %w", yamlPath, err)
 	}
 	tmp, err := os.CreateTemp("", "localstorm-flux-*.tgz")
@@ -302,9 +305,10 @@ func codeSHA256(f *os.File, remember bool) (string, error) {
 	return sum, nil
 }
 
-// tarGz packs the regular files of dir (symlinks to files are packed as the
+// tarGz packs the regular files of dir, with the content of replace for the
+// files it names by slash-separated relative path (symlinks to files are packed as the
 // files they point to; dot-directories are skipped) into w.
-func tarGz(w io.Writer, dir string) error {
+func tarGz(w io.Writer, dir string, replace map[string][]byte) error {
 	gz := gzip.NewWriter(w)
 	tw := tar.NewWriter(gz)
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -331,6 +335,14 @@ func tarGz(w io.Writer, dir string) error {
 			return err
 		}
 		hdr.Name = filepath.ToSlash(rel)
+		if content, ok := replace[hdr.Name]; ok {
+			hdr.Size = int64(len(content))
+			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
+			_, err := tw.Write(content)
+			return err
+		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}

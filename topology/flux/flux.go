@@ -26,15 +26,27 @@ import (
 // missing variable is an error) and builds the topology. The topology's name
 // is in Definition.Name.
 func Load(path string, env map[string]string) (*topology.Topology, error) {
+	t, _, err := Resolve(path, env)
+	return t, err
+}
+
+// Resolve is Load that also returns the file with every ${ENV-NAME}
+// substituted: what a submitter ships, so that workers, whose environment
+// is not the submitting shell's, read the values the submitter resolved.
+func Resolve(path string, env map[string]string) (*topology.Topology, []byte, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("load flux file: %w", err)
+		return nil, nil, fmt.Errorf("load flux file: %w", err)
 	}
-	t, err := parse(raw, env)
+	resolved, err := substitute(raw, env)
 	if err != nil {
-		return nil, fmt.Errorf("load flux file %s: %w", path, err)
+		return nil, nil, fmt.Errorf("load flux file %s: %w", path, err)
 	}
-	return t, nil
+	t, err := parse(resolved)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load flux file %s: %w", path, err)
+	}
+	return t, resolved, nil
 }
 
 // topologyDef is a Flux file (Storm's TopologyDef).
@@ -118,11 +130,8 @@ func substitute(raw []byte, env map[string]string) ([]byte, error) {
 	return out, nil
 }
 
-func parse(raw []byte, env map[string]string) (*topology.Topology, error) {
-	raw, err := substitute(raw, env)
-	if err != nil {
-		return nil, err
-	}
+// parse builds the topology of a Flux file whose ${ENV-...} are resolved.
+func parse(raw []byte) (*topology.Topology, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&root); err != nil {

@@ -18,7 +18,11 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal))
 	f.Add([]byte("name: ${ENV-X}\nspouts: [{id: s, className: x, parallelism: -1}]"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		topo, err := parse(raw, map[string]string{"X": "y"})
+		resolved, err := substitute(raw, map[string]string{"X": "y"})
+		if err != nil {
+			return
+		}
+		topo, err := parse(resolved)
 		if err == nil && topo.Definition == nil {
 			t.Fatal("no error and no definition")
 		}
