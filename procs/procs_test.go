@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // The test binary doubles as the child programs: helperEnv selects a mode.
@@ -103,18 +105,6 @@ func helperSpec(dir, mode string) Spec {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func processGone(pid int) bool { return !Running(pid) }
 
 func launch(t *testing.T, spec Spec) *Process {
@@ -183,7 +173,7 @@ func TestLaunchFailures(t *testing.T) {
 				}
 			}
 			// No child may be left: the pid dir is empty once it was reaped.
-			waitFor(t, 5*time.Second, "pid record removal", func() bool {
+			testutil.Eventually(t, 5*time.Second, "pid record removal", func() bool {
 				entries, _ := os.ReadDir(filepath.Join(dir, "pids"))
 				return len(entries) == 0
 			})
@@ -272,7 +262,7 @@ func TestShutdownKillsWholeGroup(t *testing.T) {
 	if err := p.Shutdown(syscall.SIGTERM, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the group member left behind to die", func() bool { return processGone(child) })
+	testutil.Eventually(t, 5*time.Second, "the group member left behind to die", func() bool { return processGone(child) })
 }
 
 // TestShutdownAfterCrashKillsLeftovers: the leader was SIGKILLed from
@@ -288,7 +278,7 @@ func TestShutdownAfterCrashKillsLeftovers(t *testing.T) {
 	if err := p.Shutdown(syscall.SIGTERM, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the leftover child to die", func() bool { return processGone(child) })
+	testutil.Eventually(t, 5*time.Second, "the leftover child to die", func() bool { return processGone(child) })
 }
 
 func TestLogRotationBounds(t *testing.T) {
@@ -415,7 +405,7 @@ func TestChildDiesWithSIGKILLedParent(t *testing.T) {
 		t.Fatal(err)
 	}
 	parent.Wait()
-	waitFor(t, 5*time.Second, "the grandchild to die with its parent", func() bool { return !alive(child, ticks) })
+	testutil.Eventually(t, 5*time.Second, "the grandchild to die with its parent", func() bool { return !alive(child, ticks) })
 	// The pid record stays behind for ReapOrphans, which finds nothing to kill.
 	n, err := ReapOrphans(filepath.Join(dir, "pids"), nil)
 	if err != nil || n != 0 {

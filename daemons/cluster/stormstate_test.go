@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // stormFixture is a StormClusterState under test (over its own ClusterState,
@@ -167,7 +169,7 @@ func testStormRecords(t *testing.T, tg target) {
 			if err := w.Disconnect(); err != nil {
 				t.Fatal(err)
 			}
-			poll(t, "supervisor gone with its writer's session", func() (bool, error) {
+			testutil.Eventually(t, waitFor, "supervisor gone with its writer's session", func() (bool, error) {
 				ids, err := s.Supervisors(nil)
 				return len(ids) == 0, err
 			})

@@ -13,9 +13,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -286,14 +288,14 @@ func TestHTTPAPIRoundTrip(t *testing.T) {
 	if err := c.Rebalance(ctx, id, 0, 2, map[string]int{"count": 1}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "rebalance to 2 workers", func() bool {
+	testutil.Eventually(t, 10*time.Second, "rebalance to 2 workers", func() bool {
 		a, _ := e.state.AssignmentInfo(id, nil)
 		return e.state.status(id) == "ACTIVE" && a != nil && len(slotsOf(a)) == 2
 	})
 	if err := c.Kill(ctx, id, 0); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "removal", func() bool { return e.state.status(id) == "" })
+	testutil.Eventually(t, 10*time.Second, "removal", func() bool { return e.state.status(id) == "" })
 
 	// Errors: JSON with error and errorMessage, a status by kind, a message in the Go error.
 	status, raw = rawJSON(t, "POST", base+api.PathTopology+"nope-1-1/activate")

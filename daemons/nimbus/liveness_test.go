@@ -12,6 +12,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // beat writes a worker heartbeat for every executor assigned to slot.
@@ -203,7 +204,7 @@ func TestInboxCleanerDeletesExpiredUploads(t *testing.T) {
 		}
 	}
 	e.advance(30 * time.Second)
-	eventually(t, "the old upload deleted", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the old upload deleted", func() bool {
 		_, err := os.Stat(filepath.Join(inbox, oldReq.UploadID))
 		return errors.Is(err, os.ErrNotExist)
 	})
@@ -243,7 +244,7 @@ func TestInboxCleanerKeepsAFreshImportOfAnOldBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.advance(30 * time.Second)
-	eventually(t, "the expired import deleted", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the expired import deleted", func() bool {
 		_, err := os.Stat(filepath.Join(inbox, r.UploadID))
 		return errors.Is(err, os.ErrNotExist)
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // forceStatus rewrites a topology's storm base into status, as a previous
@@ -148,7 +149,7 @@ func TestKillRemovesAfterWaitDefaultingToMessageTimeout(t *testing.T) {
 		t.Fatalf("status %q after 6 s, want still KILLED", s)
 	}
 	e.advance(2 * time.Second)
-	eventually(t, "removal", func() bool { return e.state.status(id) == "" })
+	testutil.Eventually(t, 10*time.Second, "removal", func() bool { return e.state.status(id) == "" })
 	if a, _ := e.state.AssignmentInfo(id, nil); a != nil {
 		t.Error("assignment still present after removal")
 	}
@@ -159,7 +160,7 @@ func TestKillRemovesAfterWaitDefaultingToMessageTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.advance(10 * time.Second)
-	eventually(t, "cleanup", func() bool {
+	testutil.Eventually(t, 10*time.Second, "cleanup", func() bool {
 		_, err := os.Stat(filepath.Join(e.dir, "nimbus", "stormdist", id))
 		e.state.mu.Lock()
 		defer e.state.mu.Unlock()
@@ -186,7 +187,7 @@ func TestRestartWhileKilledStillRemoves(t *testing.T) {
 		t.Fatalf("removed %q before the stored wait passed again", s)
 	}
 	e.advance(2 * time.Second)
-	eventually(t, "removal after restart", func() bool { return e.state.status(id) == "" })
+	testutil.Eventually(t, 10*time.Second, "removal after restart", func() bool { return e.state.status(id) == "" })
 }
 
 func TestRestartWhileRebalancingResumes(t *testing.T) {
@@ -199,7 +200,7 @@ func TestRestartWhileRebalancingResumes(t *testing.T) {
 	e.stop()
 	e.start()
 	e.advance(21 * time.Second)
-	eventually(t, "rebalance after restart", func() bool { return e.state.status(id) == cluster.StatusActive })
+	testutil.Eventually(t, 10*time.Second, "rebalance after restart", func() bool { return e.state.status(id) == cluster.StatusActive })
 	base, _ := e.state.StormBase(id, nil)
 	if base.NumWorkers != 3 || base.ComponentExecutors["count"] != 1 || base.TopologyActionOptions != nil || base.PrevStatus != "" {
 		t.Errorf("storm base after rebalance %+v", base)
@@ -222,7 +223,7 @@ func TestRebalanceSpreadsOverMoreWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitQuiet()
-	eventually(t, "rebalance", func() bool { return e.state.status(id) == cluster.StatusInactive })
+	testutil.Eventually(t, 10*time.Second, "rebalance", func() bool { return e.state.status(id) == cluster.StatusInactive })
 	a, _ = e.state.AssignmentInfo(id, nil)
 	// 1 acker per worker is fixed at submit (explicit): executors 2 words + 2 count + 1 acker.
 	if got := len(slotsOf(a)); got != 3 || len(a.Executors) != 5 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -66,7 +67,7 @@ func startInProcess(t testing.TB, b *topology.Builder, conf config.Conf) *inProc
 		opts:   Options{TopologyID: "test-1-1", SupervisorID: slot.Node, Port: slot.Port, WorkerID: "w1", LocalDir: t.TempDir(), Topology: topo},
 		conf:   conf,
 		def:    def,
-		logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		logger: testutil.Logger(t, slog.LevelWarn),
 		peers:  map[cluster.NodePort]*peer{},
 	}
 	w.mine = slotExecutors(a, slot.Node, slot.Port)
@@ -94,24 +95,5 @@ func (p *inProcess) fatal() error {
 		return err
 	default:
 		return nil
-	}
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Log(string(b))
-	return len(b), nil
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -75,20 +75,10 @@ func waitGone(t *testing.T, c interface {
 	Exists(string) (bool, *zk.Stat, error)
 }, path string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	testutil.Eventually(t, within, "the ephemeral "+path+" of a session that did not come back to expire after restart", func() (bool, error) {
 		ok, _, err := c.Exists(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the ephemeral %s of a session that did not come back survived %s after restart", path, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return !ok, err
+	})
 }
 
 // TestConformanceRestartKeepsState restarts each server on its data dir (the

@@ -11,28 +11,16 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/internal/zkguard"
 )
-
-// testLogger sends server logs to t.Log, so they show only for failing tests.
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
 
 // startServer starts an embedded server for one test and stops it (checking
 // that its goroutines are gone) at cleanup.
 func startServer(t testing.TB, opts Options) *Server {
 	t.Helper()
 	if opts.Logger == nil {
-		opts.Logger = testLogger(t)
+		opts.Logger = testutil.Logger(t, slog.LevelDebug)
 	}
 	if opts.TickTime == 0 {
 		opts.TickTime = 200 * time.Millisecond
@@ -114,17 +102,5 @@ func waitEvent(t testing.TB, ch <-chan zk.Event) zk.Event {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("no watch event within 5s")
 		return zk.Event{}
-	}
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

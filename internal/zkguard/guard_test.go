@@ -15,6 +15,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // frame is a length-prefixed packet.
@@ -247,13 +248,7 @@ func TestConnectFollowsTheSession(t *testing.T) {
 	}
 	session := conn.SessionID()
 	srv.DropConnections()
-	deadline := time.Now().Add(10 * time.Second)
-	for g.Established() < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("no reconnection within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "a reconnection", func() bool { return g.Established() >= 2 })
 	if conn.SessionID() != session {
 		t.Fatalf("session 0x%x after the reconnection, want 0x%x", conn.SessionID(), session)
 	}
