@@ -236,6 +236,35 @@ func TestShutdownEscalatesToSIGKILL(t *testing.T) {
 	}
 }
 
+// TestDumpBeforeKill: a child that ignores SIGTERM gets SIGQUIT when its
+// grace is over, and its goroutine dump is in its stderr log.
+func TestDumpBeforeKill(t *testing.T) {
+	DumpBeforeKill(10 * time.Second)
+	t.Cleanup(func() { DumpBeforeKill(0) })
+	dir := t.TempDir()
+	p := launch(t, helperSpec(dir, "ignoreterm"))
+	start := time.Now()
+	if err := p.Shutdown(syscall.SIGTERM, 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("Shutdown took %s: the child did not end on SIGQUIT", waited)
+	}
+	// The Go runtime exits with code 2 after the dump.
+	if es := p.ExitState(); es.Code != 2 {
+		t.Errorf("exit state = %+v, want code 2 after SIGQUIT", es)
+	}
+	errLog, err := os.ReadFile(filepath.Join(dir, "logs", ErrLogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SIGQUIT: quit", "goroutine 1 ", "procs.runHelper"} {
+		if !strings.Contains(string(errLog), want) {
+			t.Fatalf("stderr log has no %q:\n%s", want, errLog)
+		}
+	}
+}
+
 // launchForker launches the "forker" helper and returns it with the pid of
 // the child it started in its process group.
 func launchForker(t *testing.T) (*Process, int) {
