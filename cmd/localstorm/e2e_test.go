@@ -170,20 +170,11 @@ func workerPid(pids []int, topologyID string, port int) int {
 			continue
 		}
 		args := strings.Split(string(b), "\x00")
-		if contains(args, topologyID) && contains(args, strconv.Itoa(port)) {
+		if slices.Contains(args, topologyID) && slices.Contains(args, strconv.Itoa(port)) {
 			return p
 		}
 	}
 	return 0
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // processesWithArg lists live processes whose command line has arg.

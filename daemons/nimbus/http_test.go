@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -46,12 +46,7 @@ func requireKeys(t *testing.T, what string, m any, keys ...string) {
 	}
 	for _, k := range keys {
 		if _, ok := obj[k]; !ok {
-			have := make([]string, 0, len(obj))
-			for h := range obj {
-				have = append(have, h)
-			}
-			sort.Strings(have)
-			t.Errorf("%s has no %q (has %v)", what, k, have)
+			t.Errorf("%s has no %q (has %v)", what, k, slices.Sorted(maps.Keys(obj)))
 		}
 	}
 }

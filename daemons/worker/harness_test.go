@@ -2,7 +2,8 @@ package worker
 
 import (
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -23,11 +24,7 @@ func assignmentFor(def *topology.Definition, numAckers int, slots []cluster.Node
 	for id, c := range def.Bolts {
 		parallelism[id] = c.Parallelism
 	}
-	ids := make([]string, 0, len(tasks))
-	for id := range tasks {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids := slices.Sorted(maps.Keys(tasks))
 	a := &cluster.Assignment{V: cluster.SchemaVersion, NodeHost: map[string]string{}}
 	i := 0
 	for _, id := range ids {
