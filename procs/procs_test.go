@@ -109,7 +109,7 @@ func processGone(pid int) bool { return !Running(pid) }
 
 func launch(t *testing.T, spec Spec) *Process {
 	t.Helper()
-	p, err := Launch(context.Background(), spec)
+	p, err := Launch(t.Context(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestLaunchFailures(t *testing.T) {
 			dir := t.TempDir()
 			spec := helperSpec(dir, tc.mode)
 			spec.ReadyTimeout = tc.timeout
-			p, err := Launch(context.Background(), spec)
+			p, err := Launch(t.Context(), spec)
 			if err == nil {
 				p.Shutdown(syscall.SIGKILL, 0)
 				t.Fatal("Launch succeeded, want an error")
@@ -185,7 +185,7 @@ func TestLaunchFailures(t *testing.T) {
 // was launched; its exit shows on Done, not as a launch error.
 func TestReadyThenExit(t *testing.T) {
 	for range 5 {
-		p, err := Launch(context.Background(), helperSpec(t.TempDir(), "ready-exit"))
+		p, err := Launch(t.Context(), helperSpec(t.TempDir(), "ready-exit"))
 		if err != nil {
 			t.Fatalf("Launch: %v", err)
 		}
@@ -202,7 +202,7 @@ func TestReadyThenExit(t *testing.T) {
 
 func TestLaunchBadSpec(t *testing.T) {
 	for _, spec := range []Spec{{LogDir: t.TempDir()}, {Path: "/bin/true"}, {Path: "/nonexistent/prog", LogDir: t.TempDir()}} {
-		if p, err := Launch(context.Background(), spec); err == nil {
+		if p, err := Launch(t.Context(), spec); err == nil {
 			p.Shutdown(syscall.SIGKILL, 0)
 			t.Errorf("Launch(%+v) succeeded, want an error", spec)
 		}
@@ -211,7 +211,7 @@ func TestLaunchBadSpec(t *testing.T) {
 
 func TestLaunchContextCancel(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	if _, err := Launch(ctx, helperSpec(dir, "silent")); err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
 		t.Fatalf("Launch with an expiring context: %v, want deadline exceeded", err)
@@ -556,7 +556,7 @@ func BenchmarkLaunchToReady(b *testing.B) {
 	var launches []time.Duration
 	for b.Loop() {
 		start := time.Now()
-		p, err := Launch(context.Background(), helperSpec(dir, "ready"))
+		p, err := Launch(b.Context(), helperSpec(dir, "ready"))
 		if err != nil {
 			b.Fatal(err)
 		}

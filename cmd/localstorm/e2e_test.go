@@ -422,7 +422,7 @@ func apiAddrOf(t *testing.T, e *env, cluster string) string {
 func TestEndToEndContainerZooKeeper(t *testing.T) {
 	const image = "localstorm/zookeeper:3.8"
 	script, _ := filepath.Abs("../../scripts/build-zk-image.sh")
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, "bash", script).CombinedOutput(); err != nil {
 		t.Fatalf("build the ZooKeeper image with %s: %v\n%s", script, err, out)

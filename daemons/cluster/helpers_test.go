@@ -40,7 +40,7 @@ func startTargets(t testing.TB) []target {
 // startEmbedded starts the embedded ZooKeeper with opts, closed when t ends.
 func startEmbedded(t testing.TB, name string, opts zookeeper.Options) target {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(t.Context(), waitFor)
 	defer cancel()
 	embedded, err := zookeeper.Start(ctx, opts)
 	if err != nil {
@@ -65,7 +65,7 @@ func (tg target) options(t testing.TB) Options {
 // connectState opens a ClusterState with opts, closed when the test ends.
 func connectState(t testing.TB, opts Options) *zkState {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(t.Context(), waitFor)
 	defer cancel()
 	s, err := connect(ctx, opts)
 	if err != nil {

@@ -35,7 +35,7 @@ func newStormFixture(t *testing.T, tg target) *stormFixture {
 	}
 	f.storm = s.(*stormState)
 	t.Cleanup(func() { _ = s.Disconnect() })
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(t.Context(), waitFor)
 	defer cancel()
 	f.writer, err = ConnectStorm(ctx, f.opts)
 	if err != nil {

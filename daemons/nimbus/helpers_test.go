@@ -47,7 +47,7 @@ func newEnv(t testing.TB, overrides config.Conf) *testEnv {
 // start starts (or restarts) nimbus over the env's state, dir and clock.
 func (e *testEnv) start() {
 	e.t.Helper()
-	n, err := Start(context.Background(), Options{Conf: e.conf, LocalDir: e.dir, State: e.state, Logger: testutil.Logger(e.t, slog.LevelDebug), Clock: e.clock})
+	n, err := Start(e.t.Context(), Options{Conf: e.conf, LocalDir: e.dir, State: e.state, Logger: testutil.Logger(e.t, slog.LevelDebug), Clock: e.clock})
 	if err != nil {
 		e.t.Fatalf("start nimbus: %v", err)
 	}
@@ -56,7 +56,7 @@ func (e *testEnv) start() {
 }
 
 func (e *testEnv) stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(e.t.Context(), 10*time.Second)
 	defer cancel()
 	if err := e.n.Close(ctx); err != nil {
 		e.t.Errorf("close nimbus: %v", err)
@@ -99,7 +99,7 @@ func sum(b []byte) string {
 // upload puts code into the inbox and returns a submit request for it.
 func (e *testEnv) upload(name string, code []byte) api.SubmitRequest {
 	e.t.Helper()
-	r, err := e.n.Upload(context.Background(), bytes.NewReader(code), sum(code))
+	r, err := e.n.Upload(e.t.Context(), bytes.NewReader(code), sum(code))
 	if err != nil {
 		e.t.Fatalf("upload: %v", err)
 	}
@@ -111,7 +111,7 @@ func (e *testEnv) submit(name string, conf map[string]any) string {
 	e.t.Helper()
 	req := e.upload(name, []byte("#!/bin/true\n"+name))
 	req.Conf = conf
-	id, err := e.n.Submit(context.Background(), req)
+	id, err := e.n.Submit(e.t.Context(), req)
 	if err != nil {
 		e.t.Fatalf("submit %s: %v", name, err)
 	}

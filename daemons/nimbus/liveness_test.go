@@ -172,7 +172,7 @@ func TestStartErrorsNameTheCause(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, err := Start(context.Background(), tt.opts)
+			n, err := Start(t.Context(), tt.opts)
 			if err == nil {
 				n.Close(context.Background())
 				t.Fatal("started")
@@ -211,7 +211,7 @@ func TestInboxCleanerDeletesExpiredUploads(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(inbox, newReq.UploadID)); err != nil {
 		t.Errorf("a fresh upload was deleted: %v", err)
 	}
-	if _, err := e.n.Submit(context.Background(), oldReq); err == nil || !strings.Contains(err.Error(), "not found") {
+	if _, err := e.n.Submit(t.Context(), oldReq); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("submit of an expired upload: %v", err)
 	}
 }
@@ -226,7 +226,7 @@ func TestInboxCleanerKeepsAFreshImportOfAnOldBinary(t *testing.T) {
 	if err := os.Chtimes(path, built, built); err != nil {
 		t.Fatal(err)
 	}
-	r, err := e.n.ImportCode(context.Background(), f, sum(code))
+	r, err := e.n.ImportCode(t.Context(), f, sum(code))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestCloseStopsServingAndIsIdempotent(t *testing.T) {
 	e := newEnv(t, nil)
 	url := e.n.APIURL()
 	c := api.NewClient(url)
-	if _, err := c.ClusterSummary(context.Background()); err != nil {
+	if _, err := c.ClusterSummary(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.n.Close(context.Background()); err != nil {
@@ -266,10 +266,10 @@ func TestCloseStopsServingAndIsIdempotent(t *testing.T) {
 	if err := e.n.Close(context.Background()); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := c.ClusterSummary(context.Background()); err == nil {
+	if _, err := c.ClusterSummary(t.Context()); err == nil {
 		t.Error("the API still answers after Close")
 	}
-	if _, err := e.n.Submit(context.Background(), api.SubmitRequest{Name: "late"}); !errors.Is(err, api.ErrShutdown) {
+	if _, err := e.n.Submit(t.Context(), api.SubmitRequest{Name: "late"}); !errors.Is(err, api.ErrShutdown) {
 		t.Errorf("submit after Close: %v, want ErrShutdown", err)
 	}
 	if !e.n.timer.Waiting() {

@@ -1,7 +1,6 @@
 package nimbus
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -58,7 +57,7 @@ func TestTransitions(t *testing.T) {
 	}
 	e := newEnv(t, nil)
 	e.addSupervisor("a", 6700, 6701, 6702)
-	ctx := context.Background()
+	ctx := t.Context()
 	i := 0
 	for from, events := range want {
 		for ev, to := range events {
@@ -113,7 +112,7 @@ func TestTransitions(t *testing.T) {
 
 func TestTransitionUnknownTopology(t *testing.T) {
 	e := newEnv(t, nil)
-	if err := e.n.Activate(context.Background(), "nope-1-1"); !errors.Is(err, api.ErrNotFound) {
+	if err := e.n.Activate(t.Context(), "nope-1-1"); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("activate of an unknown topology: %v, want not found", err)
 	}
 	// A timed event whose topology went away is dropped with a log line, not a fatal error.
@@ -137,7 +136,7 @@ func TestKillRemovesAfterWaitDefaultingToMessageTimeout(t *testing.T) {
 	e := newEnv(t, nil)
 	e.addSupervisor("a", 6700)
 	id := e.submit("wc", map[string]any{config.TopologyMessageTimeoutSecs: 7})
-	if err := e.n.Kill(context.Background(), id, -1); err != nil {
+	if err := e.n.Kill(t.Context(), id, -1); err != nil {
 		t.Fatal(err)
 	}
 	base, _ := e.state.StormBase(id, nil)
@@ -173,7 +172,7 @@ func TestRestartWhileKilledStillRemoves(t *testing.T) {
 	e := newEnv(t, nil)
 	e.addSupervisor("a", 6700)
 	id := e.submit("wc", nil)
-	if err := e.n.Kill(context.Background(), id, 30); err != nil {
+	if err := e.n.Kill(t.Context(), id, 30); err != nil {
 		t.Fatal(err)
 	}
 	e.advance(10 * time.Second)
@@ -194,7 +193,7 @@ func TestRestartWhileRebalancingResumes(t *testing.T) {
 	e := newEnv(t, nil)
 	e.addSupervisor("a", 6700, 6701, 6702)
 	id := e.submit("wc", nil)
-	if err := e.n.Rebalance(context.Background(), id, 20, 3, map[string]int{"count": 1}); err != nil {
+	if err := e.n.Rebalance(t.Context(), id, 20, 3, map[string]int{"count": 1}); err != nil {
 		t.Fatal(err)
 	}
 	e.stop()
@@ -216,10 +215,10 @@ func TestRebalanceSpreadsOverMoreWorkers(t *testing.T) {
 	if got := len(slotsOf(a)); got != 1 {
 		t.Fatalf("%d slots before rebalance, want 1", got)
 	}
-	if err := e.n.Deactivate(context.Background(), id); err != nil {
+	if err := e.n.Deactivate(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.n.Rebalance(context.Background(), id, 0, 3, map[string]int{"count": 2}); err != nil {
+	if err := e.n.Rebalance(t.Context(), id, 0, 3, map[string]int{"count": 2}); err != nil {
 		t.Fatal(err)
 	}
 	e.waitQuiet()
@@ -238,7 +237,7 @@ func TestRebalanceSpreadsOverMoreWorkers(t *testing.T) {
 		{0, map[string]int{"nope": 2}, `no component "nope"`},
 		{0, map[string]int{"count": 0}, "at least 1"},
 	} {
-		if err := e.n.Rebalance(context.Background(), id, 0, bad.workers, bad.execs); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), bad.msg) {
+		if err := e.n.Rebalance(t.Context(), id, 0, bad.workers, bad.execs); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), bad.msg) {
 			t.Errorf("rebalance %d %v: %v, want invalid naming %q", bad.workers, bad.execs, err, bad.msg)
 		}
 	}

@@ -25,7 +25,7 @@ func startEmbeddedZK(tb testing.TB) string { return startEmbeddedServer(tb).Addr
 
 func startEmbeddedServer(tb testing.TB) *zookeeper.Server {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(tb.Context(), 15*time.Second)
 	defer cancel()
 	zk, err := zookeeper.Start(ctx, zookeeper.Options{})
 	if err != nil {
@@ -41,7 +41,7 @@ func freshRoot() string { return fmt.Sprintf("/nimbus-test-%d/storm", zkRootSeq.
 // server at addr.
 func connectZK(tb testing.TB, addr, root string) cluster.StormClusterState {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(tb.Context(), 15*time.Second)
 	defer cancel()
 	state, err := cluster.ConnectStorm(ctx, cluster.Options{
 		Servers: []string{addr}, Root: root,
@@ -56,7 +56,7 @@ func connectZK(tb testing.TB, addr, root string) cluster.StormClusterState {
 
 func startOnZK(tb testing.TB, state cluster.StormClusterState, dir string) *Nimbus {
 	tb.Helper()
-	n, err := Start(context.Background(), Options{
+	n, err := Start(tb.Context(), Options{
 		Conf:     config.Conf{config.NimbusMonitorFreqSecs: 0.2, config.NimbusTaskLaunchSecs: 30},
 		LocalDir: dir, State: state, Logger: testutil.Logger(tb, slog.LevelDebug),
 	})
@@ -69,7 +69,7 @@ func startOnZK(tb testing.TB, state cluster.StormClusterState, dir string) *Nimb
 
 func submitOverAPI(tb testing.TB, c *api.Client, name string, conf map[string]any) string {
 	tb.Helper()
-	ctx := context.Background()
+	ctx := tb.Context()
 	code := []byte("code of " + name)
 	upload, err := c.Upload(ctx, bytes.NewReader(code), sum(code))
 	if err != nil {
@@ -107,7 +107,7 @@ func TestOnZooKeeper(t *testing.T) {
 				}
 			}
 			c := api.NewClient(n.APIURL())
-			ctx := context.Background()
+			ctx := t.Context()
 			id := submitOverAPI(t, c, "wc", map[string]any{config.TopologyWorkers: 2})
 			a, err := state.AssignmentInfo(id, nil)
 			if err != nil || a == nil || len(slotsOf(a)) != 2 || len(a.Executors) != 7 {
@@ -177,7 +177,7 @@ func TestSupervisorLossReassignsWithoutWaitingForTheMonitor(t *testing.T) {
 			zk := startEmbeddedServer(t)
 			addr, root := zk.Addr(), freshRoot()
 			state := connectZK(t, addr, root)
-			n, err := Start(context.Background(), Options{Conf: config.Conf{config.NimbusMonitorFreqSecs: 3600}, LocalDir: t.TempDir(), State: state, Logger: testutil.Logger(t, slog.LevelDebug)})
+			n, err := Start(t.Context(), Options{Conf: config.Conf{config.NimbusMonitorFreqSecs: 3600}, LocalDir: t.TempDir(), State: state, Logger: testutil.Logger(t, slog.LevelDebug)})
 			if err != nil {
 				t.Fatal(err)
 			}

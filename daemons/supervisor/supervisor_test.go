@@ -230,7 +230,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	zk, embedded := startZooKeeper(t)
-	state, err := cluster.ConnectStorm(context.Background(), cluster.Options{Servers: []string{zk}, SessionTimeout: 4 * time.Second})
+	state, err := cluster.ConnectStorm(t.Context(), cluster.Options{Servers: []string{zk}, SessionTimeout: 4 * time.Second})
 	if err != nil {
 		t.Fatalf("connect to ZooKeeper: %v", err)
 	}
@@ -251,7 +251,7 @@ func startZooKeeper(t testing.TB) (string, *zookeeper.Server) {
 	if os.Getenv(realZKEnv) == "1" {
 		return zktest.StartReal(t, zktest.RealOptions{}).Addr, nil
 	}
-	srv, err := zookeeper.Start(context.Background(), zookeeper.Options{})
+	srv, err := zookeeper.Start(t.Context(), zookeeper.Options{})
 	if err != nil {
 		t.Fatalf("start embedded ZooKeeper: %v", err)
 	}
@@ -274,7 +274,7 @@ func freePorts(t testing.TB, n int) []int {
 
 func (e *env) start() *Supervisor {
 	e.t.Helper()
-	sup, err := Start(context.Background(), supervisorOptions(e.dir, e.state, e.code, e.ports, testutil.Logger(e.t, slog.LevelDebug)))
+	sup, err := Start(e.t.Context(), supervisorOptions(e.dir, e.state, e.code, e.ports, testutil.Logger(e.t, slog.LevelDebug)))
 	if err != nil {
 		e.t.Fatalf("start supervisor: %v", err)
 	}
@@ -443,7 +443,7 @@ func TestCrashLoopingWorkerKeepsBeingRelaunched(t *testing.T) {
 	logger := testutil.Logger(t, slog.LevelInfo)
 	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, logger)
 	opts.WorkerEnv = append(opts.WorkerEnv, "FAKE_WORKER_CRASH_AFTER=100ms")
-	sup, err := Start(context.Background(), opts)
+	sup, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +468,7 @@ func TestFluxTopology(t *testing.T) {
 	})
 	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, testutil.Logger(t, slog.LevelInfo))
 	opts.LocalstormPath = e.code.exe
-	sup, err := Start(context.Background(), opts)
+	sup, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,7 +581,7 @@ func TestHealthCheckFailureStopsSupervisor(t *testing.T) {
 	logger := testutil.Logger(t, slog.LevelInfo)
 	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, logger)
 	opts.HealthCheckInterval = 100 * time.Millisecond
-	sup, err := Start(context.Background(), opts)
+	sup, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -738,13 +738,13 @@ func TestRunHealthChecks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	results := runHealthChecks(context.Background(), dir, 500*time.Millisecond, slog.New(slog.DiscardHandler))
+	results := runHealthChecks(t.Context(), dir, 500*time.Millisecond, slog.New(slog.DiscardHandler))
 	for name, s := range scripts {
 		if got := results[filepath.Join(dir, name)]; got != s.want {
 			t.Errorf("%s: result %q, want %q", name, got, s.want)
 		}
 	}
-	if r := runHealthChecks(context.Background(), filepath.Join(dir, "missing"), time.Second, slog.New(slog.DiscardHandler)); len(r) != 0 {
+	if r := runHealthChecks(t.Context(), filepath.Join(dir, "missing"), time.Second, slog.New(slog.DiscardHandler)); len(r) != 0 {
 		t.Errorf("missing dir: %v, want no results", r)
 	}
 }

@@ -207,7 +207,7 @@ const testSupervisor = "sup-1"
 
 func newProcCluster(t testing.TB, topo string, n int, conf config.Conf, numSlots int) *procCluster {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	srv, err := zookeeper.Start(ctx, zookeeper.Options{TickTime: 200 * time.Millisecond})
 	if err != nil {

@@ -7,7 +7,6 @@ package zookeeper_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -144,7 +143,7 @@ func TestConformanceRestartKeepsState(t *testing.T) {
 // whole tree.
 func TestDurabilityTornLogTailIsCutBack(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := zookeeper.Start(context.Background(), zookeeper.Options{DataDir: dir, FourLetterWords: []string{"*"}})
+	srv, err := zookeeper.Start(t.Context(), zookeeper.Options{DataDir: dir, FourLetterWords: []string{"*"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +185,7 @@ func TestDurabilityTornLogTailIsCutBack(t *testing.T) {
 	f.Close()
 
 	logged := &testutil.Buffer{}
-	srv, err = zookeeper.Start(context.Background(), zookeeper.Options{DataDir: dir, FourLetterWords: []string{"*"},
+	srv, err = zookeeper.Start(t.Context(), zookeeper.Options{DataDir: dir, FourLetterWords: []string{"*"},
 		Logger: slog.New(slog.NewTextHandler(logged, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatalf("start on a log with a torn tail: %v", err)

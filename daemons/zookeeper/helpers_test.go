@@ -25,7 +25,7 @@ func startServer(t testing.TB, opts Options) *Server {
 	if opts.TickTime == 0 {
 		opts.TickTime = 200 * time.Millisecond
 	}
-	s, err := Start(context.Background(), opts)
+	s, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -83,7 +83,7 @@ func serverGoroutines() string {
 // so that go-zookeeper's lastZxid race cannot fail a -race run.
 func connect(t testing.TB, addr string) *zk.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	c, _, err := zkguard.Connect(ctx, []string{addr}, 4*time.Second, zkguard.Options{})
 	if err != nil {

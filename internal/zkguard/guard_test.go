@@ -220,7 +220,7 @@ func TestGuardHostProvider(t *testing.T) {
 // follows the server's zxid, a dropped connection comes back at once with
 // the same session, and a watch set before it fires for a change made after.
 func TestConnectFollowsTheSession(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 	srv, err := zookeeper.Start(ctx, zookeeper.Options{})
 	if err != nil {
