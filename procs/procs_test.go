@@ -239,8 +239,7 @@ func TestShutdownEscalatesToSIGKILL(t *testing.T) {
 // TestDumpBeforeKill: a child that ignores SIGTERM gets SIGQUIT when its
 // grace is over, and its goroutine dump is in its stderr log.
 func TestDumpBeforeKill(t *testing.T) {
-	DumpBeforeKill(10 * time.Second)
-	t.Cleanup(func() { DumpBeforeKill(0) })
+	t.Cleanup(DumpBeforeKill(10 * time.Second))
 	dir := t.TempDir()
 	p := launch(t, helperSpec(dir, "ignoreterm"))
 	start := time.Now()
@@ -262,6 +261,22 @@ func TestDumpBeforeKill(t *testing.T) {
 		if !strings.Contains(string(errLog), want) {
 			t.Fatalf("stderr log has no %q:\n%s", want, errLog)
 		}
+	}
+}
+
+// TestDumpBeforeKillOverlapping: dumps stay on until every caller stopped
+// them, and stopping twice counts once.
+func TestDumpBeforeKillOverlapping(t *testing.T) {
+	first := DumpBeforeKill(time.Second)
+	second := DumpBeforeKill(time.Second)
+	first()
+	first()
+	if dumpWait() != time.Second {
+		t.Fatalf("dumps off while a caller still holds them")
+	}
+	second()
+	if w := dumpWait(); w != 0 {
+		t.Fatalf("dump wait %s after every caller stopped, want 0", w)
 	}
 }
 

@@ -87,9 +87,6 @@ func Start(t testing.TB, options ...Option) *Cluster {
 	if inWorker() {
 		return c
 	}
-	// A worker that ignores its SIGTERM at Close writes its goroutines to its
-	// log before the SIGKILL; dumpLogs shows them if the test failed.
-	procs.DumpBeforeKill(5 * time.Second)
 	var before map[string]bool
 	var alone *leakScope
 	if s.leakCheck {
@@ -104,9 +101,15 @@ func Start(t testing.TB, options ...Option) *Cluster {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		if c.Cluster != nil {
+			// A worker that outlives its SIGTERM's grace writes its goroutines
+			// to its log before the SIGKILL; dumpLogs shows them if the test
+			// failed. Only at Close: a worker the test paused (SIGSTOP) and its
+			// supervisor kills cannot answer, and would cost the wait.
+			stopDumps := procs.DumpBeforeKill(5 * time.Second)
 			if err := c.Cluster.Close(ctx); err != nil {
 				t.Errorf("testkit: close cluster: %v", err)
 			}
+			stopDumps()
 		}
 		c.bridge.close()
 		if t.Failed() {
