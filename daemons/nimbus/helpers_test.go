@@ -56,7 +56,7 @@ func (e *testEnv) start() {
 }
 
 func (e *testEnv) stop() {
-	ctx, cancel := context.WithTimeout(e.t.Context(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := e.n.Close(ctx); err != nil {
 		e.t.Errorf("close nimbus: %v", err)
