@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -54,7 +53,7 @@ func TestDownloadCode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := codeServer(t, "bin", tt.codeName, tt.checksum)
 			dest := filepath.Join(t.TempDir(), "code")
-			err := NewClient(srv.URL).DownloadCode(context.Background(), "wc-1-1", dest)
+			err := NewClient(srv.URL).DownloadCode(t.Context(), "wc-1-1", dest)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one about %s", err, tt.wantErr)
@@ -101,7 +100,7 @@ func TestClientErrors(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := NewClient(srv.URL + "/")
-	ctx := context.Background()
+	ctx := t.Context()
 	_, err := c.ClusterSummary(ctx)
 	var apiErr *Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `no topology "x"`) {

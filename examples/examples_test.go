@@ -51,7 +51,7 @@ func TestExamplesRunOnACluster(t *testing.T) {
 			if _, err := os.Stat(ex.path); err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 			defer cancel()
 			id, err := localcluster.SubmitPath(ctx, c.Client(), ex.path, localcluster.SubmitOptions{Wait: true})
 			if err != nil {

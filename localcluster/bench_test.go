@@ -41,7 +41,7 @@ func BenchmarkStart(b *testing.B) {
 	var took []time.Duration
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
 		start := time.Now()
 		c, err := localcluster.Start(ctx, localcluster.Options{Name: "bench"})
 		took = append(took, time.Since(start))

@@ -59,7 +59,7 @@ func TestLinkingDownloader(t *testing.T) {
 			http := &fakeHTTP{}
 			dest := filepath.Join(t.TempDir(), "code")
 			d := linkingDownloader{distDir: dist, http: http}
-			if err := d.DownloadCode(context.Background(), tc.id, dest); err != nil {
+			if err := d.DownloadCode(t.Context(), tc.id, dest); err != nil {
 				t.Fatalf("DownloadCode: %v", err)
 			}
 			if got := http.calls == 1; got != tc.wantHTTP {

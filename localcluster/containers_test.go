@@ -18,7 +18,7 @@ import (
 // This test binary imports localcluster but not zkcontainer: container mode
 // must say how to get it.
 func TestContainerModeNeedsItsPackage(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	_, err := localcluster.Start(ctx, localcluster.Options{
 		Name:      "no-container-runtime",
@@ -91,7 +91,7 @@ func TestContainerModeRunsThroughTheRegisteredRuntime(t *testing.T) {
 	rt := &fakeRuntime{}
 	localcluster.RegisterContainerRuntime(rt)
 	t.Cleanup(func() { localcluster.RegisterContainerRuntime(nil) })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	c, err := localcluster.Start(ctx, localcluster.Options{
 		Name:        "fake-container",

@@ -52,7 +52,7 @@ func wordcountBinary(b *testing.B) string {
 
 func startBenchCluster(b *testing.B, supervisors int) *localcluster.Cluster {
 	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
 	defer cancel()
 	c, err := localcluster.Start(ctx, localcluster.Options{Name: "bench-recovery", Supervisors: supervisors, Slots: 4})
 	if err != nil {
@@ -68,7 +68,7 @@ func startBenchCluster(b *testing.B, supervisors int) *localcluster.Cluster {
 
 func submitWordcount(b *testing.B, c *localcluster.Cluster, name string, workers int, wait bool) string {
 	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
 	defer cancel()
 	id, err := localcluster.SubmitBinary(ctx, c.Client(), wordcountBinary(b), localcluster.SubmitOptions{
 		Name: name, Wait: wait, Conf: map[string]any{"topology.workers": workers},
@@ -81,7 +81,7 @@ func submitWordcount(b *testing.B, c *localcluster.Cluster, name string, workers
 
 func killAndForget(b *testing.B, c *localcluster.Cluster, id string) {
 	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
 	defer cancel()
 	if err := c.Client().Kill(ctx, id, 0); err != nil {
 		b.Fatal(err)
@@ -155,7 +155,7 @@ func BenchmarkWorkerKillToReplacementHeartbeating(b *testing.B) {
 		if pid == 0 {
 			b.Fatal("no running worker to kill")
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
 		b.StartTimer()
 		start := time.Now()
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -200,7 +200,7 @@ func BenchmarkSupervisorLossToRescheduled(b *testing.B) {
 		if victim < 0 {
 			b.Fatal("no supervisor runs the topology")
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(b.Context(), 2*time.Minute)
 		b.StartTimer()
 		start := time.Now()
 		if err := c.CrashSupervisor(victim); err != nil {
@@ -216,7 +216,7 @@ func BenchmarkSupervisorLossToRescheduled(b *testing.B) {
 		took = append(took, time.Since(start))
 		b.StopTimer()
 		cancel()
-		if err := c.StartSupervisor(context.Background(), victim); err != nil {
+		if err := c.StartSupervisor(b.Context(), victim); err != nil {
 			b.Fatal(err)
 		}
 		killAndForget(b, c, id)

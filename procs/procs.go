@@ -339,7 +339,8 @@ func (p *Process) kill() {
 }
 
 // Shutdown signals the child's process group with sig, waits up to grace for
-// the child to exit, then SIGKILLs the group and waits. After the leader is
+// the child to exit (then, if DumpBeforeKill asked for it, SIGQUITs the child
+// and waits a little more), then SIGKILLs the group and waits. After the leader is
 // gone, any member left in the group is SIGKILLed too. It returns nil once the
 // child is reaped; calling it on an ended process is a no-op.
 func (p *Process) Shutdown(sig syscall.Signal, grace time.Duration) error {
@@ -357,6 +358,7 @@ func (p *Process) Shutdown(sig syscall.Signal, grace time.Duration) error {
 	select {
 	case <-p.done:
 	case <-timer.C:
+		p.dumpStacks(sig)
 	}
 	select {
 	case <-p.done:

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // The test binary doubles as the child programs: helperEnv selects a mode.
@@ -130,23 +132,11 @@ func helperSpec(dir, mode string) Spec {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func processGone(pid int) bool { return !Running(pid) }
 
 func launch(t *testing.T, spec Spec) *Process {
 	t.Helper()
-	p, err := Launch(context.Background(), spec)
+	p, err := Launch(t.Context(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +189,7 @@ func TestLaunchFailures(t *testing.T) {
 			dir := t.TempDir()
 			spec := helperSpec(dir, tc.mode)
 			spec.ReadyTimeout = tc.timeout
-			p, err := Launch(context.Background(), spec)
+			p, err := Launch(t.Context(), spec)
 			if err == nil {
 				p.Shutdown(syscall.SIGKILL, 0)
 				t.Fatal("Launch succeeded, want an error")
@@ -210,7 +200,7 @@ func TestLaunchFailures(t *testing.T) {
 				}
 			}
 			// No child may be left: the pid dir is empty once it was reaped.
-			waitFor(t, 5*time.Second, "pid record removal", func() bool {
+			testutil.Eventually(t, 5*time.Second, "pid record removal", func() bool {
 				entries, _ := os.ReadDir(filepath.Join(dir, "pids"))
 				return len(entries) == 0
 			})
@@ -222,7 +212,7 @@ func TestLaunchFailures(t *testing.T) {
 // was launched; its exit shows on Done, not as a launch error.
 func TestReadyThenExit(t *testing.T) {
 	for range 5 {
-		p, err := Launch(context.Background(), helperSpec(t.TempDir(), "ready-exit"))
+		p, err := Launch(t.Context(), helperSpec(t.TempDir(), "ready-exit"))
 		if err != nil {
 			t.Fatalf("Launch: %v", err)
 		}
@@ -239,7 +229,7 @@ func TestReadyThenExit(t *testing.T) {
 
 func TestLaunchBadSpec(t *testing.T) {
 	for _, spec := range []Spec{{LogDir: t.TempDir()}, {Path: "/bin/true"}, {Path: "/nonexistent/prog", LogDir: t.TempDir()}} {
-		if p, err := Launch(context.Background(), spec); err == nil {
+		if p, err := Launch(t.Context(), spec); err == nil {
 			p.Shutdown(syscall.SIGKILL, 0)
 			t.Errorf("Launch(%+v) succeeded, want an error", spec)
 		}
@@ -248,7 +238,7 @@ func TestLaunchBadSpec(t *testing.T) {
 
 func TestLaunchContextCancel(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	if _, err := Launch(ctx, helperSpec(dir, "silent")); err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
 		t.Fatalf("Launch with an expiring context: %v, want deadline exceeded", err)
@@ -270,6 +260,50 @@ func TestShutdownEscalatesToSIGKILL(t *testing.T) {
 	// A second Shutdown of an ended process is a no-op.
 	if err := p.Shutdown(syscall.SIGTERM, time.Second); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDumpBeforeKill: a child that ignores SIGTERM gets SIGQUIT when its
+// grace is over, and its goroutine dump is in its stderr log.
+func TestDumpBeforeKill(t *testing.T) {
+	t.Cleanup(DumpBeforeKill(10 * time.Second))
+	dir := t.TempDir()
+	p := launch(t, helperSpec(dir, "ignoreterm"))
+	start := time.Now()
+	if err := p.Shutdown(syscall.SIGTERM, 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("Shutdown took %s: the child did not end on SIGQUIT", waited)
+	}
+	// The Go runtime exits with code 2 after the dump.
+	if es := p.ExitState(); es.Code != 2 {
+		t.Errorf("exit state = %+v, want code 2 after SIGQUIT", es)
+	}
+	errLog, err := os.ReadFile(filepath.Join(dir, "logs", ErrLogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SIGQUIT: quit", "goroutine 1 ", "procs.runHelper"} {
+		if !strings.Contains(string(errLog), want) {
+			t.Fatalf("stderr log has no %q:\n%s", want, errLog)
+		}
+	}
+}
+
+// TestDumpBeforeKillOverlapping: dumps stay on until every caller stopped
+// them, and stopping twice counts once.
+func TestDumpBeforeKillOverlapping(t *testing.T) {
+	first := DumpBeforeKill(time.Second)
+	second := DumpBeforeKill(time.Second)
+	first()
+	first()
+	if dumpWait() != time.Second {
+		t.Fatalf("dumps off while a caller still holds them")
+	}
+	second()
+	if w := dumpWait(); w != 0 {
+		t.Fatalf("dump wait %s after every caller stopped, want 0", w)
 	}
 }
 
@@ -299,7 +333,7 @@ func TestShutdownKillsWholeGroup(t *testing.T) {
 	if err := p.Shutdown(syscall.SIGTERM, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the group member left behind to die", func() bool { return processGone(child) })
+	testutil.Eventually(t, 5*time.Second, "the group member left behind to die", func() bool { return processGone(child) })
 }
 
 // TestShutdownAfterCrashKillsLeftovers: the leader was SIGKILLed from
@@ -315,7 +349,7 @@ func TestShutdownAfterCrashKillsLeftovers(t *testing.T) {
 	if err := p.Shutdown(syscall.SIGTERM, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the leftover child to die", func() bool { return processGone(child) })
+	testutil.Eventually(t, 5*time.Second, "the leftover child to die", func() bool { return processGone(child) })
 }
 
 func TestLogRotationBounds(t *testing.T) {
@@ -450,7 +484,7 @@ func TestChildDiesWithSIGKILLedParent(t *testing.T) {
 			}
 			parent.Wait()
 			killed := time.Now()
-			waitFor(t, tc.within, "the grandchild and its children to die with their owner", func() bool {
+			testutil.Eventually(t, tc.within, "the grandchild and its children to die with their owner", func() bool {
 				for pid, ticks := range victims {
 					if Alive(pid, ticks) {
 						return false
@@ -579,7 +613,7 @@ func BenchmarkLaunchToReady(b *testing.B) {
 	var launches []time.Duration
 	for b.Loop() {
 		start := time.Now()
-		p, err := Launch(context.Background(), helperSpec(dir, "ready"))
+		p, err := Launch(b.Context(), helperSpec(dir, "ready"))
 		if err != nil {
 			b.Fatal(err)
 		}

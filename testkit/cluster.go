@@ -16,6 +16,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/procs"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -67,9 +68,11 @@ func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout 
 // monitors every 100 ms), its data dir in memory (/dev/shm when it is a
 // tmpfs, else t.TempDir()) and removed when the test ends. Cleanup is registered
 // before any error check; daemon and worker logs reach t.Log only if the test
-// fails; goroutines the test process leaks are an error unless
-// WithoutLeakCheck (the check is skipped, with a log line, when another
-// test's cluster ran at the same time: parallel tests cannot be told apart).
+// fails (a worker that outlives its shutdown grace at the end is sent SIGQUIT
+// before SIGKILL, so that its goroutine dump is in them); goroutines the test
+// process leaks are an error unless WithoutLeakCheck (the check is skipped,
+// with a log line, when another test's cluster ran at the same time: parallel
+// tests cannot be told apart).
 func Start(t testing.TB, options ...Option) *Cluster {
 	t.Helper()
 	s := settings{leakCheck: true, timeout: 30 * time.Second}
@@ -99,9 +102,15 @@ func Start(t testing.TB, options ...Option) *Cluster {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		if c.Cluster != nil {
+			// A worker that outlives its SIGTERM's grace writes its goroutines
+			// to its log before the SIGKILL; dumpLogs shows them if the test
+			// failed. Only at Close: a worker the test paused (SIGSTOP) and its
+			// supervisor kills cannot answer, and would cost the wait.
+			stopDumps := procs.DumpBeforeKill(5 * time.Second)
 			if err := c.Cluster.Close(ctx); err != nil {
 				t.Errorf("testkit: close cluster: %v", err)
 			}
+			stopDumps()
 		}
 		c.bridge.close()
 		if t.Failed() {
@@ -229,7 +238,7 @@ func (c *Cluster) dumpLogs() {
 		b, err := os.ReadFile(f)
 		if err == nil && len(b) > 0 {
 			rel, _ := filepath.Rel(c.DataDir(), f)
-			c.t.Logf("testkit: %s:\n%s", rel, tail(string(b), 60))
+			c.t.Logf("testkit: %s:\n%s", rel, logTail(string(b)))
 		}
 	}
 }
@@ -240,4 +249,15 @@ func tail(s string, lines int) string {
 		parts = append([]string{fmt.Sprintf("... (%d earlier lines)", len(parts)-lines)}, parts[len(parts)-lines:]...)
 	}
 	return strings.Join(parts, "\n")
+}
+
+// logTail is the end of a worker log: its last 60 lines, or, when the worker
+// was SIGQUIT at Close, the 20 lines before the goroutine dump and the whole
+// dump.
+func logTail(log string) string {
+	i := strings.LastIndex(log, "SIGQUIT: quit")
+	if i < 0 {
+		return tail(log, 60)
+	}
+	return tail(log[:i], 20) + "\n" + log[i:]
 }

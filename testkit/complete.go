@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -156,8 +158,8 @@ func completeTopology(b *topology.Builder, mocks MockedSources, conf map[string]
 	}
 	capt := &topology.ComponentDef{ID: capturerID, Parallelism: 1, NumTasks: 1, Outputs: map[string]topology.StreamDef{}}
 	for _, comps := range []map[string]*topology.ComponentDef{def.Spouts, def.Bolts} {
-		for _, id := range sortedIDs(comps) {
-			for _, stream := range sortedIDs(comps[id].Outputs) {
+		for _, id := range slices.Sorted(maps.Keys(comps)) {
+			for _, stream := range slices.Sorted(maps.Keys(comps[id].Outputs)) {
 				if comps[id].Outputs[stream].Direct {
 					continue // a direct stream reaches only the tasks it names
 				}
@@ -177,15 +179,6 @@ func cloneDefinition(d *topology.Definition) (*topology.Definition, error) {
 	}
 	var out topology.Definition
 	return &out, json.Unmarshal(b, &out)
-}
-
-func sortedIDs[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // mockSpout emits its share of the mocked tuples, tracked, and replays those

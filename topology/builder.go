@@ -2,7 +2,8 @@ package topology
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -341,7 +342,7 @@ func FromDefinition(d *Definition, f Factories) (*Topology, error) {
 		errs = multierror.Append(errs, err)
 	}
 	t := &Topology{Definition: d, spouts: map[string]func() Spout{}, bolts: map[string]func() Bolt{}}
-	for _, id := range sortedKeys(d.Spouts) {
+	for _, id := range slices.Sorted(maps.Keys(d.Spouts)) {
 		c := d.Spouts[id]
 		if c == nil || c.Shell != nil {
 			continue
@@ -352,7 +353,7 @@ func FromDefinition(d *Definition, f Factories) (*Topology, error) {
 		}
 		t.spouts[id] = f.Spouts[id]
 	}
-	for _, id := range sortedKeys(d.Bolts) {
+	for _, id := range slices.Sorted(maps.Keys(d.Bolts)) {
 		c := d.Bolts[id]
 		if c == nil || c.Shell != nil {
 			continue
@@ -367,15 +368,6 @@ func FromDefinition(d *Definition, f Factories) (*Topology, error) {
 		return nil, err
 	}
 	return t, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // ShellFactory makes multilang components. The topology/shell package

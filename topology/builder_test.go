@@ -3,7 +3,9 @@ package topology
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -12,7 +14,7 @@ import (
 type testSpout struct{ streams map[string]StreamDef }
 
 func (s *testSpout) DeclareOutputFields(d OutputDeclarer) {
-	for _, id := range sortedKeys(s.streams) {
+	for _, id := range slices.Sorted(maps.Keys(s.streams)) {
 		def := s.streams[id]
 		if id == DefaultStream && !def.Direct {
 			d.Declare(def.Fields)

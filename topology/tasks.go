@@ -2,7 +2,9 @@ package topology
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -31,7 +33,7 @@ func (d *Definition) ComponentTasks(numAckers int) map[string][]int {
 	}
 	out := make(map[string][]int, len(counts))
 	next := 1
-	for _, id := range sortedKeys(counts) {
+	for _, id := range slices.Sorted(maps.Keys(counts)) {
 		tasks := make([]int, counts[id])
 		for i := range tasks {
 			tasks[i] = next

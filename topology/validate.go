@@ -2,6 +2,8 @@ package topology
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,7 +30,7 @@ func (d *Definition) Validate() error {
 		if kind == "bolt" {
 			comps = d.Bolts
 		}
-		for _, id := range sortedKeys(comps) {
+		for _, id := range slices.Sorted(maps.Keys(comps)) {
 			c := comps[id]
 			if c == nil {
 				add("%s %q: definition is nil", kind, id)
@@ -63,7 +65,7 @@ func (d *Definition) Validate() error {
 			}
 		}
 	}
-	for _, id := range sortedKeys(d.Bolts) {
+	for _, id := range slices.Sorted(maps.Keys(d.Bolts)) {
 		c := d.Bolts[id]
 		if c == nil {
 			continue
@@ -92,7 +94,7 @@ func (d *Definition) validateInput(in InputDef) error {
 	stream, ok := src.Outputs[in.Stream]
 	if !ok {
 		return fmt.Errorf("subscribes to stream %q of %q, which %q does not declare (declared: %s)",
-			in.Stream, in.Component, in.Component, strings.Join(sortedKeys(src.Outputs), ", "))
+			in.Stream, in.Component, in.Component, strings.Join(slices.Sorted(maps.Keys(src.Outputs)), ", "))
 	}
 	g := in.Grouping
 	switch g.Type {

@@ -119,22 +119,6 @@ func (p *upProc) stopped(t *testing.T, within time.Duration) {
 	}
 }
 
-// eventually polls cond until it holds or fails the test after timeout.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s (last: %s)", what, timeout, last)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func spoutTotals(info *api.TopologyInfo) (emitted, acked, failed int64) {
 	for _, s := range info.Spouts {
 		emitted += s.Emitted
@@ -187,20 +171,11 @@ func workerPid(pids []int, topologyID string, port int) int {
 			continue
 		}
 		args := strings.Split(string(b), "\x00")
-		if contains(args, topologyID) && contains(args, strconv.Itoa(port)) {
+		if slices.Contains(args, topologyID) && slices.Contains(args, strconv.Itoa(port)) {
 			return p
 		}
 	}
 	return 0
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // processesWithArg lists live processes whose command line has arg.
@@ -232,7 +207,7 @@ func TestEndToEndLifecycle(t *testing.T) {
 		"-c", "topology.max.spout.pending=50")
 
 	var info api.TopologyInfo
-	eventually(t, 60*time.Second, "word count acks tuples", func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "word count acks tuples", func() (bool, string) {
 		e.jsonOf(&info, "topology", "wordcount", "--cluster", "life")
 		_, acked, _ := spoutTotals(&info)
 		return acked > 0, fmt.Sprintf("acked %d", acked)
@@ -254,18 +229,18 @@ func TestEndToEndLifecycle(t *testing.T) {
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "killed worker relaunched", func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "killed worker relaunched", func() (bool, string) {
 		p := workerPid(descendants(up.pid), info.ID, victimPort)
 		return p != 0 && p != victim, fmt.Sprintf("pid on port %d: %d", victimPort, p)
 	})
-	eventually(t, 90*time.Second, "every sentence acked despite the kill", func() (bool, string) {
+	testutil.Eventually(t, 90*time.Second, "every sentence acked despite the kill", func() (bool, string) {
 		e.jsonOf(&info, "topology", "wordcount", "--cluster", "life")
 		_, acked, failed := spoutTotals(&info)
 		return acked == limit, fmt.Sprintf("acked %d of %d, failed %d", acked, limit, failed)
 	})
 
 	e.ok("rebalance", "wordcount", "--cluster", "life", "-w", "0", "-n", "3")
-	eventually(t, 30*time.Second, "rebalanced to 3 workers", func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "rebalanced to 3 workers", func() (bool, string) {
 		e.jsonOf(&info, "topology", "wordcount", "--cluster", "life")
 		return info.Status == "ACTIVE" && info.WorkersTotal == 3, fmt.Sprintf("status %s, workers %d", info.Status, info.WorkersTotal)
 	})
@@ -292,7 +267,7 @@ func TestEndToEndLifecycle(t *testing.T) {
 	if _, errs, code := e.run("activate", "wordcount", "--cluster", "life"); code != 1 || !strings.Contains(errs, "KILLED") {
 		t.Errorf("activate of a KILLED topology: exit %d, stderr %q; want 1 and an error naming the state", code, errs)
 	}
-	eventually(t, 30*time.Second, "killed topology removed", func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "killed topology removed", func() (bool, string) {
 		var sum api.TopologySummary
 		e.jsonOf(&sum, "list", "--cluster", "life")
 		return len(sum.Topologies) == 0, fmt.Sprintf("%d topologies", len(sum.Topologies))
@@ -317,7 +292,7 @@ func TestEndToEndPersistence(t *testing.T) {
 	dir := t.TempDir()
 	up := e.up("--cluster", "keep", "--supervisors", "1", "--slots", "2", "--dir", dir, "--demo")
 	var info api.TopologyInfo
-	eventually(t, 60*time.Second, "word count acks tuples", func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "word count acks tuples", func() (bool, string) {
 		e.jsonOf(&info, "topology", "wordcount", "--cluster", "keep")
 		_, acked, _ := spoutTotals(&info)
 		return acked > 0, fmt.Sprintf("acked %d", acked)
@@ -328,7 +303,7 @@ func TestEndToEndPersistence(t *testing.T) {
 		t.Fatal(err)
 	}
 	up.stopped(t, 10*time.Second)
-	eventually(t, 20*time.Second, "workers die with their up process", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "workers die with their up process", func() (bool, string) {
 		var alive []int
 		for _, p := range workers {
 			if syscall.Kill(p, 0) == nil {
@@ -342,7 +317,7 @@ func TestEndToEndPersistence(t *testing.T) {
 	}
 
 	e.up("--cluster", "keep", "--supervisors", "1", "--slots", "2", "--dir", dir)
-	eventually(t, 60*time.Second, "the topology resumes with acks growing", func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "the topology resumes with acks growing", func() (bool, string) {
 		e.jsonOf(&info, "topology", "wordcount", "--cluster", "keep")
 		_, acked, _ := spoutTotals(&info)
 		return info.ID == id && info.Status == "ACTIVE" && acked > 0, fmt.Sprintf("id %s status %s acked %d", info.ID, info.Status, acked)
@@ -463,7 +438,7 @@ func apiAddrOf(t *testing.T, e *env, cluster string) string {
 func TestEndToEndContainerZooKeeper(t *testing.T) {
 	const image = "localstorm/zookeeper:3.8"
 	script, _ := filepath.Abs("../../scripts/build-zk-image.sh")
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, "bash", script).CombinedOutput(); err != nil {
 		t.Fatalf("build the ZooKeeper image with %s: %v\n%s", script, err, out)
@@ -475,7 +450,7 @@ func TestEndToEndContainerZooKeeper(t *testing.T) {
 	e := newEnv(t)
 	up := e.up("--cluster", name, "--supervisors", "2", "--zookeeper", "container="+image, "--demo")
 	var info api.TopologyInfo
-	eventually(t, 60*time.Second, "word count acks tuples on the container's ZooKeeper", func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "word count acks tuples on the container's ZooKeeper", func() (bool, string) {
 		e.jsonOf(&info, "topology", "wordcount", "--cluster", name)
 		_, acked, _ := spoutTotals(&info)
 		return acked > 0, fmt.Sprintf("acked %d", acked)
@@ -523,7 +498,7 @@ func (e *env) background(want string, args ...string) *upProc {
 			e.t.Logf("%v stdout:\n%s\nstderr:\n%s", args, p.out.String(), tail(p.err.String(), 3000))
 		}
 	})
-	eventually(e.t, 60*time.Second, fmt.Sprintf("%v prints %q", args, want), func() (bool, string) {
+	testutil.Eventually(e.t, 60*time.Second, fmt.Sprintf("%v prints %q", args, want), func() (bool, string) {
 		select {
 		case <-p.done:
 			e.t.Fatalf("%v exited: %s\n%s", args, p.out.String(), p.err.String())
@@ -560,7 +535,7 @@ func TestEndToEndStandaloneDaemons(t *testing.T) {
 	zk := fmt.Sprintf("127.0.0.1:%d", zkPort)
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	e.background("", "zookeeper", "--port", strconv.Itoa(zkPort), "--data-dir", t.TempDir(), "--tick-time", "200")
-	eventually(t, 30*time.Second, "standalone zookeeper answers", func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "standalone zookeeper answers", func() (bool, string) {
 		c, err := net.Dial("tcp", zk)
 		if err != nil {
 			return false, err.Error()
@@ -577,14 +552,14 @@ func TestEndToEndStandaloneDaemons(t *testing.T) {
 		"--dir", t.TempDir(), "--hostname", "localhost", "-c", slots}, fast...)...)
 
 	var sum api.ClusterSummary
-	eventually(t, 30*time.Second, "the supervisor registers with nimbus", func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "the supervisor registers with nimbus", func() (bool, string) {
 		e.jsonOf(&sum, "status", "--api", apiURL)
 		return sum.Supervisors == 1 && sum.SlotsTotal == 2, fmt.Sprintf("%+v", sum)
 	})
 	yaml, _ := filepath.Abs("../../examples/flux/wordcount.yaml")
 	e.ok("submit", yaml, "--api", apiURL, "--wait", "--timeout", "60s")
 	var info api.TopologyInfo
-	eventually(t, 60*time.Second, "the Flux word count acks tuples on the standalone daemons", func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "the Flux word count acks tuples on the standalone daemons", func() (bool, string) {
 		e.jsonOf(&info, "topology", "flux-wordcount", "--api", apiURL)
 		_, acked, _ := spoutTotals(&info)
 		return acked > 0, fmt.Sprintf("acked %d, status %s", acked, info.Status)

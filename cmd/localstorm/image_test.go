@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // TestContainerImageRoundTrip runs the localstorm image (scripts/build-image.sh)
@@ -76,7 +77,7 @@ func TestContainerImageRoundTrip(t *testing.T) {
 	hostPort := strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0]) // "127.0.0.1:NNNNN"
 	url := "http://" + hostPort
 	c := api.NewClient(url)
-	eventually(t, 60*time.Second, "the container's API answers with 2 supervisors", func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "the container's API answers with 2 supervisors", func() (bool, string) {
 		sum, err := c.ClusterSummary(ctx)
 		if err != nil {
 			return false, err.Error()
@@ -97,7 +98,7 @@ func TestContainerImageRoundTrip(t *testing.T) {
 	}
 	for _, id := range ids {
 		var info api.TopologyInfo
-		eventually(t, 90*time.Second, id+" acks tuples in the container", func() (bool, string) {
+		testutil.Eventually(t, 90*time.Second, id+" acks tuples in the container", func() (bool, string) {
 			e.jsonOf(&info, "topology", id, "--api", url)
 			_, acked, _ := spoutTotals(&info)
 			return info.Status == "ACTIVE" && acked > 0, fmt.Sprintf("status %s, acked %d", info.Status, acked)

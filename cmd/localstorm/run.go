@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -86,11 +87,7 @@ func Run(ctx context.Context, s Streams, args []string) error {
 
 func printUsage(s Streams) {
 	fmt.Fprintln(s.Err, "localstorm: a local Apache Storm cluster with real worker processes.\n\nUsage: localstorm COMMAND [flags]\n\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(commands))
 	for _, n := range names {
 		fmt.Fprintf(s.Err, "  %-11s %s\n", n, commands[n].summary)
 	}

@@ -55,7 +55,7 @@ func benchStorm(b *testing.B, tg target) StormClusterState {
 	b.Helper()
 	opts := tg.options(b)
 	opts.Logger = nil // logging per event would be measured too
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(b.Context(), waitFor)
 	defer cancel()
 	s, err := ConnectStorm(ctx, opts)
 	if err != nil {
@@ -68,7 +68,7 @@ func benchStorm(b *testing.B, tg target) StormClusterState {
 func benchWatchLatency(b *testing.B, tg target) {
 	opts := tg.options(b)
 	opts.Logger = nil
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(b.Context(), waitFor)
 	defer cancel()
 	reader, err := ConnectStorm(ctx, opts)
 	if err != nil {

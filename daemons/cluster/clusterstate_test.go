@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // TestCluster runs the whole suite against every ZooKeeper target, started
@@ -228,7 +230,7 @@ func testEphemeral(t *testing.T, tg target) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		poll(t, "ephemeral node deleted after Close", func() (bool, error) {
+		testutil.Eventually(t, waitFor, "ephemeral node deleted after Close", func() (bool, error) {
 			ok, _, err := raw.Exists(opts.Root + "/eph/node")
 			return !ok, err
 		})
@@ -444,7 +446,7 @@ func testLifecycle(t *testing.T, tg target) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		poll(t, "goroutines back to the count before Connect", func() (bool, error) {
+		testutil.Eventually(t, waitFor, "goroutines back to the count before Connect", func() (bool, error) {
 			return runtime.NumGoroutine() <= before, nil
 		})
 	})

@@ -19,7 +19,7 @@ func BenchmarkConnect(b *testing.B) {
 			opts := tg.options(b)
 			opts.Logger = nil
 			for range b.N {
-				ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+				ctx, cancel := context.WithTimeout(b.Context(), waitFor)
 				s, err := connect(ctx, opts)
 				cancel()
 				if err != nil {
@@ -37,7 +37,7 @@ func BenchmarkConnect(b *testing.B) {
 //
 //	go test -run '^$' -bench BenchmarkReconnect -benchtime 20x -count 5 ./daemons/cluster/
 func BenchmarkReconnect(b *testing.B) {
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(b.Context(), waitFor)
 	defer cancel()
 	srv, err := zookeeper.Start(ctx, zookeeper.Options{})
 	if err != nil {

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/internal/zktest"
 )
 
@@ -41,7 +40,7 @@ func startTargets(t testing.TB) []target {
 // startEmbedded starts the embedded ZooKeeper with opts, closed when t ends.
 func startEmbedded(t testing.TB, name string, opts zookeeper.Options) target {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(t.Context(), waitFor)
 	defer cancel()
 	embedded, err := zookeeper.Start(ctx, opts)
 	if err != nil {
@@ -59,14 +58,14 @@ func (tg target) options(t testing.TB) Options {
 		Servers:        []string{tg.addr},
 		Root:           fmt.Sprintf("/test-%d/storm", rootSeq.Add(1)),
 		SessionTimeout: 6 * time.Second,
-		Logger:         testLogger(t),
+		Logger:         testutil.Logger(t, slog.LevelDebug),
 	}
 }
 
 // connectState opens a ClusterState with opts, closed when the test ends.
 func connectState(t testing.TB, opts Options) *zkState {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(t.Context(), waitFor)
 	defer cancel()
 	s, err := connect(ctx, opts)
 	if err != nil {
@@ -99,33 +98,6 @@ func rawConn(t testing.TB, addr string) *zk.Conn {
 type nopLogger struct{}
 
 func (nopLogger) Printf(string, ...any) {}
-
-// testLogger logs to t.Log until the test ends; go-zookeeper's goroutines may
-// still log after Close returns, which t.Log does not allow.
-func testLogger(t testing.TB) *slog.Logger {
-	w := &testWriter{t: t}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
-}
 
 // recorder collects the events given to a registered callback.
 type recorder struct{ ch chan Event }
@@ -181,24 +153,5 @@ func (c *counter) wait(t testing.TB, what string) {
 	case <-c.runs:
 	case <-time.After(waitFor):
 		t.Fatalf("%s: callback did not run within %s", what, waitFor)
-	}
-}
-
-// poll waits until cond holds or fails the test after waitFor.
-func poll(t testing.TB, what string, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
-		ok, err := cond()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, waitFor)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

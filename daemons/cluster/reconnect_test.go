@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"slices"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // holdingProxy forwards TCP connections to a server; while holding, it
@@ -207,7 +209,7 @@ func TestWatchesSurviveAReconnection(t *testing.T) {
 // with it, and nimbus's timer died of it while localcluster restarted its
 // ZooKeeper.
 func TestOperationSurvivesAServerRestart(t *testing.T) {
-	zkOpts := zookeeper.Options{DataDir: t.TempDir(), Logger: testLogger(t)}
+	zkOpts := zookeeper.Options{DataDir: t.TempDir(), Logger: testutil.Logger(t, slog.LevelDebug)}
 	srv := startServerOn(t, zkOpts)
 	zkOpts.Addr = srv.Addr()
 	opts := target{name: "embedded", addr: srv.Addr()}.options(t)
@@ -223,7 +225,7 @@ func TestOperationSurvivesAServerRestart(t *testing.T) {
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the client sees the server go", func() (bool, error) {
+	testutil.Eventually(t, 10*time.Second, "the client sees the server go", func() (bool, error) {
 		conn, err := s.current()
 		return err == nil && conn.State() != zk.StateHasSession, err
 	})

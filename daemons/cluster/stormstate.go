@@ -1,10 +1,12 @@
 package cluster
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,11 +157,7 @@ func (s *stormState) reconnected() {
 	}
 	s.assignmentsCB, s.supervisorsCB = nil, nil
 	for _, m := range []map[string]Callback{s.assignmentInfoCB, s.assignmentInfoWithVersionCB, s.assignmentVersionCB, s.stormBaseCB} {
-		ids := make([]string, 0, len(m))
-		for id := range m {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
+		ids := slices.Sorted(maps.Keys(m))
 		for _, id := range ids {
 			cbs = append(cbs, m[id])
 			delete(m, id)
@@ -561,18 +559,8 @@ func (s *stormState) errorNodes(dir string) ([]errorNode, error) {
 		}
 		nodes = append(nodes, errorNode{c, seq})
 	}
-	slices.SortFunc(nodes, func(a, b errorNode) int { return compareInt64(a.seq, b.seq) })
+	slices.SortFunc(nodes, func(a, b errorNode) int { return cmp.Compare(a.seq, b.seq) })
 	return nodes, nil
-}
-
-func compareInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Errors returns the component's errors, newest first (by sequence number,

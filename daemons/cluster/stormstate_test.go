@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // stormFixture is a StormClusterState under test (over its own ClusterState,
@@ -33,7 +35,7 @@ func newStormFixture(t *testing.T, tg target) *stormFixture {
 	}
 	f.storm = s.(*stormState)
 	t.Cleanup(func() { _ = s.Disconnect() })
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(t.Context(), waitFor)
 	defer cancel()
 	f.writer, err = ConnectStorm(ctx, f.opts)
 	if err != nil {
@@ -167,7 +169,7 @@ func testStormRecords(t *testing.T, tg target) {
 			if err := w.Disconnect(); err != nil {
 				t.Fatal(err)
 			}
-			poll(t, "supervisor gone with its writer's session", func() (bool, error) {
+			testutil.Eventually(t, waitFor, "supervisor gone with its writer's session", func() (bool, error) {
 				ids, err := s.Supervisors(nil)
 				return len(ids) == 0, err
 			})

@@ -2,12 +2,14 @@ package cluster
 
 import (
 	"bytes"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // TestDispatch checks Storm's watch dispatch: which slots an event empties
@@ -41,7 +43,7 @@ func TestDispatch(t *testing.T) {
 			var fatals []error
 			s := &stormState{
 				onFatal:                     func(err error) { fatals = append(fatals, err) },
-				log:                         testLogger(t),
+				log:                         testutil.Logger(t, slog.LevelDebug),
 				assignmentInfoCB:            map[string]Callback{},
 				assignmentInfoWithVersionCB: map[string]Callback{},
 				assignmentVersionCB:         map[string]Callback{},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -280,11 +281,7 @@ var eventTypeNames = map[zk.EventType]string{
 // fanOut gives ev to every registered callback while the state is active.
 func (s *zkState) fanOut(ev Event) {
 	s.cbMu.Lock()
-	ids := make([]string, 0, len(s.callbacks))
-	for id := range s.callbacks {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids) // registration order, so delivery is deterministic
+	ids := slices.Sorted(maps.Keys(s.callbacks)) // registration order, so delivery is deterministic
 	fns := make([]func(Event), 0, len(ids))
 	for _, id := range ids {
 		fns = append(fns, s.callbacks[id])

@@ -2,8 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/hashicorp/go-multierror"
 )
@@ -205,11 +206,7 @@ var beats = []struct{ heartbeat, timeout string }{
 // value and what was expected.
 func Validate(c Conf) error {
 	var result *multierror.Error
-	keys := make([]string, 0, len(rules))
-	for k := range rules {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(rules))
 	for _, k := range keys {
 		v, present := c[k]
 		if !present {

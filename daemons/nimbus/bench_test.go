@@ -23,7 +23,7 @@ func benchCluster(b *testing.B, state cluster.StormClusterState) *Nimbus {
 		}
 	}
 	// A long monitor period: the benchmark measures submit's own assignment.
-	n, err := Start(context.Background(), Options{Conf: config.Conf{config.NimbusMonitorFreqSecs: 3600}, LocalDir: b.TempDir(), State: state})
+	n, err := Start(b.Context(), Options{Conf: config.Conf{config.NimbusMonitorFreqSecs: 3600}, LocalDir: b.TempDir(), State: state})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func BenchmarkSubmitToAssignment(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			state := mk()
 			n := benchCluster(b, state)
-			ctx := context.Background()
+			ctx := b.Context()
 			code := bytes.Repeat([]byte("x"), 1<<20) // a 1 MiB "binary"
 			checksum := sum(code)
 			for i := 0; b.Loop(); i++ {
@@ -84,7 +84,7 @@ func BenchmarkAPISummaries(b *testing.B) {
 			state := mk()
 			n := benchCluster(b, state)
 			c := api.NewClient(n.APIURL())
-			ctx := context.Background()
+			ctx := b.Context()
 			id := submitOverAPI(b, c, "wc", map[string]any{config.TopologyWorkers: 3})
 			calls := map[string]func() error{
 				"cluster":  func() error { _, err := c.ClusterSummary(ctx); return err },

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/timer"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -28,34 +28,6 @@ type testEnv struct {
 }
 
 var testStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-
-// testLogger sends logs to t.Log so they show only for failing tests. Lines
-// logged after the test (the ZooKeeper client's goroutines wind down after
-// Disconnect returns) are dropped: t.Log would panic.
-func testLogger(t testing.TB) *slog.Logger {
-	w := &tlogWriter{t: t}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tlogWriter struct {
-	t    testing.TB
-	mu   sync.Mutex
-	done bool
-}
-
-func (w *tlogWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(string(bytes.TrimRight(p, "\n")))
-	}
-	return len(p), nil
-}
 
 func newEnv(t testing.TB, overrides config.Conf) *testEnv {
 	t.Helper()
@@ -75,7 +47,7 @@ func newEnv(t testing.TB, overrides config.Conf) *testEnv {
 // start starts (or restarts) nimbus over the env's state, dir and clock.
 func (e *testEnv) start() {
 	e.t.Helper()
-	n, err := Start(context.Background(), Options{Conf: e.conf, LocalDir: e.dir, State: e.state, Logger: testLogger(e.t), Clock: e.clock})
+	n, err := Start(e.t.Context(), Options{Conf: e.conf, LocalDir: e.dir, State: e.state, Logger: testutil.Logger(e.t, slog.LevelDebug), Clock: e.clock})
 	if err != nil {
 		e.t.Fatalf("start nimbus: %v", err)
 	}
@@ -127,7 +99,7 @@ func sum(b []byte) string {
 // upload puts code into the inbox and returns a submit request for it.
 func (e *testEnv) upload(name string, code []byte) api.SubmitRequest {
 	e.t.Helper()
-	r, err := e.n.Upload(context.Background(), bytes.NewReader(code), sum(code))
+	r, err := e.n.Upload(e.t.Context(), bytes.NewReader(code), sum(code))
 	if err != nil {
 		e.t.Fatalf("upload: %v", err)
 	}
@@ -139,7 +111,7 @@ func (e *testEnv) submit(name string, conf map[string]any) string {
 	e.t.Helper()
 	req := e.upload(name, []byte("#!/bin/true\n"+name))
 	req.Conf = conf
-	id, err := e.n.Submit(context.Background(), req)
+	id, err := e.n.Submit(e.t.Context(), req)
 	if err != nil {
 		e.t.Fatalf("submit %s: %v", name, err)
 	}
@@ -157,23 +129,5 @@ func (e *testEnv) advance(d time.Duration) {
 // waitQuiet waits until the nimbus timer sleeps with nothing due.
 func (e *testEnv) waitQuiet() {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !e.n.timer.Waiting() {
-		if time.Now().After(deadline) {
-			e.t.Fatal("nimbus timer still busy after 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// eventually polls cond until it holds or 10 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testutil.Eventually(e.t, 10*time.Second, "the nimbus timer to sleep with nothing due", e.n.timer.Waiting)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // beat writes a worker heartbeat for every executor assigned to slot.
@@ -172,7 +173,7 @@ func TestStartErrorsNameTheCause(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, err := Start(context.Background(), tt.opts)
+			n, err := Start(t.Context(), tt.opts)
 			if err == nil {
 				n.Close(context.Background())
 				t.Fatal("started")
@@ -204,14 +205,14 @@ func TestInboxCleanerDeletesExpiredUploads(t *testing.T) {
 		}
 	}
 	e.advance(30 * time.Second)
-	eventually(t, "the old upload deleted", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the old upload deleted", func() bool {
 		_, err := os.Stat(filepath.Join(inbox, oldReq.UploadID))
 		return errors.Is(err, os.ErrNotExist)
 	})
 	if _, err := os.Stat(filepath.Join(inbox, newReq.UploadID)); err != nil {
 		t.Errorf("a fresh upload was deleted: %v", err)
 	}
-	if _, err := e.n.Submit(context.Background(), oldReq); err == nil || !strings.Contains(err.Error(), "not found") {
+	if _, err := e.n.Submit(t.Context(), oldReq); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("submit of an expired upload: %v", err)
 	}
 }
@@ -226,7 +227,7 @@ func TestInboxCleanerKeepsAFreshImportOfAnOldBinary(t *testing.T) {
 	if err := os.Chtimes(path, built, built); err != nil {
 		t.Fatal(err)
 	}
-	r, err := e.n.ImportCode(context.Background(), f, sum(code))
+	r, err := e.n.ImportCode(t.Context(), f, sum(code))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +245,7 @@ func TestInboxCleanerKeepsAFreshImportOfAnOldBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.advance(30 * time.Second)
-	eventually(t, "the expired import deleted", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the expired import deleted", func() bool {
 		_, err := os.Stat(filepath.Join(inbox, r.UploadID))
 		return errors.Is(err, os.ErrNotExist)
 	})
@@ -257,7 +258,7 @@ func TestCloseStopsServingAndIsIdempotent(t *testing.T) {
 	e := newEnv(t, nil)
 	url := e.n.APIURL()
 	c := api.NewClient(url)
-	if _, err := c.ClusterSummary(context.Background()); err != nil {
+	if _, err := c.ClusterSummary(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.n.Close(context.Background()); err != nil {
@@ -266,10 +267,10 @@ func TestCloseStopsServingAndIsIdempotent(t *testing.T) {
 	if err := e.n.Close(context.Background()); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := c.ClusterSummary(context.Background()); err == nil {
+	if _, err := c.ClusterSummary(t.Context()); err == nil {
 		t.Error("the API still answers after Close")
 	}
-	if _, err := e.n.Submit(context.Background(), api.SubmitRequest{Name: "late"}); !errors.Is(err, api.ErrShutdown) {
+	if _, err := e.n.Submit(t.Context(), api.SubmitRequest{Name: "late"}); !errors.Is(err, api.ErrShutdown) {
 		t.Errorf("submit after Close: %v, want ErrShutdown", err)
 	}
 	if !e.n.timer.Waiting() {

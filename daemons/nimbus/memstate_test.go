@@ -2,7 +2,8 @@ package nimbus
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/localstorm/localstorm/daemons/cluster"
@@ -42,19 +43,10 @@ func (m *memState) write() error {
 	return nil
 }
 
-func keys[V any](mp map[string]V) []string {
-	out := make([]string, 0, len(mp))
-	for k := range mp {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func (m *memState) Assignments(cb cluster.Callback) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return keys(m.assignments), nil
+	return slices.Sorted(maps.Keys(m.assignments)), nil
 }
 
 func (m *memState) AssignmentInfo(id string, cb cluster.Callback) (*cluster.Assignment, error) {
@@ -79,7 +71,7 @@ func (m *memState) AssignmentVersion(id string, cb cluster.Callback) (int32, err
 func (m *memState) ActiveStorms() ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return keys(m.storms), nil
+	return slices.Sorted(maps.Keys(m.storms)), nil
 }
 
 func (m *memState) StormBase(id string, cb cluster.Callback) (*cluster.StormBase, error) {
@@ -106,7 +98,7 @@ func (m *memState) ExecutorBeats(id string, a *cluster.Assignment) (map[cluster.
 func (m *memState) Supervisors(cb cluster.Callback) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return keys(m.supervisors), nil
+	return slices.Sorted(maps.Keys(m.supervisors)), nil
 }
 
 func (m *memState) SupervisorInfo(id string) (*cluster.SupervisorInfo, error) {
@@ -143,13 +135,13 @@ func (m *memState) TeardownTopologyErrors(id string) error {
 func (m *memState) HeartbeatStorms() ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return keys(m.hbStorms), nil
+	return slices.Sorted(maps.Keys(m.hbStorms)), nil
 }
 
 func (m *memState) ErrorTopologies() ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return keys(m.errors), nil
+	return slices.Sorted(maps.Keys(m.errors)), nil
 }
 
 func (m *memState) SetWorkerHeartbeat(id, node string, port int, hb *cluster.WorkerHeartbeat) error {

@@ -1,7 +1,6 @@
 package nimbus
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -23,7 +22,7 @@ func TestSubmitWritesCodeStateAndAssignment(t *testing.T) {
 	code := []byte("binary-code")
 	req := e.upload("wc", code)
 	req.Conf = map[string]any{config.TopologyWorkers: 2}
-	id, err := e.n.Submit(context.Background(), req)
+	id, err := e.n.Submit(t.Context(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +81,7 @@ func TestSubmitWritesCodeStateAndAssignment(t *testing.T) {
 	// A second submit gets the next counter; an INACTIVE start is honoured.
 	req2 := e.upload("wc2", code)
 	req2.InitialStatus = cluster.StatusInactive
-	id2, err := e.n.Submit(context.Background(), req2)
+	id2, err := e.n.Submit(t.Context(), req2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +138,7 @@ func TestSubmitValidationWritesNothing(t *testing.T) {
 			tt.mutate(&req)
 			writes := e.state.writeCount()
 			dist, _ := os.ReadDir(filepath.Join(e.dir, "nimbus", "stormdist"))
-			_, err := e.n.Submit(context.Background(), req)
+			_, err := e.n.Submit(t.Context(), req)
 			if err == nil {
 				t.Fatal("submit succeeded")
 			}
@@ -165,7 +164,7 @@ func TestSubmitFailureInZooKeeperLeavesNoCode(t *testing.T) {
 	e.state.mu.Lock()
 	e.state.failWrites = errors.New("connection loss")
 	e.state.mu.Unlock()
-	if _, err := e.n.Submit(context.Background(), req); err == nil || !strings.Contains(err.Error(), "connection loss") {
+	if _, err := e.n.Submit(t.Context(), req); err == nil || !strings.Contains(err.Error(), "connection loss") {
 		t.Fatalf("submit with ZooKeeper failing: %v", err)
 	}
 	if entries, _ := os.ReadDir(filepath.Join(e.dir, "nimbus", "stormdist")); len(entries) != 0 {
@@ -175,10 +174,10 @@ func TestSubmitFailureInZooKeeperLeavesNoCode(t *testing.T) {
 
 func TestUploadChecks(t *testing.T) {
 	e := newEnv(t, nil)
-	if _, err := e.n.Upload(context.Background(), strings.NewReader("abc"), "zz"); !errors.Is(err, api.ErrInvalid) {
+	if _, err := e.n.Upload(t.Context(), strings.NewReader("abc"), "zz"); !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("malformed checksum: %v", err)
 	}
-	if _, err := e.n.Upload(context.Background(), strings.NewReader("abc"), sum([]byte("abd"))); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "checksum mismatch") {
+	if _, err := e.n.Upload(t.Context(), strings.NewReader("abc"), sum([]byte("abd"))); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "checksum mismatch") {
 		t.Errorf("wrong checksum: %v", err)
 	}
 	if entries, _ := os.ReadDir(filepath.Join(e.dir, "nimbus", "inbox")); len(entries) != 0 {
@@ -200,7 +199,7 @@ func TestImportCodeLinksTheCallersBinary(t *testing.T) {
 	e := newEnv(t, nil)
 	code := []byte("#!/bin/true\nimported")
 	path, f := codeFile(t, code, 0o755)
-	r, err := e.n.ImportCode(context.Background(), f, sum(code))
+	r, err := e.n.ImportCode(t.Context(), f, sum(code))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +207,7 @@ func TestImportCodeLinksTheCallersBinary(t *testing.T) {
 	if in, err := os.Stat(filepath.Join(e.dir, "nimbus", "inbox", r.UploadID)); err != nil || !os.SameFile(in, orig) {
 		t.Fatalf("the upload is not a link to the caller's file (%v)", err)
 	}
-	id, err := e.n.Submit(context.Background(), api.SubmitRequest{Name: "imported", UploadID: r.UploadID, SHA256: r.SHA256, Kind: api.KindBinary, Definition: wordCount()})
+	id, err := e.n.Submit(t.Context(), api.SubmitRequest{Name: "imported", UploadID: r.UploadID, SHA256: r.SHA256, Kind: api.KindBinary, Definition: wordCount()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +227,7 @@ func TestImportCodeCopiesWhatItCannotLink(t *testing.T) {
 	e := newEnv(t, nil)
 	code := []byte("not executable")
 	path, f := codeFile(t, code, 0o640)
-	r, err := e.n.ImportCode(context.Background(), f, sum(code))
+	r, err := e.n.ImportCode(t.Context(), f, sum(code))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,10 +247,10 @@ func TestImportCodeCopiesWhatItCannotLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dir.Close()
-	if _, err := e.n.ImportCode(context.Background(), dir, sum(code)); !errors.Is(err, api.ErrInvalid) {
+	if _, err := e.n.ImportCode(t.Context(), dir, sum(code)); !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("importing a directory: %v", err)
 	}
-	if _, err := e.n.ImportCode(context.Background(), f, "zz"); !errors.Is(err, api.ErrInvalid) {
+	if _, err := e.n.ImportCode(t.Context(), f, "zz"); !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("a malformed checksum: %v", err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/localstorm/localstorm/api"
@@ -334,7 +333,7 @@ func (n *Nimbus) TopologyInfo(ctx context.Context, id, window string, sys bool) 
 			CompleteLatency: latency(t.CompleteLatencyMs, t.Acked), Acked: t.Acked, Failed: t.Failed,
 		})
 	}
-	for _, comp := range sortedKeys(comps) {
+	for _, comp := range slices.Sorted(maps.Keys(comps)) {
 		if !sys && topology.IsSystemID(comp) {
 			continue
 		}
@@ -367,12 +366,6 @@ func (n *Nimbus) TopologyInfo(ctx context.Context, id, window string, sys bool) 
 	}
 	info.Workers = n.workers(v, hosts, now, sys)
 	return info, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := slices.Collect(maps.Keys(m))
-	sort.Strings(keys)
-	return keys
 }
 
 func (n *Nimbus) supervisorHosts() (map[string]string, error) {

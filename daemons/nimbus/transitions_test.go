@@ -1,7 +1,6 @@
 package nimbus
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // forceStatus rewrites a topology's storm base into status, as a previous
@@ -57,7 +57,7 @@ func TestTransitions(t *testing.T) {
 	}
 	e := newEnv(t, nil)
 	e.addSupervisor("a", 6700, 6701, 6702)
-	ctx := context.Background()
+	ctx := t.Context()
 	i := 0
 	for from, events := range want {
 		for ev, to := range events {
@@ -112,7 +112,7 @@ func TestTransitions(t *testing.T) {
 
 func TestTransitionUnknownTopology(t *testing.T) {
 	e := newEnv(t, nil)
-	if err := e.n.Activate(context.Background(), "nope-1-1"); !errors.Is(err, api.ErrNotFound) {
+	if err := e.n.Activate(t.Context(), "nope-1-1"); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("activate of an unknown topology: %v, want not found", err)
 	}
 	// A timed event whose topology went away is dropped with a log line, not a fatal error.
@@ -136,7 +136,7 @@ func TestKillRemovesAfterWaitDefaultingToMessageTimeout(t *testing.T) {
 	e := newEnv(t, nil)
 	e.addSupervisor("a", 6700)
 	id := e.submit("wc", map[string]any{config.TopologyMessageTimeoutSecs: 7})
-	if err := e.n.Kill(context.Background(), id, -1); err != nil {
+	if err := e.n.Kill(t.Context(), id, -1); err != nil {
 		t.Fatal(err)
 	}
 	base, _ := e.state.StormBase(id, nil)
@@ -148,7 +148,7 @@ func TestKillRemovesAfterWaitDefaultingToMessageTimeout(t *testing.T) {
 		t.Fatalf("status %q after 6 s, want still KILLED", s)
 	}
 	e.advance(2 * time.Second)
-	eventually(t, "removal", func() bool { return e.state.status(id) == "" })
+	testutil.Eventually(t, 10*time.Second, "removal", func() bool { return e.state.status(id) == "" })
 	if a, _ := e.state.AssignmentInfo(id, nil); a != nil {
 		t.Error("assignment still present after removal")
 	}
@@ -159,7 +159,7 @@ func TestKillRemovesAfterWaitDefaultingToMessageTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.advance(10 * time.Second)
-	eventually(t, "cleanup", func() bool {
+	testutil.Eventually(t, 10*time.Second, "cleanup", func() bool {
 		_, err := os.Stat(filepath.Join(e.dir, "nimbus", "stormdist", id))
 		e.state.mu.Lock()
 		defer e.state.mu.Unlock()
@@ -172,7 +172,7 @@ func TestRestartWhileKilledStillRemoves(t *testing.T) {
 	e := newEnv(t, nil)
 	e.addSupervisor("a", 6700)
 	id := e.submit("wc", nil)
-	if err := e.n.Kill(context.Background(), id, 30); err != nil {
+	if err := e.n.Kill(t.Context(), id, 30); err != nil {
 		t.Fatal(err)
 	}
 	e.advance(10 * time.Second)
@@ -186,20 +186,20 @@ func TestRestartWhileKilledStillRemoves(t *testing.T) {
 		t.Fatalf("removed %q before the stored wait passed again", s)
 	}
 	e.advance(2 * time.Second)
-	eventually(t, "removal after restart", func() bool { return e.state.status(id) == "" })
+	testutil.Eventually(t, 10*time.Second, "removal after restart", func() bool { return e.state.status(id) == "" })
 }
 
 func TestRestartWhileRebalancingResumes(t *testing.T) {
 	e := newEnv(t, nil)
 	e.addSupervisor("a", 6700, 6701, 6702)
 	id := e.submit("wc", nil)
-	if err := e.n.Rebalance(context.Background(), id, 20, 3, map[string]int{"count": 1}); err != nil {
+	if err := e.n.Rebalance(t.Context(), id, 20, 3, map[string]int{"count": 1}); err != nil {
 		t.Fatal(err)
 	}
 	e.stop()
 	e.start()
 	e.advance(21 * time.Second)
-	eventually(t, "rebalance after restart", func() bool { return e.state.status(id) == cluster.StatusActive })
+	testutil.Eventually(t, 10*time.Second, "rebalance after restart", func() bool { return e.state.status(id) == cluster.StatusActive })
 	base, _ := e.state.StormBase(id, nil)
 	if base.NumWorkers != 3 || base.ComponentExecutors["count"] != 1 || base.TopologyActionOptions != nil || base.PrevStatus != "" {
 		t.Errorf("storm base after rebalance %+v", base)
@@ -215,14 +215,14 @@ func TestRebalanceSpreadsOverMoreWorkers(t *testing.T) {
 	if got := len(slotsOf(a)); got != 1 {
 		t.Fatalf("%d slots before rebalance, want 1", got)
 	}
-	if err := e.n.Deactivate(context.Background(), id); err != nil {
+	if err := e.n.Deactivate(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.n.Rebalance(context.Background(), id, 0, 3, map[string]int{"count": 2}); err != nil {
+	if err := e.n.Rebalance(t.Context(), id, 0, 3, map[string]int{"count": 2}); err != nil {
 		t.Fatal(err)
 	}
 	e.waitQuiet()
-	eventually(t, "rebalance", func() bool { return e.state.status(id) == cluster.StatusInactive })
+	testutil.Eventually(t, 10*time.Second, "rebalance", func() bool { return e.state.status(id) == cluster.StatusInactive })
 	a, _ = e.state.AssignmentInfo(id, nil)
 	// 1 acker per worker is fixed at submit (explicit): executors 2 words + 2 count + 1 acker.
 	if got := len(slotsOf(a)); got != 3 || len(a.Executors) != 5 {
@@ -237,7 +237,7 @@ func TestRebalanceSpreadsOverMoreWorkers(t *testing.T) {
 		{0, map[string]int{"nope": 2}, `no component "nope"`},
 		{0, map[string]int{"count": 0}, "at least 1"},
 	} {
-		if err := e.n.Rebalance(context.Background(), id, 0, bad.workers, bad.execs); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), bad.msg) {
+		if err := e.n.Rebalance(t.Context(), id, 0, bad.workers, bad.execs); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), bad.msg) {
 			t.Errorf("rebalance %d %v: %v, want invalid naming %q", bad.workers, bad.execs, err, bad.msg)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/internal/zktest"
 )
 
@@ -23,7 +25,7 @@ func startEmbeddedZK(tb testing.TB) string { return startEmbeddedServer(tb).Addr
 
 func startEmbeddedServer(tb testing.TB) *zookeeper.Server {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(tb.Context(), 15*time.Second)
 	defer cancel()
 	zk, err := zookeeper.Start(ctx, zookeeper.Options{})
 	if err != nil {
@@ -39,11 +41,11 @@ func freshRoot() string { return fmt.Sprintf("/nimbus-test-%d/storm", zkRootSeq.
 // server at addr.
 func connectZK(tb testing.TB, addr, root string) cluster.StormClusterState {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(tb.Context(), 15*time.Second)
 	defer cancel()
 	state, err := cluster.ConnectStorm(ctx, cluster.Options{
 		Servers: []string{addr}, Root: root,
-		SessionTimeout: 6 * time.Second, Logger: testLogger(tb),
+		SessionTimeout: 6 * time.Second, Logger: testutil.Logger(tb, slog.LevelDebug),
 	})
 	if err != nil {
 		tb.Fatalf("connect to ZooKeeper %s: %v", addr, err)
@@ -54,9 +56,9 @@ func connectZK(tb testing.TB, addr, root string) cluster.StormClusterState {
 
 func startOnZK(tb testing.TB, state cluster.StormClusterState, dir string) *Nimbus {
 	tb.Helper()
-	n, err := Start(context.Background(), Options{
+	n, err := Start(tb.Context(), Options{
 		Conf:     config.Conf{config.NimbusMonitorFreqSecs: 0.2, config.NimbusTaskLaunchSecs: 30},
-		LocalDir: dir, State: state, Logger: testLogger(tb),
+		LocalDir: dir, State: state, Logger: testutil.Logger(tb, slog.LevelDebug),
 	})
 	if err != nil {
 		tb.Fatalf("start nimbus: %v", err)
@@ -67,7 +69,7 @@ func startOnZK(tb testing.TB, state cluster.StormClusterState, dir string) *Nimb
 
 func submitOverAPI(tb testing.TB, c *api.Client, name string, conf map[string]any) string {
 	tb.Helper()
-	ctx := context.Background()
+	ctx := tb.Context()
 	code := []byte("code of " + name)
 	upload, err := c.Upload(ctx, bytes.NewReader(code), sum(code))
 	if err != nil {
@@ -105,7 +107,7 @@ func TestOnZooKeeper(t *testing.T) {
 				}
 			}
 			c := api.NewClient(n.APIURL())
-			ctx := context.Background()
+			ctx := t.Context()
 			id := submitOverAPI(t, c, "wc", map[string]any{config.TopologyWorkers: 2})
 			a, err := state.AssignmentInfo(id, nil)
 			if err != nil || a == nil || len(slotsOf(a)) != 2 || len(a.Executors) != 7 {
@@ -123,7 +125,7 @@ func TestOnZooKeeper(t *testing.T) {
 			if err := supStates["sup-a"].Disconnect(); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "executors moved off sup-a", func() bool {
+			testutil.Eventually(t, 10*time.Second, "executors moved off sup-a", func() bool {
 				a, _ := state.AssignmentInfo(id, nil)
 				for s := range slotsOf(a) {
 					if s.Node == "sup-a" {
@@ -144,11 +146,11 @@ func TestOnZooKeeper(t *testing.T) {
 			if base, _ := state.StormBase(id, nil); base == nil || base.Status != cluster.StatusKilled {
 				t.Fatalf("after restart: %+v, want KILLED", base)
 			}
-			eventually(t, "removal after restart", func() bool {
+			testutil.Eventually(t, 10*time.Second, "removal after restart", func() bool {
 				base, err := state.StormBase(id, nil)
 				return err == nil && base == nil
 			})
-			eventually(t, "heartbeats torn down", func() bool {
+			testutil.Eventually(t, 10*time.Second, "heartbeats torn down", func() bool {
 				ids, err := state.HeartbeatStorms()
 				return err == nil && len(ids) == 0
 			})
@@ -175,7 +177,7 @@ func TestSupervisorLossReassignsWithoutWaitingForTheMonitor(t *testing.T) {
 			zk := startEmbeddedServer(t)
 			addr, root := zk.Addr(), freshRoot()
 			state := connectZK(t, addr, root)
-			n, err := Start(context.Background(), Options{Conf: config.Conf{config.NimbusMonitorFreqSecs: 3600}, LocalDir: t.TempDir(), State: state, Logger: testLogger(t)})
+			n, err := Start(t.Context(), Options{Conf: config.Conf{config.NimbusMonitorFreqSecs: 3600}, LocalDir: t.TempDir(), State: state, Logger: testutil.Logger(t, slog.LevelDebug)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,7 +204,7 @@ func TestSupervisorLossReassignsWithoutWaitingForTheMonitor(t *testing.T) {
 				if err := zk.ExpireSession(old); err != nil {
 					t.Fatal(err)
 				}
-				eventually(t, "a new nimbus session", func() bool {
+				testutil.Eventually(t, 10*time.Second, "a new nimbus session", func() bool {
 					sid := withID.SessionID()
 					return sid != 0 && sid != old
 				})
@@ -211,7 +213,7 @@ func TestSupervisorLossReassignsWithoutWaitingForTheMonitor(t *testing.T) {
 			if err := supA.Disconnect(); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "executors on sup-b", func() bool {
+			testutil.Eventually(t, 10*time.Second, "executors on sup-b", func() bool {
 				a, _ := state.AssignmentInfo(id, nil)
 				return a != nil && len(slotsOf(a)) == 1 && a.Executors[0].Slot.Node == "sup-b"
 			})

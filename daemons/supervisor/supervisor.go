@@ -16,8 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -334,11 +336,7 @@ func (s *Supervisor) heartbeat() error {
 	if err != nil {
 		return err
 	}
-	used := make([]int, 0, len(assigned))
-	for port := range assigned {
-		used = append(used, port)
-	}
-	sort.Ints(used)
+	used := slices.Sorted(maps.Keys(assigned))
 	now := cluster.Now()
 	return s.opts.State.SupervisorHeartbeat(s.id, &cluster.SupervisorInfo{
 		V:          cluster.SchemaVersion,

@@ -26,6 +26,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/localstate"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/internal/zktest"
 	"github.com/localstorm/localstorm/procs"
 )
@@ -223,7 +224,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	zk, embedded := startZooKeeper(t)
-	state, err := cluster.ConnectStorm(context.Background(), cluster.Options{Servers: []string{zk}, SessionTimeout: 4 * time.Second})
+	state, err := cluster.ConnectStorm(t.Context(), cluster.Options{Servers: []string{zk}, SessionTimeout: 4 * time.Second})
 	if err != nil {
 		t.Fatalf("connect to ZooKeeper: %v", err)
 	}
@@ -244,7 +245,7 @@ func startZooKeeper(t testing.TB) (string, *zookeeper.Server) {
 	if os.Getenv(realZKEnv) == "1" {
 		return zktest.StartReal(t, zktest.RealOptions{}).Addr, nil
 	}
-	srv, err := zookeeper.Start(context.Background(), zookeeper.Options{})
+	srv, err := zookeeper.Start(t.Context(), zookeeper.Options{})
 	if err != nil {
 		t.Fatalf("start embedded ZooKeeper: %v", err)
 	}
@@ -265,20 +266,9 @@ func freePorts(t testing.TB, n int) []int {
 	return ports
 }
 
-type testLogWriter struct{ t testing.TB }
-
-func (w testLogWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 func (e *env) start() *Supervisor {
 	e.t.Helper()
-	logger := slog.New(slog.DiscardHandler) // benchmarks print every b.Log
-	if _, ok := e.t.(*testing.T); ok {
-		logger = slog.New(slog.NewTextHandler(testLogWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	sup, err := Start(context.Background(), supervisorOptions(e.dir, e.state, e.code, e.ports, logger))
+	sup, err := Start(e.t.Context(), supervisorOptions(e.dir, e.state, e.code, e.ports, testutil.Logger(e.t, slog.LevelDebug)))
 	if err != nil {
 		e.t.Fatalf("start supervisor: %v", err)
 	}
@@ -304,28 +294,10 @@ func (e *env) assign(topologyID, node string, executors int, ports ...int) {
 // ZooKeeper on a loaded machine may drop the test's connection for a moment.
 func (e *env) write(what string, fn func() error) {
 	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testutil.Eventually(e.t, 15*time.Second, what, func() (bool, string) {
 		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err == nil, fmt.Sprint(err)
+	})
 }
 
 func running(sup *Supervisor) map[int]WorkerInfo {
@@ -359,7 +331,7 @@ func TestAssignmentLifecycle(t *testing.T) {
 	e.assign(topo, sup.ID(), 3, e.ports...)
 
 	// Assignment appears → one worker per port, heartbeating with its executors.
-	waitFor(t, 15*time.Second, "two running workers", func() bool { return len(running(sup)) == 2 })
+	testutil.Eventually(t, 15*time.Second, "two running workers", func() bool { return len(running(sup)) == 2 })
 	workers := running(sup)
 	for i, port := range e.ports {
 		w := workers[port]
@@ -389,7 +361,7 @@ func TestAssignmentLifecycle(t *testing.T) {
 			t.Errorf("worker log: %v", err)
 		}
 	}
-	waitFor(t, 5*time.Second, "used ports in the supervisor heartbeat", func() bool {
+	testutil.Eventually(t, 5*time.Second, "used ports in the supervisor heartbeat", func() bool {
 		info, err := e.state.SupervisorInfo(sup.ID())
 		return err == nil && info != nil && len(info.UsedPorts) == 2 && len(info.SlotPorts) == 2 && info.Hostname == "test-host"
 	})
@@ -402,7 +374,7 @@ func TestAssignmentLifecycle(t *testing.T) {
 	if err := syscall.Kill(victim.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "the killed worker's replacement", func() bool {
+	testutil.Eventually(t, 15*time.Second, "the killed worker's replacement", func() bool {
 		w, ok := running(sup)[e.ports[0]]
 		return ok && w.WorkerID != victim.WorkerID
 	})
@@ -419,15 +391,15 @@ func TestAssignmentLifecycle(t *testing.T) {
 		pids = append(pids, w.Pid)
 	}
 	e.write("remove assignment", func() error { return e.state.RemoveStorm(topo) })
-	waitFor(t, 15*time.Second, "workers shut down", func() bool { return len(sup.Workers()) == 0 })
+	testutil.Eventually(t, 15*time.Second, "workers shut down", func() bool { return len(sup.Workers()) == 0 })
 	for _, pid := range pids {
-		waitFor(t, 5*time.Second, "worker process gone", func() bool { return processGone(pid) })
+		testutil.Eventually(t, 5*time.Second, "worker process gone", func() bool { return processGone(pid) })
 	}
-	waitFor(t, 5*time.Second, "code removed", func() bool {
+	testutil.Eventually(t, 5*time.Second, "code removed", func() bool {
 		_, err := os.Stat(filepath.Join(e.dir, "supervisor", "stormdist", topo))
 		return os.IsNotExist(err)
 	})
-	waitFor(t, 5*time.Second, "worker dirs removed", func() bool {
+	testutil.Eventually(t, 5*time.Second, "worker dirs removed", func() bool {
 		entries, _ := os.ReadDir(filepath.Join(e.dir, "workers"))
 		return len(entries) == 0
 	})
@@ -440,13 +412,13 @@ func TestStoppedWorkerTimesOut(t *testing.T) {
 	e := newEnv(t)
 	sup := e.start()
 	e.assign("t-1-1", sup.ID(), 1, e.ports[0])
-	waitFor(t, 15*time.Second, "a running worker", func() bool { return len(running(sup)) == 1 })
+	testutil.Eventually(t, 15*time.Second, "a running worker", func() bool { return len(running(sup)) == 1 })
 	frozen := running(sup)[e.ports[0]]
 	if err := syscall.Kill(frozen.Pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
-	waitFor(t, 20*time.Second, "the frozen worker's replacement", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the frozen worker's replacement", func() bool {
 		w, ok := running(sup)[e.ports[0]]
 		return ok && w.WorkerID != frozen.WorkerID
 	})
@@ -454,7 +426,7 @@ func TestStoppedWorkerTimesOut(t *testing.T) {
 	if waited := time.Since(stopped); waited < timeout {
 		t.Errorf("replaced after %s, before the worker timeout %s", waited, timeout)
 	}
-	waitFor(t, 5*time.Second, "the frozen worker to be killed", func() bool { return processGone(frozen.Pid) })
+	testutil.Eventually(t, 5*time.Second, "the frozen worker to be killed", func() bool { return processGone(frozen.Pid) })
 }
 
 // TestCrashLoopingWorkerKeepsBeingRelaunched: a worker that dies soon after
@@ -462,17 +434,17 @@ func TestStoppedWorkerTimesOut(t *testing.T) {
 // loops), each time under a new worker id.
 func TestCrashLoopingWorkerKeepsBeingRelaunched(t *testing.T) {
 	e := newEnv(t)
-	logger := slog.New(slog.NewTextHandler(testLogWriter{t}, nil))
+	logger := testutil.Logger(t, slog.LevelInfo)
 	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, logger)
 	opts.WorkerEnv = append(opts.WorkerEnv, "FAKE_WORKER_CRASH_AFTER=100ms")
-	sup, err := Start(context.Background(), opts)
+	sup, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sup.Close(context.Background()) })
 	e.assign("t-1-1", sup.ID(), 1, e.ports[0])
 	seen := map[string]bool{}
-	waitFor(t, 20*time.Second, "four generations of the crashing worker", func() bool {
+	testutil.Eventually(t, 20*time.Second, "four generations of the crashing worker", func() bool {
 		for _, w := range sup.Workers() {
 			seen[w.WorkerID] = true
 		}
@@ -488,16 +460,16 @@ func TestFluxTopology(t *testing.T) {
 		{name: "wordcount.yaml", typeflag: tar.TypeReg, body: "name: wordcount"},
 		{name: "multilang/resources/split.py", typeflag: tar.TypeReg, body: "import storm"},
 	})
-	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, slog.New(slog.NewTextHandler(testLogWriter{t}, nil)))
+	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, testutil.Logger(t, slog.LevelInfo))
 	opts.LocalstormPath = e.code.exe
-	sup, err := Start(context.Background(), opts)
+	sup, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sup.Close(context.Background()) })
 	const topo = "flux-1-1"
 	e.assign(topo, sup.ID(), 1, e.ports[0])
-	waitFor(t, 15*time.Second, "the Flux worker", func() bool { return len(running(sup)) == 1 })
+	testutil.Eventually(t, 15*time.Second, "the Flux worker", func() bool { return len(running(sup)) == 1 })
 	codeDir := filepath.Join(e.dir, "supervisor", "stormdist", topo)
 	if data, err := os.ReadFile(filepath.Join(codeDir, "resources", "multilang", "resources", "split.py")); err != nil || string(data) != "import storm" {
 		t.Errorf("unpacked resource = %q, %v", data, err)
@@ -523,19 +495,19 @@ func TestWatchesSurviveSessionExpiry(t *testing.T) {
 	}
 	sup := e.start()
 	e.assign("t-1-1", sup.ID(), 1, e.ports[0])
-	waitFor(t, 15*time.Second, "the first worker", func() bool { return len(running(sup)) == 1 })
+	testutil.Eventually(t, 15*time.Second, "the first worker", func() bool { return len(running(sup)) == 1 })
 	for _, session := range e.embedded.Sessions() {
 		if err := e.embedded.ExpireSession(session.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 15*time.Second, "the supervisor heartbeat on the new session", func() bool {
+	testutil.Eventually(t, 15*time.Second, "the supervisor heartbeat on the new session", func() bool {
 		info, err := e.state.SupervisorInfo(sup.ID())
 		return err == nil && info != nil
 	})
 	assigned := time.Now()
 	e.assign("u-1-1", sup.ID(), 1, e.ports[1])
-	waitFor(t, 15*time.Second, "the second topology's worker", func() bool { return len(running(sup)) == 2 })
+	testutil.Eventually(t, 15*time.Second, "the second topology's worker", func() bool { return len(running(sup)) == 2 })
 	if took := time.Since(assigned); took >= syncSupervisorPeriod {
 		t.Errorf("new assignment acted on after %s: only by the periodic sync, the watch was lost", took)
 	}
@@ -545,7 +517,7 @@ func TestCloseLeavesNoProcess(t *testing.T) {
 	e := newEnv(t)
 	sup := e.start()
 	e.assign("t-1-1", sup.ID(), 2, e.ports...)
-	waitFor(t, 15*time.Second, "two running workers", func() bool { return len(running(sup)) == 2 })
+	testutil.Eventually(t, 15*time.Second, "two running workers", func() bool { return len(running(sup)) == 2 })
 	workers := sup.Workers()
 	if err := sup.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -567,7 +539,7 @@ func TestRestartKeepsIDAndReapsOrphans(t *testing.T) {
 	e := newEnv(t)
 	first := e.start()
 	e.assign("t-1-1", first.ID(), 1, e.ports[0])
-	waitFor(t, 15*time.Second, "a running worker", func() bool { return len(running(first)) == 1 })
+	testutil.Eventually(t, 15*time.Second, "a running worker", func() bool { return len(running(first)) == 1 })
 	orphan := running(first)[e.ports[0]]
 	first.Kill()
 	if processGone(orphan.Pid) {
@@ -581,7 +553,7 @@ func TestRestartKeepsIDAndReapsOrphans(t *testing.T) {
 	if !processGone(orphan.Pid) {
 		t.Errorf("the previous supervisor's worker %d was not reaped at start", orphan.Pid)
 	}
-	waitFor(t, 15*time.Second, "a new worker", func() bool {
+	testutil.Eventually(t, 15*time.Second, "a new worker", func() bool {
 		w, ok := running(second)[e.ports[0]]
 		return ok && w.WorkerID != orphan.WorkerID
 	})
@@ -592,7 +564,7 @@ func TestDownloadFailureIsRetried(t *testing.T) {
 	e.code.failures.Store(2)
 	sup := e.start()
 	e.assign("t-1-1", sup.ID(), 1, e.ports[0])
-	waitFor(t, 15*time.Second, "a running worker after failed downloads", func() bool { return len(running(sup)) == 1 })
+	testutil.Eventually(t, 15*time.Second, "a running worker after failed downloads", func() bool { return len(running(sup)) == 1 })
 	if n := e.code.failures.Load(); n >= 0 {
 		t.Errorf("failures left %d: the injected failures were not all hit", n)
 	}
@@ -600,16 +572,16 @@ func TestDownloadFailureIsRetried(t *testing.T) {
 
 func TestHealthCheckFailureStopsSupervisor(t *testing.T) {
 	e := newEnv(t)
-	logger := slog.New(slog.NewTextHandler(testLogWriter{t}, nil))
+	logger := testutil.Logger(t, slog.LevelInfo)
 	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, logger)
 	opts.HealthCheckInterval = 100 * time.Millisecond
-	sup, err := Start(context.Background(), opts)
+	sup, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sup.Close(context.Background()) })
 	e.assign("t-1-1", sup.ID(), 2, e.ports...)
-	waitFor(t, 15*time.Second, "two running workers", func() bool { return len(running(sup)) == 2 })
+	testutil.Eventually(t, 15*time.Second, "two running workers", func() bool { return len(running(sup)) == 2 })
 	workers := sup.Workers()
 	select {
 	case err := <-sup.Err():
@@ -646,7 +618,7 @@ func TestWorkersDieWithSIGKILLedOwner(t *testing.T) {
 	owner.Env = append(os.Environ(), modeEnv+"=owner", "OWNER_ZK="+e.zk, "OWNER_DIR="+e.dir,
 		"OWNER_EXE="+e.code.exe, fmt.Sprintf("OWNER_PORTS=%d", e.ports[0]))
 	owner.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	owner.Stderr = testLogWriter{t}
+	owner.Stderr = testutil.LogWriter(t)
 	stdout, err := owner.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -666,7 +638,7 @@ func TestWorkersDieWithSIGKILLedOwner(t *testing.T) {
 	e.assign("t-1-1", id, 1, e.ports[0])
 
 	var pid int
-	waitFor(t, 15*time.Second, "the owner's worker to run", func() bool {
+	testutil.Eventually(t, 15*time.Second, "the owner's worker to run", func() bool {
 		records, _ := filepath.Glob(filepath.Join(e.dir, "workers", "*", "pids", "*"))
 		for _, r := range records {
 			if n, err := strconv.Atoi(filepath.Base(r)); err == nil && !processGone(n) {
@@ -680,7 +652,7 @@ func TestWorkersDieWithSIGKILLedOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	owner.Wait()
-	waitFor(t, 5*time.Second, "the worker to die with its owner", func() bool { return processGone(pid) })
+	testutil.Eventually(t, 5*time.Second, "the worker to die with its owner", func() bool { return processGone(pid) })
 }
 
 func TestClassifyWorker(t *testing.T) {
@@ -760,13 +732,13 @@ func TestRunHealthChecks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	results := runHealthChecks(context.Background(), dir, 500*time.Millisecond, slog.New(slog.DiscardHandler))
+	results := runHealthChecks(t.Context(), dir, 500*time.Millisecond, slog.New(slog.DiscardHandler))
 	for name, s := range scripts {
 		if got := results[filepath.Join(dir, name)]; got != s.want {
 			t.Errorf("%s: result %q, want %q", name, got, s.want)
 		}
 	}
-	if r := runHealthChecks(context.Background(), filepath.Join(dir, "missing"), time.Second, slog.New(slog.DiscardHandler)); len(r) != 0 {
+	if r := runHealthChecks(t.Context(), filepath.Join(dir, "missing"), time.Second, slog.New(slog.DiscardHandler)); len(r) != 0 {
 		t.Errorf("missing dir: %v, want no results", r)
 	}
 }
@@ -815,7 +787,7 @@ func BenchmarkWorkerKillToReady(b *testing.B) {
 	e := newEnv(b)
 	sup := e.start()
 	e.assign("bench-1-1", sup.ID(), 1, e.ports[0])
-	waitFor(b, 15*time.Second, "a running worker", func() bool { return len(running(sup)) == 1 })
+	testutil.Eventually(b, 15*time.Second, "a running worker", func() bool { return len(running(sup)) == 1 })
 	var durations []time.Duration
 	b.ResetTimer()
 	for b.Loop() {
@@ -828,7 +800,7 @@ func BenchmarkWorkerKillToReady(b *testing.B) {
 		if err := syscall.Kill(victim.Pid, syscall.SIGKILL); err != nil {
 			b.Fatal(err)
 		}
-		waitFor(b, 15*time.Second, "the replacement worker", func() bool {
+		testutil.Eventually(b, 15*time.Second, "the replacement worker", func() bool {
 			w, ok := running(sup)[e.ports[0]]
 			return ok && w.WorkerID != victim.WorkerID
 		})
@@ -852,14 +824,14 @@ func BenchmarkAssignmentToReady(b *testing.B) {
 		topo := fmt.Sprintf("bench-%d-1", i)
 		start := time.Now()
 		e.assign(topo, sup.ID(), 1, e.ports[0])
-		waitFor(b, 15*time.Second, "the worker", func() bool {
+		testutil.Eventually(b, 15*time.Second, "the worker", func() bool {
 			w, ok := running(sup)[e.ports[0]]
 			return ok && w.TopologyID == topo
 		})
 		durations = append(durations, time.Since(start))
 		b.StopTimer()
 		e.write("remove assignment", func() error { return e.state.RemoveStorm(topo) })
-		waitFor(b, 15*time.Second, "the worker to stop", func() bool { return len(sup.Workers()) == 0 })
+		testutil.Eventually(b, 15*time.Second, "the worker to stop", func() bool { return len(sup.Workers()) == 0 })
 		b.StartTimer()
 	}
 	slices.Sort(durations)

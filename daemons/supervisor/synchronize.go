@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,11 +31,7 @@ type LocalAssignment struct {
 // assignment. Two topologies on one port is an error (nimbus never does it).
 func assignmentsForNode(node string, assignments map[string]*cluster.Assignment) (map[int]LocalAssignment, error) {
 	out := map[int]LocalAssignment{}
-	ids := make([]string, 0, len(assignments))
-	for id := range assignments {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids := slices.Sorted(maps.Keys(assignments))
 	for _, id := range ids {
 		a := assignments[id]
 		if a == nil {

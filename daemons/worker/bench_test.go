@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -99,7 +100,7 @@ func BenchmarkIntraWorker(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	startInProcess(b, bld, config.Conf{config.TopologyAckerExecutors: 0})
-	waitFor(b, "every tuple received", 10*time.Minute, func() bool { return received.Load() == n })
+	testutil.Eventually(b, 10*time.Minute, "every tuple received", func() bool { return received.Load() == n })
 	el := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(n)/el.Seconds(), "tuples/s")
@@ -142,7 +143,7 @@ func measureAckedPeak(b *testing.B, n int64) float64 {
 	var acked atomic.Int64
 	start := time.Now()
 	p := startInProcess(b, ackedWordCount(n, 0, func(time.Duration) { acked.Add(1) }), ackedConf)
-	waitFor(b, "every tuple acked", 10*time.Minute, func() bool { return acked.Load() == n })
+	testutil.Eventually(b, 10*time.Minute, "every tuple acked", func() bool { return acked.Load() == n })
 	el := time.Since(start)
 	p.stop()
 	return float64(n) / el.Seconds()

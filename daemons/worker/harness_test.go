@@ -2,13 +2,15 @@ package worker
 
 import (
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/workercontract"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -23,11 +25,7 @@ func assignmentFor(def *topology.Definition, numAckers int, slots []cluster.Node
 	for id, c := range def.Bolts {
 		parallelism[id] = c.Parallelism
 	}
-	ids := make([]string, 0, len(tasks))
-	for id := range tasks {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids := slices.Sorted(maps.Keys(tasks))
 	a := &cluster.Assignment{V: cluster.SchemaVersion, NodeHost: map[string]string{}}
 	i := 0
 	for _, id := range ids {
@@ -67,7 +65,7 @@ func startInProcess(t testing.TB, b *topology.Builder, conf config.Conf) *inProc
 		opts:   Options{Worker: workercontract.Worker{TopologyID: "test-1-1", SupervisorID: slot.Node, Port: slot.Port, WorkerID: "w1", LocalDir: t.TempDir()}, Topology: topo},
 		conf:   conf,
 		def:    def,
-		logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		logger: testutil.Logger(t, slog.LevelWarn),
 		peers:  map[cluster.NodePort]*peer{},
 	}
 	w.mine = slotExecutors(a, slot.Node, slot.Port)
@@ -95,24 +93,5 @@ func (p *inProcess) fatal() error {
 		return err
 	default:
 		return nil
-	}
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Log(string(b))
-	return len(b), nil
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/localstate"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -210,7 +211,7 @@ const testSupervisor = "sup-1"
 
 func newProcCluster(t testing.TB, topo string, n int, conf config.Conf, numSlots int) *procCluster {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	srv, err := zookeeper.Start(ctx, zookeeper.Options{TickTime: 200 * time.Millisecond})
 	if err != nil {
@@ -394,7 +395,7 @@ func TestWorkersExactlyOnceAckingOff(t *testing.T) {
 		t.Fatalf("local heartbeat %+v (found %v), want topology %s port %d executors %v", hb, found, c.topologyID, c.slots[0].Port, want)
 	}
 	w1 := c.start(1)
-	waitFor(t, "every word logged", 60*time.Second, func() bool {
+	testutil.Eventually(t, 60*time.Second, "every word logged", func() bool {
 		uids, _ := c.counted()
 		return len(uids) == 3*n
 	})
@@ -416,7 +417,7 @@ func TestWorkersExactlyOnceAckingOff(t *testing.T) {
 	}
 	// Both workers sent ZooKeeper heartbeats with stats.
 	for _, s := range c.slots {
-		waitFor(t, "a ZooKeeper heartbeat", 10*time.Second, func() bool {
+		testutil.Eventually(t, 10*time.Second, "a ZooKeeper heartbeat", func() bool {
 			hb, err := c.zk.WorkerHeartbeat(c.topologyID, s.Node, s.Port)
 			return err == nil && hb != nil && len(hb.Executors) > 0
 		})
@@ -455,13 +456,13 @@ func TestWorkersAtLeastOnceWithKilledWorker(t *testing.T) {
 	victim := 1 - spoutSlot
 	c.start(spoutSlot)
 	v := c.start(victim)
-	waitFor(t, "a quarter of the tuples acked", 60*time.Second, func() bool { return len(c.ackedIDs()) >= n/4 })
+	testutil.Eventually(t, 60*time.Second, "a quarter of the tuples acked", func() bool { return len(c.ackedIDs()) >= n/4 })
 	v.kill()
 	if done := len(c.ackedIDs()); done == n {
 		t.Fatalf("the run finished before the worker was killed; nothing was tested")
 	}
 	c.start(victim)
-	waitFor(t, "every tuple acked", 120*time.Second, func() bool { return len(c.ackedIDs()) == n })
+	testutil.Eventually(t, 120*time.Second, "every tuple acked", func() bool { return len(c.ackedIDs()) == n })
 }
 
 // assignmentTasks tells which components run on each slot.
@@ -560,7 +561,7 @@ func BenchmarkIdleWorkerRSS(b *testing.B) {
 	c := newProcCluster(b, "wordcount", 0, config.Conf{config.TopologyAckerExecutors: 1}, 1)
 	p := c.start(0)
 	s := c.slots[0]
-	waitFor(b, "a ZooKeeper heartbeat", 30*time.Second, func() bool {
+	testutil.Eventually(b, 30*time.Second, "a ZooKeeper heartbeat", func() bool {
 		hb, err := c.zk.WorkerHeartbeat(c.topologyID, s.Node, s.Port)
 		return err == nil && hb != nil && hb.UptimeSecs >= 2
 	})
@@ -594,12 +595,12 @@ func TestWorkerFollowsTopologyStatus(t *testing.T) {
 		t.Fatalf("an inactive topology's spout ran: events %q", c.events())
 	}
 	c.setStatus(cluster.StatusActive)
-	waitFor(t, "the spout activated", 20*time.Second, func() bool { return strings.Contains(c.events(), "activate") })
-	waitFor(t, "some tuples acked", 20*time.Second, func() bool { return len(c.ackedIDs()) > 100 })
+	testutil.Eventually(t, 20*time.Second, "the spout activated", func() bool { return strings.Contains(c.events(), "activate") })
+	testutil.Eventually(t, 20*time.Second, "some tuples acked", func() bool { return len(c.ackedIDs()) > 100 })
 	c.setStatus(cluster.StatusInactive)
-	waitFor(t, "the spout deactivated", 20*time.Second, func() bool { return strings.Contains(c.events(), "deactivate") })
+	testutil.Eventually(t, 20*time.Second, "the spout deactivated", func() bool { return strings.Contains(c.events(), "deactivate") })
 	c.setStatus(cluster.StatusActive)
-	waitFor(t, "every tuple acked", 60*time.Second, func() bool { return len(c.ackedIDs()) == n })
+	testutil.Eventually(t, 60*time.Second, "every tuple acked", func() bool { return len(c.ackedIDs()) == n })
 	ev := c.events()
 	lines := strings.Fields(strings.ReplaceAll(ev, "violation: NextTuple while inactive", "violation"))
 	if !slices.Equal(lines, []string{"activate", "deactivate", "activate"}) {
@@ -634,7 +635,7 @@ func TestWorkerFollowsReassignment(t *testing.T) {
 	must(t, c.zk.SetAssignment(c.topologyID, c.assignment))
 	stay := c.start(0)
 	moved := c.start(1)
-	waitFor(t, "some tuples acked", 60*time.Second, func() bool { return len(c.ackedIDs()) > n/5 })
+	testutil.Eventually(t, 60*time.Second, "some tuples acked", func() bool { return len(c.ackedIDs()) > n/5 })
 	next := *c.assignment
 	next.Executors = nil
 	for _, ea := range c.assignment.Executors {
@@ -648,7 +649,7 @@ func TestWorkerFollowsReassignment(t *testing.T) {
 		t.Fatalf("moved-from worker exited %d, want 0", code)
 	}
 	c.start(2)
-	waitFor(t, "every tuple acked", 120*time.Second, func() bool { return len(c.ackedIDs()) == n })
+	testutil.Eventually(t, 120*time.Second, "every tuple acked", func() bool { return len(c.ackedIDs()) == n })
 	select {
 	case <-stay.exited:
 		t.Fatalf("the worker that kept its slot exited: %v\n%s", stay.err, c.workerLog(c.slots[0].Port))

@@ -2,7 +2,8 @@ package worker
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/localstorm/localstorm/topology"
 )
@@ -37,11 +38,7 @@ func routeTable(def *topology.Definition, ctx *topology.Context, localTasks []in
 	}
 	// Sorted bolt ids: every task builds the same order, so Emit returns task
 	// ids in a stable order.
-	ids := make([]string, 0, len(def.Bolts))
-	for id := range def.Bolts {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids := slices.Sorted(maps.Keys(def.Bolts))
 	for _, id := range ids {
 		b := def.Bolts[id]
 		if b == nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -29,12 +30,12 @@ func TestWordCountInProcess(t *testing.T) {
 			const n = 5000
 			rec := newRecord()
 			startInProcess(t, wordCount(rec, n, true), config.Conf{config.TopologyAckerExecutors: tc.ackers})
-			waitFor(t, "every sentence acked", 20*time.Second, func() bool {
+			testutil.Eventually(t, 20*time.Second, "every sentence acked", func() bool {
 				_, acked, _ := rec.snapshot()
 				return acked == n
 			})
 			want := wantCounts(n)
-			waitFor(t, "every word counted", 10*time.Second, func() bool {
+			testutil.Eventually(t, 10*time.Second, "every word counted", func() bool {
 				rec.mu.Lock()
 				defer rec.mu.Unlock()
 				return maps.Equal(rec.counts, want)
@@ -75,7 +76,7 @@ func TestMaxSpoutPending(t *testing.T) {
 		}}
 	}, 1).ShuffleGrouping("s")
 	startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 1, config.TopologyMaxSpoutPending: maxPending})
-	waitFor(t, "every tuple acked", 20*time.Second, func() bool {
+	testutil.Eventually(t, 20*time.Second, "every tuple acked", func() bool {
 		_, acked, _ := rec.snapshot()
 		return acked == n
 	})
@@ -104,7 +105,7 @@ func TestMessageTimeoutFailsSpoutTuples(t *testing.T) {
 	}, 1).ShuffleGrouping("s")
 	start := time.Now()
 	startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 1, config.TopologyMessageTimeoutSecs: timeout.Seconds()})
-	waitFor(t, "every tuple failed by timeout", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "every tuple failed by timeout", func() bool {
 		_, _, failed := rec.snapshot()
 		return failed == n
 	})
@@ -133,7 +134,7 @@ func TestBoltFailReachesSpout(t *testing.T) {
 		}}
 	}, 2).FieldsGrouping("split", topology.Fields{"word"})
 	startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 1, config.TopologyMessageTimeoutSecs: 60})
-	waitFor(t, "every tuple failed", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "every tuple failed", func() bool {
 		_, _, failed := rec.snapshot()
 		return failed == n
 	})
@@ -157,11 +158,11 @@ func TestAckingOffAcksOnEmit(t *testing.T) {
 		}}
 	}, 1).ShuffleGrouping("s")
 	p := startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 0})
-	waitFor(t, "every tuple acked", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "every tuple acked", func() bool {
 		_, acked, _ := rec.snapshot()
 		return acked == n
 	})
-	waitFor(t, "every tuple received", 10*time.Second, func() bool { return received.Load() == n })
+	testutil.Eventually(t, 10*time.Second, "every tuple received", func() bool { return received.Load() == n })
 	if err := p.fatal(); err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func TestBackpressureBlocksSpout(t *testing.T) {
 		config.TopologyExecutorReceiveBufSize: bufSize, BatchSizeKey: batch})
 	// Wait until the spout is blocked: its emit count stops moving.
 	last := -1
-	waitFor(t, "the spout to block", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "the spout to block", func() bool {
 		e, _, _ := rec.snapshot()
 		stable := e == last
 		last = e
@@ -201,7 +202,7 @@ func TestBackpressureBlocksSpout(t *testing.T) {
 	}
 	// Letting the bolt go lets the spout go.
 	close(gate)
-	waitFor(t, "the spout to resume", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "the spout to resume", func() bool {
 		e, _, _ := rec.snapshot()
 		return e > 4*bound && received.Load() > int64(2*bound)
 	})
@@ -214,7 +215,7 @@ func TestTickTuples(t *testing.T) {
 	b.SetBolt("count", func() topology.Bolt { return &countBolt{rec: rec} }, 1).
 		ShuffleGrouping("s").AddConfig(config.TopologyTickTupleFreqSecs, 0.02)
 	startInProcess(t, b, nil)
-	waitFor(t, "3 tick tuples", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "3 tick tuples", func() bool {
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
 		return rec.ticks >= 3
@@ -230,7 +231,7 @@ func TestComponentPanicIsFatal(t *testing.T) {
 	}, 1).ShuffleGrouping("s")
 	p := startInProcess(t, b, nil)
 	var err error
-	waitFor(t, "a fatal error", 10*time.Second, func() bool { err = p.fatal(); return err != nil })
+	testutil.Eventually(t, 10*time.Second, "a fatal error", func() bool { err = p.fatal(); return err != nil })
 	if !strings.Contains(err.Error(), `"boom"`) || !strings.Contains(err.Error(), "kaboom") {
 		t.Fatalf("fatal error %q does not name the component and the panic", err)
 	}
@@ -248,7 +249,7 @@ func TestStatsCount(t *testing.T) {
 	const n = 200
 	rec := newRecord()
 	p := startInProcess(t, wordCount(rec, n, true), config.Conf{config.TopologyAckerExecutors: 1})
-	waitFor(t, "every sentence acked", 20*time.Second, func() bool {
+	testutil.Eventually(t, 20*time.Second, "every sentence acked", func() bool {
 		_, acked, _ := rec.snapshot()
 		return acked == n
 	})
@@ -305,12 +306,12 @@ func TestBoltCollectorFromOwnGoroutine(t *testing.T) {
 	b.SetBolt("split", func() topology.Bolt { return &asyncBolt{} }, 2).ShuffleGrouping("sentences")
 	b.SetBolt("count", func() topology.Bolt { return &countBolt{rec: rec} }, 2).FieldsGrouping("split", topology.Fields{"word"})
 	startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 1})
-	waitFor(t, "every sentence acked", 20*time.Second, func() bool {
+	testutil.Eventually(t, 20*time.Second, "every sentence acked", func() bool {
 		_, acked, _ := rec.snapshot()
 		return acked == n
 	})
 	want := wantCounts(n)
-	waitFor(t, "every word counted", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "every word counted", func() bool {
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
 		return maps.Equal(rec.counts, want)
@@ -331,7 +332,7 @@ func TestReportErrorStopsNothing(t *testing.T) {
 		}}
 	}, 1).ShuffleGrouping("s")
 	p := startInProcess(t, b, config.Conf{config.TopologyAckerExecutors: 1})
-	waitFor(t, "every tuple acked", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "every tuple acked", func() bool {
 		_, acked, _ := rec.snapshot()
 		return acked == n
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -59,7 +60,7 @@ func TestServerRejectsBadFramesAndDelivers(t *testing.T) {
 	defer good.Close()
 	_, err = good.Write(frame)
 	must(t, err)
-	waitFor(t, "6 tuples delivered to both sink tasks", 10*time.Second, func() bool { return fromSpout.Load() == 6 })
+	testutil.Eventually(t, 10*time.Second, "6 tuples delivered to both sink tasks", func() bool { return fromSpout.Load() == 6 })
 	if got := received.Load(); got != 6 {
 		t.Fatalf("sink received %d tuples, want 6", got)
 	}

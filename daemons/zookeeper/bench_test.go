@@ -12,7 +12,6 @@ package zookeeper_test
 // holding 100,000 znodes of 100 bytes.
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -41,7 +40,7 @@ func embeddedBench(dataDir bool, fsync zookeeper.FsyncPolicy) func(b *testing.B)
 		if dataDir {
 			opts.DataDir = b.TempDir()
 		}
-		srv, err := zookeeper.Start(context.Background(), opts)
+		srv, err := zookeeper.Start(b.Context(), opts)
 		if err != nil {
 			b.Fatal(err)
 		}

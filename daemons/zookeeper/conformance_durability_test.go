@@ -7,7 +7,6 @@ package zookeeper_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -75,20 +74,10 @@ func waitGone(t *testing.T, c interface {
 	Exists(string) (bool, *zk.Stat, error)
 }, path string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	testutil.Eventually(t, within, "the ephemeral "+path+" of a session that did not come back to expire after restart", func() (bool, error) {
 		ok, _, err := c.Exists(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the ephemeral %s of a session that did not come back survived %s after restart", path, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return !ok, err
+	})
 }
 
 // TestConformanceRestartKeepsState restarts each server on its data dir (the
@@ -154,7 +143,7 @@ func TestConformanceRestartKeepsState(t *testing.T) {
 // whole tree.
 func TestDurabilityTornLogTailIsCutBack(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := zookeeper.Start(context.Background(), zookeeper.Options{DataDir: dir, FourLetterWords: []string{"*"}})
+	srv, err := zookeeper.Start(t.Context(), zookeeper.Options{DataDir: dir, FourLetterWords: []string{"*"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +185,7 @@ func TestDurabilityTornLogTailIsCutBack(t *testing.T) {
 	f.Close()
 
 	logged := &testutil.Buffer{}
-	srv, err = zookeeper.Start(context.Background(), zookeeper.Options{DataDir: dir, FourLetterWords: []string{"*"},
+	srv, err = zookeeper.Start(t.Context(), zookeeper.Options{DataDir: dir, FourLetterWords: []string{"*"},
 		Logger: slog.New(slog.NewTextHandler(logged, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatalf("start on a log with a torn tail: %v", err)

@@ -3,10 +3,13 @@ package zookeeper
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // failingLogFile is a transaction log file whose writes fail once armed.
@@ -41,7 +44,7 @@ func waitErr(t *testing.T, s *Server) error {
 func TestLogFailureIsFatalAndNotAcknowledged(t *testing.T) {
 	dir := t.TempDir()
 	var armed atomic.Bool
-	opts := Options{DataDir: dir, TickTime: 200 * time.Millisecond, Logger: testLogger(t),
+	opts := Options{DataDir: dir, TickTime: 200 * time.Millisecond, Logger: testutil.Logger(t, slog.LevelDebug),
 		openLogFile: func(path string) (logFile, error) {
 			f, err := openLogFile(path)
 			return failingLogFile{logFile: f, armed: &armed}, err

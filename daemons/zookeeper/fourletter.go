@@ -1,7 +1,9 @@
 package zookeeper
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -177,10 +179,10 @@ func (s *Server) writeWatchesByConn(b *strings.Builder) {
 	for c := range w.data.byConn {
 		conns = append(conns, c)
 	}
-	slices.SortFunc(conns, func(a, b *conn) int { return cmpInt64(int64(a.id), int64(b.id)) })
+	slices.SortFunc(conns, func(a, b *conn) int { return cmp.Compare(a.id, b.id) })
 	for _, c := range conns {
 		fmt.Fprintf(b, "0x%x\n", uint64(c.session.Load()))
-		for _, p := range sortedKeys(w.data.byConn[c]) {
+		for _, p := range slices.Sorted(maps.Keys(w.data.byConn[c])) {
 			fmt.Fprintf(b, "\t%s\n", p)
 		}
 	}
@@ -190,26 +192,13 @@ func (s *Server) writeWatchesByPath(b *strings.Builder) {
 	w := s.watches
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	paths := make([]string, 0, len(w.data.byPath))
-	for p := range w.data.byPath {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
+	paths := slices.Sorted(maps.Keys(w.data.byPath))
 	for _, p := range paths {
 		b.WriteString(p + "\n")
 		for c := range w.data.byPath[p] {
 			fmt.Fprintf(b, "\t0x%x\n", uint64(c.session.Load()))
 		}
 	}
-}
-
-func sortedKeys(m map[string]struct{}) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // javaDate formats like java.util.Date.toString.
@@ -236,15 +225,11 @@ func (s *Server) writeDump(b *strings.Builder) {
 	}
 	b.WriteString("ephemeral nodes dump:\n")
 	s.mu.RLock()
-	owners := make([]int64, 0, len(s.tree.ephemerals))
-	for id := range s.tree.ephemerals {
-		owners = append(owners, id)
-	}
-	slices.Sort(owners)
+	owners := slices.Sorted(maps.Keys(s.tree.ephemerals))
 	fmt.Fprintf(b, "Sessions with Ephemerals (%d):\n", len(owners))
 	for _, id := range owners {
 		fmt.Fprintf(b, "0x%x:\n", uint64(id))
-		for _, p := range sortedKeys(s.tree.ephemerals[id]) {
+		for _, p := range slices.Sorted(maps.Keys(s.tree.ephemerals[id])) {
 			fmt.Fprintf(b, "\t%s\n", p)
 		}
 	}

@@ -11,33 +11,21 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/internal/zkguard"
 )
-
-// testLogger sends server logs to t.Log, so they show only for failing tests.
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
 
 // startServer starts an embedded server for one test and stops it (checking
 // that its goroutines are gone) at cleanup.
 func startServer(t testing.TB, opts Options) *Server {
 	t.Helper()
 	if opts.Logger == nil {
-		opts.Logger = testLogger(t)
+		opts.Logger = testutil.Logger(t, slog.LevelDebug)
 	}
 	if opts.TickTime == 0 {
 		opts.TickTime = 200 * time.Millisecond
 	}
-	s, err := Start(context.Background(), opts)
+	s, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -95,7 +83,7 @@ func serverGoroutines() string {
 // so that go-zookeeper's lastZxid race cannot fail a -race run.
 func connect(t testing.TB, addr string) *zk.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	c, _, err := zkguard.Connect(ctx, []string{addr}, 4*time.Second, zkguard.Options{})
 	if err != nil {
@@ -114,17 +102,5 @@ func waitEvent(t testing.TB, ch <-chan zk.Event) zk.Event {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("no watch event within 5s")
 		return zk.Event{}
-	}
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

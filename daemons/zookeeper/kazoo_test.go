@@ -34,7 +34,7 @@ func kazooPython(t *testing.T) string {
 func TestKazooClient(t *testing.T) {
 	py := kazooPython(t)
 	eachTarget(t, zktest.Config{}, func(t *testing.T, in *zktest.Instance) {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, py, "testdata/kazoo_client.py", in.Addr(), in.Path("kazoo"))
 		out, err := cmd.CombinedOutput()

@@ -2,6 +2,7 @@ package zookeeper
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -140,18 +141,8 @@ func sortedSessions(m map[int64]int32) []session {
 	for id, ms := range m {
 		out = append(out, session{id: id, timeout: msDuration(ms)})
 	}
-	slices.SortFunc(out, func(a, b session) int { return cmpInt64(a.id, b.id) })
+	slices.SortFunc(out, func(a, b session) int { return cmp.Compare(a.id, b.id) })
 	return out
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (l *txnLog) createLog(first int64) (logFile, error) {

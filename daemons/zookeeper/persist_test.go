@@ -56,7 +56,7 @@ func TestRestartRecoversTreeZxidAndSessions(t *testing.T) {
 		t.Fatalf("zxid after restart = %#x, want %#x", got, zxid)
 	}
 	// The client reconnects within its timeout: same session, ephemeral kept.
-	eventually(t, 10*time.Second, "client reconnect", func() bool {
+	testutil.Eventually(t, 10*time.Second, "client reconnect", func() bool {
 		_, _, err := c.Get("/p")
 		return err == nil
 	})
@@ -106,7 +106,7 @@ func TestSessionExpiresAfterRestartWithoutReconnect(t *testing.T) {
 	if infos := s2.Sessions(); len(infos) != 1 || infos[0].ID != id || infos[0].Remote != "" {
 		t.Fatalf("recovered sessions = %+v, want %#x disconnected", infos, id)
 	}
-	eventually(t, 10*time.Second, "recovered session to expire", func() bool { return len(s2.Sessions()) == 0 })
+	testutil.Eventually(t, 10*time.Second, "recovered session to expire", func() bool { return len(s2.Sessions()) == 0 })
 	c2 := connect(t, s2.Addr())
 	if ok, _, err := c2.Exists("/gone"); err != nil || ok {
 		t.Fatalf("ephemeral of an expired session survived: %v %v", ok, err)
@@ -173,7 +173,7 @@ func TestSnapshotsAndLogsReplay(t *testing.T) {
 	if _, err := c.Multi(&zk.SetDataRequest{Path: "/s00", Data: []byte("m"), Version: -1}, &zk.DeleteRequest{Path: "/s01", Version: -1}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "a snapshot file", func() bool {
+	testutil.Eventually(t, 5*time.Second, "a snapshot file", func() bool {
 		snaps, _ := dataFiles(dir, "snapshot")
 		return len(snaps) > 0
 	})

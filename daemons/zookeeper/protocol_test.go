@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 func TestConnectHandshake(t *testing.T) {
@@ -267,7 +269,7 @@ func TestSessionExpiryByTimeout(t *testing.T) {
 	resp, _ := c.connect(connectRequest{Timeout: 100})
 	c.call(opCreate, createBody("/e", nil, modeEphemeral))
 	start := time.Now()
-	eventually(t, 5*time.Second, "session expiry", func() bool { return len(s.Sessions()) == 0 })
+	testutil.Eventually(t, 5*time.Second, "session expiry", func() bool { return len(s.Sessions()) == 0 })
 	if d := time.Since(start); d < 50*time.Millisecond {
 		t.Fatalf("session of 100ms expired after %v", d)
 	}

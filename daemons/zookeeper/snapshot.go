@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"slices"
 	"time"
 )
@@ -22,11 +23,7 @@ func encodeSnapshot(t *tree) []byte {
 	e := encoder{buf: make([]byte, 0, 1<<16)}
 	e.buf = append(e.buf, snapshotMagic...)
 	e.int64(t.lastZxid)
-	ids := make([]int64, 0, len(t.sessions))
-	for id := range t.sessions {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+	ids := slices.Sorted(maps.Keys(t.sessions))
 	e.int32(int32(len(ids)))
 	for _, id := range ids {
 		e.int64(id)

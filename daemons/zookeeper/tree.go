@@ -2,6 +2,7 @@ package zookeeper
 
 import (
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -632,11 +633,7 @@ func (t *tree) applyDelete(path string, zxid int64, ev *[]watchEvent) (applyResu
 // replay is deterministic) and forgets the session.
 func (t *tree) applyCloseSession(x *txn, ev *[]watchEvent) (applyResult, func()) {
 	var undos []func()
-	paths := make([]string, 0, len(t.ephemerals[x.Session]))
-	for p := range t.ephemerals[x.Session] {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
+	paths := slices.Sorted(maps.Keys(t.ephemerals[x.Session]))
 	for _, p := range paths {
 		if _, u := t.applyDelete(p, x.Zxid, ev); u != nil {
 			undos = append(undos, u)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 func TestWatchEvents(t *testing.T) {
@@ -362,5 +364,5 @@ func TestEphemeralsAndDropConnections(t *testing.T) {
 	if r, ok := w2.connect(connectRequest{Timeout: 4000, SessionID: resp.SessionID, Passwd: resp.Passwd}); !ok || r.SessionID != resp.SessionID {
 		t.Fatalf("reconnect after drop: %+v", r)
 	}
-	eventually(t, 2*time.Second, "session reattached", func() bool { return s.Sessions()[0].Remote != "" })
+	testutil.Eventually(t, 2*time.Second, "session reattached", func() bool { return s.Sessions()[0].Remote != "" })
 }

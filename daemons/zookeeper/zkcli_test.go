@@ -35,7 +35,7 @@ func TestZkCli(t *testing.T) {
 			`ls ` + in.Root,
 			`quit`,
 		}, "\n") + "\n"
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, java, "-cp", zktest.RealClasspath, "org.apache.zookeeper.ZooKeeperMain", "-server", in.Addr())
 		cmd.Stdin = strings.NewReader(script)

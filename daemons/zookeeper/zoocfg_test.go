@@ -164,7 +164,7 @@ func TestRunStandaloneFromZooCfg(t *testing.T) {
 	}
 	logs := &testutil.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- zookeeper.RunStandalone(ctx, opts, logger) }()
 	var addr string
@@ -198,7 +198,7 @@ func TestRunStandaloneFromZooCfg(t *testing.T) {
 	if _, _, err := zookeeper.ParseZooCfg(strings.NewReader("")); err == nil {
 		t.Error("an empty zoo.cfg parsed without error")
 	}
-	if err := zookeeper.RunStandalone(context.Background(), zookeeper.Options{Addr: "256.0.0.1:1"}, nil); err == nil {
+	if err := zookeeper.RunStandalone(t.Context(), zookeeper.Options{Addr: "256.0.0.1:1"}, nil); err == nil {
 		t.Error("RunStandalone on an address that cannot be bound returned nil")
 	}
 }

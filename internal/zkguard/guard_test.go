@@ -15,6 +15,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // frame is a length-prefixed packet.
@@ -219,7 +220,7 @@ func TestGuardHostProvider(t *testing.T) {
 // follows the server's zxid, a dropped connection comes back at once with
 // the same session, and a watch set before it fires for a change made after.
 func TestConnectFollowsTheSession(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 	srv, err := zookeeper.Start(ctx, zookeeper.Options{})
 	if err != nil {
@@ -247,13 +248,7 @@ func TestConnectFollowsTheSession(t *testing.T) {
 	}
 	session := conn.SessionID()
 	srv.DropConnections()
-	deadline := time.Now().Add(10 * time.Second)
-	for g.Established() < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("no reconnection within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "a reconnection", func() bool { return g.Established() >= 2 })
 	if conn.SessionID() != session {
 		t.Fatalf("session 0x%x after the reconnection, want 0x%x", conn.SessionID(), session)
 	}

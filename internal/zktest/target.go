@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/internal/zkguard"
 )
 
@@ -241,16 +242,11 @@ func (in *Instance) ExpireSession(t testing.TB, c *Client) {
 	}
 	c.Cut(true)
 	defer c.Release()
-	deadline := time.Now().Add(in.Config.maxSession() + 10*time.Second)
 	hex := fmt.Sprintf("0x%x", id)
-	for time.Now().Before(deadline) {
+	testutil.Eventually(t, in.Config.maxSession()+10*time.Second, fmt.Sprintf("session %s to expire on %s server", hex, in.Target), func() bool {
 		out, err := FourLetter(in.Addr(), "dump", 2*time.Second)
-		if err == nil && !strings.Contains(out, hex) {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("session %s did not expire on %s server", hex, in.Target)
+		return err == nil && !strings.Contains(out, hex)
+	})
 }
 
 // Restart restarts the server on the same address and data directory.

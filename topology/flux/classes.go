@@ -3,8 +3,9 @@ package flux
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,12 +53,7 @@ var classes = map[string]class{
 }
 
 func classNames() []string {
-	names := make([]string, 0, len(classes))
-	for n := range classes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(classes))
 }
 
 // lookupClass finds the built-in class of c, which must be of kind k.

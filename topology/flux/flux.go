@@ -11,12 +11,13 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/localstorm/localstorm/topology"
 	_ "github.com/localstorm/localstorm/topology/shell" // runs FluxShellSpout and FluxShellBolt
@@ -209,7 +210,7 @@ func unsupported(def *topologyDef) error {
 // validates it.
 func build(def *topologyDef) (*topology.Topology, error) {
 	b := topology.NewBuilder()
-	for _, k := range sortedKeys(def.Config) {
+	for _, k := range slices.Sorted(maps.Keys(def.Config)) {
 		b.SetConf(k, def.Config[k])
 	}
 	bolts := map[string]*topology.BoltDeclarer{}
@@ -279,7 +280,7 @@ func configure[D any](c *componentDef, comp component, setNumTasks func(int) D, 
 		setNumTasks(*c.NumTasks)
 	}
 	conf := mergeConf(c.Config, comp.conf)
-	for _, k := range sortedKeys(conf) {
+	for _, k := range slices.Sorted(maps.Keys(conf)) {
 		addConfig(k, conf[k])
 	}
 }
@@ -345,13 +346,4 @@ func subscribe(bolts map[string]*topology.BoltDeclarer, s *streamDef) error {
 		return fmt.Errorf("unknown grouping type %q (one of SHUFFLE, LOCAL_OR_SHUFFLE, FIELDS, ALL, GLOBAL, NONE, DIRECT, CUSTOM)", g.Type)
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -209,21 +210,15 @@ func TestMultilangFlux(t *testing.T) {
 	}
 	defer bolt.Cleanup()
 	bolt.Execute(&topology.Tuple{Values: topology.Values{sentence}, Component: "sentence-spout", Stream: "default", Task: 1})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var n int
+	testutil.Eventually(t, 10*time.Second, "the sentence acked", func() bool {
 		bout.mu.Lock()
-		acked, n := bout.acked, len(bout.emits)
-		bout.mu.Unlock()
-		if acked == 1 {
-			if n != len(strings.Fields(sentence)) {
-				t.Errorf("split %q into %d words", sentence, n)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the sentence was not acked within 10 s")
-		}
-		time.Sleep(5 * time.Millisecond)
+		defer bout.mu.Unlock()
+		n = len(bout.emits)
+		return bout.acked == 1
+	})
+	if n != len(strings.Fields(sentence)) {
+		t.Errorf("split %q into %d words", sentence, n)
 	}
 }
 

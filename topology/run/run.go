@@ -11,9 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -112,12 +113,7 @@ func programName() string {
 }
 
 func commandNames() []string {
-	names := make([]string, 0, len(Commands))
-	for n := range Commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(Commands))
 }
 
 // Description is what describe prints; localcluster reads it back when a

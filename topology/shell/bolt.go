@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -388,7 +390,7 @@ func checkStream(outputs map[string]topology.StreamDef, msg shellMsg) error {
 
 // declareOutputs declares outputs in a stable order.
 func declareOutputs(d topology.OutputDeclarer, outputs map[string]topology.StreamDef) {
-	for _, stream := range sortedStreams(outputs) {
+	for _, stream := range slices.Sorted(maps.Keys(outputs)) {
 		def := outputs[stream]
 		d.DeclareStream(stream, def.Direct, def.Fields)
 	}

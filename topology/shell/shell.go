@@ -9,8 +9,6 @@
 package shell
 
 import (
-	"sort"
-
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -23,13 +21,4 @@ func init() {
 			return NewBolt(command, outputs)
 		},
 	})
-}
-
-func sortedStreams(outputs map[string]topology.StreamDef) []string {
-	streams := make([]string, 0, len(outputs))
-	for s := range outputs {
-		streams = append(streams, s)
-	}
-	sort.Strings(streams)
-	return streams
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -152,21 +153,11 @@ func (s spoutCollector) EmitDirect(task int, stream string, values topology.Valu
 // waitFor polls cond (under the collector's lock) until it holds or 10 s pass.
 func (f *fakeCollector) waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, what, func() (bool, string) {
 		f.mu.Lock()
-		ok := cond()
-		f.mu.Unlock()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			t.Fatalf("timed out waiting for %s; emits %+v acked %d failed %d errs %v", what, f.emits, len(f.acked), len(f.failed), f.errs)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer f.mu.Unlock()
+		return cond(), fmt.Sprintf("emits %+v acked %d failed %d errs %v", f.emits, len(f.acked), len(f.failed), f.errs)
+	})
 }
 
 var boltOutputs = map[string]topology.StreamDef{

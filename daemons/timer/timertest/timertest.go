@@ -7,6 +7,8 @@ package timertest
 import (
 	"testing"
 	"time"
+
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // DefaultTimeout bounds every wait of this package.
@@ -19,17 +21,11 @@ type Waiter interface{ Waiting() bool }
 // Advancer is a simulated clock: *timer.SimClock.
 type Advancer interface{ Advance(d time.Duration) }
 
-// WaitFor polls cond every millisecond until it holds, failing the test with
-// what when DefaultTimeout passes first.
+// WaitFor polls cond until it holds, failing the test with what when
+// DefaultTimeout passes first.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(DefaultTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", DefaultTimeout, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, DefaultTimeout, what, cond)
 }
 
 // WaitIdle waits until every waiter reports Waiting.
