@@ -5,7 +5,7 @@ PKGS := ./...
 # ...@VERSION` takes the module's version from the build info instead.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: build test bench up lint cross fuzz zk-image image release
+.PHONY: build test bench up lint cross fuzz soak zk-image image release
 
 build:
 	$(GO) build -ldflags '-X github.com/localstorm/localstorm/internal/version.stamped=$(VERSION)' -o $(BIN) ./cmd/localstorm
@@ -46,6 +46,14 @@ fuzz:
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 60m $(PKGS) | tee bench.out
+
+# The fault campaign of internal/chaos at length: SOAK_ROUNDS random faults
+# under acked load (make test runs 6). LOCALSTORM_CHAOS_SEED replays one.
+SOAK_ROUNDS ?= 60
+SOAK_SENTENCES ?= 40000
+soak:
+	LOCALSTORM_CHAOS_ROUNDS=$(SOAK_ROUNDS) LOCALSTORM_CHAOS_SENTENCES=$(SOAK_SENTENCES) \
+		$(GO) test -race -count=1 -v -timeout 90m -run TestFaultCampaign ./internal/chaos
 
 up: build
 	./$(BIN) up --demo
