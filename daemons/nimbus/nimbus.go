@@ -116,6 +116,7 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 			return nil, fmt.Errorf("prepare %s: %w", dir, err)
 		}
 	}
+	n.loadStats()
 	// Bound before anything changes in ZooKeeper: a nimbus that cannot
 	// serve must leave the cluster as it found it. It serves last.
 	addr := opts.APIAddr
@@ -140,6 +141,9 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		}
 		if err := n.DoCleanup(); err != nil {
 			return fmt.Errorf("do-cleanup: %w", err)
+		}
+		if err := n.saveStats(); err != nil {
+			n.log.Warn("totals may restart after a restart of nimbus", "err", err)
 		}
 		return nil
 	})
@@ -258,6 +262,9 @@ func (n *Nimbus) stop(ctx context.Context) error {
 	}
 	if n.timer != nil {
 		n.timer.Close()
+		if err := n.saveStats(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	n.wg.Wait()
 	return errors.Join(errs...)
