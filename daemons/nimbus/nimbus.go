@@ -70,6 +70,7 @@ type Nimbus struct {
 	// infoMu guards what the read API uses besides ZooKeeper.
 	infoMu      sync.Mutex
 	stats       *statsStore
+	statsSaved  time.Time // when the monitor last saved stats (timer goroutine only)
 	schedStatus map[string]string
 	alive       map[string]map[cluster.ExecutorInfo]bool // topology id → executor liveness at the last round
 	codes       map[string]*topologyCode
@@ -142,8 +143,11 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		if err := n.DoCleanup(); err != nil {
 			return fmt.Errorf("do-cleanup: %w", err)
 		}
-		if err := n.saveStats(); err != nil {
-			n.log.Warn("totals may restart after a restart of nimbus", "err", err)
+		if n.clock.Now().Sub(n.statsSaved) >= statsSaveEvery {
+			n.statsSaved = n.clock.Now()
+			if err := n.saveStats(); err != nil {
+				n.log.Warn("totals may restart after a restart of nimbus", "err", err)
+			}
 		}
 		return nil
 	})

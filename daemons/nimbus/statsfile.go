@@ -18,6 +18,9 @@ import (
 // data dir. Nimbus saves what it last saw of every executor at each
 // monitor round and when it stops, and starts from it.
 
+// statsSaveEvery bounds how often the monitor saves (it may run every 100 ms).
+const statsSaveEvery = 2 * time.Second
+
 // statsFileName is the file under nimbus's local dir.
 const statsFileName = "stats.json"
 
