@@ -150,7 +150,7 @@ func checkPathValues(fn handlerFunc) handlerFunc {
 
 func pathValuesError(r *http.Request) error {
 	if id := r.PathValue("id"); id != "" && (strings.ContainsAny(id, disallowedNameChars) || strings.ContainsFunc(id, zkRefuses)) {
-		return fmt.Errorf("%w: topology id %q: an id is <name>-<counter>-<launch secs>, and a name has none of %s; for the other characters, %s",
+		return fmt.Errorf("%w: topology id %q: an id is NAME-COUNTER-LAUNCHSECS, and a NAME has none of %s; for the other characters, %s",
 			api.ErrInvalid, id, strings.Join(strings.Split(disallowedNameChars, ""), " "), zkAllowedChars)
 	}
 	if c := r.PathValue("component"); c != "" && (c == "." || c == ".." || strings.Contains(c, "/") || strings.ContainsFunc(c, zkRefuses)) {

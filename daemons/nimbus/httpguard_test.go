@@ -190,7 +190,7 @@ func TestAPIErrorsAre4xx(t *testing.T) {
 		msg    string // in errorMessage
 		allow  string // the Allow header of a 405
 	}{
-		{"dot-dot-slash id", apiRequest{method: "GET", path: api.PathTopology + "%2e%2e%2f"}, 400, "<name>-<counter>-<launch secs>", ""},
+		{"dot-dot-slash id", apiRequest{method: "GET", path: api.PathTopology + "%2e%2e%2f"}, 400, "NAME-COUNTER-LAUNCHSECS", ""},
 		{"dot-dot id in an action", apiRequest{method: "POST", path: api.PathTopology + "%2e%2e/kill", header: jsonType}, 400, "topology id", ""},
 		{"slash in id", apiRequest{method: "GET", path: api.PathTopology + "a%2Fb/conf"}, 400, "topology id", ""},
 		{"slash in id of an action", apiRequest{method: "POST", path: api.PathTopology + "..%2F..%2Fx/deactivate", header: jsonType}, 400, "topology id", ""},
