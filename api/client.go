@@ -87,18 +87,20 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader, 
 	return nil, fmt.Errorf("%s %s: %w", method, path, apiErr)
 }
 
+func jsonHeader() http.Header { return http.Header{"Content-Type": {ContentTypeJSON}} }
+
 func jsonBody(v any) (io.Reader, http.Header, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, nil, err
 	}
-	return bytes.NewReader(b), http.Header{"Content-Type": {"application/json"}}, nil
+	return bytes.NewReader(b), jsonHeader(), nil
 }
 
 // Upload streams code to nimbus's inbox and returns its upload id. sha256Hex is
 // the hex SHA-256 of the whole stream; nimbus rejects the upload when it differs.
 func (c *Client) Upload(ctx context.Context, r io.Reader, sha256Hex string) (string, error) {
-	h := http.Header{HeaderChecksum: {sha256Hex}, "Content-Type": {"application/octet-stream"}}
+	h := http.Header{HeaderChecksum: {sha256Hex}, "Content-Type": {ContentTypeUpload}}
 	var reply UploadReply
 	if err := c.do(ctx, http.MethodPost, PathUploads, r, h, &reply); err != nil {
 		return "", fmt.Errorf("upload code: %w", err)
@@ -128,8 +130,9 @@ func topologyPath(id string, rest ...string) string {
 }
 
 func (c *Client) action(ctx context.Context, id, op string, path string, body any) error {
+	// Bodiless actions are JSON too: nimbus refuses a POST of any other type.
 	var r io.Reader
-	var h http.Header
+	h := jsonHeader()
 	if body != nil {
 		var err error
 		if r, h, err = jsonBody(body); err != nil {

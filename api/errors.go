@@ -10,12 +10,15 @@ import (
 // around one of these; the HTTP layer maps each to a status code and the client
 // maps the status code back, so errors.Is works on both sides of the wire.
 var (
-	ErrInvalid  = errors.New("invalid request")    // 400
-	ErrNotFound = errors.New("not found")          // 404
-	ErrConflict = errors.New("conflict")           // 409: e.g. a name already alive, a transition not allowed
-	ErrTooLarge = errors.New("request too large")  // 413
-	ErrInternal = errors.New("internal error")     // 500
-	ErrShutdown = errors.New("nimbus is stopping") // 503
+	ErrInvalid   = errors.New("invalid request")        // 400
+	ErrForbidden = errors.New("forbidden")              // 403: a cross-origin request, a Host not served
+	ErrNotFound  = errors.New("not found")              // 404
+	ErrMethod    = errors.New("method not allowed")     // 405: the reply's Allow header lists the methods
+	ErrConflict  = errors.New("conflict")               // 409: e.g. a name already alive, a transition not allowed
+	ErrTooLarge  = errors.New("request too large")      // 413
+	ErrMediaType = errors.New("unsupported media type") // 415: a POST that is not JSON (or, for an upload, not octet-stream)
+	ErrInternal  = errors.New("internal error")         // 500
+	ErrShutdown  = errors.New("nimbus is stopping")     // 503
 )
 
 var kindStatus = []struct {
@@ -23,9 +26,12 @@ var kindStatus = []struct {
 	status int
 }{
 	{ErrInvalid, http.StatusBadRequest},
+	{ErrForbidden, http.StatusForbidden},
 	{ErrNotFound, http.StatusNotFound},
+	{ErrMethod, http.StatusMethodNotAllowed},
 	{ErrConflict, http.StatusConflict},
 	{ErrTooLarge, http.StatusRequestEntityTooLarge},
+	{ErrMediaType, http.StatusUnsupportedMediaType},
 	{ErrShutdown, http.StatusServiceUnavailable},
 	{ErrInternal, http.StatusInternalServerError},
 }

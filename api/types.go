@@ -44,6 +44,15 @@ const (
 	PathTopologies           = "/api/v1/topologies"
 )
 
+// Content types of request bodies. Every POST carries one of them, even
+// without a body: JSON for submits and topology actions, octet-stream for
+// code uploads. A browser cannot send either cross-site without a CORS
+// preflight, which nimbus never grants.
+const (
+	ContentTypeJSON   = "application/json"
+	ContentTypeUpload = "application/octet-stream"
+)
+
 // HeaderChecksum carries the hex SHA-256 of an uploaded or downloaded code file.
 const HeaderChecksum = "X-Checksum-Sha256"
 

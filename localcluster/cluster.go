@@ -168,7 +168,9 @@ func (c *Cluster) prepareDataDir() error {
 	if err != nil {
 		return fmt.Errorf("data dir %q: %w", c.opts.DataDir, err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Owner only, as the temporary dir is: it holds topology code that
+	// workers run and the ZooKeeper state.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
 	c.dataDir = dir
@@ -177,6 +179,9 @@ func (c *Cluster) prepareDataDir() error {
 		return err
 	}
 	c.lock = lock
+	if err := os.Chmod(dir, 0o700); err != nil { // made by an older version, or by hand
+		c.opts.Logger.Warn("data dir stays readable by others", "dir", dir, "err", err)
+	}
 	return nil
 }
 
@@ -344,6 +349,7 @@ func (c *Cluster) startNimbus(ctx context.Context) error {
 		LocalDir: string(workercontract.DataDir(c.dataDir).Nimbus()),
 		State:    st,
 		APIAddr:  apiAddr,
+		APIHosts: c.opts.APIHosts,
 		Logger:   c.opts.Logger.With("daemon", "nimbus"),
 	})
 	if err != nil {

@@ -106,6 +106,10 @@ type Options struct {
 	DataDir string
 	// APIAddr is where nimbus's HTTP API listens; "" = 127.0.0.1:0.
 	APIAddr string
+	// APIHosts are the names, besides localhost and the loopback
+	// addresses, that clients may give as Host to reach the API
+	// (nimbus.Options.APIHosts).
+	APIHosts []string
 	// Conf overrides on top of Storm's defaults and the local profile
 	// (config.LocalProfile); testkit passes config.TestProfile here.
 	Conf config.Conf

@@ -64,9 +64,10 @@ func StateDir() string {
 
 func recordPath(name string) string { return filepath.Join(StateDir(), name+".json") }
 
-// WriteRecord saves r atomically; the pid's start time is filled in.
+// WriteRecord saves r atomically, readable by its owner only (0600 in a
+// dir made 0700); the pid's start time is filled in.
 func WriteRecord(r Record) error {
-	if err := os.MkdirAll(StateDir(), 0o755); err != nil {
+	if err := os.MkdirAll(StateDir(), 0o700); err != nil {
 		return fmt.Errorf("create state dir: %w", err)
 	}
 	if r.PIDStartTicks == 0 {
@@ -77,7 +78,9 @@ func WriteRecord(r Record) error {
 		return err
 	}
 	tmp := recordPath(r.Name) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	// Removed first: WriteFile keeps the mode of a file left by a crash.
+	_ = os.Remove(tmp)
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return fmt.Errorf("write cluster state file: %w", err)
 	}
 	return os.Rename(tmp, recordPath(r.Name))

@@ -155,9 +155,10 @@ func (d *daemonFlags) setup(ctx context.Context, s Streams) (*daemonSetup, error
 
 // runNimbus runs nimbus alone, for clusters spread over several machines.
 func runNimbus(ctx context.Context, s Streams, g *globals, args []string) error {
-	fs := newFlags(s, "nimbus", "--zookeeper HOST:PORT[,...] [--dir D] [--api-addr A] [-c key=value]...")
+	fs := newFlags(s, "nimbus", "--zookeeper HOST:PORT[,...] [--dir D] [--api-addr A] [--api-host NAME]... [-c key=value]...")
 	df := addDaemonFlags(fs)
 	apiAddr := fs.String("api-addr", "127.0.0.1:8080", "address of the HTTP API")
+	apiHosts := addAPIHostFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -166,11 +167,12 @@ func runNimbus(ctx context.Context, s Streams, g *globals, args []string) error 
 		return err
 	}
 	defer ds.state.Disconnect()
-	n, err := nimbus.Start(ctx, nimbus.Options{Conf: ds.conf, LocalDir: *df.dir, State: ds.state, APIAddr: *apiAddr, Logger: ds.logger})
+	n, err := nimbus.Start(ctx, nimbus.Options{Conf: ds.conf, LocalDir: *df.dir, State: ds.state, APIAddr: *apiAddr, APIHosts: *apiHosts, Logger: ds.logger})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Out, "nimbus serving %s\n", n.APIURL())
+	warnIfExposed(s, *apiAddr)
 	return serveUntilDone(ctx, n.Err(), ds.fatal, n.Close, 30*time.Second)
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -357,7 +358,7 @@ func TestEndToEndTwoClusters(t *testing.T) {
 func TestCLIErrors(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
-	e.up("--cluster", "held", "--supervisors", "1", "--dir", dir)
+	e.up("--cluster", "held", "--supervisors", "1", "--dir", dir, "--api-host", "storm.test")
 	notTopology := filepath.Join(t.TempDir(), "notes.txt")
 	if err := os.WriteFile(notTopology, []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
@@ -377,6 +378,7 @@ func TestCLIErrors(t *testing.T) {
 		{"not a topology", []string{"submit", notTopology, "--cluster", "held"}, 1, "neither a topology binary nor a Flux"},
 		{"unknown topology", []string{"kill", "nosuch", "--cluster", "held"}, 1, "nosuch"},
 		{"bad rebalance", []string{"rebalance", "x", "-e", "count", "--cluster", "held"}, 2, "COMPONENT=N"},
+		{"bad api host", []string{"up", "--cluster", "other3", "--api-host", "http://storm.test"}, 1, "without scheme or port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, errs, code := e.run(tc.args...)
@@ -411,6 +413,16 @@ func TestCLIErrors(t *testing.T) {
 			if sv.Version != want {
 				t.Errorf("supervisor %s reports version %q, want %q", sv.ID, sv.Version, want)
 			}
+		}
+	}
+	// The API answers its loopback names and --api-host, nothing else.
+	for host, want := range map[string]int{"storm.test": 200, "localhost": 200, "evil.example": 403} {
+		req, _ := http.NewRequest("GET", "http://"+apiAddrOf(t, e, "held")+api.PathClusterSummary, nil)
+		req.Host = host
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != want {
+			t.Errorf("GET with Host %s: %v %v, want %d", host, resp, err, want)
+		} else {
+			resp.Body.Close()
 		}
 	}
 	if _, _, code := e.run("up", "--help"); code != 0 {

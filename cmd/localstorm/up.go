@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/examples/wordcount"
@@ -28,6 +31,7 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 	zk := fs.String("zookeeper", "embedded", "embedded, container[=IMAGE] or HOST:PORT[,HOST:PORT...]")
 	dir := fs.String("dir", "", "data dir (kept across runs); default: a temporary dir removed on exit")
 	apiAddr := fs.String("api-addr", "127.0.0.1:0", "address of nimbus's HTTP API")
+	apiHosts := addAPIHostFlag(fs)
 	fresh := fs.Bool("fresh", false, "with --dir: start empty, discarding the previous state")
 	overrides := fs.StringArrayP("config", "c", nil, "storm config override key=value (value parsed as YAML); repeatable")
 	demo := fs.Bool("demo", false, "also submit the word-count example topology")
@@ -76,7 +80,7 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 	start := time.Now()
 	opts := localcluster.Options{
 		Name: g.cluster, ZooKeeper: zkOpts, Supervisors: *supervisors, Slots: *slots,
-		DataDir: *dir, APIAddr: *apiAddr, Conf: conf, Logger: logger,
+		DataDir: *dir, APIAddr: *apiAddr, APIHosts: *apiHosts, Conf: conf, Logger: logger,
 		Progress: func(step string, took time.Duration) {
 			fmt.Fprintf(s.Err, "  %-60s %6.1f ms\n", step, float64(took.Microseconds())/1000)
 		},
@@ -103,6 +107,7 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 		// In a container, the API is reached through the published port.
 		fmt.Fprintf(s.Out, "  listening  %s (every interface)\n", *apiAddr)
 	}
+	warnIfExposed(s, *apiAddr)
 	fmt.Fprintf(s.Out, "  zookeeper  %s (%s)\n", c.ZooKeeperAddr(), zkOpts.Mode)
 	fmt.Fprintf(s.Out, "  data dir   %s\n", c.DataDir())
 	fmt.Fprintf(s.Out, "  slots      %d supervisors x %d\n", *supervisors, *slots)
@@ -186,6 +191,26 @@ func freshDir(dir string) error {
 		}
 	}
 	return nil
+}
+
+// addAPIHostFlag adds --api-host: the names, besides localhost and the
+// loopback addresses, by which clients may reach the API.
+func addAPIHostFlag(fs *pflag.FlagSet) *[]string {
+	return fs.StringArray("api-host", nil, "a host name or address by which clients reach the API, besides localhost and loopback addresses (requests naming any other Host are refused); repeatable")
+}
+
+// warnIfExposed says, on stderr, that an API bound beyond loopback lets
+// anyone who reaches it run code here: the API has no accounts.
+func warnIfExposed(s Streams, addr string) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "localhost" {
+		return
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLoopback() {
+		return
+	}
+	fmt.Fprintf(s.Err, "warning: the API listens on %s, beyond this machine's loopback: anyone on the network who can reach it can submit code to run here, as you (the API has no authentication). "+
+		"Keep it behind a container's loopback-published port or a firewall, or bind 127.0.0.1; clients that name this machine otherwise than localhost or 127.0.0.1 need --api-host NAME.\n", addr)
 }
 
 func checkAddrFree(addr string) error {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/nimbus/ui"
@@ -19,12 +20,25 @@ const maxJSONBody = 16 << 20
 // handlerFunc is an API handler: it returns the value to encode as JSON.
 type handlerFunc func(r *http.Request) (any, error)
 
+// handlerOptions configure the API handler.
+type handlerOptions struct {
+	maxUpload int64 // bytes of code in one upload
+	maxJSON   int64 // bytes of a JSON request body
+	// hosts are the names, besides the loopback ones, that requests may
+	// give as Host (canonicalHost form).
+	hosts map[string]bool
+}
+
 // newHandler serves svc over HTTP: Storm UI's REST paths for reads and
-// actions, plus upload, submit and code download.
-func newHandler(svc Service, maxUpload int64, log *slog.Logger) http.Handler {
-	h := &apiHandler{svc: svc, maxUpload: maxUpload, log: log}
+// actions, plus upload, submit and code download, behind guard.
+func newHandler(svc Service, opts handlerOptions, log *slog.Logger) http.Handler {
+	h := &apiHandler{svc: svc, maxUpload: opts.maxUpload, maxJSON: opts.maxJSON, hosts: opts.hosts, log: log}
 	mux := http.NewServeMux()
-	handle := func(pattern string, fn handlerFunc) { mux.Handle(pattern, h.wrap(fn)) }
+	handle := func(pattern string, fn handlerFunc) { mux.Handle(pattern, h.wrap(checkPathValues(fn))) }
+	// post registers a route that changes something; it takes one content type.
+	post := func(path, contentType string, fn handlerFunc) {
+		handle("POST "+path, requireContentType(contentType, fn))
+	}
 	handle("GET "+api.PathClusterSummary, func(r *http.Request) (any, error) { return svc.ClusterSummary(r.Context()) })
 	handle("GET "+api.PathClusterConfiguration, func(r *http.Request) (any, error) { return svc.ClusterConfiguration(r.Context()) })
 	handle("GET "+api.PathNimbusSummary, func(r *http.Request) (any, error) { return svc.NimbusSummary(r.Context()) })
@@ -44,34 +58,34 @@ func newHandler(svc Service, maxUpload int64, log *slog.Logger) http.Handler {
 	handle("GET "+api.PathTopology+"{id}/component/{component}/errors", func(r *http.Request) (any, error) {
 		return svc.ComponentErrors(r.Context(), r.PathValue("id"), r.PathValue("component"))
 	})
-	handle("POST "+api.PathTopology+"{id}/activate", h.action("activate", func(r *http.Request, id string, _ int) error { return svc.Activate(r.Context(), id) }))
-	handle("POST "+api.PathTopology+"{id}/deactivate", h.action("deactivate", func(r *http.Request, id string, _ int) error { return svc.Deactivate(r.Context(), id) }))
+	post(api.PathTopology+"{id}/activate", api.ContentTypeJSON, h.action("activate", func(r *http.Request, id string, _ int) error { return svc.Activate(r.Context(), id) }))
+	post(api.PathTopology+"{id}/deactivate", api.ContentTypeJSON, h.action("deactivate", func(r *http.Request, id string, _ int) error { return svc.Deactivate(r.Context(), id) }))
 	kill := h.action("kill", func(r *http.Request, id string, wait int) error { return svc.Kill(r.Context(), id, wait) })
-	handle("POST "+api.PathTopology+"{id}/kill", kill)
-	handle("POST "+api.PathTopology+"{id}/kill/{wait}", kill)
+	post(api.PathTopology+"{id}/kill", api.ContentTypeJSON, kill)
+	post(api.PathTopology+"{id}/kill/{wait}", api.ContentTypeJSON, kill)
 	rebalance := h.action("rebalance", func(r *http.Request, id string, wait int) error {
 		var req api.RebalanceRequest
 		if r.ContentLength != 0 {
-			if err := decodeJSON(r, &req); err != nil {
+			if err := h.decodeJSON(r, &req); err != nil {
 				return err
 			}
 		}
 		o := req.RebalanceOptions
 		return svc.Rebalance(r.Context(), id, wait, o.NumWorkers, o.Executors)
 	})
-	handle("POST "+api.PathTopology+"{id}/rebalance", rebalance)
-	handle("POST "+api.PathTopology+"{id}/rebalance/{wait}", rebalance)
-	handle("POST "+api.PathUploads, func(r *http.Request) (any, error) {
-		body := http.MaxBytesReader(nil, r.Body, maxUpload)
+	post(api.PathTopology+"{id}/rebalance", api.ContentTypeJSON, rebalance)
+	post(api.PathTopology+"{id}/rebalance/{wait}", api.ContentTypeJSON, rebalance)
+	post(api.PathUploads, api.ContentTypeUpload, func(r *http.Request) (any, error) {
+		body := http.MaxBytesReader(nil, r.Body, h.maxUpload)
 		reply, err := svc.Upload(r.Context(), body, r.Header.Get(api.HeaderChecksum))
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return nil, fmt.Errorf("upload: %w: the code is larger than %s = %d bytes", api.ErrTooLarge, MaxUploadBytes, maxUpload)
+			return nil, fmt.Errorf("upload: %w: the code is larger than %s = %d bytes", api.ErrTooLarge, MaxUploadBytes, h.maxUpload)
 		}
 		return reply, err
 	})
-	handle("POST "+api.PathTopologies, func(r *http.Request) (any, error) {
+	post(api.PathTopologies, api.ContentTypeJSON, func(r *http.Request) (any, error) {
 		var req api.SubmitRequest
-		if err := decodeJSON(r, &req); err != nil {
+		if err := h.decodeJSON(r, &req); err != nil {
 			return nil, err
 		}
 		id, err := svc.Submit(r.Context(), req)
@@ -81,15 +95,69 @@ func newHandler(svc Service, maxUpload int64, log *slog.Logger) http.Handler {
 		return &api.SubmitReply{TopologyID: id, Name: req.Name, Status: statusOrActive(req.InitialStatus)}, nil
 	})
 	mux.Handle("GET "+api.PathTopology+"{id}/code/{file}", http.HandlerFunc(h.serveCode))
-	notFound := h.wrap(func(r *http.Request) (any, error) {
-		return nil, fmt.Errorf("%w: no API at %s %s", api.ErrNotFound, r.Method, r.URL.Path)
-	})
-	// The web UI serves the GETs that no API route matches; an unknown path
-	// under /api/ still gets the API's JSON error.
-	mux.Handle("GET /", ui.Handler(""))
-	mux.Handle("GET /api/", notFound)
-	mux.Handle("/", notFound)
-	return mux
+	// The web UI serves what is not under /api/ (its own 404 and 405 for
+	// paths and methods it does not serve); under /api/, what no route
+	// matches gets the API's JSON error: 405 with Allow when the path has
+	// routes for other methods, else 404.
+	mux.Handle("/", ui.Handler(""))
+	mux.Handle(apiPrefix, h.wrap(func(r *http.Request) (any, error) { return nil, unrouted(mux, r) }))
+	return h.guard(mux)
+}
+
+// apiPrefix is the subtree of the API routes; the rest is the web UI's.
+const apiPrefix = "/api/"
+
+// unrouted is the error for a request under /api/ that no route took:
+// ErrMethod listing in Allow the methods that some route serves at its path,
+// or ErrNotFound.
+func unrouted(mux *http.ServeMux, r *http.Request) error {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: m, Host: r.Host, URL: r.URL}
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != apiPrefix {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		return fmt.Errorf("%w: no API at %s %s", api.ErrNotFound, r.Method, r.URL.Path)
+	}
+	return &methodError{method: r.Method, path: r.URL.Path, allow: allow}
+}
+
+// methodError is a 405: the reply's Allow header lists allow.
+type methodError struct {
+	method, path string
+	allow        []string
+}
+
+func (e *methodError) Error() string {
+	return fmt.Sprintf("%s %s: %v: use %s", e.method, e.path, api.ErrMethod, strings.Join(e.allow, " or "))
+}
+
+func (e *methodError) Unwrap() error { return api.ErrMethod }
+
+// checkPathValues refuses, before fn runs, a topology or component id that
+// cannot be one: decoded from %2F, %2e%2e, %00 and the like, it would reach
+// ZooKeeper paths and directory names.
+func checkPathValues(fn handlerFunc) handlerFunc {
+	return func(r *http.Request) (any, error) {
+		if err := pathValuesError(r); err != nil {
+			return nil, err
+		}
+		return fn(r)
+	}
+}
+
+func pathValuesError(r *http.Request) error {
+	if id := r.PathValue("id"); id != "" && (strings.ContainsAny(id, disallowedNameChars) || strings.ContainsFunc(id, zkRefuses)) {
+		return fmt.Errorf("%w: topology id %q: an id is NAME-COUNTER-LAUNCHSECS, and a NAME has none of %s; for the other characters, %s",
+			api.ErrInvalid, id, strings.Join(strings.Split(disallowedNameChars, ""), " "), zkAllowedChars)
+	}
+	if c := r.PathValue("component"); c != "" && (c == "." || c == ".." || strings.Contains(c, "/") || strings.ContainsFunc(c, zkRefuses)) {
+		return fmt.Errorf("%w: component id %q: a component id is not . or .., has no /, and for the other characters, %s",
+			api.ErrInvalid, c, zkAllowedChars)
+	}
+	return nil
 }
 
 func statusOrActive(s string) string {
@@ -102,6 +170,8 @@ func statusOrActive(s string) string {
 type apiHandler struct {
 	svc       Service
 	maxUpload int64
+	maxJSON   int64
+	hosts     map[string]bool
 	log       *slog.Logger
 }
 
@@ -120,6 +190,9 @@ func (h *apiHandler) wrap(fn handlerFunc) http.Handler {
 
 func (h *apiHandler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := api.StatusOf(err)
+	if me := (*methodError)(nil); errors.As(err, &me) {
+		w.Header().Set("Allow", strings.Join(me.allow, ", "))
+	}
 	if status >= 500 {
 		h.log.Error("API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
@@ -132,9 +205,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
+func (h *apiHandler) decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, h.maxJSON))
 	if err := dec.Decode(v); err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return fmt.Errorf("%w: the JSON body is larger than %d bytes", api.ErrTooLarge, h.maxJSON)
+		}
 		return fmt.Errorf("%w: request body is not valid JSON: %v", api.ErrInvalid, err)
 	}
 	return nil
@@ -161,6 +237,10 @@ func (h *apiHandler) action(op string, fn func(r *http.Request, id string, wait 
 
 // serveCode streams one file of a topology's code directory.
 func (h *apiHandler) serveCode(w http.ResponseWriter, r *http.Request) {
+	if err := pathValuesError(r); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	f, err := h.svc.OpenCode(r.Context(), r.PathValue("id"), r.PathValue("file"))
 	if err != nil {
 		h.writeError(w, r, err)

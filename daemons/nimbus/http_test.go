@@ -25,6 +25,9 @@ import (
 func rawJSON(t *testing.T, method, url string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, nil)
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", api.ContentTypeJSON) // as every client must
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -364,6 +367,8 @@ func FuzzSubmitRequestBody(f *testing.F) {
 	h := newEnv(f, nil).n.Handler()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, _ := http.NewRequest("POST", api.PathTopologies, bytes.NewReader(body))
+		req.Host = "127.0.0.1"
+		req.Header.Set("Content-Type", api.ContentTypeJSON)
 		rec := &recorder{header: http.Header{}}
 		h.ServeHTTP(rec, req)
 		if rec.status != 400 && rec.status != 409 && rec.status != 200 {

@@ -40,6 +40,12 @@ type Options struct {
 	State cluster.StormClusterState
 	// APIAddr is where the API listens; default 127.0.0.1:0 (a free port).
 	APIAddr string
+	// APIHosts are the names, besides localhost, the loopback addresses and
+	// the address bound, by which clients may reach the API: a request whose
+	// Host header names anything else is refused (a guard against DNS
+	// rebinding). Give the machine's name here when supervisors or browsers
+	// on other machines use it (--api-host).
+	APIHosts []string
 	// Logger receives the daemon's logs; nil discards them.
 	Logger *slog.Logger
 	// Clock drives timers and heartbeat timeouts; nil = the wall clock.
@@ -129,6 +135,10 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		return nil, fmt.Errorf("listen for the API on %s: %w", addr, err)
 	}
 	n.apiURL = "http://" + dialable(n.listener.Addr().(*net.TCPAddr))
+	hosts, err := apiHosts(opts.APIHosts, n.listener.Addr())
+	if err != nil {
+		return nil, err
+	}
 	n.timer = timer.New("nimbus", n.clock, n.fatal)
 	if err := n.cleanupCorruptTopologies(); err != nil {
 		return nil, fmt.Errorf("clean up corrupt topologies: %w", err)
@@ -157,7 +167,7 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		}
 		return nil
 	})
-	n.handler = newHandler(n, n.set.maxUploadBytes, n.log)
+	n.handler = newHandler(n, handlerOptions{maxUpload: n.set.maxUploadBytes, maxJSON: maxJSONBody, hosts: hosts}, n.log)
 	n.server = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
 	n.wg.Add(1)
 	go func() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -32,10 +33,22 @@ func ValidateTopologyName(name string) error {
 		return fmt.Errorf("%w: topology name %q contains one of %s, which Storm does not allow", api.ErrInvalid, name, strings.Join(strings.Split(disallowedNameChars, ""), " "))
 	case len(name) > maxNameLen:
 		return fmt.Errorf("%w: topology name is %d bytes long, at most %d are allowed", api.ErrInvalid, len(name), maxNameLen)
-	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return fmt.Errorf("%w: topology name %q contains a control character", api.ErrInvalid, name)
+	case strings.ContainsFunc(name, zkRefuses):
+		r := []rune(name)[slices.IndexFunc([]rune(name), zkRefuses)]
+		return fmt.Errorf("%w: topology name %q contains %U, which ZooKeeper refuses in a node name: %s", api.ErrInvalid, name, r, zkAllowedChars)
 	}
 	return nil
+}
+
+// zkAllowedChars says which characters zkRefuses lets through.
+const zkAllowedChars = "use characters of Unicode's Basic Multilingual Plane (up to U+FFFF) except control characters (U+0000-U+001F, U+007F-U+009F), U+D800-U+F8FF and U+FFF0-U+FFFF; emoji and other characters above U+FFFF are refused"
+
+// zkRefuses reports whether ZooKeeper refuses r in a node name (Java's
+// PathUtils.validatePath, which checks UTF-16 code units: a character above
+// U+FFFF is a surrogate pair, in the refused range U+D800-U+F8FF). Invalid
+// UTF-8 decodes to U+FFFD, refused too.
+func zkRefuses(r rune) bool {
+	return r < 0x20 || r >= 0x7f && r <= 0x9f || r >= 0xd800 && r <= 0xf8ff || r >= 0xfff0
 }
 
 // maxTasks bounds the tasks of one topology: task ids are materialised per

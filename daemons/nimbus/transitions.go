@@ -103,7 +103,17 @@ func (n *Nimbus) validateRebalanceExecutors(id string, executors map[string]int)
 			return fmt.Errorf("%w: topology %s has no component %q", api.ErrInvalid, id, comp)
 		}
 		if par < 1 {
-			return fmt.Errorf("%w: component %q: %d executors: at least 1 is needed", api.ErrInvalid, comp, par)
+			return fmt.Errorf("%w: component %q: %d executors: Number of executors must be greater than 0", api.ErrInvalid, comp, par)
+		}
+		// Tasks are fixed at submit; an executor runs one or more of them,
+		// so more executors than tasks would leave some idle.
+		tasks := c.NumTasks
+		if tasks == 0 {
+			tasks = c.Parallelism
+		}
+		if par > tasks {
+			return fmt.Errorf("%w: component %q: %d executors for %d tasks: a component cannot have more executors than tasks (set at submit with topology.tasks / SetNumTasks); give at most %d",
+				api.ErrInvalid, comp, par, tasks, tasks)
 		}
 	}
 	return nil

@@ -235,7 +235,8 @@ func TestRebalanceSpreadsOverMoreWorkers(t *testing.T) {
 	}{
 		{-1, nil, "workers"},
 		{0, map[string]int{"nope": 2}, `no component "nope"`},
-		{0, map[string]int{"count": 0}, "at least 1"},
+		{0, map[string]int{"count": 0}, "Number of executors must be greater than 0"},
+		{0, map[string]int{"count": 4}, "4 executors for 3 tasks"},
 	} {
 		if err := e.n.Rebalance(t.Context(), id, 0, bad.workers, bad.execs); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), bad.msg) {
 			t.Errorf("rebalance %d %v: %v, want invalid naming %q", bad.workers, bad.execs, err, bad.msg)

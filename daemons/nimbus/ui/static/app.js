@@ -244,8 +244,9 @@ async function runAction(name, info) {
   const a = ACTIONS[name];
   const form = await ask(`${a.label} ${info.name}`, a.text(info), a.fields ? a.fields(info) : [], a.danger);
   if (!form) return;
-  const opts = {method: 'POST'};
-  if (a.body) Object.assign(opts, {body: JSON.stringify(a.body(form)), headers: {'Content-Type': 'application/json'}});
+  // Every POST says JSON, even without a body: nimbus refuses any other type.
+  const opts = {method: 'POST', headers: {Accept: 'application/json', 'Content-Type': 'application/json'}};
+  if (a.body) opts.body = JSON.stringify(a.body(form));
   try {
     const r = await api(`topology/${enc(info.id)}/${a.path ? a.path(info.id, form) : name}`, opts);
     $('notice').textContent = `${a.label} ${info.name}: ${r.status}`;
