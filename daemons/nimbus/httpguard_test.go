@@ -2,6 +2,7 @@ package nimbus
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // apiRequest is one request to the handler, as a client or browser would send it.
@@ -50,7 +52,7 @@ func TestAPIServesOnlyItsHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHandler(e.n, handlerOptions{maxUpload: 1 << 20, maxJSON: maxJSONBody, hosts: hosts}, testLogger(t))
+	h := newHandler(e.n, handlerOptions{maxUpload: 1 << 20, maxJSON: maxJSONBody, hosts: hosts}, testutil.Logger(t, slog.LevelDebug))
 	for _, tc := range []struct {
 		host string
 		want int
@@ -175,7 +177,7 @@ func TestAPIErrorsAre4xx(t *testing.T) {
 	e := newEnv(t, nil)
 	e.addSupervisor("a", 6700, 6701)
 	id := e.submit("wc", nil)
-	h := newHandler(e.n, handlerOptions{maxUpload: 1 << 20, maxJSON: 1 << 10}, testLogger(t))
+	h := newHandler(e.n, handlerOptions{maxUpload: 1 << 20, maxJSON: 1 << 10}, testutil.Logger(t, slog.LevelDebug))
 	nonBMP := e.upload("wc\U0001F600", []byte("emoji"))
 	nonBMPBody, _ := json.Marshal(nonBMP)
 	private := nonBMP
