@@ -25,6 +25,7 @@ FUZZ_TARGETS := \
 	./daemons/zookeeper:FuzzDecodeFrame \
 	./daemons/zookeeper:FuzzDecodeSnapshot \
 	./daemons/zookeeper:FuzzParseZooCfg \
+	./daemons/zookeeper:FuzzScanLog \
 	./daemons/cluster:FuzzDecodeRecord \
 	./daemons/config:FuzzParseOverride \
 	./daemons/config:FuzzParseYAML \

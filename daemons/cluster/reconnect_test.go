@@ -293,3 +293,65 @@ func startServerOn(t *testing.T, opts zookeeper.Options) *zookeeper.Server {
 		}
 	}
 }
+
+// A process that crashed and restarted with its ZooKeeper (up --dir) finds
+// its ephemeral nodes still there, owned by its old session, which the
+// server restored and expires a session timeout later. Setting such a node
+// again must make it this session's: it used to keep the old owner, and
+// every supervisor vanished (and its workers were unscheduled) when the old
+// session expired.
+func TestEphemeralOfAnotherSessionIsTakenOver(t *testing.T) {
+	zkOpts := zookeeper.Options{DataDir: t.TempDir(), TickTime: 100 * time.Millisecond, Logger: testutil.Logger(t, slog.LevelDebug)}
+	srv := startServerOn(t, zkOpts)
+	zkOpts.Addr = srv.Addr()
+	opts := target{name: "embedded", addr: srv.Addr()}.options(t)
+	opts.SessionTimeout = 2 * time.Second // the server's maximum: 20 ticks
+	old := connectState(t, opts)
+	if err := old.SetEphemeralNode("/supervisors/s1", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	oldSession := old.SessionID()
+	// The crash: the server goes down with the session, and the process
+	// that owned it never comes back to close it.
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = old.Close()
+	srv = startServerOn(t, zkOpts)
+
+	cur := connectState(t, opts)
+	if err := cur.SetEphemeralNode("/supervisors/s1", []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawConn(t, srv.Addr())
+	node := opts.Root + "/supervisors/s1"
+	check := func(when string) {
+		t.Helper()
+		data, st, err := raw.Get(node)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", when, node, err)
+		}
+		if st.EphemeralOwner != cur.SessionID() || string(data) != "new" {
+			t.Fatalf("%s: %s = %q owned by 0x%x, want %q owned by 0x%x (the old session is 0x%x)",
+				when, node, data, st.EphemeralOwner, "new", cur.SessionID(), oldSession)
+		}
+	}
+	check("after the set")
+	testutil.Eventually(t, 30*time.Second, "the old session to expire", func() (bool, error) {
+		for _, info := range srv.Sessions() {
+			if info.ID == oldSession {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	check("after the old session expired")
+	// Setting it again keeps it as it is: no take-over of its own node.
+	_, before, _ := raw.Get(node)
+	if err := cur.SetEphemeralNode("/supervisors/s1", []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if _, after, _ := raw.Get(node); after.Czxid != before.Czxid {
+		t.Fatalf("the node was re-created (czxid %#x → %#x) though this session owned it", before.Czxid, after.Czxid)
+	}
+}

@@ -463,15 +463,27 @@ func (s *zkState) setDataOnce(path string, data []byte) error {
 // missing. A node that vanishes between the set and the create, or appears
 // between a failed set and the create, is retried: other clients (and an
 // expiring session) race with us.
+//
+// An ephemeral write that finds an ephemeral node of another session
+// replaces it with one of this session: that session (this process's own
+// before a crash, which the restarted server restored) would take the node
+// with it when it expires, and with it the supervisor it announces.
 func (s *zkState) write(path string, data []byte, flags int32) error {
 	conn, p, err := s.op(path)
 	if err != nil {
 		return err
 	}
 	for range maxRaceRetries {
-		_, err := conn.Set(p, data, -1)
+		st, err := conn.Set(p, data, -1)
 		if err == nil {
-			return nil
+			if flags&zk.FlagEphemeral == 0 || st.EphemeralOwner == 0 || st.EphemeralOwner == conn.SessionID() {
+				return nil
+			}
+			err = s.takeOver(conn, p, data, flags, st)
+			if err == nil || !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrBadVersion) {
+				return err
+			}
+			continue // changed or gone meanwhile: look again
 		}
 		if !errors.Is(err, zk.ErrNoNode) {
 			return err
@@ -490,6 +502,19 @@ func (s *zkState) write(path string, data []byte, flags int32) error {
 		}
 	}
 	return fmt.Errorf("node kept appearing and vanishing across %d attempts", maxRaceRetries)
+}
+
+// takeOver replaces the ephemeral node p of another session, as the set
+// left it (st), with one of this session, in one multi: no reader sees the
+// node missing in between.
+func (s *zkState) takeOver(conn *zk.Conn, p string, data []byte, flags int32, st *zk.Stat) error {
+	s.log.Info("taking over an ephemeral node of another session", "path", p,
+		"owner", fmt.Sprintf("0x%x", st.EphemeralOwner), "session", fmt.Sprintf("0x%x", conn.SessionID()))
+	_, err := conn.Multi(
+		&zk.DeleteRequest{Path: p, Version: st.Version},
+		&zk.CreateRequest{Path: p, Data: data, Acl: openACL, Flags: flags},
+	)
+	return err
 }
 
 func (s *zkState) mkdirsOnce(path string) error {

@@ -215,8 +215,13 @@ func (c *conn) readLoop() {
 		}
 	}()
 	r := bufio.NewReaderSize(c.nc, 64<<10)
+	// Until its connect request is in, a connection has no session to
+	// expire it: a bound closes one that sends nothing or half a frame
+	// (and bounds a four-letter word's answer).
+	_ = c.nc.SetDeadline(time.Now().Add(c.s.connectTimeout()))
 	first, err := r.Peek(4)
 	if err != nil {
+		c.logConnectErr(err)
 		return
 	}
 	if word := string(first); isFourLetterWord(word) {
@@ -227,13 +232,15 @@ func (c *conn) readLoop() {
 	}
 	body, err := readFrame(r, nil, c.s.opts.MaxPacketSize)
 	if err != nil {
-		c.logFrameErr(err)
+		c.logConnectErr(err)
 		return
 	}
 	if !c.connect(body) {
 		graceful = true
 		return
 	}
+	// From here the session's expiry closes the connection.
+	_ = c.nc.SetDeadline(time.Time{})
 	var buf []byte
 	for {
 		body, err := readFrame(r, buf, c.s.opts.MaxPacketSize)
@@ -255,6 +262,23 @@ func (c *conn) logFrameErr(err error) {
 	} else if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !c.isClosed() {
 		c.s.log.Debug("closing connection", "remote", c.remote, "err", err)
 	}
+}
+
+// logConnectErr logs why a connection closed before its connect request.
+func (c *conn) logConnectErr(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.s.log.Info("closing connection: no connect request in time", "remote", c.remote, "timeout", c.s.connectTimeout())
+		return
+	}
+	c.logFrameErr(err)
+}
+
+// connectTimeout bounds the wait for a connection's connect request, as
+// NIOServerCnxnFactory's sessionlessCnxnTimeout does (10 s): five ticks,
+// 10 s at the default tick, and never below the shortest session timeout.
+func (s *Server) connectTimeout() time.Duration {
+	return max(5*s.opts.TickTime, s.opts.MinSessionTimeout)
 }
 
 // connect is ZooKeeperServer.processConnectRequest. It returns false when

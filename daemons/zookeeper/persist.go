@@ -1,10 +1,8 @@
 package zookeeper
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -240,6 +238,15 @@ func (l *txnLog) flush() {
 		l.publish(zxid)
 	}
 	if snap != nil {
+		// The log's tail must be on disk before a newer log starts (under
+		// FsyncNever too), or a crash could leave a gap between the two,
+		// which recovery refuses.
+		if l.policy != FsyncAlways {
+			if err := l.file.Sync(); err != nil {
+				l.fail(fmt.Errorf("fsync transaction log: %w", err))
+				return
+			}
+		}
 		if err := l.takeSnapshot(snap); err != nil {
 			l.log.warn("snapshot failed; the log keeps growing until the next one", "err", err)
 		}
@@ -397,87 +404,4 @@ func (l *txnLog) close() error {
 		return fmt.Errorf("close transaction log: %w", err)
 	}
 	return nil
-}
-
-// recoverTree loads the newest readable snapshot and replays the logs after it.
-func recoverTree(s *Server, dir string) error {
-	snaps, err := dataFiles(dir, "snapshot")
-	if err != nil {
-		return fmt.Errorf("list snapshots: %w", err)
-	}
-	for i := len(snaps) - 1; i >= 0; i-- {
-		data, err := os.ReadFile(filepath.Join(dir, snapName(snaps[i])))
-		if err == nil {
-			var t *tree
-			if t, err = decodeSnapshot(data); err == nil {
-				s.tree = t
-				break
-			}
-		}
-		s.log.Warn("skipping unreadable snapshot", "file", snapName(snaps[i]), "err", err)
-	}
-	logs, err := dataFiles(dir, "log")
-	if err != nil {
-		return fmt.Errorf("list transaction logs: %w", err)
-	}
-	for i, z := range logs {
-		// Logs wholly before the snapshot are skipped by zxid inside replay.
-		if i+1 < len(logs) && logs[i+1] <= s.tree.lastZxid+1 {
-			continue
-		}
-		if err := replayLog(s, filepath.Join(dir, logName(z))); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// replayLog applies the log's txns that are newer than the tree. A torn or
-// corrupt tail (a crash mid-append) is cut back to the last whole record.
-func replayLog(s *Server, path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("open transaction log: %w", err)
-	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<16)
-	var offset int64
-	var hdr [recordHeader]byte
-	for {
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return truncateTail(s, f, path, offset, "partial record header")
-		}
-		n := binary.BigEndian.Uint32(hdr[:4])
-		if n > 1<<30 {
-			return truncateTail(s, f, path, offset, "record length out of range")
-		}
-		body := make([]byte, n)
-		if _, err := io.ReadFull(r, body); err != nil {
-			return truncateTail(s, f, path, offset, "partial record")
-		}
-		if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(hdr[4:]) {
-			return truncateTail(s, f, path, offset, "checksum mismatch")
-		}
-		d := decoder{buf: body}
-		x := decodeTxn(&d, 0)
-		if d.err != nil {
-			return truncateTail(s, f, path, offset, d.err.Error())
-		}
-		if x.Zxid > s.tree.lastZxid {
-			s.tree.apply(&x, nil)
-		}
-		offset += int64(recordHeader) + int64(n)
-	}
-}
-
-func truncateTail(s *Server, f *os.File, path string, offset int64, why string) error {
-	s.log.Warn("transaction log has a torn tail; cutting it back to the last whole record",
-		"file", filepath.Base(path), "offset", offset, "reason", why)
-	if err := f.Truncate(offset); err != nil {
-		return fmt.Errorf("truncate torn transaction log %s: %w", path, err)
-	}
-	return f.Sync()
 }

@@ -9,7 +9,8 @@
 // in ZooKeeper's order), txn.go the transaction records, session.go the
 // session tracker, watch.go the WatchManager, conn.go a client connection
 // (FinalRequestProcessor's replies), fourletter.go the four-letter words and
-// persist.go/snapshot.go the transaction log and snapshots.
+// persist.go/snapshot.go the transaction log and snapshots, recover.go the
+// recovery from them at start (what is cut as a torn write, what refuses).
 //
 // Concurrency: one reader and one writer goroutine per connection. Reads run
 // under the tree's read lock; a write takes the write lock to prepare,

@@ -11,8 +11,8 @@ import (
 )
 
 // Snapshots: the whole tree and the sessions at one zxid, in one file that
-// ends with a CRC of everything before it, so a half-written snapshot is
-// recognised and skipped. Nodes are written parents first.
+// ends with a CRC of everything before it, so a corrupt snapshot is
+// recognised and skipped (recover.go). Nodes are written parents first.
 
 const snapshotMagic = "LSZKSNP1"
 
@@ -54,7 +54,7 @@ func decodeSnapshot(data []byte) (*tree, error) {
 	}
 	body, sum := data[:len(data)-4], binary.BigEndian.Uint32(data[len(data)-4:])
 	if crc32.Checksum(body, crcTable) != sum {
-		return nil, errors.New("snapshot checksum mismatch (incomplete write?)")
+		return nil, errors.New("snapshot checksum mismatch")
 	}
 	d := decoder{buf: body, pos: len(snapshotMagic)}
 	t := emptyTree()
