@@ -300,13 +300,15 @@ func (c *Cluster) startNimbus(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	apiAddr := c.opts.APIAddr // RestartNimbus pins it
+	thriftAddr := c.opts.ThriftAddr
 	c.mu.Unlock()
 	n, err := nimbus.Start(ctx, nimbus.Options{
-		Conf:     c.conf,
-		LocalDir: string(workercontract.DataDir(c.dataDir).Nimbus()),
-		State:    st,
-		APIAddr:  apiAddr,
-		Logger:   c.opts.Logger.With("daemon", "nimbus"),
+		Conf:       c.conf,
+		LocalDir:   string(workercontract.DataDir(c.dataDir).Nimbus()),
+		State:      st,
+		APIAddr:    apiAddr,
+		ThriftAddr: thriftAddr,
+		Logger:     c.opts.Logger.With("daemon", "nimbus"),
 	})
 	if err != nil {
 		_ = st.Disconnect()

@@ -106,6 +106,9 @@ type Options struct {
 	DataDir string
 	// APIAddr is where nimbus's HTTP API listens; "" = 127.0.0.1:0.
 	APIAddr string
+	// ThriftAddr is where nimbus's Thrift service listens; "" =
+	// 127.0.0.1:<nimbus.thrift.port> when Conf sets it, else 127.0.0.1:0.
+	ThriftAddr string
 	// Conf overrides on top of Storm's defaults and the local profile
 	// (config.LocalProfile); testkit passes config.TestProfile here.
 	Conf config.Conf
@@ -136,6 +139,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.APIAddr == "" {
 		o.APIAddr = "127.0.0.1:0"
+	}
+	if o.ThriftAddr == "" {
+		o.ThriftAddr = thriftAddr(o.Conf)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
