@@ -143,21 +143,24 @@ func (s *Server) serveConn(c net.Conn) error {
 	proto := thrift.NewTBinaryProtocolConf(trans, &thrift.TConfiguration{MaxFrameSize: int32(s.maxFrame)})
 	ctx := context.Background()
 	for {
+		// ok with an error is a call answered with an exception (declared
+		// or TApplicationException); the connection is still in step.
 		ok, err := s.processor.Process(ctx, proto, proto)
+		var te thrift.TTransportException
 		var tae thrift.TApplicationException
 		switch {
-		case err == nil && ok:
-			continue
+		case errors.As(err, &te):
+			if te.TypeId() == thrift.END_OF_FILE {
+				return nil
+			}
+			return err
 		case errors.As(err, &tae) && tae.TypeId() == thrift.UNKNOWN_METHOD:
-			continue // answered; the connection is still in step
-		case err == nil:
+			continue
+		case !ok && err != nil:
+			return err
+		case !ok:
 			return errors.New("request not processed")
 		}
-		var te thrift.TTransportException
-		if errors.As(err, &te) && te.TypeId() == thrift.END_OF_FILE {
-			return nil
-		}
-		return err
 	}
 }
 
