@@ -29,10 +29,12 @@ struct JavaObject {
 struct NullStruct {
 }
 
+// Immutable in Python (the annotation is Thrift's; Go ignores it), so that
+// it can be a dict key there: ComponentCommon.inputs and BoltStats key by it.
 struct GlobalStreamId {
   1: required string componentId;
   2: required string streamId;
-}
+} (python.immutable = "")
 
 union Grouping {
   1: list<string> fields; // an empty list is the global grouping
