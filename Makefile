@@ -32,6 +32,7 @@ FUZZ_TARGETS := \
 	./daemons/worker:FuzzDecodeBatch \
 	./daemons/worker:FuzzFrameReader \
 	./daemons/nimbus:FuzzSubmitRequestBody \
+	./daemons/nimbusthrift:FuzzRequest \
 	./daemons/supervisor:FuzzUntarGz \
 	./daemons/workercontract:FuzzParseReady \
 	./topology:FuzzDefinition \

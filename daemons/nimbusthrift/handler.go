@@ -25,7 +25,6 @@ type Backend interface {
 	Activate(ctx context.Context, id string) error
 	Deactivate(ctx context.Context, id string) error
 	Rebalance(ctx context.Context, id string, waitSecs, numWorkers int, executors map[string]int) error
-	ClusterSummary(ctx context.Context) (*api.ClusterSummary, error)
 	SupervisorSummary(ctx context.Context) (*api.SupervisorSummary, error)
 	NimbusSummary(ctx context.Context) (*api.NimbusSummary, error)
 	TopologySummary(ctx context.Context) (*api.TopologySummary, error)
@@ -101,16 +100,30 @@ func (h *Handler) briefOf(ctx context.Context, match func(api.TopologyBrief) boo
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := h.b.ClusterSummary(ctx)
+	version, err := h.version(ctx)
 	if err != nil {
 		return nil, "", err
 	}
 	for i := range s.Topologies {
 		if match(s.Topologies[i]) {
-			return &s.Topologies[i], c.StormVersion, nil
+			return &s.Topologies[i], version, nil
 		}
 	}
-	return nil, c.StormVersion, nil
+	return nil, version, nil
+}
+
+// version is nimbus's Storm version (localstorm's), reported as every
+// topology's: a topology runs on the version of the cluster it was given to.
+// It comes from the nimbus summary, which reads nothing from ZooKeeper.
+func (h *Handler) version(ctx context.Context) (string, error) {
+	s, err := h.b.NimbusSummary(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(s.Nimbuses) == 0 {
+		return "", errors.New("no nimbus in the nimbus summary")
+	}
+	return s.Nimbuses[0].Version, nil
 }
 
 func topologySummary(t api.TopologyBrief, version string) *storm.TopologySummary {
@@ -156,13 +169,13 @@ func (h *Handler) GetTopologySummaries(ctx context.Context) ([]*storm.TopologySu
 	if err != nil {
 		return nil, err
 	}
-	c, err := h.b.ClusterSummary(ctx)
+	version, err := h.version(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := []*storm.TopologySummary{}
 	for _, t := range s.Topologies {
-		out = append(out, topologySummary(t, c.StormVersion))
+		out = append(out, topologySummary(t, version))
 	}
 	return out, nil
 }
@@ -290,14 +303,14 @@ func (h *Handler) topologyInfo(ctx context.Context, id string, choice storm.NumE
 	if err != nil {
 		return nil, idError(id, err)
 	}
-	c, err := h.b.ClusterSummary(ctx)
+	version, err := h.version(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := &storm.TopologyInfo{
 		ID: info.ID, Name: info.Name, UptimeSecs: int32(info.UptimeSeconds), Status: info.Status,
 		Executors: []*storm.ExecutorSummary{}, Errors: map[string][]*storm.ErrorInfo{},
-		StormVersion: &c.StormVersion,
+		StormVersion: &version,
 	}
 	if info.SchedulerInfo != "" {
 		out.SchedStatus = &info.SchedulerInfo
