@@ -5,7 +5,7 @@ PKGS := ./...
 # ...@VERSION` takes the module's version from the build info instead.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: build test bench up lint cross fuzz soak zk-image image release
+.PHONY: build test bench up lint cross fuzz soak zk-image image release thrift
 
 build:
 	$(GO) build -ldflags '-X github.com/localstorm/localstorm/internal/version.stamped=$(VERSION)' -o $(BIN) ./cmd/localstorm
@@ -33,6 +33,7 @@ FUZZ_TARGETS := \
 	./daemons/worker:FuzzDecodeBatch \
 	./daemons/worker:FuzzFrameReader \
 	./daemons/nimbus:FuzzSubmitRequestBody \
+	./daemons/nimbusthrift:FuzzRequest \
 	./daemons/supervisor:FuzzUntarGz \
 	./daemons/workercontract:FuzzParseReady \
 	./topology:FuzzDefinition \
@@ -44,6 +45,12 @@ FUZZ_TARGETS := \
 
 fuzz:
 	@FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh $(FUZZ_TARGETS)
+
+# Regenerates the Go code of the Nimbus Thrift service (daemons/nimbusthrift/storm)
+# from daemons/nimbusthrift/storm.thrift with Debian's thrift-compiler, whose
+# version must be go.mod's github.com/apache/thrift (0.17.0).
+thrift:
+	bash scripts/gen-thrift.sh
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 60m $(PKGS) | tee bench.out

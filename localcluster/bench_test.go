@@ -204,7 +204,7 @@ var (
 	binsErr  error
 )
 
-func buildBinaries(b *testing.B) binaries {
+func buildBinaries(b testing.TB) binaries {
 	b.Helper()
 	binsOnce.Do(func() {
 		bins.dir, binsErr = os.MkdirTemp("", "localcluster-bench-")

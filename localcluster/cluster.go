@@ -343,14 +343,16 @@ func (c *Cluster) startNimbus(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	apiAddr := c.opts.APIAddr // RestartNimbus pins it
+	thriftAddr := c.opts.ThriftAddr
 	c.mu.Unlock()
 	n, err := nimbus.Start(ctx, nimbus.Options{
-		Conf:     c.conf,
-		LocalDir: string(workercontract.DataDir(c.dataDir).Nimbus()),
-		State:    st,
-		APIAddr:  apiAddr,
-		APIHosts: c.opts.APIHosts,
-		Logger:   c.opts.Logger.With("daemon", "nimbus"),
+		Conf:       c.conf,
+		LocalDir:   string(workercontract.DataDir(c.dataDir).Nimbus()),
+		State:      st,
+		APIAddr:    apiAddr,
+		APIHosts:   c.opts.APIHosts,
+		ThriftAddr: thriftAddr,
+		Logger:     c.opts.Logger.With("daemon", "nimbus"),
 	})
 	if err != nil {
 		_ = st.Disconnect()

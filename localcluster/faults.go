@@ -89,7 +89,7 @@ func (c *Cluster) RestartNimbus(ctx context.Context) error {
 	n, st := c.nimbus, c.nimbusState
 	c.mu.Unlock()
 	if n != nil {
-		addr := n.APIURL()
+		addr, thriftAddr := n.APIURL(), n.ThriftAddr()
 		if err := n.Close(ctx); err != nil {
 			return fmt.Errorf("stop nimbus: %w", err)
 		}
@@ -98,6 +98,7 @@ func (c *Cluster) RestartNimbus(ctx context.Context) error {
 		c.nimbus, c.nimbusState = nil, nil
 		// Come back on the same port so clients and supervisors keep working.
 		c.opts.APIAddr = trimScheme(addr)
+		c.opts.ThriftAddr = thriftAddr
 		c.mu.Unlock()
 	}
 	return c.startNimbus(ctx)

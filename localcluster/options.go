@@ -110,6 +110,9 @@ type Options struct {
 	// addresses, that clients may give as Host to reach the API
 	// (nimbus.Options.APIHosts).
 	APIHosts []string
+	// ThriftAddr is where nimbus's Thrift service listens; "" =
+	// 127.0.0.1:<nimbus.thrift.port> when Conf sets it, else 127.0.0.1:0.
+	ThriftAddr string
 	// Conf overrides on top of Storm's defaults and the local profile
 	// (config.LocalProfile); testkit passes config.TestProfile here.
 	Conf config.Conf
@@ -140,6 +143,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.APIAddr == "" {
 		o.APIAddr = "127.0.0.1:0"
+	}
+	if o.ThriftAddr == "" {
+		o.ThriftAddr = thriftAddr(o.Conf)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

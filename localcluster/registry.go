@@ -23,6 +23,7 @@ type Record struct {
 	PID           int       `json:"pid"`
 	PIDStartTicks uint64    `json:"pidStartTicks"`
 	APIURL        string    `json:"apiUrl"`
+	ThriftAddr    string    `json:"thriftAddr,omitempty"` // Storm's Nimbus Thrift service
 	ZooKeeper     string    `json:"zookeeper"`
 	ZooKeeperMode string    `json:"zookeeperMode"`
 	DataDir       string    `json:"dataDir"`

@@ -167,11 +167,11 @@ func runNimbus(ctx context.Context, s Streams, g *globals, args []string) error 
 		return err
 	}
 	defer ds.state.Disconnect()
-	n, err := nimbus.Start(ctx, nimbus.Options{Conf: ds.conf, LocalDir: *df.dir, State: ds.state, APIAddr: *apiAddr, APIHosts: *apiHosts, Logger: ds.logger})
+	n, err := nimbus.Start(ctx, nimbus.Options{Conf: ds.conf, LocalDir: *df.dir, State: ds.state, APIAddr: *apiAddr, APIHosts: *apiHosts, ThriftAddr: standaloneThriftAddr(ds.conf), Logger: ds.logger})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.Out, "nimbus serving %s\n", n.APIURL())
+	fmt.Fprintf(s.Out, "nimbus serving %s (thrift %s)\n", n.APIURL(), n.ThriftAddr())
 	warnIfExposed(s, *apiAddr)
 	return serveUntilDone(ctx, n.Err(), ds.fatal, n.Close, 30*time.Second)
 }

@@ -198,10 +198,13 @@ func runStatus(ctx context.Context, s Streams, g *globals, args []string) error 
 	if err != nil {
 		return err
 	}
-	return printOut(s, g, sum, func(w io.Writer) {
+	return printOut(s, g, statusOf(sum, rec), func(w io.Writer) {
 		if rec != nil {
 			fmt.Fprintf(w, "cluster\t%s (pid %d)\n", rec.Name, rec.PID)
 			fmt.Fprintf(w, "api\t%s\n", rec.APIURL)
+			if rec.ThriftAddr != "" {
+				fmt.Fprintf(w, "thrift\t%s\n", rec.ThriftAddr)
+			}
 			fmt.Fprintf(w, "zookeeper\t%s (%s)\n", rec.ZooKeeper, rec.ZooKeeperMode)
 			fmt.Fprintf(w, "data dir\t%s\n", rec.DataDir)
 		}

@@ -93,7 +93,7 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 	ready := time.Since(start)
 	fmt.Fprintf(s.Err, "ready in %d ms\n", ready.Milliseconds())
 	rec := localcluster.Record{
-		Name: g.cluster, PID: os.Getpid(), APIURL: c.APIURL(), ZooKeeper: c.ZooKeeperAddr(),
+		Name: g.cluster, PID: os.Getpid(), APIURL: c.APIURL(), ThriftAddr: c.ThriftAddr(), ZooKeeper: c.ZooKeeperAddr(),
 		ZooKeeperMode: string(zkOpts.Mode), DataDir: c.DataDir(), Persistent: *dir != "", StartedAt: time.Now(),
 	}
 	if err := localcluster.WriteRecord(rec); err != nil {
@@ -103,6 +103,7 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 
 	fmt.Fprintf(s.Out, "localstorm cluster %q is up\n", g.cluster)
 	fmt.Fprintf(s.Out, "  api        %s\n", c.APIURL())
+	fmt.Fprintf(s.Out, "  thrift     %s (nimbus.thrift.port %d)\n", c.ThriftAddr(), c.ThriftPort())
 	if host, _, err := net.SplitHostPort(*apiAddr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
 		// In a container, the API is reached through the published port.
 		fmt.Fprintf(s.Out, "  listening  %s (every interface)\n", *apiAddr)

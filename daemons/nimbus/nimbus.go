@@ -25,6 +25,7 @@ import (
 
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/nimbusthrift"
 	"github.com/localstorm/localstorm/daemons/timer"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 )
@@ -46,6 +47,9 @@ type Options struct {
 	// rebinding). Give the machine's name here when supervisors or browsers
 	// on other machines use it (--api-host).
 	APIHosts []string
+	// ThriftAddr is where Storm's Nimbus Thrift service listens; default
+	// 127.0.0.1:0 (a free port). `localstorm nimbus` gives nimbus.thrift.port.
+	ThriftAddr string
 	// Logger receives the daemon's logs; nil discards them.
 	Logger *slog.Logger
 	// Clock drives timers and heartbeat timeouts; nil = the wall clock.
@@ -85,6 +89,10 @@ type Nimbus struct {
 	server   *http.Server
 	handler  http.Handler
 	apiURL   string
+
+	thriftListener net.Listener
+	thrift         *nimbusthrift.Server
+	thriftDone     chan struct{}
 
 	// reassignQueued is set while a watch-triggered mk-assignments waits on the timer.
 	reassignQueued atomic.Bool
@@ -135,6 +143,9 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		return nil, fmt.Errorf("listen for the API on %s: %w", addr, err)
 	}
 	n.apiURL = "http://" + dialable(n.listener.Addr().(*net.TCPAddr))
+	if err := n.listenThrift(opts.ThriftAddr); err != nil {
+		return nil, err
+	}
 	hosts, err := apiHosts(opts.APIHosts, n.listener.Addr())
 	if err != nil {
 		return nil, err
@@ -176,7 +187,10 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 			n.fatal(fmt.Errorf("serve API: %w", err))
 		}
 	}()
-	n.log.Info("nimbus started", "api", n.apiURL, "localDir", filepath.Dir(n.inboxDir))
+	if err := n.serveThrift(); err != nil {
+		return nil, err
+	}
+	n.log.Info("nimbus started", "api", n.apiURL, "thrift", n.ThriftAddr(), "localDir", filepath.Dir(n.inboxDir))
 	return n, nil
 }
 
@@ -219,6 +233,7 @@ func newNimbus(opts Options) (*Nimbus, error) {
 		alive:       map[string]map[cluster.ExecutorInfo]bool{},
 		codes:       map[string]*topologyCode{},
 		errCh:       make(chan error, 1),
+		thriftDone:  make(chan struct{}),
 	}, nil
 }
 
@@ -273,6 +288,9 @@ func (n *Nimbus) stop(ctx context.Context) error {
 		}
 	} else if n.listener != nil {
 		_ = n.listener.Close()
+	}
+	if err := n.stopThrift(); err != nil {
+		errs = append(errs, err)
 	}
 	if n.timer != nil {
 		n.timer.Close()
