@@ -625,3 +625,45 @@ func BenchmarkLaunchToReady(b *testing.B) {
 	slices.Sort(launches)
 	b.ReportMetric(float64(launches[len(launches)/2].Microseconds())/1000, "ms-median-launch")
 }
+
+// BenchmarkLifelineDeath measures how long a child outlives its owner's
+// SIGKILL with the lifeline alone (the Linux parent-death signal off, as on
+// macOS): from the owner's reaping to the child and its foreign child gone.
+func BenchmarkLifelineDeath(b *testing.B) {
+	var total time.Duration
+	for b.Loop() {
+		dir := b.TempDir()
+		exe, _ := os.Executable()
+		parent := exec.Command(exe)
+		parent.Env = append(os.Environ(), helperEnv+"=lifeline-parent", "PARENT_DIR="+dir, "GORACE=atexit_sleep_ms=0")
+		parent.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		stdout, err := parent.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := parent.Start(); err != nil {
+			b.Fatal(err)
+		}
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err != nil {
+			b.Fatal(err)
+		}
+		child, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "child-pid=")))
+		fb, err := os.ReadFile(filepath.Join(dir, "foreign-pid"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		foreign, _ := strconv.Atoi(string(fb))
+		parent.Process.Signal(syscall.SIGKILL)
+		parent.Wait()
+		start := time.Now()
+		for Running(child) || Running(foreign) {
+			if time.Since(start) > 10*time.Second {
+				b.Fatalf("child %d or its foreign child %d outlived its owner by 10s", child, foreign)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms-to-death/op")
+}
