@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-multierror"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/errlist"
 )
 
 // Options configure the ZooKeeper connection of a ClusterState.
@@ -127,7 +127,7 @@ func ConnectStorm(ctx context.Context, opts Options) (StormClusterState, error) 
 	s, err := newStormState(state, opts.Logger, opts.OnFatal, true)
 	if err != nil {
 		if cerr := state.Close(); cerr != nil {
-			err = multierror.Append(err, fmt.Errorf("close the state after a failed start: %w", cerr))
+			err = errlist.Join(err, fmt.Errorf("close the state after a failed start: %w", cerr))
 		}
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/localstorm/localstorm/internal/errlist"
 )
 
 // maxErrorsKept is how many errors ReportError keeps per component (Storm's 10).
@@ -534,7 +536,7 @@ func (s *stormState) ReportError(topologyID, component, host string, port int, r
 		}
 		seqs = seqs[1:]
 	}
-	if err := result.ErrorOrNil(); err != nil {
+	if err := errlist.Err(result); err != nil {
 		return fmt.Errorf("report error of %s/%s: trim old errors: %w", topologyID, component, err)
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/hashicorp/go-multierror"
 
+	"github.com/localstorm/localstorm/internal/errlist"
 	"github.com/localstorm/localstorm/internal/zkguard"
 )
 
@@ -378,7 +379,7 @@ func (s *zkState) recreateEphemerals() error {
 			result = multierror.Append(result, fmt.Errorf("re-create ephemeral node %s: %w", p, err))
 		}
 	}
-	return result.ErrorOrNil()
+	return errlist.Err(result)
 }
 
 // abs maps a path relative to the root onto the ZooKeeper path.

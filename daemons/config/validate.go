@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/localstorm/localstorm/internal/errlist"
 )
 
 // A rule checks one key's value; it returns what was expected when the
@@ -227,20 +229,8 @@ func Validate(c Conf) error {
 				Expected: fmt.Sprintf("a number of seconds greater than %s (%v)", b.heartbeat, c[b.heartbeat])})
 		}
 	}
-	if result == nil {
-		return nil
+	if err := errlist.Err(result); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
 	}
-	result.ErrorFormat = formatErrors
-	return result
-}
-
-func formatErrors(errs []error) string {
-	if len(errs) == 1 {
-		return "invalid configuration: " + errs[0].Error()
-	}
-	s := fmt.Sprintf("invalid configuration: %d problems:", len(errs))
-	for _, e := range errs {
-		s += "\n\t" + e.Error()
-	}
-	return s
+	return nil
 }

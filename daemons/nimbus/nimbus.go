@@ -27,6 +27,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/timer"
 	"github.com/localstorm/localstorm/daemons/workercontract"
+	"github.com/localstorm/localstorm/internal/errlist"
 )
 
 // Options configure a nimbus.
@@ -260,7 +261,7 @@ func (n *Nimbus) stop(ctx context.Context) error {
 		n.timer.Close()
 	}
 	n.wg.Wait()
-	return errors.Join(errs...)
+	return errlist.Join(errs...)
 }
 
 // nowSecs is nimbus's clock in unix seconds.
