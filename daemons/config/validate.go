@@ -7,8 +7,6 @@ import (
 	"slices"
 
 	"github.com/hashicorp/go-multierror"
-
-	"github.com/localstorm/localstorm/internal/errlist"
 )
 
 // A rule checks one key's value; it returns what was expected when the
@@ -207,6 +205,13 @@ var beats = []struct{ heartbeat, timeout string }{
 // The error lists every problem, each a *TypeError naming the key, the
 // value and what was expected.
 func Validate(c Conf) error {
+	r := NewReader(c)
+	r.Validate()
+	return r.Err()
+}
+
+// validate returns the problems Validate reports.
+func validate(c Conf) *multierror.Error {
 	var result *multierror.Error
 	keys := slices.Sorted(maps.Keys(rules))
 	for _, k := range keys {
@@ -229,8 +234,5 @@ func Validate(c Conf) error {
 				Expected: fmt.Sprintf("a number of seconds greater than %s (%v)", b.heartbeat, c[b.heartbeat])})
 		}
 	}
-	if err := errlist.Err(result); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
-	}
-	return nil
+	return result
 }
