@@ -90,7 +90,7 @@ func tokenizePath(path string) []string {
 // dispatch routes a watch event to its slot by the path's first segment
 // (Storm's watch dispatch); the slot is emptied before the callback runs.
 func (s *stormState) dispatch(ev Event) {
-	if ev.Type == "reconnected" {
+	if ev.Type == EventReconnected {
 		s.reconnected()
 		return
 	}

@@ -71,7 +71,7 @@ type Nimbus struct {
 	// infoMu guards what the read API uses besides ZooKeeper.
 	infoMu      sync.Mutex
 	stats       *statsStore
-	schedStatus map[string]string
+	schedStatus map[string]ScheduleStatus
 	alive       map[string]map[cluster.ExecutorInfo]bool // topology id → executor liveness at the last round
 	codes       map[string]*topologyCode
 
@@ -198,7 +198,7 @@ func newNimbus(opts Options) (*Nimbus, error) {
 		hb:          newHeartbeatCache(),
 		pending:     map[string]func(){},
 		stats:       newStatsStore(),
-		schedStatus: map[string]string{},
+		schedStatus: map[string]ScheduleStatus{},
 		alive:       map[string]map[cluster.ExecutorInfo]bool{},
 		codes:       map[string]*topologyCode{},
 		errCh:       make(chan error, 1),
