@@ -94,9 +94,14 @@ func (e errExit) Error() string { return e.reason }
 // Run runs the worker until ctx is done (a graceful shutdown, nil), its slot
 // leaves the assignment or its supervisor is gone (nil), or a component panics
 // or something unrecoverable happens (the error).
-func Run(ctx context.Context, opts Options) error {
+func Run(ctx context.Context, opts Options) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("worker %s port %d: %w", opts.TopologyID, opts.Port, err)
+		}
+	}()
 	if opts.Topology == nil {
-		return errors.New("worker: no topology given (Options.Topology)")
+		return errors.New("no topology given (Options.Topology)")
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -113,7 +118,7 @@ func Run(ctx context.Context, opts Options) error {
 	procs.RecordTracked(workercontract.LocalDir(opts.LocalDir).Pids(opts.WorkerID))
 	conf, def, err := ReadCode(opts.CodeDir)
 	if err != nil {
-		return fmt.Errorf("worker: %w", err)
+		return err
 	}
 	// The cluster state gives up (Storm exits 30) on an event it cannot
 	// route; the worker then stops with that error.
@@ -129,7 +134,7 @@ func Run(ctx context.Context, opts Options) error {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("worker: connect to ZooKeeper %v: %w", opts.ZooKeeper, err)
+		return fmt.Errorf("connect to ZooKeeper %v: %w", opts.ZooKeeper, err)
 	}
 	w := &worker{opts: opts, conf: conf, def: def, zk: zk, zkFatal: zkFatal, logger: logger,
 		assignmentChanged: make(chan struct{}, 1), statusChanged: make(chan struct{}, 1), started: time.Now()}
@@ -142,10 +147,7 @@ func Run(ctx context.Context, opts Options) error {
 		logger.Info("worker exits", "reason", exit.reason)
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("worker %s port %d: %w", opts.TopologyID, opts.Port, err)
-	}
-	return nil
+	return err
 }
 
 func zkSessionTimeout(c config.Conf) time.Duration {
