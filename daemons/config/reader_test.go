@@ -15,7 +15,7 @@ func TestReaderAccessors(t *testing.T) {
 		"secs": 1.5, "zero": 0, "neg": -1, "word": "x", "null": nil,
 		"int": 7, "frac": 2.5, "bool": true,
 		"ints": []any{1, 2.0}, "badints": []any{1, "2"},
-		"hosts": []any{"a", "b:2182"}, "nohosts": []any{}, "blankhost": []any{"a", " "},
+		"hosts": []any{"a", "b:2182"}, "goints": []int{3}, "gostrings": []string{"g"}, "nohosts": []any{}, "blankhost": []any{"a", " "},
 	}
 	cases := []struct {
 		name    string
@@ -60,6 +60,8 @@ func TestReaderAccessors(t *testing.T) {
 		{"String bad", func(r *Reader) any { return r.String("int") }, "", "a string"},
 		{"StringOr unset", func(r *Reader) any { return r.StringOr("null", "d") }, "d", ""},
 		{"Ints", func(r *Reader) any { return r.Ints("ints") }, []int{1, 2}, ""},
+		{"Ints set by Go", func(r *Reader) any { return r.Ints("goints") }, []int{3}, ""},
+		{"Strings set by Go", func(r *Reader) any { return r.Strings("gostrings") }, []string{"g"}, ""},
 		{"Ints bad element", func(r *Reader) any { return r.Ints("badints") }, []int(nil), "a list of integers"},
 		{"Strings", func(r *Reader) any { return r.Strings("hosts") }, []string{"a", "b:2182"}, ""},
 		{"Strings bad", func(r *Reader) any { return r.Strings("ints") }, []string(nil), "a list of strings"},
