@@ -21,6 +21,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/supervisor"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/errlist"
 )
 
 // Cluster is a running local cluster.
@@ -81,7 +82,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	conf := config.Defaults().Merge(config.LocalProfile()).Merge(opts.Conf)
 	if err := config.Validate(conf); err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
+		return nil, err // "invalid configuration: ..."
 	}
 	c.conf = conf
 
@@ -123,7 +124,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(startErrs...); err != nil {
+	if err := errlist.Join(startErrs...); err != nil {
 		return nil, err
 	}
 	if err := c.waitSupervisorsRegistered(ctx); err != nil {
@@ -256,7 +257,7 @@ func (c *Cluster) startZooKeeper(ctx context.Context) error {
 		}
 		srv, err := zookeeper.Start(ctx, zo)
 		if err != nil {
-			return fmt.Errorf("start embedded zookeeper: %w", err)
+			return err // "start zookeeper: ..."
 		}
 		c.zkServer = srv
 		c.zkServers = []string{srv.Addr()}
@@ -274,7 +275,7 @@ func (c *Cluster) startZooKeeper(ctx context.Context) error {
 			logger.Info(fmt.Sprintf(format, args...))
 		})
 		if err != nil {
-			return fmt.Errorf("start zookeeper container: %w", err)
+			return err // "start ZooKeeper container (image): ..."
 		}
 		c.zkContainer = ct
 		c.zkServers = []string{ct.Addr()}
@@ -356,7 +357,7 @@ func (c *Cluster) startNimbus(ctx context.Context) error {
 	})
 	if err != nil {
 		_ = st.Disconnect()
-		return fmt.Errorf("start nimbus: %w", err)
+		return err // "start nimbus: ..."
 	}
 	c.mu.Lock()
 	c.nimbus, c.nimbusState = n, st
@@ -390,7 +391,7 @@ func (c *Cluster) startSupervisor(ctx context.Context, s *supervisorSlot) error 
 	})
 	if err != nil {
 		_ = st.Disconnect()
-		return fmt.Errorf("start %s: %w", who, err)
+		return fmt.Errorf("%s: %w", who, err) // "supervisor-0: start supervisor: ..."
 	}
 	c.mu.Lock()
 	s.sup, s.state = sup, st
@@ -536,7 +537,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 		if c.tempDir {
 			errs = multierror.Append(errs, os.RemoveAll(c.dataDir))
 		}
-		c.closeErr = errs.ErrorOrNil()
+		c.closeErr = errlist.Err(errs)
 	})
 	return c.closeErr
 }
@@ -553,7 +554,7 @@ func (c *Cluster) stopSupervisor(ctx context.Context, s *supervisorSlot) error {
 	if st != nil {
 		errs = multierror.Append(errs, st.Disconnect())
 	}
-	return errs.ErrorOrNil()
+	return errlist.Err(errs)
 }
 
 // ZooKeeperAddr is the ZooKeeper connect string ("host:port[,...]").

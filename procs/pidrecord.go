@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/localstorm/localstorm/internal/errlist"
 )
 
 // PidRecord is the file <PidDir>/<pid> written while a child runs. The start
@@ -152,5 +154,5 @@ func ReapOrphans(pidDir string, logger *slog.Logger) (int, error) {
 		killed++
 		os.Remove(name)
 	}
-	return killed, errors.Join(errs...)
+	return killed, errlist.Join(errs...)
 }

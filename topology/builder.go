@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/localstorm/localstorm/internal/errlist"
 )
 
 // Builder assembles a topology: components given as factories (one fresh
@@ -231,7 +233,7 @@ func (b *Builder) Build() (*Topology, error) {
 					errs = multierror.Append(errs, fmt.Errorf("spout %q: factory is nil", id))
 					continue
 				}
-				errs = appendPrefixed(errs, "spout "+strconv.Quote(id), collectOutputs(d.def, func() Component { return d.factory() }))
+				errs = errlist.AppendPrefixed(errs, "spout "+strconv.Quote(id), collectOutputs(d.def, func() Component { return d.factory() }))
 				spouts[id] = d.factory
 			}
 			def.Spouts[id] = cloneComponent(d.def)
@@ -241,7 +243,7 @@ func (b *Builder) Build() (*Topology, error) {
 					errs = multierror.Append(errs, fmt.Errorf("bolt %q: factory is nil", id))
 					continue
 				}
-				errs = appendPrefixed(errs, "bolt "+strconv.Quote(id), collectOutputs(d.def, func() Component { return d.factory() }))
+				errs = errlist.AppendPrefixed(errs, "bolt "+strconv.Quote(id), collectOutputs(d.def, func() Component { return d.factory() }))
 				bolts[id] = d.factory
 			}
 			def.Bolts[id] = cloneComponent(d.def)
@@ -249,7 +251,7 @@ func (b *Builder) Build() (*Topology, error) {
 	}
 	t, err := FromDefinition(def, Factories{Spouts: spouts, Bolts: bolts})
 	errs = multierror.Append(errs, err)
-	if err := errorList(errs); err != nil {
+	if err := errlist.Err(errs); err != nil {
 		return nil, fmt.Errorf("build topology: %w", err)
 	}
 	return t, nil
@@ -270,7 +272,7 @@ func collectOutputs(def *ComponentDef, newInstance func() Component) (err error)
 	decl := &outputCollector{outputs: map[string]StreamDef{}}
 	c.DeclareOutputFields(decl)
 	def.Outputs = decl.outputs
-	return errorList(decl.err)
+	return errlist.Err(decl.err)
 }
 
 // outputCollector is the OutputDeclarer given to DeclareOutputFields at build time.
@@ -364,7 +366,7 @@ func FromDefinition(d *Definition, f Factories) (*Topology, error) {
 		}
 		t.bolts[id] = f.Bolts[id]
 	}
-	if err := errorList(errs); err != nil {
+	if err := errlist.Err(errs); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -421,38 +423,4 @@ func (t *Topology) NewBolt(id string) (Bolt, error) {
 		return nil, fmt.Errorf("bolt %q: factory returned nil", id)
 	}
 	return b, nil
-}
-
-// appendPrefixed appends err, or each error of a list, prefixed with what.
-func appendPrefixed(errs *multierror.Error, what string, err error) *multierror.Error {
-	if err == nil {
-		return errs
-	}
-	if list, ok := err.(*multierror.Error); ok {
-		for _, e := range list.Errors {
-			errs = multierror.Append(errs, fmt.Errorf("%s: %w", what, e))
-		}
-		return errs
-	}
-	return multierror.Append(errs, fmt.Errorf("%s: %w", what, err))
-}
-
-// errorList returns errs (nil when empty) formatted on one line per error.
-func errorList(errs *multierror.Error) error {
-	if errs == nil || len(errs.Errors) == 0 {
-		return nil
-	}
-	errs.ErrorFormat = formatErrors
-	return errs
-}
-
-func formatErrors(errs []error) string {
-	if len(errs) == 1 {
-		return errs[0].Error()
-	}
-	msgs := make([]string, len(errs))
-	for i, e := range errs {
-		msgs[i] = e.Error()
-	}
-	return fmt.Sprintf("%d problems:\n\t%s", len(errs), strings.Join(msgs, "\n\t"))
 }

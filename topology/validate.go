@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/localstorm/localstorm/internal/errlist"
 )
 
 // MaxTasks bounds a component's parallelism and number of tasks: far above
@@ -71,10 +73,10 @@ func (d *Definition) Validate() error {
 			continue
 		}
 		for _, in := range c.Inputs {
-			errs = appendPrefixed(errs, "bolt "+strconv.Quote(id), d.validateInput(in))
+			errs = errlist.AppendPrefixed(errs, "bolt "+strconv.Quote(id), d.validateInput(in))
 		}
 	}
-	return errorList(errs)
+	return errlist.Err(errs)
 }
 
 // component returns the spout or bolt id.

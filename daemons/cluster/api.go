@@ -39,12 +39,23 @@ type ClusterState interface {
 }
 
 // Event is a watched ZooKeeper event with its path relative to the chroot.
-// Type is "created", "deleted", "changed", "children" or "reconnected" (the
-// latter after a lost session was replaced: every one-shot watch is gone).
 type Event struct {
-	Type string
+	Type EventType
 	Path string
 }
+
+// EventType says what happened at an Event's path.
+type EventType string
+
+// Event types: ZooKeeper's node events, and EventReconnected after a lost
+// session was replaced (every one-shot watch is gone; its path is "/").
+const (
+	EventCreated     EventType = "created"
+	EventDeleted     EventType = "deleted"
+	EventChanged     EventType = "changed"
+	EventChildren    EventType = "children"
+	EventReconnected EventType = "reconnected"
+)
 
 // StormClusterState is Storm's domain API over ClusterState. Getters set a watch
 // only when cb is non-nil; callbacks are one-shot.

@@ -244,7 +244,7 @@ type watchCase struct {
 	setup  func(s *zkState) error
 	read   func(s *zkState, watch bool) error
 	change func(s *zkState) error
-	want   string
+	want   EventType
 }
 
 var kidSeq atomic.Int64

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-multierror"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/errlist"
 )
 
 // Options configure the ZooKeeper connection of a ClusterState.
@@ -37,64 +37,25 @@ const (
 // .session.timeout and .connection.timeout (ms) from c. A missing key takes Storm's default; a server
 // that already names a port ("host:port") keeps it.
 func OptionsFromConf(c config.Conf) (Options, error) {
-	opts := Options{Root: DefaultRoot, SessionTimeout: DefaultSessionTimeout}
-	port := defaultZKPort
-	if !c.IsNil(config.StormZookeeperPort) {
-		p, err := c.Int(config.StormZookeeperPort)
-		if err != nil {
-			return Options{}, err
-		}
-		if p <= 0 || p > 65535 {
-			return Options{}, &config.TypeError{Key: config.StormZookeeperPort, Value: p, Expected: "a TCP port between 1 and 65535"}
-		}
-		port = p
-	}
-	hosts := []string{"localhost"}
+	r := config.NewReader(c)
+	port := r.PortOr(config.StormZookeeperPort, defaultZKPort)
+	servers := []string{"localhost:" + strconv.Itoa(port)}
 	if !c.IsNil(config.StormZookeeperServers) {
-		h, err := c.Strings(config.StormZookeeperServers)
-		if err != nil {
-			return Options{}, err
-		}
-		if len(h) == 0 {
-			return Options{}, &config.TypeError{Key: config.StormZookeeperServers, Value: h, Expected: "a non-empty list of ZooKeeper host names"}
-		}
-		hosts = h
+		servers = r.HostPorts(config.StormZookeeperServers, port)
 	}
-	for _, h := range hosts {
-		if strings.TrimSpace(h) == "" {
-			return Options{}, &config.TypeError{Key: config.StormZookeeperServers, Value: hosts, Expected: "a list of non-empty host names"}
-		}
-		if !strings.Contains(h, ":") {
-			h += ":" + strconv.Itoa(port)
-		}
-		opts.Servers = append(opts.Servers, h)
+	root := r.StringOr(config.StormZookeeperRoot, DefaultRoot)
+	_, err := normalizeRoot(root)
+	r.Expect(config.StormZookeeperRoot, err == nil, "an absolute ZooKeeper path such as /storm")
+	session := r.MillisOr(config.StormZookeeperSessionTimeout, DefaultSessionTimeout)
+	r.Expect(config.StormZookeeperSessionTimeout, session >= time.Millisecond, "a positive number of milliseconds")
+	opts := Options{
+		Servers:           servers,
+		Root:              root,
+		SessionTimeout:    session,
+		ConnectionTimeout: r.MillisOr(config.StormZookeeperConnTimeout, 0),
 	}
-	if !c.IsNil(config.StormZookeeperRoot) {
-		r, err := c.String(config.StormZookeeperRoot)
-		if err != nil {
-			return Options{}, err
-		}
-		if _, err := normalizeRoot(r); err != nil {
-			return Options{}, &config.TypeError{Key: config.StormZookeeperRoot, Value: r, Expected: "an absolute ZooKeeper path such as /storm"}
-		}
-		opts.Root = r
-	}
-	if !c.IsNil(config.StormZookeeperSessionTimeout) {
-		d, err := c.Millis(config.StormZookeeperSessionTimeout)
-		if err != nil {
-			return Options{}, err
-		}
-		if d < time.Millisecond {
-			return Options{}, &config.TypeError{Key: config.StormZookeeperSessionTimeout, Value: c[config.StormZookeeperSessionTimeout], Expected: "a positive number of milliseconds"}
-		}
-		opts.SessionTimeout = d
-	}
-	if !c.IsNil(config.StormZookeeperConnTimeout) {
-		d, err := c.Millis(config.StormZookeeperConnTimeout)
-		if err != nil {
-			return Options{}, err
-		}
-		opts.ConnectionTimeout = d
+	if err := r.Err(); err != nil {
+		return Options{}, err
 	}
 	return opts, nil
 }
@@ -127,7 +88,7 @@ func ConnectStorm(ctx context.Context, opts Options) (StormClusterState, error) 
 	s, err := newStormState(state, opts.Logger, opts.OnFatal, true)
 	if err != nil {
 		if cerr := state.Close(); cerr != nil {
-			err = multierror.Append(err, fmt.Errorf("close the state after a failed start: %w", cerr))
+			err = errlist.Join(err, fmt.Errorf("close the state after a failed start: %w", cerr))
 		}
 		return nil, err
 	}

@@ -38,12 +38,15 @@ type Assignment struct {
 	Executors []ExecutorAssignment `json:"executors"`
 }
 
-// Topology statuses as Storm names them.
+// TopologyStatus is a topology's state in its StormBase, as Storm names it.
+type TopologyStatus string
+
+// Topology statuses.
 const (
-	StatusActive      = "ACTIVE"
-	StatusInactive    = "INACTIVE"
-	StatusKilled      = "KILLED"
-	StatusRebalancing = "REBALANCING"
+	StatusActive      TopologyStatus = "ACTIVE"
+	StatusInactive    TopologyStatus = "INACTIVE"
+	StatusKilled      TopologyStatus = "KILLED"
+	StatusRebalancing TopologyStatus = "REBALANCING"
 )
 
 // TopologyActionOptions hold the pending kill or rebalance of a topology.
@@ -58,10 +61,10 @@ type TopologyActionOptions struct {
 
 // StormBase is /storms/<topology-id>.
 type StormBase struct {
-	V          int    `json:"v"`
-	Name       string `json:"name"`
-	Status     string `json:"status"`
-	NumWorkers int    `json:"numWorkers"`
+	V          int            `json:"v"`
+	Name       string         `json:"name"`
+	Status     TopologyStatus `json:"status"`
+	NumWorkers int            `json:"numWorkers"`
 	// ComponentExecutors maps component id to its number of executors.
 	ComponentExecutors map[string]int `json:"componentExecutors"`
 	LaunchTimeSecs     int64          `json:"launchTimeSecs"`
@@ -69,7 +72,7 @@ type StormBase struct {
 	// TopologyActionOptions is non-nil while a kill or rebalance is pending.
 	TopologyActionOptions *TopologyActionOptions `json:"topologyActionOptions,omitempty"`
 	// PrevStatus is the status to return to after a rebalance.
-	PrevStatus string `json:"prevStatus,omitempty"`
+	PrevStatus TopologyStatus `json:"prevStatus,omitempty"`
 }
 
 // SupervisorInfo is /supervisors/<supervisor-id> (ephemeral).

@@ -13,6 +13,8 @@ import (
 	"sync"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/localstorm/localstorm/internal/errlist"
 )
 
 // maxErrorsKept is how many errors ReportError keeps per component (Storm's 10).
@@ -88,7 +90,7 @@ func tokenizePath(path string) []string {
 // dispatch routes a watch event to its slot by the path's first segment
 // (Storm's watch dispatch); the slot is emptied before the callback runs.
 func (s *stormState) dispatch(ev Event) {
-	if ev.Type == "reconnected" {
+	if ev.Type == EventReconnected {
 		s.reconnected()
 		return
 	}
@@ -534,7 +536,7 @@ func (s *stormState) ReportError(topologyID, component, host string, port int, r
 		}
 		seqs = seqs[1:]
 	}
-	if err := result.ErrorOrNil(); err != nil {
+	if err := errlist.Err(result); err != nil {
 		return fmt.Errorf("report error of %s/%s: trim old errors: %w", topologyID, component, err)
 	}
 	return nil

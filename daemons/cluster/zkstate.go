@@ -16,6 +16,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/hashicorp/go-multierror"
 
+	"github.com/localstorm/localstorm/internal/errlist"
 	"github.com/localstorm/localstorm/internal/zkguard"
 )
 
@@ -271,11 +272,11 @@ func (s *zkState) handle(e connEvent) {
 	s.fanOut(Event{Type: typ, Path: path})
 }
 
-var eventTypeNames = map[zk.EventType]string{
-	zk.EventNodeCreated:         "created",
-	zk.EventNodeDeleted:         "deleted",
-	zk.EventNodeDataChanged:     "changed",
-	zk.EventNodeChildrenChanged: "children",
+var eventTypeNames = map[zk.EventType]EventType{
+	zk.EventNodeCreated:         EventCreated,
+	zk.EventNodeDeleted:         EventDeleted,
+	zk.EventNodeDataChanged:     EventChanged,
+	zk.EventNodeChildrenChanged: EventChildren,
 }
 
 // fanOut gives ev to every registered callback while the state is active.
@@ -362,7 +363,7 @@ func (s *zkState) renewSession(expiredGen uint64) {
 	if err := s.recreateEphemerals(); err != nil {
 		s.log.Error("re-create ephemeral nodes after session expiry", "err", err)
 	}
-	s.fanOut(Event{Type: "reconnected", Path: "/"})
+	s.fanOut(Event{Type: EventReconnected, Path: "/"})
 }
 
 func (s *zkState) recreateEphemerals() error {
@@ -378,7 +379,7 @@ func (s *zkState) recreateEphemerals() error {
 			result = multierror.Append(result, fmt.Errorf("re-create ephemeral node %s: %w", p, err))
 		}
 	}
-	return result.ErrorOrNil()
+	return errlist.Err(result)
 }
 
 // abs maps a path relative to the root onto the ZooKeeper path.

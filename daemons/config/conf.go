@@ -176,38 +176,32 @@ func (c Conf) Bool(key string) (bool, error) {
 
 // Strings returns key as a list of strings.
 func (c Conf) Strings(key string) ([]string, error) {
-	switch v := c[key].(type) {
-	case []string:
-		return v, nil
-	case []any:
-		out := make([]string, len(v))
-		for i, e := range v {
-			s, ok := e.(string)
-			if !ok {
-				return nil, &TypeError{key, c[key], "a list of strings"}
-			}
-			out[i] = s
-		}
-		return out, nil
-	}
-	return nil, &TypeError{key, c[key], "a list of strings"}
+	return list(c, key, "a list of strings", func(e any) (string, bool) {
+		s, ok := e.(string)
+		return s, ok
+	})
 }
 
 // Ints returns key as a list of whole numbers.
 func (c Conf) Ints(key string) ([]int, error) {
+	return list(c, key, "a list of integers", integer)
+}
+
+// list returns key as a []T: either already one (set by a Go caller) or a
+// list decoded from YAML or JSON whose every element elem accepts.
+func list[T any](c Conf, key, expected string, elem func(any) (T, bool)) ([]T, error) {
 	switch v := c[key].(type) {
-	case []int:
+	case []T:
 		return v, nil
 	case []any:
-		out := make([]int, len(v))
+		out := make([]T, len(v))
 		for i, e := range v {
-			n, err := Conf{key: e}.Int(key)
-			if err != nil {
-				return nil, &TypeError{key, c[key], "a list of integers"}
+			var ok bool
+			if out[i], ok = elem(e); !ok {
+				return nil, &TypeError{key, c[key], expected}
 			}
-			out[i] = n
 		}
 		return out, nil
 	}
-	return nil, &TypeError{key, c[key], "a list of integers"}
+	return nil, &TypeError{key, c[key], expected}
 }

@@ -205,6 +205,13 @@ var beats = []struct{ heartbeat, timeout string }{
 // The error lists every problem, each a *TypeError naming the key, the
 // value and what was expected.
 func Validate(c Conf) error {
+	r := NewReader(c)
+	r.Validate()
+	return r.Err()
+}
+
+// validate returns the problems Validate reports.
+func validate(c Conf) *multierror.Error {
 	var result *multierror.Error
 	keys := slices.Sorted(maps.Keys(rules))
 	for _, k := range keys {
@@ -227,20 +234,5 @@ func Validate(c Conf) error {
 				Expected: fmt.Sprintf("a number of seconds greater than %s (%v)", b.heartbeat, c[b.heartbeat])})
 		}
 	}
-	if result == nil {
-		return nil
-	}
-	result.ErrorFormat = formatErrors
 	return result
-}
-
-func formatErrors(errs []error) string {
-	if len(errs) == 1 {
-		return "invalid configuration: " + errs[0].Error()
-	}
-	s := fmt.Sprintf("invalid configuration: %d problems:", len(errs))
-	for _, e := range errs {
-		s += "\n\t" + e.Error()
-	}
-	return s
 }

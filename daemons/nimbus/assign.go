@@ -63,7 +63,7 @@ func (n *Nimbus) mkAssignments(scratchID string) error {
 		if err := n.state.SetAssignment(t.id, next); err != nil {
 			return fmt.Errorf("write assignment of %s: %w", t.id, err)
 		}
-		n.log.Info("assignment written", "id", t.id, "executors", len(next.Executors), "workers", len(slotsOf(next)), "status", plan.Status[t.id])
+		n.log.Info("assignment written", "id", t.id, "executors", len(next.Executors), "workers", len(slotsOf(next)), "status", plan.Status[t.id].String())
 	}
 	n.infoMu.Lock()
 	n.schedStatus = plan.Status

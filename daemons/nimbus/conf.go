@@ -1,8 +1,6 @@
 package nimbus
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/config"
@@ -40,38 +38,16 @@ func withDefaults(c config.Conf) config.Conf {
 // readSettings validates c (every key config.Validate knows, then the ones
 // nimbus reads), naming every bad one.
 func readSettings(c config.Conf) (settings, error) {
-	var s settings
-	var errs []error
-	if err := config.Validate(c); err != nil {
-		errs = append(errs, err)
+	r := config.NewReader(c)
+	r.Validate()
+	s := settings{
+		monitorFreq:       r.PositiveSecs(config.NimbusMonitorFreqSecs),
+		taskTimeout:       r.PositiveSecs(config.NimbusTaskTimeoutSecs),
+		supervisorTimeout: r.PositiveSecs(config.NimbusSupervisorTimeoutSecs),
+		taskLaunch:        r.Secs(config.NimbusTaskLaunchSecs),
+		inboxCleanupFreq:  r.PositiveSecs(config.NimbusCleanupInboxFreqSecs),
+		inboxExpiration:   r.PositiveSecs(config.NimbusInboxJarExpirationSecs),
+		maxUploadBytes:    int64(r.PositiveInt(MaxUploadBytes)),
 	}
-	positive := func(key string, dst *time.Duration) {
-		d, err := c.Secs(key)
-		switch {
-		case err != nil:
-			errs = append(errs, err)
-		case d <= 0:
-			errs = append(errs, fmt.Errorf("config %s: must be more than 0 seconds, got %v", key, c[key]))
-		default:
-			*dst = d
-		}
-	}
-	positive(config.NimbusMonitorFreqSecs, &s.monitorFreq)
-	positive(config.NimbusTaskTimeoutSecs, &s.taskTimeout)
-	positive(config.NimbusSupervisorTimeoutSecs, &s.supervisorTimeout)
-	positive(config.NimbusCleanupInboxFreqSecs, &s.inboxCleanupFreq)
-	positive(config.NimbusInboxJarExpirationSecs, &s.inboxExpiration)
-	if d, err := c.Secs(config.NimbusTaskLaunchSecs); err != nil {
-		errs = append(errs, err)
-	} else {
-		s.taskLaunch = d
-	}
-	if n, err := c.Int(MaxUploadBytes); err != nil {
-		errs = append(errs, err)
-	} else if n <= 0 {
-		errs = append(errs, fmt.Errorf("config %s: must be a positive number of bytes, got %d", MaxUploadBytes, n))
-	} else {
-		s.maxUploadBytes = int64(n)
-	}
-	return s, errors.Join(errs...)
+	return s, r.Err()
 }

@@ -244,7 +244,7 @@ func (m *memState) writeCount() int {
 	return m.writes
 }
 
-func (m *memState) status(id string) string {
+func (m *memState) status(id string) cluster.TopologyStatus {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if b := m.storms[id]; b != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/nimbusthrift"
 	"github.com/localstorm/localstorm/daemons/timer"
 	"github.com/localstorm/localstorm/daemons/workercontract"
+	"github.com/localstorm/localstorm/internal/errlist"
 )
 
 // Options configure a nimbus.
@@ -81,7 +82,7 @@ type Nimbus struct {
 	infoMu      sync.Mutex
 	stats       *statsStore
 	statsSaved  time.Time // when the monitor last saved stats (timer goroutine only)
-	schedStatus map[string]string
+	schedStatus map[string]ScheduleStatus
 	alive       map[string]map[cluster.ExecutorInfo]bool // topology id → executor liveness at the last round
 	codes       map[string]*topologyCode
 
@@ -229,7 +230,7 @@ func newNimbus(opts Options) (*Nimbus, error) {
 		hb:          newHeartbeatCache(),
 		pending:     map[string]func(){},
 		stats:       newStatsStore(),
-		schedStatus: map[string]string{},
+		schedStatus: map[string]ScheduleStatus{},
 		alive:       map[string]map[cluster.ExecutorInfo]bool{},
 		codes:       map[string]*topologyCode{},
 		errCh:       make(chan error, 1),
@@ -299,7 +300,7 @@ func (n *Nimbus) stop(ctx context.Context) error {
 		}
 	}
 	n.wg.Wait()
-	return errors.Join(errs...)
+	return errlist.Join(errs...)
 }
 
 // nowSecs is nimbus's clock in unix seconds.

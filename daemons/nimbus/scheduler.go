@@ -53,15 +53,37 @@ type Plan struct {
 	// Assignments holds the new assignment of every topology of the snapshot.
 	Assignments map[string]*cluster.Assignment
 	// Status says, per topology, how well it is scheduled.
-	Status map[string]string
+	Status map[string]ScheduleStatus
 }
 
-// Status messages of a plan.
+// ScheduleStatus is how well Schedule placed a topology: data, made into
+// text where it is shown (String).
+type ScheduleStatus struct {
+	Placed, Total       int // executors placed, executors of the topology
+	Workers, NumWorkers int // slots used, slots the topology asks for
+	// Reason says why the topology is not fully scheduled; "" when it is.
+	Reason string
+}
+
+// Reasons of a ScheduleStatus.
 const (
-	StatusFullyScheduled = "Fully Scheduled"
-	statusPartial        = "Partially scheduled: %d of %d executors on %d of %d workers (not enough free slots)"
-	statusNone           = "Not scheduled: no free slots (%d executors waiting)"
+	reasonNoFreeSlots    = "no free slots"
+	reasonNotEnoughSlots = "not enough free slots"
 )
+
+// Full reports whether every executor is placed on as many workers as it can use.
+func (s ScheduleStatus) Full() bool { return s.Reason == "" }
+
+// String is the status as Storm UI's scheduler info shows it.
+func (s ScheduleStatus) String() string {
+	switch {
+	case s.Full():
+		return "Fully Scheduled"
+	case s.Placed == 0:
+		return fmt.Sprintf("Not scheduled: %s (%d executors waiting)", s.Reason, s.Total)
+	}
+	return fmt.Sprintf("Partially scheduled: %d of %d executors on %d of %d workers (%s)", s.Placed, s.Total, s.Workers, s.NumWorkers, s.Reason)
+}
 
 // Schedule assigns every topology's executors to slots. Alive executors on
 // alive slots stay put; executors of dead slots, dead supervisors or dead
@@ -69,7 +91,7 @@ const (
 // most NumWorkers slots; with too few slots a topology is partially scheduled
 // and its status says so.
 func Schedule(s Snapshot) Plan {
-	plan := Plan{Assignments: map[string]*cluster.Assignment{}, Status: map[string]string{}}
+	plan := Plan{Assignments: map[string]*cluster.Assignment{}, Status: map[string]ScheduleStatus{}}
 	topos := slices.Clone(s.Topologies)
 	sort.Slice(topos, func(i, j int) bool { return topos[i].ID < topos[j].ID })
 
@@ -207,7 +229,7 @@ func freeSlots(s Snapshot, used map[cluster.NodePort]bool) []cluster.NodePort {
 	}
 }
 
-func scheduleTopology(s Snapshot, t TopologySnapshot, kept map[cluster.NodePort][]cluster.ExecutorInfo, used map[cluster.NodePort]bool) (*cluster.Assignment, string) {
+func scheduleTopology(s Snapshot, t TopologySnapshot, kept map[cluster.NodePort][]cluster.ExecutorInfo, used map[cluster.NodePort]bool) (*cluster.Assignment, ScheduleStatus) {
 	placed := map[cluster.ExecutorInfo]cluster.NodePort{}
 	for slot, execs := range kept {
 		for _, e := range execs {
@@ -259,12 +281,12 @@ func scheduleTopology(s Snapshot, t TopologySnapshot, kept map[cluster.NodePort]
 
 	// A topology with fewer executors than workers cannot use more slots
 	// than executors; that is not a shortage.
-	workers := len(slotsOf(a))
+	status := ScheduleStatus{Placed: len(a.Executors), Total: len(t.Executors), Workers: len(slotsOf(a)), NumWorkers: t.NumWorkers}
 	switch {
-	case len(t.Executors) > 0 && len(a.Executors) == 0:
-		return a, fmt.Sprintf(statusNone, len(t.Executors))
-	case len(a.Executors) < len(t.Executors) || workers < min(t.NumWorkers, len(t.Executors)):
-		return a, fmt.Sprintf(statusPartial, len(a.Executors), len(t.Executors), workers, t.NumWorkers)
+	case status.Total > 0 && status.Placed == 0:
+		status.Reason = reasonNoFreeSlots
+	case status.Placed < status.Total || status.Workers < min(status.NumWorkers, status.Total):
+		status.Reason = reasonNotEnoughSlots
 	}
-	return a, StatusFullyScheduled
+	return a, status
 }

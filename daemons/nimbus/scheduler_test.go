@@ -79,7 +79,7 @@ func TestSchedule(t *testing.T) {
 			want: map[string]want{"t": {
 				placed: map[int]cluster.NodePort{1: a0, 2: b0, 3: a1, 4: a0, 5: b0, 6: a1},
 				starts: map[int]int64{1: now, 6: now},
-				status: StatusFullyScheduled,
+				status: "Fully Scheduled",
 			}},
 		},
 		{
@@ -90,7 +90,7 @@ func TestSchedule(t *testing.T) {
 			want: map[string]want{"t": {
 				placed: map[int]cluster.NodePort{1: b1, 2: a1, 3: b1, 4: a1},
 				starts: map[int]int64{1: 5, 2: 5, 3: 5, 4: 5},
-				status: StatusFullyScheduled,
+				status: "Fully Scheduled",
 			}},
 		},
 		{
@@ -101,7 +101,7 @@ func TestSchedule(t *testing.T) {
 			want: map[string]want{"t": {
 				placed: map[int]cluster.NodePort{1: a0, 2: a1, 3: a0, 4: a1},
 				starts: map[int]int64{1: 5, 2: now, 3: 5, 4: now},
-				status: StatusFullyScheduled,
+				status: "Fully Scheduled",
 			}},
 		},
 		{
@@ -113,7 +113,7 @@ func TestSchedule(t *testing.T) {
 			want: map[string]want{"t": {
 				placed: map[int]cluster.NodePort{1: a0, 2: a1},
 				starts: map[int]int64{1: 5, 2: now},
-				status: StatusFullyScheduled,
+				status: "Fully Scheduled",
 			}},
 		},
 		{
@@ -121,7 +121,7 @@ func TestSchedule(t *testing.T) {
 			sups: sups(map[string][]int{"a": {6701}}),
 			topos: []TopologySnapshot{{ID: "t", NumWorkers: 1, Executors: singles(2),
 				Current: assignmentOf(5, map[int]cluster.NodePort{1: a0, 2: a0}), Alive: allAlive(singles(2))}},
-			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a1, 2: a1}, status: StatusFullyScheduled}},
+			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a1, 2: a1}, status: "Fully Scheduled"}},
 		},
 		{
 			name:  "too few slots: partially scheduled with a message",
@@ -146,7 +146,7 @@ func TestSchedule(t *testing.T) {
 				{ID: "old", NumWorkers: 1, Executors: singles(1), Current: assignmentOf(5, map[int]cluster.NodePort{1: a0}), Alive: allAlive(singles(1))},
 			},
 			want: map[string]want{
-				"old": {placed: map[int]cluster.NodePort{1: a0}, status: StatusFullyScheduled},
+				"old": {placed: map[int]cluster.NodePort{1: a0}, status: "Fully Scheduled"},
 				"new": {placed: map[int]cluster.NodePort{1: a1, 2: a1}, status: "Partially scheduled: 2 of 2 executors on 1 of 2 workers"},
 			},
 		},
@@ -155,27 +155,27 @@ func TestSchedule(t *testing.T) {
 			sups: sups(map[string][]int{"a": {6700}, "b": {6700}}),
 			topos: []TopologySnapshot{{ID: "t", NumWorkers: 2, Executors: singles(4),
 				Current: assignmentOf(5, map[int]cluster.NodePort{1: a0, 2: a0, 3: a0, 4: a0}), Alive: allAlive(singles(4))}},
-			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 2: b0, 3: a0, 4: b0}, status: StatusFullyScheduled}},
+			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 2: b0, 3: a0, 4: b0}, status: "Fully Scheduled"}},
 		},
 		{
 			name: "fewer workers after a rebalance: scratch packs into the allowed slots",
 			sups: sups(map[string][]int{"a": {6700, 6701}, "b": {6700}}),
 			topos: []TopologySnapshot{{ID: "t", NumWorkers: 1, Executors: singles(3), Scratch: true,
 				Current: assignmentOf(5, map[int]cluster.NodePort{1: a0, 2: b0, 3: a1}), Alive: allAlive(singles(3))}},
-			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 2: a0, 3: a0}, starts: map[int]int64{1: now}, status: StatusFullyScheduled}},
+			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 2: a0, 3: a0}, starts: map[int]int64{1: now}, status: "Fully Scheduled"}},
 		},
 		{
 			name: "more slots than the topology may hold: surplus slots freed",
 			sups: sups(map[string][]int{"a": {6700, 6701}}),
 			topos: []TopologySnapshot{{ID: "t", NumWorkers: 1, Executors: singles(2),
 				Current: assignmentOf(5, map[int]cluster.NodePort{1: a0, 2: a1}), Alive: allAlive(singles(2))}},
-			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 2: a0}, status: StatusFullyScheduled}},
+			want: map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 2: a0}, status: "Fully Scheduled"}},
 		},
 		{
 			name:  "multi-task executors keep their ranges",
 			sups:  sups(map[string][]int{"a": {6700}, "b": {6700}}),
 			topos: []TopologySnapshot{{ID: "t", NumWorkers: 2, Executors: execs([2]int{1, 2}, [2]int{3, 3})}},
-			want:  map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 3: b0}, status: StatusFullyScheduled}},
+			want:  map[string]want{"t": {placed: map[int]cluster.NodePort{1: a0, 3: b0}, status: "Fully Scheduled"}},
 		},
 	}
 	for _, tt := range tests {
@@ -208,8 +208,8 @@ func TestSchedule(t *testing.T) {
 						t.Errorf("%s: executor %d start %d, want %d", id, e, starts[e], s)
 					}
 				}
-				if !strings.HasPrefix(plan.Status[id], w.status) {
-					t.Errorf("%s: status %q, want prefix %q", id, plan.Status[id], w.status)
+				if got := plan.Status[id].String(); !strings.HasPrefix(got, w.status) {
+					t.Errorf("%s: status %q, want prefix %q", id, got, w.status)
 				}
 			}
 		})
@@ -229,5 +229,25 @@ func TestBadSlots(t *testing.T) {
 	}
 	if got := badSlots(kept, 10, 0); len(got) != 3 {
 		t.Errorf("with no workers allowed every slot is bad, got %v", got)
+	}
+}
+
+func TestScheduleStatusText(t *testing.T) {
+	cases := []struct {
+		status ScheduleStatus
+		want   string
+	}{
+		{ScheduleStatus{Placed: 4, Total: 4, Workers: 2, NumWorkers: 2}, "Fully Scheduled"},
+		{ScheduleStatus{Placed: 3, Total: 3, Workers: 1, NumWorkers: 3, Reason: reasonNotEnoughSlots},
+			"Partially scheduled: 3 of 3 executors on 1 of 3 workers (not enough free slots)"},
+		{ScheduleStatus{Total: 5, NumWorkers: 2, Reason: reasonNoFreeSlots}, "Not scheduled: no free slots (5 executors waiting)"},
+	}
+	for _, tc := range cases {
+		if got := tc.status.String(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.status, got, tc.want)
+		}
+		if tc.status.Full() != (tc.status.Reason == "") {
+			t.Errorf("%+v: Full() = %v", tc.status, tc.status.Full())
+		}
 	}
 }

@@ -101,7 +101,7 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 		return "", err
 	}
 	status := cluster.StatusActive
-	switch req.InitialStatus {
+	switch cluster.TopologyStatus(req.InitialStatus) {
 	case "", cluster.StatusActive:
 	case cluster.StatusInactive:
 		status = cluster.StatusInactive

@@ -80,7 +80,7 @@ func TestSubmitWritesCodeStateAndAssignment(t *testing.T) {
 
 	// A second submit gets the next counter; an INACTIVE start is honoured.
 	req2 := e.upload("wc2", code)
-	req2.InitialStatus = cluster.StatusInactive
+	req2.InitialStatus = string(cluster.StatusInactive)
 	id2, err := e.n.Submit(t.Context(), req2)
 	if err != nil {
 		t.Fatal(err)

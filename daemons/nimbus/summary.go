@@ -134,15 +134,16 @@ func (v *topologyView) executorCount() int {
 func (n *Nimbus) brief(v *topologyView) api.TopologyBrief {
 	up := n.nowSecs() - v.base.LaunchTimeSecs
 	n.infoMu.Lock()
-	status := n.schedStatus[v.id]
+	status, known := n.schedStatus[v.id]
 	n.infoMu.Unlock()
-	if status == StatusFullyScheduled {
-		status = ""
+	schedulerInfo := "" // Storm UI shows none for a fully scheduled topology
+	if known && !status.Full() {
+		schedulerInfo = status.String()
 	}
 	return api.TopologyBrief{
-		ID: v.id, Name: v.base.Name, Status: v.base.Status, Uptime: prettyUptime(up), UptimeSeconds: up,
+		ID: v.id, Name: v.base.Name, Status: string(v.base.Status), Uptime: prettyUptime(up), UptimeSeconds: up,
 		TasksTotal: v.tasks(), WorkersTotal: len(slotsOf(v.assignment)), ExecutorsTotal: v.executorCount(),
-		SchedulerInfo: status,
+		SchedulerInfo: schedulerInfo,
 	}
 }
 

@@ -44,7 +44,9 @@ type event struct {
 
 // TransitionError says that an event has no transition from a state.
 type TransitionError struct {
-	TopologyID, Status, Event string
+	TopologyID string
+	Status     cluster.TopologyStatus
+	Event      string
 }
 
 func (e *TransitionError) Error() string {
@@ -182,7 +184,7 @@ func (n *Nimbus) transition(id string, ev event) error {
 		return fmt.Errorf("%w: no topology %q", api.ErrNotFound, id)
 	}
 	refuse := &TransitionError{TopologyID: id, Status: base.Status, Event: ev.name}
-	set := func(status string) error {
+	set := func(status cluster.TopologyStatus) error {
 		if status == base.Status {
 			return nil
 		}

@@ -17,7 +17,7 @@ import (
 
 // forceStatus rewrites a topology's storm base into status, as a previous
 // nimbus would have left it.
-func (e *testEnv) forceStatus(id, status string) {
+func (e *testEnv) forceStatus(id string, status cluster.TopologyStatus) {
 	e.t.Helper()
 	base, _ := e.state.StormBase(id, nil)
 	base.Status = status
@@ -34,9 +34,9 @@ func (e *testEnv) forceStatus(id, status string) {
 }
 
 func TestTransitions(t *testing.T) {
-	const gone = "(removed)"
-	const refused = "(refused)"
-	want := map[string]map[string]string{
+	const gone cluster.TopologyStatus = "(removed)"
+	const refused cluster.TopologyStatus = "(refused)"
+	want := map[cluster.TopologyStatus]map[string]cluster.TopologyStatus{
 		cluster.StatusActive: {
 			EventActivate: cluster.StatusActive, EventDeactivate: cluster.StatusInactive, EventKill: cluster.StatusKilled,
 			EventRebalance: cluster.StatusRebalancing, EventStartup: cluster.StatusActive, EventRemove: refused, EventDoRebalance: refused,
@@ -61,7 +61,7 @@ func TestTransitions(t *testing.T) {
 	i := 0
 	for from, events := range want {
 		for ev, to := range events {
-			t.Run(from+"/"+ev, func(t *testing.T) {
+			t.Run(string(from)+"/"+ev, func(t *testing.T) {
 				i++
 				id := e.submit(fmt.Sprintf("t%d", i), nil)
 				e.forceStatus(id, from)

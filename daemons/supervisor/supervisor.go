@@ -140,31 +140,16 @@ type timing struct {
 	slotPorts                                                                     []int
 }
 
-func timingFromConf(c config.Conf) (timing, error) {
-	var t timing
-	var errs []error
-	secs := func(key string, dst *time.Duration) {
-		d, err := c.Secs(key)
-		errs = append(errs, err)
-		*dst = d
+func readTiming(r *config.Reader) timing {
+	return timing{
+		heartbeat:     r.PositiveSecs(config.SupervisorHeartbeatFreqSecs),
+		monitor:       r.PositiveSecs(config.SupervisorMonitorFreqSecs),
+		startTimeout:  r.Secs(config.SupervisorWorkerStartTimeout),
+		workerTimeout: r.Secs(config.SupervisorWorkerTimeoutSecs),
+		shutdownSleep: r.Secs(config.SupervisorWorkerShutdownSleep),
+		healthTimeout: r.Millis(config.StormHealthCheckTimeoutMs),
+		slotPorts:     r.Ints(config.SupervisorSlotsPorts),
 	}
-	secs(config.SupervisorHeartbeatFreqSecs, &t.heartbeat)
-	secs(config.SupervisorMonitorFreqSecs, &t.monitor)
-	secs(config.SupervisorWorkerStartTimeout, &t.startTimeout)
-	secs(config.SupervisorWorkerTimeoutSecs, &t.workerTimeout)
-	secs(config.SupervisorWorkerShutdownSleep, &t.shutdownSleep)
-	var err error
-	t.healthTimeout, err = c.Millis(config.StormHealthCheckTimeoutMs)
-	errs = append(errs, err)
-	t.slotPorts, err = c.Ints(config.SupervisorSlotsPorts)
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
-		return t, err
-	}
-	if t.heartbeat <= 0 || t.monitor <= 0 {
-		return t, fmt.Errorf("%s and %s must be positive", config.SupervisorHeartbeatFreqSecs, config.SupervisorMonitorFreqSecs)
-	}
-	return t, nil
 }
 
 // Start starts a supervisor in Storm's order: id from LocalState, clean tmp,
@@ -173,27 +158,46 @@ func timingFromConf(c config.Conf) (timing, error) {
 // event), sync-processes every supervisor.monitor.frequency.secs, health
 // checks. Start-time errors (bad options or config, an unusable local dir)
 // are returned before anything runs; ctx only bounds the start.
-func Start(ctx context.Context, opts Options) (*Supervisor, error) {
+func Start(ctx context.Context, opts Options) (_ *Supervisor, err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("start supervisor: %w", err)
+		}
+	}()
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("start supervisor: %w", err)
+		return nil, err
 	}
+	s, err := newSupervisor(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.prepareLocalDir(); err != nil {
+		return nil, err
+	}
+	s.startLoops()
+	s.log.Info("supervisor started", "host", s.hostname, "slots", s.timing.slotPorts, "localDir", s.opts.LocalDir)
+	return s, nil
+}
+
+// newSupervisor checks the options, fills in their defaults and reads the
+// configuration; it touches nothing.
+func newSupervisor(opts Options) (*Supervisor, error) {
 	if opts.LocalDir == "" {
-		return nil, errors.New("start supervisor: Options.LocalDir is empty: name its storm.local.dir")
+		return nil, errors.New("Options.LocalDir is empty: name its storm.local.dir")
 	}
 	if opts.State == nil {
-		return nil, errors.New("start supervisor: Options.State is nil: connect to ZooKeeper first (cluster.ConnectStorm)")
+		return nil, errors.New("Options.State is nil: connect to ZooKeeper first (cluster.ConnectStorm)")
 	}
 	if opts.Code == nil {
-		return nil, errors.New("start supervisor: Options.Code is nil: give it a code downloader (api.Client)")
+		return nil, errors.New("Options.Code is nil: give it a code downloader (api.Client)")
 	}
 	conf := config.Defaults().Merge(opts.Conf)
-	t, err := timingFromConf(conf)
-	if err != nil {
-		return nil, fmt.Errorf("start supervisor: config: %w", err)
-	}
-	healthDir, err := conf.String(config.StormHealthCheckDir)
-	if err != nil {
-		return nil, fmt.Errorf("start supervisor: config: %w", err)
+	r := config.NewReader(conf)
+	t := readTiming(r)
+	healthDir := r.String(config.StormHealthCheckDir)
+	localHostname := r.StringOr(config.StormLocalHostname, "")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	if !filepath.IsAbs(healthDir) {
 		// Storm resolves it against storm.home; our home is the local dir.
@@ -209,7 +213,7 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	if len(opts.ZooKeeper) == 0 || opts.ZKRoot == "" {
 		zk, err := cluster.OptionsFromConf(conf)
 		if err != nil {
-			return nil, fmt.Errorf("start supervisor: ZooKeeper settings for workers: %w", err)
+			return nil, fmt.Errorf("ZooKeeper settings for workers: %w", err)
 		}
 		if len(opts.ZooKeeper) == 0 {
 			opts.ZooKeeper = zk.Servers
@@ -223,56 +227,64 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	}
 	hostname := opts.Hostname
 	if hostname == "" {
-		hostname, _ = conf.String(config.StormLocalHostname)
+		hostname = localHostname
 	}
 	if hostname == "" {
+		var err error
 		if hostname, err = os.Hostname(); err != nil {
-			return nil, fmt.Errorf("start supervisor: hostname: %w", err)
+			return nil, fmt.Errorf("hostname: %w", err)
 		}
 	}
+	return &Supervisor{
+		opts:      opts,
+		log:       opts.Logger,
+		hostname:  hostname,
+		timing:    t,
+		healthDir: healthDir,
+		dirs:      workercontract.LocalDir(opts.LocalDir),
+		workers:   map[string]*worker{},
+		lastExit:  map[int]time.Time{},
+		errCh:     make(chan error, 1),
+	}, nil
+}
 
-	d := workercontract.LocalDir(opts.LocalDir)
+// prepareLocalDir opens the LocalState, reads the supervisor's id from it
+// (a new one on the first start), cleans the tmp dir and makes the others.
+func (s *Supervisor) prepareLocalDir() error {
+	d := s.dirs
 	ls, err := localstate.Open(d.SupervisorLocalState())
 	if err != nil {
-		return nil, fmt.Errorf("start supervisor: open local state: %w", err)
+		return fmt.Errorf("open local state: %w", err)
 	}
 	var id string
 	found, err := ls.Get(keySupervisorID, &id)
 	if err != nil {
-		return nil, fmt.Errorf("start supervisor: read %s: %w", keySupervisorID, err)
+		return fmt.Errorf("read %s: %w", keySupervisorID, err)
 	}
 	if !found || id == "" {
 		id = uuid.NewString()
 		if err := ls.Put(keySupervisorID, id); err != nil {
-			return nil, fmt.Errorf("start supervisor: store %s: %w", keySupervisorID, err)
+			return fmt.Errorf("store %s: %w", keySupervisorID, err)
 		}
 	}
 	if err := os.RemoveAll(d.SupervisorTmp()); err != nil {
-		return nil, fmt.Errorf("start supervisor: clean tmp dir: %w", err)
+		return fmt.Errorf("clean tmp dir: %w", err)
 	}
 	for _, p := range []string{d.SupervisorTmp(), d.SupervisorStormdist(), d.Workers()} {
 		if err := os.MkdirAll(p, 0o755); err != nil {
-			return nil, fmt.Errorf("start supervisor: %w", err)
+			return err
 		}
 	}
+	s.ls, s.id = ls, id
+	s.log = s.log.With("supervisor", id)
+	return nil
+}
 
-	runCtx, cancel := context.WithCancel(context.Background())
-	s := &Supervisor{
-		opts:      opts,
-		log:       opts.Logger.With("supervisor", id),
-		id:        id,
-		hostname:  hostname,
-		startTime: time.Now(),
-		timing:    t,
-		healthDir: healthDir,
-		dirs:      d,
-		ls:        ls,
-		ctx:       runCtx,
-		cancel:    cancel,
-		workers:   map[string]*worker{},
-		lastExit:  map[int]time.Time{},
-		errCh:     make(chan error, 1),
-	}
+// startLoops reaps the workers of a crashed predecessor, writes the first
+// heartbeat and starts the timer and the two event managers.
+func (s *Supervisor) startLoops() {
+	s.startTime = time.Now()
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.reapOrphans()
 	if err := s.heartbeat(); err != nil {
 		// A ZooKeeper hiccup (the session reconnecting) must not stop the
@@ -283,6 +295,7 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	s.syncEvents = event.New("sync-supervisor", s.fatal)
 	s.procEvents = event.New("sync-processes", s.fatal)
 
+	t := s.timing
 	s.timer.ScheduleRecurring(t.heartbeat, t.heartbeat, func() error {
 		if err := s.heartbeat(); err != nil {
 			s.log.Warn("supervisor heartbeat failed; retrying at the next one", "err", err)
@@ -298,11 +311,10 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 		s.procEvents.Add(s.syncProcesses)
 		return nil
 	})
-	s.timer.ScheduleRecurring(opts.HealthCheckInterval, opts.HealthCheckInterval, s.healthCheck)
+	every := s.opts.HealthCheckInterval
+	s.timer.ScheduleRecurring(every, every, s.healthCheck)
 	// After a lost session every one-shot watch is gone: read and re-register.
-	opts.State.OnReconnect(func() { s.syncEvents.Add(s.synchronizeSupervisor) })
-	s.log.Info("supervisor started", "host", hostname, "slots", t.slotPorts, "localDir", opts.LocalDir)
-	return s, nil
+	s.opts.State.OnReconnect(func() { s.syncEvents.Add(s.synchronizeSupervisor) })
 }
 
 // ID returns the supervisor id (kept in LocalState across restarts).

@@ -744,5 +744,7 @@ func (e *executor) failStart(t *task, err error) {
 
 // tickInterval returns a bolt's topology.tick.tuple.freq.secs, 0 when unset.
 func tickInterval(c config.Conf) (time.Duration, error) {
-	return confSecs(c, config.TopologyTickTupleFreqSecs, 0)
+	r := config.NewReader(c)
+	d := r.SecsOr(config.TopologyTickTupleFreqSecs, 0)
+	return d, r.Err()
 }

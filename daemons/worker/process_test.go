@@ -255,7 +255,7 @@ func newProcCluster(t testing.TB, topo string, n int, conf config.Conf, numSlots
 	return c
 }
 
-func (c *procCluster) setStatus(status string) {
+func (c *procCluster) setStatus(status cluster.TopologyStatus) {
 	must(c.t, c.zk.ActivateStorm(c.topologyID, &cluster.StormBase{V: 1, Name: "wc", Status: status, NumWorkers: len(c.slots), LaunchTimeSecs: time.Now().Unix()}))
 }
 

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -112,30 +111,6 @@ func (rt *runtime) componentConf(comp string) config.Conf {
 		own = c.Conf
 	}
 	return rt.conf.Merge(own)
-}
-
-// confInt reads an integer setting, def when unset.
-func confInt(c config.Conf, key string, def int) (int, error) {
-	if c.IsNil(key) {
-		return def, nil
-	}
-	n, err := c.Int(key)
-	if err != nil {
-		return 0, fmt.Errorf("read topology configuration: %w", err)
-	}
-	return n, nil
-}
-
-// confSecs reads a duration in seconds, def when unset.
-func confSecs(c config.Conf, key string, def time.Duration) (time.Duration, error) {
-	if c.IsNil(key) {
-		return def, nil
-	}
-	d, err := c.Secs(key)
-	if err != nil {
-		return 0, fmt.Errorf("read topology configuration: %w", err)
-	}
-	return d, nil
 }
 
 // newContext builds the context of task id of component comp.

@@ -94,9 +94,14 @@ func (e errExit) Error() string { return e.reason }
 // Run runs the worker until ctx is done (a graceful shutdown, nil), its slot
 // leaves the assignment or its supervisor is gone (nil), or a component panics
 // or something unrecoverable happens (the error).
-func Run(ctx context.Context, opts Options) error {
+func Run(ctx context.Context, opts Options) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("worker %s port %d: %w", opts.TopologyID, opts.Port, err)
+		}
+	}()
 	if opts.Topology == nil {
-		return errors.New("worker: no topology given (Options.Topology)")
+		return errors.New("no topology given (Options.Topology)")
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -113,7 +118,7 @@ func Run(ctx context.Context, opts Options) error {
 	procs.RecordTracked(workercontract.LocalDir(opts.LocalDir).Pids(opts.WorkerID))
 	conf, def, err := ReadCode(opts.CodeDir)
 	if err != nil {
-		return fmt.Errorf("worker: %w", err)
+		return err
 	}
 	// The cluster state gives up (Storm exits 30) on an event it cannot
 	// route; the worker then stops with that error.
@@ -129,7 +134,7 @@ func Run(ctx context.Context, opts Options) error {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("worker: connect to ZooKeeper %v: %w", opts.ZooKeeper, err)
+		return fmt.Errorf("connect to ZooKeeper %v: %w", opts.ZooKeeper, err)
 	}
 	w := &worker{opts: opts, conf: conf, def: def, zk: zk, zkFatal: zkFatal, logger: logger,
 		assignmentChanged: make(chan struct{}, 1), statusChanged: make(chan struct{}, 1), started: time.Now()}
@@ -142,10 +147,7 @@ func Run(ctx context.Context, opts Options) error {
 		logger.Info("worker exits", "reason", exit.reason)
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("worker %s port %d: %w", opts.TopologyID, opts.Port, err)
-	}
-	return nil
+	return err
 }
 
 func zkSessionTimeout(c config.Conf) time.Duration {
@@ -176,6 +178,13 @@ type worker struct {
 	assignmentChanged chan struct{}
 	statusChanged     chan struct{}
 	heartbeats        *localstate.LocalState
+	periods           periods
+}
+
+// periods are the worker's heartbeat periods and how long it outlives its
+// supervisor's heartbeat.
+type periods struct {
+	heartbeat, zkHeartbeat, supervisorTimeout time.Duration
 }
 
 func notify(ch chan struct{}) {
@@ -237,12 +246,10 @@ func (w *worker) run(ctx context.Context) error {
 // loop waits for the end of the worker while keeping its heartbeats and
 // watches.
 func (w *worker) loop(ctx context.Context) error {
-	hbEvery, _ := confSecs(w.conf, config.WorkerHeartbeatFreqSecs, time.Second)
-	zkEvery, _ := confSecs(w.conf, config.TaskHeartbeatFreqSecs, 3*time.Second)
-	supTimeout, _ := confSecs(w.conf, config.SupervisorWorkerTimeoutSecs, 30*time.Second)
-	hb := time.NewTicker(max(hbEvery, 10*time.Millisecond))
+	supTimeout := w.periods.supervisorTimeout
+	hb := time.NewTicker(max(w.periods.heartbeat, 10*time.Millisecond))
 	defer hb.Stop()
-	zkt := time.NewTicker(max(zkEvery, 10*time.Millisecond))
+	zkt := time.NewTicker(max(w.periods.zkHeartbeat, 10*time.Millisecond))
 	defer zkt.Stop()
 	var supervisorAbsent time.Time
 	w.writeZKHeartbeat()
@@ -485,14 +492,29 @@ func (w *worker) shutdown() {
 // build makes the runtime and this slot's executors, one component instance
 // per task.
 func (w *worker) build(a *cluster.Assignment) error {
-	o, conf, def := w.opts, w.conf, w.def
+	w.rt = w.newRuntime(a)
+	if err := w.readSettings(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(w.rt.pidDir, 0o755); err != nil {
+		return fmt.Errorf("create pid dir: %w", err)
+	}
+	if err := w.makeExecutors(); err != nil {
+		return err
+	}
+	return w.makeTasks()
+}
+
+// newRuntime lays out the topology's tasks for the workers of assignment a.
+func (w *worker) newRuntime(a *cluster.Assignment) *runtime {
+	o, def := w.opts, w.def
 	numWorkers := map[cluster.NodePort]bool{}
 	for _, ea := range a.Executors {
 		numWorkers[ea.Slot] = true
 	}
-	numAckers := topology.NumAckers(conf, len(numWorkers))
+	numAckers := topology.NumAckers(w.conf, len(numWorkers))
 	rt := &runtime{
-		topologyID: o.TopologyID, def: def, topo: o.Topology, conf: conf, logger: w.logger,
+		topologyID: o.TopologyID, def: def, topo: o.Topology, conf: w.conf, logger: w.logger,
 		port: o.Port, codeDir: resourcesDir(o.CodeDir), pidDir: workercontract.LocalDir(o.LocalDir).MultilangPids(o.WorkerID),
 		componentTasks:  def.ComponentTasks(numAckers),
 		taskToComponent: def.TaskToComponent(numAckers),
@@ -502,7 +524,6 @@ func (w *worker) build(a *cluster.Assignment) error {
 		fatalErr:        make(chan error, 1),
 		errors:          make(chan componentError, 64),
 	}
-	w.rt = rt
 	rt.ackerTasks = rt.componentTasks[topology.AckerComponent]
 	for id, c := range def.Spouts {
 		rt.outputs[id] = c.Outputs
@@ -510,35 +531,38 @@ func (w *worker) build(a *cluster.Assignment) error {
 	for id, c := range def.Bolts {
 		rt.outputs[id] = c.Outputs
 	}
-	if err := os.MkdirAll(rt.pidDir, 0o755); err != nil {
-		return fmt.Errorf("create pid dir: %w", err)
-	}
-	var err error
-	if rt.batchSize, err = confInt(conf, BatchSizeKey, 64); err != nil {
-		return err
-	}
-	rt.batchSize = max(rt.batchSize, 1)
-	recv, err := confInt(conf, config.TopologyExecutorReceiveBufSize, 32768)
-	if err != nil {
-		return err
-	}
-	rt.queueBatches = max(recv/rt.batchSize, 2)
-	if rt.maxSpoutPending, err = confInt(conf, config.TopologyMaxSpoutPending, 0); err != nil {
-		return err
-	}
-	if rt.messageTimeout, err = confSecs(conf, config.TopologyMessageTimeoutSecs, 30*time.Second); err != nil {
-		return err
-	}
-	if enabled, err := conf.Bool(config.TopologyEnableMessageTimeouts); err == nil && !enabled {
-		rt.messageTimeout = 0
-	}
-	rt.sampleEvery = 20
-	if rate, err := conf.Float(config.TopologyStatsSampleRate); err == nil && rate > 0 && rate <= 1 {
-		rt.sampleEvery = int(1/rate + 0.5)
-	}
 	n := rt.numTasks()
 	rt.local = make([]*executor, n)
 	rt.peerByTask = make([]atomic.Pointer[peer], n)
+	return rt
+}
+
+// readSettings reads the runtime's tuning and the worker's heartbeat
+// periods from the topology configuration, naming every bad key.
+func (w *worker) readSettings() error {
+	rt, r := w.rt, config.NewReader(w.conf)
+	rt.batchSize = max(r.IntOr(BatchSizeKey, 64), 1)
+	rt.queueBatches = max(r.IntOr(config.TopologyExecutorReceiveBufSize, 32768)/rt.batchSize, 2)
+	rt.maxSpoutPending = r.IntOr(config.TopologyMaxSpoutPending, 0)
+	rt.messageTimeout = r.SecsOr(config.TopologyMessageTimeoutSecs, 30*time.Second)
+	if !r.BoolOr(config.TopologyEnableMessageTimeouts, true) {
+		rt.messageTimeout = 0
+	}
+	rt.sampleEvery = 20
+	if rate := r.FloatOr(config.TopologyStatsSampleRate, 0); rate > 0 && rate <= 1 {
+		rt.sampleEvery = int(1/rate + 0.5)
+	}
+	w.periods = periods{
+		heartbeat:         r.SecsOr(config.WorkerHeartbeatFreqSecs, time.Second),
+		zkHeartbeat:       r.SecsOr(config.TaskHeartbeatFreqSecs, 3*time.Second),
+		supervisorTimeout: r.SecsOr(config.SupervisorWorkerTimeoutSecs, 30*time.Second),
+	}
+	return r.Err()
+}
+
+// makeExecutors makes one executor for each of this slot's executor ranges.
+func (w *worker) makeExecutors() error {
+	rt := w.rt
 	for _, info := range w.mine {
 		comp, ok := rt.taskToComponent[info.Start]
 		if !ok || info.End < info.Start || rt.taskToComponent[info.End] != comp {
@@ -549,12 +573,13 @@ func (w *worker) build(a *cluster.Assignment) error {
 		case comp == topology.AckerComponent:
 			e.kind, e.stop = kindAcker, rt.stopBolts
 			e.ledger = newAckerLedger(time.Now)
-		case def.Spouts[comp] != nil:
+		case w.def.Spouts[comp] != nil:
 			e.kind, e.stop = kindSpout, rt.stopSpouts
 			e.pending = newRotatingMap[uint64, spoutPending](timeoutBuckets)
 		default:
 			e.kind, e.stop = kindBolt, rt.stopBolts
 			e.anchored, e.anchoredOld = map[*topology.Tuple]uint64{}, map[*topology.Tuple]uint64{}
+			var err error
 			if e.tickEvery, err = tickInterval(rt.componentConf(comp)); err != nil {
 				return fmt.Errorf("bolt %q: %w", comp, err)
 			}
@@ -567,11 +592,18 @@ func (w *worker) build(a *cluster.Assignment) error {
 		}
 		w.executors = append(w.executors, e)
 	}
+	return nil
+}
+
+// makeTasks makes each executor's tasks: a component instance, its context
+// and its routing table.
+func (w *worker) makeTasks() error {
+	rt := w.rt
 	localTasks := rt.localTasks()
 	for _, e := range w.executors {
 		for id := e.info.Start; id <= e.info.End; id++ {
 			t := &task{id: id, ex: e, ctx: rt.newContext(e.component, id)}
-			t.ctx.Definition = def
+			t.ctx.Definition = w.def
 			t.ctx.Fatal = rt.fatal
 			var err error
 			switch e.kind {
@@ -584,7 +616,7 @@ func (w *worker) build(a *cluster.Assignment) error {
 				return fmt.Errorf("make task %d: %w", id, err)
 			}
 			if e.kind != kindAcker {
-				if t.routes, err = routeTable(def, t.ctx, localTasks); err != nil {
+				if t.routes, err = routeTable(w.def, t.ctx, localTasks); err != nil {
 					return fmt.Errorf("routes of %q task %d: %w", e.component, id, err)
 				}
 				for stream, r := range t.routes {

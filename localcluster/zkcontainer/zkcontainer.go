@@ -30,6 +30,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
+	"github.com/localstorm/localstorm/internal/errlist"
 	"github.com/localstorm/localstorm/localcluster"
 )
 
@@ -299,7 +300,7 @@ func ReapOrphans(ctx context.Context, cluster string) (int, error) {
 		}
 		removed++
 	}
-	if err := errs.ErrorOrNil(); err != nil {
+	if err := errlist.Err(errs); err != nil {
 		return removed, fmt.Errorf("reap ZooKeeper containers of cluster %q: %w", cluster, err)
 	}
 	return removed, nil
