@@ -14,13 +14,14 @@ import (
 
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/examples/wordcount"
+	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/localcluster"
 	"github.com/localstorm/localstorm/procs"
 	// --zookeeper container: links the Docker client into this command only.
 	_ "github.com/localstorm/localstorm/localcluster/zkcontainer"
 )
 
-func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
+func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "up", "[flags]")
 	g.register(fs)
 	supervisors := fs.Int("supervisors", 3, "number of supervisors")
@@ -32,24 +33,21 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 	overrides := fs.StringArrayP("config", "c", nil, "storm config override key=value (value parsed as YAML); repeatable")
 	demo := fs.Bool("demo", false, "also submit the word-count example topology")
 	verbose := fs.BoolP("verbose", "v", false, "log the daemons on stderr")
-	if err := parse(fs, args); err != nil {
+	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usagef("up takes no arguments, got %q", fs.Args())
-	}
 	if err := localcluster.ValidateName(g.cluster); err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	zkOpts, err := localcluster.ParseZooKeeperFlag(*zk)
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	conf := config.Conf{}
 	for _, o := range *overrides {
 		k, v, err := config.ParseOverride(o)
 		if err != nil {
-			return usageError{err}
+			return cli.Usage(err)
 		}
 		conf[k] = v
 	}
@@ -58,7 +56,7 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 	}
 	if *fresh {
 		if *dir == "" {
-			return usagef("--fresh needs --dir: a cluster without --dir always starts empty")
+			return cli.Usagef("--fresh needs --dir: a cluster without --dir always starts empty")
 		}
 		if err := freshDir(*dir); err != nil {
 			return err
@@ -127,7 +125,7 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 
 // shutdown closes the cluster in order, a line per step; a second Ctrl-C
 // forces the exit (workers die with this process).
-func shutdown(s Streams, c *localcluster.Cluster) error {
+func shutdown(s cli.Streams, c *localcluster.Cluster) error {
 	fmt.Fprintln(s.Err, "shutting down (Ctrl-C again to force)")
 	force := make(chan os.Signal, 1)
 	signal.Notify(force, os.Interrupt, syscall.SIGTERM)
@@ -197,11 +195,11 @@ func checkAddrFree(addr string) error {
 	return nil
 }
 
-func runDown(ctx context.Context, s Streams, g *globals, args []string) error {
+func runDown(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "down", "[--cluster NAME]")
 	g.register(fs)
 	wait := fs.Duration("timeout", 60*time.Second, "how long to wait for the cluster to stop")
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	r, err := localcluster.Find(g.cluster)
