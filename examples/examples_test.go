@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/testkit"
 )
 
@@ -53,7 +53,7 @@ func TestExamplesRunOnACluster(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 			defer cancel()
-			id, err := localcluster.SubmitPath(ctx, c.Client(), ex.path, localcluster.SubmitOptions{Wait: true})
+			id, err := submit.Path(ctx, c.Client(), ex.path, submit.Options{Wait: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +102,7 @@ func TestFluxEnvironmentIsResolvedAtSubmit(t *testing.T) {
 	c := testkit.Start(t, testkit.WithSupervisors(1), testkit.WithSlots(2))
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	id, err := localcluster.SubmitFlux(ctx, c.Client(), yamlPath, localcluster.SubmitOptions{
+	id, err := submit.Flux(ctx, c.Client(), yamlPath, submit.Options{
 		Wait: true,
 		Env:  map[string]string{"LOCALSTORM_TEST_SPLITTER": "splitsentence.py"},
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/procs"
 	"github.com/localstorm/localstorm/topology"
 )
@@ -155,17 +157,12 @@ func (c *Cluster) submitBuilt(t testing.TB, name string, topo *topology.Topology
 	if inWorker() {
 		t.SkipNow() // another topology of this test is the worker's
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatalf("testkit: %v", err)
-	}
-	extra := map[string]any{localcluster.ConfTestRun: runPattern(t.Name()), bridgeKey: c.bridge.url}
-	for k, v := range conf {
-		extra[k] = v
-	}
+	// The test binary is the worker: it re-runs this test (ConfTestRun).
+	all := map[string]any{submit.ConfTestRun: runPattern(t.Name()), bridgeKey: c.bridge.url}
+	maps.Copy(all, conf)
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	id, err := c.Cluster.SubmitTopology(ctx, exe, name, topo, extra, localcluster.SubmitOptions{})
+	id, err := submit.Topology(ctx, c.Client(), topo, submit.Options{Name: name, Conf: all, Upload: c.ImportCode})
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
 	}

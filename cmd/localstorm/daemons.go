@@ -20,7 +20,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/cli"
-	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -231,7 +231,7 @@ func runWorker(ctx context.Context, s cli.Streams, g *globals, args []string) er
 	if err != nil {
 		return cli.Usage(err)
 	}
-	topo, err := localcluster.WorkerTopology(opts.CodeDir, fluxFile, builtins)
+	topo, err := submit.WorkerTopology(opts.CodeDir, fluxFile, builtins)
 	if err != nil {
 		return err
 	}

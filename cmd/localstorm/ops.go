@@ -19,6 +19,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/submit"
 )
 
 // printOut prints v as JSON with -o json, else calls text.
@@ -68,7 +69,7 @@ func runSubmit(ctx context.Context, s cli.Streams, g *globals, args []string) er
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	id, err := localcluster.SubmitPath(ctx, c, fs.Arg(0), localcluster.SubmitOptions{Name: *name, Conf: conf, Wait: *wait, Inactive: *inactive})
+	id, err := submit.Path(ctx, c, fs.Arg(0), submit.Options{Name: *name, Conf: conf, Wait: *wait, Inactive: *inactive})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/procs"
 	// --zookeeper container: links the Docker client into this command only.
 	_ "github.com/localstorm/localstorm/localcluster/zkcontainer"
@@ -149,17 +150,13 @@ func shutdown(s cli.Streams, c *localcluster.Cluster) error {
 }
 
 func submitDemo(ctx context.Context, c *localcluster.Cluster) (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
 	topo, err := wordcount.Builder().Build()
 	if err != nil {
 		return "", err
 	}
-	// The cluster is in this process: nimbus takes the binary in place.
-	return c.SubmitTopology(ctx, exe, "wordcount", topo,
-		map[string]any{localcluster.ConfBuiltin: "wordcount"}, localcluster.SubmitOptions{})
+	// The cluster is in this process: nimbus takes this binary in place.
+	return submit.Topology(ctx, c.Client(), topo, submit.Options{
+		Name: "wordcount", Conf: map[string]any{submit.ConfBuiltin: "wordcount"}, Upload: c.ImportCode})
 }
 
 func freshDir(dir string) error {

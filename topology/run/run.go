@@ -18,7 +18,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/worker"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/internal/cli"
-	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -55,7 +55,7 @@ type command struct {
 var commands = map[string]command{
 	"describe": {"print the topology's definition as JSON (read by submit)", describe},
 	"worker":   {"run a worker of the topology (supervisors start it)", runWorker},
-	"submit":   {"submit the topology to a running cluster", submit},
+	"submit":   {"submit the topology to a running cluster", submitCmd},
 	"local":    {"run the topology on an in-process cluster for a while", local},
 }
 
@@ -98,7 +98,7 @@ func newFlags(env *Env, name, synopsis string) *pflag.FlagSet {
 
 // Description is what describe prints; localcluster reads it back when a
 // binary is submitted.
-type Description = localcluster.Description
+type Description = submit.Description
 
 func describe(_ context.Context, env *Env, args []string) error {
 	if err := cli.ParseNoArgs(newFlags(env, "describe", ""), args); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/submit"
 )
 
 func overrides(list []string) (map[string]any, error) {
@@ -28,7 +29,7 @@ func overrides(list []string) (map[string]any, error) {
 
 // submit sends this binary and its topology to a running cluster, found by
 // name (as `localstorm up --cluster NAME` registered it) or by API URL.
-func submit(ctx context.Context, env *Env, args []string) error {
+func submitCmd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "submit", "[--cluster NAME | --api URL] [--topology-name N] [-c key=value]... [--wait]")
 	defCluster := os.Getenv("LOCALSTORM_CLUSTER")
 	if defCluster == "" {
@@ -54,11 +55,7 @@ func submit(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	id, err := localcluster.SubmitTopology(ctx, c, exe, *name, t, nil, localcluster.SubmitOptions{Conf: extra, Wait: *wait})
+	id, err := submit.Topology(ctx, c, t, submit.Options{Name: *name, Conf: extra, Wait: *wait})
 	if err != nil {
 		return err
 	}
@@ -114,11 +111,7 @@ func local(ctx context.Context, env *Env, args []string) error {
 		_ = c.Close(closeCtx)
 	}()
 	fmt.Fprintf(env.Err, "local cluster ready in %d ms (api %s)\n", time.Since(start).Milliseconds(), c.APIURL())
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	id, err := c.SubmitTopology(ctx, exe, env.Name, t, nil, localcluster.SubmitOptions{Conf: extra, Wait: true})
+	id, err := submit.Topology(ctx, c.Client(), t, submit.Options{Name: env.Name, Conf: extra, Wait: true, Upload: c.ImportCode})
 	if err != nil {
 		return err
 	}
