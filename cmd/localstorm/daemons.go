@@ -36,7 +36,10 @@ func runZooKeeper(ctx context.Context, s cli.Streams, g *globals, args []string)
 	dataDir := fs.String("data-dir", "", "data dir for the transaction log and snapshots (default: in memory)")
 	tick := fs.Int("tick-time", 2000, "tick time in ms")
 	cfgPath := fs.String("config", "", "a ZooKeeper zoo.cfg file (overrides the other flags)")
-	if err := cli.Parse(fs, args); err != nil {
+	if err := cli.ParseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if err := cli.Positive(fs, "tick-time"); err != nil {
 		return err
 	}
 	logger := stderrLogger(s, slog.LevelInfo)
@@ -159,7 +162,10 @@ func runNimbus(ctx context.Context, s cli.Streams, g *globals, args []string) er
 	fs := newFlags(s, "nimbus", "--zookeeper HOST:PORT[,...] [--dir D] [--api-addr A] [-c key=value]...")
 	df := addDaemonFlags(fs)
 	apiAddr := fs.String("api-addr", "127.0.0.1:8080", "address of the HTTP API")
-	if err := cli.Parse(fs, args); err != nil {
+	if err := cli.ParseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if err := checkListen("api-addr", *apiAddr); err != nil {
 		return err
 	}
 	ds, err := df.setup(ctx, s)

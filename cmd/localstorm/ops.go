@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/api"
-	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/localcluster"
@@ -52,13 +51,9 @@ func runSubmit(ctx context.Context, s cli.Streams, g *globals, args []string) er
 	if fs.NArg() != 1 {
 		return cli.Usagef("submit needs exactly one PATH")
 	}
-	conf := map[string]any{}
-	for _, o := range *overrides {
-		k, v, err := config.ParseOverride(o)
-		if err != nil {
-			return cli.Usage(err)
-		}
-		conf[k] = v
+	conf, err := cli.Overrides(*overrides)
+	if err != nil {
+		return err
 	}
 	c, _, err := g.client()
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/localcluster"
@@ -37,6 +36,12 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
 	}
+	if err := cli.Positive(fs, "supervisors", "slots"); err != nil {
+		return err
+	}
+	if *fresh && *dir == "" {
+		return cli.Usagef("--fresh needs --dir: a cluster without --dir always starts empty")
+	}
 	if err := localcluster.ValidateName(g.cluster); err != nil {
 		return cli.Usage(err)
 	}
@@ -44,35 +49,18 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	if err != nil {
 		return cli.Usage(err)
 	}
-	conf := config.Conf{}
-	for _, o := range *overrides {
-		k, v, err := config.ParseOverride(o)
-		if err != nil {
-			return cli.Usage(err)
-		}
-		conf[k] = v
-	}
-	if r, err := localcluster.Find(g.cluster); err == nil {
-		return fmt.Errorf("cluster %q is already running (pid %d, %s): stop it with `localstorm down --cluster %s` or start another with --cluster NAME", g.cluster, r.PID, r.APIURL, g.cluster)
-	}
-	if *fresh {
-		if *dir == "" {
-			return cli.Usagef("--fresh needs --dir: a cluster without --dir always starts empty")
-		}
-		if err := freshDir(*dir); err != nil {
-			return err
-		}
-	}
-	if err := checkAddrFree(*apiAddr); err != nil {
+	conf, err := cli.Overrides(*overrides)
+	if err != nil {
 		return err
 	}
-
+	if err := checkListen("api-addr", *apiAddr); err != nil {
+		return err
+	}
 	logLevel := slog.LevelWarn
 	if *verbose {
 		logLevel = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: logLevel}))
-	start := time.Now()
 	opts := localcluster.Options{
 		Name: g.cluster, ZooKeeper: zkOpts, Supervisors: *supervisors, Slots: *slots,
 		DataDir: *dir, APIAddr: *apiAddr, Conf: conf, Logger: logger,
@@ -80,6 +68,19 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 			fmt.Fprintf(s.Err, "  %-60s %6.1f ms\n", step, float64(took.Microseconds())/1000)
 		},
 	}
+	// Everything that can be checked is, before "starting cluster".
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	if r, err := localcluster.Find(g.cluster); err == nil {
+		return fmt.Errorf("cluster %q is already running (pid %d, %s): stop it with `localstorm down --cluster %s` or start another with --cluster NAME", g.cluster, r.PID, r.APIURL, g.cluster)
+	}
+	if *fresh {
+		if err := freshDir(*dir); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
 	fmt.Fprintf(s.Err, "starting cluster %q\n", g.cluster)
 	c, err := localcluster.Start(ctx, opts)
 	if err != nil {
@@ -183,13 +184,20 @@ func freshDir(dir string) error {
 	return nil
 }
 
-func checkAddrFree(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("--api-addr %s: cannot listen (%v): the port is in use; pick another with --api-addr 127.0.0.1:PORT or 127.0.0.1:0", addr, err)
+// checkListen checks that addr, the value of --flag, is a HOST:PORT this
+// process can listen on now, and says which of the two it is not.
+func checkListen(flag, addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return cli.Usagef("--%s %q is malformed (%v): give HOST:PORT, e.g. 127.0.0.1:8080, or port 0 for a free one", flag, addr, err)
 	}
-	l.Close()
-	return nil
+	l, err := net.Listen("tcp", addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("--%s %s: the port is in use; pick another with --%s 127.0.0.1:PORT or 127.0.0.1:0", flag, addr, flag)
+	case err != nil:
+		return fmt.Errorf("--%s %s: cannot listen: %w", flag, addr, err)
+	}
+	return l.Close()
 }
 
 func runDown(ctx context.Context, s cli.Streams, g *globals, args []string) error {

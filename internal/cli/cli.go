@@ -24,6 +24,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+
+	"github.com/localstorm/localstorm/daemons/config"
 )
 
 // Streams are the standard streams a command uses: data on Out, logs and
@@ -170,6 +172,35 @@ func ParseNoArgs(fs *pflag.FlagSet, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return &UsageError{Err: fmt.Errorf("%s takes no arguments, got %q", fs.Name(), fs.Args()), Usage: usageOf(fs)}
+	}
+	return nil
+}
+
+// Overrides reads the values of -c key=value flags (each value parsed as
+// YAML) into a configuration.
+func Overrides(list []string) (config.Conf, error) {
+	conf := config.Conf{}
+	for _, o := range list {
+		k, v, err := config.ParseOverride(o)
+		if err != nil {
+			return nil, Usage(err)
+		}
+		conf[k] = v
+	}
+	return conf, nil
+}
+
+// Positive refuses a zero or negative value of the named int flags: flags
+// whose zero would otherwise silently mean a default.
+func Positive(fs *pflag.FlagSet, names ...string) error {
+	for _, n := range names {
+		v, err := fs.GetInt(n)
+		if err != nil {
+			return err
+		}
+		if v < 1 {
+			return &UsageError{Err: fmt.Errorf("--%s %d: give 1 or more", n, v), Usage: usageOf(fs)}
+		}
 	}
 	return nil
 }

@@ -72,6 +72,7 @@ func TestExitCodes(t *testing.T) {
 		{"worker bad flags", builder(), []string{"worker", "--port", "1"}, 2, "missing --topology-id"},
 		{"invalid topology", bad, []string{"describe"}, 1, "lonely"},
 		{"describe extra args", builder(), []string{"describe", "x"}, 2, "takes no arguments"},
+		{"local without supervisors", builder(), []string{"local", "--supervisors", "0"}, 2, "--supervisors 0: give 1 or more"},
 		{"bad flag shows the usage", builder(), []string{"local", "--nope"}, 2, "unknown flag: --nope\nUsage: "},
 		// --help prints the flags and runs nothing (no cluster is looked for).
 		{"submit help", builder(), []string{"submit", "--help", "--cluster", "nothere"}, 0, "--topology-name"},

@@ -9,23 +9,10 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/api"
-	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/localcluster"
 	"github.com/localstorm/localstorm/localcluster/submit"
 )
-
-func overrides(list []string) (map[string]any, error) {
-	conf := map[string]any{}
-	for _, o := range list {
-		k, v, err := config.ParseOverride(o)
-		if err != nil {
-			return nil, cli.Usage(err)
-		}
-		conf[k] = v
-	}
-	return conf, nil
-}
 
 // submit sends this binary and its topology to a running cluster, found by
 // name (as `localstorm up --cluster NAME` registered it) or by API URL.
@@ -51,7 +38,7 @@ func submitCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("submit %q: %w", *name, err)
 	}
-	extra, err := overrides(*conf)
+	extra, err := cli.Overrides(*conf)
 	if err != nil {
 		return err
 	}
@@ -85,7 +72,10 @@ func local(ctx context.Context, env *Env, args []string) error {
 	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
 	}
-	extra, err := overrides(*conf)
+	if err := cli.Positive(fs, "supervisors"); err != nil {
+		return err
+	}
+	extra, err := cli.Overrides(*conf)
 	if err != nil {
 		return err
 	}
