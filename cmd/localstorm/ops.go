@@ -17,7 +17,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/internal/cli"
-	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/registry"
 	"github.com/localstorm/localstorm/localcluster/submit"
 )
 
@@ -74,7 +74,7 @@ func runSubmit(ctx context.Context, s cli.Streams, g *globals, args []string) er
 
 // readCommand parses the flags of a read command that takes no arguments and
 // finds its cluster.
-func readCommand(s cli.Streams, g *globals, name string, args []string) (*api.Client, *localcluster.Record, error) {
+func readCommand(s cli.Streams, g *globals, name string, args []string) (*api.Client, *registry.Record, error) {
 	fs := newFlags(s, name, "[flags]")
 	g.register(fs)
 	g.registerOutput(fs)

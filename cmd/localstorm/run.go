@@ -11,7 +11,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/internal/version"
-	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/registry"
 )
 
 // progName is the command as users type it.
@@ -78,11 +78,11 @@ func newFlags(s cli.Streams, name, synopsis string) *pflag.FlagSet {
 
 // client finds the cluster the command talks to: --api, else the running
 // cluster named by --cluster.
-func (g *globals) client() (*api.Client, *localcluster.Record, error) {
+func (g *globals) client() (*api.Client, *registry.Record, error) {
 	if g.apiURL != "" {
 		return api.NewClient(strings.TrimRight(g.apiURL, "/")), nil, nil
 	}
-	r, err := localcluster.Find(g.cluster)
+	r, err := registry.Find(g.cluster)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/registry"
 	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/procs"
 	// --zookeeper container: links the Docker client into this command only.
@@ -42,7 +43,7 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	if *fresh && *dir == "" {
 		return cli.Usagef("--fresh needs --dir: a cluster without --dir always starts empty")
 	}
-	if err := localcluster.ValidateName(g.cluster); err != nil {
+	if err := registry.ValidateName(g.cluster); err != nil {
 		return cli.Usage(err)
 	}
 	zkOpts, err := localcluster.ParseZooKeeperFlag(*zk)
@@ -72,7 +73,7 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	if err := opts.Validate(); err != nil {
 		return err
 	}
-	if r, err := localcluster.Find(g.cluster); err == nil {
+	if r, err := registry.Find(g.cluster); err == nil {
 		return fmt.Errorf("cluster %q is already running (pid %d, %s): stop it with `localstorm down --cluster %s` or start another with --cluster NAME", g.cluster, r.PID, r.APIURL, g.cluster)
 	}
 	if *fresh {
@@ -88,14 +89,14 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	}
 	ready := time.Since(start)
 	fmt.Fprintf(s.Err, "ready in %d ms\n", ready.Milliseconds())
-	rec := localcluster.Record{
+	rec := registry.Record{
 		Name: g.cluster, PID: os.Getpid(), APIURL: c.APIURL(), ZooKeeper: c.ZooKeeperAddr(),
 		ZooKeeperMode: string(zkOpts.Mode), DataDir: c.DataDir(), Persistent: *dir != "", StartedAt: time.Now(),
 	}
-	if err := localcluster.WriteRecord(rec); err != nil {
+	if err := registry.WriteRecord(rec); err != nil {
 		logger.Warn("other commands will not find this cluster by name", "err", err)
 	}
-	defer localcluster.RemoveRecord(g.cluster, os.Getpid())
+	defer registry.RemoveRecord(g.cluster, os.Getpid())
 
 	fmt.Fprintf(s.Out, "localstorm cluster %q is up\n", g.cluster)
 	fmt.Fprintf(s.Out, "  api        %s\n", c.APIURL())
@@ -207,7 +208,7 @@ func runDown(ctx context.Context, s cli.Streams, g *globals, args []string) erro
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	r, err := localcluster.Find(g.cluster)
+	r, err := registry.Find(g.cluster)
 	if err != nil {
 		return err
 	}
@@ -216,7 +217,7 @@ func runDown(ctx context.Context, s cli.Streams, g *globals, args []string) erro
 	}
 	deadline := time.Now().Add(*wait)
 	for time.Now().Before(deadline) {
-		if !localcluster.Alive(r.PID, r.PIDStartTicks) {
+		if !registry.Alive(r.PID, r.PIDStartTicks) {
 			fmt.Fprintf(s.Out, "cluster %q stopped\n", g.cluster)
 			return nil
 		}

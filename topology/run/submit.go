@@ -11,6 +11,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/registry"
 	"github.com/localstorm/localstorm/localcluster/submit"
 )
 
@@ -54,7 +55,7 @@ func resolveClient(clusterName, apiURL string) (*api.Client, error) {
 	if apiURL != "" {
 		return api.NewClient(strings.TrimRight(apiURL, "/")), nil
 	}
-	r, err := localcluster.Find(clusterName)
+	r, err := registry.Find(clusterName)
 	if err != nil {
 		return nil, err
 	}
