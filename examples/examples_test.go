@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/testkit"
 )
 
@@ -38,7 +38,7 @@ func TestExamplesRunOnACluster(t *testing.T) {
 		"./examples/reliable/cmd/reliable",
 		"./examples/multilang/cmd/multilang",
 	)
-	c := testkit.Start(t, testkit.WithSupervisors(2), testkit.WithSlots(6))
+	c := testkit.Start(t, testkit.Options{Supervisors: 2, Slots: 6})
 	for _, ex := range []struct{ name, path string }{
 		{"wordcount", filepath.Join(bins, "wordcount")},
 		{"exclamation", filepath.Join(bins, "exclamation")},
@@ -53,7 +53,7 @@ func TestExamplesRunOnACluster(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 			defer cancel()
-			id, err := localcluster.SubmitPath(ctx, c.Client(), ex.path, localcluster.SubmitOptions{Wait: true})
+			id, err := submit.Path(ctx, c.Client(), ex.path, submit.Options{Wait: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,10 +99,10 @@ func TestFluxEnvironmentIsResolvedAtSubmit(t *testing.T) {
 	if _, ok := os.LookupEnv("LOCALSTORM_TEST_SPLITTER"); ok {
 		t.Fatal("LOCALSTORM_TEST_SPLITTER is set in the cluster's environment: the test needs it unset there")
 	}
-	c := testkit.Start(t, testkit.WithSupervisors(1), testkit.WithSlots(2))
+	c := testkit.Start(t, testkit.Options{Supervisors: 1, Slots: 2})
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	id, err := localcluster.SubmitFlux(ctx, c.Client(), yamlPath, localcluster.SubmitOptions{
+	id, err := submit.Flux(ctx, c.Client(), yamlPath, submit.Options{
 		Wait: true,
 		Env:  map[string]string{"LOCALSTORM_TEST_SPLITTER": "splitsentence.py"},
 	})

@@ -66,7 +66,7 @@ type supervisorSlot struct {
 // is stopped before it returns.
 func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	opts.applyDefaults()
-	if err := opts.validate(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	c := &Cluster{opts: opts, errs: make(chan error, 16), stopFwd: make(chan struct{})}
@@ -80,10 +80,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.prepareDataDir(); err != nil {
 		return nil, err
 	}
-	conf := config.Defaults().Merge(config.LocalProfile()).Merge(opts.Conf)
-	if err := config.Validate(conf); err != nil {
-		return nil, err // "invalid configuration: ..."
-	}
+	conf := opts.conf()
 	c.conf = conf
 
 	step := time.Now()

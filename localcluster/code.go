@@ -11,6 +11,18 @@ import (
 	"github.com/localstorm/localstorm/daemons/supervisor"
 )
 
+// ImportCode hands code to this cluster's nimbus, which links the file into
+// its inbox (Nimbus.ImportCode) instead of receiving a copy over HTTP, and
+// returns its upload id; f is at its start and sum is its SHA-256. It is a
+// submit.Uploader: submissions to this cluster pass it as Options.Upload.
+func (c *Cluster) ImportCode(ctx context.Context, f *os.File, sum string) (string, error) {
+	r, err := c.Nimbus().ImportCode(ctx, f, sum)
+	if err != nil {
+		return "", err
+	}
+	return r.UploadID, nil
+}
+
 // linkingDownloader gives a supervisor a topology's code by hard-linking the
 // files of nimbus's stormdist directory when nimbus runs in this process on
 // the same file system, and falls back to the HTTP download otherwise (a

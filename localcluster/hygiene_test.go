@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/localcluster/registry"
 	"github.com/localstorm/localstorm/procs"
 )
 
@@ -73,8 +74,8 @@ func TestZombieIsNotAlive(t *testing.T) {
 	if err := syscall.Kill(pid, 0); err != nil {
 		t.Fatalf("the exited child %d is not a zombie: %v", pid, err)
 	}
-	if Alive(pid, ticks) || Alive(pid, 0) {
-		t.Errorf("Alive(zombie %d) = %v with its start time, %v without; want false", pid, Alive(pid, ticks), Alive(pid, 0))
+	if registry.Alive(pid, ticks) || registry.Alive(pid, 0) {
+		t.Errorf("Alive(zombie %d) = %v with its start time, %v without; want false", pid, registry.Alive(pid, ticks), registry.Alive(pid, 0))
 	}
 }
 

@@ -6,7 +6,9 @@ package localcluster
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,7 +154,28 @@ func (o *Options) applyDefaults() {
 	}
 }
 
+// Validate checks o as Start does, the configuration included, so that a
+// caller can refuse bad options before it says it is starting anything.
+func (o Options) Validate() error {
+	o.applyDefaults()
+	if err := o.validate(); err != nil {
+		return err
+	}
+	return config.Validate(o.conf())
+}
+
+// conf is the cluster's configuration: Storm's defaults, the local profile,
+// then Conf.
+func (o *Options) conf() config.Conf {
+	return config.Defaults().Merge(config.LocalProfile()).Merge(o.Conf)
+}
+
 func (o *Options) validate() error {
+	if _, port, err := net.SplitHostPort(o.APIAddr); err != nil {
+		return fmt.Errorf("api addr %q is malformed (%v): give HOST:PORT, e.g. 127.0.0.1:8080, or port 0 for a free one", o.APIAddr, err)
+	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("api addr %q is malformed: the port must be a number from 0 to 65535", o.APIAddr)
+	}
 	if o.Supervisors < 0 {
 		return fmt.Errorf("supervisors: %d is negative; give 1 or more", o.Supervisors)
 	}

@@ -2,7 +2,6 @@ package localcluster
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 )
 
@@ -10,6 +9,3 @@ import (
 func lockFile(*os.File) error {
 	return errors.New("a cluster cannot run on native Windows; run localstorm under WSL2")
 }
-
-// fileID is unknown on Windows; a file is then known by path, size and mtime.
-func fileID(fs.FileInfo) (dev, ino uint64) { return 0, 0 }

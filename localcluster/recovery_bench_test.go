@@ -22,6 +22,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/submit"
 )
 
 var (
@@ -70,7 +71,7 @@ func submitWordcount(b *testing.B, c *localcluster.Cluster, name string, workers
 	b.Helper()
 	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
 	defer cancel()
-	id, err := localcluster.SubmitBinary(ctx, c.Client(), wordcountBinary(b), localcluster.SubmitOptions{
+	id, err := submit.Binary(ctx, c.Client(), wordcountBinary(b), submit.Options{
 		Name: name, Wait: wait, Conf: map[string]any{"topology.workers": workers},
 	})
 	if err != nil {
@@ -210,7 +211,7 @@ func BenchmarkSupervisorLossToRescheduled(b *testing.B) {
 		if err := c.ExpireSupervisorSession(victim); err != nil {
 			b.Fatal(err)
 		}
-		if err := localcluster.WaitRunning(ctx, c.Client(), id); err != nil {
+		if err := submit.WaitRunning(ctx, c.Client(), id); err != nil {
 			b.Fatal(err)
 		}
 		took = append(took, time.Since(start))

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/localstorm/localstorm/localcluster/registry"
 )
 
 // The cluster record and a persistent data dir are readable by their owner
@@ -16,20 +18,20 @@ func TestRecordAndDataDirAreOwnerOnly(t *testing.T) {
 	if err := os.MkdirAll(state, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(recordPath("c1")+".tmp", []byte("{}"), 0o644); err != nil { // a crash's leftover
+	if err := os.WriteFile(filepath.Join(registry.StateDir(), "c1.json")+".tmp", []byte("{}"), 0o644); err != nil { // a crash's leftover
 		t.Fatal(err)
 	}
-	if err := WriteRecord(Record{Name: "c1", PID: os.Getpid(), APIURL: "http://127.0.0.1:1"}); err != nil {
+	if err := registry.WriteRecord(registry.Record{Name: "c1", PID: os.Getpid(), APIURL: "http://127.0.0.1:1"}); err != nil {
 		t.Fatal(err)
 	}
-	requireMode(t, recordPath("c1"), 0o600)
+	requireMode(t, filepath.Join(registry.StateDir(), "c1.json"), 0o600)
 	fresh := filepath.Join(t.TempDir(), "fresh-state")
 	t.Setenv("LOCALSTORM_STATE_DIR", fresh)
-	if err := WriteRecord(Record{Name: "c2", PID: os.Getpid()}); err != nil {
+	if err := registry.WriteRecord(registry.Record{Name: "c2", PID: os.Getpid()}); err != nil {
 		t.Fatal(err)
 	}
 	requireMode(t, fresh, 0o700)
-	requireMode(t, recordPath("c2"), 0o600)
+	requireMode(t, filepath.Join(registry.StateDir(), "c2.json"), 0o600)
 
 	for _, existed := range []bool{false, true} {
 		dir := filepath.Join(t.TempDir(), "data")

@@ -13,6 +13,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/submit"
 )
 
 // needThriftTools skips unless Debian's thrift-compiler and python3-thrift
@@ -67,7 +68,7 @@ func TestThriftPythonClient(t *testing.T) {
 	if c.ThriftPort() == 0 {
 		t.Fatal("no Thrift port")
 	}
-	id, err := localcluster.SubmitFlux(ctx, c.Client(), "../topology/flux/testdata/wordcount.yaml", localcluster.SubmitOptions{Name: "pywc", Wait: true})
+	id, err := submit.Flux(ctx, c.Client(), "../topology/flux/testdata/wordcount.yaml", submit.Options{Name: "pywc", Wait: true})
 	if err != nil {
 		t.Fatal(err)
 	}

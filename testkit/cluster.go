@@ -2,9 +2,11 @@ package testkit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,17 +15,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/procs"
 	"github.com/localstorm/localstorm/topology"
 )
 
 // Cluster is a running test cluster (or, inside a worker process, a stand-in
-// that only knows how to become the worker).
+// that only knows how to become the worker). Its methods take the test and
+// fail it when they cannot do what they say; LocalCluster gives the rest.
 type Cluster struct {
-	*localcluster.Cluster
+	lc      *localcluster.Cluster
 	t       testing.TB
 	logs    *logBuffer
 	bridge  *bridge
@@ -32,37 +37,34 @@ type Cluster struct {
 	timeout time.Duration  // of semantic waits
 }
 
-// Option tunes Start.
-type Option func(*settings)
-
-type settings struct {
-	opts      localcluster.Options
-	leakCheck bool
-	timeout   time.Duration
+// Options tune Start. The zero value is the default test cluster.
+type Options struct {
+	// Supervisors is the number of supervisors (0 = 2).
+	Supervisors int
+	// Slots is the number of worker slots per supervisor (0 = 2).
+	Slots int
+	// ZooKeeper chooses the ZooKeeper (default: embedded). Container mode
+	// needs `import _ "github.com/localstorm/localstorm/localcluster/zkcontainer"`
+	// in the test package; testkit does not import it, so that a test binary,
+	// which is also its topologies' worker binary, does not link the Docker
+	// client.
+	ZooKeeper localcluster.ZooKeeperOptions
+	// Conf is Storm configuration for the whole cluster, over
+	// config.TestProfile.
+	Conf map[string]any
+	// NoLeakCheck turns the goroutine-leak check of the test process off.
+	NoLeakCheck bool
+	// Timeout is how long semantic waits wait (0 = 30 s).
+	Timeout time.Duration
 }
 
-// WithSupervisors sets the number of supervisors (default 2).
-func WithSupervisors(n int) Option { return func(s *settings) { s.opts.Supervisors = n } }
+// LocalCluster is the cluster under test, for what testkit does not wrap:
+// its API client, addresses, data dir, nimbus, state and faults that take a
+// context. Nil inside a worker process.
+func (c *Cluster) LocalCluster() *localcluster.Cluster { return c.lc }
 
-// WithSlots sets the worker slots per supervisor (default 2).
-func WithSlots(n int) Option { return func(s *settings) { s.opts.Slots = n } }
-
-// WithZooKeeper chooses the ZooKeeper (default: embedded). Container mode
-// needs `import _ "github.com/localstorm/localstorm/localcluster/zkcontainer"`
-// in the test package; testkit does not import it, so that a test binary,
-// which is also its topologies' worker binary, does not link the Docker client.
-func WithZooKeeper(z localcluster.ZooKeeperOptions) Option {
-	return func(s *settings) { s.opts.ZooKeeper = z }
-}
-
-// WithConf sets a Storm config key for the whole cluster.
-func WithConf(key string, value any) Option { return func(s *settings) { s.opts.Conf[key] = value } }
-
-// WithoutLeakCheck turns the goroutine-leak check of the test process off.
-func WithoutLeakCheck() Option { return func(s *settings) { s.leakCheck = false } }
-
-// WithTimeout sets how long semantic waits wait (default 30 s).
-func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout = d } }
+// Client is the cluster's nimbus API client.
+func (c *Cluster) Client() *api.Client { return c.lc.Client() }
 
 // Start boots a cluster for the test with fast timings (heartbeats and
 // monitors every 100 ms), its data dir in memory (/dev/shm when it is a
@@ -70,44 +72,47 @@ func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout 
 // before any error check; daemon and worker logs reach t.Log only if the test
 // fails (a worker that outlives its shutdown grace at the end is sent SIGQUIT
 // before SIGKILL, so that its goroutine dump is in them); goroutines the test
-// process leaks are an error unless WithoutLeakCheck (the check is skipped,
+// process leaks are an error unless Options.NoLeakCheck (the check is skipped,
 // with a log line, when another test's cluster ran at the same time: parallel
 // tests cannot be told apart).
-func Start(t testing.TB, options ...Option) *Cluster {
+func Start(t testing.TB, options ...Options) *Cluster {
 	t.Helper()
-	s := settings{leakCheck: true, timeout: 30 * time.Second}
-	s.opts = localcluster.Options{Supervisors: 2, Slots: 2, Conf: config.TestProfile()}
-	s.opts.ZooKeeper.TickTime = 100 * time.Millisecond
-	// The data dir is removed with the test: fsyncs would only cost time
-	// (measured: 50-100 ms of a cluster's start on the 2-core machine).
-	s.opts.ZooKeeper.NoFsync = true
-	for _, o := range options {
-		o(&s)
+	var o Options
+	if len(options) > 0 {
+		o = options[0]
 	}
-	c := &Cluster{t: t, logs: &logBuffer{}, seq: map[string]int{}}
+	c := &Cluster{t: t, logs: &logBuffer{}, seq: map[string]int{}, timeout: cmp.Or(o.Timeout, 30*time.Second)}
 	if inWorker() {
 		return c
 	}
+	opts := localcluster.Options{
+		Name: "testkit", Supervisors: cmp.Or(o.Supervisors, 2), Slots: cmp.Or(o.Slots, 2),
+		ZooKeeper: o.ZooKeeper, Conf: config.TestProfile().Merge(o.Conf),
+		DataDir: filepath.Join(clusterBaseDir(t), "cluster"),
+		Logger:  slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+	opts.ZooKeeper.TickTime = cmp.Or(opts.ZooKeeper.TickTime, 100*time.Millisecond)
+	// The data dir is removed with the test: fsyncs would only cost time
+	// (measured: 50-100 ms of a cluster's start on the 2-core machine).
+	opts.ZooKeeper.NoFsync = true
+	leakCheck := !o.NoLeakCheck
 	var before map[string]bool
 	var alone *leakScope
-	if s.leakCheck {
+	if leakCheck {
 		alone = enterLeakScope()
 		before = goroutineSet()
 	}
 	c.bridge = newBridge()
-	s.opts.Name = "testkit"
-	s.opts.DataDir = filepath.Join(clusterBaseDir(t), "cluster")
-	s.opts.Logger = slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		if c.Cluster != nil {
+		if c.lc != nil {
 			// A worker that outlives its SIGTERM's grace writes its goroutines
 			// to its log before the SIGKILL; dumpLogs shows them if the test
 			// failed. Only at Close: a worker the test paused (SIGSTOP) and its
 			// supervisor kills cannot answer, and would cost the wait.
 			stopDumps := procs.DumpBeforeKill(5 * time.Second)
-			if err := c.Cluster.Close(ctx); err != nil {
+			if err := c.lc.Close(ctx); err != nil {
 				t.Errorf("testkit: close cluster: %v", err)
 			}
 			stopDumps()
@@ -116,7 +121,7 @@ func Start(t testing.TB, options ...Option) *Cluster {
 		if t.Failed() {
 			c.dumpLogs()
 		}
-		if s.leakCheck {
+		if leakCheck {
 			if alone.exit() {
 				checkLeaks(t, before)
 			} else {
@@ -126,13 +131,12 @@ func Start(t testing.TB, options ...Option) *Cluster {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cl, err := localcluster.Start(ctx, s.opts)
+	cl, err := localcluster.Start(ctx, opts)
 	if err != nil {
 		c.dumpLogs()
 		t.Fatalf("testkit: start cluster: %v", err)
 	}
-	c.Cluster = cl
-	c.timeout = s.timeout
+	c.lc = cl
 	return c
 }
 
@@ -155,17 +159,12 @@ func (c *Cluster) submitBuilt(t testing.TB, name string, topo *topology.Topology
 	if inWorker() {
 		t.SkipNow() // another topology of this test is the worker's
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatalf("testkit: %v", err)
-	}
-	extra := map[string]any{localcluster.ConfTestRun: runPattern(t.Name()), bridgeKey: c.bridge.url}
-	for k, v := range conf {
-		extra[k] = v
-	}
+	// The test binary is the worker: it re-runs this test (ConfTestRun).
+	all := map[string]any{submit.ConfTestRun: runPattern(t.Name()), bridgeKey: c.bridge.url}
+	maps.Copy(all, conf)
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	id, err := c.Cluster.SubmitTopology(ctx, exe, name, topo, extra, localcluster.SubmitOptions{})
+	id, err := submit.Topology(ctx, c.Client(), topo, submit.Options{Name: name, Conf: all, Upload: c.lc.ImportCode})
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
 	}
@@ -229,15 +228,15 @@ func (l *logBuffer) String() string {
 func (c *Cluster) dumpLogs() {
 	c.t.Helper()
 	c.t.Logf("testkit: cluster logs:\n%s", tail(c.logs.String(), 200))
-	if c.Cluster == nil {
+	if c.lc == nil {
 		return
 	}
-	files, _ := filepath.Glob(workercontract.DataDir(c.DataDir()).WorkerLogs("", 0))
+	files, _ := filepath.Glob(workercontract.DataDir(c.lc.DataDir()).WorkerLogs("", 0))
 	sort.Strings(files)
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err == nil && len(b) > 0 {
-			rel, _ := filepath.Rel(c.DataDir(), f)
+			rel, _ := filepath.Rel(c.lc.DataDir(), f)
 			c.t.Logf("testkit: %s:\n%s", rel, logTail(string(b)))
 		}
 	}

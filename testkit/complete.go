@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -60,12 +61,7 @@ func CompleteTopology(t testing.TB, c *Cluster, b *topology.Builder, mocks Mocke
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	if o.Timeout == 0 {
-		o.Timeout = c.timeout
-		if o.Timeout == 0 {
-			o.Timeout = 30 * time.Second
-		}
-	}
+	o.Timeout = cmp.Or(o.Timeout, c.timeout, 30*time.Second)
 	base := o.Name
 	if base == "" {
 		base = "complete-" + t.Name()

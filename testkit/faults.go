@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"syscall"
 	"testing"
@@ -16,7 +17,7 @@ import (
 // sorted by port.
 func (c *Cluster) Workers(topologyID string) []supervisor.WorkerInfo {
 	var out []supervisor.WorkerInfo
-	for _, sup := range c.Supervisors() {
+	for _, sup := range c.lc.Supervisors() {
 		if sup == nil {
 			continue
 		}
@@ -67,60 +68,50 @@ func (c *Cluster) ResumeWorker(t testing.TB, w supervisor.WorkerInfo) {
 	}
 }
 
-func (c *Cluster) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), c.timeout)
+// fault runs one fault of the cluster within the waits' timeout and fails
+// the test if it fails.
+func (c *Cluster) fault(t testing.TB, what string, do func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	if err := do(ctx); err != nil {
+		t.Fatalf("testkit: %s: %v", what, err)
+	}
 }
 
 // StopSupervisor stops supervisor i and its workers.
 func (c *Cluster) StopSupervisor(t testing.TB, i int) {
 	t.Helper()
-	ctx, cancel := c.ctx()
-	defer cancel()
-	if err := c.Cluster.StopSupervisor(ctx, i); err != nil {
-		t.Fatalf("testkit: stop supervisor %d: %v", i, err)
-	}
+	c.fault(t, fmt.Sprintf("stop supervisor %d", i), func(ctx context.Context) error { return c.lc.StopSupervisor(ctx, i) })
 }
 
 // StartSupervisor starts supervisor i again (same id and slots).
 func (c *Cluster) StartSupervisor(t testing.TB, i int) {
 	t.Helper()
-	ctx, cancel := c.ctx()
-	defer cancel()
-	if err := c.Cluster.StartSupervisor(ctx, i); err != nil {
-		t.Fatalf("testkit: start supervisor %d: %v", i, err)
-	}
+	c.fault(t, fmt.Sprintf("start supervisor %d", i), func(ctx context.Context) error { return c.lc.StartSupervisor(ctx, i) })
 }
 
 // AddSupervisor starts one more supervisor and returns its index.
 func (c *Cluster) AddSupervisor(t testing.TB) int {
 	t.Helper()
-	ctx, cancel := c.ctx()
-	defer cancel()
-	i, err := c.Cluster.AddSupervisor(ctx)
-	if err != nil {
-		t.Fatalf("testkit: add supervisor: %v", err)
-	}
+	var i int
+	c.fault(t, "add supervisor", func(ctx context.Context) (err error) {
+		i, err = c.lc.AddSupervisor(ctx)
+		return err
+	})
 	return i
 }
 
 // RestartNimbus stops nimbus and starts it again on the same dir and address.
 func (c *Cluster) RestartNimbus(t testing.TB) {
 	t.Helper()
-	ctx, cancel := c.ctx()
-	defer cancel()
-	if err := c.Cluster.RestartNimbus(ctx); err != nil {
-		t.Fatalf("testkit: restart nimbus: %v", err)
-	}
+	c.fault(t, "restart nimbus", c.lc.RestartNimbus)
 }
 
 // RestartZooKeeper restarts the embedded ZooKeeper on its data dir.
 func (c *Cluster) RestartZooKeeper(t testing.TB) {
 	t.Helper()
-	ctx, cancel := c.ctx()
-	defer cancel()
-	if err := c.Cluster.RestartZooKeeper(ctx); err != nil {
-		t.Fatalf("testkit: restart zookeeper: %v", err)
-	}
+	c.fault(t, "restart zookeeper", c.lc.RestartZooKeeper)
 }
 
 // ExpireSession expires the ZooKeeper session of a daemon on the embedded
@@ -128,11 +119,11 @@ func (c *Cluster) RestartZooKeeper(t testing.TB) {
 // session, re-create its ephemeral nodes and re-register its watches.
 func (c *Cluster) ExpireSession(t testing.TB, daemon string) {
 	t.Helper()
-	srv := c.ZooKeeperServer()
+	srv := c.lc.ZooKeeperServer()
 	if srv == nil {
 		t.Fatalf("testkit: ExpireSession needs the embedded ZooKeeper")
 	}
-	id, err := c.SessionID(daemon)
+	id, err := c.lc.SessionID(daemon)
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
 	}

@@ -82,7 +82,7 @@ func TestFaultPauseWorker(t *testing.T) {
 }
 
 func TestFaultStopStartAndAddSupervisor(t *testing.T) {
-	c := testkit.Start(t, testkit.WithSupervisors(2))
+	c := testkit.Start(t, testkit.Options{Supervisors: 2})
 	runWithFault(t, c, func(id string) {
 		c.StopSupervisor(t, 0)
 		added := c.AddSupervisor(t)

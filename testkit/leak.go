@@ -72,7 +72,7 @@ func checkLeaks(t testing.TB, before map[string]bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if len(leaked) > 0 {
-		t.Errorf("testkit: %d goroutine(s) leaked by the test (opt out with testkit.WithoutLeakCheck()):\n%s",
+		t.Errorf("testkit: %d goroutine(s) leaked by the test (opt out with testkit.Options{NoLeakCheck: true}):\n%s",
 			len(leaked), strings.Join(leaked, "\n\n"))
 	}
 }

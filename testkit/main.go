@@ -32,7 +32,7 @@ import (
 
 	"github.com/localstorm/localstorm/daemons/worker"
 	"github.com/localstorm/localstorm/daemons/workercontract"
-	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/topology"
 	// Shell components may appear in tested topologies.
 	_ "github.com/localstorm/localstorm/topology/shell"
@@ -62,21 +62,21 @@ func startWorkerMode(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	conf, err := localcluster.ReadTopologyConf(opts.CodeDir)
+	conf, err := submit.ReadTopologyConf(opts.CodeDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testkit worker:", err)
 		return 1
 	}
-	if _, isFlux := conf[localcluster.ConfFluxFile]; isFlux || fluxFile != "" {
+	if _, isFlux := conf[submit.ConfFluxFile]; isFlux || fluxFile != "" {
 		// The test binary stands in for localstorm as the Flux worker.
-		topo, err := localcluster.WorkerTopology(opts.CodeDir, fluxFile, nil)
+		topo, err := submit.WorkerTopology(opts.CodeDir, fluxFile, nil)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		return runWorker(opts, topo)
 	}
-	run, _ := conf[localcluster.ConfTestRun].(string)
+	run, _ := conf[submit.ConfTestRun].(string)
 	name, _ := conf["topology.name"].(string)
 	if run == "" || name == "" {
 		fmt.Fprintln(os.Stderr, "testkit worker: stormconf.json does not name the test that submitted the topology")

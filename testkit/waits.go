@@ -100,12 +100,12 @@ func countExecutors(info *api.TopologyInfo) (alive, total int) {
 // StateReport describes the cluster for a failure message: the topology's
 // status and executors, the workers of every supervisor, and last errors.
 func (c *Cluster) StateReport(topologyID string) string {
-	if c.Cluster == nil {
+	if c.lc == nil {
 		return ""
 	}
 	var b strings.Builder
 	b.WriteString("cluster state:\n")
-	for i, sup := range c.Supervisors() {
+	for i, sup := range c.lc.Supervisors() {
 		if sup == nil {
 			fmt.Fprintf(&b, "  supervisor %d: stopped\n", i)
 			continue
@@ -120,7 +120,7 @@ func (c *Cluster) StateReport(topologyID string) string {
 	if topologyID == "" {
 		return b.String()
 	}
-	if a, err := c.State().AssignmentInfo(topologyID, nil); err == nil && a != nil {
+	if a, err := c.lc.State().AssignmentInfo(topologyID, nil); err == nil && a != nil {
 		fmt.Fprintf(&b, "  assignment of %s:\n", topologyID)
 		for _, e := range a.Executors {
 			fmt.Fprintf(&b, "    executor [%d-%d] → %s:%d\n", e.Executor.Start, e.Executor.End, e.Slot.Node, e.Slot.Port)

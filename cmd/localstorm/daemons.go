@@ -19,23 +19,27 @@ import (
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/examples/wordcount"
-	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/internal/cli"
+	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/topology"
 )
 
-func stderrLogger(s Streams, level slog.Level) *slog.Logger {
+func stderrLogger(s cli.Streams, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))
 }
 
 // runZooKeeper is `storm dev-zookeeper`: the embedded server in the foreground.
-func runZooKeeper(ctx context.Context, s Streams, g *globals, args []string) error {
+func runZooKeeper(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "zookeeper", "[--port P] [--data-dir D] [--tick-time MS] | --config zoo.cfg")
 	port := fs.Int("port", 2181, "client port (on 127.0.0.1)")
 	host := fs.String("host", "127.0.0.1", "address to bind")
 	dataDir := fs.String("data-dir", "", "data dir for the transaction log and snapshots (default: in memory)")
 	tick := fs.Int("tick-time", 2000, "tick time in ms")
 	cfgPath := fs.String("config", "", "a ZooKeeper zoo.cfg file (overrides the other flags)")
-	if err := parse(fs, args); err != nil {
+	if err := cli.ParseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if err := cli.Positive(fs, "tick-time"); err != nil {
 		return err
 	}
 	logger := stderrLogger(s, slog.LevelInfo)
@@ -135,7 +139,7 @@ type daemonSetup struct {
 
 // setup loads the configuration and connects to ZooKeeper; the caller
 // disconnects the state.
-func (d *daemonFlags) setup(ctx context.Context, s Streams) (*daemonSetup, error) {
+func (d *daemonFlags) setup(ctx context.Context, s cli.Streams) (*daemonSetup, error) {
 	conf, servers, err := daemonConf(*d.stormYAML, *d.overrides, *d.zk)
 	if err != nil {
 		return nil, err
@@ -154,12 +158,15 @@ func (d *daemonFlags) setup(ctx context.Context, s Streams) (*daemonSetup, error
 }
 
 // runNimbus runs nimbus alone, for clusters spread over several machines.
-func runNimbus(ctx context.Context, s Streams, g *globals, args []string) error {
+func runNimbus(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "nimbus", "--zookeeper HOST:PORT[,...] [--dir D] [--api-addr A] [--api-host NAME]... [-c key=value]...")
 	df := addDaemonFlags(fs)
 	apiAddr := fs.String("api-addr", "127.0.0.1:8080", "address of the HTTP API")
 	apiHosts := addAPIHostFlag(fs)
-	if err := parse(fs, args); err != nil {
+	if err := cli.ParseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if err := checkListen("api-addr", *apiAddr); err != nil {
 		return err
 	}
 	ds, err := df.setup(ctx, s)
@@ -177,12 +184,12 @@ func runNimbus(ctx context.Context, s Streams, g *globals, args []string) error 
 }
 
 // runSupervisor runs a supervisor alone against a ZooKeeper and a nimbus.
-func runSupervisor(ctx context.Context, s Streams, g *globals, args []string) error {
+func runSupervisor(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "supervisor", "--zookeeper HOST:PORT[,...] --nimbus URL [--dir D] [-c supervisor.slots.ports=[6700,6701]]")
 	df := addDaemonFlags(fs)
 	nimbusURL := fs.String("nimbus", "http://127.0.0.1:8080", "nimbus API URL (code downloads)")
 	hostname := fs.String("hostname", "", "host name to advertise (default: os.Hostname)")
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	ds, err := df.setup(ctx, s)
@@ -226,13 +233,13 @@ func serveUntilDone(ctx context.Context, daemonErr <-chan error, fatal <-chan er
 
 // runWorker is the worker process of Flux and builtin topologies (supervisors
 // start it; Go topology binaries run their own worker).
-func runWorker(ctx context.Context, s Streams, g *globals, args []string) error {
+func runWorker(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fluxFile, rest := workercontract.SplitFlux(args)
 	opts, err := worker.ParseArgs(rest)
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
-	topo, err := localcluster.WorkerTopology(opts.CodeDir, fluxFile, builtins)
+	topo, err := submit.WorkerTopology(opts.CodeDir, fluxFile, builtins)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/localstorm/localstorm/internal/cli"
 )
 
 func TestWarnIfExposed(t *testing.T) {
@@ -22,7 +24,7 @@ func TestWarnIfExposed(t *testing.T) {
 		{"storm.lan:8080", true},
 	} {
 		var out, errs bytes.Buffer
-		warnIfExposed(Streams{Out: &out, Err: &errs}, tc.addr)
+		warnIfExposed(cli.Streams{Out: &out, Err: &errs}, tc.addr)
 		if got := strings.Contains(errs.String(), "anyone on the network"); got != tc.warn || out.Len() != 0 {
 			t.Errorf("--api-addr %s: stderr %q, stdout %q; want a warning: %v (on stderr only)", tc.addr, errs.String(), out.String(), tc.warn)
 		}

@@ -5,46 +5,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/localstorm/localstorm/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Run(ctx, Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.Args[1:])
-	stop()
-	os.Exit(exitCode(os.Stderr, err))
-}
+func main() { program.Main() }
 
-// Streams are the standard streams a command uses: data on Out, logs and
-// progress on Err.
-type Streams struct {
-	In  io.Reader
-	Out io.Writer
-	Err io.Writer
-}
-
-// usageError is a mistake on the command line (exit code 2).
-type usageError struct{ error }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
-
-// errHelp is returned after help was printed on request (exit code 0).
-var errHelp = errors.New("help requested")
-
-func exitCode(stderr io.Writer, err error) int {
-	switch {
-	case err == nil, errors.Is(err, errHelp):
-		return 0
-	case errors.As(err, new(usageError)):
-		fmt.Fprintf(stderr, "error: %v\nRun 'localstorm help' for usage.\n", err)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "error: %v\n", err)
-		return 1
-	}
+// Run runs the localstorm command line args; tests call it in process.
+func Run(ctx context.Context, s cli.Streams, args []string) error {
+	return program.Run(ctx, s, args)
 }

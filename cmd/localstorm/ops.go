@@ -15,13 +15,14 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/api"
-	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/workercontract"
-	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/internal/cli"
+	"github.com/localstorm/localstorm/localcluster/registry"
+	"github.com/localstorm/localstorm/localcluster/submit"
 )
 
 // printOut prints v as JSON with -o json, else calls text.
-func printOut(s Streams, g *globals, v any, text func(w io.Writer)) error {
+func printOut(s cli.Streams, g *globals, v any, text func(w io.Writer)) error {
 	switch g.output {
 	case "json":
 		enc := json.NewEncoder(s.Out)
@@ -32,11 +33,11 @@ func printOut(s Streams, g *globals, v any, text func(w io.Writer)) error {
 		text(tw)
 		return tw.Flush()
 	default:
-		return usagef("-o %q: use text or json", g.output)
+		return cli.Usagef("-o %q: use text or json", g.output)
 	}
 }
 
-func runSubmit(ctx context.Context, s Streams, g *globals, args []string) error {
+func runSubmit(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "submit", "PATH [flags]   (PATH: a topology binary or a Flux .yaml)")
 	g.register(fs)
 	name := fs.String("topology-name", "", "topology name (default: the topology's own)")
@@ -44,19 +45,15 @@ func runSubmit(ctx context.Context, s Streams, g *globals, args []string) error 
 	wait := fs.Bool("wait", false, "wait until every executor runs")
 	inactive := fs.Bool("inactive", false, "submit INACTIVE")
 	timeout := fs.Duration("timeout", 2*time.Minute, "with --wait: how long to wait")
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("submit needs exactly one PATH")
+		return cli.Usagef("submit needs exactly one PATH")
 	}
-	conf := map[string]any{}
-	for _, o := range *overrides {
-		k, v, err := config.ParseOverride(o)
-		if err != nil {
-			return usageError{err}
-		}
-		conf[k] = v
+	conf, err := cli.Overrides(*overrides)
+	if err != nil {
+		return err
 	}
 	c, _, err := g.client()
 	if err != nil {
@@ -67,7 +64,7 @@ func runSubmit(ctx context.Context, s Streams, g *globals, args []string) error 
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	id, err := localcluster.SubmitPath(ctx, c, fs.Arg(0), localcluster.SubmitOptions{Name: *name, Conf: conf, Wait: *wait, Inactive: *inactive})
+	id, err := submit.Path(ctx, c, fs.Arg(0), submit.Options{Name: *name, Conf: conf, Wait: *wait, Inactive: *inactive})
 	if err != nil {
 		return err
 	}
@@ -77,20 +74,17 @@ func runSubmit(ctx context.Context, s Streams, g *globals, args []string) error 
 
 // readCommand parses the flags of a read command that takes no arguments and
 // finds its cluster.
-func readCommand(s Streams, g *globals, name string, args []string) (*api.Client, *localcluster.Record, error) {
+func readCommand(s cli.Streams, g *globals, name string, args []string) (*api.Client, *registry.Record, error) {
 	fs := newFlags(s, name, "[flags]")
 	g.register(fs)
 	g.registerOutput(fs)
-	if err := parse(fs, args); err != nil {
+	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return nil, nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, nil, usagef("%s takes no arguments, got %q", name, fs.Args())
 	}
 	return g.client()
 }
 
-func runList(ctx context.Context, s Streams, g *globals, args []string) error {
+func runList(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	c, _, err := readCommand(s, g, "list", args)
 	if err != nil {
 		return err
@@ -112,7 +106,7 @@ func runList(ctx context.Context, s Streams, g *globals, args []string) error {
 }
 
 // topologyAction is the shape of kill, activate and deactivate.
-func topologyAction(ctx context.Context, s Streams, g *globals, args []string, name string, withWait bool,
+func topologyAction(ctx context.Context, s cli.Streams, g *globals, args []string, name string, withWait bool,
 	do func(c *api.Client, id string, wait int) error) error {
 	fs := newFlags(s, name, "NAME [flags]")
 	g.register(fs)
@@ -120,11 +114,11 @@ func topologyAction(ctx context.Context, s Streams, g *globals, args []string, n
 	if withWait {
 		fs.IntVarP(&wait, "wait", "w", -1, "seconds to wait before acting (default: the topology's message timeout)")
 	}
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("%s needs exactly one topology NAME", name)
+		return cli.Usagef("%s needs exactly one topology NAME", name)
 	}
 	c, _, err := g.client()
 	if err != nil {
@@ -141,36 +135,36 @@ func topologyAction(ctx context.Context, s Streams, g *globals, args []string, n
 	return nil
 }
 
-func runKill(ctx context.Context, s Streams, g *globals, args []string) error {
+func runKill(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	return topologyAction(ctx, s, g, args, "kill", true, func(c *api.Client, id string, w int) error { return c.Kill(ctx, id, w) })
 }
 
-func runActivate(ctx context.Context, s Streams, g *globals, args []string) error {
+func runActivate(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	return topologyAction(ctx, s, g, args, "activate", false, func(c *api.Client, id string, _ int) error { return c.Activate(ctx, id) })
 }
 
-func runDeactivate(ctx context.Context, s Streams, g *globals, args []string) error {
+func runDeactivate(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	return topologyAction(ctx, s, g, args, "deactivate", false, func(c *api.Client, id string, _ int) error { return c.Deactivate(ctx, id) })
 }
 
-func runRebalance(ctx context.Context, s Streams, g *globals, args []string) error {
+func runRebalance(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "rebalance", "NAME [-w SECS] [-n WORKERS] [-e COMPONENT=N]...")
 	g.register(fs)
 	wait := fs.IntP("wait", "w", -1, "seconds to wait before rebalancing (default: the message timeout)")
 	workers := fs.IntP("num-workers", "n", 0, "new number of workers")
 	execs := fs.StringArrayP("executors", "e", nil, "COMPONENT=N new parallelism; repeatable")
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("rebalance needs exactly one topology NAME")
+		return cli.Usagef("rebalance needs exactly one topology NAME")
 	}
 	parallelism := map[string]int{}
 	for _, e := range *execs {
 		comp, n, ok := strings.Cut(e, "=")
 		v, err := strconv.Atoi(n)
 		if !ok || comp == "" || err != nil || v < 1 {
-			return usagef("-e %q: expected COMPONENT=N with N ≥ 1", e)
+			return cli.Usagef("-e %q: expected COMPONENT=N with N ≥ 1", e)
 		}
 		parallelism[comp] = v
 	}
@@ -189,7 +183,7 @@ func runRebalance(ctx context.Context, s Streams, g *globals, args []string) err
 	return nil
 }
 
-func runStatus(ctx context.Context, s Streams, g *globals, args []string) error {
+func runStatus(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	c, rec, err := readCommand(s, g, "status", args)
 	if err != nil {
 		return err
@@ -217,17 +211,17 @@ func runStatus(ctx context.Context, s Streams, g *globals, args []string) error 
 	})
 }
 
-func runTopology(ctx context.Context, s Streams, g *globals, args []string) error {
+func runTopology(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "topology", "NAME [flags]")
 	g.register(fs)
 	g.registerOutput(fs)
 	window := fs.String("window", api.WindowAllTime, "stats window: 600, 10800, 86400 or :all-time")
 	sys := fs.Bool("sys", false, "list the system components (__acker) too, as Storm UI's \"show system stats\"")
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("topology needs exactly one topology NAME")
+		return cli.Usagef("topology needs exactly one topology NAME")
 	}
 	c, _, err := g.client()
 	if err != nil {
@@ -276,23 +270,23 @@ func oneLine(s string) string {
 	return s
 }
 
-func runLogs(ctx context.Context, s Streams, g *globals, args []string) error {
+func runLogs(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "logs", "NAME [--port P] [-f]")
 	g.register(fs)
 	port := fs.Int("port", 0, "only the worker on this slot port")
 	follow := fs.BoolP("follow", "f", false, "keep printing new lines")
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("logs needs exactly one topology NAME")
+		return cli.Usagef("logs needs exactly one topology NAME")
 	}
 	c, rec, err := g.client()
 	if err != nil {
 		return err
 	}
 	if rec == nil {
-		return usagef("logs reads files from the cluster's data dir: use --cluster NAME, not --api")
+		return cli.Usagef("logs reads files from the cluster's data dir: use --cluster NAME, not --api")
 	}
 	id, err := topologyID(ctx, c, fs.Arg(0))
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"runtime"
+
+	"github.com/localstorm/localstorm/internal/cli"
 )
 
 // errNeedsWSL is what the commands that run workers say on native Windows,
@@ -12,9 +14,9 @@ import (
 var errNeedsWSL = errors.New("this command runs worker processes, which native Windows cannot supervise: run localstorm under WSL2 (see the README); the client commands (submit --api, list, topology, ...) work natively")
 
 // supervising guards a command that runs worker processes.
-func supervising(run func(ctx context.Context, s Streams, g *globals, args []string) error) func(ctx context.Context, s Streams, g *globals, args []string) error {
+func supervising(run runFunc) runFunc {
 	if runtime.GOOS != "windows" {
 		return run
 	}
-	return func(context.Context, Streams, *globals, []string) error { return errNeedsWSL }
+	return func(context.Context, cli.Streams, *globals, []string) error { return errNeedsWSL }
 }

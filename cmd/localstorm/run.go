@@ -3,45 +3,52 @@ package main
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/internal/version"
-	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/registry"
 )
 
-// command is one subcommand: it parses its own flags and calls libraries.
-type command struct {
-	summary string
-	run     func(ctx context.Context, s Streams, g *globals, args []string) error
+// progName is the command as users type it.
+const progName = "localstorm"
+
+var program = &cli.Program{
+	Name:  progName,
+	About: "localstorm: a local Apache Storm cluster with real worker processes.",
+	Commands: map[string]cli.Command{
+		"up":         command("boot a local cluster and block until Ctrl-C", supervising(runUp)),
+		"down":       command("stop a running cluster", runDown),
+		"submit":     command("submit a topology binary or a Flux YAML file", runSubmit),
+		"list":       command("list topologies", runList),
+		"kill":       command("kill a topology", runKill),
+		"activate":   command("activate a topology", runActivate),
+		"deactivate": command("deactivate a topology", runDeactivate),
+		"rebalance":  command("rebalance a topology", runRebalance),
+		"status":     command("cluster summary", runStatus),
+		"topology":   command("components, workers and errors of a topology", runTopology),
+		"logs":       command("show worker logs of a topology", runLogs),
+		"zookeeper":  command("run the embedded ZooKeeper server standalone", runZooKeeper),
+		"nimbus":     command("run nimbus standalone against a ZooKeeper", runNimbus),
+		"supervisor": command("run a supervisor standalone against a ZooKeeper", supervising(runSupervisor)),
+		"worker":     command("run a worker (started by supervisors)", supervising(runWorker)),
+		"version":    command("print the version", runVersion),
+	},
 }
 
-var commands map[string]command
+// runFunc is a localstorm command: it parses its own flags, the global ones
+// into g, and calls libraries.
+type runFunc func(ctx context.Context, s cli.Streams, g *globals, args []string) error
 
-func init() {
-	commands = map[string]command{
-		"up":         {"boot a local cluster and block until Ctrl-C", supervising(runUp)},
-		"down":       {"stop a running cluster", runDown},
-		"submit":     {"submit a topology binary or a Flux YAML file", runSubmit},
-		"list":       {"list topologies", runList},
-		"kill":       {"kill a topology", runKill},
-		"activate":   {"activate a topology", runActivate},
-		"deactivate": {"deactivate a topology", runDeactivate},
-		"rebalance":  {"rebalance a topology", runRebalance},
-		"status":     {"cluster summary", runStatus},
-		"topology":   {"components, workers and errors of a topology", runTopology},
-		"logs":       {"show worker logs of a topology", runLogs},
-		"zookeeper":  {"run the embedded ZooKeeper server standalone", runZooKeeper},
-		"nimbus":     {"run nimbus standalone against a ZooKeeper", runNimbus},
-		"supervisor": {"run a supervisor standalone against a ZooKeeper", supervising(runSupervisor)},
-		"worker":     {"run a worker (started by supervisors)", supervising(runWorker)},
-		"version":    {"print the version", runVersion},
-	}
+// command gives run fresh globals at every call.
+func command(summary string, run runFunc) cli.Command {
+	return cli.Command{Summary: summary, Run: func(ctx context.Context, s cli.Streams, args []string) error {
+		return run(ctx, s, &globals{}, args)
+	}}
 }
 
 // globals are the flags every command takes.
@@ -64,63 +71,18 @@ func (g *globals) registerOutput(fs *pflag.FlagSet) {
 	fs.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 }
 
-// Run runs the localstorm command line args.
-func Run(ctx context.Context, s Streams, args []string) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		if len(args) > 1 {
-			if _, ok := commands[args[1]]; ok {
-				return Run(ctx, s, []string{args[1], "--help"})
-			}
-		}
-		printUsage(s)
-		if len(args) == 0 {
-			return usagef("no command given")
-		}
-		return errHelp
-	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		return usagef("unknown command %q", args[0])
-	}
-	return cmd.run(ctx, s, &globals{}, args[1:])
-}
-
-func printUsage(s Streams) {
-	fmt.Fprintln(s.Err, "localstorm: a local Apache Storm cluster with real worker processes.\n\nUsage: localstorm COMMAND [flags]\n\nCommands:")
-	names := slices.Sorted(maps.Keys(commands))
-	for _, n := range names {
-		fmt.Fprintf(s.Err, "  %-11s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(s.Err, "\nRun 'localstorm COMMAND --help' for a command's flags.")
-}
-
-// newFlags makes a command's flag set; parse errors become usage errors.
-func newFlags(s Streams, name, usage string) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(s.Err)
-	fs.Usage = func() {
-		fmt.Fprintf(s.Err, "Usage: localstorm %s %s\n\nFlags:\n%s", name, usage, fs.FlagUsages())
-	}
-	return fs
-}
-
-func parse(fs *pflag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
-			return errHelp
-		}
-		return usageError{err}
-	}
-	return nil
+// newFlags makes a localstorm command's flag set.
+func newFlags(s cli.Streams, name, synopsis string) *pflag.FlagSet {
+	return cli.NewFlags(s, progName, name, synopsis)
 }
 
 // client finds the cluster the command talks to: --api, else the running
 // cluster named by --cluster.
-func (g *globals) client() (*api.Client, *localcluster.Record, error) {
+func (g *globals) client() (*api.Client, *registry.Record, error) {
 	if g.apiURL != "" {
 		return api.NewClient(strings.TrimRight(g.apiURL, "/")), nil, nil
 	}
-	r, err := localcluster.Find(g.cluster)
+	r, err := registry.Find(g.cluster)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -139,9 +101,9 @@ func topologyID(ctx context.Context, c *api.Client, nameOrID string) (string, er
 	return "", err
 }
 
-func runVersion(ctx context.Context, s Streams, g *globals, args []string) error {
+func runVersion(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "version", "")
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Out, "localstorm %s\n", version.String())

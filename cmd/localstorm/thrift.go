@@ -6,7 +6,7 @@ import (
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/config"
-	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/registry"
 )
 
 // statusDoc is `status -o json`: the cluster summary, plus the address of
@@ -18,7 +18,7 @@ type statusDoc struct {
 	NimbusThriftPort int `json:"nimbusThriftPort,omitempty"`
 }
 
-func statusOf(sum *api.ClusterSummary, rec *localcluster.Record) statusDoc {
+func statusOf(sum *api.ClusterSummary, rec *registry.Record) statusDoc {
 	doc := statusDoc{ClusterSummary: sum}
 	if rec != nil && rec.ThriftAddr != "" {
 		doc.NimbusThrift = rec.ThriftAddr

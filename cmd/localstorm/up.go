@@ -15,15 +15,17 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/examples/wordcount"
+	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/registry"
+	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/procs"
 	// --zookeeper container: links the Docker client into this command only.
 	_ "github.com/localstorm/localstorm/localcluster/zkcontainer"
 )
 
-func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
+func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "up", "[flags]")
 	g.register(fs)
 	supervisors := fs.Int("supervisors", 3, "number of supervisors")
@@ -36,48 +38,34 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 	overrides := fs.StringArrayP("config", "c", nil, "storm config override key=value (value parsed as YAML); repeatable")
 	demo := fs.Bool("demo", false, "also submit the word-count example topology")
 	verbose := fs.BoolP("verbose", "v", false, "log the daemons on stderr")
-	if err := parse(fs, args); err != nil {
+	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usagef("up takes no arguments, got %q", fs.Args())
+	if err := cli.Positive(fs, "supervisors", "slots"); err != nil {
+		return err
 	}
-	if err := localcluster.ValidateName(g.cluster); err != nil {
-		return usageError{err}
+	if *fresh && *dir == "" {
+		return cli.Usagef("--fresh needs --dir: a cluster without --dir always starts empty")
+	}
+	if err := registry.ValidateName(g.cluster); err != nil {
+		return cli.Usage(err)
 	}
 	zkOpts, err := localcluster.ParseZooKeeperFlag(*zk)
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
-	conf := config.Conf{}
-	for _, o := range *overrides {
-		k, v, err := config.ParseOverride(o)
-		if err != nil {
-			return usageError{err}
-		}
-		conf[k] = v
-	}
-	if r, err := localcluster.Find(g.cluster); err == nil {
-		return fmt.Errorf("cluster %q is already running (pid %d, %s): stop it with `localstorm down --cluster %s` or start another with --cluster NAME", g.cluster, r.PID, r.APIURL, g.cluster)
-	}
-	if *fresh {
-		if *dir == "" {
-			return usagef("--fresh needs --dir: a cluster without --dir always starts empty")
-		}
-		if err := freshDir(*dir); err != nil {
-			return err
-		}
-	}
-	if err := checkAddrFree(*apiAddr); err != nil {
+	conf, err := cli.Overrides(*overrides)
+	if err != nil {
 		return err
 	}
-
+	if err := checkListen("api-addr", *apiAddr); err != nil {
+		return err
+	}
 	logLevel := slog.LevelWarn
 	if *verbose {
 		logLevel = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: logLevel}))
-	start := time.Now()
 	opts := localcluster.Options{
 		Name: g.cluster, ZooKeeper: zkOpts, Supervisors: *supervisors, Slots: *slots,
 		DataDir: *dir, APIAddr: *apiAddr, APIHosts: *apiHosts, Conf: conf, Logger: logger,
@@ -85,6 +73,19 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 			fmt.Fprintf(s.Err, "  %-60s %6.1f ms\n", step, float64(took.Microseconds())/1000)
 		},
 	}
+	// Everything that can be checked is, before "starting cluster".
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	if r, err := registry.Find(g.cluster); err == nil {
+		return fmt.Errorf("cluster %q is already running (pid %d, %s): stop it with `localstorm down --cluster %s` or start another with --cluster NAME", g.cluster, r.PID, r.APIURL, g.cluster)
+	}
+	if *fresh {
+		if err := freshDir(*dir); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
 	fmt.Fprintf(s.Err, "starting cluster %q\n", g.cluster)
 	c, err := localcluster.Start(ctx, opts)
 	if err != nil {
@@ -92,14 +93,14 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 	}
 	ready := time.Since(start)
 	fmt.Fprintf(s.Err, "ready in %d ms\n", ready.Milliseconds())
-	rec := localcluster.Record{
+	rec := registry.Record{
 		Name: g.cluster, PID: os.Getpid(), APIURL: c.APIURL(), ThriftAddr: c.ThriftAddr(), ZooKeeper: c.ZooKeeperAddr(),
 		ZooKeeperMode: string(zkOpts.Mode), DataDir: c.DataDir(), Persistent: *dir != "", StartedAt: time.Now(),
 	}
-	if err := localcluster.WriteRecord(rec); err != nil {
+	if err := registry.WriteRecord(rec); err != nil {
 		logger.Warn("other commands will not find this cluster by name", "err", err)
 	}
-	defer localcluster.RemoveRecord(g.cluster, os.Getpid())
+	defer registry.RemoveRecord(g.cluster, os.Getpid())
 
 	fmt.Fprintf(s.Out, "localstorm cluster %q is up\n", g.cluster)
 	fmt.Fprintf(s.Out, "  api        %s\n", c.APIURL())
@@ -133,7 +134,7 @@ func runUp(ctx context.Context, s Streams, g *globals, args []string) error {
 
 // shutdown closes the cluster in order, a line per step; a second Ctrl-C
 // forces the exit (workers die with this process).
-func shutdown(s Streams, c *localcluster.Cluster) error {
+func shutdown(s cli.Streams, c *localcluster.Cluster) error {
 	fmt.Fprintln(s.Err, "shutting down (Ctrl-C again to force)")
 	force := make(chan os.Signal, 1)
 	signal.Notify(force, os.Interrupt, syscall.SIGTERM)
@@ -157,17 +158,13 @@ func shutdown(s Streams, c *localcluster.Cluster) error {
 }
 
 func submitDemo(ctx context.Context, c *localcluster.Cluster) (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
 	topo, err := wordcount.Builder().Build()
 	if err != nil {
 		return "", err
 	}
-	// The cluster is in this process: nimbus takes the binary in place.
-	return c.SubmitTopology(ctx, exe, "wordcount", topo,
-		map[string]any{localcluster.ConfBuiltin: "wordcount"}, localcluster.SubmitOptions{})
+	// The cluster is in this process: nimbus takes this binary in place.
+	return submit.Topology(ctx, c.Client(), topo, submit.Options{
+		Name: "wordcount", Conf: map[string]any{submit.ConfBuiltin: "wordcount"}, Upload: c.ImportCode})
 }
 
 func freshDir(dir string) error {
@@ -202,7 +199,7 @@ func addAPIHostFlag(fs *pflag.FlagSet) *[]string {
 
 // warnIfExposed says, on stderr, that an API bound beyond loopback lets
 // anyone who reaches it run code here: the API has no accounts.
-func warnIfExposed(s Streams, addr string) {
+func warnIfExposed(s cli.Streams, addr string) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil || host == "localhost" {
 		return
@@ -214,23 +211,30 @@ func warnIfExposed(s Streams, addr string) {
 		"Keep it behind a container's loopback-published port or a firewall, or bind 127.0.0.1; clients that name this machine otherwise than localhost or 127.0.0.1 need --api-host NAME.\n", addr)
 }
 
-func checkAddrFree(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("--api-addr %s: cannot listen (%v): the port is in use; pick another with --api-addr 127.0.0.1:PORT or 127.0.0.1:0", addr, err)
+// checkListen checks that addr, the value of --flag, is a HOST:PORT this
+// process can listen on now, and says which of the two it is not.
+func checkListen(flag, addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return cli.Usagef("--%s %q is malformed (%v): give HOST:PORT, e.g. 127.0.0.1:8080, or port 0 for a free one", flag, addr, err)
 	}
-	l.Close()
-	return nil
+	l, err := net.Listen("tcp", addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("--%s %s: the port is in use; pick another with --%s 127.0.0.1:PORT or 127.0.0.1:0", flag, addr, flag)
+	case err != nil:
+		return fmt.Errorf("--%s %s: cannot listen: %w", flag, addr, err)
+	}
+	return l.Close()
 }
 
-func runDown(ctx context.Context, s Streams, g *globals, args []string) error {
+func runDown(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "down", "[--cluster NAME]")
 	g.register(fs)
 	wait := fs.Duration("timeout", 60*time.Second, "how long to wait for the cluster to stop")
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	r, err := localcluster.Find(g.cluster)
+	r, err := registry.Find(g.cluster)
 	if err != nil {
 		return err
 	}
@@ -239,7 +243,7 @@ func runDown(ctx context.Context, s Streams, g *globals, args []string) error {
 	}
 	deadline := time.Now().Add(*wait)
 	for time.Now().Before(deadline) {
-		if !localcluster.Alive(r.PID, r.PIDStartTicks) {
+		if !registry.Alive(r.PID, r.PIDStartTicks) {
 			fmt.Fprintf(s.Out, "cluster %q stopped\n", g.cluster)
 			return nil
 		}

@@ -77,7 +77,7 @@ func TestFaultCampaign(t *testing.T) {
 		// In a worker (this binary re-run by a supervisor), the test runs
 		// again only up to CompleteTopology: keep what comes before it to
 		// building the topology.
-		c := testkit.Start(t, testkit.WithSupervisors(2), testkit.WithSlots(2))
+		c := testkit.Start(t, testkit.Options{Supervisors: 2, Slots: 2})
 		res := testkit.CompleteTopology(t, c, wordcount.Builder(), testkit.MockedSources{"sentences": sentences},
 			testkit.CompleteOptions{
 				Timeout: 5 * time.Minute,
@@ -87,7 +87,7 @@ func TestFaultCampaign(t *testing.T) {
 					"topology.message.timeout.secs": 3,
 				},
 				During: func(id string) {
-					dataDir = c.DataDir()
+					dataDir = c.LocalCluster().DataDir()
 					for r := range rounds {
 						for _, w := range c.Workers(id) {
 							seen[w.Pid] = 1

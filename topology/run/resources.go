@@ -1,7 +1,6 @@
 package run
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,8 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/localstorm/localstorm/daemons/worker"
-	"github.com/localstorm/localstorm/daemons/workercontract"
+	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -19,18 +17,7 @@ import (
 // files of resources are written into the worker's {code dir}/resources before
 // the worker starts, and shell components run there.
 func MainWithResources(name string, b *topology.Builder, resources fs.FS) {
-	next := Commands["worker"]
-	Commands["worker"] = func(ctx context.Context, env *Env, args []string) error {
-		opts, err := worker.ParseArgs(args)
-		if err != nil {
-			return &UsageError{err}
-		}
-		if err := ExtractResources(resources, filepath.Join(opts.CodeDir, workercontract.ResourcesDir)); err != nil {
-			return fmt.Errorf("worker of %q: %w", name, err)
-		}
-		return next(ctx, env, args)
-	}
-	Main(name, b)
+	(&Env{Name: name, Builder: b, Streams: cli.StdStreams(), resources: resources}).program().Main()
 }
 
 // ExtractResources writes the files of fsys into dir, unless dir exists.

@@ -7,29 +7,30 @@ package run
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"log/slog"
-	"maps"
 	"os"
-	"os/signal"
-	"slices"
-	"strings"
-	"syscall"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
 
 	"github.com/localstorm/localstorm/daemons/worker"
-	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/daemons/workercontract"
+	"github.com/localstorm/localstorm/internal/cli"
+	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/topology"
 )
 
 // Env is what a subcommand sees of its process.
 type Env struct {
-	Name     string // the topology's name given to Main
-	Builder  *topology.Builder
-	Stdout   io.Writer
-	Stderr   io.Writer
-	topology *topology.Topology
+	Name    string // the topology's name given to Main
+	Builder *topology.Builder
+	cli.Streams
+	// resources, when set, are written into the worker's code dir before
+	// it starts (MainWithResources).
+	resources fs.FS
+	topology  *topology.Topology
 }
 
 // Topology builds the topology once and returns it.
@@ -44,91 +45,70 @@ func (e *Env) Topology() (*topology.Topology, error) {
 	return e.topology, nil
 }
 
-// Command is one subcommand.
-type Command func(ctx context.Context, env *Env, args []string) error
-
-// Commands are Main's subcommands by name. Other files of this package add
-// theirs in init (submit.go replaces submit and local).
-var Commands = map[string]Command{
-	"describe": describe,
-	"worker":   runWorker,
-	"submit":   notYet("submit"),
-	"local":    notYet("local"),
+// command is one subcommand of a topology binary.
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
 }
 
-// UsageError makes Main exit with code 2 (bad command line or an
-// unavailable subcommand).
-type UsageError struct{ Err error }
-
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
-
-func notYet(name string) Command {
-	return func(context.Context, *Env, []string) error {
-		return &UsageError{fmt.Errorf("%s: not yet available in this build", name)}
-	}
+// commands are Main's subcommands by name.
+var commands = map[string]command{
+	"describe": {"print the topology's definition as JSON (read by submit)", describe},
+	"worker":   {"run a worker of the topology (supervisors start it)", runWorker},
+	"submit":   {"submit the topology to a running cluster", submitCmd},
+	"local":    {"run the topology on an in-process cluster for a while", local},
 }
 
 // Main runs the subcommand named by os.Args[1] and exits: 0 on success, 2 on
-// a usage error, 1 on any other error. SIGTERM and SIGINT cancel the
-// subcommand's context (a worker then shuts down gracefully and exits 0).
+// a usage error, 1 on any other error (internal/cli's convention). SIGTERM
+// and SIGINT cancel the subcommand's context (a worker then shuts down
+// gracefully and exits 0).
 func Main(name string, b *topology.Builder) {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	code := Execute(ctx, &Env{Name: name, Builder: b, Stdout: os.Stdout, Stderr: os.Stderr}, os.Args[1:])
-	stop()
-	os.Exit(code)
+	(&Env{Name: name, Builder: b, Streams: cli.StdStreams()}).program().Main()
+}
+
+// program binds the commands to env.
+func (e *Env) program() *cli.Program {
+	p := &cli.Program{Name: programName(), About: fmt.Sprintf("Topology %q, built with localstorm's topology/run.", e.Name), Commands: map[string]cli.Command{}}
+	for name, c := range commands {
+		p.Commands[name] = cli.Command{Summary: c.summary, Run: func(ctx context.Context, _ cli.Streams, args []string) error {
+			return c.run(ctx, e, args)
+		}}
+	}
+	return p
 }
 
 // Execute runs the subcommand of args and returns the exit code, printing
-// errors as one "error: ..." line on env.Stderr.
+// errors on env.Err.
 func Execute(ctx context.Context, env *Env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintf(env.Stderr, "usage: %s COMMAND [FLAGS]\ncommands: %s\n", programName(), strings.Join(commandNames(), ", "))
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	cmd, ok := Commands[args[0]]
-	if !ok {
-		fmt.Fprintf(env.Stderr, "error: unknown command %q; commands: %s\n", args[0], strings.Join(commandNames(), ", "))
-		return 2
-	}
-	if err := cmd(ctx, env, args[1:]); err != nil {
-		fmt.Fprintf(env.Stderr, "error: %v\n", err)
-		var usage *UsageError
-		if errors.As(err, &usage) {
-			return 2
-		}
-		return 1
-	}
-	return 0
+	return cli.Exit(env.Err, env.program().Run(ctx, env.Streams, args))
 }
 
 func programName() string {
 	if len(os.Args) > 0 {
-		return os.Args[0]
+		return filepath.Base(os.Args[0])
 	}
 	return "topology"
 }
 
-func commandNames() []string {
-	return slices.Sorted(maps.Keys(Commands))
+// newFlags makes a subcommand's flag set.
+func newFlags(env *Env, name, synopsis string) *pflag.FlagSet {
+	return cli.NewFlags(env.Streams, programName(), name, synopsis)
 }
 
 // Description is what describe prints; localcluster reads it back when a
 // binary is submitted.
-type Description = localcluster.Description
+type Description = submit.Description
 
 func describe(_ context.Context, env *Env, args []string) error {
-	if len(args) > 0 {
-		return &UsageError{fmt.Errorf("describe takes no arguments, got %q", args)}
+	if err := cli.ParseNoArgs(newFlags(env, "describe", ""), args); err != nil {
+		return err
 	}
 	t, err := env.Topology()
 	if err != nil {
 		return fmt.Errorf("describe %q: %w", env.Name, err)
 	}
-	enc := json.NewEncoder(env.Stdout)
+	enc := json.NewEncoder(env.Out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(Description{Name: env.Name, Definition: t.Definition})
 }
@@ -136,15 +116,20 @@ func describe(_ context.Context, env *Env, args []string) error {
 func runWorker(ctx context.Context, env *Env, args []string) error {
 	opts, err := worker.ParseArgs(args)
 	if err != nil {
-		return &UsageError{err}
+		return cli.Usage(err)
+	}
+	if env.resources != nil {
+		if err := ExtractResources(env.resources, filepath.Join(opts.CodeDir, workercontract.ResourcesDir)); err != nil {
+			return fmt.Errorf("worker of %q: %w", env.Name, err)
+		}
 	}
 	t, err := env.Topology()
 	if err != nil {
 		return fmt.Errorf("worker of %q: %w", env.Name, err)
 	}
 	opts.Topology = t
-	opts.Logger = slog.New(slog.NewTextHandler(env.Stderr, nil))
-	opts.Ready = env.Stdout
+	opts.Logger = slog.New(slog.NewTextHandler(env.Err, nil))
+	opts.Ready = env.Out
 	worker.TuneGC()
 	return worker.Run(ctx, opts)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -37,7 +38,7 @@ func builder() *topology.Builder {
 
 func execute(b *topology.Builder, args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	code = Execute(context.Background(), &Env{Name: "wc", Builder: b, Stdout: &out, Stderr: &errb}, args)
+	code = Execute(context.Background(), &Env{Name: "wc", Builder: b, Streams: cli.Streams{Out: &out, Err: &errb}}, args)
 	return code, out.String(), errb.String()
 }
 
@@ -65,16 +66,17 @@ func TestExitCodes(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no command", builder(), nil, 2, "usage:"},
-		{"help", builder(), []string{"--help"}, 0, "commands: describe, later, local, submit, worker"},
-		{"unknown", builder(), []string{"dance"}, 2, `unknown command "dance"`},
-		{"not yet available", builder(), []string{"later"}, 2, "later: not yet available in this build"},
+		{"no command", builder(), nil, 2, "Commands:\n  describe"},
+		{"help", builder(), []string{"--help"}, 0, "  submit "},
+		{"unknown", builder(), []string{"dance"}, 2, `error: unknown command "dance"`},
 		{"worker bad flags", builder(), []string{"worker", "--port", "1"}, 2, "missing --topology-id"},
 		{"invalid topology", bad, []string{"describe"}, 1, "lonely"},
 		{"describe extra args", builder(), []string{"describe", "x"}, 2, "takes no arguments"},
+		{"local without supervisors", builder(), []string{"local", "--supervisors", "0"}, 2, "--supervisors 0: give 1 or more"},
+		{"bad flag shows the usage", builder(), []string{"local", "--nope"}, 2, "unknown flag: --nope\nUsage: "},
+		// --help prints the flags and runs nothing (no cluster is looked for).
+		{"submit help", builder(), []string{"submit", "--help", "--cluster", "nothere"}, 0, "--topology-name"},
 	}
-	Commands["later"] = notYet("later")
-	defer delete(Commands, "later")
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, errs := execute(c.b, c.args...)

@@ -8,54 +8,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/localstorm/localstorm/api"
-	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/localcluster"
+	"github.com/localstorm/localstorm/localcluster/registry"
+	"github.com/localstorm/localstorm/localcluster/submit"
 )
-
-func init() {
-	Commands["submit"] = submit
-	Commands["local"] = local
-}
-
-func flagSet(env *Env, name, usage string) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() { fmt.Fprintf(env.Stderr, "usage: %s %s %s\n%s", programName(), name, usage, fs.FlagUsages()) }
-	return fs
-}
-
-func parseFlags(fs *pflag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
-			return nil
-		}
-		return &UsageError{err}
-	}
-	if fs.NArg() > 0 {
-		return &UsageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
-	return nil
-}
-
-func overrides(list []string) (map[string]any, error) {
-	conf := map[string]any{}
-	for _, o := range list {
-		k, v, err := config.ParseOverride(o)
-		if err != nil {
-			return nil, &UsageError{err}
-		}
-		conf[k] = v
-	}
-	return conf, nil
-}
 
 // submit sends this binary and its topology to a running cluster, found by
 // name (as `localstorm up --cluster NAME` registered it) or by API URL.
-func submit(ctx context.Context, env *Env, args []string) error {
-	fs := flagSet(env, "submit", "[--cluster NAME | --api URL] [--topology-name N] [-c key=value]... [--wait]")
+func submitCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "submit", "[--cluster NAME | --api URL] [--topology-name N] [-c key=value]... [--wait]")
 	defCluster := os.Getenv("LOCALSTORM_CLUSTER")
 	if defCluster == "" {
 		defCluster = "default"
@@ -65,7 +28,7 @@ func submit(ctx context.Context, env *Env, args []string) error {
 	name := fs.String("topology-name", env.Name, "topology name")
 	conf := fs.StringArrayP("config", "c", nil, "topology config key=value; repeatable")
 	wait := fs.Bool("wait", false, "wait until every executor runs")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
 	}
 	c, err := resolveClient(*clusterName, *apiURL)
@@ -76,19 +39,15 @@ func submit(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("submit %q: %w", *name, err)
 	}
-	extra, err := overrides(*conf)
+	extra, err := cli.Overrides(*conf)
 	if err != nil {
 		return err
 	}
-	exe, err := os.Executable()
+	id, err := submit.Topology(ctx, c, t, submit.Options{Name: *name, Conf: extra, Wait: *wait})
 	if err != nil {
 		return err
 	}
-	id, err := localcluster.SubmitTopology(ctx, c, exe, *name, t, nil, localcluster.SubmitOptions{Conf: extra, Wait: *wait})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(env.Stdout, id)
+	fmt.Fprintln(env.Out, id)
 	return nil
 }
 
@@ -96,7 +55,7 @@ func resolveClient(clusterName, apiURL string) (*api.Client, error) {
 	if apiURL != "" {
 		return api.NewClient(strings.TrimRight(apiURL, "/")), nil
 	}
-	r, err := localcluster.Find(clusterName)
+	r, err := registry.Find(clusterName)
 	if err != nil {
 		return nil, err
 	}
@@ -106,15 +65,18 @@ func resolveClient(clusterName, apiURL string) (*api.Client, error) {
 // local runs the topology on an in-process local cluster for --ttl, as
 // `storm local` does, then prints its totals and shuts the cluster down.
 func local(ctx context.Context, env *Env, args []string) error {
-	fs := flagSet(env, "local", "[--ttl 20s] [--supervisors N] [-c key=value]...")
+	fs := newFlags(env, "local", "[--ttl 20s] [--supervisors N] [-c key=value]...")
 	ttl := fs.Duration("ttl", 20*time.Second, "how long to run the topology (0 = until Ctrl-C)")
 	sups := fs.Int("supervisors", 2, "number of supervisors")
 	verbose := fs.BoolP("verbose", "v", false, "log the daemons on stderr")
 	conf := fs.StringArrayP("config", "c", nil, "topology config key=value; repeatable")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
 	}
-	extra, err := overrides(*conf)
+	if err := cli.Positive(fs, "supervisors"); err != nil {
+		return err
+	}
+	extra, err := cli.Overrides(*conf)
 	if err != nil {
 		return err
 	}
@@ -129,7 +91,7 @@ func local(ctx context.Context, env *Env, args []string) error {
 	start := time.Now()
 	c, err := localcluster.Start(ctx, localcluster.Options{
 		Name: "local-" + env.Name, Supervisors: *sups,
-		Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level})),
+		Logger: slog.New(slog.NewTextHandler(env.Err, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {
 		return fmt.Errorf("local cluster: %w", err)
@@ -139,16 +101,12 @@ func local(ctx context.Context, env *Env, args []string) error {
 		defer cancel()
 		_ = c.Close(closeCtx)
 	}()
-	fmt.Fprintf(env.Stderr, "local cluster ready in %d ms (api %s)\n", time.Since(start).Milliseconds(), c.APIURL())
-	exe, err := os.Executable()
+	fmt.Fprintf(env.Err, "local cluster ready in %d ms (api %s)\n", time.Since(start).Milliseconds(), c.APIURL())
+	id, err := submit.Topology(ctx, c.Client(), t, submit.Options{Name: env.Name, Conf: extra, Wait: true, Upload: c.ImportCode})
 	if err != nil {
 		return err
 	}
-	id, err := c.SubmitTopology(ctx, exe, env.Name, t, nil, localcluster.SubmitOptions{Conf: extra, Wait: true})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stderr, "topology %s running\n", id)
+	fmt.Fprintf(env.Err, "topology %s running\n", id)
 	if *ttl > 0 {
 		select {
 		case <-ctx.Done():
@@ -161,10 +119,10 @@ func local(ctx context.Context, env *Env, args []string) error {
 	defer cancel()
 	if info, err := c.Client().Topology(infoCtx, id); err == nil {
 		for _, s := range info.Spouts {
-			fmt.Fprintf(env.Stdout, "spout %s: emitted %d, acked %d, failed %d\n", s.SpoutID, s.Emitted, s.Acked, s.Failed)
+			fmt.Fprintf(env.Out, "spout %s: emitted %d, acked %d, failed %d\n", s.SpoutID, s.Emitted, s.Acked, s.Failed)
 		}
 		for _, b := range info.Bolts {
-			fmt.Fprintf(env.Stdout, "bolt %s: executed %d, emitted %d\n", b.BoltID, b.Executed, b.Emitted)
+			fmt.Fprintf(env.Out, "bolt %s: executed %d, emitted %d\n", b.BoltID, b.Executed, b.Emitted)
 		}
 	}
 	return nil

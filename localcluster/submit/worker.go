@@ -1,4 +1,4 @@
-package localcluster
+package submit
 
 import (
 	"encoding/json"

@@ -1,4 +1,7 @@
-package localcluster
+// Package registry is where running clusters are found by name: each
+// `localstorm up` writes a record of itself (pid, API URL, ZooKeeper, data
+// dir) that the other commands read.
+package registry
 
 import (
 	"encoding/json"

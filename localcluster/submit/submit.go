@@ -1,4 +1,9 @@
-package localcluster
+// Package submit hands topologies to a running cluster's nimbus: a topology
+// binary (built with topology/run.Main), a Flux YAML file, or a topology
+// built in this program; and, on the worker's side, rebuilds what it shipped
+// (WorkerTopology). It needs only the cluster's API client, so that it serves
+// a cluster in this process and one started elsewhere alike.
+package submit
 
 import (
 	"archive/tar"
@@ -13,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,8 +43,8 @@ const (
 	ConfTestRun = "localstorm.testkit.run"
 )
 
-// SubmitOptions tune a submission.
-type SubmitOptions struct {
+// Options tune a submission.
+type Options struct {
 	// Name overrides the topology's own name.
 	Name string
 	// Conf is merged over the topology's configuration.
@@ -50,14 +56,42 @@ type SubmitOptions struct {
 	Wait bool
 	// Env substitutes ${ENV-NAME} in Flux files (nil = the process environment).
 	Env map[string]string
+	// Exe is the binary whose worker mode runs a topology built in this
+	// program (Topology): a topology binary, localstorm itself for a
+	// builtin, a test binary under testkit; "" = this process's executable.
+	Exe string
+	// Upload hands the code to nimbus (nil = over HTTP with the client). A
+	// cluster in this process passes its ImportCode, which links the file
+	// into nimbus's inbox instead of copying it: that saves a test binary's
+	// whole transfer at every testkit submission.
+	Upload Uploader
+}
+
+// Uploader hands code to nimbus and returns its upload id; f is at its start
+// and sum is its SHA-256.
+type Uploader func(ctx context.Context, f *os.File, sum string) (string, error)
+
+func (o Options) uploader(c *api.Client) Uploader {
+	if o.Upload != nil {
+		return o.Upload
+	}
+	return func(ctx context.Context, f *os.File, sum string) (string, error) { return c.Upload(ctx, f, sum) }
+}
+
+// name is the name to submit under: opts.Name, else the topology's own.
+func (o Options) name(own string) string {
+	if o.Name != "" {
+		return o.Name
+	}
+	return own
 }
 
 // ErrNotTopology says a path is neither a topology binary nor a Flux file.
 var ErrNotTopology = errors.New("neither a topology binary nor a Flux YAML file")
 
-// SubmitPath submits a topology binary (built with topology/run.Main) or a Flux
+// Path submits a topology binary (built with topology/run.Main) or a Flux
 // YAML file, whichever path is.
-func SubmitPath(ctx context.Context, c *api.Client, path string, opts SubmitOptions) (string, error) {
+func Path(ctx context.Context, c *api.Client, path string, opts Options) (string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return "", fmt.Errorf("submit %s: %w", path, err)
@@ -67,14 +101,14 @@ func SubmitPath(ctx context.Context, c *api.Client, path string, opts SubmitOpti
 	}
 	ext := strings.ToLower(filepath.Ext(path))
 	if ext == ".yaml" || ext == ".yml" {
-		return SubmitFlux(ctx, c, path, opts)
+		return Flux(ctx, c, path, opts)
 	}
 	if f, err := elf.Open(path); err == nil {
 		f.Close()
 		if st.Mode()&0o111 == 0 {
 			return "", fmt.Errorf("submit %s: the binary is not executable: chmod +x it", path)
 		}
-		return SubmitBinary(ctx, c, path, opts)
+		return Binary(ctx, c, path, opts)
 	}
 	return "", fmt.Errorf("submit %s: %w: give the path of a program built with topology/run.Main, or a .yaml Flux file", path, ErrNotTopology)
 }
@@ -103,62 +137,33 @@ func Describe(ctx context.Context, binary string) (*Description, error) {
 	return &d, nil
 }
 
-// SubmitBinary submits a Go topology binary: its definition comes from its
+// Binary submits a Go topology binary: its definition comes from its
 // `describe` subcommand and the binary itself is the code workers run.
-func SubmitBinary(ctx context.Context, c *api.Client, binary string, opts SubmitOptions) (string, error) {
+func Binary(ctx context.Context, c *api.Client, binary string, opts Options) (string, error) {
 	d, err := Describe(ctx, binary)
 	if err != nil {
 		return "", fmt.Errorf("submit: %w", err)
 	}
-	name := d.Name
-	if opts.Name != "" {
-		name = opts.Name
-	}
-	return submitFile(ctx, c, httpUpload(c), binary, "binary", name, d.Definition, opts, nil)
+	return submitFile(ctx, c, binary, "binary", opts.name(d.Name), d.Definition, opts)
 }
 
-// SubmitTopology submits a topology built in this program; exe is the binary
-// whose worker mode runs it (a topology binary, localstorm itself for a
-// builtin, or a test binary under testkit) and extraConf tells that binary
-// which topology to build.
-func SubmitTopology(ctx context.Context, c *api.Client, exe string, name string, t *topology.Topology, extraConf map[string]any, opts SubmitOptions) (string, error) {
-	if opts.Name != "" {
-		name = opts.Name
-	}
-	return submitFile(ctx, c, httpUpload(c), exe, "binary", name, t.Definition, opts, extraConf)
-}
-
-// SubmitTopology is the package's SubmitTopology for this in-process
-// cluster: nimbus links exe into its inbox (Nimbus.ImportCode) instead of
-// receiving a copy over HTTP, which saves a test binary's whole transfer at
-// every testkit submission.
-func (c *Cluster) SubmitTopology(ctx context.Context, exe string, name string, t *topology.Topology, extraConf map[string]any, opts SubmitOptions) (string, error) {
-	if opts.Name != "" {
-		name = opts.Name
-	}
-	link := func(ctx context.Context, f *os.File, sum string) (string, error) {
-		r, err := c.Nimbus().ImportCode(ctx, f, sum)
-		if err != nil {
-			return "", err
+// Topology submits t, a topology built in this program; opts.Exe is the
+// binary whose worker mode runs it, and opts.Conf tells that binary which
+// topology to build (ConfBuiltin, ConfTestRun).
+func Topology(ctx context.Context, c *api.Client, t *topology.Topology, opts Options) (string, error) {
+	exe := opts.Exe
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return "", fmt.Errorf("submit %q: %w", opts.name(t.Definition.Name), err)
 		}
-		return r.UploadID, nil
 	}
-	return submitFile(ctx, c.Client(), link, exe, "binary", name, t.Definition, opts, extraConf)
+	return submitFile(ctx, c, exe, "binary", opts.name(t.Definition.Name), t.Definition, opts)
 }
 
-// uploader hands code to nimbus and returns its upload id; f is at its start
-// and sum is its SHA-256.
-type uploader func(ctx context.Context, f *os.File, sum string) (string, error)
-
-func httpUpload(c *api.Client) uploader {
-	return func(ctx context.Context, f *os.File, sum string) (string, error) {
-		return c.Upload(ctx, f, sum)
-	}
-}
-
-// SubmitFlux submits a Flux YAML topology: the YAML's directory is shipped as
+// Flux submits a Flux YAML topology: the YAML's directory is shipped as
 // the topology's resources and localstorm's own worker runs it.
-func SubmitFlux(ctx context.Context, c *api.Client, yamlPath string, opts SubmitOptions) (string, error) {
+func Flux(ctx context.Context, c *api.Client, yamlPath string, opts Options) (string, error) {
 	env := opts.Env
 	if env == nil {
 		env = environ()
@@ -167,10 +172,7 @@ func SubmitFlux(ctx context.Context, c *api.Client, yamlPath string, opts Submit
 	if err != nil {
 		return "", fmt.Errorf("submit %s: %w", yamlPath, err)
 	}
-	name := t.Definition.Name
-	if opts.Name != "" {
-		name = opts.Name
-	}
+	name := opts.name(t.Definition.Name)
 	if name == "" {
 		return "", fmt.Errorf("submit %s: the Flux file has no name: add `name:` or pass --topology-name", yamlPath)
 	}
@@ -191,10 +193,14 @@ func SubmitFlux(ctx context.Context, c *api.Client, yamlPath string, opts Submit
 		return "", err
 	}
 	tmp.Close()
-	return submitFile(ctx, c, httpUpload(c), tmp.Name(), "flux", name, t.Definition, opts, map[string]any{ConfFluxFile: filepath.Base(yamlPath)})
+	opts.Conf = merged(map[string]any{ConfFluxFile: filepath.Base(yamlPath)}, opts.Conf)
+	return submitFile(ctx, c, tmp.Name(), "flux", name, t.Definition, opts)
 }
 
-func submitFile(ctx context.Context, c *api.Client, upload uploader, path, kind, name string, def *topology.Definition, opts SubmitOptions, extraConf map[string]any) (string, error) {
+func submitFile(ctx context.Context, c *api.Client, path, kind, name string, def *topology.Definition, opts Options) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("submit %s: the topology has no name: set Options.Name", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("submit %q: %w", name, err)
@@ -204,18 +210,11 @@ func submitFile(ctx context.Context, c *api.Client, upload uploader, path, kind,
 	if err != nil {
 		return "", fmt.Errorf("submit %q: checksum code: %w", name, err)
 	}
-	uploadID, err := upload(ctx, f, sum)
+	uploadID, err := opts.uploader(c)(ctx, f, sum)
 	if err != nil {
 		return "", fmt.Errorf("submit %q: upload code: %w", name, err)
 	}
-	conf := map[string]any{}
-	for k, v := range extraConf {
-		conf[k] = v
-	}
-	for k, v := range opts.Conf {
-		conf[k] = v
-	}
-	req := api.SubmitRequest{Name: name, UploadID: uploadID, SHA256: sum, Kind: kind, Definition: def, Conf: conf}
+	req := api.SubmitRequest{Name: name, UploadID: uploadID, SHA256: sum, Kind: kind, Definition: def, Conf: merged(opts.Conf)}
 	if opts.Inactive {
 		req.InitialStatus = "INACTIVE"
 	}
@@ -361,6 +360,15 @@ func tarGz(w io.Writer, dir string, replace map[string][]byte) error {
 		return err
 	}
 	return gz.Close()
+}
+
+// merged is the union of confs, the later winning.
+func merged(confs ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, c := range confs {
+		maps.Copy(out, c)
+	}
+	return out
 }
 
 func environ() map[string]string {
