@@ -317,12 +317,42 @@ func TestEndToEndPersistence(t *testing.T) {
 		t.Errorf("status of a SIGKILLed cluster: exit %d, stderr %q; want 1 and a stale state file message", code, errs)
 	}
 
-	e.up("--cluster", "keep", "--supervisors", "1", "--slots", "2", "--dir", dir)
+	again := e.up("--cluster", "keep", "--supervisors", "1", "--slots", "2", "--dir", dir)
+	// Totals carry over the restart (nimbus saved them): growing means the
+	// relaunched workers run.
+	var first int64 = -1
 	testutil.Eventually(t, 60*time.Second, "the topology resumes with acks growing", func() (bool, string) {
 		e.jsonOf(&info, "topology", "wordcount", "--cluster", "keep")
 		_, acked, _ := spoutTotals(&info)
-		return info.ID == id && info.Status == "ACTIVE" && acked > 0, fmt.Sprintf("id %s status %s acked %d", info.ID, info.Status, acked)
+		if first < 0 && info.ID == id {
+			first = acked
+		}
+		return info.ID == id && info.Status == "ACTIVE" && first >= 0 && acked > first,
+			fmt.Sprintf("id %s status %s acked %d, at first sight %d", info.ID, info.Status, acked, first)
 	})
+	// The restored ZooKeeper still holds the dead run's session, which owned
+	// the supervisor's ephemeral node. Once that session expires (within
+	// ZooKeeper's maximum session timeout, 20 ticks = 10 s), the node must
+	// still be there, taken over by the new session: otherwise nimbus sees
+	// no supervisor, unschedules every worker and reschedules them.
+	restarted := descendants(again.pid)
+	if len(restarted) == 0 {
+		t.Fatal("no worker process under the restarted up")
+	}
+	cmdlines := map[int]string{}
+	for _, p := range restarted {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+		cmdlines[p] = strings.ReplaceAll(string(b), "\x00", " ")
+	}
+	watchUntil := time.Now().Add(12 * time.Second)
+	for time.Now().Before(watchUntil) && !t.Failed() {
+		for _, p := range restarted {
+			if syscall.Kill(p, 0) != nil {
+				t.Errorf("process %d (%s) of the restarted cluster stopped within 12 s of the restart: the dead run's session took the supervisor with it", p, cmdlines[p])
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 	e.ok("down", "--cluster", "keep")
 
 	// --fresh starts empty.
