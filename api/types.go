@@ -165,7 +165,9 @@ type Supervisor struct {
 	UptimeSeconds int64  `json:"uptimeSeconds"`
 	SlotsTotal    int    `json:"slotsTotal"`
 	SlotsUsed     int    `json:"slotsUsed"`
+	SlotsFree     int    `json:"slotsFree"`
 	Version       string `json:"version"`
+	LogLink       string `json:"logLink,omitempty"`
 }
 
 // NimbusSummary is GET /api/v1/nimbus/summary.
@@ -181,6 +183,7 @@ type Nimbus struct {
 	Version             string `json:"version"`
 	NimbusUpTime        string `json:"nimbusUpTime"`
 	NimbusUpTimeSeconds int64  `json:"nimbusUpTimeSeconds"`
+	NimbusLogLink       string `json:"nimbusLogLink,omitempty"`
 }
 
 // TopologySummary is GET /api/v1/topology/summary.
@@ -191,6 +194,7 @@ type TopologySummary struct {
 // TopologyBrief is one topology of the topology summary.
 type TopologyBrief struct {
 	ID             string `json:"id"`
+	EncodedID      string `json:"encodedId"`
 	Name           string `json:"name"`
 	Status         string `json:"status"`
 	Uptime         string `json:"uptime"`
@@ -205,6 +209,7 @@ type TopologyBrief struct {
 // TopologyInfo is GET /api/v1/topology/<id>.
 type TopologyInfo struct {
 	ID             string          `json:"id"`
+	EncodedID      string          `json:"encodedId"`
 	Name           string          `json:"name"`
 	Status         string          `json:"status"`
 	Uptime         string          `json:"uptime"`
@@ -248,6 +253,7 @@ type ComponentError struct {
 // SpoutSummary is one spout of a topology, its stats over the requested window.
 type SpoutSummary struct {
 	SpoutID         string `json:"spoutId"`
+	EncodedSpoutID  string `json:"encodedSpoutId"`
 	Executors       int    `json:"executors"`
 	Tasks           int    `json:"tasks"`
 	Emitted         int64  `json:"emitted"`
@@ -263,6 +269,7 @@ type SpoutSummary struct {
 // BoltSummary is one bolt of a topology, its stats over the requested window.
 type BoltSummary struct {
 	BoltID         string `json:"boltId"`
+	EncodedBoltID  string `json:"encodedBoltId"`
 	Executors      int    `json:"executors"`
 	Tasks          int    `json:"tasks"`
 	Emitted        int64  `json:"emitted"`
@@ -281,6 +288,7 @@ type BoltSummary struct {
 // over the requested window.
 type ExecutorSummary struct {
 	ID              string `json:"id"` // "[start-end]"
+	EncodedID       string `json:"encodedId"`
 	Host            string `json:"host"`
 	Port            int    `json:"port"`
 	SupervisorID    string `json:"supervisorId"`
@@ -296,6 +304,7 @@ type ExecutorSummary struct {
 	ExecuteLatency  string `json:"executeLatency,omitempty"`
 	ProcessLatency  string `json:"processLatency,omitempty"`
 	Capacity        string `json:"capacity,omitempty"`
+	WorkerLogLink   string `json:"workerLogLink,omitempty"`
 }
 
 // WorkerSummary is one worker (slot) of a topology.
@@ -309,6 +318,7 @@ type WorkerSummary struct {
 	ComponentNumTasks map[string]int `json:"componentNumTasks"`
 	Uptime            string         `json:"uptime"`
 	UptimeSeconds     int64          `json:"uptimeSeconds"`
+	WorkerLogLink     string         `json:"workerLogLink,omitempty"`
 }
 
 // ComponentErrors is GET /api/v1/topology/<id>/component/<component>/errors:
@@ -326,4 +336,170 @@ type ComponentErrorItem struct {
 	ErrorHost       string `json:"errorHost"`
 	ErrorPort       int    `json:"errorPort"`
 	ErrorLapsedSecs int64  `json:"errorLapsedSecs"`
+}
+
+// Paths of Storm UI's REST API served besides the summaries, and of Storm's
+// logviewer REST API, which nimbus serves over the log files of the workers
+// and daemons on this machine.
+const (
+	PathSupervisor      = "/api/v1/supervisor"        // ?id=SUPERVISOR-ID | ?host=HOST: SupervisorPage
+	PathTopologyWorkers = "/api/v1/topology-workers/" // + <id>: TopologyWorkers
+	PathLog             = "/api/v1/log"               // ?file=TOPOLOGY-ID/PORT/FILE&start=&length=: a page of a worker log
+	PathDaemonLog       = "/api/v1/daemonlog"         // ?file=NAME&start=&length=: a page of a daemon log
+	PathListLogs        = "/api/v1/listLogs"          // ?topoId=&port=: LogList (a JSON array)
+	PathDownload        = "/api/v1/download"          // ?file=TOPOLOGY-ID/PORT/FILE: the whole file
+	PathDaemonDownload  = "/api/v1/daemondownload"    // ?file=NAME: the whole daemon log
+	PathSearch          = "/api/v1/search"            // ?file=&search-string=&num-matches=&start-byte-offset=&is-daemon=yes: LogSearch
+)
+
+// Storm's component types, as the component page names them.
+const (
+	ComponentTypeSpout = "spout"
+	ComponentTypeBolt  = "bolt"
+)
+
+// ComponentPage is GET /api/v1/topology/<id>/component/<component>?window=&sys=,
+// Storm UI's component page. A spout's page has SpoutSummary and a bolt's
+// BoltStats and InputStats; both have OutputStats, ExecutorStats and
+// ComponentErrors.
+type ComponentPage struct {
+	ID                   string           `json:"id"`
+	EncodedID            string           `json:"encodedId"`
+	Name                 string           `json:"name"` // the topology's name
+	ComponentType        string           `json:"componentType"`
+	Executors            int              `json:"executors"`
+	Tasks                int              `json:"tasks"`
+	TopologyID           string           `json:"topologyId"`
+	EncodedTopologyID    string           `json:"encodedTopologyId"`
+	TopologyStatus       string           `json:"topologyStatus"`
+	Window               string           `json:"window"`
+	WindowHint           string           `json:"windowHint"`
+	Debug                bool             `json:"debug"`
+	SamplingPct          float64          `json:"samplingPct"`
+	User                 *string          `json:"user"` // no accounts: always null
+	SchedulerDisplayRes  bool             `json:"schedulerDisplayResource"`
+	ProfilingCapable     bool             `json:"profilingAndDebuggingCapable"`
+	ProfileActionEnabled bool             `json:"profileActionEnabled"`
+	ProfilerActive       []any            `json:"profilerActive"`
+	SpoutSummary         []ComponentStats `json:"spoutSummary,omitempty"`
+	BoltStats            []ComponentStats `json:"boltStats,omitempty"`
+	InputStats           []InputStats     `json:"inputStats,omitempty"`
+	OutputStats          []OutputStats    `json:"outputStats"`
+	ExecutorStats        []ExecutorStats  `json:"executorStats"`
+	ComponentErrors      []ErrorDetail    `json:"componentErrors"`
+}
+
+// ComponentStats are a component's totals over one window: a spout's
+// (CompleteLatency, LastError) or a bolt's (Executed, the latencies, Capacity).
+type ComponentStats struct {
+	Window          string  `json:"window"`
+	WindowPretty    string  `json:"windowPretty"`
+	Emitted         int64   `json:"emitted"`
+	Transferred     int64   `json:"transferred"`
+	Acked           int64   `json:"acked"`
+	Failed          int64   `json:"failed"`
+	CompleteLatency string  `json:"completeLatency,omitempty"`
+	LastError       *string `json:"lastError,omitempty"`
+	Executed        *int64  `json:"executed,omitempty"`
+	ExecuteLatency  string  `json:"executeLatency,omitempty"`
+	ProcessLatency  string  `json:"processLatency,omitempty"`
+	Capacity        string  `json:"capacity,omitempty"`
+}
+
+// InputStats are a bolt's counts for one of its inputs (source component and
+// stream) over the page's window.
+type InputStats struct {
+	Component          string `json:"component"`
+	EncodedComponentID string `json:"encodedComponentId"`
+	Stream             string `json:"stream"`
+	ExecuteLatency     string `json:"executeLatency"`
+	ProcessLatency     string `json:"processLatency"`
+	Executed           int64  `json:"executed"`
+	Acked              int64  `json:"acked"`
+	Failed             int64  `json:"failed"`
+}
+
+// OutputStats are a component's counts on one of its output streams over the
+// page's window; a spout's also carry acks, fails and complete latency.
+type OutputStats struct {
+	Stream          string `json:"stream"`
+	Emitted         int64  `json:"emitted"`
+	Transferred     int64  `json:"transferred"`
+	CompleteLatency string `json:"completeLatency,omitempty"`
+	Acked           *int64 `json:"acked,omitempty"`
+	Failed          *int64 `json:"failed,omitempty"`
+}
+
+// ExecutorStats is one executor on the component page.
+type ExecutorStats struct {
+	ID              string `json:"id"`
+	EncodedID       string `json:"encodedId"`
+	Uptime          string `json:"uptime"`
+	UptimeSeconds   int64  `json:"uptimeSeconds"`
+	Host            string `json:"host"`
+	Port            int    `json:"port"`
+	Emitted         int64  `json:"emitted"`
+	Transferred     int64  `json:"transferred"`
+	Acked           int64  `json:"acked"`
+	Failed          int64  `json:"failed"`
+	CompleteLatency string `json:"completeLatency,omitempty"`
+	Executed        *int64 `json:"executed,omitempty"`
+	ExecuteLatency  string `json:"executeLatency,omitempty"`
+	ProcessLatency  string `json:"processLatency,omitempty"`
+	Capacity        string `json:"capacity,omitempty"`
+	WorkerLogLink   string `json:"workerLogLink"`
+}
+
+// ErrorDetail is one reported error on the component page, oldest first as
+// Storm UI sorts them; Time is in milliseconds.
+type ErrorDetail struct {
+	Time               int64  `json:"time"`
+	ErrorHost          string `json:"errorHost"`
+	ErrorPort          int    `json:"errorPort"`
+	ErrorWorkerLogLink string `json:"errorWorkerLogLink"`
+	ErrorLapsedSecs    int64  `json:"errorLapsedSecs"`
+	Error              string `json:"error"`
+}
+
+// TopologyWorkers is GET /api/v1/topology-workers/<id>: the host and port of
+// every worker of the topology.
+type TopologyWorkers struct {
+	HostPortList    []HostPort `json:"hostPortList"`
+	LogviewerPort   int        `json:"logviewerPort"`
+	LogviewerScheme string     `json:"logviewerScheme"`
+}
+
+// HostPort is one worker's place.
+type HostPort struct {
+	Host string `json:"host"`
+	Port int    `json:"port"`
+}
+
+// SupervisorPage is GET /api/v1/supervisor?id=ID or ?host=HOST: the
+// supervisors that match and the workers they run.
+type SupervisorPage struct {
+	Supervisors         []Supervisor    `json:"supervisors"`
+	Workers             []WorkerSummary `json:"workers"`
+	SchedulerDisplayRes bool            `json:"schedulerDisplayResource"`
+	LogviewerPort       int             `json:"logviewerPort"`
+	LogviewerScheme     string          `json:"logviewerScheme"`
+}
+
+// LogSearch answers GET /api/v1/search: the matches of search-string in a
+// log file from start-byte-offset on, as Storm's logviewer reports them.
+type LogSearch struct {
+	SearchString    string     `json:"searchString"`
+	StartByteOffset int64      `json:"startByteOffset"`
+	NextByteOffset  *int64     `json:"nextByteOffset"` // null when the file has no more matches
+	IsDaemon        string     `json:"isDaemon"`       // "yes" or "no"
+	Matches         []LogMatch `json:"matches"`
+}
+
+// LogMatch is one match with the bytes around it.
+type LogMatch struct {
+	ByteOffset   int64  `json:"byteOffset"`
+	BeforeString string `json:"beforeString"`
+	AfterString  string `json:"afterString"`
+	MatchString  string `json:"matchString"`
+	LogviewerURL string `json:"logviewerURL"`
 }

@@ -350,7 +350,9 @@ func (c *Cluster) startNimbus(ctx context.Context) error {
 		APIAddr:    apiAddr,
 		APIHosts:   c.opts.APIHosts,
 		ThriftAddr: thriftAddr,
-		Logger:     c.opts.Logger.With("daemon", "nimbus"),
+		// The logviewer API serves every supervisor's worker logs.
+		WorkerLogDirs: []string{workercontract.DataDir(c.dataDir).WorkerLogRoots()},
+		Logger:        c.opts.Logger.With("daemon", "nimbus"),
 	})
 	if err != nil {
 		_ = st.Disconnect()

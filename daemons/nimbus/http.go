@@ -27,12 +27,14 @@ type handlerOptions struct {
 	// hosts are the names, besides the loopback ones, that requests may
 	// give as Host (canonicalHost form).
 	hosts map[string]bool
+	// logs are the log roots the logviewer serves.
+	logs logRoots
 }
 
 // newHandler serves svc over HTTP: Storm UI's REST paths for reads and
 // actions, plus upload, submit and code download, behind guard.
 func newHandler(svc Service, opts handlerOptions, log *slog.Logger) http.Handler {
-	h := &apiHandler{svc: svc, maxUpload: opts.maxUpload, maxJSON: opts.maxJSON, hosts: opts.hosts, log: log}
+	h := &apiHandler{svc: svc, maxUpload: opts.maxUpload, maxJSON: opts.maxJSON, hosts: opts.hosts, logs: opts.logs, log: log}
 	mux := http.NewServeMux()
 	handle := func(pattern string, fn handlerFunc) { mux.Handle(pattern, h.wrap(checkPathValues(fn))) }
 	// post registers a route that changes something; it takes one content type.
@@ -64,13 +66,13 @@ func newHandler(svc Service, opts handlerOptions, log *slog.Logger) http.Handler
 	post(api.PathTopology+"{id}/kill", api.ContentTypeJSON, kill)
 	post(api.PathTopology+"{id}/kill/{wait}", api.ContentTypeJSON, kill)
 	rebalance := h.action("rebalance", func(r *http.Request, id string, wait int) error {
-		var req api.RebalanceRequest
+		var o api.RebalanceOptions
 		if r.ContentLength != 0 {
-			if err := h.decodeJSON(r, &req); err != nil {
+			var err error
+			if o, err = h.decodeRebalance(r); err != nil {
 				return err
 			}
 		}
-		o := req.RebalanceOptions
 		return svc.Rebalance(r.Context(), id, wait, o.NumWorkers, o.Executors)
 	})
 	post(api.PathTopology+"{id}/rebalance", api.ContentTypeJSON, rebalance)
@@ -95,6 +97,7 @@ func newHandler(svc Service, opts handlerOptions, log *slog.Logger) http.Handler
 		return &api.SubmitReply{TopologyID: id, Name: req.Name, Status: statusOrActive(req.InitialStatus)}, nil
 	})
 	mux.Handle("GET "+api.PathTopology+"{id}/code/{file}", http.HandlerFunc(h.serveCode))
+	h.registerStormUI(mux, handle)
 	// The web UI serves what is not under /api/ (its own 404 and 405 for
 	// paths and methods it does not serve); under /api/, what no route
 	// matches gets the API's JSON error: 405 with Allow when the path has
@@ -172,23 +175,45 @@ type apiHandler struct {
 	maxUpload int64
 	maxJSON   int64
 	hosts     map[string]bool
+	logs      logRoots
 	log       *slog.Logger
 }
 
-// wrap encodes a handler's value as JSON, or its error as {"error",
-// "errorMessage"} with the status of the error's kind.
+// wrap encodes a handler's value as JSON (JSONP for a GET with a valid
+// ?callback=), or its error as {"error": "404 Not Found", "errorMessage"}
+// with the status of the error's kind, as Storm UI does.
 func (h *apiHandler) wrap(fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := fn(r)
+		cb, err := jsonpCallback(r)
 		if err != nil {
 			h.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, v)
+		v, err := fn(r)
+		status := http.StatusOK
+		if err != nil {
+			if cb == "" {
+				h.writeError(w, r, err)
+				return
+			}
+			status, v = h.errorReply(w, r, err)
+		}
+		if cb != "" {
+			writeJSONP(w, status, cb, decorate(r, v))
+			return
+		}
+		writeJSON(w, status, decorate(r, v))
 	})
 }
 
 func (h *apiHandler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, reply := h.errorReply(w, r, err)
+	writeJSON(w, status, reply)
+}
+
+// errorReply is the status and body of an error: Storm's {"error": "<code>
+// <reason>", "errorMessage": ...}; a 405 sets Allow.
+func (h *apiHandler) errorReply(w http.ResponseWriter, r *http.Request, err error) (int, *api.ErrorReply) {
 	status := api.StatusOf(err)
 	if me := (*methodError)(nil); errors.As(err, &me) {
 		w.Header().Set("Allow", strings.Join(me.allow, ", "))
@@ -196,7 +221,7 @@ func (h *apiHandler) writeError(w http.ResponseWriter, r *http.Request, err erro
 	if status >= 500 {
 		h.log.Error("API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, status, api.ErrorReply{Error: http.StatusText(status), ErrorMessage: err.Error()})
+	return status, &api.ErrorReply{Error: fmt.Sprintf("%d %s", status, http.StatusText(status)), ErrorMessage: err.Error()}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

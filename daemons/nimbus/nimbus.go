@@ -51,6 +51,13 @@ type Options struct {
 	// ThriftAddr is where Storm's Nimbus Thrift service listens; default
 	// 127.0.0.1:0 (a free port). `localstorm nimbus` gives nimbus.thrift.port.
 	ThriftAddr string
+	// WorkerLogDirs are the directories (or filepath.Glob patterns of them)
+	// holding workers' logs as <topology-id>/<port>/<file>, which the
+	// logviewer API serves; empty: {LocalDir}/logs.
+	WorkerLogDirs []string
+	// DaemonLogDir holds the daemons' log files the logviewer API serves;
+	// empty: storm.log.dir, else {LocalDir}/logs.
+	DaemonLogDir string
 	// Logger receives the daemon's logs; nil discards them.
 	Logger *slog.Logger
 	// Clock drives timers and heartbeat timeouts; nil = the wall clock.
@@ -179,7 +186,7 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		}
 		return nil
 	})
-	n.handler = newHandler(n, handlerOptions{maxUpload: n.set.maxUploadBytes, maxJSON: maxJSONBody, hosts: hosts}, n.log)
+	n.handler = newHandler(n, handlerOptions{maxUpload: n.set.maxUploadBytes, maxJSON: maxJSONBody, hosts: hosts, logs: n.logRoots(opts)}, n.log)
 	n.server = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
 	n.wg.Add(1)
 	go func() {

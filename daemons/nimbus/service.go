@@ -28,6 +28,12 @@ type Service interface {
 	TopologyDefinition(ctx context.Context, id string) (*topology.Definition, error)
 	ClusterConfiguration(ctx context.Context) (map[string]any, error)
 	OpenCode(ctx context.Context, id, file string) (*CodeFile, error)
+	// Storm UI's other pages (stormui_*.go).
+	ComponentPage(ctx context.Context, id, component, window string, sys bool) (*api.ComponentPage, error)
+	SupervisorPage(ctx context.Context, id, host string, sys bool) (*api.SupervisorPage, error)
+	TopologyWorkers(ctx context.Context, id string) (*api.TopologyWorkers, error)
+	Visualization(ctx context.Context, id, window string, sys bool) (map[string]any, error)
+	VisualizationInit(ctx context.Context, id, window string, sys bool) (map[string]any, error)
 }
 
 var _ Service = (*Nimbus)(nil)

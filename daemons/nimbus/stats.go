@@ -19,6 +19,9 @@ type totals struct {
 	Emitted, Transferred, Acked, Failed, Executed int64
 	CompleteLatencyMs, ExecuteLatencyMs           float64
 	ProcessLatencyMs                              float64
+	// Streams are the counts per stream (system streams included), keyed
+	// by streamKey, for the component page.
+	Streams map[string]int64 `json:",omitempty"`
 }
 
 func (a totals) sub(b totals) totals {
@@ -28,6 +31,7 @@ func (a totals) sub(b totals) totals {
 		CompleteLatencyMs: a.CompleteLatencyMs - b.CompleteLatencyMs,
 		ExecuteLatencyMs:  a.ExecuteLatencyMs - b.ExecuteLatencyMs,
 		ProcessLatencyMs:  a.ProcessLatencyMs - b.ProcessLatencyMs,
+		Streams:           mergeStreams(a.Streams, b.Streams, -1),
 	}
 }
 
@@ -38,6 +42,7 @@ func (a totals) add(b totals) totals {
 		CompleteLatencyMs: a.CompleteLatencyMs + b.CompleteLatencyMs,
 		ExecuteLatencyMs:  a.ExecuteLatencyMs + b.ExecuteLatencyMs,
 		ProcessLatencyMs:  a.ProcessLatencyMs + b.ProcessLatencyMs,
+		Streams:           mergeStreams(a.Streams, b.Streams, 1),
 	}
 }
 
@@ -62,6 +67,7 @@ func totalsOf(s cluster.ExecutorStats) totals {
 		CompleteLatencyMs: s.CompleteLatencyMsSum,
 		ExecuteLatencyMs:  s.ExecuteLatencyMsSum,
 		ProcessLatencyMs:  s.ProcessLatencyMsSum,
+		Streams:           streamCounts(s),
 	}
 }
 
