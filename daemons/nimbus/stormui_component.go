@@ -69,7 +69,7 @@ func (n *Nimbus) ComponentPage(ctx context.Context, id, component, window string
 		ID: component, EncodedID: javaURLEncode(component), Name: v.base.Name,
 		ComponentType: api.ComponentTypeBolt, Executors: len(execs),
 		Tasks:      len(def.ComponentTasks(topology.NumAckers(v.code.Conf, v.base.NumWorkers))[component]),
-		TopologyID: id, EncodedTopologyID: javaURLEncode(id), TopologyStatus: v.base.Status,
+		TopologyID: id, EncodedTopologyID: javaURLEncode(id), TopologyStatus: string(v.base.Status),
 		Window: window, WindowHint: windowPretty(window), Debug: debug, SamplingPct: 10,
 		ProfilerActive: []any{}, OutputStats: []api.OutputStats{}, ExecutorStats: []api.ExecutorStats{},
 		ComponentErrors: []api.ErrorDetail{},
