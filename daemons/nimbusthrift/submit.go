@@ -28,14 +28,14 @@ func (h *Handler) SubmitTopology(ctx context.Context, name, uploadedJarLocation,
 // configuration are InvalidTopologyException; a name a live topology has
 // is AlreadyAliveException("<name> is already alive"), as Storm's.
 func (h *Handler) SubmitTopologyWithOpts(ctx context.Context, name, uploadedJarLocation, jsonConf string, topo *storm.StormTopology, options *storm.SubmitOptions) error {
-	if err := h.b.CheckSubmitName(ctx, name); err != nil {
-		return submitError(name, err)
-	}
 	u, err := h.takeUpload(uploadedJarLocation)
 	if err != nil {
 		return invalid("%v", err)
 	}
 	defer u.remove()
+	if err := h.b.CheckSubmitName(ctx, name); err != nil {
+		return submitError(name, err)
+	}
 	conf := map[string]any{}
 	if jsonConf != "" {
 		if conf, err = parseConf(jsonConf); err != nil {
