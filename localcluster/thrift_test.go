@@ -74,14 +74,8 @@ func TestThriftPythonClient(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.CommandContext(ctx, python, "testdata/storm_client.py", strconv.Itoa(c.ThriftPort()), "pywc")
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+gen)
-	var stderr testutil.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python client: %v\n%s", err, stderr.String())
-	}
+	py := pythonClient{python: python, gen: gen, port: strconv.Itoa(c.ThriftPort())}
+	out := py.run(ctx, t, "pywc")
 	var got struct {
 		Supervisors, Slots int
 		Leader             []int
@@ -121,21 +115,30 @@ func TestThriftPythonClient(t *testing.T) {
 	check("NotAliveException", got.NotAlive != nil && *got.NotAlive == "no-such-topology is not alive")
 	check("kill", len(got.AfterKill) == 0 || slices.Equal(got.AfterKill, []string{"KILLED"}))
 
-	pythonSubmit(ctx, t, c, python, gen)
+	pythonSubmit(ctx, t, c, py)
+}
+
+// pythonClient runs testdata/storm_client.py with the generated client.
+type pythonClient struct{ python, gen, port string }
+
+func (p pythonClient) run(ctx context.Context, t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, p.python, append([]string{"testdata/storm_client.py", p.port}, args...)...)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+p.gen)
+	var stderr testutil.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python client %v: %v\n%s", args, err, stderr.String())
+	}
+	return out
 }
 
 // pythonSubmit submits over Thrift, as Storm's non-JVM tools do, a jar whose
 // resources/ holds storm.py-style scripts and a topology of shell
 // components (and one built-in class), and waits until its tuples are acked.
-func pythonSubmit(ctx context.Context, t *testing.T, c *localcluster.Cluster, python, gen string) {
-	cmd := exec.CommandContext(ctx, python, "testdata/storm_client.py", strconv.Itoa(c.ThriftPort()), "submit", "pyshell", "../examples/flux")
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+gen)
-	var stderr testutil.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python submit: %v\n%s", err, stderr.String())
-	}
+func pythonSubmit(ctx context.Context, t *testing.T, c *localcluster.Cluster, py pythonClient) {
+	out := py.run(ctx, t, "submit", "pyshell", "../examples/flux")
 	t.Logf("python submit saw %s", out)
 	var got struct {
 		ID, AlreadyAlive, Invalid string
