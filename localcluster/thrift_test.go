@@ -3,10 +3,12 @@ package localcluster_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,14 +75,8 @@ func TestThriftPythonClient(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.CommandContext(ctx, python, "testdata/storm_client.py", strconv.Itoa(c.ThriftPort()), "pywc")
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+gen)
-	var stderr testutil.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python client: %v\n%s", err, stderr.String())
-	}
+	py := pythonClient{python: python, gen: gen, port: strconv.Itoa(c.ThriftPort())}
+	out := py.run(ctx, t, "pywc")
 	var got struct {
 		Supervisors, Slots int
 		Leader             []int
@@ -119,4 +115,62 @@ func TestThriftPythonClient(t *testing.T) {
 	check("deactivate, activate, rebalance", got.AfterDeactivate == "INACTIVE" && got.AfterActivate == "ACTIVE" && got.AfterRebalance == "REBALANCING")
 	check("NotAliveException", got.NotAlive != nil && *got.NotAlive == "no-such-topology is not alive")
 	check("kill", len(got.AfterKill) == 0 || slices.Equal(got.AfterKill, []string{"KILLED"}))
+
+	pythonSubmit(ctx, t, c, py)
+}
+
+// pythonClient runs testdata/storm_client.py with the generated client.
+type pythonClient struct{ python, gen, port string }
+
+func (p pythonClient) run(ctx context.Context, t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, p.python, append([]string{"testdata/storm_client.py", p.port}, args...)...)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+p.gen)
+	var stderr testutil.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python client %v: %v\n%s", args, err, stderr.String())
+	}
+	return out
+}
+
+// pythonSubmit submits over Thrift, as Storm's non-JVM tools do, a jar whose
+// resources/ holds storm.py-style scripts and a topology of shell
+// components (and one built-in class), and waits until its tuples are acked.
+func pythonSubmit(ctx context.Context, t *testing.T, c *localcluster.Cluster, py pythonClient) {
+	out := py.run(ctx, t, "submit", "pyshell", "../examples/flux")
+	t.Logf("python submit saw %s", out)
+	var got struct {
+		ID, AlreadyAlive, Invalid string
+		Bolts, SplitCommand       []string
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("python submit printed %q: %v", out, err)
+	}
+	if got.AlreadyAlive != "pyshell is already alive" {
+		t.Errorf("a second submit of the name: %q", got.AlreadyAlive)
+	}
+	if !strings.Contains(got.Invalid, "bolt count: class com.example.WordCountBolt cannot run here: localstorm runs only shell components") {
+		t.Errorf("a Java bolt: %q", got.Invalid)
+	}
+	if !slices.Equal(got.Bolts, []string{"count", "log", "split"}) || !slices.Equal(got.SplitCommand, []string{"python3", "splitsentence.py"}) {
+		t.Errorf("user topology: bolts %v, split %v", got.Bolts, got.SplitCommand)
+	}
+	testutil.Eventually(t, 90*time.Second, "tuples of the Thrift-submitted shell topology acked", func() (bool, string) {
+		info, err := c.Client().TopologyView(ctx, got.ID, "", false)
+		if err != nil {
+			return false, err.Error()
+		}
+		var acked, countExecuted int64
+		for _, s := range info.Spouts {
+			acked += s.Acked
+		}
+		for _, b := range info.Bolts {
+			if b.BoltID == "count" {
+				countExecuted = b.Executed
+			}
+		}
+		return acked > 0 && countExecuted > 0, fmt.Sprintf("status %s, spout acked %d, count executed %d", info.Status, acked, countExecuted)
+	})
 }

@@ -22,6 +22,7 @@ type fakeBackend struct {
 	actions []string
 	uploads map[string]string // upload id → content
 	status  string
+	submits []api.SubmitRequest
 }
 
 func newFake() *fakeBackend {
@@ -73,6 +74,9 @@ func (f *fakeBackend) Submit(ctx context.Context, req api.SubmitRequest) (string
 	if req.Name == "wc" {
 		return "", fmt.Errorf("%w: topology %q is already alive as %s", api.ErrConflict, req.Name, fakeID)
 	}
+	f.mu.Lock()
+	f.submits = append(f.submits, req)
+	f.mu.Unlock()
 	f.record("submit %s %s", req.Name, req.Kind)
 	return req.Name + "-2-200", nil
 }
@@ -169,6 +173,16 @@ func (f *fakeBackend) ClusterConfiguration(ctx context.Context) (map[string]any,
 
 func (f *fakeBackend) TopologyNameAllowed(ctx context.Context, name string) (bool, error) {
 	return name != "wc" && name != "" && name != "a/b", nil
+}
+
+func (f *fakeBackend) CheckSubmitName(ctx context.Context, name string) error {
+	switch name {
+	case "wc":
+		return fmt.Errorf("%w: topology %q is already alive as %s", api.ErrConflict, name, fakeID)
+	case "", "a/b":
+		return fmt.Errorf("%w: topology name %q is not allowed", api.ErrInvalid, name)
+	}
+	return nil
 }
 
 func (f *fakeBackend) lastAction() string {

@@ -36,6 +36,10 @@ type Backend interface {
 	// TopologyNameAllowed says whether a topology could be submitted under
 	// name now: the name is valid and no live topology has it.
 	TopologyNameAllowed(ctx context.Context, name string) (bool, error)
+	// CheckSubmitName checks a name before a submit unpacks its code: an
+	// error wrapping api.ErrInvalid for a name Storm does not allow,
+	// api.ErrConflict for one a live topology has.
+	CheckSubmitName(ctx context.Context, name string) error
 }
 
 // Handler implements Storm's Nimbus service over a Backend.

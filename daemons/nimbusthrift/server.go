@@ -9,6 +9,9 @@
 // ErrInvalid) into the exception Storm throws, with Storm's wording. It holds
 // no nimbus logic of its own; the one state it keeps is the chunked upload
 // sessions that Storm's beginFileUpload/uploadChunk/finishFileUpload need.
+// submitTopology translates what Storm's clients send (a StormTopology and a
+// jar) into what nimbus already runs, a Flux topology and its resources
+// (translate.go, jar.go), and submits that.
 //
 // The structs and the service are generated (package storm, `make thrift`)
 // from storm.thrift, localstorm's subset of Storm 2.x's IDL with Storm's
