@@ -69,7 +69,7 @@ func (h *Handler) SubmitTopologyWithOpts(ctx context.Context, name, uploadedJarL
 	}
 	req := api.SubmitRequest{Name: name, UploadID: reply.UploadID, SHA256: sum, Kind: api.KindFlux, Definition: def, Conf: conf}
 	if options != nil && options.InitialStatus == storm.TopologyInitialStatus_INACTIVE {
-		req.InitialStatus = cluster.StatusInactive
+		req.InitialStatus = string(cluster.StatusInactive)
 	}
 	if _, err := h.b.Submit(ctx, req); err != nil {
 		return submitError(name, err)
