@@ -42,22 +42,10 @@ func (n *Nimbus) ComponentPage(ctx context.Context, id, component, window string
 	if err != nil {
 		return nil, err
 	}
-	v, err := n.topologyView(id)
+	v, comps, now, err := n.liveComponents(id)
 	if err != nil {
 		return nil, err
 	}
-	if v.code == nil {
-		return nil, fmt.Errorf("%w: topology %s has no code on this nimbus", api.ErrNotFound, id)
-	}
-	now := n.clock.Now()
-	if _, err := n.readBeats(id, v.assignment, now); err != nil {
-		return nil, err
-	}
-	hosts, err := n.supervisorHosts()
-	if err != nil {
-		return nil, err
-	}
-	comps := n.componentExecutors(v, hosts, now)
 	execs, ok := comps[component]
 	if !ok {
 		return nil, fmt.Errorf("%w: topology %s has no component %q", api.ErrNotFound, id, component)

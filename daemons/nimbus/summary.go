@@ -281,17 +281,8 @@ func (n *Nimbus) TopologyInfo(ctx context.Context, id, window string, sys bool) 
 	if !ok {
 		return nil, fmt.Errorf("%w: window %q: use a number of seconds (600, 10800, 86400) or :all-time", api.ErrInvalid, window)
 	}
-	v, err := n.topologyView(id)
+	v, now, err := n.liveView(id)
 	if err != nil {
-		return nil, err
-	}
-	if v.code == nil {
-		return nil, fmt.Errorf("%w: topology %s has no code on this nimbus", api.ErrNotFound, id)
-	}
-	now := n.clock.Now()
-	// Fresh heartbeats, so the stats are current and not as old as the last
-	// monitor round.
-	if _, err := n.readBeats(id, v.assignment, now); err != nil {
 		return nil, err
 	}
 	b := n.brief(v)
@@ -367,6 +358,37 @@ func (n *Nimbus) TopologyInfo(ctx context.Context, id, window string, sys bool) 
 	}
 	info.Workers = n.workers(v, hosts, now, sys)
 	return info, nil
+}
+
+// liveView is the view of topology id, which nimbus must have the code of,
+// with fresh heartbeats read at now, so that its stats are current and not
+// as old as the last monitor round.
+func (n *Nimbus) liveView(id string) (*topologyView, time.Time, error) {
+	v, err := n.topologyView(id)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if v.code == nil {
+		return nil, time.Time{}, fmt.Errorf("%w: topology %s has no code on this nimbus", api.ErrNotFound, id)
+	}
+	now := n.clock.Now()
+	if _, err := n.readBeats(id, v.assignment, now); err != nil {
+		return nil, time.Time{}, err
+	}
+	return v, now, nil
+}
+
+// liveComponents is liveView with every component's executors.
+func (n *Nimbus) liveComponents(id string) (*topologyView, map[string][]executorView, time.Time, error) {
+	v, now, err := n.liveView(id)
+	if err != nil {
+		return nil, nil, now, err
+	}
+	hosts, err := n.supervisorHosts()
+	if err != nil {
+		return nil, nil, now, err
+	}
+	return v, n.componentExecutors(v, hosts, now), now, nil
 }
 
 func (n *Nimbus) supervisorHosts() (map[string]string, error) {
