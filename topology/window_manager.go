@@ -237,7 +237,7 @@ func (p *countEviction) track(ev *windowEvent) {
 }
 
 func (p *countEviction) setContext(c *evictionContext) { p.ctx = c }
-func (p *countEviction) context() *evictionContext   { return p.ctx }
+func (p *countEviction) context() *evictionContext     { return p.ctx }
 
 // timeEviction keeps the events of the last lengthMs before the reference
 // time (Storm's TimeEvictionPolicy); delta widens the window by the drift of
