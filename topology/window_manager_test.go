@@ -85,8 +85,8 @@ func TestWindowManager(t *testing.T) {
 		late    string
 	}{
 		{
-			name: "tumbling count",
-			spec: windowSpec{lengthCount: 3, slideCount: 3},
+			name:  "tumbling count",
+			spec:  windowSpec{lengthCount: 3, slideCount: 3},
 			steps: adds(1, 2, 3, 4, 5, 6, 7),
 			windows: []string{
 				"[1 2 3] new=[1 2 3] exp=[] end=3 start=0",
@@ -135,8 +135,8 @@ func TestWindowManager(t *testing.T) {
 			acked: "1",
 		},
 		{
-			name: "time window with count slide",
-			spec: windowSpec{lengthMs: 10, slideCount: 2},
+			name:  "time window with count slide",
+			spec:  windowSpec{lengthMs: 10, slideCount: 2},
 			steps: []wstep{{at: 1, add: 1}, {at: 2, add: 2}, {at: 12, add: 3}, {at: 13, add: 4}},
 			windows: []string{
 				"[1 2] new=[1 2] exp=[] end=2 start=-8",
@@ -176,7 +176,7 @@ func TestWindowManager(t *testing.T) {
 			spec: windowSpec{lengthMs: 10, slideMs: 10, tsField: "ts", lagMs: 5},
 			steps: []wstep{
 				{add: 1, ts: 3}, {add: 2, ts: 12}, {watermark: true}, // watermark 7: no window yet
-				{add: 3, ts: 8}, // within the lag: in time
+				{add: 3, ts: 8},                     // within the lag: in time
 				{add: 4, ts: 18}, {watermark: true}, // watermark 13: window ending 10
 				{add: 5, ts: 9}, // behind the watermark: late
 			},
