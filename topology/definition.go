@@ -33,6 +33,9 @@ type ComponentDef struct {
 	Outputs map[string]StreamDef `json:"outputs"`
 	// Shell is set for a multilang component (Flux shell spouts and bolts).
 	Shell *ShellDef `json:"shell,omitempty"`
+	// Windowed is set for a windowed bolt (SetWindowedBolt); its window is
+	// in Conf under Storm's topology.bolts.window.* keys.
+	Windowed bool `json:"windowed,omitempty"`
 	// Class is the Flux class name when the component comes from Flux YAML.
 	Class string `json:"class,omitempty"`
 }

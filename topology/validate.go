@@ -67,6 +67,9 @@ func (d *Definition) Validate() error {
 			}
 		}
 	}
+	// Windows against the definition's own configuration; nimbus checks
+	// them again against the merged one (ValidateWindows).
+	errs = errlist.Append(errs, ValidateWindows(d, d.Conf))
 	for _, id := range slices.Sorted(maps.Keys(d.Bolts)) {
 		c := d.Bolts[id]
 		if c == nil {

@@ -130,6 +130,11 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if err := validateTopologyConf(conf); err != nil {
 		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
 	}
+	// Storm's WindowedBoltExecutor refuses a window longer than the
+	// message timeout; localstorm refuses it at submit, with Storm's reason.
+	if err := topology.ValidateWindows(def, conf); err != nil {
+		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	}
 	numWorkers, _ := conf.Int(config.TopologyWorkers)
 
 	n.mu.Lock()

@@ -125,6 +125,17 @@ func TestSubmitValidationWritesNothing(t *testing.T) {
 		{"zero message timeout", func(r *api.SubmitRequest) { r.Conf = map[string]any{config.TopologyMessageTimeoutSecs: 0} }, api.ErrInvalid, config.TopologyMessageTimeoutSecs},
 		{"negative ackers", func(r *api.SubmitRequest) { r.Conf = map[string]any{config.TopologyAckerExecutors: -2} }, api.ErrInvalid, config.TopologyAckerExecutors},
 		{"zero max spout pending", func(r *api.SubmitRequest) { r.Conf = map[string]any{config.TopologyMaxSpoutPending: 0} }, api.ErrInvalid, config.TopologyMaxSpoutPending},
+		{"window longer than the default message timeout", func(r *api.SubmitRequest) {
+			c := r.Definition.Bolts["count"]
+			c.Windowed = true
+			c.Conf = map[string]any{topology.ConfWindowLengthDurationMs: 20_000, topology.ConfSlidingIntervalMs: 15_000}
+		}, api.ErrInvalid, "Window duration (length + sliding interval) value 35000 is more than topology.message.timeout.secs value 30000"},
+		{"window longer than the submitted message timeout", func(r *api.SubmitRequest) {
+			c := r.Definition.Bolts["count"]
+			c.Windowed = true
+			c.Conf = map[string]any{topology.ConfWindowLengthDurationMs: 10_000}
+			r.Conf = map[string]any{config.TopologyMessageTimeoutSecs: 5}
+		}, api.ErrInvalid, "value 10000 is more than topology.message.timeout.secs value 5000"},
 		{"unknown upload", func(r *api.SubmitRequest) { r.UploadID = strings.Repeat("ab", 16) }, api.ErrInvalid, "not found"},
 		{"malformed upload id", func(r *api.SubmitRequest) { r.UploadID = "../../etc/passwd" }, api.ErrInvalid, "not one nimbus hands out"},
 		{"checksum mismatch", func(r *api.SubmitRequest) { r.SHA256 = strings.Repeat("0", 64) }, api.ErrInvalid, "checksum mismatch"},
