@@ -73,9 +73,9 @@ func printStormList(w io.Writer, sum *api.TopologySummary) {
 	}
 }
 
-// topologyCommand parses a verb that takes one topology NAME and finds its
-// cluster.
-func topologyCommand(s cli.Streams, g *globals, name, synopsis string, args []string, extra func(fs *pflag.FlagSet)) (*api.Client, string, error) {
+// topologyCommand parses a verb that takes one topology NAME (its own flags
+// added by extra, checked by check) and finds its cluster.
+func topologyCommand(s cli.Streams, g *globals, name, synopsis string, args []string, extra func(fs *pflag.FlagSet), check func() error) (*api.Client, string, error) {
 	fs := newFlags(s, name, synopsis)
 	g.register(fs)
 	if extra != nil {
@@ -87,6 +87,11 @@ func topologyCommand(s cli.Streams, g *globals, name, synopsis string, args []st
 	if fs.NArg() != 1 {
 		return nil, "", cli.Usagef("%s needs exactly one topology NAME", name)
 	}
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, "", err
+		}
+	}
 	c, _, err := g.client()
 	return c, fs.Arg(0), err
 }
@@ -95,7 +100,7 @@ func topologyCommand(s cli.Streams, g *globals, name, synopsis string, args []st
 // latest error of every component that has one, or Storm's "Failure" when
 // no topology has that name (exit 0 then too, as Storm's).
 func runGetErrors(ctx context.Context, s cli.Streams, g *globals, args []string) error {
-	c, name, err := topologyCommand(s, g, "get-errors", "NAME", args, nil)
+	c, name, err := topologyCommand(s, g, "get-errors", "NAME", args, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -142,6 +147,21 @@ type monitorOptions struct {
 	count     int
 }
 
+// check refuses what Storm's Monitor refuses, in its words.
+func (o *monitorOptions) check() error {
+	switch {
+	case o.interval <= 0:
+		return cli.Usagef("poll interval must be positive")
+	case o.stream == "":
+		return cli.Usagef("stream name must be something")
+	case o.watch != "emitted" && o.watch != "transferred":
+		return cli.Usagef("watch item must either be transferred or emitted")
+	case o.count < 0:
+		return cli.Usagef("--count %d: give 0 (until Ctrl-C) or more", o.count)
+	}
+	return nil
+}
+
 // runMonitor is Storm's `monitor NAME`: every interval, the component's
 // emitted (or transferred) count on a stream since the last poll and its
 // throughput in thousands of tuples per second, printed as Storm's Monitor
@@ -154,19 +174,9 @@ func runMonitor(ctx context.Context, s cli.Streams, g *globals, args []string) e
 		fs.StringVarP(&o.stream, "stream", "s", "default", "the stream to watch")
 		fs.StringVarP(&o.watch, "watch", "w", "emitted", "what to count: emitted or transferred")
 		fs.IntVar(&o.count, "count", 0, "stop after N lines (0: until Ctrl-C)")
-	})
+	}, o.check)
 	if err != nil {
 		return err
-	}
-	switch {
-	case o.interval <= 0:
-		return cli.Usagef("poll interval must be positive")
-	case o.stream == "":
-		return cli.Usagef("stream name must be something")
-	case o.watch != "emitted" && o.watch != "transferred":
-		return cli.Usagef("watch item must either be transferred or emitted")
-	case o.count < 0:
-		return cli.Usagef("--count %d: give 0 (until Ctrl-C) or more", o.count)
 	}
 	id, err := c.TopologyIDByName(ctx, name)
 	if api.IsNotFound(err) {
