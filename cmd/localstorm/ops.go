@@ -94,14 +94,7 @@ func runList(ctx context.Context, s cli.Streams, g *globals, args []string) erro
 		return err
 	}
 	return printOut(s, g, sum, func(w io.Writer) {
-		if len(sum.Topologies) == 0 {
-			fmt.Fprintln(w, "No topologies running.")
-			return
-		}
-		fmt.Fprintln(w, "NAME\tSTATUS\tWORKERS\tEXECUTORS\tTASKS\tUPTIME\tID")
-		for _, t := range sum.Topologies {
-			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", t.Name, t.Status, t.WorkersTotal, t.ExecutorsTotal, t.TasksTotal, t.Uptime, t.ID)
-		}
+		printStormList(w, sum)
 	})
 }
 
@@ -109,6 +102,7 @@ func runList(ctx context.Context, s cli.Streams, g *globals, args []string) erro
 func topologyAction(ctx context.Context, s cli.Streams, g *globals, args []string, name string, withWait bool,
 	do func(c *api.Client, id string, wait int) error) error {
 	fs := newFlags(s, name, "NAME [flags]")
+	fs.SetNormalizeFunc(stormFlagNames)
 	g.register(fs)
 	wait := -1
 	if withWait {
@@ -153,7 +147,12 @@ func runRebalance(ctx context.Context, s cli.Streams, g *globals, args []string)
 	wait := fs.IntP("wait", "w", -1, "seconds to wait before rebalancing (default: the message timeout)")
 	workers := fs.IntP("num-workers", "n", 0, "new number of workers")
 	execs := fs.StringArrayP("executors", "e", nil, "COMPONENT=N new parallelism; repeatable")
+	fs.SetNormalizeFunc(stormFlagNames)
+	checkTopologyConf := registerTopologyConf(fs)
 	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkTopologyConf(); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -37,6 +37,13 @@ var program = &cli.Program{
 		"supervisor": command("run a supervisor standalone against a ZooKeeper", supervising(runSupervisor)),
 		"worker":     command("run a worker (started by supervisors)", supervising(runWorker)),
 		"version":    command("print the version", runVersion),
+		// Storm's own verbs (stormverbs.go).
+		"get-errors":      command("the latest error of each component, as Storm's get-errors prints it", runGetErrors),
+		"monitor":         command("a component's throughput on a stream, as Storm's monitor", runMonitor),
+		"localconfvalue":  command("a key of the local Storm configuration (storm.yaml)", runLocalConfValue),
+		"remoteconfvalue": command("a key of the running nimbus's configuration", runRemoteConfValue),
+		"heartbeats":      command("list or get worker heartbeats in ZooKeeper", runHeartbeats),
+		"kill_workers":    command("kill every worker process of the cluster (supervisors relaunch them)", runKillWorkers),
 	},
 }
 
