@@ -37,6 +37,7 @@ var program = &cli.Program{
 		"supervisor": command("run a supervisor standalone against a ZooKeeper", supervising(runSupervisor)),
 		"worker":     command("run a worker (started by supervisors)", supervising(runWorker)),
 		"version":    command("print the version", runVersion),
+		"fault":      command("break the cluster of `up` on purpose: kill-worker, stop-supervisor, restart-nimbus, ...", runFault),
 	},
 }
 
