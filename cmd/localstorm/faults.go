@@ -80,7 +80,11 @@ func runFault(ctx context.Context, s cli.Streams, g *globals, args []string) err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	uptime, since := nimbusUptime(ctx, c), time.Now()
+	var uptime int64
+	if verb == api.FaultRestartNimbus {
+		uptime = nimbusUptime(ctx, c)
+	}
+	since := time.Now()
 	reply, err := c.Fault(ctx, verb, req)
 	if api.IsNotFound(err) && strings.Contains(err.Error(), "no API at") {
 		return fmt.Errorf("%w (faults are served only by `localstorm up`, not by a standalone nimbus)", err)
@@ -98,8 +102,9 @@ func runFault(ctx context.Context, s cli.Streams, g *globals, args []string) err
 }
 
 // waitAPIBack waits until nimbus, which restarts after its reply, answers
-// again: it has been seen down, or its uptime went back compared with
-// before (at that uptime, seen at since).
+// again: it was seen down, or its uptime (whole seconds) is below what the
+// old one's is by now. That tells them apart when the old uptime was 2 s or
+// more (nimbusUptime waits for that), however fast the restart.
 func waitAPIBack(ctx context.Context, c *api.Client, before int64, since time.Time) error {
 	down := false
 	for {
@@ -113,16 +118,27 @@ func waitAPIBack(ctx context.Context, c *api.Client, before int64, since time.Ti
 		case err != nil:
 			down = true
 		case len(n.Nimbuses) == 0:
-		case down, n.Nimbuses[0].NimbusUpTimeSeconds < before+int64(time.Since(since).Seconds())-1:
+		case down, before >= 2 && n.Nimbuses[0].NimbusUpTimeSeconds < before+int64(time.Since(since).Seconds())-1:
 			return nil
 		}
 	}
 }
 
-// nimbusUptime is nimbus's uptime in seconds, -1 when unknown.
+// nimbusUptime is nimbus's uptime in seconds (-1 when unknown), once it is
+// 2 s or more: a nimbus just started waits that long before a restart.
 func nimbusUptime(ctx context.Context, c *api.Client) int64 {
-	if n, err := c.NimbusSummary(ctx); err == nil && len(n.Nimbuses) > 0 {
-		return n.Nimbuses[0].NimbusUpTimeSeconds
+	for {
+		n, err := c.NimbusSummary(ctx)
+		if err != nil || len(n.Nimbuses) == 0 {
+			return -1
+		}
+		if up := n.Nimbuses[0].NimbusUpTimeSeconds; up >= 2 {
+			return up
+		}
+		select {
+		case <-ctx.Done():
+			return -1
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return -1
 }
