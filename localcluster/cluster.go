@@ -48,6 +48,10 @@ type Cluster struct {
 	closeErr  error
 	stopFwd   chan struct{}
 	fwdWG     sync.WaitGroup
+
+	// faultMu is held while a fault asked for over the API runs (a
+	// restart of nimbus, after its reply), and by Close (faultapi.go).
+	faultMu sync.Mutex
 }
 
 // supervisorSlot is one supervisor of the cluster; it may be stopped and
@@ -353,6 +357,7 @@ func (c *Cluster) startNimbus(ctx context.Context) error {
 		// The logviewer API serves every supervisor's worker logs.
 		WorkerLogDirs: []string{workercontract.DataDir(c.dataDir).WorkerLogRoots()},
 		Logger:        c.opts.Logger.With("daemon", "nimbus"),
+		Faults:        c.faultInjector(),
 	})
 	if err != nil {
 		_ = st.Disconnect()
@@ -489,6 +494,7 @@ func (c *Cluster) Err() <-chan error { return c.errs }
 // idempotent; its errors are combined.
 func (c *Cluster) Close(ctx context.Context) error {
 	c.closeOnce.Do(func() {
+		c.faultMu.Lock() // waits for a fault in progress; no more after Close
 		var errs *multierror.Error
 		c.mu.Lock()
 		n, nst, sups, zkServer := c.nimbus, c.nimbusState, c.sups, c.zkServer

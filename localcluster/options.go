@@ -125,6 +125,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, when set, is told each start-up step and how long it took.
 	Progress func(step string, took time.Duration)
+	// ServeFaults makes nimbus's API serve POST /api/v1/faults/<fault>
+	// (faultapi.go), done by this cluster: `localstorm up` sets it so that
+	// `localstorm fault ...` can break the cluster on purpose.
+	ServeFaults bool
 }
 
 func (o *Options) applyDefaults() {

@@ -32,7 +32,7 @@ var (
 )
 
 // wordcountBinary builds examples/wordcount once per test binary.
-func wordcountBinary(b *testing.B) string {
+func wordcountBinary(b testing.TB) string {
 	wordcountOnce.Do(func() {
 		dir, err := filepath.Abs(filepath.Join("..", "bin"))
 		if err != nil {

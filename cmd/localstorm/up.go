@@ -69,6 +69,7 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	opts := localcluster.Options{
 		Name: g.cluster, ZooKeeper: zkOpts, Supervisors: *supervisors, Slots: *slots,
 		DataDir: *dir, APIAddr: *apiAddr, APIHosts: *apiHosts, Conf: conf, Logger: logger,
+		ServeFaults: true, // `localstorm fault ...` (faults.go)
 		Progress: func(step string, took time.Duration) {
 			fmt.Fprintf(s.Err, "  %-60s %6.1f ms\n", step, float64(took.Microseconds())/1000)
 		},

@@ -29,6 +29,8 @@ type handlerOptions struct {
 	hosts map[string]bool
 	// logs are the log roots the logviewer serves.
 	logs logRoots
+	// faults, when set, serves /api/v1/faults/ (httpfaults.go).
+	faults FaultInjector
 }
 
 // newHandler serves svc over HTTP: Storm UI's REST paths for reads and
@@ -98,6 +100,8 @@ func newHandler(svc Service, opts handlerOptions, log *slog.Logger) http.Handler
 	})
 	mux.Handle("GET "+api.PathTopology+"{id}/code/{file}", http.HandlerFunc(h.serveCode))
 	h.registerStormUI(mux, handle)
+	h.registerFaults(post, opts.faults)
+	mux.Handle("GET "+api.PathMetrics, metricsHandler(svc, log))
 	// The web UI serves what is not under /api/ (its own 404 and 405 for
 	// paths and methods it does not serve); under /api/, what no route
 	// matches gets the API's JSON error: 405 with Allow when the path has

@@ -58,6 +58,10 @@ type Options struct {
 	// DaemonLogDir holds the daemons' log files the logviewer API serves;
 	// empty: storm.log.dir, else {LocalDir}/logs.
 	DaemonLogDir string
+	// Faults, when set, is the process that owns the daemons (a
+	// localcluster): the API then serves POST /api/v1/faults/<fault> and
+	// passes each to it. Nil (a standalone nimbus): those paths are 404.
+	Faults FaultInjector
 	// Logger receives the daemon's logs; nil discards them.
 	Logger *slog.Logger
 	// Clock drives timers and heartbeat timeouts; nil = the wall clock.
@@ -186,7 +190,7 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		}
 		return nil
 	})
-	n.handler = newHandler(n, handlerOptions{maxUpload: n.set.maxUploadBytes, maxJSON: maxJSONBody, hosts: hosts, logs: n.logRoots(opts)}, n.log)
+	n.handler = newHandler(n, handlerOptions{maxUpload: n.set.maxUploadBytes, maxJSON: maxJSONBody, hosts: hosts, logs: n.logRoots(opts), faults: opts.Faults}, n.log)
 	n.server = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
 	n.wg.Add(1)
 	go func() {
