@@ -119,7 +119,7 @@ func (s *stormState) dispatch(ev Event) {
 		s.fatalOnce.Do(func() {
 			s.log.Error("storm cluster state cannot go on", "err", err)
 			if s.onFatal != nil {
-				s.onFatal(err)
+				s.onFatal(Exit(ExitUnknownSubtree, err))
 			}
 		})
 	}

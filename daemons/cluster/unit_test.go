@@ -69,6 +69,11 @@ func TestDispatch(t *testing.T) {
 			if c.fatal && !strings.Contains(fatals[0].Error(), "unknown callback for subtree") {
 				t.Fatalf("fatal error %q", fatals[0])
 			}
+			if c.fatal {
+				if code, _ := ExitCode(fatals[0]); code != ExitUnknownSubtree {
+					t.Fatalf("fatal error %q has exit code %d, want Storm's 30", fatals[0], code)
+				}
+			}
 		})
 	}
 }

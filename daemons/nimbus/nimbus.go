@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/nimbusthrift"
@@ -106,6 +107,7 @@ type Nimbus struct {
 	reassignQueued atomic.Bool
 
 	errCh     chan error
+	failed    atomic.Pointer[error] // the fatal error, once one happened
 	closing   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -158,7 +160,8 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n.timer = timer.New("nimbus", n.clock, n.fatal)
+	// Storm's timer handler exits nimbus with code 20.
+	n.timer = timer.New("nimbus", n.clock, func(err error) { n.fatal(cluster.Exit(cluster.ExitTaskFailed, err)) })
 	if err := n.cleanupCorruptTopologies(); err != nil {
 		return nil, fmt.Errorf("clean up corrupt topologies: %w", err)
 	}
@@ -186,7 +189,7 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		}
 		return nil
 	})
-	n.handler = newHandler(n, handlerOptions{maxUpload: n.set.maxUploadBytes, maxJSON: maxJSONBody, hosts: hosts, logs: n.logRoots(opts)}, n.log)
+	n.handler = n.refuseWhenFailed(newHandler(n, handlerOptions{maxUpload: n.set.maxUploadBytes, maxJSON: maxJSONBody, hosts: hosts, logs: n.logRoots(opts)}, n.log))
 	n.server = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
 	n.wg.Add(1)
 	go func() {
@@ -264,7 +267,9 @@ func dialable(a *net.TCPAddr) string {
 func (n *Nimbus) Handler() http.Handler { return n.handler }
 
 // Err delivers the first fatal runtime error (a failed timer task, the API
-// server failing); nimbus is no longer doing its job after it.
+// server failing); a failed timer task carries Storm's exit code 20
+// (cluster.ExitCode). Nimbus stops serving after it: where Storm's nimbus
+// exits, its timer is dead and the API answers 503 with the error.
 func (n *Nimbus) Err() <-chan error { return n.errCh }
 
 func (n *Nimbus) fatal(err error) {
@@ -272,10 +277,27 @@ func (n *Nimbus) fatal(err error) {
 		return
 	}
 	n.log.Error("nimbus failed", "err", err)
+	n.failed.CompareAndSwap(nil, &err)
 	select {
 	case n.errCh <- err:
 	default:
 	}
+}
+
+// refuseWhenFailed answers every request with 503 and the fatal error once
+// nimbus has failed: a nimbus whose monitor is dead must not look healthy.
+func (n *Nimbus) refuseWhenFailed(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if errp := n.failed.Load(); errp != nil {
+			status := http.StatusServiceUnavailable
+			writeJSON(w, status, &api.ErrorReply{
+				Error:        fmt.Sprintf("%d %s", status, http.StatusText(status)),
+				ErrorMessage: fmt.Sprintf("nimbus has stopped: %v", *errp),
+			})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Close stops nimbus: the API stops accepting and finishes the requests in

@@ -291,9 +291,9 @@ func (s *Supervisor) startLoops() {
 		// start: the recurring heartbeat retries within its period.
 		s.log.Warn("first supervisor heartbeat failed; retrying at the next one", "err", err)
 	}
-	s.timer = timer.New("supervisor-timer", timer.RealClock(), s.fatal)
-	s.syncEvents = event.New("sync-supervisor", s.fatal)
-	s.procEvents = event.New("sync-processes", s.fatal)
+	s.timer = timer.New("supervisor-timer", timer.RealClock(), s.taskFailed)
+	s.syncEvents = event.New("sync-supervisor", s.taskFailed)
+	s.procEvents = event.New("sync-processes", s.taskFailed)
 
 	t := s.timing
 	s.timer.ScheduleRecurring(t.heartbeat, t.heartbeat, func() error {
@@ -361,8 +361,11 @@ func (s *Supervisor) heartbeat() error {
 	})
 }
 
-// fatal handles a failed timer task or event: Storm's supervisor exits (code
-// 20); ours stops, shuts its workers down and reports the error on Err().
+// taskFailed handles a failed timer task or event: Storm's supervisor exits
+// with code 20; ours stops as fatal does, the error carrying that code.
+func (s *Supervisor) taskFailed(err error) { s.fatal(cluster.Exit(cluster.ExitTaskFailed, err)) }
+
+// fatal stops the supervisor, shuts its workers down and reports err on Err().
 func (s *Supervisor) fatal(err error) {
 	s.log.Error("supervisor stopping on a fatal error", "err", err)
 	go s.stop(fmt.Errorf("supervisor %s: %w", s.id, err), true, s.timing.shutdownSleep)
