@@ -166,7 +166,9 @@ func (n *Nimbus) readBeats(id string, a *cluster.Assignment, now time.Time) (map
 // supervisorsChanged is the watch on /supervisors: a supervisor joined or its
 // session ended. Storm waits for the next monitor round; nimbus reassigns at
 // once, so executors leave a lost supervisor as soon as ZooKeeper expires its
-// session. It runs on the cluster state's event goroutine, so it only queues
+// session. This is localstorm's extension: it is set only while
+// localstorm.nimbus.watch.supervisors and nimbus.reassign are true, and false
+// gives Storm's timing exactly. It runs on the cluster state's event goroutine, so it only queues
 // the work on the timer (coalescing bursts of events).
 func (n *Nimbus) supervisorsChanged() {
 	if n.closing.Load() || !n.reassignQueued.CompareAndSwap(false, true) {
@@ -184,7 +186,11 @@ func (n *Nimbus) supervisorsChanged() {
 // readSupervisors returns every supervisor with an ephemeral node, alive when
 // its heartbeat time advanced within nimbus.supervisor.timeout.secs.
 func (n *Nimbus) readSupervisors(now time.Time) (map[string]SupervisorSnapshot, error) {
-	ids, err := n.state.Supervisors(n.supervisorsChanged)
+	var watch cluster.Callback
+	if n.set.reassign && n.set.watchSupervisors {
+		watch = n.supervisorsChanged
+	}
+	ids, err := n.state.Supervisors(watch)
 	if err != nil {
 		return nil, fmt.Errorf("list supervisors: %w", err)
 	}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/daemons/config"
 )
 
 // Storm's nimbus timer handler: "Error while processing event", then
@@ -41,5 +43,62 @@ func TestStormTimerFailureExits20AndStopsServing(t *testing.T) {
 	var reply api.ErrorReply
 	if err := json.Unmarshal(rec.Body.Bytes(), &reply); err != nil || !strings.Contains(reply.ErrorMessage, "disk on fire") {
 		t.Errorf("503 body %s (%v), want the cause in errorMessage", rec.Body, err)
+	}
+}
+
+// moveAfterLoss submits wc onto supervisor a, adds b, loses a (its node
+// gone, the /supervisors watch fired) and reports where the executors are
+// right after (no clock move) and after each of rounds monitor rounds.
+func moveAfterLoss(t *testing.T, conf config.Conf, rounds int) (now string, later []string) {
+	t.Helper()
+	e := newEnv(t, conf)
+	e.addSupervisor("a", 6700)
+	id := e.submit("wc", nil)
+	a, _ := e.state.AssignmentInfo(id, nil)
+	if s := onlySlot(t, a); s.Node != "a" {
+		t.Fatalf("submit assigned %v, want a", s)
+	}
+	e.addSupervisor("b", 6700)
+	e.waitQuiet() // the monitor's first round (at start) is done
+	e.state.loseSupervisor("a")
+	e.waitQuiet()
+	slot := func() cluster.NodePort {
+		a, _ := e.state.AssignmentInfo(id, nil)
+		return onlySlot(t, a)
+	}
+	now = slot().Node
+	for range rounds {
+		// b and the workers keep beating, so only a's loss can move anything.
+		for range 5 {
+			e.addSupervisor("b", 6700)
+			e.beat(id, slot(), e.clock.Now().UnixMilli())
+			e.advance(2 * time.Second)
+		}
+		later = append(later, slot().Node)
+	}
+	return now, later
+}
+
+// Storm's monitor (Nimbus.launchServer): mk-assignments runs in the monitor
+// round only when nimbus.reassign is true; do-cleanup runs either way.
+func TestStormNimbusReassignGatesTheMonitor(t *testing.T) {
+	if now, later := moveAfterLoss(t, nil, 1); now != "b" || later[0] != "b" {
+		t.Errorf("nimbus.reassign true: executors on %s, then %v; want moved to b", now, later)
+	}
+	if now, later := moveAfterLoss(t, config.Conf{config.NimbusReassign: false}, 3); now != "a" || !slices.Equal(later, []string{"a", "a", "a"}) {
+		t.Errorf("nimbus.reassign false: executors on %s, then %v; want left on a", now, later)
+	}
+}
+
+// localstorm's extension, switchable: with localstorm.nimbus.watch.supervisors
+// (default true) a lost supervisor's executors move at once; false is
+// Storm's timing exactly, nothing moves before the next monitor round.
+func TestNimbusWatchOfSupervisorsIsSwitchable(t *testing.T) {
+	if now, _ := moveAfterLoss(t, nil, 0); now != "b" {
+		t.Errorf("watch on: executors on %s right after the loss, want b at once", now)
+	}
+	now, later := moveAfterLoss(t, config.Conf{config.LocalstormNimbusWatchSupervisors: false}, 1)
+	if now != "a" || later[0] != "b" {
+		t.Errorf("watch off: executors on %s right after the loss, then %v; want a until the monitor round, then b", now, later)
 	}
 }

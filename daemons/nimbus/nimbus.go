@@ -118,8 +118,8 @@ type Nimbus struct {
 // prepare its directories; bind the API listener (before anything changes in
 // ZooKeeper); clean up corrupt topologies (in ZooKeeper without
 // code in stormdist); fire startup on every storm (resuming kills and
-// rebalances); schedule mk-assignments and do-cleanup every
-// nimbus.monitor.freq.secs and the inbox cleaner every
+// rebalances); schedule mk-assignments (when nimbus.reassign) and do-cleanup
+// every nimbus.monitor.freq.secs and the inbox cleaner every
 // nimbus.cleanup.inbox.freq.secs; then serve the API. An error names its
 // cause, and nothing is left running after it.
 func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
@@ -169,8 +169,11 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		return nil, fmt.Errorf("start up topologies: %w", err)
 	}
 	n.timer.ScheduleRecurring(0, n.set.monitorFreq, func() error {
-		if err := n.MkAssignments(""); err != nil {
-			return fmt.Errorf("mk-assignments: %w", err)
+		// Storm's monitor: mk-assignments only when nimbus.reassign is set.
+		if n.set.reassign {
+			if err := n.MkAssignments(""); err != nil {
+				return fmt.Errorf("mk-assignments: %w", err)
+			}
 		}
 		if err := n.DoCleanup(); err != nil {
 			return fmt.Errorf("do-cleanup: %w", err)

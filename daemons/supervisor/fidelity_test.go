@@ -1,12 +1,18 @@
 package supervisor
 
 import (
+	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // Storm's EventManagerImp: a failing event is "Error when processing an
@@ -26,5 +32,35 @@ func TestStormEventManagerFailureExits20(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("no error on Err() after a failed event")
+	}
+}
+
+// Storm's Supervisor.launch: the heartbeat is scheduled always;
+// synchronize-supervisor, sync-processes and the health checks only when
+// supervisor.enable is true. A disabled supervisor heartbeats and launches
+// nothing for its assignment.
+func TestStormSupervisorEnableGatesItsTimers(t *testing.T) {
+	e := newEnv(t)
+	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, testutil.Logger(t, slog.LevelDebug))
+	opts.Conf[config.SupervisorEnable] = false
+	sup, err := Start(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sup.Close(context.Background()) })
+	e.assign("t-1-1", sup.ID(), 1, e.ports[0])
+	first, err := e.state.SupervisorInfo(sup.ID())
+	if err != nil || first == nil {
+		t.Fatalf("no heartbeat of a disabled supervisor: %v, %v", first, err)
+	}
+	testutil.Eventually(t, 10*time.Second, "a later heartbeat", func() bool {
+		info, err := e.state.SupervisorInfo(sup.ID())
+		return err == nil && info != nil && info.UptimeSecs > first.UptimeSecs
+	})
+	if w := sup.Workers(); len(w) != 0 {
+		t.Errorf("a disabled supervisor launched %v", w)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "supervisor", "stormdist", "t-1-1")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a disabled supervisor downloaded code: %v", err)
 	}
 }

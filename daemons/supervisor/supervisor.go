@@ -138,6 +138,10 @@ type worker struct {
 type timing struct {
 	heartbeat, monitor, startTimeout, workerTimeout, shutdownSleep, healthTimeout time.Duration
 	slotPorts                                                                     []int
+	// enable is supervisor.enable: false keeps only the heartbeat running,
+	// as Storm schedules synchronize-supervisor, sync-processes and the
+	// health checks only when it is set.
+	enable bool
 }
 
 func readTiming(r *config.Reader) timing {
@@ -149,6 +153,7 @@ func readTiming(r *config.Reader) timing {
 		shutdownSleep: r.Secs(config.SupervisorWorkerShutdownSleep),
 		healthTimeout: r.Millis(config.StormHealthCheckTimeoutMs),
 		slotPorts:     r.Ints(config.SupervisorSlotsPorts),
+		enable:        r.BoolOr(config.SupervisorEnable, true),
 	}
 }
 
@@ -302,6 +307,10 @@ func (s *Supervisor) startLoops() {
 		}
 		return nil
 	})
+	if !t.enable {
+		s.log.Info("supervisor.enable is false: heartbeat only, no synchronize-supervisor, sync-processes or health checks")
+		return
+	}
 	s.syncEvents.Add(s.synchronizeSupervisor)
 	s.timer.ScheduleRecurring(syncSupervisorPeriod, syncSupervisorPeriod, func() error {
 		s.syncEvents.Add(s.synchronizeSupervisor)
