@@ -246,11 +246,13 @@ func (n *Nimbus) DoCleanup() error {
 	add(n.codeIDs())
 	n.removeSubmitLeftovers()
 	for _, id := range gone {
+		// Storm's teardown-heartbeats! and teardown-topology-errors! log a
+		// failure and go on; the next round tries again.
 		if err := n.state.TeardownHeartbeats(id); err != nil {
-			return fmt.Errorf("tear down heartbeats of %s: %w", id, err)
+			n.log.Warn("could not tear down heartbeats", "id", id, "err", err)
 		}
 		if err := n.state.TeardownTopologyErrors(id); err != nil {
-			return fmt.Errorf("tear down errors of %s: %w", id, err)
+			n.log.Warn("could not tear down errors", "id", id, "err", err)
 		}
 		n.forgetCode(id)
 		n.hb.forgetTopology(id)

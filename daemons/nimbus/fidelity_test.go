@@ -5,8 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,5 +103,52 @@ func TestNimbusWatchOfSupervisorsIsSwitchable(t *testing.T) {
 	now, later := moveAfterLoss(t, config.Conf{config.LocalstormNimbusWatchSupervisors: false}, 1)
 	if now != "a" || later[0] != "b" {
 		t.Errorf("watch off: executors on %s right after the loss, then %v; want a until the monitor round, then b", now, later)
+	}
+}
+
+// Storm logs and survives a failed teardown-heartbeats!, a failed
+// teardown-topology-errors! (do-cleanup) and an expired upload it cannot
+// delete (clean-inbox): none of them kills nimbus's timer.
+func TestStormCleanupFailuresAreLoggedAndSurvived(t *testing.T) {
+	e := newEnv(t, config.Conf{config.NimbusInboxJarExpirationSecs: 60, config.NimbusCleanupInboxFreqSecs: 30})
+	e.waitQuiet()
+
+	e.state.mu.Lock()
+	e.state.hbStorms["gone-1-1"] = true
+	e.state.errors["gone-1-1"] = map[string][]cluster.ErrorInfo{"spout": {{Error: "x"}}}
+	e.state.failWrites = errors.New("zookeeper says no")
+	e.state.mu.Unlock()
+	if err := e.n.DoCleanup(); err != nil {
+		t.Errorf("do-cleanup with failing teardowns: %v, want logged and survived", err)
+	}
+	e.state.mu.Lock()
+	e.state.failWrites = nil
+	e.state.mu.Unlock()
+	if err := e.n.DoCleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := e.state.HeartbeatStorms(); len(ids) != 0 {
+		t.Errorf("heartbeats of %v left after the teardown could write again", ids)
+	}
+
+	req := e.upload("old", []byte("old"))
+	inbox := filepath.Join(e.dir, "nimbus", "inbox")
+	past := e.clock.Now().Add(-2 * time.Minute)
+	for _, f := range []string{req.UploadID, req.UploadID + checksumSuffix} {
+		if err := os.Chtimes(filepath.Join(inbox, f), past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var tried atomic.Int32
+	e.n.removeInboxEntry = func(string) error { tried.Add(1); return errors.New("device busy") }
+	e.advance(30 * time.Second)
+	e.advance(30 * time.Second)
+	if tried.Load() < 2 {
+		t.Errorf("the inbox cleaner tried %d deletes over two rounds, want it to go on after a failure", tried.Load())
+	}
+	select {
+	case err := <-e.n.Err():
+		t.Fatalf("nimbus failed: %v", err)
+	default:
 	}
 }

@@ -75,7 +75,10 @@ type Nimbus struct {
 	state    cluster.StormClusterState
 	inboxDir string
 	distDir  string
-	started  time.Time
+	// removeInboxEntry deletes an expired upload (os.RemoveAll; tests
+	// make it fail).
+	removeInboxEntry func(path string) error
+	started          time.Time
 
 	timer *timer.Timer
 
@@ -232,22 +235,23 @@ func newNimbus(opts Options) (*Nimbus, error) {
 		clock = timer.RealClock()
 	}
 	return &Nimbus{
-		conf:        conf,
-		set:         set,
-		log:         log.With("daemon", "nimbus"),
-		clock:       clock,
-		state:       opts.State,
-		inboxDir:    workercontract.LocalDir(local).NimbusInbox(),
-		distDir:     workercontract.LocalDir(local).NimbusStormdist(),
-		started:     clock.Now(),
-		hb:          newHeartbeatCache(),
-		pending:     map[string]func(){},
-		stats:       newStatsStore(),
-		schedStatus: map[string]ScheduleStatus{},
-		alive:       map[string]map[cluster.ExecutorInfo]bool{},
-		codes:       map[string]*topologyCode{},
-		errCh:       make(chan error, 1),
-		thriftDone:  make(chan struct{}),
+		conf:             conf,
+		set:              set,
+		log:              log.With("daemon", "nimbus"),
+		clock:            clock,
+		state:            opts.State,
+		inboxDir:         workercontract.LocalDir(local).NimbusInbox(),
+		distDir:          workercontract.LocalDir(local).NimbusStormdist(),
+		removeInboxEntry: os.RemoveAll,
+		started:          clock.Now(),
+		hb:               newHeartbeatCache(),
+		pending:          map[string]func(){},
+		stats:            newStatsStore(),
+		schedStatus:      map[string]ScheduleStatus{},
+		alive:            map[string]map[cluster.ExecutorInfo]bool{},
+		codes:            map[string]*topologyCode{},
+		errCh:            make(chan error, 1),
+		thriftDone:       make(chan struct{}),
 	}, nil
 }
 
