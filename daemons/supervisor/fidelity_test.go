@@ -64,3 +64,43 @@ func TestStormSupervisorEnableGatesItsTimers(t *testing.T) {
 		t.Errorf("a disabled supervisor downloaded code: %v", err)
 	}
 }
+
+// Storm's supervisor schedules its heartbeat on a heartbeat timer of its own
+// (Supervisor.launch: heartbeatTimer), apart from the event timer that runs
+// the health checks: a slow health-check script cannot delay it.
+func TestStormSupervisorHeartbeatHasItsOwnTimer(t *testing.T) {
+	e := newEnv(t)
+	healthDir := filepath.Join(e.dir, "healthchecks")
+	if err := os.MkdirAll(healthDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(healthDir, "slow"), []byte("#!/bin/sh\nsleep 4\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, testutil.Logger(t, slog.LevelInfo))
+	opts.HealthCheckInterval = 100 * time.Millisecond
+	sup, err := Start(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sup.Close(context.Background()) })
+	// The heartbeat (every 0.1 s) carries whole seconds: while the slow
+	// script runs its time must still move on every second.
+	time.Sleep(300 * time.Millisecond) // the first health check is running
+	var last int64
+	lastChange, longest := time.Now(), time.Duration(0)
+	for end := time.Now().Add(3500 * time.Millisecond); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		info, err := e.state.SupervisorInfo(sup.ID())
+		if err != nil || info == nil {
+			continue
+		}
+		if info.TimeSecs != last {
+			longest = max(longest, time.Since(lastChange))
+			last, lastChange = info.TimeSecs, time.Now()
+		}
+	}
+	longest = max(longest, time.Since(lastChange))
+	if longest > 2500*time.Millisecond {
+		t.Errorf("the heartbeat time stood still for %s while a health check ran, want it to move every second", longest)
+	}
+}

@@ -112,7 +112,8 @@ type Supervisor struct {
 	ctx    context.Context // cancelled when the supervisor stops
 	cancel context.CancelFunc
 
-	timer      *timer.Timer
+	timer      *timer.Timer // Storm's event timer: sync, sync-processes, health checks
+	hbTimer    *timer.Timer // Storm's heartbeat timer: the heartbeat alone
 	syncEvents *event.Manager
 	procEvents *event.Manager
 
@@ -296,12 +297,15 @@ func (s *Supervisor) startLoops() {
 		// start: the recurring heartbeat retries within its period.
 		s.log.Warn("first supervisor heartbeat failed; retrying at the next one", "err", err)
 	}
+	// The heartbeat has a timer of its own, as Storm's: a slow health-check
+	// script on the event timer cannot delay it.
+	s.hbTimer = timer.New("supervisor-heartbeat-timer", timer.RealClock(), s.taskFailed)
 	s.timer = timer.New("supervisor-timer", timer.RealClock(), s.taskFailed)
 	s.syncEvents = event.New("sync-supervisor", s.taskFailed)
 	s.procEvents = event.New("sync-processes", s.taskFailed)
 
 	t := s.timing
-	s.timer.ScheduleRecurring(t.heartbeat, t.heartbeat, func() error {
+	s.hbTimer.ScheduleRecurring(t.heartbeat, t.heartbeat, func() error {
 		if err := s.heartbeat(); err != nil {
 			s.log.Warn("supervisor heartbeat failed; retrying at the next one", "err", err)
 		}
@@ -407,6 +411,7 @@ func (s *Supervisor) stop(cause error, shutdownWorkers bool, grace time.Duration
 		s.stopped = true
 		s.mu.Unlock()
 		s.cancel()
+		s.hbTimer.Close()
 		s.timer.Close()
 		s.syncEvents.Close()
 		s.procEvents.Close()
