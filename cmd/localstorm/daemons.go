@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -171,12 +172,12 @@ func runNimbus(ctx context.Context, s cli.Streams, g *globals, args []string) er
 	}
 	ds, err := df.setup(ctx, s)
 	if err != nil {
-		return err
+		return initFailed(err)
 	}
 	defer ds.state.Disconnect()
 	n, err := nimbus.Start(ctx, nimbus.Options{Conf: ds.conf, LocalDir: *df.dir, State: ds.state, APIAddr: *apiAddr, APIHosts: *apiHosts, ThriftAddr: standaloneThriftAddr(ds.conf), Logger: ds.logger})
 	if err != nil {
-		return err
+		return initFailed(err)
 	}
 	fmt.Fprintf(s.Out, "nimbus serving %s (thrift %s)\n", n.APIURL(), n.ThriftAddr())
 	warnIfExposed(s, *apiAddr)
@@ -194,7 +195,7 @@ func runSupervisor(ctx context.Context, s cli.Streams, g *globals, args []string
 	}
 	ds, err := df.setup(ctx, s)
 	if err != nil {
-		return err
+		return initFailed(err)
 	}
 	defer ds.state.Disconnect()
 	host := *hostname
@@ -208,10 +209,26 @@ func runSupervisor(ctx context.Context, s cli.Streams, g *globals, args []string
 		Hostname: host, Logger: ds.logger, ZooKeeper: ds.servers, ZKRoot: root, LocalstormPath: exe,
 	})
 	if err != nil {
-		return err
+		return initFailed(err)
 	}
 	fmt.Fprintf(s.Out, "supervisor %s running\n", sup.ID())
 	return serveUntilDone(ctx, sup.Err(), ds.fatal, sup.Close, 60*time.Second)
+}
+
+// initFailed is a standalone daemon that could not start: Storm's daemons
+// exit with code 13 ("Error on initialization"). A cancelled start (a
+// signal) is no failure of the daemon and keeps code 1.
+func initFailed(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return cluster.Exit(cluster.ExitInit, err)
+}
+
+// daemonDied is `up` after one of its daemons failed at run time: which one
+// and why (localcluster names it), and Storm's exit code when it has one.
+func daemonDied(err error) error {
+	return fmt.Errorf("the cluster stopped because a daemon failed: %w", err)
 }
 
 // serveUntilDone blocks until ctx is done (a signal) or the daemon fails, then

@@ -36,6 +36,9 @@ func TestBadFlagsAreRefusedBeforeStarting(t *testing.T) {
 		{"api port in use", []string{"up", "--api-addr", busy.Addr().String()}, 1, "the port is in use"},
 		{"bad configuration value", []string{"up", "-c", "nimbus.monitor.freq.secs=abc"}, 1, "nimbus.monitor.freq.secs"},
 		{"malformed override", []string{"up", "-c", "novalue"}, 2, "want key=value"},
+		// Storm's nimbus and supervisor exit 13 when they fail to initialise.
+		{"nimbus fails to initialise", []string{"nimbus", "-c", "nimbus.monitor.freq.secs=abc"}, 13, "nimbus.monitor.freq.secs"},
+		{"supervisor fails to initialise", []string{"supervisor", "-c", "supervisor.monitor.frequency.secs=abc"}, 13, "supervisor.monitor.frequency.secs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

@@ -125,12 +125,16 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	}
 	fmt.Fprintln(s.Out, "Stop with Ctrl-C or `localstorm down`.")
 
+	var died error
 	select {
 	case <-ctx.Done():
-	case err := <-c.Err():
-		fmt.Fprintf(s.Err, "cluster error: %v\n", err)
+	case died = <-c.Err():
+		fmt.Fprintf(s.Err, "cluster error: %v\n", died)
 	}
-	return shutdown(s, c)
+	if err := shutdown(s, c); err != nil || died == nil {
+		return err
+	}
+	return daemonDied(died)
 }
 
 // shutdown closes the cluster in order, a line per step; a second Ctrl-C

@@ -10,8 +10,14 @@
 //     one-shot: taken out of their slot before they run, so an owner
 //     re-registers by reading again (usually from inside the callback);
 //   - one dispatcher routes every watch event by the first segment of its
-//     path; an event under a subtree without callbacks is fatal for the
-//     owning daemon (Storm exits with code 30);
+//     path, as Storm 1.x's condp: /assignments, /supervisors, /blobstore,
+//     /storms, /credentials, /logconfigs and /backpressure are known
+//     (/storms, /credentials, /logconfigs and /backpressure without an id
+//     issue nothing); every other path (/workerbeats, /errors, /nimbuses,
+//     anything unknown), the root included (it has no first
+//     segment), is fatal for the owning daemon (Storm exits with code 30,
+//     cluster.ExitUnknownSubtree). Storm 2.x's StormClusterStateImpl differs
+//     on two paths: it ignores the root and exits on /storms alone;
 //   - a lost session is survived: a new session is opened, this state's
 //     ephemeral nodes are re-created, and every stored one-shot callback and
 //     every OnReconnect function runs, since watches die with a session;

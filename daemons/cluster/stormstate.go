@@ -95,10 +95,13 @@ func (s *stormState) dispatch(ev Event) {
 		return
 	}
 	toks := tokenizePath(ev.Path)
-	if len(toks) == 0 {
-		return
+	sub := "/"
+	if len(toks) > 0 {
+		sub += toks[0]
 	}
-	sub := "/" + toks[0]
+	// Storm's condp on the first segment (cluster.clj): the root has none
+	// and falls to the fatal default; /storms without an id issues the
+	// callback of a nil id, which no slot holds.
 	switch {
 	case sub == AssignmentsRoot && len(toks) == 1:
 		s.issue(&s.assignmentsCB)
@@ -112,14 +115,16 @@ func (s *stormState) dispatch(ev Event) {
 		// No blobstore callbacks in localstorm; the subtree is known.
 	case sub == StormsRoot && len(toks) > 1:
 		s.issueMap(s.stormBaseCB, toks[1])
-	case (sub == CredentialsRoot || sub == LogconfigsRoot || sub == BackpressureRoot) && len(toks) > 1:
+	case sub == StormsRoot:
+		// No storm id: nothing to issue.
+	case sub == CredentialsRoot || sub == LogconfigsRoot || sub == BackpressureRoot:
 		// Known subtrees whose callbacks localstorm does not offer.
 	default:
 		err := fmt.Errorf("watch event %s on %s: unknown callback for subtree %s (Storm exits with code 30)", ev.Type, ev.Path, sub)
 		s.fatalOnce.Do(func() {
 			s.log.Error("storm cluster state cannot go on", "err", err)
 			if s.onFatal != nil {
-				s.onFatal(err)
+				s.onFatal(Exit(ExitUnknownSubtree, err))
 			}
 		})
 	}

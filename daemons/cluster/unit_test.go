@@ -14,6 +14,9 @@ import (
 
 // TestDispatch checks Storm's watch dispatch: which slots an event empties
 // and runs, and that an unknown subtree is fatal, once.
+// TestDispatch pins Storm's watch dispatch (cluster.clj's condp in
+// mk-storm-cluster-state): the subtree routes, the one-shot slots, and which
+// paths exit the daemon with code 30.
 func TestDispatch(t *testing.T) {
 	cases := []struct {
 		path  string
@@ -31,8 +34,14 @@ func TestDispatch(t *testing.T) {
 		{"/credentials/t1", nil, false},
 		{"/logconfigs/t1", nil, false},
 		{"/backpressure/t1", nil, false},
-		{"/", nil, false},
-		{"/storms", nil, true},
+		{"/credentials", nil, false},
+		{"/logconfigs", nil, false},
+		{"/backpressure", nil, false},
+		// Storm 1.x's condp (cluster.clj): the root has no subtree and is
+		// fatal; /storms without an id issues no callback and is no error.
+		{"/", nil, true},
+		{"", nil, true},
+		{"/storms", nil, false},
 		{"/workerbeats/t1", nil, true},
 		{"/errors/t1/c", nil, true},
 		{"/nonsense", nil, true},
@@ -68,6 +77,11 @@ func TestDispatch(t *testing.T) {
 			}
 			if c.fatal && !strings.Contains(fatals[0].Error(), "unknown callback for subtree") {
 				t.Fatalf("fatal error %q", fatals[0])
+			}
+			if c.fatal {
+				if code, _ := ExitCode(fatals[0]); code != ExitUnknownSubtree {
+					t.Fatalf("fatal error %q has exit code %d, want Storm's 30", fatals[0], code)
+				}
 			}
 		})
 	}

@@ -68,6 +68,13 @@ const (
 	TopologySleepSpoutWaitTimeMs    = "topology.sleep.spout.wait.strategy.time.ms"
 	TopologyShellBoltMaxPending     = "topology.shellbolt.max.pending"
 	TopologyBuiltinMetricsBucketSec = "topology.builtin.metrics.bucket.size.secs"
+	NimbusReassign                  = "nimbus.reassign"
+	SupervisorEnable                = "supervisor.enable"
+
+	// LocalstormNimbusWatchSupervisors switches localstorm's extension:
+	// nimbus reassigns as soon as /supervisors changes (true, the default)
+	// instead of at its next monitor round only, as Storm does (false).
+	LocalstormNimbusWatchSupervisors = "localstorm.nimbus.watch.supervisors"
 )
 
 // Conf is a Storm configuration: key → value as decoded from YAML or JSON

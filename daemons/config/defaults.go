@@ -28,6 +28,7 @@ func Defaults() Conf {
 		NimbusCleanupInboxFreqSecs:   600,
 		NimbusInboxJarExpirationSecs: 3600,
 		NimbusTaskLaunchSecs:         120,
+		NimbusReassign:               true,
 		UIPort:                       8080,
 		LogviewerPort:                8000,
 
@@ -37,6 +38,9 @@ func Defaults() Conf {
 		SupervisorWorkerShutdownSleep: 3,
 		SupervisorMonitorFreqSecs:     3,
 		SupervisorHeartbeatFreqSecs:   5,
+		SupervisorEnable:              true,
+
+		LocalstormNimbusWatchSupervisors: true,
 
 		WorkerHeartbeatFreqSecs: 1,
 		TaskHeartbeatFreqSecs:   3,

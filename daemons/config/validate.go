@@ -152,6 +152,7 @@ var rules = map[string]rule{
 	NimbusCleanupInboxFreqSecs:   positiveNumber,
 	NimbusInboxJarExpirationSecs: positiveNumber,
 	NimbusTaskLaunchSecs:         positiveNumber,
+	NimbusReassign:               boolean,
 	UIPort:                       port,
 	LogviewerPort:                port,
 
@@ -161,6 +162,9 @@ var rules = map[string]rule{
 	SupervisorWorkerShutdownSleep: positiveNumber,
 	SupervisorMonitorFreqSecs:     positiveNumber,
 	SupervisorHeartbeatFreqSecs:   positiveNumber,
+	SupervisorEnable:              boolean,
+
+	LocalstormNimbusWatchSupervisors: boolean,
 
 	WorkerHeartbeatFreqSecs: positiveNumber,
 	TaskHeartbeatFreqSecs:   positiveNumber,

@@ -166,7 +166,9 @@ func (n *Nimbus) readBeats(id string, a *cluster.Assignment, now time.Time) (map
 // supervisorsChanged is the watch on /supervisors: a supervisor joined or its
 // session ended. Storm waits for the next monitor round; nimbus reassigns at
 // once, so executors leave a lost supervisor as soon as ZooKeeper expires its
-// session. It runs on the cluster state's event goroutine, so it only queues
+// session. This is localstorm's extension: it is set only while
+// localstorm.nimbus.watch.supervisors and nimbus.reassign are true, and false
+// gives Storm's timing exactly. It runs on the cluster state's event goroutine, so it only queues
 // the work on the timer (coalescing bursts of events).
 func (n *Nimbus) supervisorsChanged() {
 	if n.closing.Load() || !n.reassignQueued.CompareAndSwap(false, true) {
@@ -184,7 +186,11 @@ func (n *Nimbus) supervisorsChanged() {
 // readSupervisors returns every supervisor with an ephemeral node, alive when
 // its heartbeat time advanced within nimbus.supervisor.timeout.secs.
 func (n *Nimbus) readSupervisors(now time.Time) (map[string]SupervisorSnapshot, error) {
-	ids, err := n.state.Supervisors(n.supervisorsChanged)
+	var watch cluster.Callback
+	if n.set.reassign && n.set.watchSupervisors {
+		watch = n.supervisorsChanged
+	}
+	ids, err := n.state.Supervisors(watch)
 	if err != nil {
 		return nil, fmt.Errorf("list supervisors: %w", err)
 	}
@@ -240,11 +246,13 @@ func (n *Nimbus) DoCleanup() error {
 	add(n.codeIDs())
 	n.removeSubmitLeftovers()
 	for _, id := range gone {
+		// Storm's teardown-heartbeats! and teardown-topology-errors! log a
+		// failure and go on; the next round tries again.
 		if err := n.state.TeardownHeartbeats(id); err != nil {
-			return fmt.Errorf("tear down heartbeats of %s: %w", id, err)
+			n.log.Warn("could not tear down heartbeats", "id", id, "err", err)
 		}
 		if err := n.state.TeardownTopologyErrors(id); err != nil {
-			return fmt.Errorf("tear down errors of %s: %w", id, err)
+			n.log.Warn("could not tear down errors", "id", id, "err", err)
 		}
 		n.forgetCode(id)
 		n.hb.forgetTopology(id)

@@ -437,8 +437,11 @@ func (n *Nimbus) cleanInbox() error {
 		}
 		if at := n.uploadedAt(e.Name(), info); at.Before(cutoff) {
 			path := filepath.Join(n.inboxDir, e.Name())
-			if err := os.RemoveAll(path); err != nil {
-				return err
+			if err := n.removeInboxEntry(path); err != nil {
+				// Storm's clean-inbox logs a file it could not delete and
+				// goes on; the next round tries again.
+				n.log.Error("could not delete an expired upload", "file", e.Name(), "err", err)
+				continue
 			}
 			n.log.Info("deleted expired upload", "file", e.Name(), "age", n.clock.Now().Sub(at).Round(time.Second))
 		}

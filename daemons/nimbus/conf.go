@@ -22,6 +22,13 @@ type settings struct {
 	inboxCleanupFreq  time.Duration
 	inboxExpiration   time.Duration
 	maxUploadBytes    int64
+	// reassign is nimbus.reassign: the monitor round runs mk-assignments
+	// (Storm's default true); false leaves assignments to submit and
+	// rebalance.
+	reassign bool
+	// watchSupervisors is localstorm.nimbus.watch.supervisors: reassign as
+	// soon as /supervisors changes, besides the monitor round.
+	watchSupervisors bool
 }
 
 // withDefaults returns c over Storm's defaults (config.Defaults) and the
@@ -48,6 +55,8 @@ func readSettings(c config.Conf) (settings, error) {
 		inboxCleanupFreq:  r.PositiveSecs(config.NimbusCleanupInboxFreqSecs),
 		inboxExpiration:   r.PositiveSecs(config.NimbusInboxJarExpirationSecs),
 		maxUploadBytes:    int64(r.PositiveInt(MaxUploadBytes)),
+		reassign:          r.BoolOr(config.NimbusReassign, true),
+		watchSupervisors:  r.BoolOr(config.LocalstormNimbusWatchSupervisors, true),
 	}
 	return s, r.Err()
 }

@@ -22,6 +22,8 @@ type memState struct {
 	errors      map[string]map[string][]cluster.ErrorInfo
 	writes      int
 	failWrites  error
+	// supervisorsCB is the one-shot watch on /supervisors.
+	supervisorsCB cluster.Callback
 }
 
 func newMemState() *memState {
@@ -98,7 +100,23 @@ func (m *memState) ExecutorBeats(id string, a *cluster.Assignment) (map[cluster.
 func (m *memState) Supervisors(cb cluster.Callback) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if cb != nil {
+		m.supervisorsCB = cb
+	}
 	return slices.Sorted(maps.Keys(m.supervisors)), nil
+}
+
+// loseSupervisor removes a supervisor's ephemeral node, as its session's end
+// does, and fires the one-shot /supervisors watch.
+func (m *memState) loseSupervisor(id string) {
+	m.mu.Lock()
+	delete(m.supervisors, id)
+	cb := m.supervisorsCB
+	m.supervisorsCB = nil
+	m.mu.Unlock()
+	if cb != nil {
+		cb()
+	}
 }
 
 func (m *memState) SupervisorInfo(id string) (*cluster.SupervisorInfo, error) {

@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/nimbusthrift"
@@ -78,7 +79,10 @@ type Nimbus struct {
 	state    cluster.StormClusterState
 	inboxDir string
 	distDir  string
-	started  time.Time
+	// removeInboxEntry deletes an expired upload (os.RemoveAll; tests
+	// make it fail).
+	removeInboxEntry func(path string) error
+	started          time.Time
 
 	timer *timer.Timer
 
@@ -110,6 +114,7 @@ type Nimbus struct {
 	reassignQueued atomic.Bool
 
 	errCh     chan error
+	failed    atomic.Pointer[error] // the fatal error, once one happened
 	closing   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -120,8 +125,8 @@ type Nimbus struct {
 // prepare its directories; bind the API listener (before anything changes in
 // ZooKeeper); clean up corrupt topologies (in ZooKeeper without
 // code in stormdist); fire startup on every storm (resuming kills and
-// rebalances); schedule mk-assignments and do-cleanup every
-// nimbus.monitor.freq.secs and the inbox cleaner every
+// rebalances); schedule mk-assignments (when nimbus.reassign) and do-cleanup
+// every nimbus.monitor.freq.secs and the inbox cleaner every
 // nimbus.cleanup.inbox.freq.secs; then serve the API. An error names its
 // cause, and nothing is left running after it.
 func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
@@ -162,7 +167,8 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n.timer = timer.New("nimbus", n.clock, n.fatal)
+	// Storm's timer handler exits nimbus with code 20.
+	n.timer = timer.New("nimbus", n.clock, func(err error) { n.fatal(cluster.Exit(cluster.ExitTaskFailed, err)) })
 	if err := n.cleanupCorruptTopologies(); err != nil {
 		return nil, fmt.Errorf("clean up corrupt topologies: %w", err)
 	}
@@ -170,8 +176,11 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		return nil, fmt.Errorf("start up topologies: %w", err)
 	}
 	n.timer.ScheduleRecurring(0, n.set.monitorFreq, func() error {
-		if err := n.MkAssignments(""); err != nil {
-			return fmt.Errorf("mk-assignments: %w", err)
+		// Storm's monitor: mk-assignments only when nimbus.reassign is set.
+		if n.set.reassign {
+			if err := n.MkAssignments(""); err != nil {
+				return fmt.Errorf("mk-assignments: %w", err)
+			}
 		}
 		if err := n.DoCleanup(); err != nil {
 			return fmt.Errorf("do-cleanup: %w", err)
@@ -190,7 +199,7 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		}
 		return nil
 	})
-	n.handler = newHandler(n, handlerOptions{maxUpload: n.set.maxUploadBytes, maxJSON: maxJSONBody, hosts: hosts, logs: n.logRoots(opts), faults: opts.Faults}, n.log)
+	n.handler = n.refuseWhenFailed(newHandler(n, handlerOptions{maxUpload: n.set.maxUploadBytes, maxJSON: maxJSONBody, hosts: hosts, logs: n.logRoots(opts), faults: opts.Faults}, n.log))
 	n.server = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
 	n.wg.Add(1)
 	go func() {
@@ -230,22 +239,23 @@ func newNimbus(opts Options) (*Nimbus, error) {
 		clock = timer.RealClock()
 	}
 	return &Nimbus{
-		conf:        conf,
-		set:         set,
-		log:         log.With("daemon", "nimbus"),
-		clock:       clock,
-		state:       opts.State,
-		inboxDir:    workercontract.LocalDir(local).NimbusInbox(),
-		distDir:     workercontract.LocalDir(local).NimbusStormdist(),
-		started:     clock.Now(),
-		hb:          newHeartbeatCache(),
-		pending:     map[string]func(){},
-		stats:       newStatsStore(),
-		schedStatus: map[string]ScheduleStatus{},
-		alive:       map[string]map[cluster.ExecutorInfo]bool{},
-		codes:       map[string]*topologyCode{},
-		errCh:       make(chan error, 1),
-		thriftDone:  make(chan struct{}),
+		conf:             conf,
+		set:              set,
+		log:              log.With("daemon", "nimbus"),
+		clock:            clock,
+		state:            opts.State,
+		inboxDir:         workercontract.LocalDir(local).NimbusInbox(),
+		distDir:          workercontract.LocalDir(local).NimbusStormdist(),
+		removeInboxEntry: os.RemoveAll,
+		started:          clock.Now(),
+		hb:               newHeartbeatCache(),
+		pending:          map[string]func(){},
+		stats:            newStatsStore(),
+		schedStatus:      map[string]ScheduleStatus{},
+		alive:            map[string]map[cluster.ExecutorInfo]bool{},
+		codes:            map[string]*topologyCode{},
+		errCh:            make(chan error, 1),
+		thriftDone:       make(chan struct{}),
 	}, nil
 }
 
@@ -268,7 +278,9 @@ func dialable(a *net.TCPAddr) string {
 func (n *Nimbus) Handler() http.Handler { return n.handler }
 
 // Err delivers the first fatal runtime error (a failed timer task, the API
-// server failing); nimbus is no longer doing its job after it.
+// server failing); a failed timer task carries Storm's exit code 20
+// (cluster.ExitCode). Nimbus stops serving after it: where Storm's nimbus
+// exits, its timer is dead and the API answers 503 with the error.
 func (n *Nimbus) Err() <-chan error { return n.errCh }
 
 func (n *Nimbus) fatal(err error) {
@@ -276,10 +288,27 @@ func (n *Nimbus) fatal(err error) {
 		return
 	}
 	n.log.Error("nimbus failed", "err", err)
+	n.failed.CompareAndSwap(nil, &err)
 	select {
 	case n.errCh <- err:
 	default:
 	}
+}
+
+// refuseWhenFailed answers every request with 503 and the fatal error once
+// nimbus has failed: a nimbus whose monitor is dead must not look healthy.
+func (n *Nimbus) refuseWhenFailed(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if errp := n.failed.Load(); errp != nil {
+			status := http.StatusServiceUnavailable
+			writeJSON(w, status, &api.ErrorReply{
+				Error:        fmt.Sprintf("%d %s", status, http.StatusText(status)),
+				ErrorMessage: fmt.Sprintf("nimbus has stopped: %v", *errp),
+			})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Close stops nimbus: the API stops accepting and finishes the requests in

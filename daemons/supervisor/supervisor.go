@@ -112,7 +112,8 @@ type Supervisor struct {
 	ctx    context.Context // cancelled when the supervisor stops
 	cancel context.CancelFunc
 
-	timer      *timer.Timer
+	timer      *timer.Timer // Storm's event timer: sync, sync-processes, health checks
+	hbTimer    *timer.Timer // Storm's heartbeat timer: the heartbeat alone
 	syncEvents *event.Manager
 	procEvents *event.Manager
 
@@ -138,6 +139,10 @@ type worker struct {
 type timing struct {
 	heartbeat, monitor, startTimeout, workerTimeout, shutdownSleep, healthTimeout time.Duration
 	slotPorts                                                                     []int
+	// enable is supervisor.enable: false keeps only the heartbeat running,
+	// as Storm schedules synchronize-supervisor, sync-processes and the
+	// health checks only when it is set.
+	enable bool
 }
 
 func readTiming(r *config.Reader) timing {
@@ -149,6 +154,7 @@ func readTiming(r *config.Reader) timing {
 		shutdownSleep: r.Secs(config.SupervisorWorkerShutdownSleep),
 		healthTimeout: r.Millis(config.StormHealthCheckTimeoutMs),
 		slotPorts:     r.Ints(config.SupervisorSlotsPorts),
+		enable:        r.BoolOr(config.SupervisorEnable, true),
 	}
 }
 
@@ -291,17 +297,24 @@ func (s *Supervisor) startLoops() {
 		// start: the recurring heartbeat retries within its period.
 		s.log.Warn("first supervisor heartbeat failed; retrying at the next one", "err", err)
 	}
-	s.timer = timer.New("supervisor-timer", timer.RealClock(), s.fatal)
-	s.syncEvents = event.New("sync-supervisor", s.fatal)
-	s.procEvents = event.New("sync-processes", s.fatal)
+	// The heartbeat has a timer of its own, as Storm's: a slow health-check
+	// script on the event timer cannot delay it.
+	s.hbTimer = timer.New("supervisor-heartbeat-timer", timer.RealClock(), s.taskFailed)
+	s.timer = timer.New("supervisor-timer", timer.RealClock(), s.taskFailed)
+	s.syncEvents = event.New("sync-supervisor", s.taskFailed)
+	s.procEvents = event.New("sync-processes", s.taskFailed)
 
 	t := s.timing
-	s.timer.ScheduleRecurring(t.heartbeat, t.heartbeat, func() error {
+	s.hbTimer.ScheduleRecurring(t.heartbeat, t.heartbeat, func() error {
 		if err := s.heartbeat(); err != nil {
 			s.log.Warn("supervisor heartbeat failed; retrying at the next one", "err", err)
 		}
 		return nil
 	})
+	if !t.enable {
+		s.log.Info("supervisor.enable is false: heartbeat only, no synchronize-supervisor, sync-processes or health checks")
+		return
+	}
 	s.syncEvents.Add(s.synchronizeSupervisor)
 	s.timer.ScheduleRecurring(syncSupervisorPeriod, syncSupervisorPeriod, func() error {
 		s.syncEvents.Add(s.synchronizeSupervisor)
@@ -361,8 +374,11 @@ func (s *Supervisor) heartbeat() error {
 	})
 }
 
-// fatal handles a failed timer task or event: Storm's supervisor exits (code
-// 20); ours stops, shuts its workers down and reports the error on Err().
+// taskFailed handles a failed timer task or event: Storm's supervisor exits
+// with code 20; ours stops as fatal does, the error carrying that code.
+func (s *Supervisor) taskFailed(err error) { s.fatal(cluster.Exit(cluster.ExitTaskFailed, err)) }
+
+// fatal stops the supervisor, shuts its workers down and reports err on Err().
 func (s *Supervisor) fatal(err error) {
 	s.log.Error("supervisor stopping on a fatal error", "err", err)
 	go s.stop(fmt.Errorf("supervisor %s: %w", s.id, err), true, s.timing.shutdownSleep)
@@ -395,6 +411,7 @@ func (s *Supervisor) stop(cause error, shutdownWorkers bool, grace time.Duration
 		s.stopped = true
 		s.mu.Unlock()
 		s.cancel()
+		s.hbTimer.Close()
 		s.timer.Close()
 		s.syncEvents.Close()
 		s.procEvents.Close()

@@ -7,8 +7,9 @@
 // A command parses its flags (NewFlags, Parse) and calls a library. Data goes
 // to Streams.Out, logs and progress to Streams.Err. The exit code is 0 on
 // success and on an explicit --help; 2 on a usage error, printed as one
-// "error: ..." line followed by the usage; 1 on any other error, printed as
-// one "error: ..." line.
+// "error: ..." line followed by the usage; an error with an ExitCode() int
+// method (a daemon's failure, with Storm's codes 13, 20, 30) exits with that
+// code; 1 on any other error. Every error is printed as one "error: ..." line.
 package cli
 
 import (
@@ -120,12 +121,17 @@ func (p *Program) Run(ctx context.Context, s Streams, args []string) error {
 // Exit prints err on stderr as the convention says and returns the exit code.
 func Exit(stderr io.Writer, err error) int {
 	var ue *UsageError
+	var coded interface{ ExitCode() int }
 	switch {
 	case err == nil, errors.Is(err, ErrHelp):
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "error: %v\n%s", err, ue.Usage)
 		return 2
+	case errors.As(err, &coded) && coded.ExitCode() > 0:
+		// A daemon's failure with Storm's exit code (13, 20, 30).
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return coded.ExitCode()
 	default:
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return 1

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -89,5 +90,19 @@ func TestUsageWrapping(t *testing.T) {
 	var ue *UsageError
 	if !errors.As(err, &ue) || !errors.Is(err, base) || err.Error() != "bad" {
 		t.Errorf("Usage(%v) = %#v", base, err)
+	}
+}
+
+type codedErr int
+
+func (c codedErr) Error() string { return "daemon failed" }
+func (c codedErr) ExitCode() int { return int(c) }
+
+// A daemon's failure exits with its own code, as Storm's daemons exit 13,
+// 20 or 30 (Utils.exitProcess), even when wrapped.
+func TestExitCodeOfADaemonFailure(t *testing.T) {
+	var errb strings.Builder
+	if code := Exit(&errb, fmt.Errorf("nimbus: %w", codedErr(20))); code != 20 || errb.String() != "error: nimbus: daemon failed\n" {
+		t.Errorf("exit %d, stderr %q; want 20 and one error line", code, errb.String())
 	}
 }
