@@ -61,6 +61,16 @@ func Usage(err error) error {
 // Usagef is a usage error made like fmt.Errorf.
 func Usagef(format string, a ...any) error { return &UsageError{Err: fmt.Errorf(format, a...)} }
 
+// ExitError is an error with an exit code of its own (not 0 or 2), for a
+// command whose exit code tells a script what happened (`localstorm wait`).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
 // ErrHelp is returned after help was printed on request (exit code 0).
 var ErrHelp = errors.New("help requested")
 
@@ -120,12 +130,16 @@ func (p *Program) Run(ctx context.Context, s Streams, args []string) error {
 // Exit prints err on stderr as the convention says and returns the exit code.
 func Exit(stderr io.Writer, err error) int {
 	var ue *UsageError
+	var ee *ExitError
 	switch {
 	case err == nil, errors.Is(err, ErrHelp):
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "error: %v\n%s", err, ue.Usage)
 		return 2
+	case errors.As(err, &ee) && ee.Code > 0:
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return ee.Code
 	default:
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return 1
