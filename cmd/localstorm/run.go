@@ -37,6 +37,7 @@ var program = &cli.Program{
 		"supervisor": command("run a supervisor standalone against a ZooKeeper", supervising(runSupervisor)),
 		"worker":     command("run a worker (started by supervisors)", supervising(runWorker)),
 		"version":    command("print the version", runVersion),
+		"wait":       command("wait until a cluster or topology reaches a state (for scripts)", runWait),
 	},
 }
 
