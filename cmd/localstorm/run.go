@@ -37,6 +37,7 @@ var program = &cli.Program{
 		"supervisor": command("run a supervisor standalone against a ZooKeeper", supervising(runSupervisor)),
 		"worker":     command("run a worker (started by supervisors)", supervising(runWorker)),
 		"version":    command("print the version", runVersion),
+		"export":     command("export the logs, topology documents and ZooKeeper dump of a cluster (for CI artifacts)", runExport),
 		"wait":       command("wait until a cluster or topology reaches a state (for scripts)", runWait),
 	},
 }

@@ -64,6 +64,8 @@ func TestCIArgumentErrors(t *testing.T) {
 		{[]string{"up", "-d", "-o", "yaml"}, "-o"},
 		{[]string{"up", "-d", "--wait-timeout", "0s"}, "--wait-timeout"},
 		{[]string{"down", "--all", "--cluster", "x"}, "not both"},
+		{[]string{"export", "logs"}, "DIR"},
+		{[]string{"export", "pictures", "d"}, "export logs"},
 	} {
 		var out, errb bytes.Buffer
 		code := cli.Exit(&errb, Run(context.Background(), cli.Streams{Out: &out, Err: &errb}, tc.args))
