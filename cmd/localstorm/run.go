@@ -45,6 +45,8 @@ var program = &cli.Program{
 		"remoteconfvalue": command("a key of the running nimbus's configuration", runRemoteConfValue),
 		"heartbeats":      command("list or get worker heartbeats in ZooKeeper", runHeartbeats),
 		"kill_workers":    command("kill every worker process of the cluster (supervisors relaunch them)", runKillWorkers),
+		"export":          command("export the logs, topology documents and ZooKeeper dump of a cluster (for CI artifacts)", runExport),
+		"wait":            command("wait until a cluster or topology reaches a state (for scripts)", runWait),
 	},
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/cli"
+	"github.com/localstorm/localstorm/internal/errlist"
 	"github.com/localstorm/localstorm/localcluster"
 	"github.com/localstorm/localstorm/localcluster/registry"
 	"github.com/localstorm/localstorm/localcluster/submit"
@@ -38,8 +39,22 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	overrides := fs.StringArrayP("config", "c", nil, "storm config override key=value (value parsed as YAML); repeatable")
 	demo := fs.Bool("demo", false, "also submit the word-count example topology")
 	verbose := fs.BoolP("verbose", "v", false, "log the daemons on stderr")
+	detach := fs.BoolP("detach", "d", false, "run the cluster in the background (its log in the state dir); return once it is usable")
+	waitTimeout := fs.Duration("wait-timeout", 2*time.Minute, "with --detach: how long to wait for the cluster to be usable")
+	g.registerOutput(fs)
 	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
+	}
+	if isDetachedChild() {
+		*detach = false
+	} else if g.output != "text" && !*detach {
+		return cli.Usage(errDetachOutput)
+	}
+	if g.output != "text" && g.output != "json" {
+		return cli.Usagef("-o %q: use text or json", g.output)
+	}
+	if *waitTimeout <= 0 {
+		return cli.Usagef("--wait-timeout %s: give a positive duration", *waitTimeout)
 	}
 	if err := cli.Positive(fs, "supervisors", "slots"); err != nil {
 		return err
@@ -80,6 +95,9 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	}
 	if r, err := registry.Find(g.cluster); err == nil {
 		return fmt.Errorf("cluster %q is already running (pid %d, %s): stop it with `localstorm down --cluster %s` or start another with --cluster NAME", g.cluster, r.PID, r.APIURL, g.cluster)
+	}
+	if *detach {
+		return upDetached(ctx, s, g, args, *waitTimeout)
 	}
 	if *fresh {
 		if err := freshDir(*dir); err != nil {
@@ -233,23 +251,52 @@ func checkListen(flag, addr string) error {
 }
 
 func runDown(ctx context.Context, s cli.Streams, g *globals, args []string) error {
-	fs := newFlags(s, "down", "[--cluster NAME]")
+	fs := newFlags(s, "down", "[--cluster NAME | --all]")
 	g.register(fs)
 	wait := fs.Duration("timeout", 60*time.Second, "how long to wait for the cluster to stop")
-	if err := cli.Parse(fs, args); err != nil {
+	all := fs.Bool("all", false, "stop every running cluster of this user (those recorded in the state dir)")
+	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
 	}
-	r, err := registry.Find(g.cluster)
-	if err != nil {
-		return err
+	if *all && fs.Changed("cluster") {
+		return cli.Usagef("--all stops every cluster: give --cluster NAME or --all, not both")
 	}
-	if err := procs.Signal(r.PID, syscall.SIGTERM); err != nil {
-		return fmt.Errorf("stop cluster %q (pid %d): %w", g.cluster, r.PID, err)
+	var clusters []registry.Record
+	if *all {
+		clusters = registry.Running()
+		if len(clusters) == 0 {
+			fmt.Fprintln(s.Err, "no running clusters")
+			return nil
+		}
+	} else {
+		r, err := registry.Find(g.cluster)
+		if err != nil {
+			return err
+		}
+		clusters = []registry.Record{*r}
+	}
+	// Every cluster is told first, so that they stop side by side.
+	var errs []error
+	for _, r := range clusters {
+		if err := procs.Signal(r.PID, syscall.SIGTERM); err != nil {
+			errs = append(errs, fmt.Errorf("stop cluster %q (pid %d): %w", r.Name, r.PID, err))
+		}
 	}
 	deadline := time.Now().Add(*wait)
+	for _, r := range clusters {
+		if err := waitStopped(ctx, r, deadline); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(s.Out, "cluster %q stopped\n", r.Name)
+	}
+	return errlist.Join(errs...)
+}
+
+// waitStopped waits until the process of r has ended.
+func waitStopped(ctx context.Context, r registry.Record, deadline time.Time) error {
 	for time.Now().Before(deadline) {
 		if !registry.Alive(r.PID, r.PIDStartTicks) {
-			fmt.Fprintf(s.Out, "cluster %q stopped\n", g.cluster)
 			return nil
 		}
 		select {
@@ -258,5 +305,5 @@ func runDown(ctx context.Context, s cli.Streams, g *globals, args []string) erro
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("cluster %q (pid %d) did not stop within %s", g.cluster, r.PID, *wait)
+	return fmt.Errorf("cluster %q (pid %d) did not stop within the --timeout", r.Name, r.PID)
 }

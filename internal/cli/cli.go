@@ -62,6 +62,19 @@ func Usage(err error) error {
 // Usagef is a usage error made like fmt.Errorf.
 func Usagef(format string, a ...any) error { return &UsageError{Err: fmt.Errorf(format, a...)} }
 
+// ExitError is an error with an exit code of its own (not 0 or 2), for a
+// command whose exit code tells a script what happened (`localstorm wait`).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// ExitCode is the code the process exits with.
+func (e *ExitError) ExitCode() int { return e.Code }
+
 // ErrHelp is returned after help was printed on request (exit code 0).
 var ErrHelp = errors.New("help requested")
 
@@ -129,7 +142,8 @@ func Exit(stderr io.Writer, err error) int {
 		fmt.Fprintf(stderr, "error: %v\n%s", err, ue.Usage)
 		return 2
 	case errors.As(err, &coded) && coded.ExitCode() > 0:
-		// A daemon's failure with Storm's exit code (13, 20, 30).
+		// An error with a code of its own: a daemon's failure with Storm's
+		// exit code (13, 20, 30), or a script-facing command's (ExitError).
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return coded.ExitCode()
 	default:

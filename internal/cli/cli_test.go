@@ -19,6 +19,9 @@ func testProgram() *Program {
 		if fs.NArg() != 1 {
 			return Usagef("greet needs exactly one NAME")
 		}
+		if fs.Arg(0) == "late" {
+			return &ExitError{Code: 3, Err: errors.New("greet late: too late")}
+		}
 		if fs.Arg(0) == "nobody" {
 			return errors.New("greet nobody: there is nobody to greet")
 		}
@@ -58,6 +61,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 	}{
 		{"success", []string{"greet", "--loud", "ann"}, 0, "HELLO ANN\n", "", true},
 		{"command error", []string{"greet", "nobody"}, 1, "", "error: greet nobody: there is nobody to greet\n", true},
+		{"an exit code of its own", []string{"greet", "late"}, 3, "", "error: greet late: too late\n", true},
 		{"bad flag: the command's usage", []string{"greet", "--nope", "ann"}, 2, "", "error: unknown flag: --nope\n" + cmdUsage, true},
 		{"usage error of a command: where its usage is", []string{"greet"}, 2, "", "error: greet needs exactly one NAME\nRun 'prog greet --help' for usage.\n", true},
 		{"extra argument", []string{"quiet", "x"}, 2, "", `error: quiet takes no arguments, got ["x"]` + "\nUsage: prog quiet", false},

@@ -68,6 +68,11 @@ func StateDir() string {
 
 func recordPath(name string) string { return filepath.Join(StateDir(), name+".json") }
 
+// LogPath is where a detached `up` of the cluster called name writes its
+// log (its stdout and stderr); it stays after the cluster stops, for
+// `localstorm export logs`.
+func LogPath(name string) string { return filepath.Join(StateDir(), name+".log") }
+
 // WriteRecord saves r atomically, readable by its owner only (0600 in a
 // dir made 0700); the pid's start time is filled in.
 func WriteRecord(r Record) error {
