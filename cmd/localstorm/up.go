@@ -76,11 +76,7 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	if err := checkListen("api-addr", *apiAddr); err != nil {
 		return err
 	}
-	logLevel := slog.LevelWarn
-	if *verbose {
-		logLevel = slog.LevelInfo
-	}
-	logger := slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: logLevel}))
+	logger := daemonLogger(s, *verbose)
 	opts := localcluster.Options{
 		Name: g.cluster, ZooKeeper: zkOpts, Supervisors: *supervisors, Slots: *slots,
 		DataDir: *dir, APIAddr: *apiAddr, APIHosts: *apiHosts, Conf: conf, Logger: logger,
@@ -112,26 +108,10 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	}
 	ready := time.Since(start)
 	fmt.Fprintf(s.Err, "ready in %d ms\n", ready.Milliseconds())
-	rec := registry.Record{
-		Name: g.cluster, PID: os.Getpid(), APIURL: c.APIURL(), ThriftAddr: c.ThriftAddr(), ZooKeeper: c.ZooKeeperAddr(),
-		ZooKeeperMode: string(zkOpts.Mode), DataDir: c.DataDir(), Persistent: *dir != "", StartedAt: time.Now(),
-	}
-	if err := registry.WriteRecord(rec); err != nil {
-		logger.Warn("other commands will not find this cluster by name", "err", err)
-	}
+	recordCluster(g.cluster, c, opts, logger)
 	defer registry.RemoveRecord(g.cluster, os.Getpid())
 
-	fmt.Fprintf(s.Out, "localstorm cluster %q is up\n", g.cluster)
-	fmt.Fprintf(s.Out, "  api        %s\n", c.APIURL())
-	fmt.Fprintf(s.Out, "  thrift     %s (nimbus.thrift.port %d)\n", c.ThriftAddr(), c.ThriftPort())
-	if host, _, err := net.SplitHostPort(*apiAddr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
-		// In a container, the API is reached through the published port.
-		fmt.Fprintf(s.Out, "  listening  %s (every interface)\n", *apiAddr)
-	}
-	warnIfExposed(s, *apiAddr)
-	fmt.Fprintf(s.Out, "  zookeeper  %s (%s)\n", c.ZooKeeperAddr(), zkOpts.Mode)
-	fmt.Fprintf(s.Out, "  data dir   %s\n", c.DataDir())
-	fmt.Fprintf(s.Out, "  slots      %d supervisors x %d\n", *supervisors, *slots)
+	printBanner(s, g.cluster, c, opts)
 
 	if *demo {
 		id, err := submitDemo(ctx, c)
@@ -142,7 +122,47 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 		}
 	}
 	fmt.Fprintln(s.Out, "Stop with Ctrl-C or `localstorm down`.")
+	return serveCluster(ctx, s, c)
+}
 
+// daemonLogger logs the daemons on stderr: warnings, everything with verbose.
+func daemonLogger(s cli.Streams, verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))
+}
+
+// recordCluster writes the cluster's record, by which other commands find it.
+func recordCluster(name string, c *localcluster.Cluster, opts localcluster.Options, logger *slog.Logger) {
+	rec := registry.Record{
+		Name: name, PID: os.Getpid(), APIURL: c.APIURL(), ThriftAddr: c.ThriftAddr(), ZooKeeper: c.ZooKeeperAddr(),
+		ZooKeeperMode: string(opts.ZooKeeper.Mode), DataDir: c.DataDir(), Persistent: opts.DataDir != "", StartedAt: time.Now(),
+	}
+	if err := registry.WriteRecord(rec); err != nil {
+		logger.Warn("other commands will not find this cluster by name", "err", err)
+	}
+}
+
+// printBanner says where the cluster that opts started, c, can be reached.
+func printBanner(s cli.Streams, name string, c *localcluster.Cluster, opts localcluster.Options) {
+	fmt.Fprintf(s.Out, "localstorm cluster %q is up\n", name)
+	fmt.Fprintf(s.Out, "  api        %s\n", c.APIURL())
+	fmt.Fprintf(s.Out, "  thrift     %s (nimbus.thrift.port %d)\n", c.ThriftAddr(), c.ThriftPort())
+	if host, _, err := net.SplitHostPort(opts.APIAddr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
+		// In a container, the API is reached through the published port.
+		fmt.Fprintf(s.Out, "  listening  %s (every interface)\n", opts.APIAddr)
+	}
+	warnIfExposed(s, opts.APIAddr)
+	fmt.Fprintf(s.Out, "  zookeeper  %s (%s)\n", c.ZooKeeperAddr(), opts.ZooKeeper.Mode)
+	fmt.Fprintf(s.Out, "  data dir   %s\n", c.DataDir())
+	fmt.Fprintf(s.Out, "  slots      %d supervisors x %d\n", opts.Supervisors, opts.Slots)
+}
+
+// serveCluster runs until ctx ends or a daemon of c dies, then shuts c
+// down; a daemon's death is the command's error.
+func serveCluster(ctx context.Context, s cli.Streams, c *localcluster.Cluster) error {
 	var died error
 	select {
 	case <-ctx.Done():

@@ -109,29 +109,7 @@ func (n *Nimbus) ComponentPage(ctx context.Context, id, component, window string
 		page.InputStats = inputStats(def, component, cur, sys)
 	}
 	for _, e := range execs {
-		t := e.window(wdur, now)
-		s := api.ExecutorStats{
-			ID: fmt.Sprintf("[%d-%d]", e.exec.Start, e.exec.End), Host: e.host,
-			Emitted: t.Emitted, Transferred: t.Transferred, Acked: t.Acked, Failed: t.Failed,
-		}
-		s.EncodedID = javaURLEncode(s.ID)
-		if e.slot != nil {
-			s.Port = e.slot.Slot.Port
-		}
-		if e.hist != nil {
-			s.UptimeSeconds = e.hist.uptime
-		}
-		s.Uptime = prettyUptime(s.UptimeSeconds)
-		if isSpout {
-			s.CompleteLatency = latency(t.CompleteLatencyMs, t.Acked)
-		} else {
-			executed := t.Executed
-			s.Executed = &executed
-			s.ExecuteLatency = latency(t.ExecuteLatencyMs, t.Executed)
-			s.ProcessLatency = latency(t.ProcessLatencyMs, t.Acked)
-			s.Capacity = fmt.Sprintf("%.3f", e.capacity())
-		}
-		page.ExecutorStats = append(page.ExecutorStats, s)
+		page.ExecutorStats = append(page.ExecutorStats, executorStats(e, e.window(wdur, now), isSpout))
 	}
 	errs, err := n.state.Errors(id, component)
 	if err != nil {
@@ -218,4 +196,31 @@ func componentDef(def *topology.Definition, component string) *topology.Componen
 		return c
 	}
 	return def.Bolts[component]
+}
+
+// executorStats is the component page's row of executor e, whose counts
+// over the page's window are t.
+func executorStats(e executorView, t totals, isSpout bool) api.ExecutorStats {
+	s := api.ExecutorStats{
+		ID: fmt.Sprintf("[%d-%d]", e.exec.Start, e.exec.End), Host: e.host,
+		Emitted: t.Emitted, Transferred: t.Transferred, Acked: t.Acked, Failed: t.Failed,
+	}
+	s.EncodedID = javaURLEncode(s.ID)
+	if e.slot != nil {
+		s.Port = e.slot.Slot.Port
+	}
+	if e.hist != nil {
+		s.UptimeSeconds = e.hist.uptime
+	}
+	s.Uptime = prettyUptime(s.UptimeSeconds)
+	if isSpout {
+		s.CompleteLatency = latency(t.CompleteLatencyMs, t.Acked)
+		return s
+	}
+	executed := t.Executed
+	s.Executed = &executed
+	s.ExecuteLatency = latency(t.ExecuteLatencyMs, t.Executed)
+	s.ProcessLatency = latency(t.ProcessLatencyMs, t.Acked)
+	s.Capacity = fmt.Sprintf("%.3f", e.capacity())
+	return s
 }

@@ -93,6 +93,25 @@ func (n *Nimbus) Submit(ctx context.Context, req api.SubmitRequest) (string, err
 	return id, nil
 }
 
+// submitKind reads the request's initial status and the kind of its code.
+func submitKind(req api.SubmitRequest) (cluster.TopologyStatus, string, error) {
+	status := cluster.StatusActive
+	switch cluster.TopologyStatus(req.InitialStatus) {
+	case "", cluster.StatusActive:
+	case cluster.StatusInactive:
+		status = cluster.StatusInactive
+	default:
+		return "", "", fmt.Errorf("%w: initial status %q: use %s or %s", api.ErrInvalid, req.InitialStatus, cluster.StatusActive, cluster.StatusInactive)
+	}
+	switch req.Kind {
+	case api.KindBinary, "":
+		return status, api.CodeFileBinary, nil
+	case api.KindFlux:
+		return status, api.CodeFileArchive, nil
+	}
+	return "", "", fmt.Errorf("%w: code kind %q: use %q or %q", api.ErrInvalid, req.Kind, api.KindBinary, api.KindFlux)
+}
+
 func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if n.closing.Load() {
 		return "", api.ErrShutdown
@@ -100,21 +119,9 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if err := ValidateTopologyName(req.Name); err != nil {
 		return "", err
 	}
-	status := cluster.StatusActive
-	switch cluster.TopologyStatus(req.InitialStatus) {
-	case "", cluster.StatusActive:
-	case cluster.StatusInactive:
-		status = cluster.StatusInactive
-	default:
-		return "", fmt.Errorf("%w: initial status %q: use %s or %s", api.ErrInvalid, req.InitialStatus, cluster.StatusActive, cluster.StatusInactive)
-	}
-	codeFile := api.CodeFileBinary
-	switch req.Kind {
-	case api.KindBinary, "":
-	case api.KindFlux:
-		codeFile = api.CodeFileArchive
-	default:
-		return "", fmt.Errorf("%w: code kind %q: use %q or %q", api.ErrInvalid, req.Kind, api.KindBinary, api.KindFlux)
+	status, codeFile, err := submitKind(req)
+	if err != nil {
+		return "", err
 	}
 	def := req.Definition
 	if def == nil {

@@ -113,24 +113,33 @@ func ParseZooCfg(r io.Reader) (Options, []string, error) {
 			warnings = append(warnings, ignoredKeyWarning(p))
 		}
 	}
-	if opts.DataDir == "" {
-		return Options{}, nil, fmt.Errorf("zoo.cfg: dataDir is not set")
-	}
-	if !tickTimeWasSet {
-		return Options{}, nil, fmt.Errorf("zoo.cfg: tickTime is not set")
-	}
-	if port < 0 {
-		if haveHost {
-			return Options{}, nil, fmt.Errorf("zoo.cfg: clientPortAddress is set but clientPort is not set")
-		}
-		return Options{}, nil, fmt.Errorf("zoo.cfg: clientPort is not set")
-	}
-	if opts.MinSessionTimeout != 0 && opts.MaxSessionTimeout != 0 && opts.MinSessionTimeout > opts.MaxSessionTimeout {
-		return Options{}, nil, fmt.Errorf("zoo.cfg: minSessionTimeout %v is larger than maxSessionTimeout %v",
-			opts.MinSessionTimeout, opts.MaxSessionTimeout)
+	if err := checkZooCfg(opts, tickTimeWasSet, port, haveHost); err != nil {
+		return Options{}, nil, err
 	}
 	opts.Addr = net.JoinHostPort(host, strconv.Itoa(port))
 	return opts, warnings, nil
+}
+
+// checkZooCfg refuses a zoo.cfg that lacks what ZooKeeper requires or whose
+// session timeouts contradict each other (port < 0: clientPort not set).
+func checkZooCfg(opts Options, tickTimeWasSet bool, port int, haveHost bool) error {
+	if opts.DataDir == "" {
+		return fmt.Errorf("zoo.cfg: dataDir is not set")
+	}
+	if !tickTimeWasSet {
+		return fmt.Errorf("zoo.cfg: tickTime is not set")
+	}
+	if port < 0 {
+		if haveHost {
+			return fmt.Errorf("zoo.cfg: clientPortAddress is set but clientPort is not set")
+		}
+		return fmt.Errorf("zoo.cfg: clientPort is not set")
+	}
+	if opts.MinSessionTimeout != 0 && opts.MaxSessionTimeout != 0 && opts.MinSessionTimeout > opts.MaxSessionTimeout {
+		return fmt.Errorf("zoo.cfg: minSessionTimeout %v is larger than maxSessionTimeout %v",
+			opts.MinSessionTimeout, opts.MaxSessionTimeout)
+	}
+	return nil
 }
 
 // ignoredKeyWarning explains why a key has no effect here.
