@@ -25,16 +25,12 @@ import (
 	"github.com/localstorm/localstorm/localcluster"
 )
 
-// needTool returns the path of a tool, skipping the test without it, or
-// failing it in CI (LOCALSTORM_CI), where .ci/run installs it.
+// needTool returns the path of a tool from the Debian package pkg.
 func needTool(t *testing.T, name, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("LOCALSTORM_CI") != "" {
-			t.Fatalf("%s not found: CI installs the Debian package %s (.ci/run)", name, pkg)
-		}
-		t.Skipf("%s not found (apt-get install %s)", name, pkg)
+		testutil.MissingTool(t, "%s not found (apt-get install %s)", name, pkg)
 	}
 	return p
 }

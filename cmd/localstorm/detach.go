@@ -150,12 +150,7 @@ func printDetached(s cli.Streams, g *globals, r *registry.Record, logPath string
 	}
 	return printOut(s, g, d, func(w io.Writer) {
 		fmt.Fprintf(w, "localstorm cluster %q is up (detached, pid %d)\n", d.Name, d.PID)
-		fmt.Fprintf(w, "  api\t%s\n", d.API)
-		if d.Thrift != "" {
-			fmt.Fprintf(w, "  thrift\t%s\n", d.Thrift)
-		}
-		fmt.Fprintf(w, "  zookeeper\t%s (%s)\n", d.ZooKeeper, d.ZooKeeperMode)
-		fmt.Fprintf(w, "  data dir\t%s\n", d.DataDir)
+		writeAddresses(w, "  ", r)
 		fmt.Fprintf(w, "  log\t%s\n", d.LogFile)
 		fmt.Fprintf(w, "Stop with `localstorm down --cluster %s`.\n", d.Name)
 	})

@@ -194,12 +194,7 @@ func runStatus(ctx context.Context, s cli.Streams, g *globals, args []string) er
 	return printOut(s, g, statusOf(sum, rec), func(w io.Writer) {
 		if rec != nil {
 			fmt.Fprintf(w, "cluster\t%s (pid %d)\n", rec.Name, rec.PID)
-			fmt.Fprintf(w, "api\t%s\n", rec.APIURL)
-			if rec.ThriftAddr != "" {
-				fmt.Fprintf(w, "thrift\t%s\n", rec.ThriftAddr)
-			}
-			fmt.Fprintf(w, "zookeeper\t%s (%s)\n", rec.ZooKeeper, rec.ZooKeeperMode)
-			fmt.Fprintf(w, "data dir\t%s\n", rec.DataDir)
+			writeAddresses(w, "", rec)
 		}
 		fmt.Fprintf(w, "nimbus uptime\t%s\n", sum.NimbusUptime)
 		fmt.Fprintf(w, "supervisors\t%d\n", sum.Supervisors)
@@ -356,4 +351,15 @@ func printFrom(w io.Writer, path string, off int64, prefix bool) (int64, error) 
 			return off, nil
 		}
 	}
+}
+
+// writeAddresses writes where the cluster of rec is reached, a line each,
+// each line starting with indent.
+func writeAddresses(w io.Writer, indent string, rec *registry.Record) {
+	fmt.Fprintf(w, "%sapi\t%s\n", indent, rec.APIURL)
+	if rec.ThriftAddr != "" {
+		fmt.Fprintf(w, "%sthrift\t%s\n", indent, rec.ThriftAddr)
+	}
+	fmt.Fprintf(w, "%szookeeper\t%s (%s)\n", indent, rec.ZooKeeper, rec.ZooKeeperMode)
+	fmt.Fprintf(w, "%sdata dir\t%s\n", indent, rec.DataDir)
 }
