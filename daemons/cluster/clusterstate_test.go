@@ -38,6 +38,7 @@ func TestCluster(t *testing.T) {
 			t.Run("Reconnected", func(t *testing.T) { testStormReconnected(t, tg) })
 			t.Run("ConcurrentUse", func(t *testing.T) { testConcurrentUse(t, tg) })
 			t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, tg) })
+			t.Run("StormClusterStateGaps", func(t *testing.T) { testStormClusterStateGaps(t, tg) })
 			if tg.expire != nil {
 				t.Run("SessionExpiry", func(t *testing.T) { testSessionExpiry(t, tg) })
 			}
@@ -544,4 +545,95 @@ func testWatchDedup(t *testing.T, tg target) {
 	if ev := rec.next(t); ev != (Event{Type: "created", Path: "/absent"}) {
 		t.Fatalf("event %+v, want created /absent", ev)
 	}
+}
+
+// testStormClusterStateGaps pins three behaviours of Storm's ClusterState
+// and StormClusterState that the other subtests leave implicit (issue 14,
+// "Tests not yet written").
+func testStormClusterStateGaps(t *testing.T, tg target) {
+	// Storm's ZKStateStorage.close closes the Curator client, whose watcher
+	// calls nothing after that: a watch set before Close and fired after it
+	// reaches no callback.
+	t.Run("no callback after Close", func(t *testing.T) {
+		opts := tg.options(t)
+		s := connectState(t, opts)
+		writer := connectState(t, Options{Servers: opts.Servers, Root: opts.Root, Logger: opts.Logger})
+		rec := newRecorder()
+		s.Register(rec.record)
+		if _, err := s.GetData("/closed-watch", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := writer.SetData("/closed-watch", []byte("after close")); err != nil {
+			t.Fatal(err)
+		}
+		// The writer's own watch on the same node, set after the write was
+		// sent, proves the notification had time to arrive had s still listened.
+		wrec := newRecorder()
+		writer.Register(wrec.record)
+		if _, err := writer.GetData("/closed-watch", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := writer.SetData("/closed-watch", []byte("again")); err != nil {
+			t.Fatal(err)
+		}
+		wrec.next(t)
+		select {
+		case ev := <-rec.ch:
+			t.Fatalf("callback of a closed state got %+v", ev)
+		default:
+		}
+	})
+	// A watch on the root itself (Storm's get-children of "/" with a
+	// watcher) reports the root as "/", relative to storm.zookeeper.root.
+	t.Run("a callback watch on the root", func(t *testing.T) {
+		opts := tg.options(t)
+		s := connectState(t, opts)
+		writer := connectState(t, Options{Servers: opts.Servers, Root: opts.Root, Logger: opts.Logger})
+		rec := newRecorder()
+		s.Register(rec.record)
+		if _, err := s.GetChildren("/", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := writer.Mkdirs("/new-subtree"); err != nil {
+			t.Fatal(err)
+		}
+		if ev := rec.next(t); ev != (Event{Type: EventChildren, Path: "/"}) {
+			t.Fatalf("event = %+v, want children on /", ev)
+		}
+	})
+	// Storm's StormClusterStateImpl.disconnect unregisters its state id from
+	// the shared ClusterState: a callback given to it runs no more, while
+	// the state (and its other listeners) go on.
+	t.Run("Disconnect unregisters its dispatcher", func(t *testing.T) {
+		opts := tg.options(t)
+		shared := connectState(t, opts)
+		writer := connectState(t, Options{Servers: opts.Servers, Root: opts.Root, Logger: opts.Logger})
+		storm, err := NewStormClusterState(shared, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newCounter()
+		if _, err := storm.Assignments(c.callback()); err != nil {
+			t.Fatal(err)
+		}
+		other := newRecorder()
+		shared.Register(other.record)
+		if err := storm.Disconnect(); err != nil {
+			t.Fatal(err)
+		}
+		if err := writer.SetData(AssignmentPath("gone-1-1"), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if ev := other.next(t); ev.Path != AssignmentsRoot {
+			t.Fatalf("the shared state's other listener got %+v, want an event on %s", ev, AssignmentsRoot)
+		}
+		select {
+		case <-c.runs:
+			t.Fatal("the callback of a disconnected StormClusterState ran")
+		case <-time.After(200 * time.Millisecond):
+		}
+	})
 }

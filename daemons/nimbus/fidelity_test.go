@@ -152,3 +152,53 @@ func TestStormCleanupFailuresAreLoggedAndSurvived(t *testing.T) {
 	default:
 	}
 }
+
+// Storm's nimbus launch: cleanup-corrupt-topologies! runs before the
+// startup transitions, and remove-storm! takes the assignment with the
+// base. A topology whose code vanished from stormdist while nimbus was down
+// is removed whole at start, before any storm base is read for a startup
+// transition; a healthy killed topology gets its startup transition (its
+// delayed removal is scheduled again).
+func TestStormCleanupCorruptTopologiesRunsBeforeStartup(t *testing.T) {
+	e := newEnv(t, nil)
+	e.addSupervisor("a", 6700, 6701)
+	keep := e.submit("keep", nil)
+	corrupt := e.submit("corrupt", nil)
+	e.waitQuiet()
+	for _, id := range []string{keep, corrupt} {
+		if a, _ := e.state.AssignmentInfo(id, nil); a == nil {
+			t.Fatalf("%s has no assignment after submit", id)
+		}
+		if err := e.n.Kill(t.Context(), id, 30); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.stop()
+	if err := os.RemoveAll(filepath.Join(e.dir, "nimbus", "stormdist", corrupt)); err != nil {
+		t.Fatal(err)
+	}
+	e.state.takeCalls()
+	e.start()
+
+	calls := e.state.takeCalls()
+	removed := slices.Index(calls, "RemoveStorm "+corrupt)
+	if removed < 0 {
+		t.Fatalf("calls at start %v: the corrupt topology was not removed", calls)
+	}
+	if first := slices.IndexFunc(calls, func(c string) bool { return strings.HasPrefix(c, "StormBase ") }); first >= 0 && first < removed {
+		t.Errorf("calls at start %v: a storm base was read (startup transition) before the corrupt topology was removed", calls)
+	}
+	if b, _ := e.state.StormBase(corrupt, nil); b != nil {
+		t.Errorf("storm base of the corrupt topology after start: %+v", b)
+	}
+	if a, _ := e.state.AssignmentInfo(corrupt, nil); a != nil {
+		t.Errorf("assignment of the corrupt topology after start: %+v, want it removed with the base", a)
+	}
+	if s := e.state.status(keep); s != cluster.StatusKilled {
+		t.Fatalf("healthy killed topology after restart: %q, want KILLED", s)
+	}
+	e.advance(31 * time.Second)
+	if b, _ := e.state.StormBase(keep, nil); b != nil {
+		t.Errorf("killed topology still there 31 s after restart: the startup transition did not reschedule its removal")
+	}
+}

@@ -24,6 +24,9 @@ type memState struct {
 	failWrites  error
 	// supervisorsCB is the one-shot watch on /supervisors.
 	supervisorsCB cluster.Callback
+	// calls logs StormBase reads and RemoveStorm calls ("StormBase id",
+	// "RemoveStorm id"), for tests of nimbus's order at start.
+	calls []string
 }
 
 func newMemState() *memState {
@@ -79,6 +82,7 @@ func (m *memState) ActiveStorms() ([]string, error) {
 func (m *memState) StormBase(id string, cb cluster.Callback) (*cluster.StormBase, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls = append(m.calls, "StormBase "+id)
 	b := m.storms[id]
 	if b == nil {
 		return nil, nil
@@ -222,6 +226,7 @@ func (m *memState) SetAssignment(id string, a *cluster.Assignment) error {
 func (m *memState) RemoveStorm(id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls = append(m.calls, "RemoveStorm "+id)
 	delete(m.storms, id)
 	delete(m.assignments, id)
 	return nil
@@ -272,3 +277,12 @@ func (m *memState) status(id string) cluster.TopologyStatus {
 }
 
 func slotKey(s cluster.NodePort) string { return fmt.Sprintf("%s:%d", s.Node, s.Port) }
+
+// takeCalls returns the logged calls and starts a new log.
+func (m *memState) takeCalls() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	calls := m.calls
+	m.calls = nil
+	return calls
+}

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -85,6 +86,8 @@ type Options struct {
 	ZKRoot    string
 	// HealthCheckInterval defaults to Storm's 300 s.
 	HealthCheckInterval time.Duration
+	// Clock drives the supervisor's timers; nil means the wall clock.
+	Clock timer.Clock
 }
 
 // WorkerInfo describes one worker process of the supervisor.
@@ -116,6 +119,9 @@ type Supervisor struct {
 	hbTimer    *timer.Timer // Storm's heartbeat timer: the heartbeat alone
 	syncEvents *event.Manager
 	procEvents *event.Manager
+	// rounds counts what the timers started: heartbeats written, and
+	// synchronize-supervisor and sync-processes rounds queued.
+	rounds struct{ heartbeat, syncSupervisor, syncProcesses atomic.Int64 }
 
 	mu       sync.Mutex
 	workers  map[string]*worker // by worker id
@@ -299,13 +305,14 @@ func (s *Supervisor) startLoops() {
 	}
 	// The heartbeat has a timer of its own, as Storm's: a slow health-check
 	// script on the event timer cannot delay it.
-	s.hbTimer = timer.New("supervisor-heartbeat-timer", timer.RealClock(), s.taskFailed)
-	s.timer = timer.New("supervisor-timer", timer.RealClock(), s.taskFailed)
+	s.hbTimer = timer.New("supervisor-heartbeat-timer", s.opts.Clock, s.taskFailed)
+	s.timer = timer.New("supervisor-timer", s.opts.Clock, s.taskFailed)
 	s.syncEvents = event.New("sync-supervisor", s.taskFailed)
 	s.procEvents = event.New("sync-processes", s.taskFailed)
 
 	t := s.timing
 	s.hbTimer.ScheduleRecurring(t.heartbeat, t.heartbeat, func() error {
+		s.rounds.heartbeat.Add(1)
 		if err := s.heartbeat(); err != nil {
 			s.log.Warn("supervisor heartbeat failed; retrying at the next one", "err", err)
 		}
@@ -317,10 +324,12 @@ func (s *Supervisor) startLoops() {
 	}
 	s.syncEvents.Add(s.synchronizeSupervisor)
 	s.timer.ScheduleRecurring(syncSupervisorPeriod, syncSupervisorPeriod, func() error {
+		s.rounds.syncSupervisor.Add(1)
 		s.syncEvents.Add(s.synchronizeSupervisor)
 		return nil
 	})
 	s.timer.ScheduleRecurring(t.monitor, t.monitor, func() error {
+		s.rounds.syncProcesses.Add(1)
 		s.procEvents.Add(s.syncProcesses)
 		return nil
 	})
