@@ -39,6 +39,7 @@ func TestCluster(t *testing.T) {
 			t.Run("ConcurrentUse", func(t *testing.T) { testConcurrentUse(t, tg) })
 			t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, tg) })
 			t.Run("StormClusterStateGaps", func(t *testing.T) { testStormClusterStateGaps(t, tg) })
+			t.Run("AuthAndACLs", func(t *testing.T) { testAuthAndACLs(t, tg) })
 			if tg.expire != nil {
 				t.Run("SessionExpiry", func(t *testing.T) { testSessionExpiry(t, tg) })
 			}

@@ -24,6 +24,12 @@ type Options struct {
 	// OnFatal is called once when the state cannot go on (an event under an
 	// unknown subtree, as Storm exits 30): the owning daemon stops. nil = log only.
 	OnFatal func(error)
+	// Auth is added to every session the state opens (Storm's
+	// ZookeeperAuthInfo); the zero Auth adds none.
+	Auth Auth
+	// ACL is given to every node the state creates without an ACL of its
+	// own (Storm's default ACLs of a daemon type); nil means open to all.
+	ACL []ACL
 }
 
 // Storm's defaults (conf/defaults.yaml) for the keys OptionsFromConf reads.
@@ -53,6 +59,8 @@ func OptionsFromConf(c config.Conf) (Options, error) {
 		Root:              root,
 		SessionTimeout:    session,
 		ConnectionTimeout: r.MillisOr(config.StormZookeeperConnTimeout, 0),
+		Auth:              AuthFromConf(c),
+		ACL:               DaemonACL(c),
 	}
 	if err := r.Err(); err != nil {
 		return Options{}, err

@@ -3,6 +3,7 @@ package nimbus
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // Storm's nimbus timer handler: "Error while processing event", then
@@ -47,6 +49,15 @@ func TestStormTimerFailureExits20AndStopsServing(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &reply); err != nil || !strings.Contains(reply.ErrorMessage, "disk on fire") {
 		t.Errorf("503 body %s (%v), want the cause in errorMessage", rec.Body, err)
 	}
+	// The Thrift port closes, as a dead Storm nimbus's does.
+	thriftAddr := e.n.thriftListener.Addr().String()
+	testutil.Eventually(t, 10*time.Second, "the Thrift port to refuse connections", func() bool {
+		c, err := net.DialTimeout("tcp", thriftAddr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
 }
 
 // moveAfterLoss submits wc onto supervisor a, adds b, loses a (its node

@@ -129,7 +129,9 @@ func (m *memState) SupervisorInfo(id string) (*cluster.SupervisorInfo, error) {
 	return m.supervisors[id], nil
 }
 
-func (m *memState) SetupHeartbeats(id string) error {
+func (m *memState) SetupErrors(id string, acl ...cluster.ACL) error { return nil }
+
+func (m *memState) SetupHeartbeats(id string, acl ...cluster.ACL) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.write(); err != nil {
@@ -191,7 +193,7 @@ func (m *memState) SupervisorHeartbeat(id string, info *cluster.SupervisorInfo) 
 	return nil
 }
 
-func (m *memState) ActivateStorm(id string, base *cluster.StormBase) error {
+func (m *memState) ActivateStorm(id string, base *cluster.StormBase, acl ...cluster.ACL) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.write(); err != nil {
@@ -213,7 +215,7 @@ func (m *memState) RemoveStormBase(id string) error {
 	return nil
 }
 
-func (m *memState) SetAssignment(id string, a *cluster.Assignment) error {
+func (m *memState) SetAssignment(id string, a *cluster.Assignment, acl ...cluster.ACL) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.write(); err != nil {

@@ -109,6 +109,8 @@ type Nimbus struct {
 	thriftListener net.Listener
 	thrift         *nimbusthrift.Server
 	thriftDone     chan struct{}
+	thriftStop     sync.Once // stopThrift runs once: at a failure or at Close
+	thriftStopErr  error
 
 	// reassignQueued is set while a watch-triggered mk-assignments waits on the timer.
 	reassignQueued atomic.Bool
@@ -289,6 +291,9 @@ func (n *Nimbus) fatal(err error) {
 	}
 	n.log.Error("nimbus failed", "err", err)
 	n.failed.CompareAndSwap(nil, &err)
+	// Storm's nimbus exits here, and its Thrift clients find the port
+	// closed; the HTTP API stays up to answer 503 with the cause.
+	go func() { _ = n.stopThriftOnce() }()
 	select {
 	case n.errCh <- err:
 	default:
@@ -330,7 +335,7 @@ func (n *Nimbus) stop(ctx context.Context) error {
 	} else if n.listener != nil {
 		_ = n.listener.Close()
 	}
-	if err := n.stopThrift(); err != nil {
+	if err := n.stopThriftOnce(); err != nil {
 		errs = append(errs, err)
 	}
 	if n.timer != nil {

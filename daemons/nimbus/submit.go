@@ -142,6 +142,12 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if err := topology.ValidateWindows(def, conf); err != nil {
 		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
 	}
+	// With ZooKeeper authentication the topology gets its own digest
+	// identity (Storm's submitter), its workers authenticate with it, and
+	// its nodes carry Storm's topology ACLs.
+	if err := cluster.PrepareTopologyAuth(n.conf, conf); err != nil {
+		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
+	}
 	numWorkers, _ := conf.Int(config.TopologyWorkers)
 
 	n.mu.Lock()
@@ -189,13 +195,20 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 		V: cluster.SchemaVersion, Name: req.Name, Status: status, NumWorkers: numWorkers,
 		ComponentExecutors: executors, LaunchTimeSecs: launch,
 	}
-	if err := n.state.SetupHeartbeats(id); err != nil {
+	readWrite := cluster.TopologyACL(conf, cluster.PermAll)
+	if err := n.state.SetupHeartbeats(id, readWrite...); err != nil {
 		n.forgetCode(id)
 		return "", fmt.Errorf("set up heartbeats of %s: %w", id, err)
 	}
-	if err := n.state.ActivateStorm(id, base); err != nil {
+	if err := n.state.SetupErrors(id, readWrite...); err != nil {
 		n.forgetCode(id)
 		_ = n.state.TeardownHeartbeats(id)
+		return "", fmt.Errorf("set up errors of %s: %w", id, err)
+	}
+	if err := n.state.ActivateStorm(id, base, cluster.TopologyACL(conf, cluster.PermRead)...); err != nil {
+		n.forgetCode(id)
+		_ = n.state.TeardownHeartbeats(id)
+		_ = n.state.TeardownTopologyErrors(id)
 		return "", fmt.Errorf("activate %s: %w", id, err)
 	}
 	n.log.Info("topology submitted", "id", id, "status", status, "workers", numWorkers, "ackers", numAckers)

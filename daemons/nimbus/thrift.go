@@ -62,6 +62,13 @@ func (n *Nimbus) serveThrift() error {
 	return nil
 }
 
+// stopThriftOnce stops the Thrift service the first time it is called and
+// returns that call's error every time.
+func (n *Nimbus) stopThriftOnce() error {
+	n.thriftStop.Do(func() { n.thriftStopErr = n.stopThrift() })
+	return n.thriftStopErr
+}
+
 // stopThrift closes the Thrift service (or its listener, when it never
 // served).
 func (n *Nimbus) stopThrift() error {

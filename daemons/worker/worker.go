@@ -123,9 +123,17 @@ func Run(ctx context.Context, opts Options) (err error) {
 	// The cluster state gives up (Storm exits 30) on an event it cannot
 	// route; the worker then stops with that error.
 	zkFatal := make(chan error, 1)
+	// With ZooKeeper authentication a worker is its topology's digest
+	// identity, and what it writes belongs to it and the daemons (Storm's
+	// Utils.getWorkerACL).
+	acl, err := cluster.WorkerACL(conf)
+	if err != nil {
+		return err
+	}
 	zk, err := cluster.ConnectStorm(ctx, cluster.Options{
 		Servers: opts.ZooKeeper, Root: opts.ZKRoot, Logger: logger,
 		SessionTimeout: zkSessionTimeout(conf),
+		Auth:           cluster.AuthFromConf(conf), ACL: acl,
 		OnFatal: func(err error) {
 			select {
 			case zkFatal <- err:
@@ -282,6 +290,10 @@ func (w *worker) loop(ctx context.Context) error {
 			}
 			info, err := w.zk.SupervisorInfo(w.opts.SupervisorID)
 			switch {
+			case errors.Is(err, cluster.ErrNoAuth):
+				// The supervisor's node exists but is the daemons' to read
+				// (ZooKeeper authentication): it is there.
+				supervisorAbsent = time.Time{}
 			case err != nil:
 				w.logger.Warn("read supervisor info", "err", err)
 			case info != nil:
