@@ -243,9 +243,9 @@ func testEphemeral(t *testing.T, tg target) {
 type watchCase struct {
 	name   string
 	path   string // the node the event is about
-	setup  func(s *zkState) error
-	read   func(s *zkState, watch bool) error
-	change func(s *zkState) error
+	setup  func(s ClusterState) error
+	read   func(s ClusterState, watch bool) error
+	change func(s ClusterState) error
 	want   EventType
 }
 
@@ -254,25 +254,25 @@ var kidSeq atomic.Int64
 func watchCases() []watchCase {
 	return []watchCase{
 		{"GetData sees a change", "/w/data",
-			func(s *zkState) error { return s.SetData("/w/data", []byte("1")) },
-			func(s *zkState, w bool) error { _, err := s.GetData("/w/data", w); return err },
-			func(s *zkState) error { return s.SetData("/w/data", []byte("2")) }, "changed"},
+			func(s ClusterState) error { return s.SetData("/w/data", []byte("1")) },
+			func(s ClusterState, w bool) error { _, err := s.GetData("/w/data", w); return err },
+			func(s ClusterState) error { return s.SetData("/w/data", []byte("2")) }, "changed"},
 		{"GetData on a missing node sees its creation", "/w/later",
 			nil,
-			func(s *zkState, w bool) error { _, err := s.GetData("/w/later", w); return err },
-			func(s *zkState) error { return s.SetData("/w/later", []byte("x")) }, "created"},
+			func(s ClusterState, w bool) error { _, err := s.GetData("/w/later", w); return err },
+			func(s ClusterState) error { return s.SetData("/w/later", []byte("x")) }, "created"},
 		{"GetDataWithVersion sees a deletion", "/w/del",
-			func(s *zkState) error { return s.SetData("/w/del", []byte("1")) },
-			func(s *zkState, w bool) error { _, _, err := s.GetDataWithVersion("/w/del", w); return err },
-			func(s *zkState) error { return s.DeleteNode("/w/del") }, "deleted"},
+			func(s ClusterState) error { return s.SetData("/w/del", []byte("1")) },
+			func(s ClusterState, w bool) error { _, _, err := s.GetDataWithVersion("/w/del", w); return err },
+			func(s ClusterState) error { return s.DeleteNode("/w/del") }, "deleted"},
 		{"GetVersion sees a change", "/w/ver",
-			func(s *zkState) error { return s.SetData("/w/ver", []byte("1")) },
-			func(s *zkState, w bool) error { _, err := s.GetVersion("/w/ver", w); return err },
-			func(s *zkState) error { return s.SetData("/w/ver", []byte("2")) }, "changed"},
+			func(s ClusterState) error { return s.SetData("/w/ver", []byte("1")) },
+			func(s ClusterState, w bool) error { _, err := s.GetVersion("/w/ver", w); return err },
+			func(s ClusterState) error { return s.SetData("/w/ver", []byte("2")) }, "changed"},
 		{"GetChildren sees a new child", "/w/dir",
-			func(s *zkState) error { return s.Mkdirs("/w/dir") },
-			func(s *zkState, w bool) error { _, err := s.GetChildren("/w/dir", w); return err },
-			func(s *zkState) error { return s.SetData(fmt.Sprintf("/w/dir/kid-%d", kidSeq.Add(1)), nil) }, "children"},
+			func(s ClusterState) error { return s.Mkdirs("/w/dir") },
+			func(s ClusterState, w bool) error { _, err := s.GetChildren("/w/dir", w); return err },
+			func(s ClusterState) error { return s.SetData(fmt.Sprintf("/w/dir/kid-%d", kidSeq.Add(1)), nil) }, "children"},
 	}
 }
 
@@ -282,38 +282,46 @@ func testWatches(t *testing.T, tg target) {
 			opts := tg.options(t)
 			s := connectState(t, opts)
 			writer := connectState(t, Options{Servers: opts.Servers, Root: opts.Root, Logger: opts.Logger})
-			rec := newRecorder()
-			s.Register(rec.record)
-			round := func(watch bool) {
-				t.Helper()
-				if c.setup != nil {
-					if err := c.setup(writer); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := c.read(s, watch); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.change(writer); err != nil {
-					t.Fatal(err)
-				}
-			}
-			round(true)
-			if ev := rec.next(t); ev != (Event{Type: c.want, Path: c.path}) {
-				t.Fatalf("event = %+v, want {%s %s} (path relative to the root)", ev, c.want, c.path)
-			}
-			// The watch is one-shot and a read without watch sets none: a
-			// second round must not be reported before the sentinel's.
-			round(false)
-			expectSentinelNext(t, s, writer, rec)
+			runWatchCase(t, c, s, writer)
 		})
 	}
+}
+
+// runWatchCase reads with a watch on s, changes the node through writer
+// and expects c's event; then the same without a watch, which must report
+// nothing before a sentinel's event.
+func runWatchCase(t *testing.T, c watchCase, s, writer ClusterState) {
+	t.Helper()
+	rec := newRecorder()
+	s.Register(rec.record)
+	round := func(watch bool) {
+		t.Helper()
+		if c.setup != nil {
+			if err := c.setup(writer); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.read(s, watch); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.change(writer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	round(true)
+	if ev := rec.next(t); ev != (Event{Type: c.want, Path: c.path}) {
+		t.Fatalf("event = %+v, want {%s %s} (path relative to the root)", ev, c.want, c.path)
+	}
+	// The watch is one-shot and a read without watch sets none: a
+	// second round must not be reported before the sentinel's.
+	round(false)
+	expectSentinelNext(t, s, writer, rec)
 }
 
 // expectSentinelNext sets a watch on a sentinel node, changes it and checks
 // that the next event rec sees is the sentinel's: ZooKeeper delivers
 // notifications in order, so any event due to earlier changes would come first.
-func expectSentinelNext(t *testing.T, s, writer *zkState, rec *recorder) {
+func expectSentinelNext(t *testing.T, s, writer ClusterState, rec *recorder) {
 	t.Helper()
 	if _, err := s.GetData("/sentinel", true); err != nil {
 		t.Fatal(err)

@@ -30,6 +30,9 @@ type Options struct {
 	// ACL is given to every node the state creates without an ACL of its
 	// own (Storm's default ACLs of a daemon type); nil means open to all.
 	ACL []ACL
+	// Store names the ClusterState implementation (storm.cluster.state.store,
+	// Storm's StateStorageFactory class); "" is DefaultStore, ZooKeeper.
+	Store string
 }
 
 // Storm's defaults (conf/defaults.yaml) for the keys OptionsFromConf reads.
@@ -59,6 +62,7 @@ func OptionsFromConf(c config.Conf) (Options, error) {
 		Root:              root,
 		SessionTimeout:    session,
 		ConnectionTimeout: r.MillisOr(config.StormZookeeperConnTimeout, 0),
+		Store:             r.StringOr(StormClusterStateStore, ""),
 		Auth:              AuthFromConf(c),
 		ACL:               DaemonACL(c),
 	}

@@ -103,16 +103,6 @@ func (q *eventQueue) drain() []connEvent {
 	return items
 }
 
-// Connect opens a ClusterState: it waits until the session is established or
-// ctx is done, then creates the root.
-func Connect(ctx context.Context, opts Options) (ClusterState, error) {
-	s, err := connect(ctx, opts)
-	if err != nil {
-		return nil, err // not a typed nil *zkState inside the interface
-	}
-	return s, nil
-}
-
 func connect(ctx context.Context, opts Options) (*zkState, error) {
 	if len(opts.Servers) == 0 {
 		return nil, errors.New("connect to ZooKeeper: no servers given (set storm.zookeeper.servers)")
