@@ -229,6 +229,36 @@ type TopologyInfo struct {
 	Configuration  map[string]any  `json:"configuration"`
 }
 
+// ExecutorsAlive counts the executors of the topology's spouts and bolts,
+// and those of them alive: what testkit's WaitTopologyActive and
+// `localstorm wait topology --active` wait on.
+func (t *TopologyInfo) ExecutorsAlive() (alive, total int) {
+	count := func(es []ExecutorSummary) {
+		for _, e := range es {
+			total++
+			if e.Alive {
+				alive++
+			}
+		}
+	}
+	for _, s := range t.Spouts {
+		count(s.ExecutorStats)
+	}
+	for _, b := range t.Bolts {
+		count(b.ExecutorStats)
+	}
+	return alive, total
+}
+
+// SpoutsAcked is the sum of the tuples the topology's spouts acked.
+func (t *TopologyInfo) SpoutsAcked() int64 {
+	var acked int64
+	for _, s := range t.Spouts {
+		acked += s.Acked
+	}
+	return acked
+}
+
 // WindowStats are a topology's totals over one window. Latencies are strings
 // with three decimals, as Storm UI sends them.
 type WindowStats struct {

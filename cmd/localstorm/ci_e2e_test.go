@@ -96,6 +96,37 @@ func TestEndToEndDetach(t *testing.T) {
 	}
 }
 
+// With --dir, a detached cluster logs in its data dir, not in the state
+// dir; the record names the log, and export finds it there, running and
+// stopped.
+func TestEndToEndDetachLogInDir(t *testing.T) {
+	e := newEnv(t)
+	e.stopRecorded()
+	dir := t.TempDir()
+	var d detachedCluster
+	e.jsonOf(&d, "up", "-d", "--cluster", "indir", "--supervisors", "1", "--dir", dir)
+	want := filepath.Join(dir, detachedLog)
+	if d.LogFile != want {
+		t.Errorf("up -d --dir %s: log file %q, want %q", dir, d.LogFile, want)
+	}
+	if b, err := os.ReadFile(want); err != nil || !strings.Contains(string(b), "starting cluster") {
+		t.Errorf("log in --dir: %v\n%s", err, b)
+	}
+	if _, err := os.Stat(filepath.Join(e.state, "indir.log")); err == nil {
+		t.Errorf("up -d --dir still writes its log in the state dir")
+	}
+	running := filepath.Join(t.TempDir(), "running")
+	e.ok("export", "logs", running, "--cluster", "indir")
+	e.ok("down", "--cluster", "indir")
+	stopped := filepath.Join(t.TempDir(), "stopped")
+	e.ok("export", "logs", stopped, "--cluster", "indir", "--dir", dir)
+	for _, out := range []string{running, stopped} {
+		if b, err := os.ReadFile(filepath.Join(out, "cluster.log")); err != nil || !strings.Contains(string(b), "starting cluster") {
+			t.Errorf("export to %s: cluster log %v\n%s", out, err, b)
+		}
+	}
+}
+
 // A detached start that fails exits 1 with the log's last lines, and
 // leaves nothing running.
 func TestEndToEndDetachFailure(t *testing.T) {

@@ -39,13 +39,14 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	overrides := fs.StringArrayP("config", "c", nil, "storm config override key=value (value parsed as YAML); repeatable")
 	demo := fs.Bool("demo", false, "also submit the word-count example topology")
 	verbose := fs.BoolP("verbose", "v", false, "log the daemons on stderr")
-	detach := fs.BoolP("detach", "d", false, "run the cluster in the background (its log in the state dir); return once it is usable")
+	detach := fs.BoolP("detach", "d", false, "run the cluster in the background (its log in --dir, or else in the state dir); return once it is usable")
 	waitTimeout := fs.Duration("wait-timeout", 2*time.Minute, "with --detach: how long to wait for the cluster to be usable")
 	g.registerOutput(fs)
 	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if isDetachedChild() {
+	logFile, isChild := detachedChild()
+	if isChild {
 		*detach = false
 	} else if g.output != "text" && !*detach {
 		return cli.Usage(errDetachOutput)
@@ -93,7 +94,7 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 		return fmt.Errorf("cluster %q is already running (pid %d, %s): stop it with `localstorm down --cluster %s` or start another with --cluster NAME", g.cluster, r.PID, r.APIURL, g.cluster)
 	}
 	if *detach {
-		return upDetached(ctx, s, g, args, *waitTimeout)
+		return upDetached(ctx, s, g, args, *dir, *waitTimeout)
 	}
 	if *fresh {
 		if err := freshDir(*dir); err != nil {
@@ -108,7 +109,7 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	}
 	ready := time.Since(start)
 	fmt.Fprintf(s.Err, "ready in %d ms\n", ready.Milliseconds())
-	recordCluster(g.cluster, c, opts, logger)
+	recordCluster(g.cluster, c, opts, logFile, logger)
 	defer registry.RemoveRecord(g.cluster, os.Getpid())
 
 	printBanner(s, g.cluster, c, opts)
@@ -134,9 +135,10 @@ func daemonLogger(s cli.Streams, verbose bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))
 }
 
-// recordCluster writes the cluster's record, by which other commands find it.
-func recordCluster(name string, c *localcluster.Cluster, opts localcluster.Options, logger *slog.Logger) {
-	rec := registry.Record{
+// recordCluster writes the cluster's record, by which other commands find it;
+// logFile is a detached cluster's log, "" for one in the foreground.
+func recordCluster(name string, c *localcluster.Cluster, opts localcluster.Options, logFile string, logger *slog.Logger) {
+	rec := registry.Record{LogFile: logFile,
 		Name: name, PID: os.Getpid(), APIURL: c.APIURL(), ThriftAddr: c.ThriftAddr(), ZooKeeper: c.ZooKeeperAddr(),
 		ZooKeeperMode: string(opts.ZooKeeper.Mode), DataDir: c.DataDir(), Persistent: opts.DataDir != "", StartedAt: time.Now(),
 	}
@@ -224,7 +226,7 @@ func freshDir(dir string) error {
 		return err
 	}
 	for _, e := range entries {
-		if e.Name() == "localstorm.lock" {
+		if e.Name() == "localstorm.lock" || e.Name() == detachedLog { // the detached child logs there already
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
