@@ -196,15 +196,45 @@ func TestCIRecipe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, code := e.recipe([]string{"sh", script}, "CLUSTER=recipe"); code != 0 {
-		t.Fatalf("the recipe failed: exit %d\n%s", code, out)
+	// Installed from a release archive (as docs/ci.md's workflow may), the
+	// archive made of this binary: LOCALSTORM unset, nothing on PATH.
+	archive := releaseArchive(t)
+	out, code := e.recipe([]string{"sh", script}, "CLUSTER=recipe", "LOCALSTORM=", "LOCALSTORM_ARCHIVE="+archive)
+	if code != 0 || !strings.Contains(out, "localstorm ") {
+		t.Fatalf("the recipe, installing from %s, failed: exit %d\n%s", archive, code, out)
 	}
 	artifacts := filepath.Join(t.TempDir(), "artifacts")
-	out, code := e.recipe([]string{"sh", script}, "CLUSTER=recipe-fails", "ACKED=1000000000", "WAIT_TIMEOUT=3s", "ARTIFACTS="+artifacts)
+	out, code = e.recipe([]string{"sh", script}, "CLUSTER=recipe-fails", "ACKED=1000000000", "WAIT_TIMEOUT=3s", "ARTIFACTS="+artifacts)
 	if code != 1 {
 		t.Fatalf("a recipe whose wait cannot be met: exit %d, want 1\n%s", code, out)
 	}
 	checkExported(t, artifacts, "flux-wordcount")
+}
+
+// releaseArchive is a release archive as scripts/release.sh lays it out
+// (localstorm_VERSION_OS_ARCH/localstorm), of this test binary.
+func releaseArchive(t *testing.T) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stage := t.TempDir()
+	base := filepath.Join(stage, "localstorm_test_linux_amd64")
+	if err := os.Mkdir(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(base, "localstorm"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "localstorm_test_linux_amd64.tar.gz")
+	if err := tarGz(stage, archive); err != nil {
+		t.Fatal(err)
+	}
+	return archive
 }
 
 // checkExported checks that artifacts holds what `export logs` keeps of a
