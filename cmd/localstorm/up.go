@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/internal/errlist"
@@ -32,11 +33,11 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	supervisors := fs.Int("supervisors", 3, "number of supervisors")
 	slots := fs.Int("slots", 4, "worker slots per supervisor")
 	zk := fs.String("zookeeper", "embedded", "embedded, container[=IMAGE] or HOST:PORT[,HOST:PORT...]")
-	dir := fs.String("dir", "", "data dir (kept across runs); default: a temporary dir removed on exit")
+	dir := fs.String("dir", "", "data dir (kept across runs); default: storm.local.dir when the storm.yaml or -c sets it, else a temporary dir removed on exit")
 	apiAddr := fs.String("api-addr", "127.0.0.1:0", "address of nimbus's HTTP API")
 	apiHosts := addAPIHostFlag(fs)
 	fresh := fs.Bool("fresh", false, "with --dir: start empty, discarding the previous state")
-	overrides := fs.StringArrayP("config", "c", nil, "storm config override key=value (value parsed as YAML); repeatable")
+	stormFlags := addStormConfFlags(fs)
 	demo := fs.Bool("demo", false, "also submit the word-count example topology")
 	verbose := fs.BoolP("verbose", "v", false, "log the daemons on stderr")
 	detach := fs.BoolP("detach", "d", false, "run the cluster in the background (its log in --dir, or else in the state dir); return once it is usable")
@@ -60,9 +61,6 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	if err := cli.Positive(fs, "supervisors", "slots"); err != nil {
 		return err
 	}
-	if *fresh && *dir == "" {
-		return cli.Usagef("--fresh needs --dir: a cluster without --dir always starts empty")
-	}
 	if err := registry.ValidateName(g.cluster); err != nil {
 		return cli.Usage(err)
 	}
@@ -70,9 +68,21 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	if err != nil {
 		return cli.Usage(err)
 	}
-	conf, err := cli.Overrides(*overrides)
+	sc, err := stormFlags.load()
 	if err != nil {
 		return err
+	}
+	conf := sc.Conf
+	if sc.File != "" && !isChild {
+		fmt.Fprintf(s.Err, "config: read %s (then -c)\n", sc.File)
+	}
+	if *dir == "" {
+		// storm.local.dir that the storm.yaml or -c sets is the data dir; Storm's
+		// default (storm-local) is not: without either, the dir is temporary.
+		*dir, _ = conf.String(config.StormLocalDir)
+	}
+	if *fresh && *dir == "" {
+		return cli.Usagef("--fresh needs --dir (or storm.local.dir): a cluster without one always starts empty")
 	}
 	if err := checkListen("api-addr", *apiAddr); err != nil {
 		return err
