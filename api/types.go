@@ -113,6 +113,10 @@ type SubmitReply struct {
 	TopologyID string `json:"topologyId"`
 	Name       string `json:"name"`
 	Status     string `json:"status"`
+	// NotUsed says, a line per key, which keys the submission set that
+	// localstorm accepts but does not use ("accepted, not used by
+	// localstorm: KEY (why)").
+	NotUsed []string `json:"notUsed,omitempty"`
 }
 
 // RebalanceRequest is the body of POST topology/<id>/rebalance/<wait>.

@@ -167,6 +167,7 @@ func (d *daemonFlags) setup(ctx context.Context, s cli.Streams) (*daemonSetup, e
 	ds := &daemonSetup{conf: conf, servers: servers, logger: stderrLogger(s, slog.LevelInfo), fatal: make(chan error, 1)}
 	ds.localDir, _ = conf.String(config.StormLocalDir)
 	ds.logger.Info(sc.readFrom(), "storm.local.dir", ds.localDir)
+	sc.warnNotUsed(s.Err)
 	ds.state, err = connect(ctx, conf, ds.logger, func(err error) {
 		select {
 		case ds.fatal <- err:

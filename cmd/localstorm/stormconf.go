@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,6 +90,14 @@ func stormYAMLPath(flagPath string, overrides config.Conf) (string, error) {
 		return "", nil
 	}
 	return p, nil
+}
+
+// warnNotUsed says on w, once each, which keys of the storm.yaml and -c
+// localstorm accepts but does not use (as nimbus says at submit).
+func (c stormConf) warnNotUsed(w io.Writer) {
+	for _, key := range config.NotUsed(c.Conf) {
+		fmt.Fprintln(w, "warning:", config.NotUsedMessage(key))
+	}
 }
 
 // readFrom says, for a daemon's log, which storm.yaml was read.

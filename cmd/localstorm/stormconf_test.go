@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -99,13 +100,26 @@ func TestEndToEndUpReadsStormYAML(t *testing.T) {
 	file := writeFile(t, filepath.Join(t.TempDir(), "storm.yaml"),
 		"storm.local.dir: "+dataDir+"\ntopology.message.timeout.secs: 41\nnimbus.task.timeout.secs: 31\n")
 	var d detachedCluster
-	e.jsonOf(&d, "up", "-d", "--cluster", "yaml", "--supervisors", "1", "--config", file, "-c", "nimbus.task.timeout.secs=32")
+	out, errs, code := e.run("up", "-d", "--cluster", "yaml", "--supervisors", "1", "--config", file,
+		"-c", "nimbus.task.timeout.secs=32", "-c", "storm.zookeeper.retry.times=3", "-o", "json")
+	if code != 0 || json.Unmarshal([]byte(out), &d) != nil {
+		t.Fatalf("up -d --config: exit %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "config: read "+file) || strings.Count(errs, "accepted, not used by localstorm: storm.zookeeper.retry.times") != 1 {
+		t.Errorf("up's stderr names neither the storm.yaml it read nor, once, the key it does not use:\n%s", errs)
+	}
 	defer e.ok("down", "--cluster", "yaml")
 	if d.DataDir != dataDir {
 		t.Errorf("data dir %q, want the storm.yaml's storm.local.dir %q", d.DataDir, dataDir)
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, detachedLog)); err != nil {
 		t.Errorf("the detached log is not in storm.local.dir: %v", err)
+	}
+	// A submission that sets a key localstorm does not use hears of it.
+	yaml, _ := filepath.Abs("../../examples/flux/wordcount.yaml")
+	if _, errs, code := e.run("submit", yaml, "--cluster", "yaml", "-c", "topology.transfer.batch.size=4"); code != 0 ||
+		!strings.Contains(errs, "warning: accepted, not used by localstorm: topology.transfer.batch.size") {
+		t.Errorf("submit -c topology.transfer.batch.size=4: exit %d, stderr %q; want the key reported", code, errs)
 	}
 	for key, want := range map[string]string{"topology.message.timeout.secs": "41", "nimbus.task.timeout.secs": "32"} {
 		if out := e.ok("remoteconfvalue", key, "--cluster", "yaml"); out != key+": "+want+"\n" {

@@ -73,8 +73,11 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 		return err
 	}
 	conf := sc.Conf
-	if sc.File != "" && !isChild {
-		fmt.Fprintf(s.Err, "config: read %s (then -c)\n", sc.File)
+	if !isChild {
+		if sc.File != "" {
+			fmt.Fprintf(s.Err, "config: read %s (then -c)\n", sc.File)
+		}
+		sc.warnNotUsed(s.Err)
 	}
 	if *dir == "" {
 		// storm.local.dir that the storm.yaml or -c sets is the data dir; Storm's
