@@ -125,6 +125,14 @@ func TestEndToEndDetachLogInDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.state, "indir.log")); err == nil {
 		t.Errorf("up -d --dir still writes its log in the state dir")
 	}
+	// Another cluster on the same dir is refused, and the log stays whole.
+	before, _ := os.ReadFile(want)
+	if _, errs, code := e.run("up", "-d", "--cluster", "indir2", "--supervisors", "1", "--dir", dir); code == 0 || !strings.Contains(errs, "held by another running cluster") {
+		t.Errorf("a second detached cluster on the same --dir: exit %d, stderr %q", code, errs)
+	}
+	if after, _ := os.ReadFile(want); len(after) < len(before) {
+		t.Errorf("the refused start truncated the running cluster's log (%d bytes, was %d)", len(after), len(before))
+	}
 	running := filepath.Join(t.TempDir(), "running")
 	e.ok("export", "logs", running, "--cluster", "indir")
 	e.ok("down", "--cluster", "indir")

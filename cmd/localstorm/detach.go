@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/internal/cli"
+	"github.com/localstorm/localstorm/localcluster"
 	"github.com/localstorm/localstorm/localcluster/registry"
 	"github.com/localstorm/localstorm/procs"
 )
@@ -52,6 +53,13 @@ func detachedLogPath(name, dataDir string) (string, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return "", fmt.Errorf("detach: create --dir %s: %w", dataDir, err)
 	}
+	// A cluster running on the dir keeps its log: this one is refused
+	// before it truncates it.
+	lock, err := localcluster.LockDataDir(dataDir)
+	if err != nil {
+		return "", err
+	}
+	lock.Close()
 	abs, err := filepath.Abs(filepath.Join(dataDir, detachedLog))
 	if err != nil {
 		return "", fmt.Errorf("detach: %w", err)
