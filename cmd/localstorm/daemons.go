@@ -184,10 +184,17 @@ func (d *daemonFlags) setup(ctx context.Context, s cli.Streams) (*daemonSetup, e
 func runNimbus(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "nimbus", "--zookeeper HOST:PORT[,...] [--dir D] [--api-addr A] [--api-host NAME]... [-c key=value]...")
 	df := addDaemonFlags(fs)
-	apiAddr := fs.String("api-addr", "127.0.0.1:8080", "address of the HTTP API")
+	apiAddr := fs.String("api-addr", "", "address of the HTTP API, Storm UI's (default: 127.0.0.1:ui.port, Storm's default 8080)")
 	apiHosts := addAPIHostFlag(fs)
 	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
+	}
+	if *apiAddr == "" {
+		conf, _, _, err := df.config()
+		if err != nil {
+			return initFailed(err)
+		}
+		*apiAddr = uiAddr(conf)
 	}
 	if err := checkListen("api-addr", *apiAddr); err != nil {
 		return err

@@ -588,14 +588,14 @@ func TestEndToEndStandaloneDaemons(t *testing.T) {
 	})
 	// The configuration comes as Storm's daemons read it: a storm.yaml
 	// (nimbus's named by storm.conf.file, the supervisor's by --config),
-	// whose storm.local.dir is the local dir, with -c on top.
+	// whose storm.local.dir is the local dir and ui.port nimbus's API's
+	// port, with -c on top.
 	fast := "nimbus.monitor.freq.secs: 0.2\nsupervisor.monitor.frequency.secs: 0.2\n" +
 		"supervisor.heartbeat.frequency.secs: 0.2\ntask.heartbeat.frequency.secs: 0.2\n"
 	nimbusDir, supDir := t.TempDir(), t.TempDir()
-	nimbusYAML := writeFile(t, filepath.Join(t.TempDir(), "nimbus.yaml"), fast+"storm.local.dir: "+nimbusDir+"\n")
+	nimbusYAML := writeFile(t, filepath.Join(t.TempDir(), "nimbus.yaml"), fast+"storm.local.dir: "+nimbusDir+"\nui.port: "+strconv.Itoa(apiPort)+"\n")
 	supYAML := writeFile(t, filepath.Join(t.TempDir(), "supervisor.yaml"), fast+"storm.local.dir: "+supDir+"\nsupervisor.slots.ports: [1]\n")
-	e.background("nimbus serving", "nimbus", "--zookeeper", zk, "-c", "storm.conf.file="+nimbusYAML,
-		"--api-addr", fmt.Sprintf("127.0.0.1:%d", apiPort))
+	e.background("nimbus serving", "nimbus", "--zookeeper", zk, "-c", "storm.conf.file="+nimbusYAML) // its API on ui.port
 	slots := fmt.Sprintf("supervisor.slots.ports=[%d,%d]", freePort(t), freePort(t))
 	e.background("running", "supervisor", "--zookeeper", zk, "--nimbus", apiURL,
 		"--config", supYAML, "--hostname", "localhost", "-c", slots)

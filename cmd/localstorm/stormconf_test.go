@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -92,13 +93,14 @@ func TestDaemonConfigAsStormReadsIt(t *testing.T) {
 
 // `up` reads the storm.yaml as the daemons do: its keys reach nimbus's
 // configuration, -c wins over it, and its storm.local.dir is the data dir
-// (an explicit --dir would win).
+// (an explicit --dir would win), its ui.port the API's port.
 func TestEndToEndUpReadsStormYAML(t *testing.T) {
 	e := newEnv(t)
 	e.stopRecorded()
 	dataDir := filepath.Join(t.TempDir(), "data")
+	uiPort := freePort(t)
 	file := writeFile(t, filepath.Join(t.TempDir(), "storm.yaml"),
-		"storm.local.dir: "+dataDir+"\ntopology.message.timeout.secs: 41\nnimbus.task.timeout.secs: 31\n")
+		"storm.local.dir: "+dataDir+"\ntopology.message.timeout.secs: 41\nnimbus.task.timeout.secs: 31\nui.port: "+strconv.Itoa(uiPort)+"\n")
 	var d detachedCluster
 	out, errs, code := e.run("up", "-d", "--cluster", "yaml", "--supervisors", "1", "--config", file,
 		"-c", "nimbus.task.timeout.secs=32", "-c", "storm.zookeeper.retry.times=3", "-o", "json")
@@ -109,6 +111,9 @@ func TestEndToEndUpReadsStormYAML(t *testing.T) {
 		t.Errorf("up's stderr names neither the storm.yaml it read nor, once, the key it does not use:\n%s", errs)
 	}
 	defer e.ok("down", "--cluster", "yaml")
+	if want := "http://127.0.0.1:" + strconv.Itoa(uiPort); d.API != want {
+		t.Errorf("API at %s, want the storm.yaml's ui.port: %s", d.API, want)
+	}
 	if d.DataDir != dataDir {
 		t.Errorf("data dir %q, want the storm.yaml's storm.local.dir %q", d.DataDir, dataDir)
 	}

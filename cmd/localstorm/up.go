@@ -34,7 +34,7 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	slots := fs.Int("slots", 4, "worker slots per supervisor")
 	zk := fs.String("zookeeper", "embedded", "embedded, container[=IMAGE] or HOST:PORT[,HOST:PORT...]")
 	dir := fs.String("dir", "", "data dir (kept across runs); default: storm.local.dir when the storm.yaml or -c sets it, else a temporary dir removed on exit")
-	apiAddr := fs.String("api-addr", "127.0.0.1:0", "address of nimbus's HTTP API")
+	apiAddr := fs.String("api-addr", "127.0.0.1:0", "address of nimbus's HTTP API (Storm UI's REST API and web UI); default: 127.0.0.1:ui.port when the storm.yaml or -c sets it, else a free port")
 	apiHosts := addAPIHostFlag(fs)
 	fresh := fs.Bool("fresh", false, "with --dir: start empty, discarding the previous state")
 	stormFlags := addStormConfFlags(fs)
@@ -83,6 +83,9 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 		// storm.local.dir that the storm.yaml or -c sets is the data dir; Storm's
 		// default (storm-local) is not: without either, the dir is temporary.
 		*dir, _ = conf.String(config.StormLocalDir)
+	}
+	if _, set := conf[config.UIPort]; set && !fs.Changed("api-addr") {
+		*apiAddr = uiAddr(conf) // the API is Storm UI's; ui.port set is where it listens
 	}
 	if *fresh && *dir == "" {
 		return cli.Usagef("--fresh needs --dir (or storm.local.dir): a cluster without one always starts empty")

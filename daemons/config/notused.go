@@ -19,6 +19,10 @@ var notUsed = map[string]string{
 	ExecutorMetricsFreqSecs:         "there are no metrics consumers; statistics are in the API and /metrics",
 	TopologyEventLoggerExecutors:    "there is no event logger",
 	TopologySleepSpoutWaitTimeMs:    "an idle spout waits on its executor's queue, not by a sleep strategy",
+	LogviewerPort:                   "worker and daemon logs are served by nimbus's API (/api/v1/log), on ui.port",
+	NimbusSeeds:                     "localstorm's commands find nimbus by --cluster (the cluster's record) or --api URL",
+	StormClusterMode:                "a localstorm cluster is always local",
+	DevZookeeperPath:                "`localstorm zookeeper` keeps its data in --data-dir",
 }
 
 // NotUsed returns, sorted and each once, the keys that any of confs sets
