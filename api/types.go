@@ -113,6 +113,10 @@ type SubmitReply struct {
 	TopologyID string `json:"topologyId"`
 	Name       string `json:"name"`
 	Status     string `json:"status"`
+	// NotUsed says, a line per key, which keys the submission set that
+	// localstorm accepts but does not use ("accepted, not used by
+	// localstorm: KEY (why)").
+	NotUsed []string `json:"notUsed,omitempty"`
 }
 
 // RebalanceRequest is the body of POST topology/<id>/rebalance/<wait>.
@@ -227,6 +231,36 @@ type TopologyInfo struct {
 	Bolts          []BoltSummary   `json:"bolts"`
 	Workers        []WorkerSummary `json:"workers"`
 	Configuration  map[string]any  `json:"configuration"`
+}
+
+// ExecutorsAlive counts the executors of the topology's spouts and bolts,
+// and those of them alive: what testkit's WaitTopologyActive and
+// `localstorm wait topology --active` wait on.
+func (t *TopologyInfo) ExecutorsAlive() (alive, total int) {
+	count := func(es []ExecutorSummary) {
+		for _, e := range es {
+			total++
+			if e.Alive {
+				alive++
+			}
+		}
+	}
+	for _, s := range t.Spouts {
+		count(s.ExecutorStats)
+	}
+	for _, b := range t.Bolts {
+		count(b.ExecutorStats)
+	}
+	return alive, total
+}
+
+// SpoutsAcked is the sum of the tuples the topology's spouts acked.
+func (t *TopologyInfo) SpoutsAcked() int64 {
+	var acked int64
+	for _, s := range t.Spouts {
+		acked += s.Acked
+	}
+	return acked
 }
 
 // WindowStats are a topology's totals over one window. Latencies are strings

@@ -67,12 +67,11 @@ func runZooKeeper(ctx context.Context, s cli.Streams, g *globals, args []string)
 	return zookeeper.RunStandalone(ctx, opts, logger)
 }
 
-// daemonConf loads storm.yaml and -c overrides on top of Storm's defaults.
-func daemonConf(stormYAML string, overrides []string, zk string) (config.Conf, []string, error) {
-	conf, err := config.Load(stormYAML, overrides)
-	if err != nil {
-		return nil, nil, err
-	}
+// daemonConf is a standalone daemon's configuration: Storm's defaults, the
+// storm.yaml and -c overrides (sc), then the flags: --zookeeper for
+// storm.zookeeper.servers and an explicit --dir for storm.local.dir.
+func daemonConf(sc stormConf, zk, dir string) (config.Conf, []string, error) {
+	conf := config.Defaults().Merge(sc.Conf)
 	var servers []string
 	if zk != "" {
 		for _, s := range strings.Split(zk, ",") {
@@ -81,6 +80,9 @@ func daemonConf(stormYAML string, overrides []string, zk string) (config.Conf, [
 			}
 		}
 		conf[config.StormZookeeperServers] = hostsAny(servers)
+	}
+	if dir != "" {
+		conf[config.StormLocalDir] = dir
 	}
 	if err := config.Validate(conf); err != nil {
 		return nil, nil, err
@@ -114,38 +116,58 @@ func connect(ctx context.Context, conf config.Conf, logger *slog.Logger, fatal f
 }
 
 // daemonFlags are the flags nimbus and supervisor share: where ZooKeeper is,
-// the local dir, and the configuration.
+// the local dir, and the configuration (Storm's --config and -c).
 type daemonFlags struct {
 	zk, dir, stormYAML *string
-	overrides          *[]string
+	conf               *stormConfFlags
 }
 
 func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
-	return &daemonFlags{
+	d := &daemonFlags{
 		zk:        fs.String("zookeeper", "", "ZooKeeper servers (default: storm.zookeeper.servers)"),
-		dir:       fs.String("dir", "storm-local", "local dir (storm.local.dir)"),
+		dir:       fs.String("dir", "", "local dir (default: storm.local.dir, from the storm.yaml or -c; Storm's default storm-local)"),
 		stormYAML: fs.String("storm-yaml", "", "a storm.yaml to load"),
-		overrides: fs.StringArrayP("config", "c", nil, "config override key=value; repeatable"),
+		conf:      addStormConfFlags(fs),
 	}
+	_ = fs.MarkDeprecated("storm-yaml", "use --config FILE, as Storm's storm command")
+	return d
 }
 
 // daemonSetup is what a standalone daemon starts from.
 type daemonSetup struct {
-	conf    config.Conf
-	servers []string
-	logger  *slog.Logger
-	fatal   chan error // the cluster state's fatal errors
-	state   cluster.StormClusterState
+	conf     config.Conf
+	localDir string // storm.local.dir: --dir, else the configuration's
+	servers  []string
+	logger   *slog.Logger
+	fatal    chan error // the cluster state's fatal errors
+	state    cluster.StormClusterState
+}
+
+// config is the daemon's configuration (daemonConf) and ZooKeeper servers,
+// and what it was read from.
+func (d *daemonFlags) config() (config.Conf, []string, stormConf, error) {
+	if *d.stormYAML != "" && *d.conf.file == "" {
+		*d.conf.file = *d.stormYAML
+	}
+	sc, err := d.conf.load()
+	if err != nil {
+		return nil, nil, sc, err
+	}
+	conf, servers, err := daemonConf(sc, *d.zk, *d.dir)
+	return conf, servers, sc, err
 }
 
 // setup loads the configuration and connects to ZooKeeper; the caller
 // disconnects the state.
 func (d *daemonFlags) setup(ctx context.Context, s cli.Streams) (*daemonSetup, error) {
-	conf, servers, err := daemonConf(*d.stormYAML, *d.overrides, *d.zk)
+	conf, servers, sc, err := d.config()
 	if err != nil {
 		return nil, err
 	}
 	ds := &daemonSetup{conf: conf, servers: servers, logger: stderrLogger(s, slog.LevelInfo), fatal: make(chan error, 1)}
+	ds.localDir, _ = conf.String(config.StormLocalDir)
+	ds.logger.Info(sc.readFrom(), "storm.local.dir", ds.localDir)
+	sc.warnNotUsed(s.Err)
 	ds.state, err = connect(ctx, conf, ds.logger, func(err error) {
 		select {
 		case ds.fatal <- err:
@@ -162,10 +184,17 @@ func (d *daemonFlags) setup(ctx context.Context, s cli.Streams) (*daemonSetup, e
 func runNimbus(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "nimbus", "--zookeeper HOST:PORT[,...] [--dir D] [--api-addr A] [--api-host NAME]... [-c key=value]...")
 	df := addDaemonFlags(fs)
-	apiAddr := fs.String("api-addr", "127.0.0.1:8080", "address of the HTTP API")
+	apiAddr := fs.String("api-addr", "", "address of the HTTP API, Storm UI's (default: 127.0.0.1:ui.port, Storm's default 8080)")
 	apiHosts := addAPIHostFlag(fs)
 	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
+	}
+	if *apiAddr == "" {
+		conf, _, _, err := df.config()
+		if err != nil {
+			return initFailed(err)
+		}
+		*apiAddr = uiAddr(conf)
 	}
 	if err := checkListen("api-addr", *apiAddr); err != nil {
 		return err
@@ -175,7 +204,7 @@ func runNimbus(ctx context.Context, s cli.Streams, g *globals, args []string) er
 		return initFailed(err)
 	}
 	defer ds.state.Disconnect()
-	n, err := nimbus.Start(ctx, nimbus.Options{Conf: ds.conf, LocalDir: *df.dir, State: ds.state, APIAddr: *apiAddr, APIHosts: *apiHosts, ThriftAddr: standaloneThriftAddr(ds.conf), Logger: ds.logger})
+	n, err := nimbus.Start(ctx, nimbus.Options{Conf: ds.conf, LocalDir: ds.localDir, State: ds.state, APIAddr: *apiAddr, APIHosts: *apiHosts, ThriftAddr: standaloneThriftAddr(ds.conf), Logger: ds.logger})
 	if err != nil {
 		return initFailed(err)
 	}
@@ -205,7 +234,7 @@ func runSupervisor(ctx context.Context, s cli.Streams, g *globals, args []string
 	root, _ := ds.conf.String(config.StormZookeeperRoot)
 	exe, _ := os.Executable()
 	sup, err := supervisor.Start(ctx, supervisor.Options{
-		Conf: ds.conf, LocalDir: *df.dir, State: ds.state, Code: api.NewClient(strings.TrimRight(*nimbusURL, "/")),
+		Conf: ds.conf, LocalDir: ds.localDir, State: ds.state, Code: api.NewClient(strings.TrimRight(*nimbusURL, "/")),
 		Hostname: host, Logger: ds.logger, ZooKeeper: ds.servers, ZKRoot: root, LocalstormPath: exe,
 	})
 	if err != nil {

@@ -64,7 +64,8 @@ func runSubmit(ctx context.Context, s cli.Streams, g *globals, args []string) er
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	id, err := submit.Path(ctx, c, fs.Arg(0), submit.Options{Name: *name, Conf: conf, Wait: *wait, Inactive: *inactive})
+	warn := func(msg string) { fmt.Fprintln(s.Err, "warning:", msg) }
+	id, err := submit.Path(ctx, c, fs.Arg(0), submit.Options{Name: *name, Conf: conf, Wait: *wait, Inactive: *inactive, Warn: warn})
 	if err != nil {
 		return err
 	}

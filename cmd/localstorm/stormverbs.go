@@ -332,62 +332,24 @@ func javaString(v any) string {
 	}
 }
 
-// stormConfFileKey names the storm.yaml to read, as Storm's system property
-// of that name does; here given as -c storm.conf.file=PATH.
-const stormConfFileKey = "storm.conf.file"
-
-// stormYAMLPath finds the storm.yaml Storm's client would read: --config
-// FILE, else storm.conf.file, else ~/.storm/storm.yaml when it exists ("" =
-// none). A file named explicitly must exist.
-func stormYAMLPath(flagPath string, overrides config.Conf) (string, error) {
-	if flagPath != "" {
-		return flagPath, nil
-	}
-	if v, ok := overrides[stormConfFileKey]; ok && v != nil {
-		p, ok := v.(string)
-		if !ok || p == "" {
-			return "", cli.Usagef("-c %s: give a file path", stormConfFileKey)
-		}
-		return p, nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", nil
-	}
-	p := filepath.Join(home, ".storm", "storm.yaml")
-	if _, err := os.Stat(p); err != nil {
-		return "", nil
-	}
-	return p, nil
-}
-
 // runLocalConfValue is Storm's `localconfvalue KEY`: the value Storm's
 // defaults, the storm.yaml (see stormYAMLPath) and -c overrides give KEY,
 // printed as "KEY: VALUE".
 func runLocalConfValue(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "localconfvalue", "KEY [--config FILE] [-c key=value]...")
 	g.registerOutput(fs)
-	file := fs.String("config", "", "the storm.yaml to read (default: -c storm.conf.file=PATH, else ~/.storm/storm.yaml)")
-	opts := fs.StringArrayP("storm-config-opts", "c", nil, "config override key=value (YAML value); repeatable")
+	cf := addStormConfFlags(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return cli.Usagef("localconfvalue needs exactly one KEY")
 	}
-	over, err := cli.Overrides(*opts)
+	sc, err := cf.load()
 	if err != nil {
 		return err
 	}
-	path, err := stormYAMLPath(*file, over)
-	if err != nil {
-		return err
-	}
-	conf, err := config.Load(path, nil)
-	if err != nil {
-		return err
-	}
-	conf = conf.Merge(over)
+	conf := config.Defaults().Merge(sc.Conf)
 	return printConfValue(s, g, fs.Arg(0), conf)
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,16 +65,7 @@ func TestStormVerbsArguments(t *testing.T) {
 func TestLocalConfValue(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
-	write := func(path, text string) string {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(path, text string) string { return writeFile(t, path, text) }
 	dir := t.TempDir()
 	flagFile := write(filepath.Join(dir, "flag.yaml"), "nimbus.seeds: [\"flag\"]\n")
 	propFile := write(filepath.Join(dir, "prop.yaml"), "nimbus.seeds: [\"prop\"]\n")

@@ -130,12 +130,13 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if err := def.Validate(); err != nil {
 		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
 	}
-	if err := checkTaskCount(def); err != nil {
-		return "", err
-	}
 	conf := withDefaults(n.conf).Merge(def.Conf).Merge(req.Conf)
 	if err := validateTopologyConf(conf); err != nil {
 		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
+	}
+	def = normalizeTasks(def, conf)
+	if err := checkTaskCount(def); err != nil {
+		return "", err
 	}
 	// Storm's WindowedBoltExecutor refuses a window longer than the
 	// message timeout; localstorm refuses it at submit, with Storm's reason.
@@ -212,11 +213,33 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 		return "", fmt.Errorf("activate %s: %w", id, err)
 	}
 	n.log.Info("topology submitted", "id", id, "status", status, "workers", numWorkers, "ackers", numAckers)
+	for _, key := range NotUsedKeys(req) {
+		n.log.Warn(config.NotUsedMessage(key), "id", id)
+	}
 	if err := n.mkAssignments(""); err != nil {
 		// The topology exists; the next monitor round assigns it.
 		n.log.Warn("assign after submit failed", "id", id, "err", err)
 	}
 	return id, nil
+}
+
+// NotUsedKeys are the keys that the submission sets (in its topology's,
+// its components' or its own configuration) and that localstorm accepts
+// but does not use (config.NotUsed): nimbus logs them at submit and the
+// API's answer names them.
+func NotUsedKeys(req api.SubmitRequest) []string {
+	var confs []map[string]any
+	if def := req.Definition; def != nil {
+		confs = append(confs, def.Conf)
+		for _, comps := range []map[string]*topology.ComponentDef{def.Spouts, def.Bolts} {
+			for _, c := range comps {
+				if c != nil {
+					confs = append(confs, c.Conf)
+				}
+			}
+		}
+	}
+	return config.NotUsed(append(confs, req.Conf)...)
 }
 
 // forgetCode removes a topology's stormdist directory and cached code.

@@ -37,7 +37,8 @@ import (
 	"github.com/localstorm/localstorm/procs"
 )
 
-// LocalState keys of the supervisor (docs/internals.md).
+// LocalState keys of the supervisor (docs/internals.md): its id in the
+// ISupervisor's LocalState, the others in the supervisor's.
 const (
 	keySupervisorID     = "supervisor-id"
 	keyLocalAssignments = "local-assignments"
@@ -260,24 +261,17 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 	}, nil
 }
 
-// prepareLocalDir opens the LocalState, reads the supervisor's id from it
-// (a new one on the first start), cleans the tmp dir and makes the others.
+// prepareLocalDir opens the LocalState, reads the supervisor's id (a new
+// one on the first start), cleans the tmp dir and makes the others.
 func (s *Supervisor) prepareLocalDir() error {
 	d := s.dirs
 	ls, err := localstate.Open(d.SupervisorLocalState())
 	if err != nil {
 		return fmt.Errorf("open local state: %w", err)
 	}
-	var id string
-	found, err := ls.Get(keySupervisorID, &id)
+	id, err := supervisorID(d, ls)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", keySupervisorID, err)
-	}
-	if !found || id == "" {
-		id = uuid.NewString()
-		if err := ls.Put(keySupervisorID, id); err != nil {
-			return fmt.Errorf("store %s: %w", keySupervisorID, err)
-		}
+		return err
 	}
 	if err := os.RemoveAll(d.SupervisorTmp()); err != nil {
 		return fmt.Errorf("clean tmp dir: %w", err)
@@ -290,6 +284,40 @@ func (s *Supervisor) prepareLocalDir() error {
 	s.ls, s.id = ls, id
 	s.log = s.log.With("supervisor", id)
 	return nil
+}
+
+// supervisorID is the id that the ISupervisor LocalState keeps, as Storm's
+// StandaloneSupervisor.prepare: read it, or make a new UUID and store it.
+// A local dir of an older localstorm kept it in the supervisor's LocalState
+// (state): that one is moved over, so the supervisor keeps its id.
+func supervisorID(d workercontract.LocalDir, state *localstate.LocalState) (string, error) {
+	is, err := localstate.Open(d.SupervisorISupervisor())
+	if err != nil {
+		return "", fmt.Errorf("open isupervisor local state: %w", err)
+	}
+	var id string
+	if found, err := is.Get(keySupervisorID, &id); err != nil {
+		return "", fmt.Errorf("read %s from %s: %w", keySupervisorID, d.SupervisorISupervisor(), err)
+	} else if found && id != "" {
+		return id, nil
+	}
+	former, err := state.Get(keySupervisorID, &id)
+	if err != nil {
+		return "", fmt.Errorf("read the former %s from %s: %w", keySupervisorID, d.SupervisorLocalState(), err)
+	}
+	if id == "" {
+		id = uuid.NewString()
+	}
+	if err := is.Put(keySupervisorID, id); err != nil {
+		return "", fmt.Errorf("store %s: %w", keySupervisorID, err)
+	}
+	if !former {
+		return id, nil
+	}
+	if err := state.Remove(keySupervisorID); err != nil {
+		return "", fmt.Errorf("remove the former %s from %s: %w", keySupervisorID, d.SupervisorLocalState(), err)
+	}
+	return id, nil
 }
 
 // startLoops reaps the workers of a crashed predecessor, writes the first

@@ -193,6 +193,11 @@ type worker struct {
 // supervisor's heartbeat.
 type periods struct {
 	heartbeat, zkHeartbeat, supervisorTimeout time.Duration
+	// errorInterval and errorsPerInterval throttle the errors reported to
+	// ZooKeeper: topology.error.throttle.interval.secs and
+	// topology.max.error.report.per.interval.
+	errorInterval     time.Duration
+	errorsPerInterval int
 }
 
 func notify(ch chan struct{}) {
@@ -430,11 +435,12 @@ func (w *worker) writeZKHeartbeat() {
 	}
 }
 
-// reportErrors writes component errors to ZooKeeper, at most a few per
-// interval per component (Storm's topology.error.throttle.interval.secs).
+// reportErrors writes component errors to ZooKeeper, at most
+// topology.max.error.report.per.interval per component in each
+// topology.error.throttle.interval.secs, as Storm's executor throttles them.
 func (w *worker) reportErrors(errs <-chan componentError, done chan struct{}) {
 	defer close(done)
-	const perInterval, interval = 5, 10 * time.Second
+	perInterval, interval := w.periods.errorsPerInterval, w.periods.errorInterval
 	type window struct {
 		start time.Time
 		n     int
@@ -568,6 +574,8 @@ func (w *worker) readSettings() error {
 		heartbeat:         r.SecsOr(config.WorkerHeartbeatFreqSecs, time.Second),
 		zkHeartbeat:       r.SecsOr(config.TaskHeartbeatFreqSecs, 3*time.Second),
 		supervisorTimeout: r.SecsOr(config.SupervisorWorkerTimeoutSecs, 30*time.Second),
+		errorInterval:     r.SecsOr(config.TopologyErrorThrottleSecs, 10*time.Second),
+		errorsPerInterval: r.IntOr(config.TopologyMaxErrorReportPerIntv, 5),
 	}
 	return r.Err()
 }

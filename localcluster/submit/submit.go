@@ -65,6 +65,9 @@ type Options struct {
 	// into nimbus's inbox instead of copying it: that saves a test binary's
 	// whole transfer at every testkit submission.
 	Upload Uploader
+	// Warn, when set, gets each of nimbus's remarks on the submission: the
+	// keys it sets that localstorm accepts but does not use.
+	Warn func(msg string)
 }
 
 // Uploader hands code to nimbus and returns its upload id; f is at its start
@@ -218,9 +221,15 @@ func submitFile(ctx context.Context, c *api.Client, path, kind, name string, def
 	if opts.Inactive {
 		req.InitialStatus = "INACTIVE"
 	}
-	id, err := c.Submit(ctx, req)
+	reply, err := c.SubmitWithReply(ctx, req)
 	if err != nil {
 		return "", fmt.Errorf("submit %q: %w", name, err)
+	}
+	id := reply.TopologyID
+	if opts.Warn != nil {
+		for _, msg := range reply.NotUsed {
+			opts.Warn(msg)
+		}
 	}
 	if opts.Wait {
 		if err := WaitRunning(ctx, c, id); err != nil {
