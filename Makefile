@@ -40,6 +40,7 @@ FUZZ_TARGETS := \
 	./topology/flux:FuzzParse \
 	./topology/shell:FuzzDecodeShellMsg \
 	./topology/shell:FuzzReadMessage \
+	./topology/shell:FuzzServeInput \
 	./procs:FuzzParseStat \
 	./procs:FuzzParsePidRecord
 
