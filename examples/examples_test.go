@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 }
 
 // buildExamples builds the example binaries in one go invocation.
-func buildExamples(t *testing.T, pkgs ...string) string {
+func buildExamples(t testing.TB, pkgs ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)

@@ -25,6 +25,21 @@ type MetricsSender interface {
 // cannot return one; the main loop does).
 type collectorBase struct {
 	l *link
+	// noTaskIDs is ConfNoTaskIDs: emits do not ask for task ids (Emit
+	// returns nil), so they need no round trip to the host.
+	noTaskIDs bool
+}
+
+// ConfNoTaskIDs is the topology (or component) config key that, when true,
+// makes the collectors of a component served as multilang emit with
+// need_task_ids false: Emit and EmitStream return nil instead of the tasks
+// the tuple went to, and an emit costs no round trip to the host. For
+// components that ignore Emit's result (most do).
+const ConfNoTaskIDs = "localstorm.multilang.no.task.ids"
+
+func newCollectorBase(l *link, ctx *topology.Context) collectorBase {
+	no, _ := ctx.Conf[ConfNoTaskIDs].(bool)
+	return collectorBase{l: l, noTaskIDs: no}
 }
 
 func (c *collectorBase) fail(err error) {
@@ -46,6 +61,10 @@ func (c *collectorBase) SendMetric(name string, params any) {
 // emit sends an emit and returns the task ids the host replies.
 func (c *collectorBase) emit(msg emitMsg) []int {
 	msg.Command = "emit"
+	if c.noTaskIDs {
+		no := false
+		msg.NeedTaskIDs = &no
+	}
 	if msg.Tuple == nil {
 		msg.Tuple = topology.Values{}
 	}
@@ -92,7 +111,7 @@ func serveSpout(l *link, t *topology.Topology, ctx *topology.Context) error {
 	if err != nil {
 		return err
 	}
-	out := &mlSpoutCollector{collectorBase: collectorBase{l: l}, pending: map[string]any{}}
+	out := &mlSpoutCollector{collectorBase: newCollectorBase(l, ctx), pending: map[string]any{}}
 	var openErr error
 	if err := l.call(func() { openErr = spout.Open(ctx, out) }); err != nil {
 		return err
@@ -208,7 +227,7 @@ func serveBolt(l *link, t *topology.Topology, ctx *topology.Context) error {
 	if err != nil {
 		return err
 	}
-	out := &mlBoltCollector{collectorBase: collectorBase{l: l}, ids: map[*topology.Tuple]any{}}
+	out := &mlBoltCollector{collectorBase: newCollectorBase(l, ctx), ids: map[*topology.Tuple]any{}}
 	var prepErr error
 	if err := l.call(func() { prepErr = bolt.Prepare(ctx, out) }); err != nil {
 		return err

@@ -584,3 +584,28 @@ func FuzzServeInput(f *testing.F) {
 		}
 	})
 }
+
+// TestServeWithoutTaskIDs: with ConfNoTaskIDs, emits ask for no task ids
+// (no round trip) and Emit returns nil.
+func TestServeWithoutTaskIDs(t *testing.T) {
+	rec := &record{}
+	top := mlTopology(t, rec)
+	h := startServe(t, top, "upper", nil)
+	ctx := &topology.Context{ComponentID: "upper", TaskID: 1, PidDir: t.TempDir(), Definition: top.Definition,
+		TaskToComponent: map[int]string{1: "upper", 3: "words"}}
+	h.send(newHandshake(ctx, map[string]any{ConfNoTaskIDs: true}, nil))
+	h.recv() // pid
+	h.send(map[string]any{"id": "1", "comp": "words", "stream": "default", "task": 3, "tuple": []any{"a"}})
+	if m := h.recv(); m.Command != "emit" || m.NeedTaskIDs {
+		t.Fatalf("emit %+v, want need_task_ids false", m)
+	}
+	if m := h.recv(); m.Command != "ack" { // no task ids were sent: the bolt did not wait
+		t.Fatalf("ack %+v", m)
+	}
+	if err := h.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.tasks) != 1 || rec.tasks[0] != nil {
+		t.Errorf("Emit returned %v, want nil", rec.tasks)
+	}
+}
