@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -607,5 +608,65 @@ func TestServeWithoutTaskIDs(t *testing.T) {
 	}
 	if len(rec.tasks) != 1 || rec.tasks[0] != nil {
 		t.Errorf("Emit returned %v, want nil", rec.tasks)
+	}
+}
+
+// sumWindow emits the number of tuples of each window.
+type sumWindow struct{ out topology.WindowCollector }
+
+func (s *sumWindow) DeclareOutputFields(d topology.OutputDeclarer) { d.Declare(topology.Fields{"n"}) }
+func (s *sumWindow) Prepare(_ *topology.Context, out topology.WindowCollector) error {
+	s.out = out
+	return nil
+}
+func (s *sumWindow) Execute(w *topology.TupleWindow) { s.out.Emit(topology.Values{len(w.Tuples)}) }
+func (s *sumWindow) Cleanup()                        {}
+
+// TestServeWindowedBolt: a windowed bolt is carried inside the subprocess:
+// its window configuration comes from the definition; its emits are
+// anchored to the window's tuples, which are acked when they expire.
+func TestServeWindowedBolt(t *testing.T) {
+	b := topology.NewBuilder()
+	b.SetSpout("words", func() topology.Spout { return &mlSpout{rec: &record{}} }, 1)
+	b.SetWindowedBolt("win", func() topology.WindowedBolt { return &sumWindow{} }, 1, topology.WithTumblingWindow(topology.Count(2))).
+		ShuffleGrouping("words")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startServe(t, top, "win", nil)
+	ctx := &topology.Context{ComponentID: "win", TaskID: 1, PidDir: t.TempDir(), Definition: top.Definition,
+		TaskToComponent: map[int]string{1: "win", 3: "words"}}
+	h.send(newHandshake(ctx, map[string]any{"topology.message.timeout.secs": 30}, nil))
+	h.recv() // pid
+	for i, w := range []string{"a", "b"} {
+		h.send(map[string]any{"id": strconv.Itoa(i + 1), "comp": "words", "stream": "default", "task": 3, "tuple": []any{w}})
+	}
+	emit := h.recv()
+	if emit.Command != "emit" || !reflect.DeepEqual(emit.Tuple, topology.Values{int64(2)}) || !reflect.DeepEqual(emit.Anchors, []string{"1", "2"}) {
+		t.Fatalf("window emit %+v", emit)
+	}
+	h.send([]int{7})
+	// The next window expires the first one's tuples: they are acked.
+	for i, w := range []string{"c", "d"} {
+		h.send(map[string]any{"id": strconv.Itoa(i + 3), "comp": "words", "stream": "default", "task": 3, "tuple": []any{w}})
+	}
+	acked := map[any]bool{}
+	for range 3 {
+		switch m := h.recv(); m.Command {
+		case "ack":
+			acked[m.ID] = true
+		case "emit":
+			if !reflect.DeepEqual(m.Anchors, []string{"3", "4"}) {
+				t.Errorf("second window emit %+v", m)
+			}
+			h.send([]int{7})
+		}
+	}
+	if !acked["1"] || !acked["2"] {
+		t.Errorf("acked %v, want the expired window's tuples 1 and 2", acked)
+	}
+	if err := h.finish(); err != nil {
+		t.Fatal(err)
 	}
 }
