@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -23,6 +24,9 @@ import (
 //
 //	go test -run '^$' -bench WordCountMultilang -benchtime 1x -count 5 ./examples/
 func BenchmarkWordCountMultilang(b *testing.B) {
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		b.Skip("a Storm package's linux/amd64 binary runs only there")
+	}
 	bins := buildExamples(b, "./examples/wordcount/cmd/wordcount")
 	pkg := filepath.Join(b.TempDir(), "pkg")
 	if out, err := exec.Command(filepath.Join(bins, "wordcount"), "storm-package", "-o", pkg).CombinedOutput(); err != nil {
