@@ -43,6 +43,7 @@ FUZZ_TARGETS := \
 	./topology/flux:FuzzParse \
 	./topology/shell:FuzzDecodeShellMsg \
 	./topology/shell:FuzzReadMessage \
+	./topology/shell:FuzzServeInput \
 	./procs:FuzzParseStat \
 	./procs:FuzzParsePidRecord
 

@@ -23,7 +23,7 @@ var program = &cli.Program{
 	Commands: map[string]cli.Command{
 		"up":         command("boot a local cluster and block until Ctrl-C", supervising(runUp)),
 		"down":       command("stop a running cluster", runDown),
-		"submit":     command("submit a topology binary or a Flux YAML file", runSubmit),
+		"submit":     command("submit a topology binary, a Flux YAML file or a storm-package jar", runSubmit),
 		"list":       command("list topologies", runList),
 		"kill":       command("kill a topology", runKill),
 		"activate":   command("activate a topology", runActivate),
