@@ -135,3 +135,31 @@ func TestHistoryOff(t *testing.T) {
 		t.Fatalf("history off: %d samples", len(h.Times))
 	}
 }
+
+// BenchmarkHistorySample is one sample of a word-count-sized topology (five
+// components, seven executors, two workers heartbeating), and reports the
+// memory its history holds once full (default length, 900 samples).
+func BenchmarkHistorySample(b *testing.B) {
+	s := newHistoryStore(defaultHistorySecs)
+	now := time.Unix(1_000_000, 0)
+	comps := []string{"sentences", "split", "split", "count", "count", topology.AckerComponent, "__system"}
+	spouts := map[string]bool{"sentences": true}
+	obs := make([]execObservation, len(comps))
+	for i := range b.N + defaultHistorySecs {
+		if i == defaultHistorySecs {
+			b.ResetTimer()
+		}
+		now = now.Add(historyStep)
+		for k, c := range comps {
+			n := int64(i * 100)
+			obs[k] = execObservation{component: c, exec: cluster.ExecutorInfo{Start: k + 1, End: k + 1}, beatMs: now.UnixMilli(),
+				cum: totals{Emitted: n, Acked: n, Executed: n, CompleteLatencyMs: float64(n), ProcessLatencyMs: float64(n),
+					Streams: map[string]int64{streamKey(statEmitted, "default"): n}}, capacity: 0.1}
+		}
+		for port := range 2 {
+			s.observeWorker("t1", cluster.NodePort{Node: "s", Port: 6700 + port}, &cluster.WorkerHeartbeat{TimeMillis: now.UnixMilli(), RSSBytes: 9 << 20, CPUMillis: int64(i)})
+		}
+		s.sample("t1", obs, spouts, now)
+	}
+	b.ReportMetric(float64(s.bytes("t1")), "history-bytes/topology")
+}
