@@ -138,18 +138,38 @@ func BenchmarkUpSubmitFirstAck(b *testing.B) {
 func BenchmarkUpIdle(b *testing.B) {
 	bins := buildBinaries(b)
 	b.ResetTimer() // the first benchmark to run builds the binaries
-	b.Run("history=on", func(b *testing.B) { benchUpIdle(b, bins) })
-	b.Run("history=off", func(b *testing.B) { benchUpIdle(b, bins, "-c", "localstorm.nimbus.history.secs=0") })
+	b.Run("history=on", func(b *testing.B) { benchUpIdle(b, bins, false) })
+	b.Run("history=off", func(b *testing.B) { benchUpIdle(b, bins, false, "-c", "localstorm.nimbus.history.secs=0") })
 }
 
-func benchUpIdle(b *testing.B, bins binaries, args ...string) {
+// BenchmarkUpIdleTopology is BenchmarkUpIdle with a topology that runs but
+// has nothing to do (the word count after its spout's 10 sentences): its
+// two workers heartbeat, and nimbus samples their history every second.
+// The figures are of the `up` process only (the workers are their own).
+func BenchmarkUpIdleTopology(b *testing.B) {
+	bins := buildBinaries(b)
+	b.ResetTimer() // the first benchmark to run builds the binaries
+	b.Run("history=on", func(b *testing.B) { benchUpIdle(b, bins, true) })
+	b.Run("history=off", func(b *testing.B) { benchUpIdle(b, bins, true, "-c", "localstorm.nimbus.history.secs=0") })
+}
+
+// benchUpIdle measures `up` with args, with an idle word count when topo.
+func benchUpIdle(b *testing.B, bins binaries, topo bool, args ...string) {
 	const (
 		idleSettle = 2 * time.Second
 		idleWindow = 10 * time.Second
 	)
 	var cpu, rss []float64
 	for i := 0; i < b.N; i++ {
-		up := startUp(b, bins, fmt.Sprintf("idle%d", i), args...)
+		name := fmt.Sprintf("idle%d", i)
+		up := startUp(b, bins, name, args...)
+		if topo {
+			out, err := bins.cli(up.env, "submit", bins.firstack, "--cluster", name, "--wait", "-c", "wordcount.sentences.limit=10").CombinedOutput()
+			if err != nil {
+				up.stop(b)
+				b.Fatalf("submit: %v\n%s", err, out)
+			}
+		}
 		time.Sleep(idleSettle)
 		t0, c0 := time.Now(), cpuTicks(b, up.pid)
 		time.Sleep(idleWindow)
