@@ -125,6 +125,7 @@ func TestLiveUI(t *testing.T) {
 		b.Click(`a[href="#/zk/assignments"]`)
 		b.Click(fmt.Sprintf(`a[href="#/zk/assignments/%s"]`, id))
 		b.WaitText("main", "assignment (decoded)")
+		b.WaitJS("the znode's path in the breadcrumb", `[...document.querySelectorAll('#crumbs li')].map(l => l.textContent).join('/') === 'Cluster/ZooKeeper/assignments/`+id+`'`)
 		b.WaitJS("the assignment's executors in a table", `[...document.querySelectorAll('main table tbody tr')].filter(r => /^\[\d+-\d+\]$/.test(r.cells[0].textContent) && /^\d+$/.test(r.cells[2].textContent)).length >= 5`)
 	})
 }

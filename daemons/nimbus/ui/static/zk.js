@@ -66,7 +66,7 @@
       const segs = path.split('/').filter(Boolean);
       $('crumbs').replaceChildren(el('li', {}, el('a', {href: '#/'}, 'Cluster')),
         el('li', {}, el('a', {href: '#/zk', 'aria-current': segs.length ? null : 'page'}, 'ZooKeeper')),
-        segs.map((s, i) => el('li', {}, i === segs.length - 1 ? el('span', {'aria-current': 'page'}, s)
+        ...segs.map((s, i) => el('li', {}, i === segs.length - 1 ? el('span', {'aria-current': 'page'}, s)
           : el('a', {href: hashOf('/' + segs.slice(0, i + 1).join('/'))}, s))));
       const content = el('div', {});
       return {content, nodes: [el('h1', {}, `ZooKeeper ${path}`), el('p', {class: 'muted'}, 'Read-only view of the cluster\'s ZooKeeper tree (under storm.zookeeper.root), refreshed with the page.'), content],
