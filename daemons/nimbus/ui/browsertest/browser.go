@@ -117,11 +117,30 @@ func (b *Browser) Open(url string) {
 	b.run("open "+url, chromedp.Navigate(url), chromedp.WaitReady(chromedp.CSS("body")))
 }
 
-// Click waits for the element that selector (CSS) matches to be visible and
-// clicks it.
+// Click waits for an enabled element that selector (CSS) matches and clicks
+// it. The element is found and clicked in one step in the page: the UI
+// replaces its content every 2 s, so a node found earlier may be gone.
 func (b *Browser) Click(selector string) {
 	b.t.Helper()
-	b.run("click "+selector, chromedp.WaitVisible(chromedp.CSS(selector)), chromedp.Click(chromedp.CSS(selector)))
+	b.clickWhere("click "+selector, selector, "true")
+}
+
+// clickWhere clicks the first element selector matches for which the
+// JavaScript predicate pred (of e) holds and that is not disabled.
+func (b *Browser) clickWhere(what, selector, pred string) {
+	b.t.Helper()
+	b.WaitJS(what, fmt.Sprintf(`(() => {
+		const e = [...document.querySelectorAll(%q)].find(e => !e.disabled && (%s));
+		if (e) e.click();
+		return !!e;
+	})()`, selector, pred))
+}
+
+// ClickText is Click of the element whose text (trimmed) is text: a button
+// by its label.
+func (b *Browser) ClickText(selector, text string) {
+	b.t.Helper()
+	b.clickWhere(fmt.Sprintf("click %s %q", selector, text), selector, fmt.Sprintf("e.textContent.trim() === %q", text))
 }
 
 // Confirm presses the confirm button of the UI's open confirmation dialog.

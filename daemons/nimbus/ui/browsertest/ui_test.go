@@ -115,6 +115,14 @@ func TestLiveUI(t *testing.T) {
 		b.WaitJS("worker memory charted", `[...document.querySelectorAll('figure.chart')].some(f =>
 			f.querySelector('figcaption').textContent.startsWith('Worker memory') && [...f.querySelectorAll('path.line')].some(p => +p.dataset.points > 1))`)
 
+		// An action through its confirmation dialog.
+		b.ClickText(".actions button", "Deactivate")
+		b.Confirm()
+		b.WaitText(".cards .badge", "INACTIVE")
+		b.ClickText(".actions button", "Activate")
+		b.Confirm()
+		b.WaitText(".cards .badge", "ACTIVE")
+
 		b.Click(fmt.Sprintf(`a[href="#/topology/%s/component/split"]`, id))
 		b.WaitText("h1", "split")
 		b.WaitJS("the component's capacity chart with data points", `[...document.querySelectorAll('figure.chart')].some(f =>
