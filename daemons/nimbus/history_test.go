@@ -2,6 +2,7 @@ package nimbus
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,4 +163,27 @@ func BenchmarkHistorySample(b *testing.B) {
 		s.sample("t1", obs, spouts, now)
 	}
 	b.ReportMetric(float64(s.bytes("t1")), "history-bytes/topology")
+}
+
+func TestHistorySecsSetting(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want int
+		err  bool
+	}{{nil, defaultHistorySecs, false}, {0, 0, false}, {60, 60, false}, {-1, 0, true}, {maxHistorySecs + 1, 0, true}, {"x", 0, true}} {
+		c := withDefaults(nil)
+		if tc.v != nil {
+			c[HistorySecs] = tc.v
+		}
+		s, err := readSettings(c)
+		if (err != nil) != tc.err || (!tc.err && s.historySecs != tc.want) {
+			t.Errorf("%s=%v: %d, %v; want %d (error %v)", HistorySecs, tc.v, s.historySecs, err, tc.want, tc.err)
+		}
+		if err != nil && !strings.Contains(err.Error(), HistorySecs) {
+			t.Errorf("%s=%v: the error %q does not name the key", HistorySecs, tc.v, err)
+		}
+	}
+	if newHistoryStore(0) != nil {
+		t.Error("history 0 s: a store is kept")
+	}
 }
