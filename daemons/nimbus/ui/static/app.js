@@ -151,8 +151,9 @@ async function topology(id, shell) {
   ];
 }
 
-// capacity marks a bolt near saturation (Storm UI's warning threshold is 0.8).
+// compLink links to a component's page (charts.js).
 const compLink = (id, comp) => el('a', {href: `#/topology/${enc(id)}/component/${enc(comp)}`}, comp);
+// capacity marks a bolt near saturation (Storm UI's warning threshold is 0.8).
 const capacity = c => el('span', {class: parseFloat(c) >= 0.8 ? 'bad' : null}, c || '');
 
 // graph draws the topology as inline SVG: components as boxes in columns by
