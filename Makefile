@@ -30,6 +30,7 @@ FUZZ_TARGETS := \
 	./daemons/zookeeper:FuzzParseZooCfg \
 	./daemons/zookeeper:FuzzScanLog \
 	./daemons/cluster:FuzzDecodeRecord \
+	./daemons/cluster:FuzzDecodeNode \
 	./daemons/config:FuzzParseOverride \
 	./daemons/config:FuzzParseYAML \
 	./daemons/localstate:FuzzDecode \

@@ -47,6 +47,7 @@ var program = &cli.Program{
 		"kill_workers":    command("kill every worker process of the cluster (supervisors relaunch them)", runKillWorkers),
 		"export":          command("export the logs, topology documents and ZooKeeper dump of a cluster (for CI artifacts)", runExport),
 		"wait":            command("wait until a cluster or topology reaches a state (for scripts)", runWait),
+		"zk":              command("read the cluster's ZooKeeper tree: zk ls|get PATH, Storm's records decoded", runZK),
 	},
 }
 

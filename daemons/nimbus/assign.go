@@ -147,6 +147,7 @@ func (n *Nimbus) readBeats(id string, a *cluster.Assignment, now time.Time) (map
 		if hb == nil {
 			continue
 		}
+		n.history.observeWorker(id, slot, hb)
 		for _, eb := range hb.Executors {
 			// A heartbeat only counts for executors assigned to its slot: a
 			// stale worker of an old assignment does not keep them alive.

@@ -96,7 +96,8 @@ type Nimbus struct {
 	// infoMu guards what the read API uses besides ZooKeeper.
 	infoMu      sync.Mutex
 	stats       *statsStore
-	statsSaved  time.Time // when the monitor last saved stats (timer goroutine only)
+	history     *historyStore // nil when localstorm.nimbus.history.secs is 0
+	statsSaved  time.Time     // when the monitor last saved stats (timer goroutine only)
 	schedStatus map[string]ScheduleStatus
 	alive       map[string]map[cluster.ExecutorInfo]bool // topology id → executor liveness at the last round
 	codes       map[string]*topologyCode
@@ -195,6 +196,9 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		}
 		return nil
 	})
+	if n.history != nil {
+		n.timer.ScheduleRecurring(historyStep, historyStep, n.sampleHistory)
+	}
 	n.timer.ScheduleRecurring(0, n.set.inboxCleanupFreq, func() error {
 		if err := n.cleanInbox(); err != nil {
 			return fmt.Errorf("clean inbox: %w", err)
@@ -253,6 +257,7 @@ func newNimbus(opts Options) (*Nimbus, error) {
 		hb:               newHeartbeatCache(),
 		pending:          map[string]func(){},
 		stats:            newStatsStore(),
+		history:          newHistoryStore(set.historySecs),
 		schedStatus:      map[string]ScheduleStatus{},
 		alive:            map[string]map[cluster.ExecutorInfo]bool{},
 		codes:            map[string]*topologyCode{},

@@ -34,6 +34,9 @@ type Service interface {
 	TopologyWorkers(ctx context.Context, id string) (*api.TopologyWorkers, error)
 	Visualization(ctx context.Context, id, window string, sys bool) (map[string]any, error)
 	VisualizationInit(ctx context.Context, id, window string, sys bool) (map[string]any, error)
+	// The live history (history.go) and the ZooKeeper explorer (zkexplorer.go).
+	TopologyHistory(ctx context.Context, id, component string, secs int) (*api.History, error)
+	ZNode(ctx context.Context, path string) (*api.ZNode, error)
 }
 
 var _ Service = (*Nimbus)(nil)

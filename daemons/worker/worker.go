@@ -424,6 +424,8 @@ func (w *worker) writeZKHeartbeat() {
 		V: cluster.SchemaVersion, TopologyID: w.opts.TopologyID,
 		TimeSecs: now.Unix(), TimeMillis: now.UnixMilli(), UptimeSecs: int64(now.Sub(w.started).Seconds()),
 	}
+	usage := procs.SelfUsage()
+	hb.RSSBytes, hb.CPUMillis = usage.RSSBytes, usage.CPUMillis
 	for _, e := range w.executors {
 		hb.Executors = append(hb.Executors, cluster.ExecutorHeartbeat{
 			Executor: e.info, Component: e.component, UptimeSecs: int64(now.Sub(e.stats.started).Seconds()),
