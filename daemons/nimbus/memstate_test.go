@@ -24,6 +24,7 @@ type memState struct {
 	failWrites  error
 	// supervisorsCB is the one-shot watch on /supervisors.
 	supervisorsCB cluster.Callback
+	logConfigs    map[string]*cluster.LogConfig
 }
 
 func newMemState() *memState {
@@ -224,6 +225,26 @@ func (m *memState) RemoveStorm(id string) error {
 	defer m.mu.Unlock()
 	delete(m.storms, id)
 	delete(m.assignments, id)
+	delete(m.logConfigs, id)
+	return nil
+}
+
+func (m *memState) TopologyLogConfig(id string, cb cluster.Callback) (*cluster.LogConfig, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.logConfigs[id], nil
+}
+
+func (m *memState) SetTopologyLogConfig(id string, c *cluster.LogConfig) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.write(); err != nil {
+		return err
+	}
+	if m.logConfigs == nil {
+		m.logConfigs = map[string]*cluster.LogConfig{}
+	}
+	m.logConfigs[id] = c
 	return nil
 }
 
