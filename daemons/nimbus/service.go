@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -34,6 +35,9 @@ type Service interface {
 	TopologyWorkers(ctx context.Context, id string) (*api.TopologyWorkers, error)
 	Visualization(ctx context.Context, id, window string, sys bool) (map[string]any, error)
 	VisualizationInit(ctx context.Context, id, window string, sys bool) (map[string]any, error)
+	// The topology's dynamic log levels (logconfig.go).
+	LogConfig(ctx context.Context, id string) (*cluster.LogConfig, error)
+	SetLogConfig(ctx context.Context, id string, levels map[string]cluster.LogLevel) error
 }
 
 var _ Service = (*Nimbus)(nil)

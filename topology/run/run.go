@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -128,7 +129,11 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("worker of %q: %w", env.Name, err)
 	}
 	opts.Topology = t
-	opts.Logger = slog.New(slog.NewTextHandler(env.Err, nil))
+	// Every level reaches the text handler; the worker's log levels (ROOT
+	// and one per component, set by the topology's log config) filter.
+	opts.LogLevels = worker.NewLogLevels(slog.LevelInfo)
+	opts.Logger = slog.New(opts.LogLevels.Handler(slog.NewTextHandler(env.Err, &slog.HandlerOptions{Level: slog.Level(math.MinInt32)})))
+	slog.SetDefault(opts.Logger) // the shell components' loggers
 	opts.Ready = env.Out
 	worker.TuneGC()
 	return worker.Run(ctx, opts)
