@@ -261,7 +261,7 @@ func runWorker(ctx context.Context, s cli.Streams, g *globals, args []string) er
 		return err
 	}
 	opts.Topology = topo
-	opts.Logger = stderrLogger(s, slog.LevelInfo)
+	worker.UseProcessLogger(&opts, s.Err)
 	opts.Ready = s.Out
 	return worker.Run(ctx, opts)
 }

@@ -2,7 +2,9 @@ package worker
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -245,4 +247,15 @@ func loggerNames(c *cluster.LogConfig) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// UseProcessLogger gives opts the logger of a worker process, which writes
+// text to w at the levels the topology's log config sets (INFO until
+// then), and makes it the process's default logger, which the shell
+// components log to. A worker process's main calls it before Run.
+func UseProcessLogger(opts *Options, w io.Writer) {
+	opts.LogLevels = NewLogLevels(slog.LevelInfo)
+	// Every level reaches the text handler; the log levels filter.
+	opts.Logger = slog.New(opts.LogLevels.Handler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.Level(math.MinInt32)})))
+	slog.SetDefault(opts.Logger)
 }

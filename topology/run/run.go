@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 
@@ -129,11 +127,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("worker of %q: %w", env.Name, err)
 	}
 	opts.Topology = t
-	// Every level reaches the text handler; the worker's log levels (ROOT
-	// and one per component, set by the topology's log config) filter.
-	opts.LogLevels = worker.NewLogLevels(slog.LevelInfo)
-	opts.Logger = slog.New(opts.LogLevels.Handler(slog.NewTextHandler(env.Err, &slog.HandlerOptions{Level: slog.Level(math.MinInt32)})))
-	slog.SetDefault(opts.Logger) // the shell components' loggers
+	worker.UseProcessLogger(&opts, env.Err)
 	opts.Ready = env.Out
 	worker.TuneGC()
 	return worker.Run(ctx, opts)
