@@ -21,6 +21,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/cli"
+	"github.com/localstorm/localstorm/internal/daemonlog"
 	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/topology"
 )
@@ -136,16 +137,29 @@ type daemonSetup struct {
 	logger  *slog.Logger
 	fatal   chan error // the cluster state's fatal errors
 	state   cluster.StormClusterState
+	// logFile is the daemon's Storm log file (nimbus.log, supervisor.log)
+	// in storm.log.dir, else {dir}/logs; logger writes it too.
+	logFile *daemonlog.File
 }
 
-// setup loads the configuration and connects to ZooKeeper; the caller
-// disconnects the state.
-func (d *daemonFlags) setup(ctx context.Context, s cli.Streams) (*daemonSetup, error) {
+// close disconnects the state and closes the log file.
+func (ds *daemonSetup) close() {
+	_ = ds.state.Disconnect()
+	_ = ds.logFile.Close()
+}
+
+// setup loads the configuration, opens the daemon's log file logName and
+// connects to ZooKeeper; the caller closes the setup.
+func (d *daemonFlags) setup(ctx context.Context, s cli.Streams, logName string) (*daemonSetup, error) {
 	conf, servers, err := daemonConf(*d.stormYAML, *d.overrides, *d.zk)
 	if err != nil {
 		return nil, err
 	}
-	ds := &daemonSetup{conf: conf, servers: servers, logger: stderrLogger(s, slog.LevelInfo), fatal: make(chan error, 1)}
+	logFile, err := daemonlog.Open(daemonlog.Dir(conf, workercontract.LocalDir(*d.dir).LogsRoot()), logName)
+	if err != nil {
+		return nil, err
+	}
+	ds := &daemonSetup{conf: conf, servers: servers, logger: logFile.Tee(stderrLogger(s, slog.LevelInfo)), fatal: make(chan error, 1), logFile: logFile}
 	ds.state, err = connect(ctx, conf, ds.logger, func(err error) {
 		select {
 		case ds.fatal <- err:
@@ -153,6 +167,7 @@ func (d *daemonFlags) setup(ctx context.Context, s cli.Streams) (*daemonSetup, e
 		}
 	})
 	if err != nil {
+		_ = logFile.Close()
 		return nil, err
 	}
 	return ds, nil
@@ -170,11 +185,11 @@ func runNimbus(ctx context.Context, s cli.Streams, g *globals, args []string) er
 	if err := checkListen("api-addr", *apiAddr); err != nil {
 		return err
 	}
-	ds, err := df.setup(ctx, s)
+	ds, err := df.setup(ctx, s, daemonlog.NimbusFile)
 	if err != nil {
 		return initFailed(err)
 	}
-	defer ds.state.Disconnect()
+	defer ds.close()
 	n, err := nimbus.Start(ctx, nimbus.Options{Conf: ds.conf, LocalDir: *df.dir, State: ds.state, APIAddr: *apiAddr, APIHosts: *apiHosts, ThriftAddr: standaloneThriftAddr(ds.conf), Logger: ds.logger})
 	if err != nil {
 		return initFailed(err)
@@ -193,11 +208,11 @@ func runSupervisor(ctx context.Context, s cli.Streams, g *globals, args []string
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	ds, err := df.setup(ctx, s)
+	ds, err := df.setup(ctx, s, daemonlog.SupervisorFile)
 	if err != nil {
 		return initFailed(err)
 	}
-	defer ds.state.Disconnect()
+	defer ds.close()
 	host := *hostname
 	if host == "" {
 		host, _ = os.Hostname()

@@ -587,11 +587,12 @@ func TestEndToEndStandaloneDaemons(t *testing.T) {
 	})
 	fast := []string{"-c", "nimbus.monitor.freq.secs=0.2", "-c", "supervisor.monitor.frequency.secs=0.2",
 		"-c", "supervisor.heartbeat.frequency.secs=0.2", "-c", "task.heartbeat.frequency.secs=0.2"}
-	e.background("nimbus serving", append([]string{"nimbus", "--zookeeper", zk, "--dir", t.TempDir(),
+	nimbusDir, supDir := t.TempDir(), t.TempDir()
+	e.background("nimbus serving", append([]string{"nimbus", "--zookeeper", zk, "--dir", nimbusDir,
 		"--api-addr", fmt.Sprintf("127.0.0.1:%d", apiPort)}, fast...)...)
 	slots := fmt.Sprintf("supervisor.slots.ports=[%d,%d]", freePort(t), freePort(t))
 	e.background("running", append([]string{"supervisor", "--zookeeper", zk, "--nimbus", apiURL,
-		"--dir", t.TempDir(), "--hostname", "localhost", "-c", slots}, fast...)...)
+		"--dir", supDir, "--hostname", "localhost", "-c", slots}, fast...)...)
 
 	var sum api.ClusterSummary
 	testutil.Eventually(t, 30*time.Second, "the supervisor registers with nimbus", func() (bool, string) {
@@ -607,4 +608,10 @@ func TestEndToEndStandaloneDaemons(t *testing.T) {
 		return acked > 0, fmt.Sprintf("acked %d, status %s", acked, info.Status)
 	})
 	e.ok("kill", "flux-wordcount", "--api", apiURL, "-w", "0")
+	// Each daemon writes Storm's log file into its local dir's logs.
+	for path, who := range map[string]string{filepath.Join(nimbusDir, "logs", "nimbus.log"): "nimbus serving", filepath.Join(supDir, "logs", "supervisor.log"): "supervisor"} {
+		if b, err := os.ReadFile(path); err != nil || !strings.Contains(string(b), "level=INFO") {
+			t.Errorf("%s (%s): %v\n%s", path, who, err, b)
+		}
+	}
 }
