@@ -20,8 +20,8 @@ import (
 	"github.com/localstorm/localstorm/daemons/nimbus"
 	"github.com/localstorm/localstorm/daemons/supervisor"
 	"github.com/localstorm/localstorm/daemons/workercontract"
-	"github.com/localstorm/localstorm/internal/daemonlog"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/daemonlog"
 	"github.com/localstorm/localstorm/internal/errlist"
 )
 
@@ -34,8 +34,8 @@ type Cluster struct {
 	// supervisor.log (every supervisor's lines, each with its daemon) in
 	// the daemon log dir that nimbus's logviewer serves.
 	nimbusLog, supervisorLog *daemonlog.File
-	tempDir bool
-	lock    *os.File
+	tempDir                  bool
+	lock                     *os.File
 
 	zkServer    *zookeeper.Server  // embedded mode
 	zkContainer ContainerZooKeeper // container mode
