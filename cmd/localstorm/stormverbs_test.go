@@ -48,6 +48,8 @@ func TestStormVerbsArguments(t *testing.T) {
 		{[]string{"kill_workers", "--api", "http://127.0.0.1:1"}, 2, "use --cluster NAME, not --api"},
 		{[]string{"rebalance", "wc", "-t", `{"topology.debug": true}`}, 1, "does not change a topology's configuration"},
 		{[]string{"rebalance", "wc", "--executor", "split"}, 2, "COMPONENT=N"},
+		{[]string{"rebalance", "wc", "-r", `{"split": {"memory.mb": 256}}`}, 1, "does not schedule by resources"},
+		{[]string{"rebalance", "wc", "--resources", `{}`}, 1, "does not schedule by resources"},
 		// Storm's long flags parse: the command gets as far as the cluster.
 		{[]string{"rebalance", "wc", "--executor", "split=3", "--wait-time-secs", "0", "--topology-conf", "", "--cluster", "nothere"}, 1, "no running cluster"},
 		{[]string{"kill", "wc", "--wait-time-secs", "0", "--cluster", "nothere"}, 1, "no running cluster"},
