@@ -26,7 +26,9 @@ func (h *Handler) executorStats(ctx context.Context, id string, def *topology.De
 	for _, e := range all {
 		s := &storm.ExecutorStats{
 			Emitted: map[string]map[string]int64{}, Transferred: map[string]map[string]int64{},
-			Specific: &storm.ExecutorSpecificStats{},
+			// Rate is Storm's stats sampling rate: workers here count
+			// every tuple.
+			Specific: &storm.ExecutorSpecificStats{}, Rate: 1,
 		}
 		if e.Spout {
 			s.Specific.Spout = &storm.SpoutStats{Acked: map[string]map[string]int64{}, Failed: map[string]map[string]int64{}, CompleteMsAvg: map[string]map[string]float64{}}

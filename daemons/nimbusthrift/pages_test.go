@@ -124,7 +124,7 @@ func TestTopologyInfoExecutorStats(t *testing.T) {
 		stats[e.ComponentID] = e.Stats
 	}
 	sp := stats["words"]
-	if sp == nil || sp.Emitted["600"]["default"] != 50 || sp.Specific.Spout == nil || sp.Specific.Spout.Acked["600"]["default"] != 9 ||
+	if sp == nil || sp.Rate != 1 || sp.Emitted["600"]["default"] != 50 || sp.Specific.Spout == nil || sp.Specific.Spout.Acked["600"]["default"] != 9 ||
 		sp.Specific.Spout.CompleteMsAvg["600"]["default"] != 2.5 {
 		t.Fatalf("spout executor stats %+v", sp)
 	}
