@@ -537,3 +537,28 @@ type LogMatch struct {
 	MatchString  string `json:"matchString"`
 	LogviewerURL string `json:"logviewerURL"`
 }
+
+// ExecutorStreamStats are one executor's counts per window and stream
+// (Storm's ExecutorStats of getTopologyInfo): Windows maps each of
+// api.Windows to that window's counts.
+type ExecutorStreamStats struct {
+	ID        string                  `json:"id"` // "[start-end]"
+	Component string                  `json:"component"`
+	Spout     bool                    `json:"spout"`
+	Windows   map[string]StreamCounts `json:"windows"`
+}
+
+// StreamCounts are an executor's counters per stream over one window, and
+// its mean latencies (ms) over the window.
+type StreamCounts struct {
+	Emitted     map[string]int64 `json:"emitted"`
+	Transferred map[string]int64 `json:"transferred"`
+	Acked       map[string]int64 `json:"acked"`
+	Failed      map[string]int64 `json:"failed"`
+	Executed    map[string]int64 `json:"executed"`
+	// CompleteLatencyMs (a spout's), ProcessLatencyMs and ExecuteLatencyMs
+	// (a bolt's) are means over the window.
+	CompleteLatencyMs float64 `json:"completeLatencyMs"`
+	ProcessLatencyMs  float64 `json:"processLatencyMs"`
+	ExecuteLatencyMs  float64 `json:"executeLatencyMs"`
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/cli"
+	"github.com/localstorm/localstorm/internal/daemonlog"
 	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/topology"
 )
@@ -141,6 +142,15 @@ type daemonSetup struct {
 	logger   *slog.Logger
 	fatal    chan error // the cluster state's fatal errors
 	state    cluster.StormClusterState
+	// logFile is the daemon's Storm log file (nimbus.log, supervisor.log)
+	// in storm.log.dir, else {storm.local.dir}/logs; logger writes it too.
+	logFile *daemonlog.File
+}
+
+// close disconnects the state and closes the log file.
+func (ds *daemonSetup) close() {
+	_ = ds.state.Disconnect()
+	_ = ds.logFile.Close()
 }
 
 // config is the daemon's configuration (daemonConf) and ZooKeeper servers,
@@ -157,15 +167,19 @@ func (d *daemonFlags) config() (config.Conf, []string, stormConf, error) {
 	return conf, servers, sc, err
 }
 
-// setup loads the configuration and connects to ZooKeeper; the caller
-// disconnects the state.
-func (d *daemonFlags) setup(ctx context.Context, s cli.Streams) (*daemonSetup, error) {
+// setup loads the configuration, opens the daemon's log file logName and
+// connects to ZooKeeper; the caller closes the setup.
+func (d *daemonFlags) setup(ctx context.Context, s cli.Streams, logName string) (*daemonSetup, error) {
 	conf, servers, sc, err := d.config()
 	if err != nil {
 		return nil, err
 	}
-	ds := &daemonSetup{conf: conf, servers: servers, logger: stderrLogger(s, slog.LevelInfo), fatal: make(chan error, 1)}
-	ds.localDir, _ = conf.String(config.StormLocalDir)
+	localDir, _ := conf.String(config.StormLocalDir)
+	logFile, err := daemonlog.Open(daemonlog.Dir(conf, workercontract.LocalDir(localDir).LogsRoot()), logName)
+	if err != nil {
+		return nil, err
+	}
+	ds := &daemonSetup{conf: conf, localDir: localDir, servers: servers, logger: logFile.Tee(stderrLogger(s, slog.LevelInfo)), fatal: make(chan error, 1), logFile: logFile}
 	ds.logger.Info(sc.readFrom(), "storm.local.dir", ds.localDir)
 	sc.warnNotUsed(s.Err)
 	ds.state, err = connect(ctx, conf, ds.logger, func(err error) {
@@ -175,6 +189,7 @@ func (d *daemonFlags) setup(ctx context.Context, s cli.Streams) (*daemonSetup, e
 		}
 	})
 	if err != nil {
+		_ = logFile.Close()
 		return nil, err
 	}
 	return ds, nil
@@ -199,11 +214,11 @@ func runNimbus(ctx context.Context, s cli.Streams, g *globals, args []string) er
 	if err := checkListen("api-addr", *apiAddr); err != nil {
 		return err
 	}
-	ds, err := df.setup(ctx, s)
+	ds, err := df.setup(ctx, s, daemonlog.NimbusFile)
 	if err != nil {
 		return initFailed(err)
 	}
-	defer ds.state.Disconnect()
+	defer ds.close()
 	n, err := nimbus.Start(ctx, nimbus.Options{Conf: ds.conf, LocalDir: ds.localDir, State: ds.state, APIAddr: *apiAddr, APIHosts: *apiHosts, ThriftAddr: standaloneThriftAddr(ds.conf), Logger: ds.logger})
 	if err != nil {
 		return initFailed(err)
@@ -222,11 +237,11 @@ func runSupervisor(ctx context.Context, s cli.Streams, g *globals, args []string
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	ds, err := df.setup(ctx, s)
+	ds, err := df.setup(ctx, s, daemonlog.SupervisorFile)
 	if err != nil {
 		return initFailed(err)
 	}
-	defer ds.state.Disconnect()
+	defer ds.close()
 	host := *hostname
 	if host == "" {
 		host, _ = os.Hostname()
@@ -290,7 +305,7 @@ func runWorker(ctx context.Context, s cli.Streams, g *globals, args []string) er
 		return err
 	}
 	opts.Topology = topo
-	opts.Logger = stderrLogger(s, slog.LevelInfo)
+	worker.UseProcessLogger(&opts, s.Err)
 	opts.Ready = s.Out
 	return worker.Run(ctx, opts)
 }

@@ -628,4 +628,10 @@ func TestEndToEndStandaloneDaemons(t *testing.T) {
 		t.Errorf("isupervisor under storm.local.dir holds id %q (%v); the supervisor is %s", id, err, sups.Supervisors[0].ID)
 	}
 	e.ok("kill", "flux-wordcount", "--api", apiURL, "-w", "0")
+	// Each daemon writes Storm's log file into its local dir's logs.
+	for path, who := range map[string]string{filepath.Join(nimbusDir, "logs", "nimbus.log"): "nimbus serving", filepath.Join(supDir, "logs", "supervisor.log"): "supervisor"} {
+		if b, err := os.ReadFile(path); err != nil || !strings.Contains(string(b), "level=INFO") {
+			t.Errorf("%s (%s): %v\n%s", path, who, err, b)
+		}
+	}
 }

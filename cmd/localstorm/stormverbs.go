@@ -44,15 +44,20 @@ func stormFlagNames(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 }
 
 // registerTopologyConf adds Storm's `rebalance -t/--topology-conf` and
-// returns the check to run after parsing: localstorm does not change a
-// topology's configuration on rebalance, so a non-empty value is refused.
+// `-r/--resources` and returns the check to run after parsing: localstorm
+// does not change a topology's configuration on rebalance, nor schedules by
+// resources, so a non-empty value is refused.
 func registerTopologyConf(fs *pflag.FlagSet) func() error {
 	conf := fs.StringP("topology-conf", "t", "", "Storm's topology conf change (JSON); not supported: refused when given")
+	resources := fs.StringP("resources", "r", "", "Storm's resource overrides (JSON); not supported: refused when given")
 	return func() error {
-		if strings.TrimSpace(*conf) == "" {
-			return nil
+		if strings.TrimSpace(*conf) != "" {
+			return errors.New("rebalance --topology-conf: localstorm does not change a topology's configuration on rebalance; kill and resubmit it with -c key=value")
 		}
-		return errors.New("rebalance --topology-conf: localstorm does not change a topology's configuration on rebalance; kill and resubmit it with -c key=value")
+		if strings.TrimSpace(*resources) != "" {
+			return errors.New("rebalance --resources: localstorm does not schedule by resources; change parallelism with -e COMPONENT=N and workers with -n N")
+		}
+		return nil
 	}
 }
 

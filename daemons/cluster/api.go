@@ -100,6 +100,9 @@ type StormClusterState interface {
 	Errors(topologyID, component string) ([]ErrorInfo, error)
 	// LastError returns the component's newest error, nil when none.
 	LastError(topologyID, component string) (*ErrorInfo, error)
+	// TopologyLogConfig reads /logconfigs/<id> (nil when never set).
+	TopologyLogConfig(topologyID string, cb Callback) (*LogConfig, error)
+	SetTopologyLogConfig(topologyID string, c *LogConfig, acl ...ACL) error
 	// OnReconnect registers fn to run after a lost session was replaced by a
 	// new one (ephemeral nodes re-created); owners re-read and re-register.
 	OnReconnect(fn func())

@@ -40,6 +40,7 @@ type stormState struct {
 	assignmentInfoWithVersionCB map[string]Callback
 	assignmentVersionCB         map[string]Callback
 	stormBaseCB                 map[string]Callback
+	logConfigCB                 map[string]Callback
 	reconnectFns                []func()
 }
 
@@ -71,6 +72,7 @@ func newStormState(state ClusterState, logger *slog.Logger, onFatal func(error),
 		assignmentInfoWithVersionCB: map[string]Callback{},
 		assignmentVersionCB:         map[string]Callback{},
 		stormBaseCB:                 map[string]Callback{},
+		logConfigCB:                 map[string]Callback{},
 	}
 	s.dispID = state.Register(s.dispatch)
 	for _, p := range subtrees {
@@ -117,6 +119,8 @@ func (s *stormState) dispatch(ev Event) {
 		s.issueMap(s.stormBaseCB, toks[1])
 	case sub == StormsRoot:
 		// No storm id: nothing to issue.
+	case sub == LogconfigsRoot && len(toks) > 1:
+		s.issueMap(s.logConfigCB, toks[1])
 	case sub == CredentialsRoot || sub == LogconfigsRoot || sub == BackpressureRoot:
 		// Known subtrees whose callbacks localstorm does not offer.
 	default:
@@ -163,7 +167,7 @@ func (s *stormState) reconnected() {
 		}
 	}
 	s.assignmentsCB, s.supervisorsCB = nil, nil
-	for _, m := range []map[string]Callback{s.assignmentInfoCB, s.assignmentInfoWithVersionCB, s.assignmentVersionCB, s.stormBaseCB} {
+	for _, m := range []map[string]Callback{s.assignmentInfoCB, s.assignmentInfoWithVersionCB, s.assignmentVersionCB, s.stormBaseCB, s.logConfigCB} {
 		ids := slices.Sorted(maps.Keys(m))
 		for _, id := range ids {
 			cbs = append(cbs, m[id])

@@ -58,6 +58,7 @@ func TestDispatch(t *testing.T) {
 				assignmentInfoWithVersionCB: map[string]Callback{},
 				assignmentVersionCB:         map[string]Callback{},
 				stormBaseCB:                 map[string]Callback{},
+				logConfigCB:                 map[string]Callback{},
 			}
 			mark := func(name string) Callback { return func() { fired = append(fired, name) } }
 			s.assignmentsCB = mark("assignments")

@@ -102,6 +102,7 @@ func newHandler(svc Service, opts handlerOptions, log *slog.Logger) http.Handler
 	mux.Handle("GET "+api.PathTopology+"{id}/code/{file}", http.HandlerFunc(h.serveCode))
 	h.registerStormUI(mux, handle)
 	h.registerHistoryAndZK(handle)
+	h.registerLogConfig(handle, post)
 	h.registerFaults(post, opts.faults)
 	mux.Handle("GET "+api.PathMetrics, metricsHandler(svc, log))
 	// The web UI serves what is not under /api/ (its own 404 and 405 for

@@ -26,7 +26,8 @@ type memState struct {
 	supervisorsCB cluster.Callback
 	// calls logs StormBase reads and RemoveStorm calls ("StormBase id",
 	// "RemoveStorm id"), for tests of nimbus's order at start.
-	calls []string
+	calls      []string
+	logConfigs map[string]*cluster.LogConfig
 }
 
 func newMemState() *memState {
@@ -231,6 +232,26 @@ func (m *memState) RemoveStorm(id string) error {
 	m.calls = append(m.calls, "RemoveStorm "+id)
 	delete(m.storms, id)
 	delete(m.assignments, id)
+	delete(m.logConfigs, id)
+	return nil
+}
+
+func (m *memState) TopologyLogConfig(id string, cb cluster.Callback) (*cluster.LogConfig, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.logConfigs[id], nil
+}
+
+func (m *memState) SetTopologyLogConfig(id string, c *cluster.LogConfig, acl ...cluster.ACL) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.write(); err != nil {
+		return err
+	}
+	if m.logConfigs == nil {
+		m.logConfigs = map[string]*cluster.LogConfig{}
+	}
+	m.logConfigs[id] = c
 	return nil
 }
 

@@ -94,7 +94,9 @@ type Nimbus struct {
 	counter int64             // submitted topologies, for ids
 
 	// infoMu guards what the read API uses besides ZooKeeper.
-	infoMu      sync.Mutex
+	infoMu sync.Mutex
+	// logConfigMu serializes the read-merge-write of SetLogConfig.
+	logConfigMu sync.Mutex
 	stats       *statsStore
 	history     *historyStore // nil when localstorm.nimbus.history.secs is 0
 	statsSaved  time.Time     // when the monitor last saved stats (timer goroutine only)

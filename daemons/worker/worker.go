@@ -38,7 +38,11 @@ type Options struct {
 	// Topology makes the component instances (from the binary's builder, or Flux).
 	Topology *topology.Topology
 	Logger   *slog.Logger // nil: discard
-	Ready    io.Writer    // the ready line is written here (stdout); nil: none
+	// LogLevels, when set, are the levels Logger's handler obeys
+	// (LogLevels.Handler); the worker sets them from the topology's log
+	// config.
+	LogLevels *LogLevels
+	Ready     io.Writer // the ready line is written here (stdout); nil: none
 }
 
 // ParseArgs reads the worker command line (workercontract.Parse) into Options.
@@ -249,6 +253,12 @@ func (w *worker) run(ctx context.Context) error {
 		fmt.Fprintln(o.Ready, workercontract.Ready{Port: o.Port, Pid: os.Getpid()})
 	}
 	w.logger.Info("worker started", "executors", len(w.executors), "pid", os.Getpid())
+	if o.LogLevels != nil {
+		lcCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); w.watchLogConfig(lcCtx, o.LogLevels) }()
+		defer func() { stop(); <-done }()
+	}
 	err = w.loop(ctx)
 	w.shutdown()
 	w.rt.closeErrors()

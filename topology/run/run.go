@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -130,7 +129,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("worker of %q: %w", env.Name, err)
 	}
 	opts.Topology = t
-	opts.Logger = slog.New(slog.NewTextHandler(env.Err, nil))
+	worker.UseProcessLogger(&opts, env.Err)
 	opts.Ready = env.Out
 	worker.TuneGC()
 	return worker.Run(ctx, opts)
