@@ -348,3 +348,27 @@ func TestReportErrorStopsNothing(t *testing.T) {
 		t.Fatal("no error was queued for ZooKeeper")
 	}
 }
+
+// TestFirstAckHookOnceAfterPublish: the first-ack hook runs once per
+// writer, after the acks it reports are visible to the heartbeat's snapshot.
+func TestFirstAckHookOnceAfterPublish(t *testing.T) {
+	var st *execStats
+	calls, seen := 0, int64(0)
+	st = newExecStats(kindSpout, 1, func() {
+		calls++
+		seen = st.snapshot(time.Now()).Acked["default"]
+	})
+	st.spoutFailed("default")
+	st.execCache.publish()
+	if calls != 0 {
+		t.Fatalf("hook ran %d times on a fail, want 0 before any ack", calls)
+	}
+	st.spoutAcked("default", 0)
+	st.spoutAcked("default", 0)
+	st.execCache.publish()
+	st.spoutAcked("default", 0)
+	st.execCache.publish()
+	if calls != 1 || seen != 2 {
+		t.Fatalf("hook ran %d times and saw %d acks, want once, seeing the 2 acks published with it", calls, seen)
+	}
+}
