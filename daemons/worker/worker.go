@@ -575,6 +575,7 @@ func (w *worker) readSettings() error {
 	if !r.BoolOr(config.TopologyEnableMessageTimeouts, true) {
 		rt.messageTimeout = 0
 	}
+	rt.spoutWaitMax = max(time.Duration(r.IntOr(SpoutWaitMaxKey, 16))*time.Millisecond, spoutWaitMin)
 	rt.sampleEvery = 20
 	if rate := r.FloatOr(config.TopologyStatsSampleRate, 0); rate > 0 && rate <= 1 {
 		rt.sampleEvery = int(1/rate + 0.5)
