@@ -23,7 +23,7 @@ import (
 
 // Shape of a scaled cluster: topologies of execsPerTopology executors on
 // workersPerTopology workers, supervisors of slotsPerSupervisor slots with a
-// quarter of the slots left free.
+// fifth of the slots left free.
 const (
 	execsPerTopology   = 50
 	workersPerTopology = 2
