@@ -204,20 +204,25 @@ func cpuTicks(b *testing.B, pid int) int64 {
 
 // rssMB is VmRSS of pid in MB (10^6 bytes).
 func rssMB(b *testing.B, pid int) float64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	return procFieldMB(b, fmt.Sprintf("/proc/%d/status", pid), "VmRSS:")
+}
+
+// procFieldMB is the "field  N kB" line of a /proc file, in MB.
+func procFieldMB(b *testing.B, path, field string) float64 {
+	raw, err := os.ReadFile(path)
 	if err != nil {
-		b.Fatalf("read status of up: %v", err)
+		b.Fatalf("read %s: %v", path, err)
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
 			if err != nil {
-				b.Fatalf("parse VmRSS %q: %v", line, err)
+				b.Fatalf("parse %q of %s: %v", line, path, err)
 			}
 			return kb * 1024 / 1e6
 		}
 	}
-	b.Fatalf("no VmRSS in /proc/%d/status", pid)
+	b.Fatalf("no %s in %s", field, path)
 	return 0
 }
 
@@ -278,16 +283,16 @@ type upProcess struct {
 	done   chan struct{}
 }
 
-// startUp runs `localstorm up --cluster name` with a state dir of its own
-// and returns once the banner is on stdout.
-func startUp(b *testing.B, bs binaries, name string, args ...string) *upProcess {
+// startUp runs `localstorm up --cluster name` (and extra flags) with a
+// state dir of its own and returns once the banner is on stdout.
+func startUp(b *testing.B, bs binaries, name string, extra ...string) *upProcess {
 	b.Helper()
 	stateDir, err := os.MkdirTemp(bs.dir, "state-")
 	if err != nil {
 		b.Fatal(err)
 	}
 	env := append(os.Environ(), "LOCALSTORM_STATE_DIR="+stateDir)
-	cmd := bs.cli(env, append([]string{"up", "--cluster", name}, args...)...)
+	cmd := bs.cli(env, append([]string{"up", "--cluster", name}, extra...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)

@@ -97,12 +97,12 @@ func Schedule(s Snapshot) Plan {
 
 	// First pass: the alive part of every current assignment, so that those
 	// slots are not handed to another topology in the second pass.
-	used := map[cluster.NodePort]bool{}
+	pool := newSlotPool(s)
 	kept := make([]map[cluster.NodePort][]cluster.ExecutorInfo, len(topos))
 	for i, t := range topos {
 		kept[i] = aliveSlots(s, t)
 		for slot := range kept[i] {
-			used[slot] = true
+			pool.take(slot)
 		}
 	}
 	for i, t := range topos {
@@ -110,12 +110,12 @@ func Schedule(s Snapshot) Plan {
 		// distribution over the slots the topology may use are freed, so a
 		// topology that can now have more workers (or must have fewer) is
 		// spread again.
-		slotsToUse := min(max(t.NumWorkers, 0), len(freeSlots(s, used))+len(kept[i]))
+		slotsToUse := min(max(t.NumWorkers, 0), pool.free+len(kept[i]))
 		for _, slot := range badSlots(kept[i], len(t.Executors), slotsToUse) {
 			delete(kept[i], slot)
-			delete(used, slot)
+			pool.release(slot)
 		}
-		a, status := scheduleTopology(s, t, kept[i], used)
+		a, status := scheduleTopology(s, t, kept[i], pool)
 		plan.Assignments[t.ID] = a
 		plan.Status[t.ID] = status
 	}
@@ -193,43 +193,112 @@ func executorLess(a, b cluster.ExecutorInfo) bool {
 	return a.End < b.End
 }
 
-// freeSlots returns the alive slots not in used, interleaved across
-// supervisors (Storm's sort-slots) so that consecutive picks land on
-// different supervisors.
-func freeSlots(s Snapshot, used map[cluster.NodePort]bool) []cluster.NodePort {
-	nodes := make([]string, 0, len(s.Supervisors))
+// slotPool is the alive slots of a snapshot and which of them are used,
+// kept up to date as Schedule hands slots out and frees them, so that each
+// topology's pick costs what it picks (and a skip over the supervisors with
+// no free slot), not a sort of every slot of the cluster: that made a fresh
+// round at 10,000 executors (200 topologies on 125 supervisors) cost 62 ms
+// (median, loaded machine; 5.9 ms with the pool).
+type slotPool struct {
+	nodes  []string                  // alive supervisors, sorted
+	ports  [][]int                   // each one's slot ports, sorted
+	index  map[string]int            // node → its index in nodes
+	freeOf []int                     // free slots per node
+	used   map[cluster.NodePort]bool // used slots, alive or not
+	free   int                       // free alive slots in all
+}
+
+func newSlotPool(s Snapshot) *slotPool {
+	p := &slotPool{index: map[string]int{}, used: map[cluster.NodePort]bool{}}
 	for id, sup := range s.Supervisors {
 		if sup.Alive {
-			nodes = append(nodes, id)
+			p.nodes = append(p.nodes, id)
 		}
 	}
-	sort.Strings(nodes)
-	perNode := make([][]cluster.NodePort, len(nodes))
-	for i, id := range nodes {
+	sort.Strings(p.nodes)
+	for i, id := range p.nodes {
 		ports := slices.Clone(s.Supervisors[id].Ports)
 		sort.Ints(ports)
-		for _, p := range ports {
-			if slot := (cluster.NodePort{Node: id, Port: p}); !used[slot] {
-				perNode[i] = append(perNode[i], slot)
-			}
-		}
+		ports = slices.Compact(ports)
+		p.index[id] = i
+		p.ports = append(p.ports, ports)
+		p.freeOf = append(p.freeOf, len(ports))
+		p.free += len(ports)
 	}
-	var out []cluster.NodePort
-	for round := 0; ; round++ {
-		added := false
-		for _, slots := range perNode {
-			if round < len(slots) {
-				out = append(out, slots[round])
-				added = true
-			}
-		}
-		if !added {
-			return out
-		}
+	return p
+}
+
+// alive tells whether slot is a port of an alive supervisor.
+func (p *slotPool) alive(slot cluster.NodePort) (int, bool) {
+	i, ok := p.index[slot.Node]
+	if !ok {
+		return 0, false
+	}
+	_, found := slices.BinarySearch(p.ports[i], slot.Port)
+	return i, found
+}
+
+// take marks slot used.
+func (p *slotPool) take(slot cluster.NodePort) {
+	if p.used[slot] {
+		return
+	}
+	p.used[slot] = true
+	if i, ok := p.alive(slot); ok {
+		p.freeOf[i]--
+		p.free--
 	}
 }
 
-func scheduleTopology(s Snapshot, t TopologySnapshot, kept map[cluster.NodePort][]cluster.ExecutorInfo, used map[cluster.NodePort]bool) (*cluster.Assignment, ScheduleStatus) {
+// release marks slot free again.
+func (p *slotPool) release(slot cluster.NodePort) {
+	if !p.used[slot] {
+		return
+	}
+	delete(p.used, slot)
+	if i, ok := p.alive(slot); ok {
+		p.freeOf[i]++
+		p.free++
+	}
+}
+
+// first returns the first k free slots in Storm's sort-slots order: each
+// supervisor's free ports sorted, interleaved across supervisors (the
+// first free port of every supervisor, then the second, ...), so that
+// consecutive picks land on different supervisors.
+func (p *slotPool) first(k int) []cluster.NodePort {
+	var out []cluster.NodePort
+	for round := 0; len(out) < k; round++ {
+		added := false
+		for i, id := range p.nodes {
+			if p.freeOf[i] <= round {
+				continue
+			}
+			added = true
+			seen := 0
+			for _, port := range p.ports[i] {
+				slot := cluster.NodePort{Node: id, Port: port}
+				if p.used[slot] {
+					continue
+				}
+				if seen == round {
+					out = append(out, slot)
+					break
+				}
+				seen++
+			}
+			if len(out) == k {
+				return out
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	return out
+}
+
+func scheduleTopology(s Snapshot, t TopologySnapshot, kept map[cluster.NodePort][]cluster.ExecutorInfo, pool *slotPool) (*cluster.Assignment, ScheduleStatus) {
 	placed := map[cluster.ExecutorInfo]cluster.NodePort{}
 	for slot, execs := range kept {
 		for _, e := range execs {
@@ -244,14 +313,13 @@ func scheduleTopology(s Snapshot, t TopologySnapshot, kept map[cluster.NodePort]
 	}
 	sort.Slice(move, func(i, j int) bool { return executorLess(move[i], move[j]) })
 
-	free := freeSlots(s, used)
-	slotsToUse := min(max(t.NumWorkers, 0), len(free)+len(kept))
-	newSlots := free[:max(slotsToUse-len(kept), 0)]
+	slotsToUse := min(max(t.NumWorkers, 0), pool.free+len(kept))
+	newSlots := pool.first(max(slotsToUse-len(kept), 0))
 	if len(move) > 0 && len(newSlots) > 0 {
 		for i, e := range move {
 			slot := newSlots[i%len(newSlots)]
 			placed[e] = slot
-			used[slot] = true
+			pool.take(slot)
 		}
 		move = nil
 	} else if len(move) == 0 {

@@ -1,6 +1,10 @@
 package nimbus
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -248,6 +252,84 @@ func TestScheduleStatusText(t *testing.T) {
 		}
 		if tc.status.Full() != (tc.status.Reason == "") {
 			t.Errorf("%+v: Full() = %v", tc.status, tc.status.Full())
+		}
+	}
+}
+
+// referenceFreeSlots is the scheduler's free-slot order as it was first
+// written (every alive slot sorted and interleaved anew at each call): the
+// oracle of slotPool.
+func referenceFreeSlots(s Snapshot, used map[cluster.NodePort]bool) []cluster.NodePort {
+	var nodes []string
+	for id, sup := range s.Supervisors {
+		if sup.Alive {
+			nodes = append(nodes, id)
+		}
+	}
+	sort.Strings(nodes)
+	perNode := make([][]cluster.NodePort, len(nodes))
+	for i, id := range nodes {
+		ports := slices.Clone(s.Supervisors[id].Ports)
+		sort.Ints(ports)
+		for _, p := range ports {
+			if slot := (cluster.NodePort{Node: id, Port: p}); !used[slot] {
+				perNode[i] = append(perNode[i], slot)
+			}
+		}
+	}
+	var out []cluster.NodePort
+	for round := 0; ; round++ {
+		added := false
+		for _, slots := range perNode {
+			if round < len(slots) {
+				out = append(out, slots[round])
+				added = true
+			}
+		}
+		if !added {
+			return out
+		}
+	}
+}
+
+// TestSlotPoolMatchesTheSortSlotsOrder: after random takes and releases
+// (of alive slots and of dead supervisors' slots), the pool's count and its
+// first k free slots are those of the interleaved order computed from
+// scratch.
+func TestSlotPoolMatchesTheSortSlotsOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 1))
+	for round := range 200 {
+		s := Snapshot{Supervisors: map[string]SupervisorSnapshot{}}
+		var all []cluster.NodePort
+		for i := range 1 + rng.IntN(8) {
+			id := fmt.Sprintf("s%d", i)
+			sup := SupervisorSnapshot{Alive: rng.IntN(4) > 0}
+			for p := range 1 + rng.IntN(5) {
+				sup.Ports = append(sup.Ports, 6710-p*3) // unsorted on purpose
+				all = append(all, cluster.NodePort{Node: id, Port: 6710 - p*3})
+			}
+			s.Supervisors[id] = sup
+		}
+		pool := newSlotPool(s)
+		used := map[cluster.NodePort]bool{}
+		for range rng.IntN(3 * len(all)) {
+			slot := all[rng.IntN(len(all))]
+			if rng.IntN(3) == 0 {
+				pool.release(slot)
+				delete(used, slot)
+			} else {
+				pool.take(slot)
+				used[slot] = true
+			}
+		}
+		want := referenceFreeSlots(s, used)
+		if pool.free != len(want) {
+			t.Fatalf("round %d: pool counts %d free slots, want %d", round, pool.free, len(want))
+		}
+		for k := 0; k <= len(want); k++ {
+			if got := pool.first(k); !slices.Equal(got, want[:k]) && !(k == 0 && len(got) == 0) {
+				t.Fatalf("round %d: first(%d) = %v, want %v", round, k, got, want[:k])
+			}
 		}
 	}
 }

@@ -119,6 +119,10 @@ type Supervisor struct {
 	timer      *timer.Timer // Storm's event timer: sync, sync-processes, health checks
 	hbTimer    *timer.Timer // Storm's heartbeat timer: the heartbeat alone
 	syncEvents *event.Manager
+	// syncQueued: a synchronize-supervisor is queued and has not started
+	// yet (queueSync).
+	syncQueued atomic.Bool
+	syncRuns   atomic.Int64 // synchronize-supervisor runs so far
 	procEvents *event.Manager
 	// rounds counts what the timers started: heartbeats written, and
 	// synchronize-supervisor and sync-processes rounds queued.
@@ -350,10 +354,10 @@ func (s *Supervisor) startLoops() {
 		s.log.Info("supervisor.enable is false: heartbeat only, no synchronize-supervisor, sync-processes or health checks")
 		return
 	}
-	s.syncEvents.Add(s.synchronizeSupervisor)
+	s.queueSync()
 	s.timer.ScheduleRecurring(syncSupervisorPeriod, syncSupervisorPeriod, func() error {
 		s.rounds.syncSupervisor.Add(1)
-		s.syncEvents.Add(s.synchronizeSupervisor)
+		s.queueSync()
 		return nil
 	})
 	s.timer.ScheduleRecurring(t.monitor, t.monitor, func() error {
@@ -364,7 +368,7 @@ func (s *Supervisor) startLoops() {
 	every := s.opts.HealthCheckInterval
 	s.timer.ScheduleRecurring(every, every, s.healthCheck)
 	// After a lost session every one-shot watch is gone: read and re-register.
-	s.opts.State.OnReconnect(func() { s.syncEvents.Add(s.synchronizeSupervisor) })
+	s.opts.State.OnReconnect(s.queueSync)
 }
 
 // ID returns the supervisor id (kept in LocalState across restarts).

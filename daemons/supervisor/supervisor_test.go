@@ -23,6 +23,7 @@ import (
 
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/event"
 	"github.com/localstorm/localstorm/daemons/localstate"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
@@ -836,4 +837,26 @@ func BenchmarkAssignmentToReady(b *testing.B) {
 	}
 	slices.Sort(durations)
 	b.ReportMetric(float64(durations[len(durations)/2].Microseconds())/1000, "ms-median")
+}
+
+// TestQueuedSynchronizeAbsorbsMoreEvents: watch events that arrive while a
+// synchronize-supervisor is queued and not started queue no other run (it
+// reads every assignment anyway); one arriving during a run queues one.
+func TestQueuedSynchronizeAbsorbsMoreEvents(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // each run returns at once, after counting itself
+	s := &Supervisor{ctx: ctx, syncEvents: event.New("sync-supervisor", func(err error) { t.Error(err) })}
+	defer s.syncEvents.Close()
+	block := make(chan struct{})
+	s.syncEvents.Add(func() error { <-block; return nil })
+	for range 10 {
+		s.queueSync()
+	}
+	close(block)
+	testutil.Eventually(t, 10*time.Second, "the event manager idle", s.syncEvents.Waiting)
+	if n := s.syncRuns.Load(); n != 1 {
+		t.Fatalf("%d synchronize-supervisor runs for 10 events queued behind one event, want 1", n)
+	}
+	s.queueSync()
+	testutil.Eventually(t, 10*time.Second, "a second run", func() bool { return s.syncRuns.Load() == 2 })
 }

@@ -74,10 +74,12 @@ func sortExecutors(es []cluster.ExecutorInfo) {
 // event, a retry scheduled in a second, or the 10 s period); only a failure
 // to write LocalState is fatal.
 func (s *Supervisor) synchronizeSupervisor() error {
+	s.syncQueued.Store(false) // a change from now on queues another run
+	s.syncRuns.Add(1)
 	if s.ctx.Err() != nil {
 		return nil
 	}
-	again := func() { s.syncEvents.Add(s.synchronizeSupervisor) }
+	again := s.queueSync
 	ids, err := s.opts.State.Assignments(again)
 	if err != nil {
 		s.log.Warn("synchronize-supervisor: read assignments", "err", err)
@@ -121,6 +123,17 @@ func (s *Supervisor) synchronizeSupervisor() error {
 		s.timer.Schedule(retryDelay, func() error { again(); return nil })
 	}
 	return nil
+}
+
+// queueSync queues synchronize-supervisor, unless a run is queued and has
+// not started yet: that run reads every assignment anyway. Storm queues one
+// run per watch event; with many topologies and supervisors, a burst of
+// submits then made every supervisor re-read every assignment once per new
+// assignment (supervisors × topologies² reads).
+func (s *Supervisor) queueSync() {
+	if s.syncQueued.CompareAndSwap(false, true) {
+		s.syncEvents.Add(s.synchronizeSupervisor)
+	}
 }
 
 // retryDelay is how soon a failed download is tried again.

@@ -656,3 +656,27 @@ func TestWorkerFollowsReassignment(t *testing.T) {
 	default:
 	}
 }
+
+// TestFirstAckHeartbeatCarriesAcks: with task.heartbeat.frequency.secs at an
+// hour, the worker's periodic ZooKeeper heartbeat never comes again after
+// the one it writes at start (no stats yet); the heartbeat written at its
+// executors' first acks is what brings nimbus a non-zero acked count.
+func TestFirstAckHeartbeatCarriesAcks(t *testing.T) {
+	c := newProcCluster(t, "wordcount", 200, config.Conf{
+		config.TopologyAckerExecutors: 1, config.TaskHeartbeatFreqSecs: 3600,
+	}, 1)
+	c.start(0)
+	s := c.slots[0]
+	testutil.Eventually(t, 60*time.Second, "a ZooKeeper heartbeat with the spout's acked count", func() bool {
+		hb, err := c.zk.WorkerHeartbeat(c.topologyID, s.Node, s.Port)
+		if err != nil || hb == nil {
+			return false
+		}
+		for _, e := range hb.Executors {
+			if e.Component == "sentences" && e.Stats.Acked["default"] > 0 {
+				return true
+			}
+		}
+		return false
+	})
+}

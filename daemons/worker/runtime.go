@@ -40,6 +40,7 @@ type runtime struct {
 	messageTimeout  time.Duration // 0: timeouts disabled
 	maxSpoutPending int           // 0: unlimited
 	sampleEvery     int           // latency sampling: one execute in sampleEvery
+	spoutWaitMax    time.Duration // longest pause of an idle spout (SpoutWaitMaxKey)
 
 	active atomic.Bool // the topology is ACTIVE (spouts call NextTuple)
 

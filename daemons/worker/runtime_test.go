@@ -3,6 +3,7 @@ package worker
 import (
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -346,5 +347,48 @@ func TestReportErrorStopsNothing(t *testing.T) {
 		}
 	default:
 		t.Fatal("no error was queued for ZooKeeper")
+	}
+}
+
+// TestFirstAckHookOnceAfterPublish: the first-ack hook runs once per
+// writer, after the acks it reports are visible to the heartbeat's snapshot.
+func TestFirstAckHookOnceAfterPublish(t *testing.T) {
+	var st *execStats
+	calls, seen := 0, int64(0)
+	st = newExecStats(kindSpout, 1, func() {
+		calls++
+		seen = st.snapshot(time.Now()).Acked["default"]
+	})
+	st.spoutFailed("default")
+	st.execCache.publish()
+	if calls != 0 {
+		t.Fatalf("hook ran %d times on a fail, want 0 before any ack", calls)
+	}
+	st.spoutAcked("default", 0)
+	st.spoutAcked("default", 0)
+	st.execCache.publish()
+	st.spoutAcked("default", 0)
+	st.execCache.publish()
+	if calls != 1 || seen != 2 {
+		t.Fatalf("hook ran %d times and saw %d acks, want once, seeing the 2 acks published with it", calls, seen)
+	}
+}
+
+// TestSpoutWaitBacksOff: an idle spout's pause doubles from Storm's 1 ms up
+// to localstorm.spout.wait.max.ms; at 1 it stays Storm's 1 ms.
+func TestSpoutWaitBacksOff(t *testing.T) {
+	var got []time.Duration
+	for w := spoutWaitMin; len(got) < 7; w = nextSpoutWait(w, 16*time.Millisecond) {
+		got = append(got, w)
+	}
+	want := []time.Duration{1, 2, 4, 8, 16, 16, 16}
+	for i := range want {
+		want[i] *= time.Millisecond
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("pauses %v, want %v", got, want)
+	}
+	if w := nextSpoutWait(spoutWaitMin, time.Millisecond); w != time.Millisecond {
+		t.Fatalf("pause %v with a 1 ms limit, want Storm's 1 ms", w)
 	}
 }

@@ -62,6 +62,11 @@ type streamCache struct {
 	stream                  string
 	counters                *streamCounters
 	acked, failed, executed int64
+	// onFirstAck, when set, is called once, after the first acks this
+	// writer publishes (then cleared): the worker writes its ZooKeeper
+	// heartbeat at once, so the first acked count is seen without waiting
+	// for task.heartbeat.frequency.secs.
+	onFirstAck func()
 }
 
 func (st *execStats) cached(c *streamCache, stream string) *streamCache {
@@ -80,12 +85,20 @@ func (c *streamCache) publish() {
 	bump(&c.counters.acked, c.acked)
 	bump(&c.counters.failed, c.failed)
 	bump(&c.counters.executed, c.executed)
+	if c.acked != 0 && c.onFirstAck != nil {
+		first := c.onFirstAck
+		c.onFirstAck = nil
+		first()
+	}
 	c.acked, c.failed, c.executed = 0, 0, 0
 }
 
-func newExecStats(kind executorKind, sampleEvery int) *execStats {
+// newExecStats makes an executor's counters; onFirstAck (nil: none) is
+// called after the executor's first acks are published.
+func newExecStats(kind executorKind, sampleEvery int, onFirstAck func()) *execStats {
 	now := time.Now()
 	st := &execStats{kind: kind, sampleEvery: max(sampleEvery, 1), started: now, lastAt: now}
+	st.execCache.onFirstAck, st.ackCache.onFirstAck = onFirstAck, onFirstAck
 	st.streams.Store(&map[string]*streamCounters{})
 	return st
 }

@@ -76,6 +76,7 @@ func (p *peer) run() {
 	}()
 	backoff := minBackoff
 	var buf []byte
+	var closed <-chan struct{}
 	for {
 		if conn == nil {
 			c, err := dialPeer(&net.Dialer{Timeout: time.Second}, p.addr)
@@ -90,11 +91,19 @@ func (p *peer) run() {
 				continue
 			}
 			p.logger.Info("connected to peer worker")
-			conn, backoff = c, minBackoff
+			conn, backoff, closed = c, minBackoff, watchClosed(c)
 		}
 		var b []envelope
 		select {
 		case b = <-p.queue:
+		case <-closed:
+			// The peer worker is gone (killed, restarting): reconnect now,
+			// to its replacement as soon as that listens, rather than at
+			// the next write, which the dead socket would swallow.
+			p.logger.Info("peer worker closed the connection; reconnecting")
+			conn.Close()
+			conn = nil
+			continue
 		case <-p.stop:
 			return
 		}
@@ -118,6 +127,19 @@ func (p *peer) run() {
 			buf = nil // do not keep a huge buffer after a burst of big tuples
 		}
 	}
+}
+
+// watchClosed returns a channel closed when c's remote end closes or resets
+// it (or c is closed here). A peer worker never writes on the connection,
+// so the read returns only then.
+func watchClosed(c net.Conn) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		var one [1]byte
+		_, _ = c.Read(one[:])
+	}()
+	return ch
 }
 
 // errSelfConnect is a dial that connected the socket to itself.

@@ -3,11 +3,13 @@ package worker
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
@@ -97,4 +99,50 @@ func TestDialPeerRefusesASelfConnection(t *testing.T) {
 		t.Fatalf("the peer cannot listen on its port after a refused self-connection: %v", err)
 	}
 	ln.Close()
+}
+
+// TestPeerReconnectsWhenThePeerCloses: a peer worker that dies closes its
+// end; the connection to it is made again to whatever listens on its port
+// next (its replacement), before anything is written that the dead socket
+// would lose.
+func TestPeerReconnectsWhenThePeerCloses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	p := newPeer(cluster.NodePort{Node: "sup", Port: port}, 4, testutil.Logger(t, slog.LevelWarn), func(error) {})
+	go p.run()
+	defer p.close()
+	accept := func(ln net.Listener) chan net.Conn {
+		ch := make(chan net.Conn, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err == nil {
+				ch <- c
+			}
+		}()
+		return ch
+	}
+	var first net.Conn
+	select {
+	case first = <-accept(ln):
+	case <-time.After(30 * time.Second):
+		t.Fatal("the peer did not connect")
+	}
+	// The old worker dies: its listener and connection close; a new one
+	// listens on the same port.
+	ln.Close()
+	first.Close()
+	ln2, err := net.Listen("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln2.Close()
+	select {
+	case c := <-accept(ln2):
+		c.Close()
+	case <-time.After(30 * time.Second):
+		t.Fatal("the peer did not reconnect to the new listener with nothing to send")
+	}
 }
