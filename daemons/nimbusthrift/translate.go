@@ -302,7 +302,10 @@ func fluxGroupingOf(bolt, from, stream string, g *storm.Grouping) (fluxGrouping,
 	case g.None != nil:
 		return fluxGrouping{Type: "NONE"}, nil
 	case g.Direct != nil:
-		return fluxGrouping{Type: "DIRECT"}, nil
+		// Every stream that gets this far is plain (a direct one is refused
+		// where the components are read), and a direct grouping reads only
+		// a direct stream.
+		return fluxGrouping{}, invalid("bolt %s: input %s:%s: a direct grouping needs a direct stream, and %s:%s is not one (localstorm's shell components declare no direct streams yet)", bolt, from, stream, from, stream)
 	case g.LocalOrShuffle != nil:
 		return fluxGrouping{Type: "LOCAL_OR_SHUFFLE"}, nil
 	}
