@@ -204,6 +204,9 @@ type TopologyBrief struct {
 	ExecutorsTotal int    `json:"executorsTotal"`
 	// SchedulerInfo says why a topology is not (fully) scheduled; empty when it is.
 	SchedulerInfo string `json:"schedulerInfo,omitempty"`
+	// TopologyErrors are the topology's problems that are no component's
+	// error (localstorm's): a worker that keeps crashing, until it recovers.
+	TopologyErrors []string `json:"topologyErrors,omitempty"`
 }
 
 // TopologyInfo is GET /api/v1/topology/<id>.
@@ -222,6 +225,7 @@ type TopologyInfo struct {
 	WindowHint     string          `json:"windowHint"`
 	Debug          bool            `json:"debug"`
 	SchedulerInfo  string          `json:"schedulerInfo,omitempty"`
+	TopologyErrors []string        `json:"topologyErrors,omitempty"`
 	TopologyStats  []WindowStats   `json:"topologyStats"`
 	Spouts         []SpoutSummary  `json:"spouts"`
 	Bolts          []BoltSummary   `json:"bolts"`

@@ -12,6 +12,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/timeline"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -199,6 +200,7 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 		return "", fmt.Errorf("activate %s: %w", id, err)
 	}
 	n.log.Info("topology submitted", "id", id, "status", status, "workers", numWorkers, "ackers", numAckers)
+	n.record(timeline.TopologySubmitted, id, "", fmt.Sprintf("topology %s submitted (%s, %d workers)", id, status, numWorkers))
 	if err := n.mkAssignments(""); err != nil {
 		// The topology exists; the next monitor round assigns it.
 		n.log.Warn("assign after submit failed", "id", id, "err", err)

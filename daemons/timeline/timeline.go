@@ -49,7 +49,7 @@ const (
 
 	WorkerLaunched     Kind = "worker-launched"
 	WorkerReady        Kind = "worker-ready"
-	WorkerExited       Kind = "worker-exited"  // Details: exit code or signal
+	WorkerExited       Kind = "worker-exited" // Details: exit code or signal
 	WorkerRelaunched   Kind = "worker-relaunched"
 	WorkerCrashLooping Kind = "worker-crash-looping" // an error on its topology until WorkerRecovered
 	WorkerRecovered    Kind = "worker-recovered"
