@@ -337,12 +337,11 @@ func (c *Cluster) connectState(ctx context.Context, who string) (cluster.StormCl
 	opts.Logger = c.opts.Logger.With("daemon", who)
 	opts.OnFatal = func(err error) { c.report(fmt.Errorf("%s: %w", who, err)) }
 	opts.OnSession = func(restored bool, session int64) {
-		kind, what := timeline.SessionExpired, "expired"
+		e := timeline.Event{Kind: timeline.SessionExpired, Daemon: who, Details: who + "'s ZooKeeper session expired"}
 		if restored {
-			kind, what = timeline.SessionRestored, "replaced by a new one"
+			e.Kind, e.Details = timeline.SessionRestored, fmt.Sprintf("%s has a new ZooKeeper session (0x%x)", who, session)
 		}
-		c.events.Record(timeline.Event{Kind: kind, Daemon: who,
-			Details: fmt.Sprintf("%s's ZooKeeper session %s (0x%x)", who, what, session)})
+		c.events.Record(e)
 	}
 	st, err := cluster.ConnectStorm(ctx, opts)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/localstorm/localstorm/api"
@@ -90,7 +91,7 @@ func followEvents(ctx context.Context, s cli.Streams, g *globals, c *api.Client,
 // happened and why.
 func printEvent(w io.Writer, e api.Event) {
 	line := fmt.Sprintf("%s  %-27s %s", e.Time.Local().Format("15:04:05.000"), e.Kind, e.Details)
-	if e.Cause != "" {
+	if e.Cause != "" && !strings.Contains(e.Details, e.Cause) {
 		line += " [" + e.Cause + "]"
 	}
 	fmt.Fprintln(w, line)

@@ -25,7 +25,7 @@ type Options struct {
 	// unknown subtree, as Storm exits 30): the owning daemon stops. nil = log only.
 	OnFatal func(error)
 	// OnSession, when set, is told when the session expires (restored
-	// false, the old session's id) and when a new session replaces it
+	// false; the id is 0, the client has dropped it) and when a new session replaces it
 	// (restored true, the new id), for the event timeline. It runs on the
 	// state's event goroutine: it must not block.
 	OnSession func(restored bool, sessionID int64)

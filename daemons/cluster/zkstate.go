@@ -328,10 +328,7 @@ func (s *zkState) fatal(err error) {
 func (s *zkState) renewSession(expiredGen uint64) {
 	s.log.Warn("zookeeper session expired; opening a new session")
 	if s.opts.OnSession != nil {
-		s.mu.RLock()
-		old := s.conn.SessionID()
-		s.mu.RUnlock()
-		s.opts.OnSession(false, old)
+		s.opts.OnSession(false, 0)
 	}
 	var conn *zk.Conn
 	var gen uint64

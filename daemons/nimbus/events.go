@@ -70,7 +70,7 @@ func (n *Nimbus) recordSupervisors(sups map[string]SupervisorSnapshot) {
 			why = "its ZooKeeper node is gone (session ended)"
 		}
 		n.events.Record(timeline.Event{Kind: timeline.SupervisorLost, Daemon: "nimbus", Supervisor: id, Cause: why,
-			Details: fmt.Sprintf("supervisor %s lost: %s", id, why)})
+			Details: "supervisor " + id + " lost"})
 	}
 	n.supsAlive = alive
 }

@@ -69,7 +69,7 @@ func (s *Supervisor) recordExit(w *worker, how string, at time.Time, stoppedBy s
 		s.record(timeline.WorkerExited, w.topologyID, w.port, "stopped by its supervisor: "+stoppedBy,
 			fmt.Sprintf("worker %s of %s on port %d stopped (%s): %s", short(w.id), w.topologyID, w.port, stoppedBy, how))
 	} else {
-		s.record(timeline.WorkerExited, w.topologyID, w.port, how,
+		s.record(timeline.WorkerExited, w.topologyID, w.port, "",
 			fmt.Sprintf("worker %s of %s on port %d ended: %s", short(w.id), w.topologyID, w.port, how))
 	}
 	s.mu.Lock()
