@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/localstorm/localstorm/topology"
 )
@@ -42,11 +43,22 @@ func Builder() *topology.Builder {
 // many new sentences (0 or unset: forever).
 const ConfLimit = "wordcount.sentences.limit"
 
+// ConfRate is the topology config key that paces each spout task to that
+// many new sentences per second (0 or unset: as fast as the topology takes
+// them). `localstorm up --demo` sets it (--demo-rate).
+const ConfRate = "wordcount.sentences.per.sec"
+
 // SentenceSpout emits Sentences forever with message ids and replays the
 // ones that fail. Limit > 0 (or ConfLimit) stops it after that many new
-// sentences.
+// sentences; Rate > 0 (or ConfRate) paces it to that many new sentences per
+// second.
 type SentenceSpout struct {
-	Limit   int
+	Limit int
+	Rate  float64
+	// pace is the token bucket of Rate: tokens, refilled at Rate per second
+	// up to a burst of a twentieth of a second's worth.
+	tokens  float64
+	last    time.Time
 	out     topology.SpoutCollector
 	next    int
 	pending map[int]string
@@ -66,7 +78,30 @@ func (s *SentenceSpout) Open(ctx *topology.Context, out topology.SpoutCollector)
 		}
 		s.Limit = n
 	}
+	if s.Rate == 0 && ctx.Conf[ConfRate] != nil {
+		n, ok := asInt(ctx.Conf[ConfRate])
+		if !ok || n < 0 {
+			return fmt.Errorf("%s: %v is not a non-negative integer", ConfRate, ctx.Conf[ConfRate])
+		}
+		s.Rate = float64(n)
+	}
+	s.last = time.Now()
 	return nil
+}
+
+// paced tells whether the rate lets a new sentence out now (and takes its token).
+func (s *SentenceSpout) paced() bool {
+	if s.Rate <= 0 {
+		return true
+	}
+	now := time.Now()
+	s.tokens = min(s.tokens+now.Sub(s.last).Seconds()*s.Rate, max(1, s.Rate/20))
+	s.last = now
+	if s.tokens < 1 {
+		return false
+	}
+	s.tokens--
+	return true
 }
 
 func asInt(v any) (int, bool) {
@@ -90,7 +125,7 @@ func (s *SentenceSpout) NextTuple() {
 		s.out.Emit(topology.Values{s.pending[id]}, id)
 		return
 	}
-	if s.Limit > 0 && s.next >= s.Limit {
+	if (s.Limit > 0 && s.next >= s.Limit) || !s.paced() {
 		return
 	}
 	id := s.next
