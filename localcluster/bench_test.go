@@ -243,28 +243,30 @@ func (bs binaries) cli(env []string, args ...string) *exec.Cmd {
 
 // upProcess is a running `localstorm up`.
 type upProcess struct {
-	cmd    *exec.Cmd
-	pid    int
-	env    []string
-	stderr *testutil.Buffer
-	done   chan struct{}
+	cmd *exec.Cmd
+	pid int
+	env []string
+	// stateDir holds the cluster's record, name.json.
+	stateDir, name string
+	stderr         *testutil.Buffer
+	done           chan struct{}
 }
 
-// startUp runs `localstorm up --cluster name` with a state dir of its own
-// and returns once the banner is on stdout.
-func startUp(b *testing.B, bs binaries, name string) *upProcess {
+// startUp runs `localstorm up --cluster name [extra...]` with a state dir
+// of its own and returns once the banner is on stdout.
+func startUp(b *testing.B, bs binaries, name string, extra ...string) *upProcess {
 	b.Helper()
 	stateDir, err := os.MkdirTemp(bs.dir, "state-")
 	if err != nil {
 		b.Fatal(err)
 	}
 	env := append(os.Environ(), "LOCALSTORM_STATE_DIR="+stateDir)
-	cmd := bs.cli(env, "up", "--cluster", name)
+	cmd := bs.cli(env, append([]string{"up", "--cluster", name}, extra...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := &upProcess{cmd: cmd, env: env, stderr: &testutil.Buffer{}, done: make(chan struct{})}
+	p := &upProcess{cmd: cmd, env: env, stateDir: stateDir, name: name, stderr: &testutil.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("start up: %v", err)

@@ -55,14 +55,16 @@ const ConfRate = "wordcount.sentences.per.sec"
 type SentenceSpout struct {
 	Limit int
 	Rate  float64
-	// pace is the token bucket of Rate: tokens, refilled at Rate per second
-	// up to a burst of a twentieth of a second's worth.
-	tokens  float64
-	last    time.Time
-	out     topology.SpoutCollector
-	next    int
-	pending map[int]string
-	replay  []int
+	// The pace of Rate: tokens refill at Rate per second; a burst of a
+	// twentieth of a second's worth goes out at once (burstLeft), so that
+	// the workers move tuples in batches rather than one per wake-up.
+	tokens    float64
+	burstLeft int
+	last      time.Time
+	out       topology.SpoutCollector
+	next      int
+	pending   map[int]string
+	replay    []int
 }
 
 func (s *SentenceSpout) DeclareOutputFields(d topology.OutputDeclarer) {
@@ -94,15 +96,25 @@ func (s *SentenceSpout) paced() bool {
 	if s.Rate <= 0 {
 		return true
 	}
-	now := time.Now()
-	s.tokens = min(s.tokens+now.Sub(s.last).Seconds()*s.Rate, max(1, s.Rate/20))
-	s.last = now
-	if s.tokens < 1 {
-		return false
+	if s.burstLeft == 0 {
+		burst := max(1, s.Rate/burstsPerSec)
+		now := time.Now()
+		// Tokens beyond one burst carry over (up to another), so that a
+		// late wake-up does not lower the rate.
+		s.tokens = min(s.tokens+now.Sub(s.last).Seconds()*s.Rate, 2*burst)
+		s.last = now
+		if s.tokens < burst {
+			return false
+		}
+		s.tokens -= burst
+		s.burstLeft = int(burst)
 	}
-	s.tokens--
+	s.burstLeft--
 	return true
 }
+
+// burstsPerSec is how many bursts a paced spout sends per second.
+const burstsPerSec = 20
 
 func asInt(v any) (int, bool) {
 	switch n := v.(type) {
