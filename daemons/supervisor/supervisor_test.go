@@ -24,6 +24,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/daemons/timeline"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/internal/testutil"
@@ -437,6 +438,7 @@ func TestCrashLoopingWorkerKeepsBeingRelaunched(t *testing.T) {
 	logger := testutil.Logger(t, slog.LevelInfo)
 	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, logger)
 	opts.WorkerEnv = append(opts.WorkerEnv, "FAKE_WORKER_CRASH_AFTER=100ms")
+	opts.Events = timeline.New(0)
 	sup, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -450,6 +452,40 @@ func TestCrashLoopingWorkerKeepsBeingRelaunched(t *testing.T) {
 		}
 		return len(seen) >= 4
 	})
+
+	// On the timeline: each exit with its code, the relaunches, and one
+	// crash loop of the slot, an error of the topology until the slot is
+	// no longer assigned it.
+	events, _ := opts.Events.Since(0, timeline.Filter{Topology: "t-1-1"})
+	count := map[timeline.Kind]int{}
+	for _, ev := range events {
+		count[ev.Kind]++
+		if ev.Kind == timeline.WorkerExited && !strings.Contains(ev.Details, "exited with code 1") {
+			t.Errorf("exit %+v does not say its code", ev)
+		}
+	}
+	if count[timeline.WorkerLaunched] != 1 || count[timeline.WorkerRelaunched] < 3 || count[timeline.WorkerExited] < 3 || count[timeline.WorkerCrashLooping] != 1 {
+		t.Fatalf("events of the crashing worker: %v", count)
+	}
+	loops := opts.Events.CrashLoops("t-1-1")
+	if len(loops) != 1 || loops[0].Port != e.ports[0] || loops[0].Supervisor != sup.ID() {
+		t.Fatalf("open crash loops %+v, want the one of port %d", loops, e.ports[0])
+	}
+	e.assign("t-1-1", sup.ID(), 1, e.ports[1])
+	testutil.Eventually(t, 20*time.Second, "the first slot's crash loop closed", func() (bool, string) {
+		for _, l := range opts.Events.CrashLoops("t-1-1") {
+			if l.Port == e.ports[0] {
+				return false, fmt.Sprint(l)
+			}
+		}
+		return true, ""
+	})
+	events, _ = opts.Events.Since(0, timeline.Filter{Topology: "t-1-1"})
+	if !slices.ContainsFunc(events, func(ev timeline.Event) bool {
+		return ev.Kind == timeline.WorkerRecovered && ev.Port == e.ports[0] && strings.Contains(ev.Cause, "no longer assigned")
+	}) {
+		t.Errorf("no worker-recovered event for port %d", e.ports[0])
+	}
 }
 
 // TestFluxTopology: stormcode.tgz is unpacked into resources/ and the worker
