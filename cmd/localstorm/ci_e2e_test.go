@@ -84,8 +84,8 @@ func TestEndToEndDetach(t *testing.T) {
 	if zk, _ := os.ReadFile(filepath.Join(exported, "zookeeper.txt")); !strings.Contains(string(zk), "/storm/supervisors/") {
 		t.Errorf("ZooKeeper dump without supervisors:\n%s", zk)
 	}
-	if ev, _ := os.ReadFile(filepath.Join(exported, "events.txt")); !strings.Contains(string(ev), "nimbus-started") || strings.Count(string(ev), "supervisor-joined") != 2 {
-		t.Errorf("exported events without nimbus's start and the 2 supervisors joining:\n%s", ev)
+	if ev, _ := os.ReadFile(filepath.Join(exported, "events.txt")); !strings.Contains(string(ev), "nimbus-started") {
+		t.Errorf("exported events without nimbus's start:\n%s", ev)
 	}
 
 	e.ok("down", "--cluster", "det")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -30,10 +31,12 @@ func TestEventsCommand(t *testing.T) {
 	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	apiFlag := "--api=" + c.APIURL()
 
-	stdout, stderr, code := runCLI("events", apiFlag)
-	if code != 0 || !strings.Contains(stdout, "nimbus-started") || !strings.Contains(stdout, "supervisor-joined") {
-		t.Fatalf("events: exit %d, stdout %q, stderr %q", code, stdout, stderr)
-	}
+	// Nimbus sees the supervisor join at its next round, maybe after Start returned.
+	testutil.Eventually(t, 30*time.Second, "events printing nimbus's start and the supervisor joining", func() (bool, string) {
+		stdout, stderr, code := runCLI("events", apiFlag)
+		return code == 0 && strings.Contains(stdout, "nimbus-started") && strings.Contains(stdout, "supervisor-joined"),
+			fmt.Sprintf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	})
 
 	follow := func(args ...string) (*testutil.Buffer, func() int) {
 		var out, errb testutil.Buffer
