@@ -129,3 +129,35 @@ func TestEventStreamEndsWithNimbus(t *testing.T) {
 		t.Errorf("the stream ended with %v, want a shutdown", err)
 	}
 }
+
+// TestEventsWorkerDeadMovesExecutors: the executors of a worker that stopped
+// heartbeating, on a supervisor that is alive, move (to the first free slot,
+// here on another supervisor) because the worker is dead.
+func TestEventsWorkerDeadMovesExecutors(t *testing.T) {
+	e := newEnv(t, nil) // task launch 5 s, task timeout 3 s
+	e.addSupervisor("b", 6700)
+	id := e.submit("wc", map[string]any{"topology.workers": 1})
+	a, _ := e.state.AssignmentInfo(id, nil)
+	slot := onlySlot(t, a)
+	beats := func(worker bool) {
+		for range 4 {
+			e.clock.Advance(2 * time.Second)
+			if worker {
+				e.beat(id, slot, e.clock.Now().UnixMilli())
+			}
+			e.addSupervisor("a", 6700)
+			e.addSupervisor("b", 6700)
+			if err := e.n.MkAssignments(""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	beats(true) // alive past the launch grace, while a joins
+	_, last := e.n.EventLog().Since(0, timeline.Filter{})
+	beats(false) // the worker's heartbeat stops; both supervisors' go on
+	got, _ := e.n.EventLog().Since(last, timeline.Filter{Topology: id})
+	moved := find(got, timeline.ExecutorsMoved, "")
+	if moved == nil || moved.Cause != timeline.CauseWorkerDead {
+		t.Fatalf("after the worker's heartbeat stopped: %+v", got)
+	}
+}
