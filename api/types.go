@@ -18,6 +18,7 @@
 //	POST /api/v1/topology/<id>/rebalance[/<wait>]     body RebalanceRequest; ActionReply
 //	POST /api/v1/uploads                              streamed code, header X-Checksum-Sha256; UploadReply
 //	POST /api/v1/topologies                           body SubmitRequest; SubmitReply
+//	GET  /api/v1/events[/stream]                      EventsReply; Server-Sent Events (events.go)
 //
 // Errors are {"error": <status text>, "errorMessage": <what went wrong and what
 // to do>} with 400 (invalid), 404 (not found), 409 (conflict: a live name, a
