@@ -3,11 +3,7 @@ package localcluster_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -155,30 +151,9 @@ func TestTimelineTellsWhatHappened(t *testing.T) {
 	})
 }
 
-var (
-	crashloopOnce sync.Once
-	crashloopBin  string
-	crashloopErr  error
-)
-
 // crashloopBinary builds internal/crashloop once per test binary.
 func crashloopBinary(t *testing.T) string {
-	crashloopOnce.Do(func() {
-		dir, err := filepath.Abs(filepath.Join("..", "bin"))
-		if err != nil {
-			crashloopErr = err
-			return
-		}
-		crashloopBin = filepath.Join(dir, "test-crashloop")
-		out, err := exec.Command("go", "build", "-o", crashloopBin, "./internal/crashloop").CombinedOutput()
-		if err != nil {
-			crashloopErr = fmt.Errorf("go build crashloop: %v\n%s", err, out)
-		}
-	})
-	if crashloopErr != nil {
-		t.Fatal(crashloopErr)
-	}
-	return crashloopBin
+	return buildTestBinary(t, "./internal/crashloop", "test-crashloop")
 }
 
 // TestCrashLoopIsATopologyError: a worker that keeps dying is an error on
