@@ -15,10 +15,10 @@ import (
 // crashLoopSpan; the loop ends when the slot's worker has run for
 // crashLoopSpan since the last exit, or the slot is no longer assigned the
 // topology.
-const (
-	crashLoopExits = 3
-	crashLoopSpan  = 30 * time.Second
-)
+const crashLoopExits = 3
+
+// crashLoopSpan is a variable for the tests only.
+var crashLoopSpan = 30 * time.Second
 
 // slotHistory is what the supervisor remembers of one slot's workers for
 // the timeline. Guarded by Supervisor.mu.

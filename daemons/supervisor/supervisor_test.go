@@ -111,7 +111,10 @@ func runFakeWorker(args []string) int {
 	defer tick.Stop()
 	var crash <-chan time.Time // FAKE_WORKER_CRASH_AFTER: exit 1 after that long
 	if d, err := time.ParseDuration(os.Getenv("FAKE_WORKER_CRASH_AFTER")); err == nil {
-		crash = time.After(d)
+		// FAKE_WORKER_CRASH_WHILE: only while that file exists.
+		if f := os.Getenv("FAKE_WORKER_CRASH_WHILE"); f == "" || fileExists(f) {
+			crash = time.After(d)
+		}
 	}
 	for {
 		select {
@@ -872,4 +875,44 @@ func BenchmarkAssignmentToReady(b *testing.B) {
 	}
 	slices.Sort(durations)
 	b.ReportMetric(float64(durations[len(durations)/2].Microseconds())/1000, "ms-median")
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// TestCrashLoopEndsWhenTheWorkerStaysUp: a crash loop closes once the
+// slot's worker has run for the crash-loop span since its last exit.
+func TestCrashLoopEndsWhenTheWorkerStaysUp(t *testing.T) {
+	span := crashLoopSpan
+	crashLoopSpan = 2 * time.Second
+	t.Cleanup(func() { crashLoopSpan = span })
+	e := newEnv(t)
+	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, testutil.Logger(t, slog.LevelInfo))
+	crashing := filepath.Join(t.TempDir(), "crashing")
+	if err := os.WriteFile(crashing, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts.WorkerEnv = append(opts.WorkerEnv, "FAKE_WORKER_CRASH_AFTER=100ms", "FAKE_WORKER_CRASH_WHILE="+crashing)
+	opts.Events = timeline.New(0)
+	sup, err := Start(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sup.Close(context.Background()) })
+	e.assign("t-1-1", sup.ID(), 1, e.ports[0])
+	testutil.Eventually(t, 20*time.Second, "the crash loop", func() bool { return len(opts.Events.CrashLoops("t-1-1")) == 1 })
+	if err := os.Remove(crashing); err != nil { // the next worker stays up
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "the crash loop closed", func() (bool, string) {
+		return len(opts.Events.CrashLoops("t-1-1")) == 0, fmt.Sprint(opts.Events.CrashLoops("t-1-1"))
+	})
+	events, _ := opts.Events.Since(0, timeline.Filter{Topology: "t-1-1"})
+	if !slices.ContainsFunc(events, func(ev timeline.Event) bool {
+		return ev.Kind == timeline.WorkerRecovered && strings.Contains(ev.Cause, "has run for")
+	}) {
+		t.Errorf("no worker-recovered event saying the worker stayed up: %v", events)
+	}
 }
