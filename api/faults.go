@@ -29,6 +29,7 @@ const (
 	FaultResumeWorker     = "resume-worker"     // SIGCONT it
 	FaultStopSupervisor   = "stop-supervisor"   // stop supervisor Supervisor and its workers
 	FaultStartSupervisor  = "start-supervisor"  // start it again
+	FaultAddSupervisor    = "add-supervisor"    // start one more supervisor (reply: its index)
 	FaultRestartNimbus    = "restart-nimbus"    // stop nimbus and start it on the same address (replies first)
 	FaultRestartZooKeeper = "restart-zookeeper" // restart the embedded ZooKeeper server
 	FaultExpireSession    = "expire-session"    // expire Daemon's ZooKeeper session ("nimbus", "supervisor-N")
@@ -37,7 +38,7 @@ const (
 // Faults lists every fault, in the order the CLI shows them.
 var Faults = []string{
 	FaultKillWorker, FaultPauseWorker, FaultResumeWorker,
-	FaultStopSupervisor, FaultStartSupervisor,
+	FaultStopSupervisor, FaultStartSupervisor, FaultAddSupervisor,
 	FaultRestartNimbus, FaultRestartZooKeeper, FaultExpireSession,
 }
 
@@ -62,6 +63,8 @@ type FaultReply struct {
 	// Pid and Port name the worker process signalled (the worker faults).
 	Pid  int `json:"pid,omitempty"`
 	Port int `json:"port,omitempty"`
+	// Supervisor is the index of the supervisor added (add-supervisor).
+	Supervisor *int `json:"supervisor,omitempty"`
 }
 
 // Fault asks the process that owns the daemons to inject a fault.

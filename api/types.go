@@ -18,6 +18,7 @@
 //	POST /api/v1/topology/<id>/rebalance[/<wait>]     body RebalanceRequest; ActionReply
 //	POST /api/v1/uploads                              streamed code, header X-Checksum-Sha256; UploadReply
 //	POST /api/v1/topologies                           body SubmitRequest; SubmitReply
+//	GET  /api/v1/events[/stream]                      EventsReply; Server-Sent Events (events.go)
 //
 // Errors are {"error": <status text>, "errorMessage": <what went wrong and what
 // to do>} with 400 (invalid), 404 (not found), 409 (conflict: a live name, a
@@ -208,6 +209,9 @@ type TopologyBrief struct {
 	ExecutorsTotal int    `json:"executorsTotal"`
 	// SchedulerInfo says why a topology is not (fully) scheduled; empty when it is.
 	SchedulerInfo string `json:"schedulerInfo,omitempty"`
+	// TopologyErrors are the topology's problems that are no component's
+	// error (localstorm's): a worker that keeps crashing, until it recovers.
+	TopologyErrors []string `json:"topologyErrors,omitempty"`
 }
 
 // TopologyInfo is GET /api/v1/topology/<id>.
@@ -226,6 +230,7 @@ type TopologyInfo struct {
 	WindowHint     string          `json:"windowHint"`
 	Debug          bool            `json:"debug"`
 	SchedulerInfo  string          `json:"schedulerInfo,omitempty"`
+	TopologyErrors []string        `json:"topologyErrors,omitempty"`
 	TopologyStats  []WindowStats   `json:"topologyStats"`
 	Spouts         []SpoutSummary  `json:"spouts"`
 	Bolts          []BoltSummary   `json:"bolts"`

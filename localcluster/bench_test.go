@@ -276,11 +276,13 @@ func (bs binaries) cli(env []string, args ...string) *exec.Cmd {
 
 // upProcess is a running `localstorm up`.
 type upProcess struct {
-	cmd    *exec.Cmd
-	pid    int
-	env    []string
-	stderr *testutil.Buffer
-	done   chan struct{}
+	cmd *exec.Cmd
+	pid int
+	env []string
+	// stateDir holds the cluster's record, name.json.
+	stateDir, name string
+	stderr         *testutil.Buffer
+	done           chan struct{}
 }
 
 // startUp runs `localstorm up --cluster name` (and extra flags) with a
@@ -297,7 +299,7 @@ func startUp(b *testing.B, bs binaries, name string, extra ...string) *upProcess
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := &upProcess{cmd: cmd, env: env, stderr: &testutil.Buffer{}, done: make(chan struct{})}
+	p := &upProcess{cmd: cmd, env: env, stateDir: stateDir, name: name, stderr: &testutil.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("start up: %v", err)

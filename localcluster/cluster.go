@@ -19,6 +19,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/nimbus"
 	"github.com/localstorm/localstorm/daemons/supervisor"
+	"github.com/localstorm/localstorm/daemons/timeline"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/internal/daemonlog"
@@ -57,6 +58,10 @@ type Cluster struct {
 	// faultMu is held while a fault asked for over the API runs (a
 	// restart of nimbus, after its reply), and by Close (faultapi.go).
 	faultMu sync.Mutex
+
+	// events is the cluster's timeline: nimbus (across its restarts), the
+	// supervisors, the daemons' ZooKeeper clients and the faults record in it.
+	events *timeline.Log
 }
 
 // supervisorSlot is one supervisor of the cluster; it may be stopped and
@@ -78,7 +83,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Cluster{opts: opts, errs: make(chan error, 16), stopFwd: make(chan struct{})}
+	c := &Cluster{opts: opts, errs: make(chan error, 16), stopFwd: make(chan struct{}), events: timeline.New(opts.EventCapacity)}
 	defer func() {
 		if err != nil {
 			closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -339,6 +344,13 @@ func (c *Cluster) connectState(ctx context.Context, who string) (cluster.StormCl
 	opts.Servers = c.zkServers
 	opts.Logger = c.daemonLogger(who)
 	opts.OnFatal = func(err error) { c.report(fmt.Errorf("%s: %w", who, err)) }
+	opts.OnSession = func(restored bool, session int64) {
+		e := timeline.Event{Kind: timeline.SessionExpired, Daemon: who, Details: who + "'s ZooKeeper session expired"}
+		if restored {
+			e.Kind, e.Details = timeline.SessionRestored, fmt.Sprintf("%s has a new ZooKeeper session (0x%x)", who, session)
+		}
+		c.events.Record(e)
+	}
 	st, err := cluster.ConnectStorm(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: connect to zookeeper %s: %w", who, strings.Join(c.zkServers, ","), err)
@@ -367,6 +379,7 @@ func (c *Cluster) startNimbus(ctx context.Context) error {
 		DaemonLogDir:  c.daemonLogDir(),
 		Logger:        c.daemonLogger("nimbus"),
 		Faults:        c.faultInjector(),
+		Events:        c.events,
 	})
 	if err != nil {
 		_ = st.Disconnect()
@@ -401,6 +414,7 @@ func (c *Cluster) startSupervisor(ctx context.Context, s *supervisorSlot) error 
 		ZooKeeper:      c.zkServers,
 		ZKRoot:         c.root(),
 		LocalstormPath: exe,
+		Events:         c.events,
 	})
 	if err != nil {
 		_ = st.Disconnect()
@@ -574,6 +588,9 @@ func (c *Cluster) stopSupervisor(ctx context.Context, s *supervisorSlot) error {
 
 // ZooKeeperAddr is the ZooKeeper connect string ("host:port[,...]").
 func (c *Cluster) ZooKeeperAddr() string { return strings.Join(c.zkServers, ",") }
+
+// Events returns the cluster's event timeline.
+func (c *Cluster) Events() *timeline.Log { return c.events }
 
 // ZooKeeperRoot is storm.zookeeper.root, under which the cluster lives.
 func (c *Cluster) ZooKeeperRoot() string { return c.root() }

@@ -11,6 +11,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/nimbus"
 	"github.com/localstorm/localstorm/daemons/supervisor"
+	"github.com/localstorm/localstorm/daemons/timeline"
 )
 
 // Faults asked for over nimbus's API (POST /api/v1/faults/<fault>, served
@@ -39,23 +40,64 @@ func (h faultHook) InjectFault(ctx context.Context, fault string, req api.FaultR
 	if fault == api.FaultRestartNimbus {
 		// This request is served by the nimbus to restart, whose Close
 		// waits for it: the restart runs after the reply.
+		c.recordFault(fault, req)
 		go func() {
 			defer c.faultMu.Unlock()
 			ctx, cancel := context.WithTimeout(context.Background(), faultRestartTimeout)
 			defer cancel()
 			if err := c.RestartNimbus(ctx); err != nil {
 				c.report(fmt.Errorf("fault %s: %w", fault, err))
+				return
 			}
+			c.events.Record(timeline.Event{Kind: timeline.NimbusRestarted, Daemon: upDaemon, Cause: "fault " + fault,
+				Details: "nimbus restarted on the same address; topologies, pending kills and rebalances resume from ZooKeeper"})
 		}()
 		return &api.FaultReply{Fault: fault, Message: "nimbus is restarting on the same address; the API answers again in a moment"}, nil
 	}
 	defer c.faultMu.Unlock()
+	// On the timeline before it happens, so that what follows it comes after.
+	e := c.recordFault(fault, req)
 	reply, err := c.injectFault(ctx, fault, req)
 	if err != nil {
+		e.Details = fmt.Sprintf("fault %s failed: %v", fault, err)
+		c.events.Record(e)
 		return nil, fmt.Errorf("%s: %w", fault, err)
 	}
 	reply.Fault = fault
 	return reply, nil
+}
+
+// upDaemon names the process that owns the daemons on the timeline.
+const upDaemon = "localstorm up"
+
+// recordFault puts a fault asked for on the timeline, with its topology
+// (the worker faults) so that the topology's own timeline shows it, and
+// returns the event.
+func (c *Cluster) recordFault(fault string, req api.FaultRequest) timeline.Event {
+	e := timeline.Event{Kind: timeline.FaultInjected, Daemon: upDaemon, Cause: fault, Details: "fault " + fault + faultTarget(fault, req)}
+	if req.Topology != "" {
+		if id, err := c.topologyID(context.Background(), req.Topology); err == nil {
+			e.Topology = id
+		}
+	}
+	c.events.Record(e)
+	return e
+}
+
+// faultTarget says what a fault is asked to break, as " of wc on port 6700".
+func faultTarget(fault string, req api.FaultRequest) string {
+	switch fault {
+	case api.FaultKillWorker, api.FaultPauseWorker, api.FaultResumeWorker:
+		if req.Port != 0 {
+			return fmt.Sprintf(": the worker of %s on port %d", req.Topology, req.Port)
+		}
+		return fmt.Sprintf(": a worker of %s", req.Topology)
+	case api.FaultStopSupervisor, api.FaultStartSupervisor:
+		return fmt.Sprintf(": supervisor %d", req.Supervisor)
+	case api.FaultExpireSession:
+		return ": the ZooKeeper session of " + req.Daemon
+	}
+	return ""
 }
 
 func (c *Cluster) injectFault(ctx context.Context, fault string, req api.FaultRequest) (*api.FaultReply, error) {
@@ -84,6 +126,12 @@ func (c *Cluster) injectFault(ctx context.Context, fault string, req api.FaultRe
 			return nil, err
 		}
 		return &api.FaultReply{Message: fmt.Sprintf("supervisor %d started again (same id, same slots)", s.index)}, nil
+	case api.FaultAddSupervisor:
+		i, err := c.AddSupervisor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &api.FaultReply{Message: fmt.Sprintf("supervisor %d added with %d slots; nimbus schedules onto it from its next round", i, c.opts.Slots), Supervisor: &i}, nil
 	case api.FaultRestartZooKeeper:
 		if c.ZooKeeperServer() == nil {
 			return nil, fmt.Errorf("%w: only the embedded ZooKeeper can be restarted (this cluster's is %s)", api.ErrConflict, c.opts.ZooKeeper.Mode)

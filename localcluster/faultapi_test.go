@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/timeline"
 	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/localcluster"
 	"github.com/localstorm/localstorm/localcluster/submit"
@@ -205,8 +207,8 @@ func TestFaultsGuarded(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = c.Close(context.Background()) })
-		post := func(header http.Header) int {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.APIURL()+api.PathFaults+api.FaultStopSupervisor, strings.NewReader(`{"supervisor":0}`))
+		postFault := func(fault string, header http.Header) int {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.APIURL()+api.PathFaults+fault, strings.NewReader(`{"supervisor":0}`))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,10 +220,23 @@ func TestFaultsGuarded(t *testing.T) {
 			resp.Body.Close()
 			return resp.StatusCode
 		}
+		post := func(header http.Header) int { return postFault(api.FaultStopSupervisor, header) }
 		json := http.Header{"Content-Type": {api.ContentTypeJSON}}
 		crossOrigin := http.Header{"Content-Type": {api.ContentTypeJSON}, "Origin": {"http://evil.example"}, "Sec-Fetch-Site": {"cross-site"}}
-		if got := post(crossOrigin); got != http.StatusForbidden {
-			t.Errorf("serve=%v: a cross-origin fault: %d, want 403", serve, got)
+		for _, fault := range api.Faults {
+			if got := postFault(fault, crossOrigin); got != http.StatusForbidden {
+				t.Errorf("serve=%v: a cross-origin %s: %d, want 403", serve, fault, got)
+			}
+		}
+		if r, err := c.Client().Events(ctx, "", 0); err != nil || slices.ContainsFunc(r.Events, func(e api.Event) bool { return e.Kind == timeline.FaultInjected }) {
+			t.Errorf("serve=%v: refused faults on the timeline (err %v)", serve, err)
+		}
+		if serve {
+			// The UI's own request: a browser's same-origin POST of JSON.
+			sameOrigin := http.Header{"Content-Type": {api.ContentTypeJSON}, "Origin": {c.APIURL()}, "Sec-Fetch-Site": {"same-origin"}}
+			if got := postFault(api.FaultAddSupervisor, sameOrigin); got != http.StatusOK || len(c.Supervisors()) != 2 {
+				t.Errorf("the UI's add-supervisor: %d and %d supervisors, want 200 and 2", got, len(c.Supervisors()))
+			}
 		}
 		if got := post(http.Header{"Content-Type": {"text/plain"}}); serve && got != http.StatusUnsupportedMediaType {
 			t.Errorf("a text/plain fault: %d, want 415", got)

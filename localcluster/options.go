@@ -129,6 +129,9 @@ type Options struct {
 	// (faultapi.go), done by this cluster: `localstorm up` sets it so that
 	// `localstorm fault ...` can break the cluster on purpose.
 	ServeFaults bool
+	// EventCapacity is how many events the cluster's timeline keeps (the
+	// newest); 0 = timeline.DefaultCapacity.
+	EventCapacity int
 }
 
 func (o *Options) applyDefaults() {

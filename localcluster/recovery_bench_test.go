@@ -25,30 +25,48 @@ import (
 	"github.com/localstorm/localstorm/localcluster/submit"
 )
 
+// testBinaries are the topology binaries tests and benchmarks build, once
+// per test binary each, into ../bin: path → its build.
 var (
-	wordcountOnce sync.Once
-	wordcountBin  string
-	wordcountErr  error
+	testBinariesMu sync.Mutex
+	testBinaries   = map[string]*testBinary{}
 )
 
-// wordcountBinary builds examples/wordcount once per test binary.
-func wordcountBinary(b testing.TB) string {
-	wordcountOnce.Do(func() {
-		dir, err := filepath.Abs(filepath.Join("..", "bin"))
-		if err != nil {
-			wordcountErr = err
-			return
-		}
-		wordcountBin = filepath.Join(dir, "bench-wordcount")
-		out, err := exec.Command("go", "build", "-o", wordcountBin, "../examples/wordcount/cmd/wordcount").CombinedOutput()
-		if err != nil {
-			wordcountErr = fmt.Errorf("go build wordcount: %v\n%s", err, out)
+type testBinary struct {
+	once sync.Once
+	err  error
+}
+
+// buildTestBinary builds package pkg (relative to this package) as
+// ../bin/name once per test binary and returns its path.
+func buildTestBinary(tb testing.TB, pkg, name string) string {
+	tb.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "bin"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	testBinariesMu.Lock()
+	b := testBinaries[path]
+	if b == nil {
+		b = &testBinary{}
+		testBinaries[path] = b
+	}
+	testBinariesMu.Unlock()
+	b.once.Do(func() {
+		if out, err := exec.Command("go", "build", "-o", path, pkg).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 		}
 	})
-	if wordcountErr != nil {
-		b.Fatal(wordcountErr)
+	if b.err != nil {
+		tb.Fatal(b.err)
 	}
-	return wordcountBin
+	return path
+}
+
+// wordcountBinary builds examples/wordcount once per test binary.
+func wordcountBinary(tb testing.TB) string {
+	return buildTestBinary(tb, "../examples/wordcount/cmd/wordcount", "bench-wordcount")
 }
 
 func startBenchCluster(b *testing.B, supervisors int) *localcluster.Cluster {

@@ -27,15 +27,6 @@ import (
 	"github.com/localstorm/localstorm/localcluster/submit"
 )
 
-// spoutAcked is the acked count of a topology's spouts in a topology document.
-func spoutAcked(info *api.TopologyInfo) int64 {
-	var n int64
-	for _, s := range info.Spouts {
-		n += s.Acked
-	}
-	return n
-}
-
 // pollUntil calls check every few ms until it says yes, and returns how long
 // after start that was; ctx bounds it.
 func pollUntil(ctx context.Context, start time.Time, check func() bool) (time.Duration, error) {
@@ -83,7 +74,7 @@ func BenchmarkSubmitWaitToAckedVisible(b *testing.B) {
 			defer wg.Done()
 			apiTook, apiErr = pollUntil(ctx, returned, func() bool {
 				info, err := c.Client().Topology(ctx, id)
-				return err == nil && spoutAcked(info) > 0
+				return err == nil && info.SpoutsAcked() > 0
 			})
 		}()
 		go func() {
@@ -91,7 +82,7 @@ func BenchmarkSubmitWaitToAckedVisible(b *testing.B) {
 			cliTook, cliErr = pollUntil(ctx, returned, func() bool {
 				out, err := bins.cli(nil, "topology", name, "--api", c.APIURL(), "-o", "json").Output()
 				var info api.TopologyInfo
-				return err == nil && json.Unmarshal(out, &info) == nil && spoutAcked(&info) > 0
+				return err == nil && json.Unmarshal(out, &info) == nil && info.SpoutsAcked() > 0
 			})
 		}()
 		wg.Wait()

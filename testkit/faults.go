@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/localstorm/localstorm/daemons/supervisor"
+	"github.com/localstorm/localstorm/daemons/timeline"
 )
 
 // Fault injection on the running cluster, as etcd's integration members offer
@@ -37,6 +38,7 @@ func (c *Cluster) signalWorker(t testing.TB, topologyID string, sig syscall.Sign
 	if len(ws) == 0 {
 		t.Fatalf("testkit: topology %s has no running worker to signal\n%s", topologyID, c.StateReport(topologyID))
 	}
+	c.recordFault(topologyID, fmt.Sprintf("signal %s to the worker of %s on port %d (pid %d)", sig, topologyID, ws[0].Port, ws[0].Pid))
 	if err := syscall.Kill(ws[0].Pid, sig); err != nil {
 		t.Fatalf("testkit: signal worker pid %d: %v", ws[0].Pid, err)
 	}
@@ -74,9 +76,16 @@ func (c *Cluster) fault(t testing.TB, what string, do func(ctx context.Context) 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
+	c.recordFault("", what)
 	if err := do(ctx); err != nil {
 		t.Fatalf("testkit: %s: %v", what, err)
 	}
+}
+
+// recordFault puts a fault on the cluster's timeline before it happens, so
+// that StateReport shows it before what followed it.
+func (c *Cluster) recordFault(topologyID, what string) {
+	c.lc.Events().Record(timeline.Event{Kind: timeline.FaultInjected, Daemon: "testkit", Topology: topologyID, Cause: "testkit", Details: what})
 }
 
 // StopSupervisor stops supervisor i and its workers.

@@ -2,6 +2,7 @@ package testkit_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,13 @@ func TestFaultKillWorker(t *testing.T) {
 				}
 			}
 			return false, fmt.Sprintf("workers %v (before %v)", c.Workers(id), before)
+		}, id)
+		// The fault and what followed it, in the report a failing wait prints.
+		c.WaitFor(t, "the kill on the timeline before the relaunch", func() (bool, string) {
+			report := c.StateReport(id)
+			fault := strings.Index(report, "fault-injected")
+			relaunch := strings.LastIndex(report, "worker-relaunched")
+			return fault >= 0 && relaunch > fault, report
 		}, id)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/timeline"
 )
 
 // WaitFor polls cond every few milliseconds until it holds; on timeout the
@@ -81,6 +82,7 @@ func (c *Cluster) StateReport(topologyID string) string {
 	}
 	var b strings.Builder
 	b.WriteString("cluster state:\n")
+	writeEvents(&b, c.lc.Events(), topologyID)
 	for i, sup := range c.lc.Supervisors() {
 		if sup == nil {
 			fmt.Fprintf(&b, "  supervisor %d: stopped\n", i)
@@ -125,4 +127,24 @@ func lastError(e string) string {
 		return ""
 	}
 	return "last error: " + e
+}
+
+// stateReportEvents is how many of the newest events StateReport shows.
+const stateReportEvents = 30
+
+// writeEvents writes the newest events of the timeline (of topologyID and
+// the cluster-wide ones, or all when it is ""), oldest first.
+func writeEvents(b *strings.Builder, log *timeline.Log, topologyID string) {
+	all, _ := log.Since(0, timeline.Filter{})
+	var events []timeline.Event
+	for _, e := range all {
+		if topologyID == "" || e.Topology == "" || e.Topology == topologyID {
+			events = append(events, e)
+		}
+	}
+	events = events[max(0, len(events)-stateReportEvents):]
+	fmt.Fprintf(b, "  the last %d events:\n", len(events))
+	for _, e := range events {
+		fmt.Fprintf(b, "    %s %-27s %s\n", e.Time.Format("15:04:05.000"), e.Kind, e.Details)
+	}
 }

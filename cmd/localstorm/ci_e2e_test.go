@@ -86,13 +86,16 @@ func TestEndToEndDetach(t *testing.T) {
 
 	exported := filepath.Join(t.TempDir(), "logs")
 	e.ok("export", "logs", exported, "--cluster", "det")
-	for _, f := range []string{"cluster.log", "cluster.json", "api/cluster-summary.json", "api/supervisor-summary.json", "zookeeper.txt"} {
+	for _, f := range []string{"cluster.log", "cluster.json", "api/cluster-summary.json", "api/supervisor-summary.json", "zookeeper.txt", "events.txt", "api/events.json"} {
 		if _, err := os.Stat(filepath.Join(exported, f)); err != nil {
 			t.Errorf("export of a running cluster: %v", err)
 		}
 	}
 	if zk, _ := os.ReadFile(filepath.Join(exported, "zookeeper.txt")); !strings.Contains(string(zk), "/storm/supervisors/") {
 		t.Errorf("ZooKeeper dump without supervisors:\n%s", zk)
+	}
+	if ev, _ := os.ReadFile(filepath.Join(exported, "events.txt")); !strings.Contains(string(ev), "nimbus-started") {
+		t.Errorf("exported events without nimbus's start:\n%s", ev)
 	}
 
 	e.ok("down", "--cluster", "det")

@@ -24,6 +24,7 @@ import (
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/internal/version"
 	"github.com/localstorm/localstorm/topology"
@@ -214,6 +215,10 @@ func TestEndToEndLifecycle(t *testing.T) {
 		_, acked, _ := spoutTotals(&info)
 		return acked > 0, fmt.Sprintf("acked %d", acked)
 	})
+	// --demo paces the word count at up's default rate.
+	if rate := info.Configuration[wordcount.ConfRate]; rate != float64(defaultDemoRate) {
+		t.Errorf("demo's %s = %v, want %d", wordcount.ConfRate, rate, defaultDemoRate)
+	}
 	spoutPort := info.Spouts[0].ExecutorStats[0].Port
 	victimPort := 0
 	for _, w := range info.Workers {

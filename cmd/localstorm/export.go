@@ -31,7 +31,8 @@ const exportUsage = `Usage: localstorm export logs DIR|FILE.tar.gz [--cluster NA
 
 Collects, for a CI job's artifacts: the cluster's own log (of up --detach), every
 worker log, and from a running cluster the API's documents (cluster, supervisors,
-each topology and its configuration, secrets redacted) and a dump of its ZooKeeper.
+each topology and its configuration, secrets redacted), its events (events.txt,
+api/events.json) and a dump of its ZooKeeper.
 --dir DATA_DIR exports the logs of a stopped cluster from its data dir.
 `
 
@@ -125,6 +126,7 @@ func (x *exporter) export(ctx context.Context, name, out string) (int, []error) 
 	}
 	if x.client != nil {
 		add("API documents", x.apiDocs(ctx, filepath.Join(out, "api")))
+		add("events", x.events(ctx, out))
 	}
 	if x.rec != nil && x.rec.ZooKeeper != "" {
 		add("ZooKeeper dump", x.zkDump(ctx, filepath.Join(out, "zookeeper.txt")))
@@ -254,6 +256,30 @@ func (x *exporter) apiDocs(ctx context.Context, out string) error {
 		})
 	}
 	return errlist.Join(errs...)
+}
+
+// events writes the cluster's event timeline (what the cluster still
+// holds of it): events.txt as `localstorm events` prints it, and
+// api/events.json.
+func (x *exporter) events(ctx context.Context, out string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	reply, err := x.client.Events(ctx, "", 0)
+	if err != nil {
+		return err
+	}
+	if err := x.writeJSON(filepath.Join(out, "api", "events.json"), reply); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, e := range reply.Events {
+		printEvent(&b, e)
+	}
+	if err := os.WriteFile(filepath.Join(out, "events.txt"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	x.files++
+	return nil
 }
 
 // secretKey matches the configuration keys whose values an export leaves

@@ -19,6 +19,7 @@ var faultArgs = map[string]string{
 	api.FaultResumeWorker:     "TOPOLOGY [--port P]",
 	api.FaultStopSupervisor:   "N",
 	api.FaultStartSupervisor:  "N",
+	api.FaultAddSupervisor:    "",
 	api.FaultRestartNimbus:    "",
 	api.FaultRestartZooKeeper: "",
 	api.FaultExpireSession:    "nimbus|supervisor-N",

@@ -29,6 +29,7 @@ func TestFaultVerbs(t *testing.T) {
 		{"fault", "stop-supervisor", "one"},
 		{"fault", "restart-nimbus", "--port", "6700"},
 		{"fault", "expire-session"},
+		{"fault", "add-supervisor", "3"},
 	} {
 		if _, stderr, code := runCLI(args...); code != 2 || !strings.HasPrefix(stderr, "error: ") {
 			t.Errorf("localstorm %s: exit %d, %q; want a usage error", strings.Join(args, " "), code, stderr)
@@ -52,6 +53,7 @@ func TestFaultVerbs(t *testing.T) {
 		{[]string{"fault", "stop-supervisor", "1", api}, 1, "not running"},
 		{[]string{"fault", "start-supervisor", "1", api, "-o", "json"}, 0, `"fault": "start-supervisor"`},
 		{[]string{"fault", "kill-worker", "nosuch", api}, 1, "no live topology"},
+		{[]string{"fault", "add-supervisor", api}, 0, "supervisor 2 added"},
 		{[]string{"fault", "restart-zookeeper", api}, 0, "restarted"},
 		{[]string{"fault", "restart-nimbus", api}, 0, "answers again"},
 		{[]string{"fault", "expire-session", "nimbus", api}, 0, "expired"},

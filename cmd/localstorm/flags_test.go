@@ -29,6 +29,7 @@ func TestBadFlagsAreRefusedBeforeStarting(t *testing.T) {
 		{"no supervisors", []string{"up", "--supervisors", "0"}, 2, "--supervisors 0: give 1 or more"},
 		{"negative supervisors", []string{"up", "--supervisors", "-1"}, 2, "--supervisors -1: give 1 or more"},
 		{"no slots", []string{"up", "--slots", "0"}, 2, "--slots 0: give 1 or more"},
+		{"negative demo rate", []string{"up", "--demo", "--demo-rate", "-5"}, 2, "--demo-rate -5: give sentences per second"},
 		{"too many slots", []string{"up", "--slots", "65"}, 1, "give 1 to 64"},
 		{"zookeeper tick time 0", []string{"zookeeper", "--tick-time", "0"}, 2, "--tick-time 0: give 1 or more"},
 		{"malformed api addr", []string{"up", "--api-addr", "nonsense"}, 2, `--api-addr "nonsense" is malformed`},

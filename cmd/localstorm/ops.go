@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -192,7 +194,20 @@ func runStatus(ctx context.Context, s cli.Streams, g *globals, args []string) er
 	if err != nil {
 		return err
 	}
-	return printOut(s, g, statusOf(sum, rec), func(w io.Writer) {
+	doc := statusOf(sum, rec)
+	topos, err := c.TopologySummary(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range topos.Topologies {
+		if len(t.TopologyErrors) > 0 {
+			if doc.TopologyErrors == nil {
+				doc.TopologyErrors = map[string][]string{}
+			}
+			doc.TopologyErrors[t.Name] = t.TopologyErrors
+		}
+	}
+	return printOut(s, g, doc, func(w io.Writer) {
 		if rec != nil {
 			fmt.Fprintf(w, "cluster\t%s (pid %d)\n", rec.Name, rec.PID)
 			writeAddresses(w, "", rec)
@@ -203,6 +218,11 @@ func runStatus(ctx context.Context, s cli.Streams, g *globals, args []string) er
 		fmt.Fprintf(w, "topologies\t%d\n", sum.Topologies)
 		fmt.Fprintf(w, "executors\t%d\n", sum.ExecutorsTotal)
 		fmt.Fprintf(w, "tasks\t%d\n", sum.TasksTotal)
+		for _, name := range slices.Sorted(maps.Keys(doc.TopologyErrors)) {
+			for _, e := range doc.TopologyErrors[name] {
+				fmt.Fprintf(w, "error\t%s: %s\n", name, e)
+			}
+		}
 	})
 }
 
@@ -237,6 +257,9 @@ func printTopology(w io.Writer, t *api.TopologyInfo) {
 	fmt.Fprintf(w, "%s\t%s\t%s\tuptime %s\tworkers %d\texecutors %d\ttasks %d\n", t.Name, t.ID, t.Status, t.Uptime, t.WorkersTotal, t.ExecutorsTotal, t.TasksTotal)
 	if t.SchedulerInfo != "" {
 		fmt.Fprintf(w, "scheduler\t%s\n", t.SchedulerInfo)
+	}
+	for _, e := range t.TopologyErrors {
+		fmt.Fprintf(w, "error\t%s\n", e)
 	}
 	for _, st := range t.TopologyStats {
 		if st.Window == t.Window || (t.Window == "" && st.Window == api.WindowAllTime) {

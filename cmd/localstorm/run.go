@@ -37,6 +37,7 @@ var program = &cli.Program{
 		"supervisor": command("run a supervisor standalone against a ZooKeeper", supervising(runSupervisor)),
 		"worker":     command("run a worker (started by supervisors)", supervising(runWorker)),
 		"version":    command("print the version", runVersion),
+		"events":     command("the cluster's event timeline (-f: follow it)", runEvents),
 		"fault":      command("break the cluster of `up` on purpose: kill-worker, stop-supervisor, restart-nimbus, ...", runFault),
 		// Storm's own verbs (stormverbs.go).
 		"get-errors":      command("the latest error of each component, as Storm's get-errors prints it", runGetErrors),

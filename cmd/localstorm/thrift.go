@@ -16,6 +16,9 @@ type statusDoc struct {
 	NimbusThrift string `json:"nimbusThrift,omitempty"`
 	// NimbusThriftPort is nimbus.thrift.port, what Storm's clients are given.
 	NimbusThriftPort int `json:"nimbusThriftPort,omitempty"`
+	// TopologyErrors are the problems of each topology (by name) that no
+	// component reports: a worker that keeps crashing.
+	TopologyErrors map[string][]string `json:"topologyErrors,omitempty"`
 }
 
 func statusOf(sum *api.ClusterSummary, rec *registry.Record) statusDoc {

@@ -39,6 +39,7 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	fresh := fs.Bool("fresh", false, "with --dir: start empty, discarding the previous state")
 	stormFlags := addStormConfFlags(fs)
 	demo := fs.Bool("demo", false, "also submit the word-count example topology")
+	demoRate := fs.Int("demo-rate", defaultDemoRate, "with --demo: sentences per second of the word count (0: as fast as it goes, which keeps the cores busy)")
 	verbose := fs.BoolP("verbose", "v", false, "log the daemons on stderr")
 	detach := fs.BoolP("detach", "d", false, "run the cluster in the background (its log in --dir, or else in the state dir); return once it is usable")
 	waitTimeout := fs.Duration("wait-timeout", 2*time.Minute, "with --detach: how long to wait for the cluster to be usable")
@@ -57,6 +58,9 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	}
 	if *waitTimeout <= 0 {
 		return cli.Usagef("--wait-timeout %s: give a positive duration", *waitTimeout)
+	}
+	if *demoRate < 0 {
+		return cli.Usagef("--demo-rate %d: give sentences per second, or 0 for as fast as it goes", *demoRate)
 	}
 	if err := cli.Positive(fs, "supervisors", "slots"); err != nil {
 		return err
@@ -131,7 +135,7 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	printBanner(s, g.cluster, c, opts)
 
 	if *demo {
-		id, err := submitDemo(ctx, c)
+		id, err := submitDemo(ctx, c, *demoRate)
 		if err != nil {
 			fmt.Fprintf(s.Err, "demo: %v\n", err)
 		} else {
@@ -218,14 +222,18 @@ func shutdown(s cli.Streams, c *localcluster.Cluster) error {
 	}
 }
 
-func submitDemo(ctx context.Context, c *localcluster.Cluster) (string, error) {
+// defaultDemoRate is the demo's pace: a rate the UI shows clearly at a few
+// percent of one core (docs/benchmarks.md).
+const defaultDemoRate = 1000
+
+func submitDemo(ctx context.Context, c *localcluster.Cluster, rate int) (string, error) {
 	topo, err := wordcount.Builder().Build()
 	if err != nil {
 		return "", err
 	}
 	// The cluster is in this process: nimbus takes this binary in place.
 	return submit.Topology(ctx, c.Client(), topo, submit.Options{
-		Name: "wordcount", Conf: map[string]any{submit.ConfBuiltin: "wordcount"}, Upload: c.ImportCode})
+		Name: "wordcount", Conf: map[string]any{submit.ConfBuiltin: "wordcount", wordcount.ConfRate: rate}, Upload: c.ImportCode})
 }
 
 func freshDir(dir string) error {

@@ -33,6 +33,11 @@ type Options struct {
 	// Store names the ClusterState implementation (storm.cluster.state.store,
 	// Storm's StateStorageFactory class); "" is DefaultStore, ZooKeeper.
 	Store string
+	// OnSession, when set, is told when the session expires (restored
+	// false; the id is 0, the client has dropped it) and when a new session replaces it
+	// (restored true, the new id), for the event timeline. It runs on the
+	// state's event goroutine: it must not block.
+	OnSession func(restored bool, sessionID int64)
 }
 
 // Storm's defaults (conf/defaults.yaml) for the keys OptionsFromConf reads.

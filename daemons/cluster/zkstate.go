@@ -327,6 +327,9 @@ func (s *zkState) fatal(err error) {
 // before "reconnected".
 func (s *zkState) renewSession(expiredGen uint64) {
 	s.log.Warn("zookeeper session expired; opening a new session")
+	if s.opts.OnSession != nil {
+		s.opts.OnSession(false, 0)
+	}
 	var conn *zk.Conn
 	var gen uint64
 	var guard *zkguard.Guard
@@ -362,6 +365,9 @@ func (s *zkState) renewSession(expiredGen uint64) {
 	s.log.Info("new zookeeper session", "session", fmt.Sprintf("0x%x", conn.SessionID()))
 	if err := s.recreateEphemerals(); err != nil {
 		s.log.Error("re-create ephemeral nodes after session expiry", "err", err)
+	}
+	if s.opts.OnSession != nil {
+		s.opts.OnSession(true, conn.SessionID())
 	}
 	s.fanOut(Event{Type: EventReconnected, Path: "/"})
 }

@@ -46,6 +46,7 @@ func (n *Nimbus) mkAssignments(scratchID string) error {
 	if err != nil {
 		return err
 	}
+	n.recordSupervisors(sups)
 	snap := Snapshot{Supervisors: sups, NowSecs: now.Unix()}
 	for _, t := range topos {
 		snap.Topologies = append(snap.Topologies, TopologySnapshot{
@@ -63,6 +64,7 @@ func (n *Nimbus) mkAssignments(scratchID string) error {
 		if err := n.state.SetAssignment(t.id, next, n.topologyReadACL(t.id)...); err != nil {
 			return fmt.Errorf("write assignment of %s: %w", t.id, err)
 		}
+		n.recordAssignment(t, next, t.id == scratchID, sups)
 		n.log.Info("assignment written", "id", t.id, "executors", len(next.Executors), "workers", len(slotsOf(next)), "status", plan.Status[t.id].String())
 	}
 	n.infoMu.Lock()

@@ -13,6 +13,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/nimbus/ui"
+	"github.com/localstorm/localstorm/daemons/timeline"
 )
 
 // maxJSONBody bounds JSON request bodies (a submit carries a definition).
@@ -32,6 +33,10 @@ type handlerOptions struct {
 	logs logRoots
 	// faults, when set, serves /api/v1/faults/ (httpfaults.go).
 	faults FaultInjector
+	// events is the timeline served at /api/v1/events (events.go); its
+	// streams end when stop closes.
+	events *timeline.Log
+	stop   <-chan struct{}
 }
 
 // newHandler serves svc over HTTP: Storm UI's REST paths for reads and
@@ -104,6 +109,7 @@ func newHandler(svc Service, opts handlerOptions, log *slog.Logger) http.Handler
 	h.registerHistoryAndZK(handle)
 	h.registerLogConfig(handle, post)
 	h.registerFaults(post, opts.faults)
+	h.registerEvents(mux, handle, opts.events, opts.stop)
 	mux.Handle("GET "+api.PathMetrics, metricsHandler(svc, log))
 	// The web UI serves what is not under /api/ (its own 404 and 405 for
 	// paths and methods it does not serve); under /api/, what no route

@@ -27,6 +27,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/nimbusthrift"
+	"github.com/localstorm/localstorm/daemons/timeline"
 	"github.com/localstorm/localstorm/daemons/timer"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/internal/errlist"
@@ -63,6 +64,10 @@ type Options struct {
 	// localcluster): the API then serves POST /api/v1/faults/<fault> and
 	// passes each to it. Nil (a standalone nimbus): those paths are 404.
 	Faults FaultInjector
+	// Events is the event timeline nimbus records in and serves (package
+	// timeline); the process that owns the daemons shares one with them
+	// so that it outlives a restart of nimbus. Nil: nimbus keeps its own.
+	Events *timeline.Log
 	// Logger receives the daemon's logs; nil discards them.
 	Logger *slog.Logger
 	// Clock drives timers and heartbeat timeouts; nil = the wall clock.
@@ -114,6 +119,14 @@ type Nimbus struct {
 	thriftDone     chan struct{}
 	thriftStop     sync.Once // stopThrift runs once: at a failure or at Close
 	thriftStopErr  error
+
+	// events is the timeline; supsAlive and supsSeen are the supervisors
+	// alive at the last mk-assignments and ever seen (under mu).
+	events    *timeline.Log
+	supsAlive map[string]bool
+	supsSeen  map[string]bool
+	// stopping closes when Close begins: event streams end.
+	stopping chan struct{}
 
 	// reassignQueued is set while a watch-triggered mk-assignments waits on the timer.
 	reassignQueued atomic.Bool
@@ -207,7 +220,7 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		}
 		return nil
 	})
-	n.handler = n.refuseWhenFailed(newHandler(n, handlerOptions{maxUpload: n.set.maxUploadBytes, maxJSON: maxJSONBody, hosts: hosts, logs: n.logRoots(opts), faults: opts.Faults}, n.log))
+	n.handler = n.refuseWhenFailed(newHandler(n, handlerOptions{maxUpload: n.set.maxUploadBytes, maxJSON: maxJSONBody, hosts: hosts, logs: n.logRoots(opts), faults: opts.Faults, events: n.events, stop: n.stopping}, n.log))
 	n.server = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
 	n.wg.Add(1)
 	go func() {
@@ -220,6 +233,7 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		return nil, err
 	}
 	n.log.Info("nimbus started", "api", n.apiURL, "thrift", n.ThriftAddr(), "localDir", filepath.Dir(n.inboxDir))
+	n.record(timeline.NimbusStarted, "", "", "nimbus started; its API is at "+n.apiURL)
 	return n, nil
 }
 
@@ -246,6 +260,10 @@ func newNimbus(opts Options) (*Nimbus, error) {
 	if clock == nil {
 		clock = timer.RealClock()
 	}
+	events := opts.Events
+	if events == nil {
+		events = timeline.New(0)
+	}
 	return &Nimbus{
 		conf:             conf,
 		set:              set,
@@ -265,6 +283,8 @@ func newNimbus(opts Options) (*Nimbus, error) {
 		codes:            map[string]*topologyCode{},
 		errCh:            make(chan error, 1),
 		thriftDone:       make(chan struct{}),
+		events:           events,
+		stopping:         make(chan struct{}),
 	}, nil
 }
 
@@ -332,7 +352,9 @@ func (n *Nimbus) Close(ctx context.Context) error {
 }
 
 func (n *Nimbus) stop(ctx context.Context) error {
-	n.closing.Store(true)
+	if n.closing.CompareAndSwap(false, true) {
+		close(n.stopping)
+	}
 	var errs []error
 	if n.server != nil {
 		if err := n.server.Shutdown(ctx); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/timeline"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -216,6 +217,7 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	for _, key := range NotUsedKeys(req) {
 		n.log.Warn(config.NotUsedMessage(key), "id", id)
 	}
+	n.record(timeline.TopologySubmitted, id, "", fmt.Sprintf("topology %s submitted (%s, %d workers)", id, status, numWorkers))
 	if err := n.mkAssignments(""); err != nil {
 		// The topology exists; the next monitor round assigns it.
 		n.log.Warn("assign after submit failed", "id", id, "err", err)

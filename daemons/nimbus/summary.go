@@ -144,7 +144,7 @@ func (n *Nimbus) brief(v *topologyView) api.TopologyBrief {
 	return api.TopologyBrief{
 		ID: v.id, Name: v.base.Name, Status: string(v.base.Status), Uptime: prettyUptime(up), UptimeSeconds: up,
 		TasksTotal: v.tasks(), WorkersTotal: len(slotsOf(v.assignment)), ExecutorsTotal: v.executorCount(),
-		SchedulerInfo: schedulerInfo,
+		SchedulerInfo: schedulerInfo, TopologyErrors: n.topologyErrors(v.id),
 	}
 }
 
@@ -304,7 +304,7 @@ func (n *Nimbus) TopologyInfo(ctx context.Context, id, window string, sys bool) 
 		ID: id, Name: b.Name, Status: b.Status, Uptime: b.Uptime, UptimeSeconds: b.UptimeSeconds,
 		TasksTotal: b.TasksTotal, WorkersTotal: b.WorkersTotal, ExecutorsTotal: b.ExecutorsTotal,
 		MsgTimeout: msgTimeout, Window: window, WindowHint: windowPretty(window), Debug: debug,
-		SchedulerInfo: b.SchedulerInfo, Configuration: v.code.Conf.Clone(),
+		SchedulerInfo: b.SchedulerInfo, TopologyErrors: b.TopologyErrors, Configuration: v.code.Conf.Clone(),
 		Spouts: []api.SpoutSummary{}, Bolts: []api.BoltSummary{}, Workers: []api.WorkerSummary{},
 	}
 	hosts, err := n.supervisorHosts()

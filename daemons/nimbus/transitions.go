@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/timeline"
 )
 
 // The topology state machine (Storm's state-transitions in nimbus.clj):
@@ -190,7 +193,15 @@ func (n *Nimbus) transition(id string, ev event) error {
 		}
 		next := *base
 		next.Status = status
-		return n.writeBase(id, &next)
+		if err := n.writeBase(id, &next); err != nil {
+			return err
+		}
+		kind := timeline.TopologyActivated
+		if status == cluster.StatusInactive {
+			kind = timeline.TopologyDeactivated
+		}
+		n.record(kind, id, "", fmt.Sprintf("topology %s is %s", id, status))
+		return nil
 	}
 	switch base.Status {
 	case cluster.StatusActive, cluster.StatusInactive:
@@ -257,6 +268,7 @@ func (n *Nimbus) kill(id string, base *cluster.StormBase, ev event) error {
 		return err
 	}
 	n.schedule(id, time.Duration(wait)*time.Second, event{name: EventRemove})
+	n.record(timeline.TopologyKilled, id, "", fmt.Sprintf("topology %s killed; removed in %d s", id, wait))
 	return nil
 }
 
@@ -272,7 +284,20 @@ func (n *Nimbus) rebalance(id string, base *cluster.StormBase, ev event) error {
 		return err
 	}
 	n.schedule(id, time.Duration(wait)*time.Second, event{name: EventDoRebalance})
+	n.record(timeline.TopologyRebalancing, id, "", fmt.Sprintf("topology %s rebalancing in %d s%s", id, wait, rebalanceWhat(ev)))
 	return nil
+}
+
+// rebalanceWhat says what a rebalance changes, as ", to N workers, c=P".
+func rebalanceWhat(ev event) string {
+	var b strings.Builder
+	if ev.numWorkers > 0 {
+		fmt.Fprintf(&b, ", to %d workers", ev.numWorkers)
+	}
+	for _, c := range slices.Sorted(maps.Keys(ev.executors)) {
+		fmt.Fprintf(&b, ", %s=%d", c, ev.executors[c])
+	}
+	return b.String()
 }
 
 // doRebalance applies the stored rebalance options, returns the topology to
@@ -297,6 +322,7 @@ func (n *Nimbus) doRebalance(id string, base *cluster.StormBase) error {
 	if err := n.writeBase(id, &next); err != nil {
 		return err
 	}
+	n.record(timeline.TopologyRebalanced, id, "", fmt.Sprintf("topology %s rebalanced: %d workers; executors scheduled again", id, next.NumWorkers))
 	return n.mkAssignments(id)
 }
 
@@ -307,6 +333,7 @@ func (n *Nimbus) remove(id string) error {
 		return fmt.Errorf("remove topology %s: %w", id, err)
 	}
 	n.log.Info("topology removed", "id", id)
+	n.record(timeline.TopologyRemoved, id, "", fmt.Sprintf("topology %s removed", id))
 	return nil
 }
 

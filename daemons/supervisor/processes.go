@@ -17,6 +17,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/daemons/timeline"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/procs"
 )
@@ -98,6 +99,7 @@ func (s *Supervisor) syncProcesses() error {
 	keepers := map[string]int{}
 	keepPorts := map[int]bool{}
 	var doomed []string
+	running := map[int]string{}
 	for _, e := range entries {
 		wid := e.Name()
 		hb := s.readWorkerHeartbeat(wid)
@@ -106,11 +108,18 @@ func (s *Supervisor) syncProcesses() error {
 		if state == stateValid {
 			keepers[wid] = hb.Port
 			keepPorts[hb.Port] = true
+			running[hb.Port] = hb.TopologyID
 			continue
 		}
 		s.log.Info("shutting down worker", "worker", wid, "state", state)
+		s.mu.Lock()
+		if w := s.workers[wid]; w != nil {
+			w.stopReason = string(state)
+		}
+		s.mu.Unlock()
 		doomed = append(doomed, wid)
 	}
+	s.recordRecoveries(running, assigned, now)
 	s.shutdownWorkers(doomed, s.timing.shutdownSleep)
 	launches := map[string]int{}
 	for port := range assigned {
@@ -212,6 +221,7 @@ func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) erro
 		}
 	}
 	s.log.Info("launching worker", "worker", wid, "topology", la.TopologyID, "port", port, "path", path)
+	s.recordLaunch(wid, port, la.TopologyID)
 	proc, err := procs.Launch(s.ctx, procs.Spec{
 		Path:         path,
 		Args:         args,
@@ -223,6 +233,9 @@ func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) erro
 		PidDir:       s.dirs.Pids(wid),
 	})
 	if err != nil {
+		if s.ctx.Err() == nil {
+			s.recordExit(&worker{id: wid, port: port, topologyID: la.TopologyID}, "failed to start: "+err.Error(), time.Now(), "")
+		}
 		return err
 	}
 	s.mu.Lock()
@@ -231,7 +244,8 @@ func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) erro
 		proc.Shutdown(syscall.SIGKILL, 0)
 		return errors.New("supervisor stopped during the launch")
 	}
-	s.workers[wid] = &worker{id: wid, port: port, topologyID: la.TopologyID, proc: proc}
+	w := &worker{id: wid, port: port, topologyID: la.TopologyID, proc: proc}
+	s.workers[wid] = w
 	s.watchers.Add(1)
 	s.mu.Unlock()
 	go func() {
@@ -245,7 +259,9 @@ func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) erro
 			s.mu.Lock()
 			previous := s.lastExit[port]
 			s.lastExit[port] = exit.Time
+			stoppedBy := w.stopReason
 			s.mu.Unlock()
+			s.recordExit(w, exit.String(), exit.Time, stoppedBy)
 			if exit.Time.Sub(previous) < crashLoopWindow {
 				// A crash loop: relaunch at the monitor's pace, not at
 				// the pace of process starts.
@@ -258,6 +274,7 @@ func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) erro
 		}
 	}()
 	s.log.Info("worker ready", "worker", wid, "port", port, "pid", proc.Pid())
+	s.record(timeline.WorkerReady, la.TopologyID, port, "", fmt.Sprintf("worker %s of %s ready on port %d (pid %d)", short(wid), la.TopologyID, port, proc.Pid()))
 	return nil
 }
 

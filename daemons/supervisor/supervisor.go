@@ -31,6 +31,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/event"
 	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/daemons/timeline"
 	"github.com/localstorm/localstorm/daemons/timer"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/internal/version"
@@ -85,6 +86,9 @@ type Options struct {
 	// means storm.zookeeper.servers, .port and .root from Conf.
 	ZooKeeper []string
 	ZKRoot    string
+	// Events receives the supervisor's events (its workers' launches,
+	// exits and crash loops); nil records none.
+	Events *timeline.Log
 	// HealthCheckInterval defaults to Storm's 300 s.
 	HealthCheckInterval time.Duration
 	// Clock drives the supervisor's timers; nil means the wall clock.
@@ -129,8 +133,9 @@ type Supervisor struct {
 	rounds struct{ heartbeat, syncSupervisor, syncProcesses atomic.Int64 }
 
 	mu       sync.Mutex
-	workers  map[string]*worker // by worker id
-	lastExit map[int]time.Time  // by port: when its last worker process ended
+	workers  map[string]*worker   // by worker id
+	lastExit map[int]time.Time    // by port: when its last worker process ended
+	slots    map[int]*slotHistory // by port: for the timeline (events.go)
 	stopped  bool
 
 	watchers sync.WaitGroup // one per worker process, waiting for its exit
@@ -144,6 +149,9 @@ type worker struct {
 	port       int
 	topologyID string
 	proc       *procs.Process
+	// stopReason is why the supervisor shuts it down ("" while it does
+	// not): its exit is then no crash. Guarded by Supervisor.mu.
+	stopReason string
 }
 
 // timing holds the conf values the loops use.
@@ -261,6 +269,7 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 		dirs:      workercontract.LocalDir(opts.LocalDir),
 		workers:   map[string]*worker{},
 		lastExit:  map[int]time.Time{},
+		slots:     map[int]*slotHistory{},
 		errCh:     make(chan error, 1),
 	}, nil
 }

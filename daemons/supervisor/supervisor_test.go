@@ -25,6 +25,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/event"
 	"github.com/localstorm/localstorm/daemons/localstate"
+	"github.com/localstorm/localstorm/daemons/timeline"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/internal/testutil"
@@ -111,7 +112,10 @@ func runFakeWorker(args []string) int {
 	defer tick.Stop()
 	var crash <-chan time.Time // FAKE_WORKER_CRASH_AFTER: exit 1 after that long
 	if d, err := time.ParseDuration(os.Getenv("FAKE_WORKER_CRASH_AFTER")); err == nil {
-		crash = time.After(d)
+		// FAKE_WORKER_CRASH_WHILE: only while that file exists.
+		if f := os.Getenv("FAKE_WORKER_CRASH_WHILE"); f == "" || fileExists(f) {
+			crash = time.After(d)
+		}
 	}
 	for {
 		select {
@@ -438,6 +442,7 @@ func TestCrashLoopingWorkerKeepsBeingRelaunched(t *testing.T) {
 	logger := testutil.Logger(t, slog.LevelInfo)
 	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, logger)
 	opts.WorkerEnv = append(opts.WorkerEnv, "FAKE_WORKER_CRASH_AFTER=100ms")
+	opts.Events = timeline.New(0)
 	sup, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -451,6 +456,40 @@ func TestCrashLoopingWorkerKeepsBeingRelaunched(t *testing.T) {
 		}
 		return len(seen) >= 4
 	})
+
+	// On the timeline: each exit with its code, the relaunches, and one
+	// crash loop of the slot, an error of the topology until the slot is
+	// no longer assigned it.
+	events, _ := opts.Events.Since(0, timeline.Filter{Topology: "t-1-1"})
+	count := map[timeline.Kind]int{}
+	for _, ev := range events {
+		count[ev.Kind]++
+		if ev.Kind == timeline.WorkerExited && !strings.Contains(ev.Details, "exited with code 1") {
+			t.Errorf("exit %+v does not say its code", ev)
+		}
+	}
+	if count[timeline.WorkerLaunched] != 1 || count[timeline.WorkerRelaunched] < 3 || count[timeline.WorkerExited] < 3 || count[timeline.WorkerCrashLooping] != 1 {
+		t.Fatalf("events of the crashing worker: %v", count)
+	}
+	loops := opts.Events.CrashLoops("t-1-1")
+	if len(loops) != 1 || loops[0].Port != e.ports[0] || loops[0].Supervisor != sup.ID() {
+		t.Fatalf("open crash loops %+v, want the one of port %d", loops, e.ports[0])
+	}
+	e.assign("t-1-1", sup.ID(), 1, e.ports[1])
+	testutil.Eventually(t, 20*time.Second, "the first slot's crash loop closed", func() (bool, string) {
+		for _, l := range opts.Events.CrashLoops("t-1-1") {
+			if l.Port == e.ports[0] {
+				return false, fmt.Sprint(l)
+			}
+		}
+		return true, ""
+	})
+	events, _ = opts.Events.Since(0, timeline.Filter{Topology: "t-1-1"})
+	if !slices.ContainsFunc(events, func(ev timeline.Event) bool {
+		return ev.Kind == timeline.WorkerRecovered && ev.Port == e.ports[0] && strings.Contains(ev.Cause, "no longer assigned")
+	}) {
+		t.Errorf("no worker-recovered event for port %d", e.ports[0])
+	}
 }
 
 // TestFluxTopology: stormcode.tgz is unpacked into resources/ and the worker
@@ -859,4 +898,44 @@ func TestQueuedSynchronizeAbsorbsMoreEvents(t *testing.T) {
 	}
 	s.queueSync()
 	testutil.Eventually(t, 10*time.Second, "a second run", func() bool { return s.syncRuns.Load() == 2 })
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// TestCrashLoopEndsWhenTheWorkerStaysUp: a crash loop closes once the
+// slot's worker has run for the crash-loop span since its last exit.
+func TestCrashLoopEndsWhenTheWorkerStaysUp(t *testing.T) {
+	span := crashLoopSpan
+	crashLoopSpan = 2 * time.Second
+	t.Cleanup(func() { crashLoopSpan = span })
+	e := newEnv(t)
+	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, testutil.Logger(t, slog.LevelInfo))
+	crashing := filepath.Join(t.TempDir(), "crashing")
+	if err := os.WriteFile(crashing, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts.WorkerEnv = append(opts.WorkerEnv, "FAKE_WORKER_CRASH_AFTER=100ms", "FAKE_WORKER_CRASH_WHILE="+crashing)
+	opts.Events = timeline.New(0)
+	sup, err := Start(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sup.Close(context.Background()) })
+	e.assign("t-1-1", sup.ID(), 1, e.ports[0])
+	testutil.Eventually(t, 20*time.Second, "the crash loop", func() bool { return len(opts.Events.CrashLoops("t-1-1")) == 1 })
+	if err := os.Remove(crashing); err != nil { // the next worker stays up
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "the crash loop closed", func() (bool, string) {
+		return len(opts.Events.CrashLoops("t-1-1")) == 0, fmt.Sprint(opts.Events.CrashLoops("t-1-1"))
+	})
+	events, _ := opts.Events.Since(0, timeline.Filter{Topology: "t-1-1"})
+	if !slices.ContainsFunc(events, func(ev timeline.Event) bool {
+		return ev.Kind == timeline.WorkerRecovered && strings.Contains(ev.Cause, "has run for")
+	}) {
+		t.Errorf("no worker-recovered event saying the worker stayed up: %v", events)
+	}
 }

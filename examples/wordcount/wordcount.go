@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/localstorm/localstorm/topology"
 )
@@ -42,15 +43,28 @@ func Builder() *topology.Builder {
 // many new sentences (0 or unset: forever).
 const ConfLimit = "wordcount.sentences.limit"
 
+// ConfRate is the topology config key that paces each spout task to that
+// many new sentences per second (0 or unset: as fast as the topology takes
+// them). `localstorm up --demo` sets it (--demo-rate).
+const ConfRate = "wordcount.sentences.per.sec"
+
 // SentenceSpout emits Sentences forever with message ids and replays the
 // ones that fail. Limit > 0 (or ConfLimit) stops it after that many new
-// sentences.
+// sentences; Rate > 0 (or ConfRate) paces it to that many new sentences per
+// second.
 type SentenceSpout struct {
-	Limit   int
-	out     topology.SpoutCollector
-	next    int
-	pending map[int]string
-	replay  []int
+	Limit int
+	Rate  float64
+	// The pace of Rate: tokens refill at Rate per second; a burst of a
+	// twentieth of a second's worth goes out at once (burstLeft), so that
+	// the workers move tuples in batches rather than one per wake-up.
+	tokens    float64
+	burstLeft int
+	last      time.Time
+	out       topology.SpoutCollector
+	next      int
+	pending   map[int]string
+	replay    []int
 }
 
 func (s *SentenceSpout) DeclareOutputFields(d topology.OutputDeclarer) {
@@ -66,8 +80,41 @@ func (s *SentenceSpout) Open(ctx *topology.Context, out topology.SpoutCollector)
 		}
 		s.Limit = n
 	}
+	if s.Rate == 0 && ctx.Conf[ConfRate] != nil {
+		n, ok := asInt(ctx.Conf[ConfRate])
+		if !ok || n < 0 {
+			return fmt.Errorf("%s: %v is not a non-negative integer", ConfRate, ctx.Conf[ConfRate])
+		}
+		s.Rate = float64(n)
+	}
+	s.last = time.Now()
 	return nil
 }
+
+// paced tells whether the rate lets a new sentence out now (and takes its token).
+func (s *SentenceSpout) paced() bool {
+	if s.Rate <= 0 {
+		return true
+	}
+	if s.burstLeft == 0 {
+		burst := max(1, s.Rate/burstsPerSec)
+		now := time.Now()
+		// Tokens beyond one burst carry over (up to another), so that a
+		// late wake-up does not lower the rate.
+		s.tokens = min(s.tokens+now.Sub(s.last).Seconds()*s.Rate, 2*burst)
+		s.last = now
+		if s.tokens < burst {
+			return false
+		}
+		s.tokens -= burst
+		s.burstLeft = int(burst)
+	}
+	s.burstLeft--
+	return true
+}
+
+// burstsPerSec is how many bursts a paced spout sends per second.
+const burstsPerSec = 20
 
 func asInt(v any) (int, bool) {
 	switch n := v.(type) {
@@ -90,7 +137,7 @@ func (s *SentenceSpout) NextTuple() {
 		s.out.Emit(topology.Values{s.pending[id]}, id)
 		return
 	}
-	if s.Limit > 0 && s.next >= s.Limit {
+	if (s.Limit > 0 && s.next >= s.Limit) || !s.paced() {
 		return
 	}
 	id := s.next

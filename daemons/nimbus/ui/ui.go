@@ -38,6 +38,9 @@ var assets = map[string]asset{
 	"/index.html": {"index.html", "text/html; charset=utf-8"},
 	"/app.js":     {"app.js", "text/javascript; charset=utf-8"},
 	"/style.css":  {"style.css", "text/css; charset=utf-8"},
+	// The event timeline and the fault buttons.
+	"/timeline.js":  {"timeline.js", "text/javascript; charset=utf-8"},
+	"/timeline.css": {"timeline.css", "text/css; charset=utf-8"},
 }
 
 // Handler returns the UI's handler, to mount at "/" beside the API routes

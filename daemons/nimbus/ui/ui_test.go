@@ -40,6 +40,8 @@ func TestHandlerServesPagesAndAssets(t *testing.T) {
 		{"GET", "/index.html", 200, "text/html; charset=utf-8", `<link rel="stylesheet" href="style.css">`},
 		{"GET", "/app.js", 200, "text/javascript; charset=utf-8", "/api/v1/"},
 		{"GET", "/style.css", 200, "text/css; charset=utf-8", ".graph"},
+		{"GET", "/timeline.js", 200, "text/javascript; charset=utf-8", "/api/v1/events/stream"},
+		{"GET", "/timeline.css", 200, "text/css; charset=utf-8", ".events"},
 		{"HEAD", "/app.js", 200, "text/javascript; charset=utf-8", ""},
 		{"GET", "/nope.js", 404, "text/plain; charset=utf-8", "open / instead"},
 		{"GET", "/static/app.js", 404, "text/plain; charset=utf-8", "no page"},

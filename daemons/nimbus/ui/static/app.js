@@ -88,7 +88,8 @@ async function overview() {
       ['Slots free', num(cluster.slotsFree)], ['Topologies', num(cluster.topologies)],
       ['Executors', num(cluster.executorsTotal)], ['Tasks', num(cluster.tasksTotal)]]),
     section('Topologies', table([
-      ['Name', t => topoLink(t.id, t.name)], ['Id', t => el('code', {}, t.id)], ['Status', t => badge(t.status)],
+      ['Name', t => topoLink(t.id, t.name)], ['Id', t => el('code', {}, t.id)],
+      ['Status', t => [badge(t.status), t.topologyErrors?.length ? el('span', {class: 'err', title: t.topologyErrors.join('\n')}, ' worker crash-looping') : null]],
       ['Uptime', t => t.uptime], n('Workers', 'workersTotal'), n('Executors', 'executorsTotal'), n('Tasks', 'tasksTotal'),
       ['Scheduler', t => t.schedulerInfo || '']], tops.topologies, 'No topology is running. Submit one with localstorm submit.')),
     section('Supervisors', table([
@@ -127,6 +128,7 @@ async function topology(id, shell) {
   const over = ` (${info.windowHint || statsWindow})`;
   return [
     info.schedulerInfo && el('p', {class: 'warn'}, `Scheduler: ${info.schedulerInfo}`),
+    (info.topologyErrors || []).map(e => el('p', {class: 'warn bad topology-error'}, `Error: ${e}`)),
     cards([['Status', badge(info.status)], ['Uptime', info.uptime], ['Workers', num(info.workersTotal)],
       ['Executors', num(info.executorsTotal)], ['Tasks', num(info.tasksTotal)], ['Message timeout', `${info.msgTimeout} s`]]),
     ...extra.flat(),
