@@ -176,6 +176,10 @@ type Context struct {
 	// own goroutines for failures no Execute or NextTuple call can report,
 	// such as a shell bolt's dead subprocess (Storm exits the worker then).
 	Fatal func(err error)
+	// Metrics holds the metrics this task registers (RegisterMetric); the
+	// runtime sets it and collects them. Nil until the first registration
+	// when no runtime set it.
+	Metrics *TaskMetrics
 }
 
 // OutputFields returns the fields of stream of this task's component.

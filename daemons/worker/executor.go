@@ -82,6 +82,12 @@ type executor struct {
 
 	anchorArena []topology.Anchor // see anchor
 	emitRoutes  []*streamRoute    // routes with counts to publish, see countEmit
+
+	// Metrics (metrics.go): the buckets that ended, nil without consumers.
+	metricsTick chan int
+	metrics     *metricsHub
+	builtinPrev map[statKey]builtinCounts
+	builtinAt   time.Time
 }
 
 // immediateAck is a spout emit with a message id while acking is off: Storm
@@ -144,6 +150,7 @@ func (e *executor) runSpout() {
 			e.failStart(t, err)
 			return
 		}
+		t.ctx.Metrics.Seal()
 	}
 	defer func() {
 		for _, t := range e.tasks {
@@ -165,6 +172,8 @@ func (e *executor) runSpout() {
 			return
 		case <-rotate:
 			e.expirePending()
+		case b := <-e.metricsTick:
+			e.tickMetrics(b)
 		default:
 		}
 		e.drainInbox()
@@ -206,6 +215,8 @@ func (e *executor) runSpout() {
 			e.deferred = append(e.deferred, b)
 		case <-rotate:
 			e.expirePending()
+		case b := <-e.metricsTick:
+			e.tickMetrics(b)
 		case <-idle.C:
 		}
 		if !idle.Stop() {
@@ -412,6 +423,7 @@ func (e *executor) runBolt() {
 			e.failStart(t, err)
 			return
 		}
+		t.ctx.Metrics.Seal()
 	}
 	defer func() {
 		for _, t := range e.tasks {
@@ -440,6 +452,9 @@ func (e *executor) runBolt() {
 			e.mu.Lock()
 			e.anchoredOld, e.anchored = e.anchored, make(map[*topology.Tuple]uint64)
 			e.mu.Unlock()
+			continue
+		case b := <-e.metricsTick:
+			e.tickMetrics(b)
 			continue
 		case <-e.stop:
 			return
@@ -473,7 +488,7 @@ func (e *executor) execute(t *task, tp *topology.Tuple) {
 		start = time.Now()
 	}
 	t.bolt.Execute(tp)
-	e.stats.executed(tp.Stream, sampled, start)
+	e.stats.executed(tp.Component, tp.Stream, sampled, start)
 }
 
 // boltCollector is a bolt task's BoltCollector.
@@ -619,7 +634,7 @@ func (e *executor) ack(tp *topology.Tuple) {
 	if e.inBatch && e.stats.sampleAck() {
 		latency = time.Since(e.batchStart)
 	}
-	e.stats.boltAcked(tp.Stream, latency)
+	e.stats.boltAcked(tp.Component, tp.Stream, latency)
 }
 
 // fail fails an input tuple: __ack_fail for each of its roots.
@@ -633,7 +648,7 @@ func (e *executor) fail(tp *topology.Tuple) {
 			e.out.add(ackerTuple(e.rt.ackerFor(a.Root), e.component, topology.AckFailStream, e.info.Start, e.anchor(a.Root, 0)))
 		}
 	}
-	e.stats.boltFailed(tp.Stream)
+	e.stats.boltFailed(tp.Component, tp.Stream)
 }
 
 // flush sends the outbox's batches and publishes the counts of emits and
@@ -678,6 +693,8 @@ func (e *executor) runAcker() {
 		case <-rotate:
 			// Expired trees are dropped silently: their spouts time them out.
 			e.ledger.pending.rotate()
+		case b := <-e.metricsTick:
+			e.tickMetrics(b)
 		case <-e.stop:
 			return
 		}
@@ -703,7 +720,7 @@ func (e *executor) ackerMessage(m *envelope) {
 	default:
 		return
 	}
-	e.stats.executed(m.Stream, false, time.Time{})
+	e.stats.executed(m.Component, m.Stream, false, time.Time{})
 	stream := topology.AckAckStream
 	switch outcome {
 	case outcomePending:

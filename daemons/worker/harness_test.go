@@ -62,15 +62,22 @@ func startInProcess(t testing.TB, b *topology.Builder, conf config.Conf) *inProc
 	slot := cluster.NodePort{Node: "sup-1", Port: 1}
 	a := assignmentFor(def, topology.NumAckers(conf, 1), []cluster.NodePort{slot})
 	w := &worker{
-		opts:   Options{Worker: workercontract.Worker{TopologyID: "test-1-1", SupervisorID: slot.Node, Port: slot.Port, WorkerID: "w1", LocalDir: t.TempDir()}, Topology: topo},
-		conf:   conf,
-		def:    def,
-		logger: testutil.Logger(t, slog.LevelWarn),
-		peers:  map[cluster.NodePort]*peer{},
+		opts:    Options{Worker: workercontract.Worker{TopologyID: "test-1-1", SupervisorID: slot.Node, Port: slot.Port, WorkerID: "w1", LocalDir: t.TempDir()}, Topology: topo},
+		conf:    conf,
+		def:     def,
+		logger:  testutil.Logger(t, slog.LevelWarn),
+		peers:   map[cluster.NodePort]*peer{},
+		started: time.Now(),
 	}
 	w.mine = slotExecutors(a, slot.Node, slot.Port)
 	if err := w.build(a); err != nil {
 		t.Fatal(err)
+	}
+	if err := w.openMetrics(); err != nil {
+		t.Fatal(err)
+	}
+	if w.metrics != nil {
+		w.metrics.start(w.executors)
 	}
 	w.rt.active.Store(true)
 	w.startExecutors()

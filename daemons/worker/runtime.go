@@ -126,6 +126,7 @@ func (rt *runtime) newContext(comp string, id int) *topology.Context {
 		WorkerPort:      rt.port,
 		PidDir:          rt.pidDir,
 		CodeDir:         rt.codeDir,
+		Metrics:         topology.NewTaskMetrics(),
 	}
 }
 

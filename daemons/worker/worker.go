@@ -179,6 +179,7 @@ type worker struct {
 	statusChanged     chan struct{}
 	heartbeats        *localstate.LocalState
 	periods           periods
+	metrics           *metricsHub // nil: no metrics consumer registered
 }
 
 // periods are the worker's heartbeat periods and how long it outlives its
@@ -212,6 +213,9 @@ func (w *worker) run(ctx context.Context) error {
 	if err := w.build(a); err != nil {
 		return err
 	}
+	if err := w.openMetrics(); err != nil {
+		return err
+	}
 	ln, err := slotport.Listen(ctx, o.Port)
 	if err != nil {
 		return err
@@ -231,6 +235,9 @@ func (w *worker) run(ctx context.Context) error {
 	w.applyAssignment(a)
 	reporterDone := make(chan struct{})
 	go w.reportErrors(w.rt.errors, reporterDone)
+	if w.metrics != nil {
+		w.metrics.start(w.executors)
+	}
 	w.startExecutors()
 	if o.Ready != nil {
 		fmt.Fprintln(o.Ready, workercontract.Ready{Port: o.Port, Pid: os.Getpid()})
@@ -477,6 +484,12 @@ func (w *worker) shutdown() {
 	wait(kindSpout)
 	close(w.rt.stopBolts)
 	wait(kindBolt, kindAcker)
+	if w.metrics != nil {
+		w.metrics.close()
+		if n := w.metrics.dropped.Load(); n > 0 {
+			w.logger.Warn("metrics data points dropped: the consumers were behind", "batches", n)
+		}
+	}
 	if w.server != nil {
 		w.server.close()
 	}
@@ -646,3 +659,16 @@ func resourcesDir(codeDir string) string {
 // timer, while a batch here is also sent whenever its executor runs out of
 // work, so a larger batch costs no latency.
 const BatchSizeKey = "localstorm.worker.batch.size"
+
+// openMetrics makes the metrics consumers when the topology registers any;
+// they start with the executors.
+func (w *worker) openMetrics() error {
+	o := w.opts
+	logsDir := workercontract.LocalDir(o.LocalDir).Logs(o.TopologyID, o.Port)
+	h, err := newMetricsHub(w.conf, logsDir, w.host, o.Port, w.started)
+	if err != nil {
+		return err
+	}
+	w.metrics = h
+	return nil
+}
