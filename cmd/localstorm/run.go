@@ -47,6 +47,7 @@ var program = &cli.Program{
 		"kill_workers":    command("kill every worker process of the cluster (supervisors relaunch them)", runKillWorkers),
 		"export":          command("export the logs, topology documents and ZooKeeper dump of a cluster (for CI artifacts)", runExport),
 		"wait":            command("wait until a cluster or topology reaches a state (for scripts)", runWait),
+		"debug":           command("sample the tuples a topology's components emit into its event log (Storm UI's debug)", runDebug),
 	},
 }
 

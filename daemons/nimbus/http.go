@@ -101,6 +101,7 @@ func newHandler(svc Service, opts handlerOptions, log *slog.Logger) http.Handler
 	mux.Handle("GET "+api.PathTopology+"{id}/code/{file}", http.HandlerFunc(h.serveCode))
 	h.registerStormUI(mux, handle)
 	h.registerFaults(post, opts.faults)
+	h.registerDebug(post)
 	mux.Handle("GET "+api.PathMetrics, metricsHandler(svc, log))
 	// The web UI serves what is not under /api/ (its own 404 and 405 for
 	// paths and methods it does not serve); under /api/, what no route

@@ -351,6 +351,9 @@ func (t *task) spoutEmit(stream string, values topology.Values, msgID any, direc
 		e.out.add(env)
 	}
 	e.countEmit(route, len(targets))
+	if e.rt.watchEmits {
+		t.watchEmit(stream, values, msgID)
+	}
 	switch {
 	case tracked && len(targets) > 0:
 		e.pending.putNew(root, spoutPending{msgID: msgID, stream: stream, start: time.Now(), task: t})
@@ -562,6 +565,9 @@ func (t *task) boltEmit(stream string, anchors []*topology.Tuple, values topolog
 		e.out.add(env)
 	}
 	e.countEmit(route, len(targets))
+	if e.rt.watchEmits {
+		t.watchEmit(stream, values, nil)
+	}
 	return t.result(targets)
 }
 

@@ -38,12 +38,14 @@ func (b *meteredBolt) Execute(t *topology.Tuple) {
 }
 func (b *meteredBolt) Cleanup() {}
 
-// metricsLog reads the in-process worker's metrics log.
-func metricsLog(p *inProcess) string {
+// workerFile reads a file of the in-process worker's logs dir.
+func workerFile(p *inProcess, name string) string {
 	o := p.w.opts
-	b, _ := os.ReadFile(filepath.Join(workercontract.LocalDir(o.LocalDir).Logs(o.TopologyID, o.Port), workercontract.MetricsLogName))
+	b, _ := os.ReadFile(filepath.Join(workercontract.LocalDir(o.LocalDir).Logs(o.TopologyID, o.Port), name))
 	return string(b)
 }
+
+func metricsLog(p *inProcess) string { return workerFile(p, workercontract.MetricsLogName) }
 
 // sumMetric adds the values of the lines of metric name from component.
 func sumMetric(log, component, name string) int {

@@ -332,6 +332,7 @@ func (w *worker) readStatus() {
 		return
 	}
 	active := base != nil && base.Status == cluster.StatusActive
+	w.rt.debug.Store(w.debugPcts(base))
 	if w.rt.active.Swap(active) != active {
 		w.logger.Info("topology status changed", "active", active)
 	}
@@ -484,6 +485,9 @@ func (w *worker) shutdown() {
 	wait(kindSpout)
 	close(w.rt.stopBolts)
 	wait(kindBolt, kindAcker)
+	if w.rt.events != nil {
+		w.rt.events.close()
+	}
 	if w.metrics != nil {
 		w.metrics.close()
 		if n := w.metrics.dropped.Load(); n > 0 {
@@ -538,6 +542,7 @@ func (w *worker) newRuntime(a *cluster.Assignment) *runtime {
 		errors:          make(chan componentError, 64),
 	}
 	rt.ackerTasks = rt.componentTasks[topology.AckerComponent]
+	rt.debug.Store(&debugPcts{})
 	for id, c := range def.Spouts {
 		rt.outputs[id] = c.Outputs
 	}
@@ -660,8 +665,9 @@ func resourcesDir(codeDir string) string {
 // work, so a larger batch costs no latency.
 const BatchSizeKey = "localstorm.worker.batch.size"
 
-// openMetrics makes the metrics consumers when the topology registers any;
-// they start with the executors.
+// openMetrics makes the metrics consumers when the topology registers any
+// (they start with the executors), and opens the event log when the
+// topology has event loggers.
 func (w *worker) openMetrics() error {
 	o := w.opts
 	logsDir := workercontract.LocalDir(o.LocalDir).Logs(o.TopologyID, o.Port)
@@ -670,5 +676,23 @@ func (w *worker) openMetrics() error {
 		return err
 	}
 	w.metrics = h
+	rt := w.rt
+	rt.debugEmits, _ = w.conf.Bool(config.TopologyDebug)
+	if hasEventLoggers(w.conf) {
+		if rt.events, err = openEventLog(w.conf, logsDir); err != nil {
+			return err
+		}
+	}
+	rt.watchEmits = rt.debugEmits || rt.events != nil
 	return nil
+}
+
+// debugPcts reads the sampling percentage of this worker's components.
+func (w *worker) debugPcts(base *cluster.StormBase) *debugPcts {
+	var comps []string
+	for _, e := range w.executors {
+		comps = append(comps, e.component)
+	}
+	d := newDebugPcts(base, w.opts.TopologyID, comps)
+	return &d
 }
