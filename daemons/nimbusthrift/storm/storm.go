@@ -10519,6 +10519,12 @@ type Nimbus interface {
 	// Parameters:
 	//  - ID
 	GetUserTopology(ctx context.Context, id string) (_r *StormTopology, _err error)
+	// Parameters:
+	//  - Name
+	//  - Component
+	//  - Enable
+	//  - SamplingPercentage
+	Debug(ctx context.Context, name string, component string, enable bool, samplingPercentage float64) (_err error)
 }
 
 type NimbusClient struct {
@@ -11113,6 +11119,34 @@ func (p *NimbusClient) GetUserTopology(ctx context.Context, id string) (_r *Stor
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getUserTopology failed: unknown result")
 }
 
+// Parameters:
+//   - Name
+//   - Component
+//   - Enable
+//   - SamplingPercentage
+func (p *NimbusClient) Debug(ctx context.Context, name string, component string, enable bool, samplingPercentage float64) (_err error) {
+	var _args191 NimbusDebugArgs
+	_args191.Name = name
+	_args191.Component = component
+	_args191.Enable = enable
+	_args191.SamplingPercentage = samplingPercentage
+	var _result193 NimbusDebugResult
+	var _meta192 thrift.ResponseMeta
+	_meta192, _err = p.Client_().Call(ctx, "debug", &_args191, &_result193)
+	p.SetLastResponseMeta_(_meta192)
+	if _err != nil {
+		return
+	}
+	switch {
+	case _result193.E != nil:
+		return _result193.E
+	case _result193.Aze != nil:
+		return _result193.Aze
+	}
+
+	return nil
+}
+
 type NimbusProcessor struct {
 	processorMap map[string]thrift.TProcessorFunction
 	handler      Nimbus
@@ -11133,32 +11167,33 @@ func (p *NimbusProcessor) ProcessorMap() map[string]thrift.TProcessorFunction {
 
 func NewNimbusProcessor(handler Nimbus) *NimbusProcessor {
 
-	self191 := &NimbusProcessor{handler: handler, processorMap: make(map[string]thrift.TProcessorFunction)}
-	self191.processorMap["submitTopology"] = &nimbusProcessorSubmitTopology{handler: handler}
-	self191.processorMap["submitTopologyWithOpts"] = &nimbusProcessorSubmitTopologyWithOpts{handler: handler}
-	self191.processorMap["killTopology"] = &nimbusProcessorKillTopology{handler: handler}
-	self191.processorMap["killTopologyWithOpts"] = &nimbusProcessorKillTopologyWithOpts{handler: handler}
-	self191.processorMap["activate"] = &nimbusProcessorActivate{handler: handler}
-	self191.processorMap["deactivate"] = &nimbusProcessorDeactivate{handler: handler}
-	self191.processorMap["rebalance"] = &nimbusProcessorRebalance{handler: handler}
-	self191.processorMap["beginFileUpload"] = &nimbusProcessorBeginFileUpload{handler: handler}
-	self191.processorMap["uploadChunk"] = &nimbusProcessorUploadChunk{handler: handler}
-	self191.processorMap["finishFileUpload"] = &nimbusProcessorFinishFileUpload{handler: handler}
-	self191.processorMap["getNimbusConf"] = &nimbusProcessorGetNimbusConf{handler: handler}
-	self191.processorMap["getClusterInfo"] = &nimbusProcessorGetClusterInfo{handler: handler}
-	self191.processorMap["getTopologySummaries"] = &nimbusProcessorGetTopologySummaries{handler: handler}
-	self191.processorMap["getTopologySummaryByName"] = &nimbusProcessorGetTopologySummaryByName{handler: handler}
-	self191.processorMap["getTopologySummary"] = &nimbusProcessorGetTopologySummary{handler: handler}
-	self191.processorMap["getLeader"] = &nimbusProcessorGetLeader{handler: handler}
-	self191.processorMap["isTopologyNameAllowed"] = &nimbusProcessorIsTopologyNameAllowed{handler: handler}
-	self191.processorMap["getTopologyInfoByName"] = &nimbusProcessorGetTopologyInfoByName{handler: handler}
-	self191.processorMap["getTopologyInfo"] = &nimbusProcessorGetTopologyInfo{handler: handler}
-	self191.processorMap["getTopologyInfoByNameWithOpts"] = &nimbusProcessorGetTopologyInfoByNameWithOpts{handler: handler}
-	self191.processorMap["getTopologyInfoWithOpts"] = &nimbusProcessorGetTopologyInfoWithOpts{handler: handler}
-	self191.processorMap["getTopologyConf"] = &nimbusProcessorGetTopologyConf{handler: handler}
-	self191.processorMap["getTopology"] = &nimbusProcessorGetTopology{handler: handler}
-	self191.processorMap["getUserTopology"] = &nimbusProcessorGetUserTopology{handler: handler}
-	return self191
+	self194 := &NimbusProcessor{handler: handler, processorMap: make(map[string]thrift.TProcessorFunction)}
+	self194.processorMap["submitTopology"] = &nimbusProcessorSubmitTopology{handler: handler}
+	self194.processorMap["submitTopologyWithOpts"] = &nimbusProcessorSubmitTopologyWithOpts{handler: handler}
+	self194.processorMap["killTopology"] = &nimbusProcessorKillTopology{handler: handler}
+	self194.processorMap["killTopologyWithOpts"] = &nimbusProcessorKillTopologyWithOpts{handler: handler}
+	self194.processorMap["activate"] = &nimbusProcessorActivate{handler: handler}
+	self194.processorMap["deactivate"] = &nimbusProcessorDeactivate{handler: handler}
+	self194.processorMap["rebalance"] = &nimbusProcessorRebalance{handler: handler}
+	self194.processorMap["beginFileUpload"] = &nimbusProcessorBeginFileUpload{handler: handler}
+	self194.processorMap["uploadChunk"] = &nimbusProcessorUploadChunk{handler: handler}
+	self194.processorMap["finishFileUpload"] = &nimbusProcessorFinishFileUpload{handler: handler}
+	self194.processorMap["getNimbusConf"] = &nimbusProcessorGetNimbusConf{handler: handler}
+	self194.processorMap["getClusterInfo"] = &nimbusProcessorGetClusterInfo{handler: handler}
+	self194.processorMap["getTopologySummaries"] = &nimbusProcessorGetTopologySummaries{handler: handler}
+	self194.processorMap["getTopologySummaryByName"] = &nimbusProcessorGetTopologySummaryByName{handler: handler}
+	self194.processorMap["getTopologySummary"] = &nimbusProcessorGetTopologySummary{handler: handler}
+	self194.processorMap["getLeader"] = &nimbusProcessorGetLeader{handler: handler}
+	self194.processorMap["isTopologyNameAllowed"] = &nimbusProcessorIsTopologyNameAllowed{handler: handler}
+	self194.processorMap["getTopologyInfoByName"] = &nimbusProcessorGetTopologyInfoByName{handler: handler}
+	self194.processorMap["getTopologyInfo"] = &nimbusProcessorGetTopologyInfo{handler: handler}
+	self194.processorMap["getTopologyInfoByNameWithOpts"] = &nimbusProcessorGetTopologyInfoByNameWithOpts{handler: handler}
+	self194.processorMap["getTopologyInfoWithOpts"] = &nimbusProcessorGetTopologyInfoWithOpts{handler: handler}
+	self194.processorMap["getTopologyConf"] = &nimbusProcessorGetTopologyConf{handler: handler}
+	self194.processorMap["getTopology"] = &nimbusProcessorGetTopology{handler: handler}
+	self194.processorMap["getUserTopology"] = &nimbusProcessorGetUserTopology{handler: handler}
+	self194.processorMap["debug"] = &nimbusProcessorDebug{handler: handler}
+	return self194
 }
 
 func (p *NimbusProcessor) Process(ctx context.Context, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
@@ -11171,12 +11206,12 @@ func (p *NimbusProcessor) Process(ctx context.Context, iprot, oprot thrift.TProt
 	}
 	iprot.Skip(ctx, thrift.STRUCT)
 	iprot.ReadMessageEnd(ctx)
-	x192 := thrift.NewTApplicationException(thrift.UNKNOWN_METHOD, "Unknown function "+name)
+	x195 := thrift.NewTApplicationException(thrift.UNKNOWN_METHOD, "Unknown function "+name)
 	oprot.WriteMessageBegin(ctx, name, thrift.EXCEPTION, seqId)
-	x192.Write(ctx, oprot)
+	x195.Write(ctx, oprot)
 	oprot.WriteMessageEnd(ctx)
 	oprot.Flush(ctx)
-	return false, x192
+	return false, x195
 
 }
 
@@ -11185,7 +11220,7 @@ type nimbusProcessorSubmitTopology struct {
 }
 
 func (p *nimbusProcessorSubmitTopology) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err193 error
+	var _write_err196 error
 	args := NimbusSubmitTopologyArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11239,40 +11274,40 @@ func (p *nimbusProcessorSubmitTopology) Process(ctx context.Context, seqId int32
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc194 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing submitTopology: "+err2.Error())
+			_exc197 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing submitTopology: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "submitTopology", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err193 = thrift.WrapTException(err2)
+				_write_err196 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc194.Write(ctx, oprot); _write_err193 == nil && err2 != nil {
-				_write_err193 = thrift.WrapTException(err2)
+			if err2 := _exc197.Write(ctx, oprot); _write_err196 == nil && err2 != nil {
+				_write_err196 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err193 == nil && err2 != nil {
-				_write_err193 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err196 == nil && err2 != nil {
+				_write_err196 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err193 == nil && err2 != nil {
-				_write_err193 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err196 == nil && err2 != nil {
+				_write_err196 = thrift.WrapTException(err2)
 			}
-			if _write_err193 != nil {
-				return false, thrift.WrapTException(_write_err193)
+			if _write_err196 != nil {
+				return false, thrift.WrapTException(_write_err196)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "submitTopology", thrift.REPLY, seqId); err2 != nil {
-		_write_err193 = thrift.WrapTException(err2)
+		_write_err196 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err193 == nil && err2 != nil {
-		_write_err193 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err196 == nil && err2 != nil {
+		_write_err196 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err193 == nil && err2 != nil {
-		_write_err193 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err196 == nil && err2 != nil {
+		_write_err196 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err193 == nil && err2 != nil {
-		_write_err193 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err196 == nil && err2 != nil {
+		_write_err196 = thrift.WrapTException(err2)
 	}
-	if _write_err193 != nil {
-		return false, thrift.WrapTException(_write_err193)
+	if _write_err196 != nil {
+		return false, thrift.WrapTException(_write_err196)
 	}
 	return true, err
 }
@@ -11282,7 +11317,7 @@ type nimbusProcessorSubmitTopologyWithOpts struct {
 }
 
 func (p *nimbusProcessorSubmitTopologyWithOpts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err195 error
+	var _write_err198 error
 	args := NimbusSubmitTopologyWithOptsArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11336,40 +11371,40 @@ func (p *nimbusProcessorSubmitTopologyWithOpts) Process(ctx context.Context, seq
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc196 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing submitTopologyWithOpts: "+err2.Error())
+			_exc199 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing submitTopologyWithOpts: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "submitTopologyWithOpts", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err195 = thrift.WrapTException(err2)
+				_write_err198 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc196.Write(ctx, oprot); _write_err195 == nil && err2 != nil {
-				_write_err195 = thrift.WrapTException(err2)
+			if err2 := _exc199.Write(ctx, oprot); _write_err198 == nil && err2 != nil {
+				_write_err198 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err195 == nil && err2 != nil {
-				_write_err195 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err198 == nil && err2 != nil {
+				_write_err198 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err195 == nil && err2 != nil {
-				_write_err195 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err198 == nil && err2 != nil {
+				_write_err198 = thrift.WrapTException(err2)
 			}
-			if _write_err195 != nil {
-				return false, thrift.WrapTException(_write_err195)
+			if _write_err198 != nil {
+				return false, thrift.WrapTException(_write_err198)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "submitTopologyWithOpts", thrift.REPLY, seqId); err2 != nil {
-		_write_err195 = thrift.WrapTException(err2)
+		_write_err198 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err195 == nil && err2 != nil {
-		_write_err195 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err198 == nil && err2 != nil {
+		_write_err198 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err195 == nil && err2 != nil {
-		_write_err195 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err198 == nil && err2 != nil {
+		_write_err198 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err195 == nil && err2 != nil {
-		_write_err195 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err198 == nil && err2 != nil {
+		_write_err198 = thrift.WrapTException(err2)
 	}
-	if _write_err195 != nil {
-		return false, thrift.WrapTException(_write_err195)
+	if _write_err198 != nil {
+		return false, thrift.WrapTException(_write_err198)
 	}
 	return true, err
 }
@@ -11379,7 +11414,7 @@ type nimbusProcessorKillTopology struct {
 }
 
 func (p *nimbusProcessorKillTopology) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err197 error
+	var _write_err200 error
 	args := NimbusKillTopologyArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11431,40 +11466,40 @@ func (p *nimbusProcessorKillTopology) Process(ctx context.Context, seqId int32, 
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc198 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing killTopology: "+err2.Error())
+			_exc201 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing killTopology: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "killTopology", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err197 = thrift.WrapTException(err2)
+				_write_err200 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc198.Write(ctx, oprot); _write_err197 == nil && err2 != nil {
-				_write_err197 = thrift.WrapTException(err2)
+			if err2 := _exc201.Write(ctx, oprot); _write_err200 == nil && err2 != nil {
+				_write_err200 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err197 == nil && err2 != nil {
-				_write_err197 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err200 == nil && err2 != nil {
+				_write_err200 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err197 == nil && err2 != nil {
-				_write_err197 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err200 == nil && err2 != nil {
+				_write_err200 = thrift.WrapTException(err2)
 			}
-			if _write_err197 != nil {
-				return false, thrift.WrapTException(_write_err197)
+			if _write_err200 != nil {
+				return false, thrift.WrapTException(_write_err200)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "killTopology", thrift.REPLY, seqId); err2 != nil {
-		_write_err197 = thrift.WrapTException(err2)
+		_write_err200 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err197 == nil && err2 != nil {
-		_write_err197 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err200 == nil && err2 != nil {
+		_write_err200 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err197 == nil && err2 != nil {
-		_write_err197 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err200 == nil && err2 != nil {
+		_write_err200 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err197 == nil && err2 != nil {
-		_write_err197 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err200 == nil && err2 != nil {
+		_write_err200 = thrift.WrapTException(err2)
 	}
-	if _write_err197 != nil {
-		return false, thrift.WrapTException(_write_err197)
+	if _write_err200 != nil {
+		return false, thrift.WrapTException(_write_err200)
 	}
 	return true, err
 }
@@ -11474,7 +11509,7 @@ type nimbusProcessorKillTopologyWithOpts struct {
 }
 
 func (p *nimbusProcessorKillTopologyWithOpts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err199 error
+	var _write_err202 error
 	args := NimbusKillTopologyWithOptsArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11526,40 +11561,40 @@ func (p *nimbusProcessorKillTopologyWithOpts) Process(ctx context.Context, seqId
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc200 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing killTopologyWithOpts: "+err2.Error())
+			_exc203 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing killTopologyWithOpts: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "killTopologyWithOpts", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err199 = thrift.WrapTException(err2)
+				_write_err202 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc200.Write(ctx, oprot); _write_err199 == nil && err2 != nil {
-				_write_err199 = thrift.WrapTException(err2)
+			if err2 := _exc203.Write(ctx, oprot); _write_err202 == nil && err2 != nil {
+				_write_err202 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err199 == nil && err2 != nil {
-				_write_err199 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err202 == nil && err2 != nil {
+				_write_err202 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err199 == nil && err2 != nil {
-				_write_err199 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err202 == nil && err2 != nil {
+				_write_err202 = thrift.WrapTException(err2)
 			}
-			if _write_err199 != nil {
-				return false, thrift.WrapTException(_write_err199)
+			if _write_err202 != nil {
+				return false, thrift.WrapTException(_write_err202)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "killTopologyWithOpts", thrift.REPLY, seqId); err2 != nil {
-		_write_err199 = thrift.WrapTException(err2)
+		_write_err202 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err199 == nil && err2 != nil {
-		_write_err199 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err202 == nil && err2 != nil {
+		_write_err202 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err199 == nil && err2 != nil {
-		_write_err199 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err202 == nil && err2 != nil {
+		_write_err202 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err199 == nil && err2 != nil {
-		_write_err199 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err202 == nil && err2 != nil {
+		_write_err202 = thrift.WrapTException(err2)
 	}
-	if _write_err199 != nil {
-		return false, thrift.WrapTException(_write_err199)
+	if _write_err202 != nil {
+		return false, thrift.WrapTException(_write_err202)
 	}
 	return true, err
 }
@@ -11569,7 +11604,7 @@ type nimbusProcessorActivate struct {
 }
 
 func (p *nimbusProcessorActivate) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err201 error
+	var _write_err204 error
 	args := NimbusActivateArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11621,40 +11656,40 @@ func (p *nimbusProcessorActivate) Process(ctx context.Context, seqId int32, ipro
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc202 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing activate: "+err2.Error())
+			_exc205 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing activate: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "activate", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err201 = thrift.WrapTException(err2)
+				_write_err204 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc202.Write(ctx, oprot); _write_err201 == nil && err2 != nil {
-				_write_err201 = thrift.WrapTException(err2)
+			if err2 := _exc205.Write(ctx, oprot); _write_err204 == nil && err2 != nil {
+				_write_err204 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err201 == nil && err2 != nil {
-				_write_err201 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err204 == nil && err2 != nil {
+				_write_err204 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err201 == nil && err2 != nil {
-				_write_err201 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err204 == nil && err2 != nil {
+				_write_err204 = thrift.WrapTException(err2)
 			}
-			if _write_err201 != nil {
-				return false, thrift.WrapTException(_write_err201)
+			if _write_err204 != nil {
+				return false, thrift.WrapTException(_write_err204)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "activate", thrift.REPLY, seqId); err2 != nil {
-		_write_err201 = thrift.WrapTException(err2)
+		_write_err204 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err201 == nil && err2 != nil {
-		_write_err201 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err204 == nil && err2 != nil {
+		_write_err204 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err201 == nil && err2 != nil {
-		_write_err201 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err204 == nil && err2 != nil {
+		_write_err204 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err201 == nil && err2 != nil {
-		_write_err201 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err204 == nil && err2 != nil {
+		_write_err204 = thrift.WrapTException(err2)
 	}
-	if _write_err201 != nil {
-		return false, thrift.WrapTException(_write_err201)
+	if _write_err204 != nil {
+		return false, thrift.WrapTException(_write_err204)
 	}
 	return true, err
 }
@@ -11664,7 +11699,7 @@ type nimbusProcessorDeactivate struct {
 }
 
 func (p *nimbusProcessorDeactivate) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err203 error
+	var _write_err206 error
 	args := NimbusDeactivateArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11716,40 +11751,40 @@ func (p *nimbusProcessorDeactivate) Process(ctx context.Context, seqId int32, ip
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc204 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing deactivate: "+err2.Error())
+			_exc207 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing deactivate: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "deactivate", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err203 = thrift.WrapTException(err2)
+				_write_err206 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc204.Write(ctx, oprot); _write_err203 == nil && err2 != nil {
-				_write_err203 = thrift.WrapTException(err2)
+			if err2 := _exc207.Write(ctx, oprot); _write_err206 == nil && err2 != nil {
+				_write_err206 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err203 == nil && err2 != nil {
-				_write_err203 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err206 == nil && err2 != nil {
+				_write_err206 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err203 == nil && err2 != nil {
-				_write_err203 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err206 == nil && err2 != nil {
+				_write_err206 = thrift.WrapTException(err2)
 			}
-			if _write_err203 != nil {
-				return false, thrift.WrapTException(_write_err203)
+			if _write_err206 != nil {
+				return false, thrift.WrapTException(_write_err206)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "deactivate", thrift.REPLY, seqId); err2 != nil {
-		_write_err203 = thrift.WrapTException(err2)
+		_write_err206 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err203 == nil && err2 != nil {
-		_write_err203 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err206 == nil && err2 != nil {
+		_write_err206 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err203 == nil && err2 != nil {
-		_write_err203 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err206 == nil && err2 != nil {
+		_write_err206 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err203 == nil && err2 != nil {
-		_write_err203 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err206 == nil && err2 != nil {
+		_write_err206 = thrift.WrapTException(err2)
 	}
-	if _write_err203 != nil {
-		return false, thrift.WrapTException(_write_err203)
+	if _write_err206 != nil {
+		return false, thrift.WrapTException(_write_err206)
 	}
 	return true, err
 }
@@ -11759,7 +11794,7 @@ type nimbusProcessorRebalance struct {
 }
 
 func (p *nimbusProcessorRebalance) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err205 error
+	var _write_err208 error
 	args := NimbusRebalanceArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11813,40 +11848,40 @@ func (p *nimbusProcessorRebalance) Process(ctx context.Context, seqId int32, ipr
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc206 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing rebalance: "+err2.Error())
+			_exc209 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing rebalance: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "rebalance", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err205 = thrift.WrapTException(err2)
+				_write_err208 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc206.Write(ctx, oprot); _write_err205 == nil && err2 != nil {
-				_write_err205 = thrift.WrapTException(err2)
+			if err2 := _exc209.Write(ctx, oprot); _write_err208 == nil && err2 != nil {
+				_write_err208 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err205 == nil && err2 != nil {
-				_write_err205 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err208 == nil && err2 != nil {
+				_write_err208 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err205 == nil && err2 != nil {
-				_write_err205 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err208 == nil && err2 != nil {
+				_write_err208 = thrift.WrapTException(err2)
 			}
-			if _write_err205 != nil {
-				return false, thrift.WrapTException(_write_err205)
+			if _write_err208 != nil {
+				return false, thrift.WrapTException(_write_err208)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "rebalance", thrift.REPLY, seqId); err2 != nil {
-		_write_err205 = thrift.WrapTException(err2)
+		_write_err208 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err205 == nil && err2 != nil {
-		_write_err205 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err208 == nil && err2 != nil {
+		_write_err208 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err205 == nil && err2 != nil {
-		_write_err205 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err208 == nil && err2 != nil {
+		_write_err208 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err205 == nil && err2 != nil {
-		_write_err205 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err208 == nil && err2 != nil {
+		_write_err208 = thrift.WrapTException(err2)
 	}
-	if _write_err205 != nil {
-		return false, thrift.WrapTException(_write_err205)
+	if _write_err208 != nil {
+		return false, thrift.WrapTException(_write_err208)
 	}
 	return true, err
 }
@@ -11856,7 +11891,7 @@ type nimbusProcessorBeginFileUpload struct {
 }
 
 func (p *nimbusProcessorBeginFileUpload) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err207 error
+	var _write_err210 error
 	args := NimbusBeginFileUploadArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11906,21 +11941,21 @@ func (p *nimbusProcessorBeginFileUpload) Process(ctx context.Context, seqId int3
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc208 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing beginFileUpload: "+err2.Error())
+			_exc211 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing beginFileUpload: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "beginFileUpload", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err207 = thrift.WrapTException(err2)
+				_write_err210 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc208.Write(ctx, oprot); _write_err207 == nil && err2 != nil {
-				_write_err207 = thrift.WrapTException(err2)
+			if err2 := _exc211.Write(ctx, oprot); _write_err210 == nil && err2 != nil {
+				_write_err210 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err207 == nil && err2 != nil {
-				_write_err207 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err210 == nil && err2 != nil {
+				_write_err210 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err207 == nil && err2 != nil {
-				_write_err207 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err210 == nil && err2 != nil {
+				_write_err210 = thrift.WrapTException(err2)
 			}
-			if _write_err207 != nil {
-				return false, thrift.WrapTException(_write_err207)
+			if _write_err210 != nil {
+				return false, thrift.WrapTException(_write_err210)
 			}
 			return true, err
 		}
@@ -11929,19 +11964,19 @@ func (p *nimbusProcessorBeginFileUpload) Process(ctx context.Context, seqId int3
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "beginFileUpload", thrift.REPLY, seqId); err2 != nil {
-		_write_err207 = thrift.WrapTException(err2)
+		_write_err210 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err207 == nil && err2 != nil {
-		_write_err207 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err210 == nil && err2 != nil {
+		_write_err210 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err207 == nil && err2 != nil {
-		_write_err207 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err210 == nil && err2 != nil {
+		_write_err210 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err207 == nil && err2 != nil {
-		_write_err207 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err210 == nil && err2 != nil {
+		_write_err210 = thrift.WrapTException(err2)
 	}
-	if _write_err207 != nil {
-		return false, thrift.WrapTException(_write_err207)
+	if _write_err210 != nil {
+		return false, thrift.WrapTException(_write_err210)
 	}
 	return true, err
 }
@@ -11951,7 +11986,7 @@ type nimbusProcessorUploadChunk struct {
 }
 
 func (p *nimbusProcessorUploadChunk) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err209 error
+	var _write_err212 error
 	args := NimbusUploadChunkArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12001,40 +12036,40 @@ func (p *nimbusProcessorUploadChunk) Process(ctx context.Context, seqId int32, i
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc210 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing uploadChunk: "+err2.Error())
+			_exc213 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing uploadChunk: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "uploadChunk", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err209 = thrift.WrapTException(err2)
+				_write_err212 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc210.Write(ctx, oprot); _write_err209 == nil && err2 != nil {
-				_write_err209 = thrift.WrapTException(err2)
+			if err2 := _exc213.Write(ctx, oprot); _write_err212 == nil && err2 != nil {
+				_write_err212 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err209 == nil && err2 != nil {
-				_write_err209 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err212 == nil && err2 != nil {
+				_write_err212 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err209 == nil && err2 != nil {
-				_write_err209 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err212 == nil && err2 != nil {
+				_write_err212 = thrift.WrapTException(err2)
 			}
-			if _write_err209 != nil {
-				return false, thrift.WrapTException(_write_err209)
+			if _write_err212 != nil {
+				return false, thrift.WrapTException(_write_err212)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "uploadChunk", thrift.REPLY, seqId); err2 != nil {
-		_write_err209 = thrift.WrapTException(err2)
+		_write_err212 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err209 == nil && err2 != nil {
-		_write_err209 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err212 == nil && err2 != nil {
+		_write_err212 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err209 == nil && err2 != nil {
-		_write_err209 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err212 == nil && err2 != nil {
+		_write_err212 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err209 == nil && err2 != nil {
-		_write_err209 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err212 == nil && err2 != nil {
+		_write_err212 = thrift.WrapTException(err2)
 	}
-	if _write_err209 != nil {
-		return false, thrift.WrapTException(_write_err209)
+	if _write_err212 != nil {
+		return false, thrift.WrapTException(_write_err212)
 	}
 	return true, err
 }
@@ -12044,7 +12079,7 @@ type nimbusProcessorFinishFileUpload struct {
 }
 
 func (p *nimbusProcessorFinishFileUpload) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err211 error
+	var _write_err214 error
 	args := NimbusFinishFileUploadArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12094,40 +12129,40 @@ func (p *nimbusProcessorFinishFileUpload) Process(ctx context.Context, seqId int
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc212 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing finishFileUpload: "+err2.Error())
+			_exc215 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing finishFileUpload: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "finishFileUpload", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err211 = thrift.WrapTException(err2)
+				_write_err214 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc212.Write(ctx, oprot); _write_err211 == nil && err2 != nil {
-				_write_err211 = thrift.WrapTException(err2)
+			if err2 := _exc215.Write(ctx, oprot); _write_err214 == nil && err2 != nil {
+				_write_err214 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err211 == nil && err2 != nil {
-				_write_err211 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err214 == nil && err2 != nil {
+				_write_err214 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err211 == nil && err2 != nil {
-				_write_err211 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err214 == nil && err2 != nil {
+				_write_err214 = thrift.WrapTException(err2)
 			}
-			if _write_err211 != nil {
-				return false, thrift.WrapTException(_write_err211)
+			if _write_err214 != nil {
+				return false, thrift.WrapTException(_write_err214)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "finishFileUpload", thrift.REPLY, seqId); err2 != nil {
-		_write_err211 = thrift.WrapTException(err2)
+		_write_err214 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err211 == nil && err2 != nil {
-		_write_err211 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err214 == nil && err2 != nil {
+		_write_err214 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err211 == nil && err2 != nil {
-		_write_err211 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err214 == nil && err2 != nil {
+		_write_err214 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err211 == nil && err2 != nil {
-		_write_err211 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err214 == nil && err2 != nil {
+		_write_err214 = thrift.WrapTException(err2)
 	}
-	if _write_err211 != nil {
-		return false, thrift.WrapTException(_write_err211)
+	if _write_err214 != nil {
+		return false, thrift.WrapTException(_write_err214)
 	}
 	return true, err
 }
@@ -12137,7 +12172,7 @@ type nimbusProcessorGetNimbusConf struct {
 }
 
 func (p *nimbusProcessorGetNimbusConf) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err213 error
+	var _write_err216 error
 	args := NimbusGetNimbusConfArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12187,21 +12222,21 @@ func (p *nimbusProcessorGetNimbusConf) Process(ctx context.Context, seqId int32,
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc214 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getNimbusConf: "+err2.Error())
+			_exc217 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getNimbusConf: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getNimbusConf", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err213 = thrift.WrapTException(err2)
+				_write_err216 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc214.Write(ctx, oprot); _write_err213 == nil && err2 != nil {
-				_write_err213 = thrift.WrapTException(err2)
+			if err2 := _exc217.Write(ctx, oprot); _write_err216 == nil && err2 != nil {
+				_write_err216 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err213 == nil && err2 != nil {
-				_write_err213 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err216 == nil && err2 != nil {
+				_write_err216 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err213 == nil && err2 != nil {
-				_write_err213 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err216 == nil && err2 != nil {
+				_write_err216 = thrift.WrapTException(err2)
 			}
-			if _write_err213 != nil {
-				return false, thrift.WrapTException(_write_err213)
+			if _write_err216 != nil {
+				return false, thrift.WrapTException(_write_err216)
 			}
 			return true, err
 		}
@@ -12210,19 +12245,19 @@ func (p *nimbusProcessorGetNimbusConf) Process(ctx context.Context, seqId int32,
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getNimbusConf", thrift.REPLY, seqId); err2 != nil {
-		_write_err213 = thrift.WrapTException(err2)
+		_write_err216 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err213 == nil && err2 != nil {
-		_write_err213 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err216 == nil && err2 != nil {
+		_write_err216 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err213 == nil && err2 != nil {
-		_write_err213 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err216 == nil && err2 != nil {
+		_write_err216 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err213 == nil && err2 != nil {
-		_write_err213 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err216 == nil && err2 != nil {
+		_write_err216 = thrift.WrapTException(err2)
 	}
-	if _write_err213 != nil {
-		return false, thrift.WrapTException(_write_err213)
+	if _write_err216 != nil {
+		return false, thrift.WrapTException(_write_err216)
 	}
 	return true, err
 }
@@ -12232,7 +12267,7 @@ type nimbusProcessorGetClusterInfo struct {
 }
 
 func (p *nimbusProcessorGetClusterInfo) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err215 error
+	var _write_err218 error
 	args := NimbusGetClusterInfoArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12282,21 +12317,21 @@ func (p *nimbusProcessorGetClusterInfo) Process(ctx context.Context, seqId int32
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc216 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getClusterInfo: "+err2.Error())
+			_exc219 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getClusterInfo: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getClusterInfo", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err215 = thrift.WrapTException(err2)
+				_write_err218 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc216.Write(ctx, oprot); _write_err215 == nil && err2 != nil {
-				_write_err215 = thrift.WrapTException(err2)
+			if err2 := _exc219.Write(ctx, oprot); _write_err218 == nil && err2 != nil {
+				_write_err218 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err215 == nil && err2 != nil {
-				_write_err215 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err218 == nil && err2 != nil {
+				_write_err218 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err215 == nil && err2 != nil {
-				_write_err215 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err218 == nil && err2 != nil {
+				_write_err218 = thrift.WrapTException(err2)
 			}
-			if _write_err215 != nil {
-				return false, thrift.WrapTException(_write_err215)
+			if _write_err218 != nil {
+				return false, thrift.WrapTException(_write_err218)
 			}
 			return true, err
 		}
@@ -12305,19 +12340,19 @@ func (p *nimbusProcessorGetClusterInfo) Process(ctx context.Context, seqId int32
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getClusterInfo", thrift.REPLY, seqId); err2 != nil {
-		_write_err215 = thrift.WrapTException(err2)
+		_write_err218 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err215 == nil && err2 != nil {
-		_write_err215 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err218 == nil && err2 != nil {
+		_write_err218 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err215 == nil && err2 != nil {
-		_write_err215 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err218 == nil && err2 != nil {
+		_write_err218 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err215 == nil && err2 != nil {
-		_write_err215 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err218 == nil && err2 != nil {
+		_write_err218 = thrift.WrapTException(err2)
 	}
-	if _write_err215 != nil {
-		return false, thrift.WrapTException(_write_err215)
+	if _write_err218 != nil {
+		return false, thrift.WrapTException(_write_err218)
 	}
 	return true, err
 }
@@ -12327,7 +12362,7 @@ type nimbusProcessorGetTopologySummaries struct {
 }
 
 func (p *nimbusProcessorGetTopologySummaries) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err217 error
+	var _write_err220 error
 	args := NimbusGetTopologySummariesArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12377,21 +12412,21 @@ func (p *nimbusProcessorGetTopologySummaries) Process(ctx context.Context, seqId
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc218 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummaries: "+err2.Error())
+			_exc221 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummaries: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummaries", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err217 = thrift.WrapTException(err2)
+				_write_err220 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc218.Write(ctx, oprot); _write_err217 == nil && err2 != nil {
-				_write_err217 = thrift.WrapTException(err2)
+			if err2 := _exc221.Write(ctx, oprot); _write_err220 == nil && err2 != nil {
+				_write_err220 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err217 == nil && err2 != nil {
-				_write_err217 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err220 == nil && err2 != nil {
+				_write_err220 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err217 == nil && err2 != nil {
-				_write_err217 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err220 == nil && err2 != nil {
+				_write_err220 = thrift.WrapTException(err2)
 			}
-			if _write_err217 != nil {
-				return false, thrift.WrapTException(_write_err217)
+			if _write_err220 != nil {
+				return false, thrift.WrapTException(_write_err220)
 			}
 			return true, err
 		}
@@ -12400,19 +12435,19 @@ func (p *nimbusProcessorGetTopologySummaries) Process(ctx context.Context, seqId
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummaries", thrift.REPLY, seqId); err2 != nil {
-		_write_err217 = thrift.WrapTException(err2)
+		_write_err220 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err217 == nil && err2 != nil {
-		_write_err217 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err220 == nil && err2 != nil {
+		_write_err220 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err217 == nil && err2 != nil {
-		_write_err217 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err220 == nil && err2 != nil {
+		_write_err220 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err217 == nil && err2 != nil {
-		_write_err217 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err220 == nil && err2 != nil {
+		_write_err220 = thrift.WrapTException(err2)
 	}
-	if _write_err217 != nil {
-		return false, thrift.WrapTException(_write_err217)
+	if _write_err220 != nil {
+		return false, thrift.WrapTException(_write_err220)
 	}
 	return true, err
 }
@@ -12422,7 +12457,7 @@ type nimbusProcessorGetTopologySummaryByName struct {
 }
 
 func (p *nimbusProcessorGetTopologySummaryByName) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err219 error
+	var _write_err222 error
 	args := NimbusGetTopologySummaryByNameArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12474,21 +12509,21 @@ func (p *nimbusProcessorGetTopologySummaryByName) Process(ctx context.Context, s
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc220 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummaryByName: "+err2.Error())
+			_exc223 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummaryByName: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummaryByName", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err219 = thrift.WrapTException(err2)
+				_write_err222 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc220.Write(ctx, oprot); _write_err219 == nil && err2 != nil {
-				_write_err219 = thrift.WrapTException(err2)
+			if err2 := _exc223.Write(ctx, oprot); _write_err222 == nil && err2 != nil {
+				_write_err222 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err219 == nil && err2 != nil {
-				_write_err219 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err222 == nil && err2 != nil {
+				_write_err222 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err219 == nil && err2 != nil {
-				_write_err219 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err222 == nil && err2 != nil {
+				_write_err222 = thrift.WrapTException(err2)
 			}
-			if _write_err219 != nil {
-				return false, thrift.WrapTException(_write_err219)
+			if _write_err222 != nil {
+				return false, thrift.WrapTException(_write_err222)
 			}
 			return true, err
 		}
@@ -12497,19 +12532,19 @@ func (p *nimbusProcessorGetTopologySummaryByName) Process(ctx context.Context, s
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummaryByName", thrift.REPLY, seqId); err2 != nil {
-		_write_err219 = thrift.WrapTException(err2)
+		_write_err222 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err219 == nil && err2 != nil {
-		_write_err219 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err222 == nil && err2 != nil {
+		_write_err222 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err219 == nil && err2 != nil {
-		_write_err219 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err222 == nil && err2 != nil {
+		_write_err222 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err219 == nil && err2 != nil {
-		_write_err219 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err222 == nil && err2 != nil {
+		_write_err222 = thrift.WrapTException(err2)
 	}
-	if _write_err219 != nil {
-		return false, thrift.WrapTException(_write_err219)
+	if _write_err222 != nil {
+		return false, thrift.WrapTException(_write_err222)
 	}
 	return true, err
 }
@@ -12519,7 +12554,7 @@ type nimbusProcessorGetTopologySummary struct {
 }
 
 func (p *nimbusProcessorGetTopologySummary) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err221 error
+	var _write_err224 error
 	args := NimbusGetTopologySummaryArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12571,21 +12606,21 @@ func (p *nimbusProcessorGetTopologySummary) Process(ctx context.Context, seqId i
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc222 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummary: "+err2.Error())
+			_exc225 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummary: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummary", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err221 = thrift.WrapTException(err2)
+				_write_err224 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc222.Write(ctx, oprot); _write_err221 == nil && err2 != nil {
-				_write_err221 = thrift.WrapTException(err2)
+			if err2 := _exc225.Write(ctx, oprot); _write_err224 == nil && err2 != nil {
+				_write_err224 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err221 == nil && err2 != nil {
-				_write_err221 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err224 == nil && err2 != nil {
+				_write_err224 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err221 == nil && err2 != nil {
-				_write_err221 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err224 == nil && err2 != nil {
+				_write_err224 = thrift.WrapTException(err2)
 			}
-			if _write_err221 != nil {
-				return false, thrift.WrapTException(_write_err221)
+			if _write_err224 != nil {
+				return false, thrift.WrapTException(_write_err224)
 			}
 			return true, err
 		}
@@ -12594,19 +12629,19 @@ func (p *nimbusProcessorGetTopologySummary) Process(ctx context.Context, seqId i
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummary", thrift.REPLY, seqId); err2 != nil {
-		_write_err221 = thrift.WrapTException(err2)
+		_write_err224 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err221 == nil && err2 != nil {
-		_write_err221 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err224 == nil && err2 != nil {
+		_write_err224 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err221 == nil && err2 != nil {
-		_write_err221 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err224 == nil && err2 != nil {
+		_write_err224 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err221 == nil && err2 != nil {
-		_write_err221 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err224 == nil && err2 != nil {
+		_write_err224 = thrift.WrapTException(err2)
 	}
-	if _write_err221 != nil {
-		return false, thrift.WrapTException(_write_err221)
+	if _write_err224 != nil {
+		return false, thrift.WrapTException(_write_err224)
 	}
 	return true, err
 }
@@ -12616,7 +12651,7 @@ type nimbusProcessorGetLeader struct {
 }
 
 func (p *nimbusProcessorGetLeader) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err223 error
+	var _write_err226 error
 	args := NimbusGetLeaderArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12666,21 +12701,21 @@ func (p *nimbusProcessorGetLeader) Process(ctx context.Context, seqId int32, ipr
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc224 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getLeader: "+err2.Error())
+			_exc227 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getLeader: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getLeader", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err223 = thrift.WrapTException(err2)
+				_write_err226 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc224.Write(ctx, oprot); _write_err223 == nil && err2 != nil {
-				_write_err223 = thrift.WrapTException(err2)
+			if err2 := _exc227.Write(ctx, oprot); _write_err226 == nil && err2 != nil {
+				_write_err226 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err223 == nil && err2 != nil {
-				_write_err223 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err226 == nil && err2 != nil {
+				_write_err226 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err223 == nil && err2 != nil {
-				_write_err223 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err226 == nil && err2 != nil {
+				_write_err226 = thrift.WrapTException(err2)
 			}
-			if _write_err223 != nil {
-				return false, thrift.WrapTException(_write_err223)
+			if _write_err226 != nil {
+				return false, thrift.WrapTException(_write_err226)
 			}
 			return true, err
 		}
@@ -12689,19 +12724,19 @@ func (p *nimbusProcessorGetLeader) Process(ctx context.Context, seqId int32, ipr
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getLeader", thrift.REPLY, seqId); err2 != nil {
-		_write_err223 = thrift.WrapTException(err2)
+		_write_err226 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err223 == nil && err2 != nil {
-		_write_err223 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err226 == nil && err2 != nil {
+		_write_err226 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err223 == nil && err2 != nil {
-		_write_err223 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err226 == nil && err2 != nil {
+		_write_err226 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err223 == nil && err2 != nil {
-		_write_err223 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err226 == nil && err2 != nil {
+		_write_err226 = thrift.WrapTException(err2)
 	}
-	if _write_err223 != nil {
-		return false, thrift.WrapTException(_write_err223)
+	if _write_err226 != nil {
+		return false, thrift.WrapTException(_write_err226)
 	}
 	return true, err
 }
@@ -12711,7 +12746,7 @@ type nimbusProcessorIsTopologyNameAllowed struct {
 }
 
 func (p *nimbusProcessorIsTopologyNameAllowed) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err225 error
+	var _write_err228 error
 	args := NimbusIsTopologyNameAllowedArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12761,21 +12796,21 @@ func (p *nimbusProcessorIsTopologyNameAllowed) Process(ctx context.Context, seqI
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc226 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing isTopologyNameAllowed: "+err2.Error())
+			_exc229 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing isTopologyNameAllowed: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "isTopologyNameAllowed", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err225 = thrift.WrapTException(err2)
+				_write_err228 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc226.Write(ctx, oprot); _write_err225 == nil && err2 != nil {
-				_write_err225 = thrift.WrapTException(err2)
+			if err2 := _exc229.Write(ctx, oprot); _write_err228 == nil && err2 != nil {
+				_write_err228 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err225 == nil && err2 != nil {
-				_write_err225 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err228 == nil && err2 != nil {
+				_write_err228 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err225 == nil && err2 != nil {
-				_write_err225 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err228 == nil && err2 != nil {
+				_write_err228 = thrift.WrapTException(err2)
 			}
-			if _write_err225 != nil {
-				return false, thrift.WrapTException(_write_err225)
+			if _write_err228 != nil {
+				return false, thrift.WrapTException(_write_err228)
 			}
 			return true, err
 		}
@@ -12784,19 +12819,19 @@ func (p *nimbusProcessorIsTopologyNameAllowed) Process(ctx context.Context, seqI
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "isTopologyNameAllowed", thrift.REPLY, seqId); err2 != nil {
-		_write_err225 = thrift.WrapTException(err2)
+		_write_err228 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err225 == nil && err2 != nil {
-		_write_err225 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err228 == nil && err2 != nil {
+		_write_err228 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err225 == nil && err2 != nil {
-		_write_err225 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err228 == nil && err2 != nil {
+		_write_err228 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err225 == nil && err2 != nil {
-		_write_err225 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err228 == nil && err2 != nil {
+		_write_err228 = thrift.WrapTException(err2)
 	}
-	if _write_err225 != nil {
-		return false, thrift.WrapTException(_write_err225)
+	if _write_err228 != nil {
+		return false, thrift.WrapTException(_write_err228)
 	}
 	return true, err
 }
@@ -12806,7 +12841,7 @@ type nimbusProcessorGetTopologyInfoByName struct {
 }
 
 func (p *nimbusProcessorGetTopologyInfoByName) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err227 error
+	var _write_err230 error
 	args := NimbusGetTopologyInfoByNameArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12858,21 +12893,21 @@ func (p *nimbusProcessorGetTopologyInfoByName) Process(ctx context.Context, seqI
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc228 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoByName: "+err2.Error())
+			_exc231 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoByName: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoByName", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err227 = thrift.WrapTException(err2)
+				_write_err230 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc228.Write(ctx, oprot); _write_err227 == nil && err2 != nil {
-				_write_err227 = thrift.WrapTException(err2)
+			if err2 := _exc231.Write(ctx, oprot); _write_err230 == nil && err2 != nil {
+				_write_err230 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err227 == nil && err2 != nil {
-				_write_err227 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err230 == nil && err2 != nil {
+				_write_err230 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err227 == nil && err2 != nil {
-				_write_err227 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err230 == nil && err2 != nil {
+				_write_err230 = thrift.WrapTException(err2)
 			}
-			if _write_err227 != nil {
-				return false, thrift.WrapTException(_write_err227)
+			if _write_err230 != nil {
+				return false, thrift.WrapTException(_write_err230)
 			}
 			return true, err
 		}
@@ -12881,19 +12916,19 @@ func (p *nimbusProcessorGetTopologyInfoByName) Process(ctx context.Context, seqI
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoByName", thrift.REPLY, seqId); err2 != nil {
-		_write_err227 = thrift.WrapTException(err2)
+		_write_err230 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err227 == nil && err2 != nil {
-		_write_err227 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err230 == nil && err2 != nil {
+		_write_err230 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err227 == nil && err2 != nil {
-		_write_err227 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err230 == nil && err2 != nil {
+		_write_err230 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err227 == nil && err2 != nil {
-		_write_err227 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err230 == nil && err2 != nil {
+		_write_err230 = thrift.WrapTException(err2)
 	}
-	if _write_err227 != nil {
-		return false, thrift.WrapTException(_write_err227)
+	if _write_err230 != nil {
+		return false, thrift.WrapTException(_write_err230)
 	}
 	return true, err
 }
@@ -12903,7 +12938,7 @@ type nimbusProcessorGetTopologyInfo struct {
 }
 
 func (p *nimbusProcessorGetTopologyInfo) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err229 error
+	var _write_err232 error
 	args := NimbusGetTopologyInfoArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12955,21 +12990,21 @@ func (p *nimbusProcessorGetTopologyInfo) Process(ctx context.Context, seqId int3
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc230 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfo: "+err2.Error())
+			_exc233 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfo: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfo", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err229 = thrift.WrapTException(err2)
+				_write_err232 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc230.Write(ctx, oprot); _write_err229 == nil && err2 != nil {
-				_write_err229 = thrift.WrapTException(err2)
+			if err2 := _exc233.Write(ctx, oprot); _write_err232 == nil && err2 != nil {
+				_write_err232 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err229 == nil && err2 != nil {
-				_write_err229 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err232 == nil && err2 != nil {
+				_write_err232 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err229 == nil && err2 != nil {
-				_write_err229 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err232 == nil && err2 != nil {
+				_write_err232 = thrift.WrapTException(err2)
 			}
-			if _write_err229 != nil {
-				return false, thrift.WrapTException(_write_err229)
+			if _write_err232 != nil {
+				return false, thrift.WrapTException(_write_err232)
 			}
 			return true, err
 		}
@@ -12978,19 +13013,19 @@ func (p *nimbusProcessorGetTopologyInfo) Process(ctx context.Context, seqId int3
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfo", thrift.REPLY, seqId); err2 != nil {
-		_write_err229 = thrift.WrapTException(err2)
+		_write_err232 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err229 == nil && err2 != nil {
-		_write_err229 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err232 == nil && err2 != nil {
+		_write_err232 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err229 == nil && err2 != nil {
-		_write_err229 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err232 == nil && err2 != nil {
+		_write_err232 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err229 == nil && err2 != nil {
-		_write_err229 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err232 == nil && err2 != nil {
+		_write_err232 = thrift.WrapTException(err2)
 	}
-	if _write_err229 != nil {
-		return false, thrift.WrapTException(_write_err229)
+	if _write_err232 != nil {
+		return false, thrift.WrapTException(_write_err232)
 	}
 	return true, err
 }
@@ -13000,7 +13035,7 @@ type nimbusProcessorGetTopologyInfoByNameWithOpts struct {
 }
 
 func (p *nimbusProcessorGetTopologyInfoByNameWithOpts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err231 error
+	var _write_err234 error
 	args := NimbusGetTopologyInfoByNameWithOptsArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -13052,21 +13087,21 @@ func (p *nimbusProcessorGetTopologyInfoByNameWithOpts) Process(ctx context.Conte
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc232 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoByNameWithOpts: "+err2.Error())
+			_exc235 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoByNameWithOpts: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoByNameWithOpts", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err231 = thrift.WrapTException(err2)
+				_write_err234 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc232.Write(ctx, oprot); _write_err231 == nil && err2 != nil {
-				_write_err231 = thrift.WrapTException(err2)
+			if err2 := _exc235.Write(ctx, oprot); _write_err234 == nil && err2 != nil {
+				_write_err234 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err231 == nil && err2 != nil {
-				_write_err231 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err234 == nil && err2 != nil {
+				_write_err234 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err231 == nil && err2 != nil {
-				_write_err231 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err234 == nil && err2 != nil {
+				_write_err234 = thrift.WrapTException(err2)
 			}
-			if _write_err231 != nil {
-				return false, thrift.WrapTException(_write_err231)
+			if _write_err234 != nil {
+				return false, thrift.WrapTException(_write_err234)
 			}
 			return true, err
 		}
@@ -13075,19 +13110,19 @@ func (p *nimbusProcessorGetTopologyInfoByNameWithOpts) Process(ctx context.Conte
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoByNameWithOpts", thrift.REPLY, seqId); err2 != nil {
-		_write_err231 = thrift.WrapTException(err2)
+		_write_err234 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err231 == nil && err2 != nil {
-		_write_err231 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err234 == nil && err2 != nil {
+		_write_err234 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err231 == nil && err2 != nil {
-		_write_err231 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err234 == nil && err2 != nil {
+		_write_err234 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err231 == nil && err2 != nil {
-		_write_err231 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err234 == nil && err2 != nil {
+		_write_err234 = thrift.WrapTException(err2)
 	}
-	if _write_err231 != nil {
-		return false, thrift.WrapTException(_write_err231)
+	if _write_err234 != nil {
+		return false, thrift.WrapTException(_write_err234)
 	}
 	return true, err
 }
@@ -13097,7 +13132,7 @@ type nimbusProcessorGetTopologyInfoWithOpts struct {
 }
 
 func (p *nimbusProcessorGetTopologyInfoWithOpts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err233 error
+	var _write_err236 error
 	args := NimbusGetTopologyInfoWithOptsArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -13149,21 +13184,21 @@ func (p *nimbusProcessorGetTopologyInfoWithOpts) Process(ctx context.Context, se
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc234 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoWithOpts: "+err2.Error())
+			_exc237 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoWithOpts: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoWithOpts", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err233 = thrift.WrapTException(err2)
+				_write_err236 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc234.Write(ctx, oprot); _write_err233 == nil && err2 != nil {
-				_write_err233 = thrift.WrapTException(err2)
+			if err2 := _exc237.Write(ctx, oprot); _write_err236 == nil && err2 != nil {
+				_write_err236 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err233 == nil && err2 != nil {
-				_write_err233 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err236 == nil && err2 != nil {
+				_write_err236 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err233 == nil && err2 != nil {
-				_write_err233 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err236 == nil && err2 != nil {
+				_write_err236 = thrift.WrapTException(err2)
 			}
-			if _write_err233 != nil {
-				return false, thrift.WrapTException(_write_err233)
+			if _write_err236 != nil {
+				return false, thrift.WrapTException(_write_err236)
 			}
 			return true, err
 		}
@@ -13172,19 +13207,19 @@ func (p *nimbusProcessorGetTopologyInfoWithOpts) Process(ctx context.Context, se
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoWithOpts", thrift.REPLY, seqId); err2 != nil {
-		_write_err233 = thrift.WrapTException(err2)
+		_write_err236 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err233 == nil && err2 != nil {
-		_write_err233 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err236 == nil && err2 != nil {
+		_write_err236 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err233 == nil && err2 != nil {
-		_write_err233 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err236 == nil && err2 != nil {
+		_write_err236 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err233 == nil && err2 != nil {
-		_write_err233 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err236 == nil && err2 != nil {
+		_write_err236 = thrift.WrapTException(err2)
 	}
-	if _write_err233 != nil {
-		return false, thrift.WrapTException(_write_err233)
+	if _write_err236 != nil {
+		return false, thrift.WrapTException(_write_err236)
 	}
 	return true, err
 }
@@ -13194,7 +13229,7 @@ type nimbusProcessorGetTopologyConf struct {
 }
 
 func (p *nimbusProcessorGetTopologyConf) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err235 error
+	var _write_err238 error
 	args := NimbusGetTopologyConfArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -13246,21 +13281,21 @@ func (p *nimbusProcessorGetTopologyConf) Process(ctx context.Context, seqId int3
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc236 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyConf: "+err2.Error())
+			_exc239 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyConf: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyConf", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err235 = thrift.WrapTException(err2)
+				_write_err238 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc236.Write(ctx, oprot); _write_err235 == nil && err2 != nil {
-				_write_err235 = thrift.WrapTException(err2)
+			if err2 := _exc239.Write(ctx, oprot); _write_err238 == nil && err2 != nil {
+				_write_err238 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err235 == nil && err2 != nil {
-				_write_err235 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err238 == nil && err2 != nil {
+				_write_err238 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err235 == nil && err2 != nil {
-				_write_err235 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err238 == nil && err2 != nil {
+				_write_err238 = thrift.WrapTException(err2)
 			}
-			if _write_err235 != nil {
-				return false, thrift.WrapTException(_write_err235)
+			if _write_err238 != nil {
+				return false, thrift.WrapTException(_write_err238)
 			}
 			return true, err
 		}
@@ -13269,19 +13304,19 @@ func (p *nimbusProcessorGetTopologyConf) Process(ctx context.Context, seqId int3
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyConf", thrift.REPLY, seqId); err2 != nil {
-		_write_err235 = thrift.WrapTException(err2)
+		_write_err238 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err235 == nil && err2 != nil {
-		_write_err235 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err238 == nil && err2 != nil {
+		_write_err238 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err235 == nil && err2 != nil {
-		_write_err235 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err238 == nil && err2 != nil {
+		_write_err238 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err235 == nil && err2 != nil {
-		_write_err235 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err238 == nil && err2 != nil {
+		_write_err238 = thrift.WrapTException(err2)
 	}
-	if _write_err235 != nil {
-		return false, thrift.WrapTException(_write_err235)
+	if _write_err238 != nil {
+		return false, thrift.WrapTException(_write_err238)
 	}
 	return true, err
 }
@@ -13291,7 +13326,7 @@ type nimbusProcessorGetTopology struct {
 }
 
 func (p *nimbusProcessorGetTopology) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err237 error
+	var _write_err240 error
 	args := NimbusGetTopologyArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -13343,21 +13378,21 @@ func (p *nimbusProcessorGetTopology) Process(ctx context.Context, seqId int32, i
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc238 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopology: "+err2.Error())
+			_exc241 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopology: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopology", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err237 = thrift.WrapTException(err2)
+				_write_err240 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc238.Write(ctx, oprot); _write_err237 == nil && err2 != nil {
-				_write_err237 = thrift.WrapTException(err2)
+			if err2 := _exc241.Write(ctx, oprot); _write_err240 == nil && err2 != nil {
+				_write_err240 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err237 == nil && err2 != nil {
-				_write_err237 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err240 == nil && err2 != nil {
+				_write_err240 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err237 == nil && err2 != nil {
-				_write_err237 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err240 == nil && err2 != nil {
+				_write_err240 = thrift.WrapTException(err2)
 			}
-			if _write_err237 != nil {
-				return false, thrift.WrapTException(_write_err237)
+			if _write_err240 != nil {
+				return false, thrift.WrapTException(_write_err240)
 			}
 			return true, err
 		}
@@ -13366,19 +13401,19 @@ func (p *nimbusProcessorGetTopology) Process(ctx context.Context, seqId int32, i
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopology", thrift.REPLY, seqId); err2 != nil {
-		_write_err237 = thrift.WrapTException(err2)
+		_write_err240 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err237 == nil && err2 != nil {
-		_write_err237 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err240 == nil && err2 != nil {
+		_write_err240 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err237 == nil && err2 != nil {
-		_write_err237 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err240 == nil && err2 != nil {
+		_write_err240 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err237 == nil && err2 != nil {
-		_write_err237 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err240 == nil && err2 != nil {
+		_write_err240 = thrift.WrapTException(err2)
 	}
-	if _write_err237 != nil {
-		return false, thrift.WrapTException(_write_err237)
+	if _write_err240 != nil {
+		return false, thrift.WrapTException(_write_err240)
 	}
 	return true, err
 }
@@ -13388,7 +13423,7 @@ type nimbusProcessorGetUserTopology struct {
 }
 
 func (p *nimbusProcessorGetUserTopology) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err239 error
+	var _write_err242 error
 	args := NimbusGetUserTopologyArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -13440,21 +13475,21 @@ func (p *nimbusProcessorGetUserTopology) Process(ctx context.Context, seqId int3
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc240 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getUserTopology: "+err2.Error())
+			_exc243 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getUserTopology: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getUserTopology", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err239 = thrift.WrapTException(err2)
+				_write_err242 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc240.Write(ctx, oprot); _write_err239 == nil && err2 != nil {
-				_write_err239 = thrift.WrapTException(err2)
+			if err2 := _exc243.Write(ctx, oprot); _write_err242 == nil && err2 != nil {
+				_write_err242 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err239 == nil && err2 != nil {
-				_write_err239 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err242 == nil && err2 != nil {
+				_write_err242 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err239 == nil && err2 != nil {
-				_write_err239 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err242 == nil && err2 != nil {
+				_write_err242 = thrift.WrapTException(err2)
 			}
-			if _write_err239 != nil {
-				return false, thrift.WrapTException(_write_err239)
+			if _write_err242 != nil {
+				return false, thrift.WrapTException(_write_err242)
 			}
 			return true, err
 		}
@@ -13463,19 +13498,114 @@ func (p *nimbusProcessorGetUserTopology) Process(ctx context.Context, seqId int3
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getUserTopology", thrift.REPLY, seqId); err2 != nil {
-		_write_err239 = thrift.WrapTException(err2)
+		_write_err242 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err239 == nil && err2 != nil {
-		_write_err239 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err242 == nil && err2 != nil {
+		_write_err242 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err239 == nil && err2 != nil {
-		_write_err239 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err242 == nil && err2 != nil {
+		_write_err242 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err239 == nil && err2 != nil {
-		_write_err239 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err242 == nil && err2 != nil {
+		_write_err242 = thrift.WrapTException(err2)
 	}
-	if _write_err239 != nil {
-		return false, thrift.WrapTException(_write_err239)
+	if _write_err242 != nil {
+		return false, thrift.WrapTException(_write_err242)
+	}
+	return true, err
+}
+
+type nimbusProcessorDebug struct {
+	handler Nimbus
+}
+
+func (p *nimbusProcessorDebug) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
+	var _write_err244 error
+	args := NimbusDebugArgs{}
+	if err2 := args.Read(ctx, iprot); err2 != nil {
+		iprot.ReadMessageEnd(ctx)
+		x := thrift.NewTApplicationException(thrift.PROTOCOL_ERROR, err2.Error())
+		oprot.WriteMessageBegin(ctx, "debug", thrift.EXCEPTION, seqId)
+		x.Write(ctx, oprot)
+		oprot.WriteMessageEnd(ctx)
+		oprot.Flush(ctx)
+		return false, thrift.WrapTException(err2)
+	}
+	iprot.ReadMessageEnd(ctx)
+
+	tickerCancel := func() {}
+	// Start a goroutine to do server side connectivity check.
+	if thrift.ServerConnectivityCheckInterval > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		var tickerCtx context.Context
+		tickerCtx, tickerCancel = context.WithCancel(context.Background())
+		defer tickerCancel()
+		go func(ctx context.Context, cancel context.CancelFunc) {
+			ticker := time.NewTicker(thrift.ServerConnectivityCheckInterval)
+			defer ticker.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ticker.C:
+					if !iprot.Transport().IsOpen() {
+						cancel()
+						return
+					}
+				}
+			}
+		}(tickerCtx, cancel)
+	}
+
+	result := NimbusDebugResult{}
+	if err2 := p.handler.Debug(ctx, args.Name, args.Component, args.Enable, args.SamplingPercentage); err2 != nil {
+		tickerCancel()
+		err = thrift.WrapTException(err2)
+		switch v := err2.(type) {
+		case *NotAliveException:
+			result.E = v
+		case *AuthorizationException:
+			result.Aze = v
+		default:
+			if errors.Is(err2, thrift.ErrAbandonRequest) {
+				return false, thrift.WrapTException(err2)
+			}
+			_exc245 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing debug: "+err2.Error())
+			if err2 := oprot.WriteMessageBegin(ctx, "debug", thrift.EXCEPTION, seqId); err2 != nil {
+				_write_err244 = thrift.WrapTException(err2)
+			}
+			if err2 := _exc245.Write(ctx, oprot); _write_err244 == nil && err2 != nil {
+				_write_err244 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err244 == nil && err2 != nil {
+				_write_err244 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.Flush(ctx); _write_err244 == nil && err2 != nil {
+				_write_err244 = thrift.WrapTException(err2)
+			}
+			if _write_err244 != nil {
+				return false, thrift.WrapTException(_write_err244)
+			}
+			return true, err
+		}
+	}
+	tickerCancel()
+	if err2 := oprot.WriteMessageBegin(ctx, "debug", thrift.REPLY, seqId); err2 != nil {
+		_write_err244 = thrift.WrapTException(err2)
+	}
+	if err2 := result.Write(ctx, oprot); _write_err244 == nil && err2 != nil {
+		_write_err244 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err244 == nil && err2 != nil {
+		_write_err244 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.Flush(ctx); _write_err244 == nil && err2 != nil {
+		_write_err244 = thrift.WrapTException(err2)
+	}
+	if _write_err244 != nil {
+		return false, thrift.WrapTException(_write_err244)
 	}
 	return true, err
 }
@@ -17107,11 +17237,11 @@ func (p *NimbusGetTopologySummariesResult) ReadField0(ctx context.Context, iprot
 	tSlice := make([]*TopologySummary, 0, size)
 	p.Success = tSlice
 	for i := 0; i < size; i++ {
-		_elem241 := &TopologySummary{}
-		if err := _elem241.Read(ctx, iprot); err != nil {
-			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _elem241), err)
+		_elem246 := &TopologySummary{}
+		if err := _elem246.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _elem246), err)
 		}
-		p.Success = append(p.Success, _elem241)
+		p.Success = append(p.Success, _elem246)
 	}
 	if err := iprot.ReadListEnd(ctx); err != nil {
 		return thrift.PrependError("error reading list end: ", err)
@@ -20555,4 +20685,386 @@ func (p *NimbusGetUserTopologyResult) String() string {
 		return "<nil>"
 	}
 	return fmt.Sprintf("NimbusGetUserTopologyResult(%+v)", *p)
+}
+
+// Attributes:
+//   - Name
+//   - Component
+//   - Enable
+//   - SamplingPercentage
+type NimbusDebugArgs struct {
+	Name               string  `thrift:"name,1" db:"name" json:"name"`
+	Component          string  `thrift:"component,2" db:"component" json:"component"`
+	Enable             bool    `thrift:"enable,3" db:"enable" json:"enable"`
+	SamplingPercentage float64 `thrift:"samplingPercentage,4" db:"samplingPercentage" json:"samplingPercentage"`
+}
+
+func NewNimbusDebugArgs() *NimbusDebugArgs {
+	return &NimbusDebugArgs{}
+}
+
+func (p *NimbusDebugArgs) GetName() string {
+	return p.Name
+}
+
+func (p *NimbusDebugArgs) GetComponent() string {
+	return p.Component
+}
+
+func (p *NimbusDebugArgs) GetEnable() bool {
+	return p.Enable
+}
+
+func (p *NimbusDebugArgs) GetSamplingPercentage() float64 {
+	return p.SamplingPercentage
+}
+func (p *NimbusDebugArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.BOOL {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 4:
+			if fieldTypeId == thrift.DOUBLE {
+				if err := p.ReadField4(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusDebugArgs) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.Name = v
+	}
+	return nil
+}
+
+func (p *NimbusDebugArgs) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 2: ", err)
+	} else {
+		p.Component = v
+	}
+	return nil
+}
+
+func (p *NimbusDebugArgs) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadBool(ctx); err != nil {
+		return thrift.PrependError("error reading field 3: ", err)
+	} else {
+		p.Enable = v
+	}
+	return nil
+}
+
+func (p *NimbusDebugArgs) ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadDouble(ctx); err != nil {
+		return thrift.PrependError("error reading field 4: ", err)
+	} else {
+		p.SamplingPercentage = v
+	}
+	return nil
+}
+
+func (p *NimbusDebugArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "debug_args"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField4(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusDebugArgs) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "name", thrift.STRING, 1); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:name: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.Name)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.name (1) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 1:name: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusDebugArgs) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "component", thrift.STRING, 2); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:component: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.Component)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.component (2) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 2:component: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusDebugArgs) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "enable", thrift.BOOL, 3); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:enable: ", p), err)
+	}
+	if err := oprot.WriteBool(ctx, bool(p.Enable)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.enable (3) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 3:enable: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusDebugArgs) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "samplingPercentage", thrift.DOUBLE, 4); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:samplingPercentage: ", p), err)
+	}
+	if err := oprot.WriteDouble(ctx, float64(p.SamplingPercentage)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.samplingPercentage (4) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 4:samplingPercentage: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusDebugArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusDebugArgs(%+v)", *p)
+}
+
+// Attributes:
+//   - E
+//   - Aze
+type NimbusDebugResult struct {
+	E   *NotAliveException      `thrift:"e,1" db:"e" json:"e,omitempty"`
+	Aze *AuthorizationException `thrift:"aze,2" db:"aze" json:"aze,omitempty"`
+}
+
+func NewNimbusDebugResult() *NimbusDebugResult {
+	return &NimbusDebugResult{}
+}
+
+var NimbusDebugResult_E_DEFAULT *NotAliveException
+
+func (p *NimbusDebugResult) GetE() *NotAliveException {
+	if !p.IsSetE() {
+		return NimbusDebugResult_E_DEFAULT
+	}
+	return p.E
+}
+
+var NimbusDebugResult_Aze_DEFAULT *AuthorizationException
+
+func (p *NimbusDebugResult) GetAze() *AuthorizationException {
+	if !p.IsSetAze() {
+		return NimbusDebugResult_Aze_DEFAULT
+	}
+	return p.Aze
+}
+func (p *NimbusDebugResult) IsSetE() bool {
+	return p.E != nil
+}
+
+func (p *NimbusDebugResult) IsSetAze() bool {
+	return p.Aze != nil
+}
+
+func (p *NimbusDebugResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusDebugResult) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	p.E = &NotAliveException{}
+	if err := p.E.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.E), err)
+	}
+	return nil
+}
+
+func (p *NimbusDebugResult) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Aze = &AuthorizationException{}
+	if err := p.Aze.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Aze), err)
+	}
+	return nil
+}
+
+func (p *NimbusDebugResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "debug_result"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusDebugResult) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetE() {
+		if err := oprot.WriteFieldBegin(ctx, "e", thrift.STRUCT, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:e: ", p), err)
+		}
+		if err := p.E.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.E), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:e: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusDebugResult) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetAze() {
+		if err := oprot.WriteFieldBegin(ctx, "aze", thrift.STRUCT, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:aze: ", p), err)
+		}
+		if err := p.Aze.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Aze), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:aze: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusDebugResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusDebugResult(%+v)", *p)
 }
