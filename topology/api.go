@@ -67,7 +67,9 @@ const (
 	AckInitStream   = "__ack_init"
 	AckAckStream    = "__ack_ack"
 	AckFailStream   = "__ack_fail"
-	HeartbeatStream = "__heartbeat"
+	// AckResetTimeoutStream carries OutputCollector.resetTimeout to ackers and spouts.
+	AckResetTimeoutStream = "__ack_reset_timeout"
+	HeartbeatStream       = "__heartbeat"
 )
 
 // IsSystemID reports a system component or stream id: one starting with

@@ -272,6 +272,14 @@ func (e *executor) spoutMessage(m *envelope) {
 	if len(m.Anchors) != 1 {
 		return
 	}
+	if m.Stream == topology.AckResetTimeoutStream {
+		// A bolt called ResetTimeout: the tuple times out a whole message
+		// timeout from now (Storm's SpoutExecutor puts it again).
+		if p, found := e.pending.get(m.Anchors[0].Root); found {
+			e.pending.put(m.Anchors[0].Root, p)
+		}
+		return
+	}
 	p, found := e.pending.remove(m.Anchors[0].Root)
 	if !found {
 		return // timed out already
@@ -523,6 +531,20 @@ func (c *boltCollector) Fail(tp *topology.Tuple) {
 
 func (c *boltCollector) ReportError(err error) { c.t.ex.rt.reportError(c.t.ex.component, err) }
 
+// ResetTimeout is Storm's OutputCollector.resetTimeout: each root of tp's
+// trees is sent to its acker on __ack_reset_timeout, which restarts the
+// tree's timeout and passes it on to the spout task.
+func (c *boltCollector) ResetTimeout(tp *topology.Tuple) {
+	defer c.locked()()
+	e := c.t.ex
+	if tp == nil || len(e.rt.ackerTasks) == 0 {
+		return
+	}
+	for _, a := range tp.Anchors {
+		e.out.add(ackerTuple(e.rt.ackerFor(a.Root), e.component, topology.AckResetTimeoutStream, e.info.Start, e.anchor(a.Root, 0)))
+	}
+}
+
 // locked takes the executor's lock for a collector call and returns its
 // release, which flushes when the call came from outside an input batch
 // (a bolt's own goroutine): nobody else would flush it soon.
@@ -723,6 +745,12 @@ func (e *executor) ackerMessage(m *envelope) {
 		outcome, spoutTask, _ = e.ledger.ack(root, xor)
 	case topology.AckFailStream:
 		outcome, spoutTask, _ = e.ledger.fail(root)
+	case topology.AckResetTimeoutStream:
+		e.stats.executed(m.Component, m.Stream, false, time.Time{})
+		if spoutTask = e.ledger.resetTimeout(root); spoutTask >= 0 {
+			e.out.add(ackerTuple(spoutTask, topology.AckerComponent, topology.AckResetTimeoutStream, m.Dest, e.anchor(root, 0)))
+		}
+		return
 	default:
 		return
 	}
