@@ -58,7 +58,8 @@ func startInProcess(t testing.TB, b *topology.Builder, conf config.Conf) *inProc
 	if conf == nil {
 		conf = config.Conf{}
 	}
-	conf = config.Conf(def.Conf).Merge(conf)
+	// As nimbus's defaults give a real worker: no event logger unless asked.
+	conf = config.Conf{config.TopologyEventLoggerExecutors: 0}.Merge(def.Conf).Merge(conf)
 	slot := cluster.NodePort{Node: "sup-1", Port: 1}
 	a := assignmentFor(def, topology.NumAckers(conf, 1), []cluster.NodePort{slot})
 	w := &worker{
