@@ -19,8 +19,8 @@ func eventsLog(p *inProcess) string { return workerFile(p, workercontract.Events
 // component debug options in the storm base.
 func debugTopology(t *testing.T, n int, debug map[string]cluster.DebugOptions) (*inProcess, *record) {
 	rec := newRecord()
-	p := startInProcess(t, wordCount(rec, n, true), config.Conf{config.TopologyAckerExecutors: 1, config.TopologyEventLoggerExecutors: 1})
-	p.w.rt.debug.Store(p.w.debugPcts(&cluster.StormBase{ComponentDebug: debug}))
+	p := startInProcess(t, wordCount(rec, n, true), config.Conf{config.TopologyAckerExecutors: 1, config.TopologyEventLoggerExecutors: 1},
+		func(w *worker) { w.rt.debug.Store(w.debugPcts(&cluster.StormBase{ComponentDebug: debug})) })
 	return p, rec
 }
 

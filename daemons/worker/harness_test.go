@@ -48,7 +48,8 @@ type inProcess struct {
 	stopped bool
 }
 
-func startInProcess(t testing.TB, b *topology.Builder, conf config.Conf) *inProcess {
+// before, if given, run after the worker is built and before its executors start.
+func startInProcess(t testing.TB, b *topology.Builder, conf config.Conf, before ...func(*worker)) *inProcess {
 	t.Helper()
 	topo, err := b.Build()
 	if err != nil {
@@ -79,6 +80,9 @@ func startInProcess(t testing.TB, b *topology.Builder, conf config.Conf) *inProc
 	}
 	if w.metrics != nil {
 		w.metrics.start(w.executors)
+	}
+	for _, f := range before {
+		f(w)
 	}
 	w.rt.active.Store(true)
 	w.startExecutors()
