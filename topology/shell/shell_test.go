@@ -478,6 +478,9 @@ func TestSpoutMessageKinds(t *testing.T) {
 	defer out.mu.Unlock()
 	if !reflect.DeepEqual(out.emits, want) {
 		t.Errorf("emits\n got %+v\nwant %+v", out.emits, want)
+	}	// The ack updated the shell metric the host registered.
+	if got := s.ctx.RegisteredMetric("my-count").GetValueAndReset(); got != int64(2) {
+		t.Errorf("my-count = %v, want 2 from the spout's metrics command", got)
 	}
 }
 
@@ -509,6 +512,7 @@ func TestSpoutFailures(t *testing.T) {
 	}{
 		{"hang", 1, []string{"heartbeat timeout", "no sync within 1s"}},
 		{"die", 30, []string{"spout dying on purpose", "exit status 4"}},
+		{"bad-metric", 30, []string{"Could not find metric by name[never-registered]"}},
 	} {
 		t.Run(tt.mode, func(t *testing.T) {
 			t.Setenv("SPOUT_MODE", tt.mode)
