@@ -478,7 +478,8 @@ func TestSpoutMessageKinds(t *testing.T) {
 	defer out.mu.Unlock()
 	if !reflect.DeepEqual(out.emits, want) {
 		t.Errorf("emits\n got %+v\nwant %+v", out.emits, want)
-	} // The ack updated the shell metric the host registered.
+	}
+	// The ack updated the shell metric the host registered.
 	if got := s.ctx.RegisteredMetric("my-count").GetValueAndReset(); got != int64(2) {
 		t.Errorf("my-count = %v, want 2 from the spout's metrics command", got)
 	}
