@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -98,5 +99,22 @@ func TestEventLogRotates(t *testing.T) {
 	names, _ := filepath.Glob(filepath.Join(dir, "events.log*"))
 	if len(names) != 3 {
 		t.Errorf("files %v, want events.log and 2 rotated", names)
+	}
+}
+
+// topology.debug logs every emit in the worker log, as Storm's executors.
+func TestTopologyDebugLogsEmits(t *testing.T) {
+	var buf testutil.Buffer
+	rec := newRecord()
+	startInProcess(t, wordCount(rec, 5, true), config.Conf{config.TopologyAckerExecutors: 1, config.TopologyDebug: true},
+		func(w *worker) { w.rt.logger = slog.New(slog.NewTextHandler(&buf, nil)) })
+	testutil.Eventually(t, 20*time.Second, "every sentence acked", func() bool {
+		_, acked, _ := rec.snapshot()
+		return acked == 5
+	})
+	for _, want := range []string{`"Emitting: sentences default [w4 x4 y4]"`, `"Emitting: split default [y4]"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("worker log has no %s:\n%.1500s", want, buf.String())
+		}
 	}
 }
