@@ -37,16 +37,53 @@ type MetricsConsumerEnv struct {
 	Started  time.Time // when the worker started (the log's relative times)
 }
 
-// metricsConsumers maps a class name to its factory. localstorm has
-// Storm's logging consumer; nimbus refuses any other class at submit.
-var metricsConsumers = map[string]func(MetricsConsumerEnv) (MetricsConsumer, error){
-	LoggingMetricsConsumerClass: func(env MetricsConsumerEnv) (MetricsConsumer, error) {
-		return &LoggingMetricsConsumer{Out: env.Log, Started: env.Started}, nil
-	},
+// metricsConsumers maps a class name to its factory: Storm's logging
+// consumer, and those a topology binary registers (RegisterMetricsConsumer).
+var (
+	metricsConsumersMu sync.RWMutex
+	metricsConsumers   = map[string]func(MetricsConsumerEnv) (MetricsConsumer, error){
+		LoggingMetricsConsumerClass: func(env MetricsConsumerEnv) (MetricsConsumer, error) {
+			return &LoggingMetricsConsumer{Out: env.Log, Started: env.Started}, nil
+		},
+	}
+)
+
+// RegisterMetricsConsumer makes a consumer class of the topology binary's
+// own, for topology.metrics.consumer.register; call it before Build (from
+// an init function or main). The built topology's definition lists the
+// classes registered (Definition.MetricsConsumers), so that nimbus accepts
+// them at submit. Registering Storm's logging consumer's name is an error.
+func RegisterMetricsConsumer(class string, factory func(MetricsConsumerEnv) (MetricsConsumer, error)) error {
+	metricsConsumersMu.Lock()
+	defer metricsConsumersMu.Unlock()
+	switch {
+	case class == "" || factory == nil:
+		return fmt.Errorf("register metrics consumer %q: give a class name and a factory", class)
+	case class == LoggingMetricsConsumerClass:
+		return fmt.Errorf("register metrics consumer %q: that is Storm's logging consumer, which localstorm has", class)
+	}
+	metricsConsumers[class] = factory
+	return nil
 }
 
-// MetricsConsumerClasses returns the consumer class names localstorm has.
-func MetricsConsumerClasses() []string { return slices.Sorted(maps.Keys(metricsConsumers)) }
+// registeredConsumerClasses returns the consumer classes the binary
+// registered, sorted (nil when none).
+func registeredConsumerClasses() []string {
+	var out []string
+	for _, c := range MetricsConsumerClasses() {
+		if c != LoggingMetricsConsumerClass {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// MetricsConsumerClasses returns the consumer class names this process has.
+func MetricsConsumerClasses() []string {
+	metricsConsumersMu.RLock()
+	defer metricsConsumersMu.RUnlock()
+	return slices.Sorted(maps.Keys(metricsConsumers))
+}
 
 // MetricsConsumerRegistration is one entry of
 // topology.metrics.consumer.register.
@@ -58,22 +95,42 @@ type MetricsConsumerRegistration struct {
 
 // NewMetricsConsumer makes the consumer of a registration.
 func NewMetricsConsumer(r MetricsConsumerRegistration, env MetricsConsumerEnv) (MetricsConsumer, error) {
+	metricsConsumersMu.RLock()
 	f := metricsConsumers[r.Class]
+	metricsConsumersMu.RUnlock()
 	if f == nil {
-		return nil, unknownConsumer(r.Class)
+		return nil, unknownConsumer(r.Class, MetricsConsumerClasses())
 	}
 	env.Argument = r.Argument
 	return f(env)
 }
 
-func unknownConsumer(class string) error {
-	return fmt.Errorf("metrics consumer class %q is unknown: localstorm has %s", class, strings.Join(MetricsConsumerClasses(), ", "))
+func unknownConsumer(class string, known []string) error {
+	return fmt.Errorf("metrics consumer class %q is unknown: there are %s", class, strings.Join(known, ", "))
 }
 
 // MetricsConsumerRegistrations reads and checks
-// topology.metrics.consumer.register of conf: a list of maps with a known
-// class, a positive parallelism.hint and any argument. Nil when unset.
+// topology.metrics.consumer.register of conf: a list of maps with a class
+// this process has, a positive parallelism.hint and any argument. Nil when
+// unset.
 func MetricsConsumerRegistrations(conf map[string]any) ([]MetricsConsumerRegistration, error) {
+	return metricsConsumerRegistrations(conf, MetricsConsumerClasses())
+}
+
+// ValidateMetricsConsumers checks topology.metrics.consumer.register of
+// topoConf against Storm's logging consumer and the classes the topology's
+// binary registered (d.MetricsConsumers), as nimbus does at submit.
+func ValidateMetricsConsumers(d *Definition, topoConf map[string]any) error {
+	known := []string{LoggingMetricsConsumerClass}
+	if d != nil {
+		known = append(known, d.MetricsConsumers...)
+	}
+	slices.Sort(known)
+	_, err := metricsConsumerRegistrations(topoConf, slices.Compact(known))
+	return err
+}
+
+func metricsConsumerRegistrations(conf map[string]any, known []string) ([]MetricsConsumerRegistration, error) {
 	raw, ok := conf[MetricsConsumerRegisterKey]
 	if !ok || raw == nil {
 		return nil, nil
@@ -90,10 +147,10 @@ func MetricsConsumerRegistrations(conf map[string]any) ([]MetricsConsumerRegistr
 		}
 		class, _ := m["class"].(string)
 		if class == "" {
-			return nil, fmt.Errorf("%s[%d]: no class: name one of %s", MetricsConsumerRegisterKey, i, strings.Join(MetricsConsumerClasses(), ", "))
+			return nil, fmt.Errorf("%s[%d]: no class: name one of %s", MetricsConsumerRegisterKey, i, strings.Join(known, ", "))
 		}
-		if metricsConsumers[class] == nil {
-			return nil, fmt.Errorf("%s[%d]: %w", MetricsConsumerRegisterKey, i, unknownConsumer(class))
+		if !slices.Contains(known, class) {
+			return nil, fmt.Errorf("%s[%d]: %w", MetricsConsumerRegisterKey, i, unknownConsumer(class, known))
 		}
 		r := MetricsConsumerRegistration{Class: class, Parallelism: 1, Argument: m["argument"]}
 		if p, ok := m["parallelism.hint"]; ok && p != nil {

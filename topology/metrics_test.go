@@ -2,6 +2,7 @@ package topology
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -203,5 +204,49 @@ func TestMetricsAreSafeForConcurrentUse(t *testing.T) {
 		default:
 			total += c.GetValueAndReset().(int64)
 		}
+	}
+}
+
+type nopConsumer struct{}
+
+func (nopConsumer) HandleDataPoints(TaskInfo, []DataPoint) {}
+func (nopConsumer) Cleanup()                               {}
+
+func TestRegisteredMetricsConsumerTravelsInTheDefinition(t *testing.T) {
+	const class = "com.example.NopConsumer"
+	conf := map[string]any{MetricsConsumerRegisterKey: []any{map[string]any{"class": class}}}
+	if err := ValidateMetricsConsumers(&Definition{}, conf); err == nil || !strings.Contains(err.Error(), class) {
+		t.Errorf("a class no binary registered: %v", err)
+	}
+	if err := RegisterMetricsConsumer(LoggingMetricsConsumerClass, func(MetricsConsumerEnv) (MetricsConsumer, error) { return nopConsumer{}, nil }); err == nil {
+		t.Error("Storm's logging consumer was replaced")
+	}
+	if err := RegisterMetricsConsumer(class, func(MetricsConsumerEnv) (MetricsConsumer, error) { return nopConsumer{}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		metricsConsumersMu.Lock()
+		delete(metricsConsumers, class)
+		metricsConsumersMu.Unlock()
+	})
+	b := NewBuilder()
+	b.SetSpout("s", func() Spout { return &testSpout{} }, 1)
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(topo.Definition.MetricsConsumers, class) {
+		t.Fatalf("definition's consumers %v lack %s", topo.Definition.MetricsConsumers, class)
+	}
+	// Nimbus knows the class from the definition alone.
+	if err := ValidateMetricsConsumers(&Definition{MetricsConsumers: topo.Definition.MetricsConsumers}, conf); err != nil {
+		t.Error(err)
+	}
+	regs, err := MetricsConsumerRegistrations(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := NewMetricsConsumer(regs[0], MetricsConsumerEnv{}); err != nil || c == nil {
+		t.Errorf("NewMetricsConsumer: %v", err)
 	}
 }

@@ -94,4 +94,9 @@ func TestUnknownMetricsConsumerRefusedAtSubmit(t *testing.T) {
 	if !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), `"com.example.Nope"`) || !strings.Contains(err.Error(), topology.LoggingMetricsConsumerClass) {
 		t.Errorf("submit with an unknown consumer: %v", err)
 	}
+	// A class the topology's binary registered travels in its definition.
+	req.Definition.MetricsConsumers = []string{"com.example.Nope"}
+	if _, err := e.n.Submit(t.Context(), req); err != nil {
+		t.Errorf("submit with a consumer its binary registered: %v", err)
+	}
 }

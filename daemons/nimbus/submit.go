@@ -144,7 +144,7 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	}
 	// A consumer class the worker cannot make is refused here, as Storm's
 	// submit fails on a class it cannot load.
-	if _, err := topology.MetricsConsumerRegistrations(conf); err != nil {
+	if err := topology.ValidateMetricsConsumers(def, conf); err != nil {
 		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
 	}
 	numWorkers, _ := conf.Int(config.TopologyWorkers)
