@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localstorm/localstorm/daemons/workercontract"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/testkit"
 )
@@ -115,4 +117,53 @@ func TestFluxEnvironmentIsResolvedAtSubmit(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.WaitAcked(t, id, 50)
+}
+
+// The metrics example writes its own metrics and Storm's built-in ones to
+// the workers' metrics logs; the debug example logs the sampled emits of a
+// component once debug is enabled on it, as Storm UI's debug action does.
+func TestMetricsAndDebugExamples(t *testing.T) {
+	bins := buildExamples(t, "./examples/metrics/cmd/metrics", "./examples/debug/cmd/debug")
+	c := testkit.Start(t, testkit.Options{Supervisors: 1, Slots: 2})
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	// readAll concatenates the topology's worker files called name.
+	readAll := func(id, name string) string {
+		files, _ := filepath.Glob(workercontract.DataDir(c.LocalCluster().DataDir()).WorkerFiles(id, 0, name))
+		var all strings.Builder
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			all.Write(b)
+		}
+		return all.String()
+	}
+
+	id, err := submit.Path(ctx, c.Client(), filepath.Join(bins, "metrics"), submit.Options{Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WaitAcked(t, id, 50)
+	testutil.Eventually(t, 60*time.Second, "the count bolt's metrics and the built-in ones in the metrics log", func() bool {
+		log := readAll(id, workercontract.MetricsLogName)
+		return strings.Contains(log, ":count") && strings.Contains(log, "words-counted") &&
+			strings.Contains(log, "word-length") && strings.Contains(log, "__execute-count        \t{split:default=")
+	})
+
+	id, err = submit.Path(ctx, c.Client(), filepath.Join(bins, "debug"), submit.Options{Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WaitAcked(t, id, 50)
+	if got := readAll(id, workercontract.EventsLogName); got != "" {
+		t.Fatalf("events logged before debug was enabled:\n%s", got)
+	}
+	if err := c.Client().Debug(ctx, id, "split", true, 100); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "split's emits in the event log", func() bool {
+		return strings.Contains(readAll(id, workercontract.EventsLogName), ",split,")
+	})
+	if log := readAll(id, workercontract.EventsLogName); strings.Contains(log, ",sentences,") || strings.Contains(log, ",count,") {
+		t.Errorf("components without debug were logged:\n%.2000s", log)
+	}
 }

@@ -67,7 +67,9 @@ const (
 	AckInitStream   = "__ack_init"
 	AckAckStream    = "__ack_ack"
 	AckFailStream   = "__ack_fail"
-	HeartbeatStream = "__heartbeat"
+	// AckResetTimeoutStream carries OutputCollector.resetTimeout to ackers and spouts.
+	AckResetTimeoutStream = "__ack_reset_timeout"
+	HeartbeatStream       = "__heartbeat"
 )
 
 // IsSystemID reports a system component or stream id: one starting with
@@ -176,6 +178,10 @@ type Context struct {
 	// own goroutines for failures no Execute or NextTuple call can report,
 	// such as a shell bolt's dead subprocess (Storm exits the worker then).
 	Fatal func(err error)
+	// Metrics holds the metrics this task registers (RegisterMetric); the
+	// runtime sets it and collects them. Nil until the first registration
+	// when no runtime set it.
+	Metrics *TaskMetrics
 }
 
 // OutputFields returns the fields of stream of this task's component.

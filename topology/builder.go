@@ -224,6 +224,7 @@ func (b *Builder) Build() (*Topology, error) {
 		errs = multierror.Append(errs, err)
 	}
 	def := &Definition{V: DefinitionVersion, Spouts: map[string]*ComponentDef{}, Bolts: map[string]*ComponentDef{}, Conf: cloneMap(b.conf)}
+	def.MetricsConsumers = registeredConsumerClasses()
 	spouts := map[string]func() Spout{}
 	bolts := map[string]func() Bolt{}
 	for _, id := range b.order {

@@ -18,6 +18,10 @@ type Definition struct {
 	Bolts  map[string]*ComponentDef `json:"bolts"`
 	// Conf is configuration set by the author in code (topology-wide).
 	Conf map[string]any `json:"conf,omitempty"`
+	// MetricsConsumers are the metrics consumer classes the topology's
+	// binary registered (RegisterMetricsConsumer), besides Storm's logging
+	// one, for topology.metrics.consumer.register.
+	MetricsConsumers []string `json:"metricsConsumers,omitempty"`
 }
 
 // ComponentDef is one spout or bolt.

@@ -21,6 +21,7 @@ import (
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/localcluster/registry"
 	"github.com/localstorm/localstorm/localcluster/submit"
+	"github.com/localstorm/localstorm/topology"
 )
 
 // printOut prints v as JSON with -o json, else calls text.
@@ -289,15 +290,27 @@ func oneLine(s string) string {
 }
 
 func runLogs(ctx context.Context, s cli.Streams, g *globals, args []string) error {
-	fs := newFlags(s, "logs", "NAME [--port P] [-f]")
+	fs := newFlags(s, "logs", "NAME [--port P] [-f] [--metrics | --events]")
 	g.register(fs)
 	port := fs.Int("port", 0, "only the worker on this slot port")
 	follow := fs.BoolP("follow", "f", false, "keep printing new lines")
+	metrics := fs.Bool("metrics", false, "the metrics log (topology.metrics.consumer.register with "+topology.LoggingMetricsConsumerClass+")")
+	events := fs.Bool("events", false, "the event log of sampled tuples (localstorm debug NAME enable)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return cli.Usagef("logs needs exactly one topology NAME")
+	}
+	if *metrics && *events {
+		return cli.Usagef("logs: give --metrics or --events, not both")
+	}
+	pattern, what := workercontract.WorkerLogPattern, "worker logs"
+	switch {
+	case *metrics:
+		pattern, what = workercontract.MetricsLogName, "metrics log (is a metrics consumer registered? topology.metrics.consumer.register)"
+	case *events:
+		pattern, what = workercontract.EventsLogName, "event log (is debug enabled? localstorm debug NAME enable; topology.eventlogger.executors > 0)"
 	}
 	c, rec, err := g.client()
 	if err != nil {
@@ -310,12 +323,12 @@ func runLogs(ctx context.Context, s cli.Streams, g *globals, args []string) erro
 	if err != nil {
 		return err
 	}
-	files, err := logFiles(rec.DataDir, id, *port)
+	files, err := logFiles(rec.DataDir, id, *port, pattern)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("no worker logs of %s yet under %s", fs.Arg(0), rec.DataDir)
+		return fmt.Errorf("no %s of %s yet under %s", what, fs.Arg(0), rec.DataDir)
 	}
 	offsets := map[string]int64{}
 	for {
@@ -333,16 +346,16 @@ func runLogs(ctx context.Context, s cli.Streams, g *globals, args []string) erro
 			return nil
 		case <-time.After(200 * time.Millisecond):
 		}
-		if more, err := logFiles(rec.DataDir, id, *port); err == nil {
+		if more, err := logFiles(rec.DataDir, id, *port, pattern); err == nil {
 			files = more
 		}
 	}
 }
 
-// logFiles lists the current worker log files of a topology in every
-// supervisor's local dir.
-func logFiles(dataDir, id string, port int) ([]string, error) {
-	files, err := filepath.Glob(workercontract.DataDir(dataDir).WorkerLogs(id, port))
+// logFiles lists the current worker files matching pattern of a topology in
+// every supervisor's local dir.
+func logFiles(dataDir, id string, port int, pattern string) ([]string, error) {
+	files, err := filepath.Glob(workercontract.DataDir(dataDir).WorkerFiles(id, port, pattern))
 	sort.Strings(files)
 	return files, err
 }

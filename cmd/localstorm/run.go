@@ -50,6 +50,7 @@ var program = &cli.Program{
 		"export":          command("export the logs, topology documents and ZooKeeper dump of a cluster (for CI artifacts)", runExport),
 		"wait":            command("wait until a cluster or topology reaches a state (for scripts)", runWait),
 		"zk":              command("read the cluster's ZooKeeper tree: zk ls|get PATH, Storm's records decoded", runZK),
+		"debug":           command("sample the tuples a topology's components emit into its event log (Storm UI's debug)", runDebug),
 	},
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/procs"
+	"github.com/localstorm/localstorm/topology"
 )
 
 // stormFlagNames maps the long flags of Storm's storm.py to ours, so that
@@ -246,7 +247,7 @@ func runMonitor(ctx context.Context, s cli.Streams, g *globals, args []string) e
 		if diffMs != 0 && delta != 0 {
 			throughput = float64(delta) / float64(diffMs)
 		}
-		fmt.Fprintf(s.Out, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", name, o.component, page.Executors, o.stream, diffMs, delta, javaDouble(throughput))
+		fmt.Fprintf(s.Out, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", name, o.component, page.Executors, o.stream, diffMs, delta, topology.JavaDouble(throughput))
 	}
 	return nil
 }
@@ -274,37 +275,6 @@ func printComponents(ctx context.Context, w io.Writer, c *api.Client, id, name s
 	return nil
 }
 
-// javaDouble formats f as Java's Double.toString does, which Storm's
-// command-line tools print.
-func javaDouble(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case f == 0:
-		if math.Signbit(f) {
-			return "-0.0"
-		}
-		return "0.0"
-	}
-	if a := math.Abs(f); a >= 1e-3 && a < 1e7 {
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	mant, exp, _ := strings.Cut(strconv.FormatFloat(f, 'e', -1, 64), "e")
-	if !strings.Contains(mant, ".") {
-		mant += ".0"
-	}
-	e, _ := strconv.Atoi(exp)
-	return mant + "E" + strconv.Itoa(e)
-}
-
 // javaString formats a configuration value as Java's toString prints the
 // value Storm reads from YAML: lists as [a, b], maps as {k=v}, null as null.
 func javaString(v any) string {
@@ -318,7 +288,7 @@ func javaString(v any) string {
 			// JSON numbers arrive as float64; Storm's integers print bare.
 			return strconv.FormatInt(int64(x), 10)
 		}
-		return javaDouble(x)
+		return topology.JavaDouble(x)
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {

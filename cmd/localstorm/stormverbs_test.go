@@ -10,6 +10,7 @@ import (
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/internal/cli"
+	"github.com/localstorm/localstorm/topology"
 )
 
 // runInProcess runs a localstorm command line in process and returns its
@@ -128,7 +129,7 @@ func TestJavaFormatting(t *testing.T) {
 		{0, "0.0"}, {1, "1.0"}, {1429.614, "1429.614"}, {0.05, "0.05"}, {0.0001, "1.0E-4"},
 		{1.5e-5, "1.5E-5"}, {12345678, "1.2345678E7"}, {math.Inf(1), "Infinity"},
 	} {
-		if got := javaDouble(tc.f); got != tc.want {
+		if got := topology.JavaDouble(tc.f); got != tc.want {
 			t.Errorf("javaDouble(%v) = %q, want %q", tc.f, got, tc.want)
 		}
 	}

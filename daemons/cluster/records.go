@@ -73,6 +73,27 @@ type StormBase struct {
 	TopologyActionOptions *TopologyActionOptions `json:"topologyActionOptions,omitempty"`
 	// PrevStatus is the status to return to after a rebalance.
 	PrevStatus TopologyStatus `json:"prevStatus,omitempty"`
+	// ComponentDebug is Storm's component_debug: the event logger's debug
+	// options keyed by component id, or by the topology id for the whole
+	// topology (a component's own entry wins).
+	ComponentDebug map[string]DebugOptions `json:"componentDebug,omitempty"`
+}
+
+// DebugOptions are Storm's DebugOptions: whether the tuples a component
+// emits are sampled into the event log, and the percentage sampled.
+type DebugOptions struct {
+	Enable      bool    `json:"enable"`
+	SamplingPct float64 `json:"samplingpct"`
+}
+
+// DebugFor returns the debug options that apply to component of topology
+// id: the component's own, else the topology's (Storm's Task.sendToEventLogger).
+func (b *StormBase) DebugFor(id, component string) (DebugOptions, bool) {
+	if o, ok := b.ComponentDebug[component]; ok {
+		return o, true
+	}
+	o, ok := b.ComponentDebug[id]
+	return o, ok
 }
 
 // SupervisorInfo is /supervisors/<supervisor-id> (ephemeral).

@@ -489,6 +489,26 @@ func mergeStormBase(base, update *StormBase) {
 	if update.PrevStatus != "" {
 		base.PrevStatus = update.PrevStatus
 	}
+	base.MergeDebug(update.ComponentDebug)
+}
+
+// MergeDebug merges debug options into b's as Storm's updateStorm does: an
+// update's entry sets enable and adds its sampling percentage to the stored
+// one (Storm's nimbus sends no percentage when disabling, so a disable keeps
+// the percentage, and enabling again adds to it). b gets a new map.
+func (b *StormBase) MergeDebug(update map[string]DebugOptions) {
+	if len(update) == 0 {
+		return
+	}
+	merged := make(map[string]DebugOptions, len(b.ComponentDebug)+len(update))
+	for k, v := range b.ComponentDebug {
+		merged[k] = v
+	}
+	for k, v := range update {
+		old := merged[k]
+		merged[k] = DebugOptions{Enable: v.Enable, SamplingPct: old.SamplingPct + v.SamplingPct}
+	}
+	b.ComponentDebug = merged
 }
 
 func (s *stormState) RemoveStormBase(topologyID string) error {

@@ -110,6 +110,7 @@ func newHandler(svc Service, opts handlerOptions, log *slog.Logger) http.Handler
 	h.registerLogConfig(handle, post)
 	h.registerFaults(post, opts.faults)
 	h.registerEvents(mux, handle, opts.events, opts.stop)
+	h.registerDebug(post)
 	mux.Handle("GET "+api.PathMetrics, metricsHandler(svc, log))
 	// The web UI serves what is not under /api/ (its own 404 and 405 for
 	// paths and methods it does not serve); under /api/, what no route

@@ -19,6 +19,9 @@ type Service interface {
 	Activate(ctx context.Context, id string) error
 	Deactivate(ctx context.Context, id string) error
 	Rebalance(ctx context.Context, id string, waitSecs, numWorkers int, executors map[string]int) error
+	// Debug sets the event logger's sampling of a component ("" = the
+	// whole topology), as Storm's Nimbus debug (debug.go).
+	Debug(ctx context.Context, id, component string, enable bool, samplingPct float64) error
 	ClusterSummary(ctx context.Context) (*api.ClusterSummary, error)
 	SupervisorSummary(ctx context.Context) (*api.SupervisorSummary, error)
 	NimbusSummary(ctx context.Context) (*api.NimbusSummary, error)

@@ -53,12 +53,16 @@ func (n *Nimbus) ComponentPage(ctx context.Context, id, component, window string
 	def := v.code.Definition
 	_, isSpout := def.Spouts[component]
 	debug, _ := v.code.Conf.Bool(config.TopologyDebug)
+	samplingPct := 10.0 // Storm UI's default
+	if o, ok := v.base.DebugFor(id, component); ok {
+		debug, samplingPct = o.Enable, o.SamplingPct
+	}
 	page := &api.ComponentPage{
 		ID: component, EncodedID: javaURLEncode(component), Name: v.base.Name,
 		ComponentType: api.ComponentTypeBolt, Executors: len(execs),
 		Tasks:      len(def.ComponentTasks(topology.NumAckers(v.code.Conf, v.base.NumWorkers))[component]),
 		TopologyID: id, EncodedTopologyID: javaURLEncode(id), TopologyStatus: string(v.base.Status),
-		Window: window, WindowHint: windowPretty(window), Debug: debug, SamplingPct: 10,
+		Window: window, WindowHint: windowPretty(window), Debug: debug, SamplingPct: samplingPct,
 		ProfilerActive: []any{}, OutputStats: []api.OutputStats{}, ExecutorStats: []api.ExecutorStats{},
 		ComponentErrors: []api.ErrorDetail{},
 	}

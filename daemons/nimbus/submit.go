@@ -144,6 +144,11 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if err := topology.ValidateWindows(def, conf); err != nil {
 		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
 	}
+	// A consumer class the worker cannot make is refused here, as Storm's
+	// submit fails on a class it cannot load.
+	if err := topology.ValidateMetricsConsumers(def, conf); err != nil {
+		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
+	}
 	// With ZooKeeper authentication the topology gets its own digest
 	// identity (Storm's submitter), its workers authenticate with it, and
 	// its nodes carry Storm's topology ACLs.

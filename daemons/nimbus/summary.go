@@ -300,6 +300,9 @@ func (n *Nimbus) TopologyInfo(ctx context.Context, id, window string, sys bool) 
 	b := n.brief(v)
 	msgTimeout, _ := v.code.Conf.Int(config.TopologyMessageTimeoutSecs)
 	debug, _ := v.code.Conf.Bool(config.TopologyDebug)
+	if o, ok := v.base.ComponentDebug[id]; ok {
+		debug = o.Enable // Storm UI: the topology's debug options
+	}
 	info := &api.TopologyInfo{
 		ID: id, Name: b.Name, Status: b.Status, Uptime: b.Uptime, UptimeSeconds: b.UptimeSeconds,
 		TasksTotal: b.TasksTotal, WorkersTotal: b.WorkersTotal, ExecutorsTotal: b.ExecutorsTotal,

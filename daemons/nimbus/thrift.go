@@ -20,6 +20,9 @@ const NimbusThriftMaxBufferSize = "nimbus.thrift.max_buffer_size"
 
 var _ nimbusthrift.Backend = (*Nimbus)(nil)
 
+// Storm's debug method over Thrift needs nimbus's Debug.
+var _ nimbusthrift.Debugger = (*Nimbus)(nil)
+
 // listenThrift binds the Thrift listener (before anything changes in
 // ZooKeeper, as the API's); addr "" is 127.0.0.1:0.
 func (n *Nimbus) listenThrift(addr string) error {

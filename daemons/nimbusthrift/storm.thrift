@@ -421,4 +421,8 @@ service Nimbus {
   void setLogConfig(1: string name, 2: LogConfig config);
   LogConfig getLogConfig(1: string name);
   // ---- end of issue 21's methods ----
+
+  // Debugging (Storm's event logger): enable or disable the sampling of the
+  // tuples a component emits; an empty component means the whole topology.
+  void debug(1: string name, 2: string component, 3: bool enable, 4: double samplingPercentage) throws (1: NotAliveException e, 2: AuthorizationException aze);
 }

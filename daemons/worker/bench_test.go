@@ -139,10 +139,12 @@ func BenchmarkAckedWordCount(b *testing.B) {
 	b.ReportMetric(4*rate, "tuples/s")
 }
 
-func measureAckedPeak(b *testing.B, n int64) float64 {
+func measureAckedPeak(b *testing.B, n int64) float64 { return measureAckedPeakConf(b, n, ackedConf) }
+
+func measureAckedPeakConf(b *testing.B, n int64, conf config.Conf) float64 {
 	var acked atomic.Int64
 	start := time.Now()
-	p := startInProcess(b, ackedWordCount(n, 0, func(time.Duration) { acked.Add(1) }), ackedConf)
+	p := startInProcess(b, ackedWordCount(n, 0, func(time.Duration) { acked.Add(1) }), conf)
 	testutil.Eventually(b, 10*time.Minute, "every tuple acked", func() bool { return acked.Load() == n })
 	el := time.Since(start)
 	p.stop()

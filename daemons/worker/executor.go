@@ -82,6 +82,12 @@ type executor struct {
 
 	anchorArena []topology.Anchor // see anchor
 	emitRoutes  []*streamRoute    // routes with counts to publish, see countEmit
+
+	// Metrics (metrics.go): the buckets that ended, nil without consumers.
+	metricsTick chan int
+	metrics     *metricsHub
+	builtinPrev map[statKey]builtinCounts
+	builtinAt   time.Time
 }
 
 // immediateAck is a spout emit with a message id while acking is off: Storm
@@ -144,6 +150,7 @@ func (e *executor) runSpout() {
 			e.failStart(t, err)
 			return
 		}
+		t.ctx.Metrics.Seal()
 	}
 	defer func() {
 		for _, t := range e.tasks {
@@ -166,6 +173,8 @@ func (e *executor) runSpout() {
 			return
 		case <-rotate:
 			e.expirePending()
+		case b := <-e.metricsTick:
+			e.tickMetrics(b)
 		default:
 		}
 		e.drainInbox()
@@ -209,6 +218,8 @@ func (e *executor) runSpout() {
 			idleWait = spoutWaitMin
 		case <-rotate:
 			e.expirePending()
+		case b := <-e.metricsTick:
+			e.tickMetrics(b)
 		case <-idle.C:
 			idleWait = nextSpoutWait(idleWait, e.rt.spoutWaitMax)
 		}
@@ -282,6 +293,14 @@ func (e *executor) drainInbox() {
 // completed or failed.
 func (e *executor) spoutMessage(m *envelope) {
 	if len(m.Anchors) != 1 {
+		return
+	}
+	if m.Stream == topology.AckResetTimeoutStream {
+		// A bolt called ResetTimeout: the tuple times out a whole message
+		// timeout from now (Storm's SpoutExecutor puts it again).
+		if p, found := e.pending.get(m.Anchors[0].Root); found {
+			e.pending.put(m.Anchors[0].Root, p)
+		}
 		return
 	}
 	p, found := e.pending.remove(m.Anchors[0].Root)
@@ -363,6 +382,9 @@ func (t *task) spoutEmit(stream string, values topology.Values, msgID any, direc
 		e.out.add(env)
 	}
 	e.countEmit(route, len(targets))
+	if e.rt.watchEmits {
+		t.watchEmit(stream, values, msgID)
+	}
 	switch {
 	case tracked && len(targets) > 0:
 		e.pending.putNew(root, spoutPending{msgID: msgID, stream: stream, start: time.Now(), task: t})
@@ -435,6 +457,7 @@ func (e *executor) runBolt() {
 			e.failStart(t, err)
 			return
 		}
+		t.ctx.Metrics.Seal()
 	}
 	defer func() {
 		for _, t := range e.tasks {
@@ -463,6 +486,9 @@ func (e *executor) runBolt() {
 			e.mu.Lock()
 			e.anchoredOld, e.anchored = e.anchored, make(map[*topology.Tuple]uint64)
 			e.mu.Unlock()
+			continue
+		case b := <-e.metricsTick:
+			e.tickMetrics(b)
 			continue
 		case <-e.stop:
 			return
@@ -496,7 +522,7 @@ func (e *executor) execute(t *task, tp *topology.Tuple) {
 		start = time.Now()
 	}
 	t.bolt.Execute(tp)
-	e.stats.executed(tp.Stream, sampled, start)
+	e.stats.executed(tp.Component, tp.Stream, sampled, start)
 }
 
 // boltCollector is a bolt task's BoltCollector.
@@ -527,6 +553,20 @@ func (c *boltCollector) Fail(tp *topology.Tuple) {
 }
 
 func (c *boltCollector) ReportError(err error) { c.t.ex.rt.reportError(c.t.ex.component, err) }
+
+// ResetTimeout is Storm's OutputCollector.resetTimeout: each root of tp's
+// trees is sent to its acker on __ack_reset_timeout, which restarts the
+// tree's timeout and passes it on to the spout task.
+func (c *boltCollector) ResetTimeout(tp *topology.Tuple) {
+	defer c.locked()()
+	e := c.t.ex
+	if tp == nil || len(e.rt.ackerTasks) == 0 {
+		return
+	}
+	for _, a := range tp.Anchors {
+		e.out.add(ackerTuple(e.rt.ackerFor(a.Root), e.component, topology.AckResetTimeoutStream, e.info.Start, e.anchor(a.Root, 0)))
+	}
+}
 
 // locked takes the executor's lock for a collector call and returns its
 // release, which flushes when the call came from outside an input batch
@@ -570,6 +610,9 @@ func (t *task) boltEmit(stream string, anchors []*topology.Tuple, values topolog
 		e.out.add(env)
 	}
 	e.countEmit(route, len(targets))
+	if e.rt.watchEmits {
+		t.watchEmit(stream, values, nil)
+	}
 	return t.result(targets)
 }
 
@@ -642,7 +685,7 @@ func (e *executor) ack(tp *topology.Tuple) {
 	if e.inBatch && e.stats.sampleAck() {
 		latency = time.Since(e.batchStart)
 	}
-	e.stats.boltAcked(tp.Stream, latency)
+	e.stats.boltAcked(tp.Component, tp.Stream, latency)
 }
 
 // fail fails an input tuple: __ack_fail for each of its roots.
@@ -656,7 +699,7 @@ func (e *executor) fail(tp *topology.Tuple) {
 			e.out.add(ackerTuple(e.rt.ackerFor(a.Root), e.component, topology.AckFailStream, e.info.Start, e.anchor(a.Root, 0)))
 		}
 	}
-	e.stats.boltFailed(tp.Stream)
+	e.stats.boltFailed(tp.Component, tp.Stream)
 }
 
 // flush sends the outbox's batches and publishes the counts of emits and
@@ -701,6 +744,8 @@ func (e *executor) runAcker() {
 		case <-rotate:
 			// Expired trees are dropped silently: their spouts time them out.
 			e.ledger.pending.rotate()
+		case b := <-e.metricsTick:
+			e.tickMetrics(b)
 		case <-e.stop:
 			return
 		}
@@ -723,10 +768,16 @@ func (e *executor) ackerMessage(m *envelope) {
 		outcome, spoutTask, _ = e.ledger.ack(root, xor)
 	case topology.AckFailStream:
 		outcome, spoutTask, _ = e.ledger.fail(root)
+	case topology.AckResetTimeoutStream:
+		e.stats.executed(m.Component, m.Stream, false, time.Time{})
+		if spoutTask = e.ledger.resetTimeout(root); spoutTask >= 0 {
+			e.out.add(ackerTuple(spoutTask, topology.AckerComponent, topology.AckResetTimeoutStream, m.Dest, e.anchor(root, 0)))
+		}
+		return
 	default:
 		return
 	}
-	e.stats.executed(m.Stream, false, time.Time{})
+	e.stats.executed(m.Component, m.Stream, false, time.Time{})
 	stream := topology.AckAckStream
 	switch outcome {
 	case outcomePending:

@@ -48,7 +48,8 @@ type inProcess struct {
 	stopped bool
 }
 
-func startInProcess(t testing.TB, b *topology.Builder, conf config.Conf) *inProcess {
+// before, if given, run after the worker is built and before its executors start.
+func startInProcess(t testing.TB, b *topology.Builder, conf config.Conf, before ...func(*worker)) *inProcess {
 	t.Helper()
 	topo, err := b.Build()
 	if err != nil {
@@ -58,19 +59,30 @@ func startInProcess(t testing.TB, b *topology.Builder, conf config.Conf) *inProc
 	if conf == nil {
 		conf = config.Conf{}
 	}
-	conf = config.Conf(def.Conf).Merge(conf)
+	// As nimbus's defaults give a real worker: no event logger unless asked.
+	conf = config.Conf{config.TopologyEventLoggerExecutors: 0}.Merge(def.Conf).Merge(conf)
 	slot := cluster.NodePort{Node: "sup-1", Port: 1}
 	a := assignmentFor(def, topology.NumAckers(conf, 1), []cluster.NodePort{slot})
 	w := &worker{
-		opts:   Options{Worker: workercontract.Worker{TopologyID: "test-1-1", SupervisorID: slot.Node, Port: slot.Port, WorkerID: "w1", LocalDir: t.TempDir()}, Topology: topo},
-		conf:   conf,
-		def:    def,
-		logger: testutil.Logger(t, slog.LevelWarn),
-		peers:  map[cluster.NodePort]*peer{},
+		opts:    Options{Worker: workercontract.Worker{TopologyID: "test-1-1", SupervisorID: slot.Node, Port: slot.Port, WorkerID: "w1", LocalDir: t.TempDir()}, Topology: topo},
+		conf:    conf,
+		def:     def,
+		logger:  testutil.Logger(t, slog.LevelWarn),
+		peers:   map[cluster.NodePort]*peer{},
+		started: time.Now(),
 	}
 	w.mine = slotExecutors(a, slot.Node, slot.Port)
 	if err := w.build(a); err != nil {
 		t.Fatal(err)
+	}
+	if err := w.openMetrics(); err != nil {
+		t.Fatal(err)
+	}
+	if w.metrics != nil {
+		w.metrics.start(w.executors)
+	}
+	for _, f := range before {
+		f(w)
 	}
 	w.rt.active.Store(true)
 	w.startExecutors()

@@ -139,6 +139,16 @@ func (l *ackerLedger) fail(root uint64) (ackOutcome, int, time.Duration) {
 	return l.decide(root, e)
 }
 
+// resetTimeout records __ack_reset_timeout [root]: the tree's entry moves
+// to the newest bucket (Storm's Acker puts it again), so it times out a
+// whole message timeout from now; the spout task is returned (-1 when
+// unknown yet) so that the spout resets its own pending entry.
+func (l *ackerLedger) resetTimeout(root uint64) int {
+	e := l.entry(root)
+	l.pending.put(root, e)
+	return e.spoutTask
+}
+
 // decide completes the tree when its spout task is known and it either
 // failed or its XOR is 0; it returns the outcome, the spout task and the
 // time since the acker first heard of the root.

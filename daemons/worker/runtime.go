@@ -55,6 +55,13 @@ type runtime struct {
 	errors    chan componentError // to the reporter; nil once closed
 
 	dropped atomic.Int64 // tuples to tasks without a known worker
+
+	// Debugging (eventlog.go): watchEmits is set when events or debugEmits
+	// is, so that an emit checks one flag when neither is.
+	events     *eventLog                 // nil: the topology has no event loggers
+	debug      atomic.Pointer[debugPcts] // sampling per component, from the storm base
+	debugEmits bool                      // topology.debug: log every emit
+	watchEmits bool
 }
 
 // componentError is an error reported by a component, for ReportError.
@@ -127,6 +134,7 @@ func (rt *runtime) newContext(comp string, id int) *topology.Context {
 		WorkerPort:      rt.port,
 		PidDir:          rt.pidDir,
 		CodeDir:         rt.codeDir,
+		Metrics:         topology.NewTaskMetrics(),
 	}
 }
 

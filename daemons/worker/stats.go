@@ -22,7 +22,7 @@ type execStats struct {
 
 	// streams is copy-on-write: readers load it, writers (a stream seen
 	// the first time) copy it under mu.
-	streams atomic.Pointer[map[string]*streamCounters]
+	streams atomic.Pointer[map[statKey]*streamCounters]
 	// The last stream counted, per writer: the executor goroutine
 	// (executed, spout acks; published by the executor after each round)
 	// and collector calls under the executor's lock (bolt acks and fails;
@@ -48,6 +48,17 @@ type execStats struct {
 // a store; the heartbeat only loads.
 type streamCounters struct {
 	emitted, transferred, acked, failed, executed atomic.Int64
+	// Sampled latency sums (scaled up) of this stream, guarded by
+	// execStats.mu: what the built-in latency metrics average.
+	executeMs, processMs, completeMs float64
+}
+
+// statKey names the counters of an input stream of a bolt by its source
+// component and stream (Storm's GlobalStreamId), and those of an output
+// stream (or a spout's acked stream) by the stream alone. The heartbeat sums
+// them by stream; the built-in metrics key them "component:stream" as Storm.
+type statKey struct {
+	component, stream string
 }
 
 func bump(c *atomic.Int64, n int64) {
@@ -59,7 +70,7 @@ func bump(c *atomic.Int64, n int64) {
 // streamCache is one writer's counters of the stream it counted last, and
 // its counts not yet published.
 type streamCache struct {
-	stream                  string
+	key                     statKey
 	counters                *streamCounters
 	acked, failed, executed int64
 	// onFirstAck, when set, is called once, after the first acks this
@@ -69,10 +80,11 @@ type streamCache struct {
 	onFirstAck func()
 }
 
-func (st *execStats) cached(c *streamCache, stream string) *streamCache {
-	if c.counters == nil || c.stream != stream {
+func (st *execStats) cached(c *streamCache, component, stream string) *streamCache {
+	if c.counters == nil || c.key.stream != stream || c.key.component != component {
 		c.publish()
-		c.stream, c.counters = stream, st.stream(stream)
+		c.key = statKey{component, stream}
+		c.counters = st.counters(c.key)
 	}
 	return c
 }
@@ -99,27 +111,32 @@ func newExecStats(kind executorKind, sampleEvery int, onFirstAck func()) *execSt
 	now := time.Now()
 	st := &execStats{kind: kind, sampleEvery: max(sampleEvery, 1), started: now, lastAt: now}
 	st.execCache.onFirstAck, st.ackCache.onFirstAck = onFirstAck, onFirstAck
-	st.streams.Store(&map[string]*streamCounters{})
+	st.streams.Store(&map[statKey]*streamCounters{})
 	return st
 }
 
-// stream returns the counters of stream, creating them the first time.
+// stream returns the counters of output stream stream.
 func (st *execStats) stream(stream string) *streamCounters {
-	if c := (*st.streams.Load())[stream]; c != nil {
+	return st.counters(statKey{stream: stream})
+}
+
+// counters returns the counters of key, creating them the first time.
+func (st *execStats) counters(key statKey) *streamCounters {
+	if c := (*st.streams.Load())[key]; c != nil {
 		return c
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	old := *st.streams.Load()
-	if c := old[stream]; c != nil {
+	if c := old[key]; c != nil {
 		return c
 	}
-	next := make(map[string]*streamCounters, len(old)+1)
+	next := make(map[statKey]*streamCounters, len(old)+1)
 	for k, v := range old {
 		next[k] = v
 	}
 	c := &streamCounters{}
-	next[stream] = c
+	next[key] = c
 	st.streams.Store(&next)
 	return c
 }
@@ -140,37 +157,47 @@ func (st *execStats) sampleAck() bool {
 	return st.ackCount%st.sampleEvery == 0
 }
 
-func (st *execStats) executed(stream string, sampled bool, start time.Time) {
-	st.cached(&st.execCache, stream).executed++
+func (st *execStats) executed(component, stream string, sampled bool, start time.Time) {
+	c := st.cached(&st.execCache, component, stream)
+	c.executed++
 	if sampled {
 		ms := float64(time.Since(start)) / float64(time.Millisecond) * float64(st.sampleEvery)
 		st.mu.Lock()
 		st.executeMsSum += ms
+		c.counters.executeMs += ms
 		st.mu.Unlock()
 	}
 }
 
-func (st *execStats) boltAcked(stream string, latency time.Duration) {
-	st.cached(&st.ackCache, stream).acked++
+func (st *execStats) boltAcked(component, stream string, latency time.Duration) {
+	c := st.cached(&st.ackCache, component, stream)
+	c.acked++
 	if latency > 0 {
+		ms := float64(latency) / float64(time.Millisecond) * float64(st.sampleEvery)
 		st.mu.Lock()
-		st.processMsSum += float64(latency) / float64(time.Millisecond) * float64(st.sampleEvery)
+		st.processMsSum += ms
+		c.counters.processMs += ms
 		st.mu.Unlock()
 	}
 }
 
-func (st *execStats) boltFailed(stream string) { st.cached(&st.ackCache, stream).failed++ }
+func (st *execStats) boltFailed(component, stream string) {
+	st.cached(&st.ackCache, component, stream).failed++
+}
 
 func (st *execStats) spoutAcked(stream string, complete time.Duration) {
-	st.cached(&st.execCache, stream).acked++
+	c := st.cached(&st.execCache, "", stream)
+	c.acked++
 	if complete > 0 {
+		ms := float64(complete) / float64(time.Millisecond)
 		st.mu.Lock()
-		st.completeMsSum += float64(complete) / float64(time.Millisecond)
+		st.completeMsSum += ms
+		c.counters.completeMs += ms
 		st.mu.Unlock()
 	}
 }
 
-func (st *execStats) spoutFailed(stream string) { st.cached(&st.execCache, stream).failed++ }
+func (st *execStats) spoutFailed(stream string) { st.cached(&st.execCache, "", stream).failed++ }
 
 // snapshot returns the counters and the capacity of the interval since the
 // previous snapshot (Storm's: time spent executing / wall time).
@@ -179,10 +206,10 @@ func (st *execStats) snapshot(now time.Time) cluster.ExecutorStats {
 		Type: st.kind.statsType(), Emitted: map[string]int64{}, Transferred: map[string]int64{},
 		Acked: map[string]int64{}, Failed: map[string]int64{}, Executed: map[string]int64{},
 	}
-	for s, c := range *st.streams.Load() {
+	for k, c := range *st.streams.Load() {
 		put := func(m map[string]int64, v int64) {
 			if v != 0 {
-				m[s] = v
+				m[k.stream] += v
 			}
 		}
 		put(out.Emitted, c.emitted.Load())

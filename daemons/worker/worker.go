@@ -193,6 +193,7 @@ type worker struct {
 	firstAck          chan struct{} // an executor published its first acks
 	heartbeats        *localstate.LocalState
 	periods           periods
+	metrics           *metricsHub // nil: no metrics consumer registered
 }
 
 // periods are the worker's heartbeat periods and how long it outlives its
@@ -254,6 +255,9 @@ func (w *worker) run(ctx context.Context) error {
 	if err := w.build(a); err != nil {
 		return err
 	}
+	if err := w.openMetrics(); err != nil {
+		return err
+	}
 	ln, err := slotport.Listen(ctx, o.Port)
 	if err != nil {
 		return err
@@ -273,6 +277,9 @@ func (w *worker) run(ctx context.Context) error {
 	w.applyAssignment(a)
 	reporterDone := make(chan struct{})
 	go w.reportErrors(w.rt.errors, reporterDone)
+	if w.metrics != nil {
+		w.metrics.start(w.executors)
+	}
 	w.startExecutors()
 	if o.Ready != nil {
 		fmt.Fprintln(o.Ready, workercontract.Ready{Port: o.Port, Pid: os.Getpid()})
@@ -379,6 +386,7 @@ func (w *worker) readStatus() {
 		return
 	}
 	active := base != nil && base.Status == cluster.StatusActive
+	w.rt.debug.Store(w.debugPcts(base))
 	if w.rt.active.Swap(active) != active {
 		w.logger.Info("topology status changed", "active", active)
 	}
@@ -534,6 +542,15 @@ func (w *worker) shutdown() {
 	wait(kindSpout)
 	close(w.rt.stopBolts)
 	wait(kindBolt, kindAcker)
+	if w.rt.events != nil {
+		w.rt.events.close()
+	}
+	if w.metrics != nil {
+		w.metrics.close()
+		if n := w.metrics.dropped.Load(); n > 0 {
+			w.logger.Warn("metrics data points dropped: the consumers were behind", "batches", n)
+		}
+	}
 	if w.server != nil {
 		w.server.close()
 	}
@@ -582,6 +599,7 @@ func (w *worker) newRuntime(a *cluster.Assignment) *runtime {
 		errors:          make(chan componentError, 64),
 	}
 	rt.ackerTasks = rt.componentTasks[topology.AckerComponent]
+	rt.debug.Store(&debugPcts{})
 	for id, c := range def.Spouts {
 		rt.outputs[id] = c.Outputs
 	}
@@ -707,3 +725,35 @@ func resourcesDir(codeDir string) string {
 // timer, while a batch here is also sent whenever its executor runs out of
 // work, so a larger batch costs no latency.
 const BatchSizeKey = "localstorm.worker.batch.size"
+
+// openMetrics makes the metrics consumers when the topology registers any
+// (they start with the executors), and opens the event log when the
+// topology has event loggers.
+func (w *worker) openMetrics() error {
+	o := w.opts
+	logsDir := workercontract.LocalDir(o.LocalDir).Logs(o.TopologyID, o.Port)
+	h, err := newMetricsHub(w.conf, logsDir, w.host, o.Port, w.started)
+	if err != nil {
+		return err
+	}
+	w.metrics = h
+	rt := w.rt
+	rt.debugEmits, _ = w.conf.Bool(config.TopologyDebug)
+	if hasEventLoggers(w.conf) {
+		if rt.events, err = openEventLog(w.conf, logsDir); err != nil {
+			return err
+		}
+	}
+	rt.watchEmits = rt.debugEmits || rt.events != nil
+	return nil
+}
+
+// debugPcts reads the sampling percentage of this worker's components.
+func (w *worker) debugPcts(base *cluster.StormBase) *debugPcts {
+	var comps []string
+	for _, e := range w.executors {
+		comps = append(comps, e.component)
+	}
+	d := newDebugPcts(base, w.opts.TopologyID, comps)
+	return &d
+}

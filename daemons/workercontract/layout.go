@@ -93,10 +93,24 @@ func (d DataDir) Supervisor(i int) LocalDir {
 	return LocalDir(filepath.Join(string(d), fmt.Sprintf("supervisor-%d", i)))
 }
 
+// MetricsLogName is the metrics log a worker writes into its Logs dir
+// (Storm's name for its LoggingMetricsConsumer's file), and EventsLogName
+// its event log (Storm's FileBasedEventLogger's).
+const (
+	MetricsLogName = "worker.log.metrics"
+	EventsLogName  = "events.log"
+)
+
 // WorkerLogs is a filepath.Glob pattern of the worker log files of a
 // topology on a port in every supervisor's local dir; an empty topologyID or
 // a port 0 matches any.
 func (d DataDir) WorkerLogs(topologyID string, port int) string {
+	return d.WorkerFiles(topologyID, port, WorkerLogPattern)
+}
+
+// WorkerFiles is WorkerLogs for the files named by pattern (MetricsLogName,
+// EventsLogName) in the workers' Logs dirs.
+func (d DataDir) WorkerFiles(topologyID string, port int, pattern string) string {
 	topo, slot := topologyID, strconv.Itoa(port)
 	if topo == "" {
 		topo = "*"
@@ -104,5 +118,5 @@ func (d DataDir) WorkerLogs(topologyID string, port int) string {
 	if port == 0 {
 		slot = "*"
 	}
-	return filepath.Join(string(d), "supervisor-*", "logs", topo, slot, WorkerLogPattern)
+	return filepath.Join(string(d), "supervisor-*", "logs", topo, slot, pattern)
 }

@@ -247,9 +247,7 @@ func (b *Bolt) handle(msg shellMsg) error {
 			b.taskIDs.push(tasks)
 		}
 	case "metrics":
-		// Storm updates a registered shell metric; localstorm has no metrics
-		// consumers, so the values are only logged.
-		b.logger.Debug("subprocess metrics", "name", msg.Name, "params", msg.Params)
+		return updateMetric(b.ctx, msg)
 	case "sync":
 		// The answer to a heartbeat; lastMsg is already updated.
 	case "":

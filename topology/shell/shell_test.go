@@ -65,7 +65,7 @@ func newContext(t *testing.T, comp, codeDir string, timeoutSecs int) *topology.C
 			}},
 		},
 	}
-	return &topology.Context{
+	ctx := &topology.Context{
 		TopologyID:      "test-1-1",
 		ComponentID:     comp,
 		TaskID:          3,
@@ -75,6 +75,14 @@ func newContext(t *testing.T, comp, codeDir string, timeoutSecs int) *topology.C
 		CodeDir:         codeDir,
 		Definition:      def,
 	}
+	// The shell metrics protocol_bolt.py updates, registered by the host
+	// as a ShellBolt subclass does in prepare.
+	for name, m := range map[string]topology.Metric{"my-metric": &topology.AssignableShellMetric{}, "my-count": &topology.CountShellMetric{}} {
+		if _, err := ctx.RegisterMetric(name, m, 60); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ctx
 }
 
 // emitted is one emit seen by a fake collector.
@@ -268,16 +276,23 @@ func TestBoltMessageKinds(t *testing.T) {
 	t.Run("log, metrics and error", func(t *testing.T) {
 		b.Execute(tuple("log", "a log line"))
 		b.Execute(tuple("metrics"))
+		b.Execute(tuple("count-metric"))
 		b.Execute(tuple("error", "something broke"))
 		out.waitFor(t, "error", func() bool { return len(out.errs) == 1 })
-		out.waitFor(t, "acks", func() bool { return len(out.acked) == 8 })
+		out.waitFor(t, "acks", func() bool { return len(out.acked) == 9 })
 		if !strings.Contains(out.errs[0].Error(), "something broke") {
 			t.Errorf("error = %v", out.errs[0])
+		}
+		if got := b.ctx.RegisteredMetric("my-metric").GetValueAndReset(); !reflect.DeepEqual(got, map[string]any{"n": int64(1)}) {
+			t.Errorf("my-metric = %#v, want the params the subprocess sent", got)
+		}
+		if got := b.ctx.RegisteredMetric("my-count").GetValueAndReset(); got != int64(3) {
+			t.Errorf("my-count = %v, want 2 + 1", got)
 		}
 	})
 	t.Run("tuple fields and values survive", func(t *testing.T) {
 		b.Execute(&topology.Tuple{Values: topology.Values{"values", 42, 1.5, true, nil, "x"}, Component: "sentences", Stream: "s2", Task: 4})
-		out.waitFor(t, "ack", func() bool { return len(out.acked) == 9 })
+		out.waitFor(t, "ack", func() bool { return len(out.acked) == 10 })
 		got := out.emits[len(out.emits)-1].values[0]
 		if want := `[42, 1.5, true, null, "x"]|sentences|s2|4`; got != want {
 			t.Errorf("subprocess saw %q, want %q", got, want)
@@ -352,6 +367,8 @@ func TestBoltFailures(t *testing.T) {
 			[]string{"invalid JSON", "this is not json"}},
 		{"ack of an already acked id", []string{"python3", "protocol_bolt.py"}, topology.Values{"ack-twice"}, 30,
 			[]string{"non-existent or already acked/failed id"}},
+		{"metrics of a name never registered", []string{"python3", "protocol_bolt.py"}, topology.Values{"unknown-metric"}, 30,
+			[]string{"Could not find metric by name[never-registered]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -465,6 +482,10 @@ func TestSpoutMessageKinds(t *testing.T) {
 	if !reflect.DeepEqual(out.emits, want) {
 		t.Errorf("emits\n got %+v\nwant %+v", out.emits, want)
 	}
+	// The ack updated the shell metric the host registered.
+	if got := s.ctx.RegisteredMetric("my-count").GetValueAndReset(); got != int64(2) {
+		t.Errorf("my-count = %v, want 2 from the spout's metrics command", got)
+	}
 }
 
 func TestRandomSentenceSpoutReplaysFailures(t *testing.T) {
@@ -495,6 +516,7 @@ func TestSpoutFailures(t *testing.T) {
 	}{
 		{"hang", 1, []string{"heartbeat timeout", "no sync within 1s"}},
 		{"die", 30, []string{"spout dying on purpose", "exit status 4"}},
+		{"bad-metric", 30, []string{"Could not find metric by name[never-registered]"}},
 	} {
 		t.Run(tt.mode, func(t *testing.T) {
 			t.Setenv("SPOUT_MODE", tt.mode)

@@ -167,7 +167,9 @@ func (s *Spout) exchange(command string, id any) error {
 				}
 			}
 		case "metrics":
-			s.logger.Debug("subprocess metrics", "name", msg.Name, "params", msg.Params)
+			if err := updateMetric(s.ctx, msg); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("unknown command %q from a shell spout", msg.Command)
 		}

@@ -16129,6 +16129,12 @@ type Nimbus interface {
 	// Parameters:
 	//  - Name
 	GetLogConfig(ctx context.Context, name string) (_r *LogConfig, _err error)
+	// Parameters:
+	//  - Name
+	//  - Component
+	//  - Enable
+	//  - SamplingPercentage
+	Debug(ctx context.Context, name string, component string, enable bool, samplingPercentage float64) (_err error)
 }
 
 type NimbusClient struct {
@@ -16887,6 +16893,34 @@ func (p *NimbusClient) GetLogConfig(ctx context.Context, name string) (_r *LogCo
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getLogConfig failed: unknown result")
 }
 
+// Parameters:
+//   - Name
+//   - Component
+//   - Enable
+//   - SamplingPercentage
+func (p *NimbusClient) Debug(ctx context.Context, name string, component string, enable bool, samplingPercentage float64) (_err error) {
+	var _args262 NimbusDebugArgs
+	_args262.Name = name
+	_args262.Component = component
+	_args262.Enable = enable
+	_args262.SamplingPercentage = samplingPercentage
+	var _result264 NimbusDebugResult
+	var _meta263 thrift.ResponseMeta
+	_meta263, _err = p.Client_().Call(ctx, "debug", &_args262, &_result264)
+	p.SetLastResponseMeta_(_meta263)
+	if _err != nil {
+		return
+	}
+	switch {
+	case _result264.E != nil:
+		return _result264.E
+	case _result264.Aze != nil:
+		return _result264.Aze
+	}
+
+	return nil
+}
+
 type NimbusProcessor struct {
 	processorMap map[string]thrift.TProcessorFunction
 	handler      Nimbus
@@ -16907,39 +16941,40 @@ func (p *NimbusProcessor) ProcessorMap() map[string]thrift.TProcessorFunction {
 
 func NewNimbusProcessor(handler Nimbus) *NimbusProcessor {
 
-	self262 := &NimbusProcessor{handler: handler, processorMap: make(map[string]thrift.TProcessorFunction)}
-	self262.processorMap["submitTopology"] = &nimbusProcessorSubmitTopology{handler: handler}
-	self262.processorMap["submitTopologyWithOpts"] = &nimbusProcessorSubmitTopologyWithOpts{handler: handler}
-	self262.processorMap["killTopology"] = &nimbusProcessorKillTopology{handler: handler}
-	self262.processorMap["killTopologyWithOpts"] = &nimbusProcessorKillTopologyWithOpts{handler: handler}
-	self262.processorMap["activate"] = &nimbusProcessorActivate{handler: handler}
-	self262.processorMap["deactivate"] = &nimbusProcessorDeactivate{handler: handler}
-	self262.processorMap["rebalance"] = &nimbusProcessorRebalance{handler: handler}
-	self262.processorMap["beginFileUpload"] = &nimbusProcessorBeginFileUpload{handler: handler}
-	self262.processorMap["uploadChunk"] = &nimbusProcessorUploadChunk{handler: handler}
-	self262.processorMap["finishFileUpload"] = &nimbusProcessorFinishFileUpload{handler: handler}
-	self262.processorMap["getNimbusConf"] = &nimbusProcessorGetNimbusConf{handler: handler}
-	self262.processorMap["getClusterInfo"] = &nimbusProcessorGetClusterInfo{handler: handler}
-	self262.processorMap["getTopologySummaries"] = &nimbusProcessorGetTopologySummaries{handler: handler}
-	self262.processorMap["getTopologySummaryByName"] = &nimbusProcessorGetTopologySummaryByName{handler: handler}
-	self262.processorMap["getTopologySummary"] = &nimbusProcessorGetTopologySummary{handler: handler}
-	self262.processorMap["getLeader"] = &nimbusProcessorGetLeader{handler: handler}
-	self262.processorMap["isTopologyNameAllowed"] = &nimbusProcessorIsTopologyNameAllowed{handler: handler}
-	self262.processorMap["getTopologyInfoByName"] = &nimbusProcessorGetTopologyInfoByName{handler: handler}
-	self262.processorMap["getTopologyInfo"] = &nimbusProcessorGetTopologyInfo{handler: handler}
-	self262.processorMap["getTopologyInfoByNameWithOpts"] = &nimbusProcessorGetTopologyInfoByNameWithOpts{handler: handler}
-	self262.processorMap["getTopologyInfoWithOpts"] = &nimbusProcessorGetTopologyInfoWithOpts{handler: handler}
-	self262.processorMap["getTopologyConf"] = &nimbusProcessorGetTopologyConf{handler: handler}
-	self262.processorMap["getTopology"] = &nimbusProcessorGetTopology{handler: handler}
-	self262.processorMap["getUserTopology"] = &nimbusProcessorGetUserTopology{handler: handler}
-	self262.processorMap["getTopologyPageInfo"] = &nimbusProcessorGetTopologyPageInfo{handler: handler}
-	self262.processorMap["getSupervisorPageInfo"] = &nimbusProcessorGetSupervisorPageInfo{handler: handler}
-	self262.processorMap["getComponentPageInfo"] = &nimbusProcessorGetComponentPageInfo{handler: handler}
-	self262.processorMap["beginFileDownload"] = &nimbusProcessorBeginFileDownload{handler: handler}
-	self262.processorMap["downloadChunk"] = &nimbusProcessorDownloadChunk{handler: handler}
-	self262.processorMap["setLogConfig"] = &nimbusProcessorSetLogConfig{handler: handler}
-	self262.processorMap["getLogConfig"] = &nimbusProcessorGetLogConfig{handler: handler}
-	return self262
+	self265 := &NimbusProcessor{handler: handler, processorMap: make(map[string]thrift.TProcessorFunction)}
+	self265.processorMap["submitTopology"] = &nimbusProcessorSubmitTopology{handler: handler}
+	self265.processorMap["submitTopologyWithOpts"] = &nimbusProcessorSubmitTopologyWithOpts{handler: handler}
+	self265.processorMap["killTopology"] = &nimbusProcessorKillTopology{handler: handler}
+	self265.processorMap["killTopologyWithOpts"] = &nimbusProcessorKillTopologyWithOpts{handler: handler}
+	self265.processorMap["activate"] = &nimbusProcessorActivate{handler: handler}
+	self265.processorMap["deactivate"] = &nimbusProcessorDeactivate{handler: handler}
+	self265.processorMap["rebalance"] = &nimbusProcessorRebalance{handler: handler}
+	self265.processorMap["beginFileUpload"] = &nimbusProcessorBeginFileUpload{handler: handler}
+	self265.processorMap["uploadChunk"] = &nimbusProcessorUploadChunk{handler: handler}
+	self265.processorMap["finishFileUpload"] = &nimbusProcessorFinishFileUpload{handler: handler}
+	self265.processorMap["getNimbusConf"] = &nimbusProcessorGetNimbusConf{handler: handler}
+	self265.processorMap["getClusterInfo"] = &nimbusProcessorGetClusterInfo{handler: handler}
+	self265.processorMap["getTopologySummaries"] = &nimbusProcessorGetTopologySummaries{handler: handler}
+	self265.processorMap["getTopologySummaryByName"] = &nimbusProcessorGetTopologySummaryByName{handler: handler}
+	self265.processorMap["getTopologySummary"] = &nimbusProcessorGetTopologySummary{handler: handler}
+	self265.processorMap["getLeader"] = &nimbusProcessorGetLeader{handler: handler}
+	self265.processorMap["isTopologyNameAllowed"] = &nimbusProcessorIsTopologyNameAllowed{handler: handler}
+	self265.processorMap["getTopologyInfoByName"] = &nimbusProcessorGetTopologyInfoByName{handler: handler}
+	self265.processorMap["getTopologyInfo"] = &nimbusProcessorGetTopologyInfo{handler: handler}
+	self265.processorMap["getTopologyInfoByNameWithOpts"] = &nimbusProcessorGetTopologyInfoByNameWithOpts{handler: handler}
+	self265.processorMap["getTopologyInfoWithOpts"] = &nimbusProcessorGetTopologyInfoWithOpts{handler: handler}
+	self265.processorMap["getTopologyConf"] = &nimbusProcessorGetTopologyConf{handler: handler}
+	self265.processorMap["getTopology"] = &nimbusProcessorGetTopology{handler: handler}
+	self265.processorMap["getUserTopology"] = &nimbusProcessorGetUserTopology{handler: handler}
+	self265.processorMap["getTopologyPageInfo"] = &nimbusProcessorGetTopologyPageInfo{handler: handler}
+	self265.processorMap["getSupervisorPageInfo"] = &nimbusProcessorGetSupervisorPageInfo{handler: handler}
+	self265.processorMap["getComponentPageInfo"] = &nimbusProcessorGetComponentPageInfo{handler: handler}
+	self265.processorMap["beginFileDownload"] = &nimbusProcessorBeginFileDownload{handler: handler}
+	self265.processorMap["downloadChunk"] = &nimbusProcessorDownloadChunk{handler: handler}
+	self265.processorMap["setLogConfig"] = &nimbusProcessorSetLogConfig{handler: handler}
+	self265.processorMap["getLogConfig"] = &nimbusProcessorGetLogConfig{handler: handler}
+	self265.processorMap["debug"] = &nimbusProcessorDebug{handler: handler}
+	return self265
 }
 
 func (p *NimbusProcessor) Process(ctx context.Context, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
@@ -16952,12 +16987,12 @@ func (p *NimbusProcessor) Process(ctx context.Context, iprot, oprot thrift.TProt
 	}
 	iprot.Skip(ctx, thrift.STRUCT)
 	iprot.ReadMessageEnd(ctx)
-	x263 := thrift.NewTApplicationException(thrift.UNKNOWN_METHOD, "Unknown function "+name)
+	x266 := thrift.NewTApplicationException(thrift.UNKNOWN_METHOD, "Unknown function "+name)
 	oprot.WriteMessageBegin(ctx, name, thrift.EXCEPTION, seqId)
-	x263.Write(ctx, oprot)
+	x266.Write(ctx, oprot)
 	oprot.WriteMessageEnd(ctx)
 	oprot.Flush(ctx)
-	return false, x263
+	return false, x266
 
 }
 
@@ -16966,7 +17001,7 @@ type nimbusProcessorSubmitTopology struct {
 }
 
 func (p *nimbusProcessorSubmitTopology) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err264 error
+	var _write_err267 error
 	args := NimbusSubmitTopologyArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -17020,40 +17055,40 @@ func (p *nimbusProcessorSubmitTopology) Process(ctx context.Context, seqId int32
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc265 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing submitTopology: "+err2.Error())
+			_exc268 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing submitTopology: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "submitTopology", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err264 = thrift.WrapTException(err2)
+				_write_err267 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc265.Write(ctx, oprot); _write_err264 == nil && err2 != nil {
-				_write_err264 = thrift.WrapTException(err2)
+			if err2 := _exc268.Write(ctx, oprot); _write_err267 == nil && err2 != nil {
+				_write_err267 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err264 == nil && err2 != nil {
-				_write_err264 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err267 == nil && err2 != nil {
+				_write_err267 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err264 == nil && err2 != nil {
-				_write_err264 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err267 == nil && err2 != nil {
+				_write_err267 = thrift.WrapTException(err2)
 			}
-			if _write_err264 != nil {
-				return false, thrift.WrapTException(_write_err264)
+			if _write_err267 != nil {
+				return false, thrift.WrapTException(_write_err267)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "submitTopology", thrift.REPLY, seqId); err2 != nil {
-		_write_err264 = thrift.WrapTException(err2)
+		_write_err267 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err264 == nil && err2 != nil {
-		_write_err264 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err267 == nil && err2 != nil {
+		_write_err267 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err264 == nil && err2 != nil {
-		_write_err264 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err267 == nil && err2 != nil {
+		_write_err267 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err264 == nil && err2 != nil {
-		_write_err264 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err267 == nil && err2 != nil {
+		_write_err267 = thrift.WrapTException(err2)
 	}
-	if _write_err264 != nil {
-		return false, thrift.WrapTException(_write_err264)
+	if _write_err267 != nil {
+		return false, thrift.WrapTException(_write_err267)
 	}
 	return true, err
 }
@@ -17063,7 +17098,7 @@ type nimbusProcessorSubmitTopologyWithOpts struct {
 }
 
 func (p *nimbusProcessorSubmitTopologyWithOpts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err266 error
+	var _write_err269 error
 	args := NimbusSubmitTopologyWithOptsArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -17117,40 +17152,40 @@ func (p *nimbusProcessorSubmitTopologyWithOpts) Process(ctx context.Context, seq
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc267 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing submitTopologyWithOpts: "+err2.Error())
+			_exc270 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing submitTopologyWithOpts: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "submitTopologyWithOpts", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err266 = thrift.WrapTException(err2)
+				_write_err269 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc267.Write(ctx, oprot); _write_err266 == nil && err2 != nil {
-				_write_err266 = thrift.WrapTException(err2)
+			if err2 := _exc270.Write(ctx, oprot); _write_err269 == nil && err2 != nil {
+				_write_err269 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err266 == nil && err2 != nil {
-				_write_err266 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err269 == nil && err2 != nil {
+				_write_err269 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err266 == nil && err2 != nil {
-				_write_err266 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err269 == nil && err2 != nil {
+				_write_err269 = thrift.WrapTException(err2)
 			}
-			if _write_err266 != nil {
-				return false, thrift.WrapTException(_write_err266)
+			if _write_err269 != nil {
+				return false, thrift.WrapTException(_write_err269)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "submitTopologyWithOpts", thrift.REPLY, seqId); err2 != nil {
-		_write_err266 = thrift.WrapTException(err2)
+		_write_err269 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err266 == nil && err2 != nil {
-		_write_err266 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err269 == nil && err2 != nil {
+		_write_err269 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err266 == nil && err2 != nil {
-		_write_err266 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err269 == nil && err2 != nil {
+		_write_err269 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err266 == nil && err2 != nil {
-		_write_err266 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err269 == nil && err2 != nil {
+		_write_err269 = thrift.WrapTException(err2)
 	}
-	if _write_err266 != nil {
-		return false, thrift.WrapTException(_write_err266)
+	if _write_err269 != nil {
+		return false, thrift.WrapTException(_write_err269)
 	}
 	return true, err
 }
@@ -17160,7 +17195,7 @@ type nimbusProcessorKillTopology struct {
 }
 
 func (p *nimbusProcessorKillTopology) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err268 error
+	var _write_err271 error
 	args := NimbusKillTopologyArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -17212,40 +17247,40 @@ func (p *nimbusProcessorKillTopology) Process(ctx context.Context, seqId int32, 
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc269 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing killTopology: "+err2.Error())
+			_exc272 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing killTopology: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "killTopology", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err268 = thrift.WrapTException(err2)
+				_write_err271 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc269.Write(ctx, oprot); _write_err268 == nil && err2 != nil {
-				_write_err268 = thrift.WrapTException(err2)
+			if err2 := _exc272.Write(ctx, oprot); _write_err271 == nil && err2 != nil {
+				_write_err271 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err268 == nil && err2 != nil {
-				_write_err268 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err271 == nil && err2 != nil {
+				_write_err271 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err268 == nil && err2 != nil {
-				_write_err268 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err271 == nil && err2 != nil {
+				_write_err271 = thrift.WrapTException(err2)
 			}
-			if _write_err268 != nil {
-				return false, thrift.WrapTException(_write_err268)
+			if _write_err271 != nil {
+				return false, thrift.WrapTException(_write_err271)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "killTopology", thrift.REPLY, seqId); err2 != nil {
-		_write_err268 = thrift.WrapTException(err2)
+		_write_err271 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err268 == nil && err2 != nil {
-		_write_err268 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err271 == nil && err2 != nil {
+		_write_err271 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err268 == nil && err2 != nil {
-		_write_err268 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err271 == nil && err2 != nil {
+		_write_err271 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err268 == nil && err2 != nil {
-		_write_err268 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err271 == nil && err2 != nil {
+		_write_err271 = thrift.WrapTException(err2)
 	}
-	if _write_err268 != nil {
-		return false, thrift.WrapTException(_write_err268)
+	if _write_err271 != nil {
+		return false, thrift.WrapTException(_write_err271)
 	}
 	return true, err
 }
@@ -17255,7 +17290,7 @@ type nimbusProcessorKillTopologyWithOpts struct {
 }
 
 func (p *nimbusProcessorKillTopologyWithOpts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err270 error
+	var _write_err273 error
 	args := NimbusKillTopologyWithOptsArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -17307,40 +17342,40 @@ func (p *nimbusProcessorKillTopologyWithOpts) Process(ctx context.Context, seqId
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc271 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing killTopologyWithOpts: "+err2.Error())
+			_exc274 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing killTopologyWithOpts: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "killTopologyWithOpts", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err270 = thrift.WrapTException(err2)
+				_write_err273 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc271.Write(ctx, oprot); _write_err270 == nil && err2 != nil {
-				_write_err270 = thrift.WrapTException(err2)
+			if err2 := _exc274.Write(ctx, oprot); _write_err273 == nil && err2 != nil {
+				_write_err273 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err270 == nil && err2 != nil {
-				_write_err270 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err273 == nil && err2 != nil {
+				_write_err273 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err270 == nil && err2 != nil {
-				_write_err270 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err273 == nil && err2 != nil {
+				_write_err273 = thrift.WrapTException(err2)
 			}
-			if _write_err270 != nil {
-				return false, thrift.WrapTException(_write_err270)
+			if _write_err273 != nil {
+				return false, thrift.WrapTException(_write_err273)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "killTopologyWithOpts", thrift.REPLY, seqId); err2 != nil {
-		_write_err270 = thrift.WrapTException(err2)
+		_write_err273 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err270 == nil && err2 != nil {
-		_write_err270 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err273 == nil && err2 != nil {
+		_write_err273 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err270 == nil && err2 != nil {
-		_write_err270 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err273 == nil && err2 != nil {
+		_write_err273 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err270 == nil && err2 != nil {
-		_write_err270 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err273 == nil && err2 != nil {
+		_write_err273 = thrift.WrapTException(err2)
 	}
-	if _write_err270 != nil {
-		return false, thrift.WrapTException(_write_err270)
+	if _write_err273 != nil {
+		return false, thrift.WrapTException(_write_err273)
 	}
 	return true, err
 }
@@ -17350,7 +17385,7 @@ type nimbusProcessorActivate struct {
 }
 
 func (p *nimbusProcessorActivate) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err272 error
+	var _write_err275 error
 	args := NimbusActivateArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -17402,40 +17437,40 @@ func (p *nimbusProcessorActivate) Process(ctx context.Context, seqId int32, ipro
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc273 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing activate: "+err2.Error())
+			_exc276 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing activate: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "activate", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err272 = thrift.WrapTException(err2)
+				_write_err275 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc273.Write(ctx, oprot); _write_err272 == nil && err2 != nil {
-				_write_err272 = thrift.WrapTException(err2)
+			if err2 := _exc276.Write(ctx, oprot); _write_err275 == nil && err2 != nil {
+				_write_err275 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err272 == nil && err2 != nil {
-				_write_err272 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err275 == nil && err2 != nil {
+				_write_err275 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err272 == nil && err2 != nil {
-				_write_err272 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err275 == nil && err2 != nil {
+				_write_err275 = thrift.WrapTException(err2)
 			}
-			if _write_err272 != nil {
-				return false, thrift.WrapTException(_write_err272)
+			if _write_err275 != nil {
+				return false, thrift.WrapTException(_write_err275)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "activate", thrift.REPLY, seqId); err2 != nil {
-		_write_err272 = thrift.WrapTException(err2)
+		_write_err275 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err272 == nil && err2 != nil {
-		_write_err272 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err275 == nil && err2 != nil {
+		_write_err275 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err272 == nil && err2 != nil {
-		_write_err272 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err275 == nil && err2 != nil {
+		_write_err275 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err272 == nil && err2 != nil {
-		_write_err272 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err275 == nil && err2 != nil {
+		_write_err275 = thrift.WrapTException(err2)
 	}
-	if _write_err272 != nil {
-		return false, thrift.WrapTException(_write_err272)
+	if _write_err275 != nil {
+		return false, thrift.WrapTException(_write_err275)
 	}
 	return true, err
 }
@@ -17445,7 +17480,7 @@ type nimbusProcessorDeactivate struct {
 }
 
 func (p *nimbusProcessorDeactivate) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err274 error
+	var _write_err277 error
 	args := NimbusDeactivateArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -17497,40 +17532,40 @@ func (p *nimbusProcessorDeactivate) Process(ctx context.Context, seqId int32, ip
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc275 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing deactivate: "+err2.Error())
+			_exc278 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing deactivate: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "deactivate", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err274 = thrift.WrapTException(err2)
+				_write_err277 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc275.Write(ctx, oprot); _write_err274 == nil && err2 != nil {
-				_write_err274 = thrift.WrapTException(err2)
+			if err2 := _exc278.Write(ctx, oprot); _write_err277 == nil && err2 != nil {
+				_write_err277 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err274 == nil && err2 != nil {
-				_write_err274 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err277 == nil && err2 != nil {
+				_write_err277 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err274 == nil && err2 != nil {
-				_write_err274 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err277 == nil && err2 != nil {
+				_write_err277 = thrift.WrapTException(err2)
 			}
-			if _write_err274 != nil {
-				return false, thrift.WrapTException(_write_err274)
+			if _write_err277 != nil {
+				return false, thrift.WrapTException(_write_err277)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "deactivate", thrift.REPLY, seqId); err2 != nil {
-		_write_err274 = thrift.WrapTException(err2)
+		_write_err277 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err274 == nil && err2 != nil {
-		_write_err274 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err277 == nil && err2 != nil {
+		_write_err277 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err274 == nil && err2 != nil {
-		_write_err274 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err277 == nil && err2 != nil {
+		_write_err277 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err274 == nil && err2 != nil {
-		_write_err274 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err277 == nil && err2 != nil {
+		_write_err277 = thrift.WrapTException(err2)
 	}
-	if _write_err274 != nil {
-		return false, thrift.WrapTException(_write_err274)
+	if _write_err277 != nil {
+		return false, thrift.WrapTException(_write_err277)
 	}
 	return true, err
 }
@@ -17540,7 +17575,7 @@ type nimbusProcessorRebalance struct {
 }
 
 func (p *nimbusProcessorRebalance) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err276 error
+	var _write_err279 error
 	args := NimbusRebalanceArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -17594,40 +17629,40 @@ func (p *nimbusProcessorRebalance) Process(ctx context.Context, seqId int32, ipr
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc277 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing rebalance: "+err2.Error())
+			_exc280 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing rebalance: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "rebalance", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err276 = thrift.WrapTException(err2)
+				_write_err279 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc277.Write(ctx, oprot); _write_err276 == nil && err2 != nil {
-				_write_err276 = thrift.WrapTException(err2)
+			if err2 := _exc280.Write(ctx, oprot); _write_err279 == nil && err2 != nil {
+				_write_err279 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err276 == nil && err2 != nil {
-				_write_err276 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err279 == nil && err2 != nil {
+				_write_err279 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err276 == nil && err2 != nil {
-				_write_err276 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err279 == nil && err2 != nil {
+				_write_err279 = thrift.WrapTException(err2)
 			}
-			if _write_err276 != nil {
-				return false, thrift.WrapTException(_write_err276)
+			if _write_err279 != nil {
+				return false, thrift.WrapTException(_write_err279)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "rebalance", thrift.REPLY, seqId); err2 != nil {
-		_write_err276 = thrift.WrapTException(err2)
+		_write_err279 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err276 == nil && err2 != nil {
-		_write_err276 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err279 == nil && err2 != nil {
+		_write_err279 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err276 == nil && err2 != nil {
-		_write_err276 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err279 == nil && err2 != nil {
+		_write_err279 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err276 == nil && err2 != nil {
-		_write_err276 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err279 == nil && err2 != nil {
+		_write_err279 = thrift.WrapTException(err2)
 	}
-	if _write_err276 != nil {
-		return false, thrift.WrapTException(_write_err276)
+	if _write_err279 != nil {
+		return false, thrift.WrapTException(_write_err279)
 	}
 	return true, err
 }
@@ -17637,7 +17672,7 @@ type nimbusProcessorBeginFileUpload struct {
 }
 
 func (p *nimbusProcessorBeginFileUpload) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err278 error
+	var _write_err281 error
 	args := NimbusBeginFileUploadArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -17687,21 +17722,21 @@ func (p *nimbusProcessorBeginFileUpload) Process(ctx context.Context, seqId int3
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc279 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing beginFileUpload: "+err2.Error())
+			_exc282 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing beginFileUpload: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "beginFileUpload", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err278 = thrift.WrapTException(err2)
+				_write_err281 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc279.Write(ctx, oprot); _write_err278 == nil && err2 != nil {
-				_write_err278 = thrift.WrapTException(err2)
+			if err2 := _exc282.Write(ctx, oprot); _write_err281 == nil && err2 != nil {
+				_write_err281 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err278 == nil && err2 != nil {
-				_write_err278 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err281 == nil && err2 != nil {
+				_write_err281 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err278 == nil && err2 != nil {
-				_write_err278 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err281 == nil && err2 != nil {
+				_write_err281 = thrift.WrapTException(err2)
 			}
-			if _write_err278 != nil {
-				return false, thrift.WrapTException(_write_err278)
+			if _write_err281 != nil {
+				return false, thrift.WrapTException(_write_err281)
 			}
 			return true, err
 		}
@@ -17710,19 +17745,19 @@ func (p *nimbusProcessorBeginFileUpload) Process(ctx context.Context, seqId int3
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "beginFileUpload", thrift.REPLY, seqId); err2 != nil {
-		_write_err278 = thrift.WrapTException(err2)
+		_write_err281 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err278 == nil && err2 != nil {
-		_write_err278 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err281 == nil && err2 != nil {
+		_write_err281 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err278 == nil && err2 != nil {
-		_write_err278 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err281 == nil && err2 != nil {
+		_write_err281 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err278 == nil && err2 != nil {
-		_write_err278 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err281 == nil && err2 != nil {
+		_write_err281 = thrift.WrapTException(err2)
 	}
-	if _write_err278 != nil {
-		return false, thrift.WrapTException(_write_err278)
+	if _write_err281 != nil {
+		return false, thrift.WrapTException(_write_err281)
 	}
 	return true, err
 }
@@ -17732,7 +17767,7 @@ type nimbusProcessorUploadChunk struct {
 }
 
 func (p *nimbusProcessorUploadChunk) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err280 error
+	var _write_err283 error
 	args := NimbusUploadChunkArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -17782,40 +17817,40 @@ func (p *nimbusProcessorUploadChunk) Process(ctx context.Context, seqId int32, i
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc281 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing uploadChunk: "+err2.Error())
+			_exc284 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing uploadChunk: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "uploadChunk", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err280 = thrift.WrapTException(err2)
+				_write_err283 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc281.Write(ctx, oprot); _write_err280 == nil && err2 != nil {
-				_write_err280 = thrift.WrapTException(err2)
+			if err2 := _exc284.Write(ctx, oprot); _write_err283 == nil && err2 != nil {
+				_write_err283 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err280 == nil && err2 != nil {
-				_write_err280 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err283 == nil && err2 != nil {
+				_write_err283 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err280 == nil && err2 != nil {
-				_write_err280 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err283 == nil && err2 != nil {
+				_write_err283 = thrift.WrapTException(err2)
 			}
-			if _write_err280 != nil {
-				return false, thrift.WrapTException(_write_err280)
+			if _write_err283 != nil {
+				return false, thrift.WrapTException(_write_err283)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "uploadChunk", thrift.REPLY, seqId); err2 != nil {
-		_write_err280 = thrift.WrapTException(err2)
+		_write_err283 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err280 == nil && err2 != nil {
-		_write_err280 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err283 == nil && err2 != nil {
+		_write_err283 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err280 == nil && err2 != nil {
-		_write_err280 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err283 == nil && err2 != nil {
+		_write_err283 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err280 == nil && err2 != nil {
-		_write_err280 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err283 == nil && err2 != nil {
+		_write_err283 = thrift.WrapTException(err2)
 	}
-	if _write_err280 != nil {
-		return false, thrift.WrapTException(_write_err280)
+	if _write_err283 != nil {
+		return false, thrift.WrapTException(_write_err283)
 	}
 	return true, err
 }
@@ -17825,7 +17860,7 @@ type nimbusProcessorFinishFileUpload struct {
 }
 
 func (p *nimbusProcessorFinishFileUpload) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err282 error
+	var _write_err285 error
 	args := NimbusFinishFileUploadArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -17875,40 +17910,40 @@ func (p *nimbusProcessorFinishFileUpload) Process(ctx context.Context, seqId int
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc283 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing finishFileUpload: "+err2.Error())
+			_exc286 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing finishFileUpload: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "finishFileUpload", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err282 = thrift.WrapTException(err2)
+				_write_err285 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc283.Write(ctx, oprot); _write_err282 == nil && err2 != nil {
-				_write_err282 = thrift.WrapTException(err2)
+			if err2 := _exc286.Write(ctx, oprot); _write_err285 == nil && err2 != nil {
+				_write_err285 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err282 == nil && err2 != nil {
-				_write_err282 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err285 == nil && err2 != nil {
+				_write_err285 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err282 == nil && err2 != nil {
-				_write_err282 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err285 == nil && err2 != nil {
+				_write_err285 = thrift.WrapTException(err2)
 			}
-			if _write_err282 != nil {
-				return false, thrift.WrapTException(_write_err282)
+			if _write_err285 != nil {
+				return false, thrift.WrapTException(_write_err285)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "finishFileUpload", thrift.REPLY, seqId); err2 != nil {
-		_write_err282 = thrift.WrapTException(err2)
+		_write_err285 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err282 == nil && err2 != nil {
-		_write_err282 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err285 == nil && err2 != nil {
+		_write_err285 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err282 == nil && err2 != nil {
-		_write_err282 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err285 == nil && err2 != nil {
+		_write_err285 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err282 == nil && err2 != nil {
-		_write_err282 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err285 == nil && err2 != nil {
+		_write_err285 = thrift.WrapTException(err2)
 	}
-	if _write_err282 != nil {
-		return false, thrift.WrapTException(_write_err282)
+	if _write_err285 != nil {
+		return false, thrift.WrapTException(_write_err285)
 	}
 	return true, err
 }
@@ -17918,7 +17953,7 @@ type nimbusProcessorGetNimbusConf struct {
 }
 
 func (p *nimbusProcessorGetNimbusConf) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err284 error
+	var _write_err287 error
 	args := NimbusGetNimbusConfArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -17968,21 +18003,21 @@ func (p *nimbusProcessorGetNimbusConf) Process(ctx context.Context, seqId int32,
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc285 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getNimbusConf: "+err2.Error())
+			_exc288 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getNimbusConf: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getNimbusConf", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err284 = thrift.WrapTException(err2)
+				_write_err287 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc285.Write(ctx, oprot); _write_err284 == nil && err2 != nil {
-				_write_err284 = thrift.WrapTException(err2)
+			if err2 := _exc288.Write(ctx, oprot); _write_err287 == nil && err2 != nil {
+				_write_err287 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err284 == nil && err2 != nil {
-				_write_err284 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err287 == nil && err2 != nil {
+				_write_err287 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err284 == nil && err2 != nil {
-				_write_err284 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err287 == nil && err2 != nil {
+				_write_err287 = thrift.WrapTException(err2)
 			}
-			if _write_err284 != nil {
-				return false, thrift.WrapTException(_write_err284)
+			if _write_err287 != nil {
+				return false, thrift.WrapTException(_write_err287)
 			}
 			return true, err
 		}
@@ -17991,19 +18026,19 @@ func (p *nimbusProcessorGetNimbusConf) Process(ctx context.Context, seqId int32,
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getNimbusConf", thrift.REPLY, seqId); err2 != nil {
-		_write_err284 = thrift.WrapTException(err2)
+		_write_err287 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err284 == nil && err2 != nil {
-		_write_err284 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err287 == nil && err2 != nil {
+		_write_err287 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err284 == nil && err2 != nil {
-		_write_err284 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err287 == nil && err2 != nil {
+		_write_err287 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err284 == nil && err2 != nil {
-		_write_err284 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err287 == nil && err2 != nil {
+		_write_err287 = thrift.WrapTException(err2)
 	}
-	if _write_err284 != nil {
-		return false, thrift.WrapTException(_write_err284)
+	if _write_err287 != nil {
+		return false, thrift.WrapTException(_write_err287)
 	}
 	return true, err
 }
@@ -18013,7 +18048,7 @@ type nimbusProcessorGetClusterInfo struct {
 }
 
 func (p *nimbusProcessorGetClusterInfo) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err286 error
+	var _write_err289 error
 	args := NimbusGetClusterInfoArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -18063,21 +18098,21 @@ func (p *nimbusProcessorGetClusterInfo) Process(ctx context.Context, seqId int32
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc287 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getClusterInfo: "+err2.Error())
+			_exc290 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getClusterInfo: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getClusterInfo", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err286 = thrift.WrapTException(err2)
+				_write_err289 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc287.Write(ctx, oprot); _write_err286 == nil && err2 != nil {
-				_write_err286 = thrift.WrapTException(err2)
+			if err2 := _exc290.Write(ctx, oprot); _write_err289 == nil && err2 != nil {
+				_write_err289 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err286 == nil && err2 != nil {
-				_write_err286 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err289 == nil && err2 != nil {
+				_write_err289 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err286 == nil && err2 != nil {
-				_write_err286 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err289 == nil && err2 != nil {
+				_write_err289 = thrift.WrapTException(err2)
 			}
-			if _write_err286 != nil {
-				return false, thrift.WrapTException(_write_err286)
+			if _write_err289 != nil {
+				return false, thrift.WrapTException(_write_err289)
 			}
 			return true, err
 		}
@@ -18086,19 +18121,19 @@ func (p *nimbusProcessorGetClusterInfo) Process(ctx context.Context, seqId int32
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getClusterInfo", thrift.REPLY, seqId); err2 != nil {
-		_write_err286 = thrift.WrapTException(err2)
+		_write_err289 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err286 == nil && err2 != nil {
-		_write_err286 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err289 == nil && err2 != nil {
+		_write_err289 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err286 == nil && err2 != nil {
-		_write_err286 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err289 == nil && err2 != nil {
+		_write_err289 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err286 == nil && err2 != nil {
-		_write_err286 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err289 == nil && err2 != nil {
+		_write_err289 = thrift.WrapTException(err2)
 	}
-	if _write_err286 != nil {
-		return false, thrift.WrapTException(_write_err286)
+	if _write_err289 != nil {
+		return false, thrift.WrapTException(_write_err289)
 	}
 	return true, err
 }
@@ -18108,7 +18143,7 @@ type nimbusProcessorGetTopologySummaries struct {
 }
 
 func (p *nimbusProcessorGetTopologySummaries) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err288 error
+	var _write_err291 error
 	args := NimbusGetTopologySummariesArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -18158,21 +18193,21 @@ func (p *nimbusProcessorGetTopologySummaries) Process(ctx context.Context, seqId
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc289 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummaries: "+err2.Error())
+			_exc292 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummaries: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummaries", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err288 = thrift.WrapTException(err2)
+				_write_err291 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc289.Write(ctx, oprot); _write_err288 == nil && err2 != nil {
-				_write_err288 = thrift.WrapTException(err2)
+			if err2 := _exc292.Write(ctx, oprot); _write_err291 == nil && err2 != nil {
+				_write_err291 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err288 == nil && err2 != nil {
-				_write_err288 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err291 == nil && err2 != nil {
+				_write_err291 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err288 == nil && err2 != nil {
-				_write_err288 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err291 == nil && err2 != nil {
+				_write_err291 = thrift.WrapTException(err2)
 			}
-			if _write_err288 != nil {
-				return false, thrift.WrapTException(_write_err288)
+			if _write_err291 != nil {
+				return false, thrift.WrapTException(_write_err291)
 			}
 			return true, err
 		}
@@ -18181,19 +18216,19 @@ func (p *nimbusProcessorGetTopologySummaries) Process(ctx context.Context, seqId
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummaries", thrift.REPLY, seqId); err2 != nil {
-		_write_err288 = thrift.WrapTException(err2)
+		_write_err291 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err288 == nil && err2 != nil {
-		_write_err288 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err291 == nil && err2 != nil {
+		_write_err291 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err288 == nil && err2 != nil {
-		_write_err288 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err291 == nil && err2 != nil {
+		_write_err291 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err288 == nil && err2 != nil {
-		_write_err288 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err291 == nil && err2 != nil {
+		_write_err291 = thrift.WrapTException(err2)
 	}
-	if _write_err288 != nil {
-		return false, thrift.WrapTException(_write_err288)
+	if _write_err291 != nil {
+		return false, thrift.WrapTException(_write_err291)
 	}
 	return true, err
 }
@@ -18203,7 +18238,7 @@ type nimbusProcessorGetTopologySummaryByName struct {
 }
 
 func (p *nimbusProcessorGetTopologySummaryByName) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err290 error
+	var _write_err293 error
 	args := NimbusGetTopologySummaryByNameArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -18255,21 +18290,21 @@ func (p *nimbusProcessorGetTopologySummaryByName) Process(ctx context.Context, s
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc291 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummaryByName: "+err2.Error())
+			_exc294 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummaryByName: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummaryByName", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err290 = thrift.WrapTException(err2)
+				_write_err293 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc291.Write(ctx, oprot); _write_err290 == nil && err2 != nil {
-				_write_err290 = thrift.WrapTException(err2)
+			if err2 := _exc294.Write(ctx, oprot); _write_err293 == nil && err2 != nil {
+				_write_err293 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err290 == nil && err2 != nil {
-				_write_err290 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err293 == nil && err2 != nil {
+				_write_err293 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err290 == nil && err2 != nil {
-				_write_err290 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err293 == nil && err2 != nil {
+				_write_err293 = thrift.WrapTException(err2)
 			}
-			if _write_err290 != nil {
-				return false, thrift.WrapTException(_write_err290)
+			if _write_err293 != nil {
+				return false, thrift.WrapTException(_write_err293)
 			}
 			return true, err
 		}
@@ -18278,19 +18313,19 @@ func (p *nimbusProcessorGetTopologySummaryByName) Process(ctx context.Context, s
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummaryByName", thrift.REPLY, seqId); err2 != nil {
-		_write_err290 = thrift.WrapTException(err2)
+		_write_err293 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err290 == nil && err2 != nil {
-		_write_err290 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err293 == nil && err2 != nil {
+		_write_err293 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err290 == nil && err2 != nil {
-		_write_err290 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err293 == nil && err2 != nil {
+		_write_err293 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err290 == nil && err2 != nil {
-		_write_err290 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err293 == nil && err2 != nil {
+		_write_err293 = thrift.WrapTException(err2)
 	}
-	if _write_err290 != nil {
-		return false, thrift.WrapTException(_write_err290)
+	if _write_err293 != nil {
+		return false, thrift.WrapTException(_write_err293)
 	}
 	return true, err
 }
@@ -18300,7 +18335,7 @@ type nimbusProcessorGetTopologySummary struct {
 }
 
 func (p *nimbusProcessorGetTopologySummary) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err292 error
+	var _write_err295 error
 	args := NimbusGetTopologySummaryArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -18352,21 +18387,21 @@ func (p *nimbusProcessorGetTopologySummary) Process(ctx context.Context, seqId i
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc293 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummary: "+err2.Error())
+			_exc296 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummary: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummary", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err292 = thrift.WrapTException(err2)
+				_write_err295 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc293.Write(ctx, oprot); _write_err292 == nil && err2 != nil {
-				_write_err292 = thrift.WrapTException(err2)
+			if err2 := _exc296.Write(ctx, oprot); _write_err295 == nil && err2 != nil {
+				_write_err295 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err292 == nil && err2 != nil {
-				_write_err292 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err295 == nil && err2 != nil {
+				_write_err295 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err292 == nil && err2 != nil {
-				_write_err292 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err295 == nil && err2 != nil {
+				_write_err295 = thrift.WrapTException(err2)
 			}
-			if _write_err292 != nil {
-				return false, thrift.WrapTException(_write_err292)
+			if _write_err295 != nil {
+				return false, thrift.WrapTException(_write_err295)
 			}
 			return true, err
 		}
@@ -18375,19 +18410,19 @@ func (p *nimbusProcessorGetTopologySummary) Process(ctx context.Context, seqId i
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummary", thrift.REPLY, seqId); err2 != nil {
-		_write_err292 = thrift.WrapTException(err2)
+		_write_err295 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err292 == nil && err2 != nil {
-		_write_err292 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err295 == nil && err2 != nil {
+		_write_err295 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err292 == nil && err2 != nil {
-		_write_err292 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err295 == nil && err2 != nil {
+		_write_err295 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err292 == nil && err2 != nil {
-		_write_err292 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err295 == nil && err2 != nil {
+		_write_err295 = thrift.WrapTException(err2)
 	}
-	if _write_err292 != nil {
-		return false, thrift.WrapTException(_write_err292)
+	if _write_err295 != nil {
+		return false, thrift.WrapTException(_write_err295)
 	}
 	return true, err
 }
@@ -18397,7 +18432,7 @@ type nimbusProcessorGetLeader struct {
 }
 
 func (p *nimbusProcessorGetLeader) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err294 error
+	var _write_err297 error
 	args := NimbusGetLeaderArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -18447,21 +18482,21 @@ func (p *nimbusProcessorGetLeader) Process(ctx context.Context, seqId int32, ipr
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc295 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getLeader: "+err2.Error())
+			_exc298 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getLeader: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getLeader", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err294 = thrift.WrapTException(err2)
+				_write_err297 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc295.Write(ctx, oprot); _write_err294 == nil && err2 != nil {
-				_write_err294 = thrift.WrapTException(err2)
+			if err2 := _exc298.Write(ctx, oprot); _write_err297 == nil && err2 != nil {
+				_write_err297 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err294 == nil && err2 != nil {
-				_write_err294 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err297 == nil && err2 != nil {
+				_write_err297 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err294 == nil && err2 != nil {
-				_write_err294 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err297 == nil && err2 != nil {
+				_write_err297 = thrift.WrapTException(err2)
 			}
-			if _write_err294 != nil {
-				return false, thrift.WrapTException(_write_err294)
+			if _write_err297 != nil {
+				return false, thrift.WrapTException(_write_err297)
 			}
 			return true, err
 		}
@@ -18470,19 +18505,19 @@ func (p *nimbusProcessorGetLeader) Process(ctx context.Context, seqId int32, ipr
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getLeader", thrift.REPLY, seqId); err2 != nil {
-		_write_err294 = thrift.WrapTException(err2)
+		_write_err297 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err294 == nil && err2 != nil {
-		_write_err294 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err297 == nil && err2 != nil {
+		_write_err297 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err294 == nil && err2 != nil {
-		_write_err294 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err297 == nil && err2 != nil {
+		_write_err297 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err294 == nil && err2 != nil {
-		_write_err294 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err297 == nil && err2 != nil {
+		_write_err297 = thrift.WrapTException(err2)
 	}
-	if _write_err294 != nil {
-		return false, thrift.WrapTException(_write_err294)
+	if _write_err297 != nil {
+		return false, thrift.WrapTException(_write_err297)
 	}
 	return true, err
 }
@@ -18492,7 +18527,7 @@ type nimbusProcessorIsTopologyNameAllowed struct {
 }
 
 func (p *nimbusProcessorIsTopologyNameAllowed) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err296 error
+	var _write_err299 error
 	args := NimbusIsTopologyNameAllowedArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -18542,21 +18577,21 @@ func (p *nimbusProcessorIsTopologyNameAllowed) Process(ctx context.Context, seqI
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc297 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing isTopologyNameAllowed: "+err2.Error())
+			_exc300 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing isTopologyNameAllowed: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "isTopologyNameAllowed", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err296 = thrift.WrapTException(err2)
+				_write_err299 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc297.Write(ctx, oprot); _write_err296 == nil && err2 != nil {
-				_write_err296 = thrift.WrapTException(err2)
+			if err2 := _exc300.Write(ctx, oprot); _write_err299 == nil && err2 != nil {
+				_write_err299 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err296 == nil && err2 != nil {
-				_write_err296 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err299 == nil && err2 != nil {
+				_write_err299 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err296 == nil && err2 != nil {
-				_write_err296 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err299 == nil && err2 != nil {
+				_write_err299 = thrift.WrapTException(err2)
 			}
-			if _write_err296 != nil {
-				return false, thrift.WrapTException(_write_err296)
+			if _write_err299 != nil {
+				return false, thrift.WrapTException(_write_err299)
 			}
 			return true, err
 		}
@@ -18565,19 +18600,19 @@ func (p *nimbusProcessorIsTopologyNameAllowed) Process(ctx context.Context, seqI
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "isTopologyNameAllowed", thrift.REPLY, seqId); err2 != nil {
-		_write_err296 = thrift.WrapTException(err2)
+		_write_err299 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err296 == nil && err2 != nil {
-		_write_err296 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err299 == nil && err2 != nil {
+		_write_err299 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err296 == nil && err2 != nil {
-		_write_err296 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err299 == nil && err2 != nil {
+		_write_err299 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err296 == nil && err2 != nil {
-		_write_err296 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err299 == nil && err2 != nil {
+		_write_err299 = thrift.WrapTException(err2)
 	}
-	if _write_err296 != nil {
-		return false, thrift.WrapTException(_write_err296)
+	if _write_err299 != nil {
+		return false, thrift.WrapTException(_write_err299)
 	}
 	return true, err
 }
@@ -18587,7 +18622,7 @@ type nimbusProcessorGetTopologyInfoByName struct {
 }
 
 func (p *nimbusProcessorGetTopologyInfoByName) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err298 error
+	var _write_err301 error
 	args := NimbusGetTopologyInfoByNameArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -18639,21 +18674,21 @@ func (p *nimbusProcessorGetTopologyInfoByName) Process(ctx context.Context, seqI
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc299 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoByName: "+err2.Error())
+			_exc302 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoByName: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoByName", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err298 = thrift.WrapTException(err2)
+				_write_err301 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc299.Write(ctx, oprot); _write_err298 == nil && err2 != nil {
-				_write_err298 = thrift.WrapTException(err2)
+			if err2 := _exc302.Write(ctx, oprot); _write_err301 == nil && err2 != nil {
+				_write_err301 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err298 == nil && err2 != nil {
-				_write_err298 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err301 == nil && err2 != nil {
+				_write_err301 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err298 == nil && err2 != nil {
-				_write_err298 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err301 == nil && err2 != nil {
+				_write_err301 = thrift.WrapTException(err2)
 			}
-			if _write_err298 != nil {
-				return false, thrift.WrapTException(_write_err298)
+			if _write_err301 != nil {
+				return false, thrift.WrapTException(_write_err301)
 			}
 			return true, err
 		}
@@ -18662,19 +18697,19 @@ func (p *nimbusProcessorGetTopologyInfoByName) Process(ctx context.Context, seqI
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoByName", thrift.REPLY, seqId); err2 != nil {
-		_write_err298 = thrift.WrapTException(err2)
+		_write_err301 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err298 == nil && err2 != nil {
-		_write_err298 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err301 == nil && err2 != nil {
+		_write_err301 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err298 == nil && err2 != nil {
-		_write_err298 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err301 == nil && err2 != nil {
+		_write_err301 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err298 == nil && err2 != nil {
-		_write_err298 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err301 == nil && err2 != nil {
+		_write_err301 = thrift.WrapTException(err2)
 	}
-	if _write_err298 != nil {
-		return false, thrift.WrapTException(_write_err298)
+	if _write_err301 != nil {
+		return false, thrift.WrapTException(_write_err301)
 	}
 	return true, err
 }
@@ -18684,7 +18719,7 @@ type nimbusProcessorGetTopologyInfo struct {
 }
 
 func (p *nimbusProcessorGetTopologyInfo) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err300 error
+	var _write_err303 error
 	args := NimbusGetTopologyInfoArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -18736,21 +18771,21 @@ func (p *nimbusProcessorGetTopologyInfo) Process(ctx context.Context, seqId int3
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc301 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfo: "+err2.Error())
+			_exc304 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfo: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfo", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err300 = thrift.WrapTException(err2)
+				_write_err303 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc301.Write(ctx, oprot); _write_err300 == nil && err2 != nil {
-				_write_err300 = thrift.WrapTException(err2)
+			if err2 := _exc304.Write(ctx, oprot); _write_err303 == nil && err2 != nil {
+				_write_err303 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err300 == nil && err2 != nil {
-				_write_err300 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err303 == nil && err2 != nil {
+				_write_err303 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err300 == nil && err2 != nil {
-				_write_err300 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err303 == nil && err2 != nil {
+				_write_err303 = thrift.WrapTException(err2)
 			}
-			if _write_err300 != nil {
-				return false, thrift.WrapTException(_write_err300)
+			if _write_err303 != nil {
+				return false, thrift.WrapTException(_write_err303)
 			}
 			return true, err
 		}
@@ -18759,19 +18794,19 @@ func (p *nimbusProcessorGetTopologyInfo) Process(ctx context.Context, seqId int3
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfo", thrift.REPLY, seqId); err2 != nil {
-		_write_err300 = thrift.WrapTException(err2)
+		_write_err303 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err300 == nil && err2 != nil {
-		_write_err300 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err303 == nil && err2 != nil {
+		_write_err303 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err300 == nil && err2 != nil {
-		_write_err300 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err303 == nil && err2 != nil {
+		_write_err303 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err300 == nil && err2 != nil {
-		_write_err300 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err303 == nil && err2 != nil {
+		_write_err303 = thrift.WrapTException(err2)
 	}
-	if _write_err300 != nil {
-		return false, thrift.WrapTException(_write_err300)
+	if _write_err303 != nil {
+		return false, thrift.WrapTException(_write_err303)
 	}
 	return true, err
 }
@@ -18781,7 +18816,7 @@ type nimbusProcessorGetTopologyInfoByNameWithOpts struct {
 }
 
 func (p *nimbusProcessorGetTopologyInfoByNameWithOpts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err302 error
+	var _write_err305 error
 	args := NimbusGetTopologyInfoByNameWithOptsArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -18833,21 +18868,21 @@ func (p *nimbusProcessorGetTopologyInfoByNameWithOpts) Process(ctx context.Conte
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc303 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoByNameWithOpts: "+err2.Error())
+			_exc306 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoByNameWithOpts: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoByNameWithOpts", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err302 = thrift.WrapTException(err2)
+				_write_err305 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc303.Write(ctx, oprot); _write_err302 == nil && err2 != nil {
-				_write_err302 = thrift.WrapTException(err2)
+			if err2 := _exc306.Write(ctx, oprot); _write_err305 == nil && err2 != nil {
+				_write_err305 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err302 == nil && err2 != nil {
-				_write_err302 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err305 == nil && err2 != nil {
+				_write_err305 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err302 == nil && err2 != nil {
-				_write_err302 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err305 == nil && err2 != nil {
+				_write_err305 = thrift.WrapTException(err2)
 			}
-			if _write_err302 != nil {
-				return false, thrift.WrapTException(_write_err302)
+			if _write_err305 != nil {
+				return false, thrift.WrapTException(_write_err305)
 			}
 			return true, err
 		}
@@ -18856,19 +18891,19 @@ func (p *nimbusProcessorGetTopologyInfoByNameWithOpts) Process(ctx context.Conte
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoByNameWithOpts", thrift.REPLY, seqId); err2 != nil {
-		_write_err302 = thrift.WrapTException(err2)
+		_write_err305 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err302 == nil && err2 != nil {
-		_write_err302 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err305 == nil && err2 != nil {
+		_write_err305 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err302 == nil && err2 != nil {
-		_write_err302 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err305 == nil && err2 != nil {
+		_write_err305 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err302 == nil && err2 != nil {
-		_write_err302 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err305 == nil && err2 != nil {
+		_write_err305 = thrift.WrapTException(err2)
 	}
-	if _write_err302 != nil {
-		return false, thrift.WrapTException(_write_err302)
+	if _write_err305 != nil {
+		return false, thrift.WrapTException(_write_err305)
 	}
 	return true, err
 }
@@ -18878,7 +18913,7 @@ type nimbusProcessorGetTopologyInfoWithOpts struct {
 }
 
 func (p *nimbusProcessorGetTopologyInfoWithOpts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err304 error
+	var _write_err307 error
 	args := NimbusGetTopologyInfoWithOptsArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -18930,21 +18965,21 @@ func (p *nimbusProcessorGetTopologyInfoWithOpts) Process(ctx context.Context, se
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc305 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoWithOpts: "+err2.Error())
+			_exc308 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoWithOpts: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoWithOpts", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err304 = thrift.WrapTException(err2)
+				_write_err307 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc305.Write(ctx, oprot); _write_err304 == nil && err2 != nil {
-				_write_err304 = thrift.WrapTException(err2)
+			if err2 := _exc308.Write(ctx, oprot); _write_err307 == nil && err2 != nil {
+				_write_err307 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err304 == nil && err2 != nil {
-				_write_err304 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err307 == nil && err2 != nil {
+				_write_err307 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err304 == nil && err2 != nil {
-				_write_err304 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err307 == nil && err2 != nil {
+				_write_err307 = thrift.WrapTException(err2)
 			}
-			if _write_err304 != nil {
-				return false, thrift.WrapTException(_write_err304)
+			if _write_err307 != nil {
+				return false, thrift.WrapTException(_write_err307)
 			}
 			return true, err
 		}
@@ -18953,19 +18988,19 @@ func (p *nimbusProcessorGetTopologyInfoWithOpts) Process(ctx context.Context, se
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoWithOpts", thrift.REPLY, seqId); err2 != nil {
-		_write_err304 = thrift.WrapTException(err2)
+		_write_err307 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err304 == nil && err2 != nil {
-		_write_err304 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err307 == nil && err2 != nil {
+		_write_err307 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err304 == nil && err2 != nil {
-		_write_err304 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err307 == nil && err2 != nil {
+		_write_err307 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err304 == nil && err2 != nil {
-		_write_err304 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err307 == nil && err2 != nil {
+		_write_err307 = thrift.WrapTException(err2)
 	}
-	if _write_err304 != nil {
-		return false, thrift.WrapTException(_write_err304)
+	if _write_err307 != nil {
+		return false, thrift.WrapTException(_write_err307)
 	}
 	return true, err
 }
@@ -18975,7 +19010,7 @@ type nimbusProcessorGetTopologyConf struct {
 }
 
 func (p *nimbusProcessorGetTopologyConf) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err306 error
+	var _write_err309 error
 	args := NimbusGetTopologyConfArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -19027,21 +19062,21 @@ func (p *nimbusProcessorGetTopologyConf) Process(ctx context.Context, seqId int3
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc307 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyConf: "+err2.Error())
+			_exc310 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyConf: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyConf", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err306 = thrift.WrapTException(err2)
+				_write_err309 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc307.Write(ctx, oprot); _write_err306 == nil && err2 != nil {
-				_write_err306 = thrift.WrapTException(err2)
+			if err2 := _exc310.Write(ctx, oprot); _write_err309 == nil && err2 != nil {
+				_write_err309 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err306 == nil && err2 != nil {
-				_write_err306 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err309 == nil && err2 != nil {
+				_write_err309 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err306 == nil && err2 != nil {
-				_write_err306 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err309 == nil && err2 != nil {
+				_write_err309 = thrift.WrapTException(err2)
 			}
-			if _write_err306 != nil {
-				return false, thrift.WrapTException(_write_err306)
+			if _write_err309 != nil {
+				return false, thrift.WrapTException(_write_err309)
 			}
 			return true, err
 		}
@@ -19050,19 +19085,19 @@ func (p *nimbusProcessorGetTopologyConf) Process(ctx context.Context, seqId int3
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyConf", thrift.REPLY, seqId); err2 != nil {
-		_write_err306 = thrift.WrapTException(err2)
+		_write_err309 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err306 == nil && err2 != nil {
-		_write_err306 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err309 == nil && err2 != nil {
+		_write_err309 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err306 == nil && err2 != nil {
-		_write_err306 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err309 == nil && err2 != nil {
+		_write_err309 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err306 == nil && err2 != nil {
-		_write_err306 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err309 == nil && err2 != nil {
+		_write_err309 = thrift.WrapTException(err2)
 	}
-	if _write_err306 != nil {
-		return false, thrift.WrapTException(_write_err306)
+	if _write_err309 != nil {
+		return false, thrift.WrapTException(_write_err309)
 	}
 	return true, err
 }
@@ -19072,7 +19107,7 @@ type nimbusProcessorGetTopology struct {
 }
 
 func (p *nimbusProcessorGetTopology) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err308 error
+	var _write_err311 error
 	args := NimbusGetTopologyArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -19124,21 +19159,21 @@ func (p *nimbusProcessorGetTopology) Process(ctx context.Context, seqId int32, i
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc309 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopology: "+err2.Error())
+			_exc312 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopology: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopology", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err308 = thrift.WrapTException(err2)
+				_write_err311 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc309.Write(ctx, oprot); _write_err308 == nil && err2 != nil {
-				_write_err308 = thrift.WrapTException(err2)
+			if err2 := _exc312.Write(ctx, oprot); _write_err311 == nil && err2 != nil {
+				_write_err311 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err308 == nil && err2 != nil {
-				_write_err308 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err311 == nil && err2 != nil {
+				_write_err311 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err308 == nil && err2 != nil {
-				_write_err308 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err311 == nil && err2 != nil {
+				_write_err311 = thrift.WrapTException(err2)
 			}
-			if _write_err308 != nil {
-				return false, thrift.WrapTException(_write_err308)
+			if _write_err311 != nil {
+				return false, thrift.WrapTException(_write_err311)
 			}
 			return true, err
 		}
@@ -19147,19 +19182,19 @@ func (p *nimbusProcessorGetTopology) Process(ctx context.Context, seqId int32, i
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopology", thrift.REPLY, seqId); err2 != nil {
-		_write_err308 = thrift.WrapTException(err2)
+		_write_err311 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err308 == nil && err2 != nil {
-		_write_err308 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err311 == nil && err2 != nil {
+		_write_err311 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err308 == nil && err2 != nil {
-		_write_err308 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err311 == nil && err2 != nil {
+		_write_err311 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err308 == nil && err2 != nil {
-		_write_err308 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err311 == nil && err2 != nil {
+		_write_err311 = thrift.WrapTException(err2)
 	}
-	if _write_err308 != nil {
-		return false, thrift.WrapTException(_write_err308)
+	if _write_err311 != nil {
+		return false, thrift.WrapTException(_write_err311)
 	}
 	return true, err
 }
@@ -19169,7 +19204,7 @@ type nimbusProcessorGetUserTopology struct {
 }
 
 func (p *nimbusProcessorGetUserTopology) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err310 error
+	var _write_err313 error
 	args := NimbusGetUserTopologyArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -19221,21 +19256,21 @@ func (p *nimbusProcessorGetUserTopology) Process(ctx context.Context, seqId int3
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc311 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getUserTopology: "+err2.Error())
+			_exc314 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getUserTopology: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getUserTopology", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err310 = thrift.WrapTException(err2)
+				_write_err313 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc311.Write(ctx, oprot); _write_err310 == nil && err2 != nil {
-				_write_err310 = thrift.WrapTException(err2)
+			if err2 := _exc314.Write(ctx, oprot); _write_err313 == nil && err2 != nil {
+				_write_err313 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err310 == nil && err2 != nil {
-				_write_err310 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err313 == nil && err2 != nil {
+				_write_err313 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err310 == nil && err2 != nil {
-				_write_err310 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err313 == nil && err2 != nil {
+				_write_err313 = thrift.WrapTException(err2)
 			}
-			if _write_err310 != nil {
-				return false, thrift.WrapTException(_write_err310)
+			if _write_err313 != nil {
+				return false, thrift.WrapTException(_write_err313)
 			}
 			return true, err
 		}
@@ -19244,19 +19279,19 @@ func (p *nimbusProcessorGetUserTopology) Process(ctx context.Context, seqId int3
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getUserTopology", thrift.REPLY, seqId); err2 != nil {
-		_write_err310 = thrift.WrapTException(err2)
+		_write_err313 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err310 == nil && err2 != nil {
-		_write_err310 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err313 == nil && err2 != nil {
+		_write_err313 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err310 == nil && err2 != nil {
-		_write_err310 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err313 == nil && err2 != nil {
+		_write_err313 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err310 == nil && err2 != nil {
-		_write_err310 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err313 == nil && err2 != nil {
+		_write_err313 = thrift.WrapTException(err2)
 	}
-	if _write_err310 != nil {
-		return false, thrift.WrapTException(_write_err310)
+	if _write_err313 != nil {
+		return false, thrift.WrapTException(_write_err313)
 	}
 	return true, err
 }
@@ -19266,7 +19301,7 @@ type nimbusProcessorGetTopologyPageInfo struct {
 }
 
 func (p *nimbusProcessorGetTopologyPageInfo) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err312 error
+	var _write_err315 error
 	args := NimbusGetTopologyPageInfoArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -19318,21 +19353,21 @@ func (p *nimbusProcessorGetTopologyPageInfo) Process(ctx context.Context, seqId 
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc313 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyPageInfo: "+err2.Error())
+			_exc316 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyPageInfo: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyPageInfo", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err312 = thrift.WrapTException(err2)
+				_write_err315 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc313.Write(ctx, oprot); _write_err312 == nil && err2 != nil {
-				_write_err312 = thrift.WrapTException(err2)
+			if err2 := _exc316.Write(ctx, oprot); _write_err315 == nil && err2 != nil {
+				_write_err315 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err312 == nil && err2 != nil {
-				_write_err312 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err315 == nil && err2 != nil {
+				_write_err315 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err312 == nil && err2 != nil {
-				_write_err312 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err315 == nil && err2 != nil {
+				_write_err315 = thrift.WrapTException(err2)
 			}
-			if _write_err312 != nil {
-				return false, thrift.WrapTException(_write_err312)
+			if _write_err315 != nil {
+				return false, thrift.WrapTException(_write_err315)
 			}
 			return true, err
 		}
@@ -19341,19 +19376,19 @@ func (p *nimbusProcessorGetTopologyPageInfo) Process(ctx context.Context, seqId 
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyPageInfo", thrift.REPLY, seqId); err2 != nil {
-		_write_err312 = thrift.WrapTException(err2)
+		_write_err315 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err312 == nil && err2 != nil {
-		_write_err312 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err315 == nil && err2 != nil {
+		_write_err315 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err312 == nil && err2 != nil {
-		_write_err312 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err315 == nil && err2 != nil {
+		_write_err315 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err312 == nil && err2 != nil {
-		_write_err312 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err315 == nil && err2 != nil {
+		_write_err315 = thrift.WrapTException(err2)
 	}
-	if _write_err312 != nil {
-		return false, thrift.WrapTException(_write_err312)
+	if _write_err315 != nil {
+		return false, thrift.WrapTException(_write_err315)
 	}
 	return true, err
 }
@@ -19363,7 +19398,7 @@ type nimbusProcessorGetSupervisorPageInfo struct {
 }
 
 func (p *nimbusProcessorGetSupervisorPageInfo) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err314 error
+	var _write_err317 error
 	args := NimbusGetSupervisorPageInfoArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -19415,21 +19450,21 @@ func (p *nimbusProcessorGetSupervisorPageInfo) Process(ctx context.Context, seqI
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc315 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getSupervisorPageInfo: "+err2.Error())
+			_exc318 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getSupervisorPageInfo: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getSupervisorPageInfo", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err314 = thrift.WrapTException(err2)
+				_write_err317 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc315.Write(ctx, oprot); _write_err314 == nil && err2 != nil {
-				_write_err314 = thrift.WrapTException(err2)
+			if err2 := _exc318.Write(ctx, oprot); _write_err317 == nil && err2 != nil {
+				_write_err317 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err314 == nil && err2 != nil {
-				_write_err314 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err317 == nil && err2 != nil {
+				_write_err317 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err314 == nil && err2 != nil {
-				_write_err314 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err317 == nil && err2 != nil {
+				_write_err317 = thrift.WrapTException(err2)
 			}
-			if _write_err314 != nil {
-				return false, thrift.WrapTException(_write_err314)
+			if _write_err317 != nil {
+				return false, thrift.WrapTException(_write_err317)
 			}
 			return true, err
 		}
@@ -19438,19 +19473,19 @@ func (p *nimbusProcessorGetSupervisorPageInfo) Process(ctx context.Context, seqI
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getSupervisorPageInfo", thrift.REPLY, seqId); err2 != nil {
-		_write_err314 = thrift.WrapTException(err2)
+		_write_err317 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err314 == nil && err2 != nil {
-		_write_err314 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err317 == nil && err2 != nil {
+		_write_err317 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err314 == nil && err2 != nil {
-		_write_err314 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err317 == nil && err2 != nil {
+		_write_err317 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err314 == nil && err2 != nil {
-		_write_err314 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err317 == nil && err2 != nil {
+		_write_err317 = thrift.WrapTException(err2)
 	}
-	if _write_err314 != nil {
-		return false, thrift.WrapTException(_write_err314)
+	if _write_err317 != nil {
+		return false, thrift.WrapTException(_write_err317)
 	}
 	return true, err
 }
@@ -19460,7 +19495,7 @@ type nimbusProcessorGetComponentPageInfo struct {
 }
 
 func (p *nimbusProcessorGetComponentPageInfo) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err316 error
+	var _write_err319 error
 	args := NimbusGetComponentPageInfoArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -19512,21 +19547,21 @@ func (p *nimbusProcessorGetComponentPageInfo) Process(ctx context.Context, seqId
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc317 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getComponentPageInfo: "+err2.Error())
+			_exc320 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getComponentPageInfo: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getComponentPageInfo", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err316 = thrift.WrapTException(err2)
+				_write_err319 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc317.Write(ctx, oprot); _write_err316 == nil && err2 != nil {
-				_write_err316 = thrift.WrapTException(err2)
+			if err2 := _exc320.Write(ctx, oprot); _write_err319 == nil && err2 != nil {
+				_write_err319 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err316 == nil && err2 != nil {
-				_write_err316 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err319 == nil && err2 != nil {
+				_write_err319 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err316 == nil && err2 != nil {
-				_write_err316 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err319 == nil && err2 != nil {
+				_write_err319 = thrift.WrapTException(err2)
 			}
-			if _write_err316 != nil {
-				return false, thrift.WrapTException(_write_err316)
+			if _write_err319 != nil {
+				return false, thrift.WrapTException(_write_err319)
 			}
 			return true, err
 		}
@@ -19535,19 +19570,19 @@ func (p *nimbusProcessorGetComponentPageInfo) Process(ctx context.Context, seqId
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getComponentPageInfo", thrift.REPLY, seqId); err2 != nil {
-		_write_err316 = thrift.WrapTException(err2)
+		_write_err319 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err316 == nil && err2 != nil {
-		_write_err316 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err319 == nil && err2 != nil {
+		_write_err319 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err316 == nil && err2 != nil {
-		_write_err316 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err319 == nil && err2 != nil {
+		_write_err319 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err316 == nil && err2 != nil {
-		_write_err316 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err319 == nil && err2 != nil {
+		_write_err319 = thrift.WrapTException(err2)
 	}
-	if _write_err316 != nil {
-		return false, thrift.WrapTException(_write_err316)
+	if _write_err319 != nil {
+		return false, thrift.WrapTException(_write_err319)
 	}
 	return true, err
 }
@@ -19557,7 +19592,7 @@ type nimbusProcessorBeginFileDownload struct {
 }
 
 func (p *nimbusProcessorBeginFileDownload) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err318 error
+	var _write_err321 error
 	args := NimbusBeginFileDownloadArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -19607,21 +19642,21 @@ func (p *nimbusProcessorBeginFileDownload) Process(ctx context.Context, seqId in
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc319 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing beginFileDownload: "+err2.Error())
+			_exc322 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing beginFileDownload: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "beginFileDownload", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err318 = thrift.WrapTException(err2)
+				_write_err321 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc319.Write(ctx, oprot); _write_err318 == nil && err2 != nil {
-				_write_err318 = thrift.WrapTException(err2)
+			if err2 := _exc322.Write(ctx, oprot); _write_err321 == nil && err2 != nil {
+				_write_err321 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err318 == nil && err2 != nil {
-				_write_err318 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err321 == nil && err2 != nil {
+				_write_err321 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err318 == nil && err2 != nil {
-				_write_err318 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err321 == nil && err2 != nil {
+				_write_err321 = thrift.WrapTException(err2)
 			}
-			if _write_err318 != nil {
-				return false, thrift.WrapTException(_write_err318)
+			if _write_err321 != nil {
+				return false, thrift.WrapTException(_write_err321)
 			}
 			return true, err
 		}
@@ -19630,19 +19665,19 @@ func (p *nimbusProcessorBeginFileDownload) Process(ctx context.Context, seqId in
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "beginFileDownload", thrift.REPLY, seqId); err2 != nil {
-		_write_err318 = thrift.WrapTException(err2)
+		_write_err321 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err318 == nil && err2 != nil {
-		_write_err318 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err321 == nil && err2 != nil {
+		_write_err321 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err318 == nil && err2 != nil {
-		_write_err318 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err321 == nil && err2 != nil {
+		_write_err321 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err318 == nil && err2 != nil {
-		_write_err318 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err321 == nil && err2 != nil {
+		_write_err321 = thrift.WrapTException(err2)
 	}
-	if _write_err318 != nil {
-		return false, thrift.WrapTException(_write_err318)
+	if _write_err321 != nil {
+		return false, thrift.WrapTException(_write_err321)
 	}
 	return true, err
 }
@@ -19652,7 +19687,7 @@ type nimbusProcessorDownloadChunk struct {
 }
 
 func (p *nimbusProcessorDownloadChunk) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err320 error
+	var _write_err323 error
 	args := NimbusDownloadChunkArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -19702,21 +19737,21 @@ func (p *nimbusProcessorDownloadChunk) Process(ctx context.Context, seqId int32,
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc321 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing downloadChunk: "+err2.Error())
+			_exc324 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing downloadChunk: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "downloadChunk", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err320 = thrift.WrapTException(err2)
+				_write_err323 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc321.Write(ctx, oprot); _write_err320 == nil && err2 != nil {
-				_write_err320 = thrift.WrapTException(err2)
+			if err2 := _exc324.Write(ctx, oprot); _write_err323 == nil && err2 != nil {
+				_write_err323 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err320 == nil && err2 != nil {
-				_write_err320 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err323 == nil && err2 != nil {
+				_write_err323 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err320 == nil && err2 != nil {
-				_write_err320 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err323 == nil && err2 != nil {
+				_write_err323 = thrift.WrapTException(err2)
 			}
-			if _write_err320 != nil {
-				return false, thrift.WrapTException(_write_err320)
+			if _write_err323 != nil {
+				return false, thrift.WrapTException(_write_err323)
 			}
 			return true, err
 		}
@@ -19725,19 +19760,19 @@ func (p *nimbusProcessorDownloadChunk) Process(ctx context.Context, seqId int32,
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "downloadChunk", thrift.REPLY, seqId); err2 != nil {
-		_write_err320 = thrift.WrapTException(err2)
+		_write_err323 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err320 == nil && err2 != nil {
-		_write_err320 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err323 == nil && err2 != nil {
+		_write_err323 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err320 == nil && err2 != nil {
-		_write_err320 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err323 == nil && err2 != nil {
+		_write_err323 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err320 == nil && err2 != nil {
-		_write_err320 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err323 == nil && err2 != nil {
+		_write_err323 = thrift.WrapTException(err2)
 	}
-	if _write_err320 != nil {
-		return false, thrift.WrapTException(_write_err320)
+	if _write_err323 != nil {
+		return false, thrift.WrapTException(_write_err323)
 	}
 	return true, err
 }
@@ -19747,7 +19782,7 @@ type nimbusProcessorSetLogConfig struct {
 }
 
 func (p *nimbusProcessorSetLogConfig) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err322 error
+	var _write_err325 error
 	args := NimbusSetLogConfigArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -19793,39 +19828,39 @@ func (p *nimbusProcessorSetLogConfig) Process(ctx context.Context, seqId int32, 
 		if errors.Is(err2, thrift.ErrAbandonRequest) {
 			return false, thrift.WrapTException(err2)
 		}
-		_exc323 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing setLogConfig: "+err2.Error())
+		_exc326 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing setLogConfig: "+err2.Error())
 		if err2 := oprot.WriteMessageBegin(ctx, "setLogConfig", thrift.EXCEPTION, seqId); err2 != nil {
-			_write_err322 = thrift.WrapTException(err2)
+			_write_err325 = thrift.WrapTException(err2)
 		}
-		if err2 := _exc323.Write(ctx, oprot); _write_err322 == nil && err2 != nil {
-			_write_err322 = thrift.WrapTException(err2)
+		if err2 := _exc326.Write(ctx, oprot); _write_err325 == nil && err2 != nil {
+			_write_err325 = thrift.WrapTException(err2)
 		}
-		if err2 := oprot.WriteMessageEnd(ctx); _write_err322 == nil && err2 != nil {
-			_write_err322 = thrift.WrapTException(err2)
+		if err2 := oprot.WriteMessageEnd(ctx); _write_err325 == nil && err2 != nil {
+			_write_err325 = thrift.WrapTException(err2)
 		}
-		if err2 := oprot.Flush(ctx); _write_err322 == nil && err2 != nil {
-			_write_err322 = thrift.WrapTException(err2)
+		if err2 := oprot.Flush(ctx); _write_err325 == nil && err2 != nil {
+			_write_err325 = thrift.WrapTException(err2)
 		}
-		if _write_err322 != nil {
-			return false, thrift.WrapTException(_write_err322)
+		if _write_err325 != nil {
+			return false, thrift.WrapTException(_write_err325)
 		}
 		return true, err
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "setLogConfig", thrift.REPLY, seqId); err2 != nil {
-		_write_err322 = thrift.WrapTException(err2)
+		_write_err325 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err322 == nil && err2 != nil {
-		_write_err322 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err325 == nil && err2 != nil {
+		_write_err325 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err322 == nil && err2 != nil {
-		_write_err322 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err325 == nil && err2 != nil {
+		_write_err325 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err322 == nil && err2 != nil {
-		_write_err322 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err325 == nil && err2 != nil {
+		_write_err325 = thrift.WrapTException(err2)
 	}
-	if _write_err322 != nil {
-		return false, thrift.WrapTException(_write_err322)
+	if _write_err325 != nil {
+		return false, thrift.WrapTException(_write_err325)
 	}
 	return true, err
 }
@@ -19835,7 +19870,7 @@ type nimbusProcessorGetLogConfig struct {
 }
 
 func (p *nimbusProcessorGetLogConfig) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err324 error
+	var _write_err327 error
 	args := NimbusGetLogConfigArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -19881,21 +19916,21 @@ func (p *nimbusProcessorGetLogConfig) Process(ctx context.Context, seqId int32, 
 		if errors.Is(err2, thrift.ErrAbandonRequest) {
 			return false, thrift.WrapTException(err2)
 		}
-		_exc325 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getLogConfig: "+err2.Error())
+		_exc328 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getLogConfig: "+err2.Error())
 		if err2 := oprot.WriteMessageBegin(ctx, "getLogConfig", thrift.EXCEPTION, seqId); err2 != nil {
-			_write_err324 = thrift.WrapTException(err2)
+			_write_err327 = thrift.WrapTException(err2)
 		}
-		if err2 := _exc325.Write(ctx, oprot); _write_err324 == nil && err2 != nil {
-			_write_err324 = thrift.WrapTException(err2)
+		if err2 := _exc328.Write(ctx, oprot); _write_err327 == nil && err2 != nil {
+			_write_err327 = thrift.WrapTException(err2)
 		}
-		if err2 := oprot.WriteMessageEnd(ctx); _write_err324 == nil && err2 != nil {
-			_write_err324 = thrift.WrapTException(err2)
+		if err2 := oprot.WriteMessageEnd(ctx); _write_err327 == nil && err2 != nil {
+			_write_err327 = thrift.WrapTException(err2)
 		}
-		if err2 := oprot.Flush(ctx); _write_err324 == nil && err2 != nil {
-			_write_err324 = thrift.WrapTException(err2)
+		if err2 := oprot.Flush(ctx); _write_err327 == nil && err2 != nil {
+			_write_err327 = thrift.WrapTException(err2)
 		}
-		if _write_err324 != nil {
-			return false, thrift.WrapTException(_write_err324)
+		if _write_err327 != nil {
+			return false, thrift.WrapTException(_write_err327)
 		}
 		return true, err
 	} else {
@@ -19903,19 +19938,114 @@ func (p *nimbusProcessorGetLogConfig) Process(ctx context.Context, seqId int32, 
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getLogConfig", thrift.REPLY, seqId); err2 != nil {
-		_write_err324 = thrift.WrapTException(err2)
+		_write_err327 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err324 == nil && err2 != nil {
-		_write_err324 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err327 == nil && err2 != nil {
+		_write_err327 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err324 == nil && err2 != nil {
-		_write_err324 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err327 == nil && err2 != nil {
+		_write_err327 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err324 == nil && err2 != nil {
-		_write_err324 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err327 == nil && err2 != nil {
+		_write_err327 = thrift.WrapTException(err2)
 	}
-	if _write_err324 != nil {
-		return false, thrift.WrapTException(_write_err324)
+	if _write_err327 != nil {
+		return false, thrift.WrapTException(_write_err327)
+	}
+	return true, err
+}
+
+type nimbusProcessorDebug struct {
+	handler Nimbus
+}
+
+func (p *nimbusProcessorDebug) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
+	var _write_err329 error
+	args := NimbusDebugArgs{}
+	if err2 := args.Read(ctx, iprot); err2 != nil {
+		iprot.ReadMessageEnd(ctx)
+		x := thrift.NewTApplicationException(thrift.PROTOCOL_ERROR, err2.Error())
+		oprot.WriteMessageBegin(ctx, "debug", thrift.EXCEPTION, seqId)
+		x.Write(ctx, oprot)
+		oprot.WriteMessageEnd(ctx)
+		oprot.Flush(ctx)
+		return false, thrift.WrapTException(err2)
+	}
+	iprot.ReadMessageEnd(ctx)
+
+	tickerCancel := func() {}
+	// Start a goroutine to do server side connectivity check.
+	if thrift.ServerConnectivityCheckInterval > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		var tickerCtx context.Context
+		tickerCtx, tickerCancel = context.WithCancel(context.Background())
+		defer tickerCancel()
+		go func(ctx context.Context, cancel context.CancelFunc) {
+			ticker := time.NewTicker(thrift.ServerConnectivityCheckInterval)
+			defer ticker.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ticker.C:
+					if !iprot.Transport().IsOpen() {
+						cancel()
+						return
+					}
+				}
+			}
+		}(tickerCtx, cancel)
+	}
+
+	result := NimbusDebugResult{}
+	if err2 := p.handler.Debug(ctx, args.Name, args.Component, args.Enable, args.SamplingPercentage); err2 != nil {
+		tickerCancel()
+		err = thrift.WrapTException(err2)
+		switch v := err2.(type) {
+		case *NotAliveException:
+			result.E = v
+		case *AuthorizationException:
+			result.Aze = v
+		default:
+			if errors.Is(err2, thrift.ErrAbandonRequest) {
+				return false, thrift.WrapTException(err2)
+			}
+			_exc330 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing debug: "+err2.Error())
+			if err2 := oprot.WriteMessageBegin(ctx, "debug", thrift.EXCEPTION, seqId); err2 != nil {
+				_write_err329 = thrift.WrapTException(err2)
+			}
+			if err2 := _exc330.Write(ctx, oprot); _write_err329 == nil && err2 != nil {
+				_write_err329 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err329 == nil && err2 != nil {
+				_write_err329 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.Flush(ctx); _write_err329 == nil && err2 != nil {
+				_write_err329 = thrift.WrapTException(err2)
+			}
+			if _write_err329 != nil {
+				return false, thrift.WrapTException(_write_err329)
+			}
+			return true, err
+		}
+	}
+	tickerCancel()
+	if err2 := oprot.WriteMessageBegin(ctx, "debug", thrift.REPLY, seqId); err2 != nil {
+		_write_err329 = thrift.WrapTException(err2)
+	}
+	if err2 := result.Write(ctx, oprot); _write_err329 == nil && err2 != nil {
+		_write_err329 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err329 == nil && err2 != nil {
+		_write_err329 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.Flush(ctx); _write_err329 == nil && err2 != nil {
+		_write_err329 = thrift.WrapTException(err2)
+	}
+	if _write_err329 != nil {
+		return false, thrift.WrapTException(_write_err329)
 	}
 	return true, err
 }
@@ -23547,11 +23677,11 @@ func (p *NimbusGetTopologySummariesResult) ReadField0(ctx context.Context, iprot
 	tSlice := make([]*TopologySummary, 0, size)
 	p.Success = tSlice
 	for i := 0; i < size; i++ {
-		_elem326 := &TopologySummary{}
-		if err := _elem326.Read(ctx, iprot); err != nil {
-			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _elem326), err)
+		_elem331 := &TopologySummary{}
+		if err := _elem331.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _elem331), err)
 		}
-		p.Success = append(p.Success, _elem326)
+		p.Success = append(p.Success, _elem331)
 	}
 	if err := iprot.ReadListEnd(ctx); err != nil {
 		return thrift.PrependError("error reading list end: ", err)
@@ -29140,4 +29270,386 @@ func (p *NimbusGetLogConfigResult) String() string {
 		return "<nil>"
 	}
 	return fmt.Sprintf("NimbusGetLogConfigResult(%+v)", *p)
+}
+
+// Attributes:
+//   - Name
+//   - Component
+//   - Enable
+//   - SamplingPercentage
+type NimbusDebugArgs struct {
+	Name               string  `thrift:"name,1" db:"name" json:"name"`
+	Component          string  `thrift:"component,2" db:"component" json:"component"`
+	Enable             bool    `thrift:"enable,3" db:"enable" json:"enable"`
+	SamplingPercentage float64 `thrift:"samplingPercentage,4" db:"samplingPercentage" json:"samplingPercentage"`
+}
+
+func NewNimbusDebugArgs() *NimbusDebugArgs {
+	return &NimbusDebugArgs{}
+}
+
+func (p *NimbusDebugArgs) GetName() string {
+	return p.Name
+}
+
+func (p *NimbusDebugArgs) GetComponent() string {
+	return p.Component
+}
+
+func (p *NimbusDebugArgs) GetEnable() bool {
+	return p.Enable
+}
+
+func (p *NimbusDebugArgs) GetSamplingPercentage() float64 {
+	return p.SamplingPercentage
+}
+func (p *NimbusDebugArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.BOOL {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 4:
+			if fieldTypeId == thrift.DOUBLE {
+				if err := p.ReadField4(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusDebugArgs) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.Name = v
+	}
+	return nil
+}
+
+func (p *NimbusDebugArgs) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 2: ", err)
+	} else {
+		p.Component = v
+	}
+	return nil
+}
+
+func (p *NimbusDebugArgs) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadBool(ctx); err != nil {
+		return thrift.PrependError("error reading field 3: ", err)
+	} else {
+		p.Enable = v
+	}
+	return nil
+}
+
+func (p *NimbusDebugArgs) ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadDouble(ctx); err != nil {
+		return thrift.PrependError("error reading field 4: ", err)
+	} else {
+		p.SamplingPercentage = v
+	}
+	return nil
+}
+
+func (p *NimbusDebugArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "debug_args"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField4(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusDebugArgs) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "name", thrift.STRING, 1); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:name: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.Name)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.name (1) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 1:name: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusDebugArgs) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "component", thrift.STRING, 2); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:component: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.Component)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.component (2) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 2:component: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusDebugArgs) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "enable", thrift.BOOL, 3); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:enable: ", p), err)
+	}
+	if err := oprot.WriteBool(ctx, bool(p.Enable)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.enable (3) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 3:enable: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusDebugArgs) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "samplingPercentage", thrift.DOUBLE, 4); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:samplingPercentage: ", p), err)
+	}
+	if err := oprot.WriteDouble(ctx, float64(p.SamplingPercentage)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.samplingPercentage (4) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 4:samplingPercentage: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusDebugArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusDebugArgs(%+v)", *p)
+}
+
+// Attributes:
+//   - E
+//   - Aze
+type NimbusDebugResult struct {
+	E   *NotAliveException      `thrift:"e,1" db:"e" json:"e,omitempty"`
+	Aze *AuthorizationException `thrift:"aze,2" db:"aze" json:"aze,omitempty"`
+}
+
+func NewNimbusDebugResult() *NimbusDebugResult {
+	return &NimbusDebugResult{}
+}
+
+var NimbusDebugResult_E_DEFAULT *NotAliveException
+
+func (p *NimbusDebugResult) GetE() *NotAliveException {
+	if !p.IsSetE() {
+		return NimbusDebugResult_E_DEFAULT
+	}
+	return p.E
+}
+
+var NimbusDebugResult_Aze_DEFAULT *AuthorizationException
+
+func (p *NimbusDebugResult) GetAze() *AuthorizationException {
+	if !p.IsSetAze() {
+		return NimbusDebugResult_Aze_DEFAULT
+	}
+	return p.Aze
+}
+func (p *NimbusDebugResult) IsSetE() bool {
+	return p.E != nil
+}
+
+func (p *NimbusDebugResult) IsSetAze() bool {
+	return p.Aze != nil
+}
+
+func (p *NimbusDebugResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusDebugResult) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	p.E = &NotAliveException{}
+	if err := p.E.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.E), err)
+	}
+	return nil
+}
+
+func (p *NimbusDebugResult) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Aze = &AuthorizationException{}
+	if err := p.Aze.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Aze), err)
+	}
+	return nil
+}
+
+func (p *NimbusDebugResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "debug_result"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusDebugResult) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetE() {
+		if err := oprot.WriteFieldBegin(ctx, "e", thrift.STRUCT, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:e: ", p), err)
+		}
+		if err := p.E.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.E), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:e: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusDebugResult) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetAze() {
+		if err := oprot.WriteFieldBegin(ctx, "aze", thrift.STRUCT, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:aze: ", p), err)
+		}
+		if err := p.Aze.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Aze), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:aze: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusDebugResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusDebugResult(%+v)", *p)
 }

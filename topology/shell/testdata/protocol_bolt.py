@@ -40,6 +40,13 @@ class ProtocolBolt(storm.Bolt):
         elif action == "metrics":
             storm.rpcMetrics("my-metric", {"n": 1})
             storm.ack(tup)
+        elif action == "count-metric":
+            storm.rpcMetrics("my-count", 2)
+            storm.rpcMetrics("my-count", None)
+            storm.ack(tup)
+        elif action == "unknown-metric":
+            storm.rpcMetrics("never-registered", 1)
+            storm.ack(tup)
         elif action == "context":
             storm.emit([json.dumps({"conf": self.conf, "context": self.context})], stream="ids")
             storm.ack(tup)

@@ -24,6 +24,8 @@ class ProtocolSpout(storm.Spout):
         if mode == "hang" and self.n > 0:
             import time
             time.sleep(3600)
+        if mode == "bad-metric" and self.n > 0:
+            storm.rpcMetrics("never-registered", 1)
         if mode == "die" and self.n > 0:
             sys.stderr.write("spout dying on purpose\n")
             sys.stderr.flush()
@@ -37,6 +39,7 @@ class ProtocolSpout(storm.Spout):
         self.n += 1
 
     def ack(self, id):
+        storm.rpcMetrics("my-count", 2)
         storm.emit(["ack %s" % json.dumps(id)], stream="events")
 
     def fail(self, id):
