@@ -139,15 +139,8 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if err := checkTaskCount(def); err != nil {
 		return "", err
 	}
-	// Storm's WindowedBoltExecutor refuses a window longer than the
-	// message timeout; localstorm refuses it at submit, with Storm's reason.
-	if err := topology.ValidateWindows(def, conf); err != nil {
-		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
-	}
-	// A consumer class the worker cannot make is refused here, as Storm's
-	// submit fails on a class it cannot load.
-	if err := topology.ValidateMetricsConsumers(def, conf); err != nil {
-		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
+	if err := validateMergedConf(def, conf); err != nil {
+		return "", fmt.Errorf("%w: %w", api.ErrInvalid, err)
 	}
 	// With ZooKeeper authentication the topology gets its own digest
 	// identity (Storm's submitter), its workers authenticate with it, and
@@ -182,11 +175,12 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 		}
 	}
 	conf["storm.id"] = id
-	if err := n.writeStormdist(id, uploadPath, codeFile, conf, def); err != nil {
+	confSum, err := n.writeStormdist(id, uploadPath, codeFile, conf, def)
+	if err != nil {
 		return "", fmt.Errorf("store code of %s: %w", id, err)
 	}
 	n.infoMu.Lock()
-	n.codes[id] = &topologyCode{Definition: def, Conf: conf, CodeFile: codeFile, SHA256: strings.ToLower(req.SHA256)}
+	n.codes[id] = &topologyCode{Definition: def, Conf: conf, ConfSHA256: confSum, CodeFile: codeFile, SHA256: strings.ToLower(req.SHA256)}
 	n.infoMu.Unlock()
 
 	executors := map[string]int{}
