@@ -142,6 +142,11 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if err := topology.ValidateWindows(def, conf); err != nil {
 		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
 	}
+	// Storm fails in the worker on an unknown state provider; localstorm
+	// refuses it at submit.
+	if err := topology.ValidateState(def, conf); err != nil {
+		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	}
 	numWorkers, _ := conf.Int(config.TopologyWorkers)
 
 	n.mu.Lock()
