@@ -68,6 +68,12 @@ func (s *inMemory) PrepareCommit(txid int64) error {
 func (s *inMemory) Commit(txid int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.prepared == nil && s.committed == nil {
+		// A task restarted after PREPARE: its in-memory state died with
+		// it, so the recovery's COMMIT has nothing to commit (Storm would
+		// fail it again and again).
+		return nil
+	}
 	if s.prepared == nil || s.prepared.txid != txid {
 		return fmt.Errorf("state: commit of transaction %d, which is not the prepared one (%s)", txid, s.prepared)
 	}
