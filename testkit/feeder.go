@@ -160,11 +160,14 @@ func (b *bridge) handleFeederResult(w http.ResponseWriter, r *http.Request) {
 	}
 	acked := r.PathValue("result") == "ack"
 	if q.reliable {
+		attempt, _ := strconv.Atoi(r.URL.Query().Get("attempt"))
 		it, ok := q.inflight[id]
-		if !ok {
-			return // a late result of a tuple already replayed and settled
+		if !ok || it.Attempt != attempt {
+			return // a result of an attempt already replayed
 		}
 		if !acked {
+			delete(q.inflight, id)
+			it.Attempt++
 			q.waiting = append(q.waiting, it) // replay
 			b.notify()
 			return
@@ -187,7 +190,9 @@ func (b *bridge) handleFeederOpen(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.reliable {
 		for _, id := range slices.Sorted(maps.Keys(q.inflight)) {
-			q.waiting = append(q.waiting, q.inflight[id])
+			it := q.inflight[id]
+			it.Attempt++
+			q.waiting = append(q.waiting, it)
 		}
 		clear(q.inflight)
 		b.notify()
@@ -231,15 +236,19 @@ func (s *feederSpout) NextTuple() {
 	if len(s.queue) > 0 {
 		it := s.queue[0]
 		s.queue = s.queue[1:]
-		s.out.Emit(it.Values, it.Index)
+		s.out.Emit(it.Values, feederMsg{it.Index, it.Attempt})
 	}
 }
+
+// feederMsg is a fed tuple's message id: its id and replay attempt.
+type feederMsg struct{ index, attempt int }
 
 func (s *feederSpout) Ack(id any)  { s.report(id, "ack") }
 func (s *feederSpout) Fail(id any) { s.report(id, "fail") }
 
 func (s *feederSpout) report(id any, result string) {
-	if err := postJSON(fmt.Sprintf("%s/%d/%s", s.base, id.(int), result), nil); err != nil {
+	m := id.(feederMsg)
+	if err := postJSON(fmt.Sprintf("%s/%d/%s?attempt=%d", s.base, m.index, result, m.attempt), nil); err != nil {
 		s.out.ReportError(err)
 	}
 }
