@@ -23,16 +23,17 @@ type checkpointRequest struct {
 	txid   int64
 }
 
-func newCheckpointBarrier(ctx *Context) *checkpointBarrier {
+func newCheckpointBarrier(ctx *Context) (*checkpointBarrier, error) {
+	if ctx.Definition == nil || ctx.Definition.Bolts[ctx.ComponentID] == nil {
+		return nil, fmt.Errorf("bolt %q: the runtime gives no topology definition: the checkpoint barrier cannot count its input tasks", ctx.ComponentID)
+	}
 	n := 0
-	if ctx.Definition != nil && ctx.Definition.Bolts[ctx.ComponentID] != nil {
-		for _, in := range ctx.Definition.Bolts[ctx.ComponentID].Inputs {
-			if in.Stream == CheckpointStream {
-				n += len(ctx.ComponentTasks[in.Component])
-			}
+	for _, in := range ctx.Definition.Bolts[ctx.ComponentID].Inputs {
+		if in.Stream == CheckpointStream {
+			n += len(ctx.ComponentTasks[in.Component])
 		}
 	}
-	return &checkpointBarrier{inputTasks: max(n, 1), requests: map[checkpointRequest]int{}}
+	return &checkpointBarrier{inputTasks: max(n, 1), requests: map[checkpointRequest]int{}}, nil
 }
 
 // checkpointOf reads a checkpoint tuple's action and txid.
@@ -97,7 +98,11 @@ func newCheckpointForwarder(b Bolt) Bolt { return &checkpointForwarder{bolt: b} 
 func (f *checkpointForwarder) DeclareOutputFields(d OutputDeclarer) { f.bolt.DeclareOutputFields(d) }
 
 func (f *checkpointForwarder) Prepare(ctx *Context, out BoltCollector) error {
-	f.out, f.barrier = out, newCheckpointBarrier(ctx)
+	barrier, err := newCheckpointBarrier(ctx)
+	if err != nil {
+		return err
+	}
+	f.out, f.barrier = out, barrier
 	return f.bolt.Prepare(ctx, out)
 }
 
@@ -156,11 +161,15 @@ func newStatefulExecutor(b StatefulBolt) *statefulExecutor {
 func (e *statefulExecutor) DeclareOutputFields(d OutputDeclarer) { e.bolt.DeclareOutputFields(d) }
 
 func (e *statefulExecutor) Prepare(ctx *Context, out BoltCollector) error {
+	barrier, err := newCheckpointBarrier(ctx)
+	if err != nil {
+		return err
+	}
 	st, err := e.newState(ctx)
 	if err != nil {
 		return fmt.Errorf("stateful bolt %q: %w", ctx.ComponentID, err)
 	}
-	e.state, e.out, e.barrier = st, out, newCheckpointBarrier(ctx)
+	e.state, e.out, e.barrier = st, out, barrier
 	e.tracker = &ackTracker{BoltCollector: out}
 	return e.bolt.Prepare(ctx, e.tracker)
 }

@@ -126,6 +126,8 @@ func (rt *runtime) newContext(comp string, id int) *topology.Context {
 		WorkerPort:      rt.port,
 		PidDir:          rt.pidDir,
 		CodeDir:         rt.codeDir,
+		// Windowed and stateful bolts count their input tasks from it.
+		Definition: rt.def,
 	}
 }
 
