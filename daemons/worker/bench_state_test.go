@@ -11,6 +11,7 @@ import (
 	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/topology"
 	"github.com/localstorm/localstorm/topology/state"
+	_ "github.com/localstorm/localstorm/topology/state/redisstate"
 )
 
 // BenchmarkAckedWordCountCost runs the acked word count of

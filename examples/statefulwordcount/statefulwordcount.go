@@ -17,6 +17,8 @@ import (
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/topology"
 	"github.com/localstorm/localstorm/topology/state"
+	// The Redis state provider, linked in as a Storm jar bundles storm-redis.
+	_ "github.com/localstorm/localstorm/topology/state/redisstate"
 )
 
 // Builder returns sentences → split (2) → count (2, stateful, fields

@@ -98,7 +98,7 @@ func New(namespace string, conf map[string]any) (KeyValueState, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewRedis(namespace, rc)
+		return newRedis(namespace, rc)
 	}
 	return nil, unknownProvider(provider)
 }

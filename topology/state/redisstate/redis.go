@@ -1,10 +1,14 @@
-package state
+// Package redisstate is the Redis state provider of stateful bolts,
+// Storm's RedisKeyValueStateProvider
+// (org.apache.storm.redis.state.RedisKeyValueStateProvider), on go-redis.
+// Import it for its side effect in a topology binary that uses Redis state:
+//
+//	import _ "github.com/localstorm/localstorm/topology/state/redisstate"
+package redisstate
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -14,7 +18,11 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/localstorm/localstorm/topology/state"
 )
+
+func init() { state.RegisterRedis(New) }
 
 // Redis state, as Storm's RedisKeyValueState, with Storm's key layout:
 //
@@ -29,61 +37,6 @@ import (
 // valid base64), so a commit resumed after a crash deletes it too. A bolt
 // task's namespace is "<component>-<task>", the checkpoint spout's
 // "$checkpointspout-<task>", as in Storm.
-
-// RedisConfig is topology.state.provider.config for Redis, in Storm's JSON
-// shape. keyClass, valueClass and the serializer classes are accepted and
-// unused: keys are strings and values bytes here.
-type RedisConfig struct {
-	KeyClass             string           `json:"keyClass,omitempty"`
-	ValueClass           string           `json:"valueClass,omitempty"`
-	KeySerializerClass   string           `json:"keySerializerClass,omitempty"`
-	ValueSerializerClass string           `json:"valueSerializerClass,omitempty"`
-	JedisPoolConfig      *JedisPoolConfig `json:"jedisPoolConfig,omitempty"`
-	JedisClusterConfig   json.RawMessage  `json:"jedisClusterConfig,omitempty"`
-}
-
-// JedisPoolConfig is where the Redis server is (Storm's JedisPoolConfig and
-// its defaults: localhost:6379, database 0, timeout 2000 ms).
-type JedisPoolConfig struct {
-	Host     string `json:"host"`
-	Port     int    `json:"port"`
-	Timeout  int    `json:"timeout"` // ms
-	Database int    `json:"database"`
-	Password string `json:"password,omitempty"`
-}
-
-// ParseRedisConfig reads Storm's JSON provider configuration ("" means
-// all defaults).
-func ParseRedisConfig(raw string) (RedisConfig, error) {
-	var c RedisConfig
-	if raw != "" {
-		d := json.NewDecoder(bytes.NewReader([]byte(raw)))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&c); err != nil {
-			return c, fmt.Errorf("%s for %s: %w (expected JSON such as {\"jedisPoolConfig\":{\"host\":\"127.0.0.1\",\"port\":6379}})", ConfProviderConfig, RedisProvider, err)
-		}
-	}
-	if len(c.JedisClusterConfig) > 0 && string(c.JedisClusterConfig) != "null" {
-		return c, fmt.Errorf("%s: jedisClusterConfig (Redis Cluster) is not supported by localstorm: use jedisPoolConfig", ConfProviderConfig)
-	}
-	if c.JedisPoolConfig == nil {
-		c.JedisPoolConfig = &JedisPoolConfig{}
-	}
-	p := c.JedisPoolConfig
-	if p.Host == "" {
-		p.Host = "localhost"
-	}
-	if p.Port == 0 {
-		p.Port = 6379
-	}
-	if p.Timeout == 0 {
-		p.Timeout = 2000
-	}
-	if p.Port < 0 || p.Port > 65535 || p.Timeout < 0 || p.Database < 0 {
-		return c, fmt.Errorf("%s: jedisPoolConfig port %d, timeout %d or database %d out of range", ConfProviderConfig, p.Port, p.Timeout, p.Database)
-	}
-	return c, nil
-}
 
 const (
 	txidPrepare = "prepare"
@@ -101,10 +54,10 @@ type redisState struct {
 	hasPrepared, hasCommitted     bool
 }
 
-// NewRedis connects the state of namespace to Redis and loads its
+// New connects the state of namespace to Redis and loads its
 // transaction ids and any prepared transaction (to be committed or rolled
 // back by the recovery that follows a crash).
-func NewRedis(namespace string, c RedisConfig) (KeyValueState, error) {
+func New(namespace string, c state.RedisConfig) (state.KeyValueState, error) {
 	p := c.JedisPoolConfig
 	timeout := time.Duration(p.Timeout) * time.Millisecond
 	client := redis.NewClient(&redis.Options{
