@@ -129,3 +129,25 @@ func TestStatefulWordCountRedisSurvivesKill9(t *testing.T) {
 	}
 	t.Logf("after the kill: %d word counts beyond the %d sent (Storm's at-least-once state)", excess, sentences)
 }
+
+// The stateful word count on real workers with in-memory state, through
+// CompleteTopology: tuples wait for INITSTATE, counts come from the state,
+// and the run completes only because every commit acks its tuples.
+func TestStatefulWordCountInMemoryComplete(t *testing.T) {
+	c := testkit.Start(t)
+	res := testkit.CompleteTopology(t, c, statefulwordcount.Builder(), testkit.MockedSources{
+		"sentences": {{"the cow"}, {"the moon"}, {"the cow"}},
+	}, testkit.CompleteOptions{Conf: map[string]any{topology.ConfCheckpointInterval: 100}})
+	testkit.AssertTuples(t, res.Tuples("count", topology.DefaultStream), []topology.Values{
+		{"the", int64(1)}, {"the", int64(2)}, {"the", int64(3)}, {"cow", int64(1)}, {"cow", int64(2)}, {"moon", int64(1)},
+	})
+	var checkpoints int
+	for _, v := range res.Tuples(topology.CheckpointComponent, topology.CheckpointStream) {
+		if v[1] == string(topology.ActionCommit) {
+			checkpoints++
+		}
+	}
+	if checkpoints == 0 {
+		t.Error("no COMMIT on the $checkpoint stream")
+	}
+}
