@@ -153,9 +153,8 @@ func (b *bridge) handleFeederResult(w http.ResponseWriter, r *http.Request) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	q := b.feeders[r.PathValue("name")]
+	q := b.feederOf(w, r)
 	if q == nil {
-		http.Error(w, "no such feeder", http.StatusNotFound)
 		return
 	}
 	acked := r.PathValue("result") == "ack"
@@ -167,8 +166,7 @@ func (b *bridge) handleFeederResult(w http.ResponseWriter, r *http.Request) {
 		}
 		if !acked {
 			delete(q.inflight, id)
-			it.Attempt++
-			q.waiting = append(q.waiting, it) // replay
+			q.replay(it)
 			b.notify()
 			return
 		}
@@ -183,20 +181,31 @@ func (b *bridge) handleFeederResult(w http.ResponseWriter, r *http.Request) {
 func (b *bridge) handleFeederOpen(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	q := b.feederOf(w, r)
+	if q == nil || !q.reliable {
+		return
+	}
+	for _, id := range slices.Sorted(maps.Keys(q.inflight)) {
+		q.replay(q.inflight[id])
+	}
+	clear(q.inflight)
+	b.notify()
+}
+
+// feederOf returns the feeder the request names, or answers 404 and
+// returns nil. The caller holds b.mu.
+func (b *bridge) feederOf(w http.ResponseWriter, r *http.Request) *feederQueue {
 	q := b.feeders[r.PathValue("name")]
 	if q == nil {
 		http.Error(w, "no such feeder", http.StatusNotFound)
-		return
 	}
-	if q.reliable {
-		for _, id := range slices.Sorted(maps.Keys(q.inflight)) {
-			it := q.inflight[id]
-			it.Attempt++
-			q.waiting = append(q.waiting, it)
-		}
-		clear(q.inflight)
-		b.notify()
-	}
+	return q
+}
+
+// replay queues it again as its next attempt.
+func (q *feederQueue) replay(it mockItem) {
+	it.Attempt++
+	q.waiting = append(q.waiting, it)
 }
 
 // feederSpout runs in the worker: it takes fed tuples from the bridge (at
