@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,5 +150,55 @@ func TestStatefulWordCountInMemoryComplete(t *testing.T) {
 	}
 	if checkpoints == 0 {
 		t.Error("no COMMIT on the $checkpoint stream")
+	}
+}
+
+// windowTotal is a stateful windowed bolt: it adds each window's size to a
+// total in its state and emits the total.
+type windowTotal struct {
+	out   topology.WindowCollector
+	total state.Map[int64]
+}
+
+func (w *windowTotal) DeclareOutputFields(d topology.OutputDeclarer) {
+	d.Declare(topology.Fields{"total"})
+}
+func (w *windowTotal) Prepare(_ *topology.Context, out topology.WindowCollector) error {
+	w.out = out
+	return nil
+}
+func (w *windowTotal) InitState(s state.KeyValueState) { w.total = state.Map[int64]{State: s} }
+func (w *windowTotal) Execute(win *topology.TupleWindow) {
+	n, _, _ := w.total.Get("total")
+	n += int64(len(win.Tuples))
+	_ = w.total.Put("total", n)
+	w.out.Emit(topology.Values{n})
+}
+func (w *windowTotal) Cleanup() {}
+
+// A stateful windowed bolt on real workers: tumbling 200 ms windows whose
+// sizes add up in the bolt's state; every tuple is acked (at the commit
+// after it left its window), so the run completes, and the last total is
+// the number of tuples.
+func TestStatefulWindowedBoltOnWorkers(t *testing.T) {
+	c := testkit.Start(t)
+	b := topology.NewBuilder()
+	b.SetSpout("numbers", func() topology.Spout { return numberSpout{} }, 1)
+	b.SetStatefulWindowedBolt("total", func() topology.StatefulWindowedBolt { return &windowTotal{} }, 1,
+		topology.WithTumblingWindow(topology.Duration(200*time.Millisecond))).GlobalGrouping("numbers")
+	var in []topology.Values
+	for i := range 30 {
+		in = append(in, topology.Values{fmt.Sprint(i)})
+	}
+	res := testkit.CompleteTopology(t, c, b, testkit.MockedSources{"numbers": in},
+		testkit.CompleteOptions{Conf: map[string]any{topology.ConfCheckpointInterval: 100}})
+	var last int64
+	for _, v := range res.Tuples("total", topology.DefaultStream) {
+		if n, _ := strconv.ParseInt(fmt.Sprint(v[0]), 10, 64); n > last {
+			last = n
+		}
+	}
+	if last != int64(len(in)) {
+		t.Fatalf("last total %d, want %d (totals %v)", last, len(in), res.Tuples("total", topology.DefaultStream))
 	}
 }
