@@ -15,6 +15,9 @@ build:
 test: build cross
 	$(GO) vet $(PKGS)
 	$(GO) test -race -timeout 20m $(PKGS)
+	# Storm's supervisor behaviours again on a real ZooKeeper 3.8 (issue 14);
+	# the cluster and server suites run on both by themselves.
+	LOCALSTORM_TEST_REAL_ZK=1 $(GO) test -race -count=1 -run '^TestStorm' ./daemons/supervisor/
 	$(MAKE) fuzz
 
 # Every decoder of untrusted bytes has a fuzz target; `make fuzz` runs each for
@@ -27,6 +30,7 @@ FUZZ_TARGETS := \
 	./daemons/zookeeper:FuzzParseZooCfg \
 	./daemons/zookeeper:FuzzScanLog \
 	./daemons/cluster:FuzzDecodeRecord \
+	./daemons/cluster:FuzzDecodeNode \
 	./daemons/config:FuzzParseOverride \
 	./daemons/config:FuzzParseYAML \
 	./daemons/localstate:FuzzDecode \
@@ -40,6 +44,7 @@ FUZZ_TARGETS := \
 	./topology/flux:FuzzParse \
 	./topology/shell:FuzzDecodeShellMsg \
 	./topology/shell:FuzzReadMessage \
+	./topology/shell:FuzzServeInput \
 	./procs:FuzzParseStat \
 	./procs:FuzzParsePidRecord
 

@@ -110,15 +110,25 @@ func (c *Client) Upload(ctx context.Context, r io.Reader, sha256Hex string) (str
 
 // Submit submits a topology whose code was uploaded and returns its id.
 func (c *Client) Submit(ctx context.Context, req SubmitRequest) (string, error) {
+	reply, err := c.SubmitWithReply(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	return reply.TopologyID, nil
+}
+
+// SubmitWithReply is Submit with nimbus's whole answer (the keys it
+// accepted but does not use among them).
+func (c *Client) SubmitWithReply(ctx context.Context, req SubmitRequest) (*SubmitReply, error) {
 	body, h, err := jsonBody(req)
 	if err != nil {
-		return "", fmt.Errorf("submit %q: encode request: %w", req.Name, err)
+		return nil, fmt.Errorf("submit %q: encode request: %w", req.Name, err)
 	}
 	var reply SubmitReply
 	if err := c.do(ctx, http.MethodPost, PathTopologies, body, h, &reply); err != nil {
-		return "", fmt.Errorf("submit %q: %w", req.Name, err)
+		return nil, fmt.Errorf("submit %q: %w", req.Name, err)
 	}
-	return reply.TopologyID, nil
+	return &reply, nil
 }
 
 func topologyPath(id string, rest ...string) string {

@@ -113,6 +113,10 @@ type SubmitReply struct {
 	TopologyID string `json:"topologyId"`
 	Name       string `json:"name"`
 	Status     string `json:"status"`
+	// NotUsed says, a line per key, which keys the submission set that
+	// localstorm accepts but does not use ("accepted, not used by
+	// localstorm: KEY (why)").
+	NotUsed []string `json:"notUsed,omitempty"`
 }
 
 // RebalanceRequest is the body of POST topology/<id>/rebalance/<wait>.
@@ -227,6 +231,36 @@ type TopologyInfo struct {
 	Bolts          []BoltSummary   `json:"bolts"`
 	Workers        []WorkerSummary `json:"workers"`
 	Configuration  map[string]any  `json:"configuration"`
+}
+
+// ExecutorsAlive counts the executors of the topology's spouts and bolts,
+// and those of them alive: what testkit's WaitTopologyActive and
+// `localstorm wait topology --active` wait on.
+func (t *TopologyInfo) ExecutorsAlive() (alive, total int) {
+	count := func(es []ExecutorSummary) {
+		for _, e := range es {
+			total++
+			if e.Alive {
+				alive++
+			}
+		}
+	}
+	for _, s := range t.Spouts {
+		count(s.ExecutorStats)
+	}
+	for _, b := range t.Bolts {
+		count(b.ExecutorStats)
+	}
+	return alive, total
+}
+
+// SpoutsAcked is the sum of the tuples the topology's spouts acked.
+func (t *TopologyInfo) SpoutsAcked() int64 {
+	var acked int64
+	for _, s := range t.Spouts {
+		acked += s.Acked
+	}
+	return acked
 }
 
 // WindowStats are a topology's totals over one window. Latencies are strings
@@ -502,4 +536,29 @@ type LogMatch struct {
 	AfterString  string `json:"afterString"`
 	MatchString  string `json:"matchString"`
 	LogviewerURL string `json:"logviewerURL"`
+}
+
+// ExecutorStreamStats are one executor's counts per window and stream
+// (Storm's ExecutorStats of getTopologyInfo): Windows maps each of
+// api.Windows to that window's counts.
+type ExecutorStreamStats struct {
+	ID        string                  `json:"id"` // "[start-end]"
+	Component string                  `json:"component"`
+	Spout     bool                    `json:"spout"`
+	Windows   map[string]StreamCounts `json:"windows"`
+}
+
+// StreamCounts are an executor's counters per stream over one window, and
+// its mean latencies (ms) over the window.
+type StreamCounts struct {
+	Emitted     map[string]int64 `json:"emitted"`
+	Transferred map[string]int64 `json:"transferred"`
+	Acked       map[string]int64 `json:"acked"`
+	Failed      map[string]int64 `json:"failed"`
+	Executed    map[string]int64 `json:"executed"`
+	// CompleteLatencyMs (a spout's), ProcessLatencyMs and ExecuteLatencyMs
+	// (a bolt's) are means over the window.
+	CompleteLatencyMs float64 `json:"completeLatencyMs"`
+	ProcessLatencyMs  float64 `json:"processLatencyMs"`
+	ExecuteLatencyMs  float64 `json:"executeLatencyMs"`
 }

@@ -16,10 +16,15 @@ import (
 	"github.com/localstorm/localstorm/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "multilang" {
+		os.Exit(serveMultilang(os.Args[1:])) // a packaged component (storm_package_test.go)
+	}
+	testkit.Main(m)
+}
 
 // buildExamples builds the example binaries in one go invocation.
-func buildExamples(t *testing.T, pkgs ...string) string {
+func buildExamples(t testing.TB, pkgs ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)

@@ -131,17 +131,45 @@ func BenchmarkUpSubmitFirstAck(b *testing.B) {
 
 // BenchmarkUpIdle measures an idle `localstorm up` (no topology): its RSS
 // and its CPU use over idleWindow, after idleSettle for start-up to finish.
-// CPU is utime+stime from /proc/PID/stat, in percent of one core.
+// CPU is utime+stime from /proc/PID/stat, in percent of one core. It runs
+// with nimbus's live history (the default) and without it
+// (localstorm.nimbus.history.secs=0), so the history's cost is measured in
+// the same run.
 func BenchmarkUpIdle(b *testing.B) {
+	bins := buildBinaries(b)
+	b.ResetTimer() // the first benchmark to run builds the binaries
+	b.Run("history=on", func(b *testing.B) { benchUpIdle(b, bins, false) })
+	b.Run("history=off", func(b *testing.B) { benchUpIdle(b, bins, false, "-c", "localstorm.nimbus.history.secs=0") })
+}
+
+// BenchmarkUpIdleTopology is BenchmarkUpIdle with a topology that runs but
+// has nothing to do (the word count after its spout's 10 sentences): its
+// two workers heartbeat, and nimbus samples their history every second.
+// The figures are of the `up` process only (the workers are their own).
+func BenchmarkUpIdleTopology(b *testing.B) {
+	bins := buildBinaries(b)
+	b.ResetTimer() // the first benchmark to run builds the binaries
+	b.Run("history=on", func(b *testing.B) { benchUpIdle(b, bins, true) })
+	b.Run("history=off", func(b *testing.B) { benchUpIdle(b, bins, true, "-c", "localstorm.nimbus.history.secs=0") })
+}
+
+// benchUpIdle measures `up` with args, with an idle word count when topo.
+func benchUpIdle(b *testing.B, bins binaries, topo bool, args ...string) {
 	const (
 		idleSettle = 2 * time.Second
 		idleWindow = 10 * time.Second
 	)
-	bins := buildBinaries(b)
-	b.ResetTimer() // the first benchmark to run builds the binaries
 	var cpu, rss []float64
 	for i := 0; i < b.N; i++ {
-		up := startUp(b, bins, fmt.Sprintf("idle%d", i))
+		name := fmt.Sprintf("idle%d", i)
+		up := startUp(b, bins, name, args...)
+		if topo {
+			out, err := bins.cli(up.env, "submit", bins.firstack, "--cluster", name, "--wait", "-c", "wordcount.sentences.limit=10").CombinedOutput()
+			if err != nil {
+				up.stop(b)
+				b.Fatalf("submit: %v\n%s", err, out)
+			}
+		}
 		time.Sleep(idleSettle)
 		t0, c0 := time.Now(), cpuTicks(b, up.pid)
 		time.Sleep(idleWindow)
@@ -252,14 +280,14 @@ type upProcess struct {
 
 // startUp runs `localstorm up --cluster name` with a state dir of its own
 // and returns once the banner is on stdout.
-func startUp(b *testing.B, bs binaries, name string) *upProcess {
+func startUp(b *testing.B, bs binaries, name string, args ...string) *upProcess {
 	b.Helper()
 	stateDir, err := os.MkdirTemp(bs.dir, "state-")
 	if err != nil {
 		b.Fatal(err)
 	}
 	env := append(os.Environ(), "LOCALSTORM_STATE_DIR="+stateDir)
-	cmd := bs.cli(env, "up", "--cluster", name)
+	cmd := bs.cli(env, append([]string{"up", "--cluster", name}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/supervisor"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/daemons/zookeeper"
+	"github.com/localstorm/localstorm/internal/daemonlog"
 	"github.com/localstorm/localstorm/internal/errlist"
 )
 
@@ -29,8 +30,12 @@ type Cluster struct {
 	opts    Options
 	conf    config.Conf
 	dataDir string
-	tempDir bool
-	lock    *os.File
+	// nimbusLog and supervisorLog are Storm's nimbus.log and
+	// supervisor.log (every supervisor's lines, each with its daemon) in
+	// the daemon log dir that nimbus's logviewer serves.
+	nimbusLog, supervisorLog *daemonlog.File
+	tempDir                  bool
+	lock                     *os.File
 
 	zkServer    *zookeeper.Server  // embedded mode
 	zkContainer ContainerZooKeeper // container mode
@@ -86,6 +91,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	conf := opts.conf()
 	c.conf = conf
+	if err := c.openDaemonLogs(); err != nil {
+		return nil, err
+	}
 
 	step := time.Now()
 	if err := c.startZooKeeper(ctx); err != nil {
@@ -329,7 +337,7 @@ func (c *Cluster) connectState(ctx context.Context, who string) (cluster.StormCl
 		return nil, err
 	}
 	opts.Servers = c.zkServers
-	opts.Logger = c.opts.Logger.With("daemon", who)
+	opts.Logger = c.daemonLogger(who)
 	opts.OnFatal = func(err error) { c.report(fmt.Errorf("%s: %w", who, err)) }
 	st, err := cluster.ConnectStorm(ctx, opts)
 	if err != nil {
@@ -356,7 +364,8 @@ func (c *Cluster) startNimbus(ctx context.Context) error {
 		ThriftAddr: thriftAddr,
 		// The logviewer API serves every supervisor's worker logs.
 		WorkerLogDirs: []string{workercontract.DataDir(c.dataDir).WorkerLogRoots()},
-		Logger:        c.opts.Logger.With("daemon", "nimbus"),
+		DaemonLogDir:  c.daemonLogDir(),
+		Logger:        c.daemonLogger("nimbus"),
 		Faults:        c.faultInjector(),
 	})
 	if err != nil {
@@ -388,7 +397,7 @@ func (c *Cluster) startSupervisor(ctx context.Context, s *supervisorSlot) error 
 		State:          st,
 		Code:           linkingDownloader{distDir: workercontract.DataDir(c.dataDir).Nimbus().NimbusStormdist(), http: api.NewClient(c.APIURL())},
 		Hostname:       "localhost",
-		Logger:         c.opts.Logger.With("daemon", who),
+		Logger:         c.daemonLogger(who),
 		ZooKeeper:      c.zkServers,
 		ZKRoot:         c.root(),
 		LocalstormPath: exe,
@@ -536,6 +545,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 			errs = multierror.Append(errs, c.zkContainer.Close(ctx))
 			c.progress("removed zookeeper container", step)
 		}
+		errs = multierror.Append(errs, c.nimbusLog.Close(), c.supervisorLog.Close())
 		if c.lock != nil {
 			_ = c.lock.Close()
 		}

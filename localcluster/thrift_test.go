@@ -2,10 +2,13 @@ package localcluster_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/localcluster"
 	"github.com/localstorm/localstorm/localcluster/submit"
@@ -70,7 +74,8 @@ func TestThriftPythonClient(t *testing.T) {
 	}
 
 	py := pythonClient{python: python, gen: gen, port: strconv.Itoa(c.ThriftPort())}
-	out := py.run(ctx, t, "pywc")
+	stormdist := workercontract.DataDir(c.DataDir()).Nimbus().NimbusStormdist()
+	out := py.run(ctx, t, "pywc", stormdist)
 	var got struct {
 		Supervisors, Slots int
 		Leader             []int
@@ -87,6 +92,26 @@ func TestThriftPythonClient(t *testing.T) {
 		AfterDeactivate, AfterActivate, AfterRebalance string
 		NotAlive                                       *string
 		AfterKill                                      []string
+		TopologyPage                                   struct {
+			Name                   string
+			Spouts, Bolts, Windows []string
+		}
+		ComponentPage struct {
+			Type, Executors int
+			Windows, Inputs []string
+		}
+		SupervisorPage struct{ Supervisors, WorkerTopologies []string }
+		PageNotAlive   *string
+		ExecutorStats  []string
+		Download       struct {
+			Size   int
+			SHA256 string
+		}
+		LogConfig struct {
+			Target   string
+			Timeout  int
+			HasEpoch bool
+		}
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("python client printed %q: %v", out, err)
@@ -109,8 +134,35 @@ func TestThriftPythonClient(t *testing.T) {
 	check("deactivate, activate, rebalance", got.AfterDeactivate == "INACTIVE" && got.AfterActivate == "ACTIVE" && got.AfterRebalance == "REBALANCING")
 	check("NotAliveException", got.NotAlive != nil && *got.NotAlive == "no-such-topology is not alive")
 	check("kill", len(got.AfterKill) == 0 || slices.Equal(got.AfterKill, []string{"KILLED"}))
+	windows := []string{"10800", "600", "86400", ":all-time"} // Python's sorted order
+	check("getTopologyPageInfo", got.TopologyPage.Name == "pywc" && slices.Equal(got.TopologyPage.Spouts, []string{"words"}) &&
+		slices.Equal(got.TopologyPage.Bolts, []string{"counter", "logger"}) && slices.Equal(got.TopologyPage.Windows, windows))
+	check("getComponentPageInfo", got.ComponentPage.Type == 1 && got.ComponentPage.Executors > 0 &&
+		slices.Equal(got.ComponentPage.Windows, windows) && slices.Equal(got.ComponentPage.Inputs, []string{"words"}))
+	check("getSupervisorPageInfo", len(got.SupervisorPage.Supervisors) == 1 && slices.Equal(got.SupervisorPage.WorkerTopologies, []string{id}))
+	check("NotAliveException of a page", got.PageNotAlive != nil && *got.PageNotAlive == "no-such-id")
+	check("executor stats", slices.Equal(got.ExecutorStats, []string{"__acker", "counter", "logger", "words"}))
+	code := codeSum(t, stormdist, id)
+	check("beginFileDownload/downloadChunk", got.Download.Size > 0 && got.Download.SHA256 == code)
+	check("setLogConfig/getLogConfig", got.LogConfig.Target == "DEBUG" && got.LogConfig.Timeout == 60 && got.LogConfig.HasEpoch)
 
 	pythonSubmit(ctx, t, c, py)
+}
+
+// codeSum is the sha256 of a topology's code in nimbus's stormdist dir
+// (stormcode, or stormcode.tgz for Flux).
+func codeSum(t *testing.T, stormdist, id string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(stormdist, id, "stormcode*"))
+	if len(files) != 1 {
+		t.Fatalf("code files of %s: %v", id, files)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // pythonClient runs testdata/storm_client.py with the generated client.

@@ -2,8 +2,10 @@
 # ui-screenshot.sh: headless-browser check of the web UI against a real cluster.
 # Starts `localstorm up --demo --cluster ui`, serves the UI (nimbus's API URL, or
 # UI_URL if the UI is served elsewhere), takes screenshots of the cluster page and
-# of the demo topology's page with Debian's chromium, and stops the cluster.
-# Not part of `make test` (CI has no chromium). Look at the PNGs afterwards.
+# of the demo topology's page (with its live charts) and of its assignment in
+# the ZooKeeper explorer with Debian's chromium, and stops the cluster.
+# Not part of `make test` (the UI's tests there are daemons/nimbus/ui/browsertest).
+# Look at the PNGs afterwards.
 #
 #   scripts/ui-screenshot.sh [OUT_DIR]      (default: ./ui-screenshots)
 set -euo pipefail
@@ -31,4 +33,5 @@ shot() { timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scroll
 	--virtual-time-budget=4000 --window-size=1280,900 --screenshot="$1" "$2" 2>/dev/null; }
 shot "$out/cluster.png" "$ui/"
 shot "$out/topology.png" "$ui/#/topology/$topo"
-echo "screenshots in $out: cluster.png, topology.png (UI at $ui)"
+shot "$out/zookeeper.png" "$ui/#/zk/assignments/$topo"
+echo "screenshots in $out: cluster.png, topology.png, zookeeper.png (UI at $ui)"

@@ -172,6 +172,13 @@ func (b *bridge) mockProgress(topo string) (done bool, summary string) {
 	return done, strings.Join(parts, "; ")
 }
 
+// failedOf is how many times mocked tuples of spout failed (and were replayed).
+func (b *bridge) failedOf(topo, spout string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failed[topo+"/"+spout]
+}
+
 func (b *bridge) capturedOf(topo string) []capturedTuple {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -164,7 +164,8 @@ func (c *Cluster) submitBuilt(t testing.TB, name string, topo *topology.Topology
 	maps.Copy(all, conf)
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	id, err := submit.Topology(ctx, c.Client(), topo, submit.Options{Name: name, Conf: all, Upload: c.lc.ImportCode})
+	warn := func(msg string) { t.Logf("testkit: submit %s: %s", name, msg) }
+	id, err := submit.Topology(ctx, c.Client(), topo, submit.Options{Name: name, Conf: all, Upload: c.lc.ImportCode, Warn: warn})
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
 	}

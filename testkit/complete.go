@@ -41,7 +41,12 @@ const capturerID = "testkit_capturer"
 // Results are the tuples every component emitted, per stream.
 type Results struct {
 	tuples map[string][]topology.Values // "component/stream"
+	failed map[string]int               // mocked spout → fails replayed
 }
+
+// Failed returns how many times tuples of mocked spout failed (or timed out)
+// and were replayed before the run completed.
+func (r Results) Failed(spout string) int { return r.failed[spout] }
 
 // Tuples returns what component emitted on stream, in arrival order.
 func (r Results) Tuples(component, stream string) []topology.Values {
@@ -102,7 +107,10 @@ func CompleteTopology(t testing.TB, c *Cluster, b *topology.Builder, mocks Mocke
 	if err := c.Client().Kill(ctx, id, 0); err != nil {
 		t.Errorf("testkit: kill %s after completion: %v", name, err)
 	}
-	res := Results{tuples: map[string][]topology.Values{}}
+	res := Results{tuples: map[string][]topology.Values{}, failed: map[string]int{}}
+	for spout := range mocks {
+		res.failed[spout] = c.bridge.failedOf(name, spout)
+	}
 	for _, ct := range c.bridge.capturedOf(name) {
 		key := ct.Component + "/" + ct.Stream
 		res.tuples[key] = append(res.tuples[key], decodeValues(ct.Values))

@@ -45,7 +45,7 @@ func (c *Cluster) WaitTopologyActive(t testing.TB, id string) {
 		if err != nil {
 			return false, err.Error()
 		}
-		alive, total := countExecutors(info)
+		alive, total := info.ExecutorsAlive()
 		return info.Status == "ACTIVE" && total > 0 && alive == total,
 			fmt.Sprintf("status %s, %d of %d executors up", info.Status, alive, total)
 	}, id)
@@ -70,31 +70,7 @@ func (c *Cluster) Acked(id string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var acked int64
-	for _, s := range info.Spouts {
-		acked += s.Acked
-	}
-	return acked, nil
-}
-
-func countExecutors(info *api.TopologyInfo) (alive, total int) {
-	for _, s := range info.Spouts {
-		for _, e := range s.ExecutorStats {
-			total++
-			if e.Alive {
-				alive++
-			}
-		}
-	}
-	for _, b := range info.Bolts {
-		for _, e := range b.ExecutorStats {
-			total++
-			if e.Alive {
-				alive++
-			}
-		}
-	}
-	return alive, total
+	return info.SpoutsAcked(), nil
 }
 
 // StateReport describes the cluster for a failure message: the topology's
@@ -133,7 +109,7 @@ func (c *Cluster) StateReport(topologyID string) string {
 		fmt.Fprintf(&b, "  topology info: %v\n", err)
 		return b.String()
 	}
-	alive, total := countExecutors(info)
+	alive, total := info.ExecutorsAlive()
 	fmt.Fprintf(&b, "  topology %s: status %s, %d of %d executors up %s\n", info.Name, info.Status, alive, total, info.SchedulerInfo)
 	for _, s := range info.Spouts {
 		fmt.Fprintf(&b, "    spout %s: emitted %d acked %d failed %d %s\n", s.SpoutID, s.Emitted, s.Acked, s.Failed, lastError(s.LastError))

@@ -4,6 +4,7 @@ package main
 // export logs, down, and the recipe under examples/ci.
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -24,13 +25,7 @@ import (
 // records and that still run: only processes this test started.
 func (e *env) stopRecorded() {
 	e.t.Cleanup(func() {
-		files, _ := filepath.Glob(filepath.Join(e.state, "*.json"))
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			var r registry.Record
-			if err != nil || json.Unmarshal(b, &r) != nil || !registry.Alive(r.PID, r.PIDStartTicks) {
-				continue
-			}
+		for _, r := range e.running() {
 			e.t.Errorf("cluster %q (pid %d) still runs at the end of the test: stopping it", r.Name, r.PID)
 			_ = procs.Signal(r.PID, syscall.SIGTERM)
 			deadline := time.Now().Add(30 * time.Second)
@@ -40,6 +35,21 @@ func (e *env) stopRecorded() {
 			_ = procs.SignalGroup(r.PID, syscall.SIGKILL)
 		}
 	})
+}
+
+// running are the clusters that this test's state dir records and whose
+// process still runs.
+func (e *env) running() []registry.Record {
+	var alive []registry.Record
+	files, _ := filepath.Glob(filepath.Join(e.state, "*.json"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		var r registry.Record
+		if err == nil && json.Unmarshal(b, &r) == nil && registry.Alive(r.PID, r.PIDStartTicks) {
+			alive = append(alive, r)
+		}
+	}
+	return alive
 }
 
 func TestEndToEndDetach(t *testing.T) {
@@ -96,6 +106,45 @@ func TestEndToEndDetach(t *testing.T) {
 	}
 }
 
+// With --dir, a detached cluster logs in its data dir, not in the state
+// dir; the record names the log, and export finds it there, running and
+// stopped.
+func TestEndToEndDetachLogInDir(t *testing.T) {
+	e := newEnv(t)
+	e.stopRecorded()
+	dir := t.TempDir()
+	var d detachedCluster
+	e.jsonOf(&d, "up", "-d", "--cluster", "indir", "--supervisors", "1", "--dir", dir)
+	want := filepath.Join(dir, detachedLog)
+	if d.LogFile != want {
+		t.Errorf("up -d --dir %s: log file %q, want %q", dir, d.LogFile, want)
+	}
+	if b, err := os.ReadFile(want); err != nil || !strings.Contains(string(b), "starting cluster") {
+		t.Errorf("log in --dir: %v\n%s", err, b)
+	}
+	if _, err := os.Stat(filepath.Join(e.state, "indir.log")); err == nil {
+		t.Errorf("up -d --dir still writes its log in the state dir")
+	}
+	// Another cluster on the same dir is refused, and the log stays whole.
+	before, _ := os.ReadFile(want)
+	if _, errs, code := e.run("up", "-d", "--cluster", "indir2", "--supervisors", "1", "--dir", dir); code == 0 || !strings.Contains(errs, "held by another running cluster") {
+		t.Errorf("a second detached cluster on the same --dir: exit %d, stderr %q", code, errs)
+	}
+	if after, _ := os.ReadFile(want); len(after) < len(before) {
+		t.Errorf("the refused start truncated the running cluster's log (%d bytes, was %d)", len(after), len(before))
+	}
+	running := filepath.Join(t.TempDir(), "running")
+	e.ok("export", "logs", running, "--cluster", "indir")
+	e.ok("down", "--cluster", "indir")
+	stopped := filepath.Join(t.TempDir(), "stopped")
+	e.ok("export", "logs", stopped, "--cluster", "indir", "--dir", dir)
+	for _, out := range []string{running, stopped} {
+		if b, err := os.ReadFile(filepath.Join(out, "cluster.log")); err != nil || !strings.Contains(string(b), "starting cluster") {
+			t.Errorf("export to %s: cluster log %v\n%s", out, err, b)
+		}
+	}
+}
+
 // A detached start that fails exits 1 with the log's last lines, and
 // leaves nothing running.
 func TestEndToEndDetachFailure(t *testing.T) {
@@ -119,42 +168,122 @@ func TestEndToEndDetachFailure(t *testing.T) {
 	}
 }
 
+// recipe runs a CI recipe (argv, a script or a test suite that drives
+// localstorm through $LOCALSTORM) as a CI job would, in a fresh dir, with
+// env added; it is killed, with everything it started, after 4 minutes.
+// Whether it passed or failed, it must leave no cluster running.
+func (e *env) recipe(argv []string, env ...string) (string, int) {
+	e.t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(e.t.Context(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(e.command().Env, append([]string{"LOCALSTORM=" + exe, "PYTHONDONTWRITEBYTECODE=1"}, env...)...)
+	cmd.Dir = e.t.TempDir()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	out, _ := cmd.CombinedOutput()
+	if left := e.running(); len(left) > 0 {
+		e.t.Errorf("%s (exit %d) left clusters running: %+v", strings.Join(argv, " "), cmd.ProcessState.ExitCode(), left)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
+}
+
 // The recipe of examples/ci runs as a CI job would run it: it passes, and
 // when a step fails it exports the logs and stops the cluster.
 func TestCIRecipe(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("the Flux example's components need python3")
+		testutil.MissingTool(t, "the Flux example's components need python3")
 	}
 	e := newEnv(t)
 	e.stopRecorded()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	script, err := filepath.Abs("../../examples/ci/flux-wordcount.sh")
 	if err != nil {
 		t.Fatal(err)
 	}
-	recipe := func(env ...string) (string, int) {
-		cmd := exec.Command("sh", script)
-		cmd.Env = append(e.command().Env, append([]string{"LOCALSTORM=" + exe}, env...)...)
-		cmd.Dir = t.TempDir()
-		out, _ := cmd.CombinedOutput()
-		return string(out), cmd.ProcessState.ExitCode()
-	}
-	if out, code := recipe("CLUSTER=recipe"); code != 0 {
-		t.Fatalf("the recipe failed: exit %d\n%s", code, out)
+	// Installed from a release archive (as docs/ci.md's workflow may), the
+	// archive made of this binary: LOCALSTORM unset, nothing on PATH.
+	archive := releaseArchive(t)
+	out, code := e.recipe([]string{"sh", script}, "CLUSTER=recipe", "LOCALSTORM=", "LOCALSTORM_ARCHIVE="+archive)
+	if code != 0 || !strings.Contains(out, "localstorm ") {
+		t.Fatalf("the recipe, installing from %s, failed: exit %d\n%s", archive, code, out)
 	}
 	artifacts := filepath.Join(t.TempDir(), "artifacts")
-	out, code := recipe("CLUSTER=recipe-fails", "ACKED=1000000000", "WAIT_TIMEOUT=3s", "ARTIFACTS="+artifacts)
+	out, code = e.recipe([]string{"sh", script}, "CLUSTER=recipe-fails", "ACKED=1000000000", "WAIT_TIMEOUT=3s", "ARTIFACTS="+artifacts)
 	if code != 1 {
 		t.Fatalf("a recipe whose wait cannot be met: exit %d, want 1\n%s", code, out)
 	}
-	testutil.Eventually(t, 5*time.Second, "exported worker logs", func() (bool, string) {
-		logs, _ := filepath.Glob(filepath.Join(artifacts, "workers", "supervisor-*", "logs", "flux-wordcount-*", "*", "worker.err.log"))
-		return len(logs) > 0, out
-	})
-	if _, err := os.Stat(filepath.Join(artifacts, "cluster.log")); err != nil {
-		t.Errorf("no cluster log among the artifacts: %v", err)
+	checkExported(t, artifacts, "flux-wordcount")
+}
+
+// releaseArchive is a release archive as scripts/release.sh lays it out
+// (localstorm_VERSION_OS_ARCH/localstorm), of this test binary.
+func releaseArchive(t *testing.T) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
+	stage := t.TempDir()
+	base := filepath.Join(stage, "localstorm_test_linux_amd64")
+	if err := os.Mkdir(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(base, "localstorm"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "localstorm_test_linux_amd64.tar.gz")
+	if err := tarGz(stage, archive); err != nil {
+		t.Fatal(err)
+	}
+	return archive
+}
+
+// checkExported checks that artifacts holds what `export logs` keeps of a
+// cluster that ran the topology called name.
+func checkExported(t *testing.T, artifacts, name string) {
+	t.Helper()
+	for _, f := range []string{"cluster.log", "api/cluster-summary.json"} {
+		if _, err := os.Stat(filepath.Join(artifacts, f)); err != nil {
+			t.Errorf("no %s among the artifacts: %v", f, err)
+		}
+	}
+	if logs, _ := filepath.Glob(filepath.Join(artifacts, "workers", "supervisor-*", "logs", name+"-*", "*", "worker.err.log")); len(logs) == 0 {
+		t.Errorf("no worker log of %s among the artifacts", name)
+	}
+}
+
+// The pytest recipe of examples/ci-pytest, run by Debian's python3-pytest as
+// a CI job runs it: its session fixture starts a detached cluster, submits
+// the Flux topology, waits on acks and the tests read the REST API; it
+// passes and leaves nothing running. With a wait that cannot be met, pytest
+// fails, the logs are exported and, again, nothing is left running.
+func TestCIPytest(t *testing.T) {
+	const python = "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import pytest").Run(); err != nil {
+		testutil.MissingTool(t, "Debian's python3-pytest (%s -m pytest): %v", python, err)
+	}
+	e := newEnv(t)
+	e.stopRecorded()
+	suite, err := filepath.Abs("../../examples/ci-pytest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pytest := []string{python, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--basetemp", filepath.Join(t.TempDir(), "pytest"), suite}
+	out, code := e.recipe(pytest, "CLUSTER=pytest")
+	if code != 0 || !strings.Contains(out, "5 passed") {
+		t.Fatalf("the pytest recipe failed: exit %d\n%s", code, out)
+	}
+	artifacts := filepath.Join(t.TempDir(), "artifacts")
+	out, code = e.recipe(pytest, "CLUSTER=pytest-fails", "ACKED=1000000000", "WAIT_TIMEOUT=3s", "ARTIFACTS="+artifacts)
+	if code != 1 || !strings.Contains(out, "not reached within") {
+		t.Fatalf("a pytest session whose wait cannot be met: exit %d, want 1 and the wait's message\n%s", code, out)
+	}
+	checkExported(t, artifacts, "ci-pytest-words")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/localstorm/localstorm/daemons/zookeeper"
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/cli"
+	"github.com/localstorm/localstorm/internal/daemonlog"
 	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/topology"
 )
@@ -67,12 +68,11 @@ func runZooKeeper(ctx context.Context, s cli.Streams, g *globals, args []string)
 	return zookeeper.RunStandalone(ctx, opts, logger)
 }
 
-// daemonConf loads storm.yaml and -c overrides on top of Storm's defaults.
-func daemonConf(stormYAML string, overrides []string, zk string) (config.Conf, []string, error) {
-	conf, err := config.Load(stormYAML, overrides)
-	if err != nil {
-		return nil, nil, err
-	}
+// daemonConf is a standalone daemon's configuration: Storm's defaults, the
+// storm.yaml and -c overrides (sc), then the flags: --zookeeper for
+// storm.zookeeper.servers and an explicit --dir for storm.local.dir.
+func daemonConf(sc stormConf, zk, dir string) (config.Conf, []string, error) {
+	conf := config.Defaults().Merge(sc.Conf)
 	var servers []string
 	if zk != "" {
 		for _, s := range strings.Split(zk, ",") {
@@ -81,6 +81,9 @@ func daemonConf(stormYAML string, overrides []string, zk string) (config.Conf, [
 			}
 		}
 		conf[config.StormZookeeperServers] = hostsAny(servers)
+	}
+	if dir != "" {
+		conf[config.StormLocalDir] = dir
 	}
 	if err := config.Validate(conf); err != nil {
 		return nil, nil, err
@@ -114,38 +117,71 @@ func connect(ctx context.Context, conf config.Conf, logger *slog.Logger, fatal f
 }
 
 // daemonFlags are the flags nimbus and supervisor share: where ZooKeeper is,
-// the local dir, and the configuration.
+// the local dir, and the configuration (Storm's --config and -c).
 type daemonFlags struct {
 	zk, dir, stormYAML *string
-	overrides          *[]string
+	conf               *stormConfFlags
 }
 
 func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
-	return &daemonFlags{
+	d := &daemonFlags{
 		zk:        fs.String("zookeeper", "", "ZooKeeper servers (default: storm.zookeeper.servers)"),
-		dir:       fs.String("dir", "storm-local", "local dir (storm.local.dir)"),
+		dir:       fs.String("dir", "", "local dir (default: storm.local.dir, from the storm.yaml or -c; Storm's default storm-local)"),
 		stormYAML: fs.String("storm-yaml", "", "a storm.yaml to load"),
-		overrides: fs.StringArrayP("config", "c", nil, "config override key=value; repeatable"),
+		conf:      addStormConfFlags(fs),
 	}
+	_ = fs.MarkDeprecated("storm-yaml", "use --config FILE, as Storm's storm command")
+	return d
 }
 
 // daemonSetup is what a standalone daemon starts from.
 type daemonSetup struct {
-	conf    config.Conf
-	servers []string
-	logger  *slog.Logger
-	fatal   chan error // the cluster state's fatal errors
-	state   cluster.StormClusterState
+	conf     config.Conf
+	localDir string // storm.local.dir: --dir, else the configuration's
+	servers  []string
+	logger   *slog.Logger
+	fatal    chan error // the cluster state's fatal errors
+	state    cluster.StormClusterState
+	// logFile is the daemon's Storm log file (nimbus.log, supervisor.log)
+	// in storm.log.dir, else {storm.local.dir}/logs; logger writes it too.
+	logFile *daemonlog.File
 }
 
-// setup loads the configuration and connects to ZooKeeper; the caller
-// disconnects the state.
-func (d *daemonFlags) setup(ctx context.Context, s cli.Streams) (*daemonSetup, error) {
-	conf, servers, err := daemonConf(*d.stormYAML, *d.overrides, *d.zk)
+// close disconnects the state and closes the log file.
+func (ds *daemonSetup) close() {
+	_ = ds.state.Disconnect()
+	_ = ds.logFile.Close()
+}
+
+// config is the daemon's configuration (daemonConf) and ZooKeeper servers,
+// and what it was read from.
+func (d *daemonFlags) config() (config.Conf, []string, stormConf, error) {
+	if *d.stormYAML != "" && *d.conf.file == "" {
+		*d.conf.file = *d.stormYAML
+	}
+	sc, err := d.conf.load()
+	if err != nil {
+		return nil, nil, sc, err
+	}
+	conf, servers, err := daemonConf(sc, *d.zk, *d.dir)
+	return conf, servers, sc, err
+}
+
+// setup loads the configuration, opens the daemon's log file logName and
+// connects to ZooKeeper; the caller closes the setup.
+func (d *daemonFlags) setup(ctx context.Context, s cli.Streams, logName string) (*daemonSetup, error) {
+	conf, servers, sc, err := d.config()
 	if err != nil {
 		return nil, err
 	}
-	ds := &daemonSetup{conf: conf, servers: servers, logger: stderrLogger(s, slog.LevelInfo), fatal: make(chan error, 1)}
+	localDir, _ := conf.String(config.StormLocalDir)
+	logFile, err := daemonlog.Open(daemonlog.Dir(conf, workercontract.LocalDir(localDir).LogsRoot()), logName)
+	if err != nil {
+		return nil, err
+	}
+	ds := &daemonSetup{conf: conf, localDir: localDir, servers: servers, logger: logFile.Tee(stderrLogger(s, slog.LevelInfo)), fatal: make(chan error, 1), logFile: logFile}
+	ds.logger.Info(sc.readFrom(), "storm.local.dir", ds.localDir)
+	sc.warnNotUsed(s.Err)
 	ds.state, err = connect(ctx, conf, ds.logger, func(err error) {
 		select {
 		case ds.fatal <- err:
@@ -153,6 +189,7 @@ func (d *daemonFlags) setup(ctx context.Context, s cli.Streams) (*daemonSetup, e
 		}
 	})
 	if err != nil {
+		_ = logFile.Close()
 		return nil, err
 	}
 	return ds, nil
@@ -162,20 +199,27 @@ func (d *daemonFlags) setup(ctx context.Context, s cli.Streams) (*daemonSetup, e
 func runNimbus(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "nimbus", "--zookeeper HOST:PORT[,...] [--dir D] [--api-addr A] [--api-host NAME]... [-c key=value]...")
 	df := addDaemonFlags(fs)
-	apiAddr := fs.String("api-addr", "127.0.0.1:8080", "address of the HTTP API")
+	apiAddr := fs.String("api-addr", "", "address of the HTTP API, Storm UI's (default: 127.0.0.1:ui.port, Storm's default 8080)")
 	apiHosts := addAPIHostFlag(fs)
 	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
 	}
+	if *apiAddr == "" {
+		conf, _, _, err := df.config()
+		if err != nil {
+			return initFailed(err)
+		}
+		*apiAddr = uiAddr(conf)
+	}
 	if err := checkListen("api-addr", *apiAddr); err != nil {
 		return err
 	}
-	ds, err := df.setup(ctx, s)
+	ds, err := df.setup(ctx, s, daemonlog.NimbusFile)
 	if err != nil {
 		return initFailed(err)
 	}
-	defer ds.state.Disconnect()
-	n, err := nimbus.Start(ctx, nimbus.Options{Conf: ds.conf, LocalDir: *df.dir, State: ds.state, APIAddr: *apiAddr, APIHosts: *apiHosts, ThriftAddr: standaloneThriftAddr(ds.conf), Logger: ds.logger})
+	defer ds.close()
+	n, err := nimbus.Start(ctx, nimbus.Options{Conf: ds.conf, LocalDir: ds.localDir, State: ds.state, APIAddr: *apiAddr, APIHosts: *apiHosts, ThriftAddr: standaloneThriftAddr(ds.conf), Logger: ds.logger})
 	if err != nil {
 		return initFailed(err)
 	}
@@ -193,11 +237,11 @@ func runSupervisor(ctx context.Context, s cli.Streams, g *globals, args []string
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	ds, err := df.setup(ctx, s)
+	ds, err := df.setup(ctx, s, daemonlog.SupervisorFile)
 	if err != nil {
 		return initFailed(err)
 	}
-	defer ds.state.Disconnect()
+	defer ds.close()
 	host := *hostname
 	if host == "" {
 		host, _ = os.Hostname()
@@ -205,7 +249,7 @@ func runSupervisor(ctx context.Context, s cli.Streams, g *globals, args []string
 	root, _ := ds.conf.String(config.StormZookeeperRoot)
 	exe, _ := os.Executable()
 	sup, err := supervisor.Start(ctx, supervisor.Options{
-		Conf: ds.conf, LocalDir: *df.dir, State: ds.state, Code: api.NewClient(strings.TrimRight(*nimbusURL, "/")),
+		Conf: ds.conf, LocalDir: ds.localDir, State: ds.state, Code: api.NewClient(strings.TrimRight(*nimbusURL, "/")),
 		Hostname: host, Logger: ds.logger, ZooKeeper: ds.servers, ZKRoot: root, LocalstormPath: exe,
 	})
 	if err != nil {
@@ -261,7 +305,7 @@ func runWorker(ctx context.Context, s cli.Streams, g *globals, args []string) er
 		return err
 	}
 	opts.Topology = topo
-	opts.Logger = stderrLogger(s, slog.LevelInfo)
+	worker.UseProcessLogger(&opts, s.Err)
 	opts.Ready = s.Out
 	return worker.Run(ctx, opts)
 }

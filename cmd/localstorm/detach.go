@@ -8,28 +8,63 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/localstorm/localstorm/internal/cli"
+	"github.com/localstorm/localstorm/localcluster"
 	"github.com/localstorm/localstorm/localcluster/registry"
 	"github.com/localstorm/localstorm/procs"
 )
 
 // detachedEnv marks the `up` that `up --detach` re-executes: that one runs
-// in the foreground of its own session, its output in its log file.
+// in the foreground of its own session, its output in its log file, whose
+// path is the variable's value.
 const detachedEnv = "LOCALSTORM_DETACHED"
 
-// isDetachedChild tells the re-executed `up` that it is the detached one (and
-// forgets it, so that nothing it starts inherits the mark).
-func isDetachedChild() bool {
-	if os.Getenv(detachedEnv) == "" {
-		return false
+// detachedLog is the name of a detached cluster's log in its --dir.
+const detachedLog = "localstorm.log"
+
+// detachedChild tells the re-executed `up` that it is the detached one, and
+// the path of its log (and forgets it, so that nothing it starts inherits
+// the mark).
+func detachedChild() (logPath string, ok bool) {
+	logPath = os.Getenv(detachedEnv)
+	if logPath == "" {
+		return "", false
 	}
 	os.Unsetenv(detachedEnv)
-	return true
+	return logPath, true
+}
+
+// detachedLogPath is where a detached cluster logs: in its data dir when
+// --dir gives one (the log stays with the state it describes), else in the
+// state dir, by the cluster's name.
+func detachedLogPath(name, dataDir string) (string, error) {
+	if dataDir == "" {
+		if err := os.MkdirAll(registry.StateDir(), 0o700); err != nil {
+			return "", fmt.Errorf("detach: create state dir: %w", err)
+		}
+		return registry.LogPath(name), nil
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", fmt.Errorf("detach: create --dir %s: %w", dataDir, err)
+	}
+	// A cluster running on the dir keeps its log: this one is refused
+	// before it truncates it.
+	lock, err := localcluster.LockDataDir(dataDir)
+	if err != nil {
+		return "", err
+	}
+	lock.Close()
+	abs, err := filepath.Abs(filepath.Join(dataDir, detachedLog))
+	if err != nil {
+		return "", fmt.Errorf("detach: %w", err)
+	}
+	return abs, nil
 }
 
 // detachedCluster is what `up --detach -o json` prints: how to reach the
@@ -54,15 +89,16 @@ type detachedCluster struct {
 // lifeline of this process (procs.Launch's), which would kill it when this
 // command exits. If it exits, or is not up within timeout, it is stopped
 // (its workers die with it) and the error carries its log's last lines.
-func upDetached(ctx context.Context, s cli.Streams, g *globals, args []string, timeout time.Duration) error {
+// The log is in dataDir when one is given, else in the state dir.
+func upDetached(ctx context.Context, s cli.Streams, g *globals, args []string, dataDir string, timeout time.Duration) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("detach: find this program: %w", err)
 	}
-	if err := os.MkdirAll(registry.StateDir(), 0o700); err != nil {
-		return fmt.Errorf("detach: create state dir: %w", err)
+	logPath, err := detachedLogPath(g.cluster, dataDir)
+	if err != nil {
+		return err
 	}
-	logPath := registry.LogPath(g.cluster)
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("detach: open log file: %w", err)
@@ -75,7 +111,7 @@ func upDetached(ctx context.Context, s cli.Streams, g *globals, args []string, t
 	defer devNull.Close()
 
 	cmd := exec.Command(exe, append([]string{"up"}, args...)...)
-	cmd.Env = append(withoutEnv(os.Environ(), procs.LifelineEnv), detachedEnv+"=1")
+	cmd.Env = append(withoutEnv(os.Environ(), procs.LifelineEnv), detachedEnv+"="+logPath)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, logFile, logFile
 	cmd.SysProcAttr = sessionAttr()
 	if err := cmd.Start(); err != nil {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/localstate"
 	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/internal/version"
 	"github.com/localstorm/localstorm/topology"
@@ -585,13 +586,19 @@ func TestEndToEndStandaloneDaemons(t *testing.T) {
 		c.Close()
 		return true, ""
 	})
-	fast := []string{"-c", "nimbus.monitor.freq.secs=0.2", "-c", "supervisor.monitor.frequency.secs=0.2",
-		"-c", "supervisor.heartbeat.frequency.secs=0.2", "-c", "task.heartbeat.frequency.secs=0.2"}
-	e.background("nimbus serving", append([]string{"nimbus", "--zookeeper", zk, "--dir", t.TempDir(),
-		"--api-addr", fmt.Sprintf("127.0.0.1:%d", apiPort)}, fast...)...)
+	// The configuration comes as Storm's daemons read it: a storm.yaml
+	// (nimbus's named by storm.conf.file, the supervisor's by --config),
+	// whose storm.local.dir is the local dir and ui.port nimbus's API's
+	// port, with -c on top.
+	fast := "nimbus.monitor.freq.secs: 0.2\nsupervisor.monitor.frequency.secs: 0.2\n" +
+		"supervisor.heartbeat.frequency.secs: 0.2\ntask.heartbeat.frequency.secs: 0.2\n"
+	nimbusDir, supDir := t.TempDir(), t.TempDir()
+	nimbusYAML := writeFile(t, filepath.Join(t.TempDir(), "nimbus.yaml"), fast+"storm.local.dir: "+nimbusDir+"\nui.port: "+strconv.Itoa(apiPort)+"\n")
+	supYAML := writeFile(t, filepath.Join(t.TempDir(), "supervisor.yaml"), fast+"storm.local.dir: "+supDir+"\nsupervisor.slots.ports: [1]\n")
+	e.background("nimbus serving", "nimbus", "--zookeeper", zk, "-c", "storm.conf.file="+nimbusYAML) // its API on ui.port
 	slots := fmt.Sprintf("supervisor.slots.ports=[%d,%d]", freePort(t), freePort(t))
-	e.background("running", append([]string{"supervisor", "--zookeeper", zk, "--nimbus", apiURL,
-		"--dir", t.TempDir(), "--hostname", "localhost", "-c", slots}, fast...)...)
+	e.background("running", "supervisor", "--zookeeper", zk, "--nimbus", apiURL,
+		"--config", supYAML, "--hostname", "localhost", "-c", slots)
 
 	var sum api.ClusterSummary
 	testutil.Eventually(t, 30*time.Second, "the supervisor registers with nimbus", func() (bool, string) {
@@ -606,5 +613,25 @@ func TestEndToEndStandaloneDaemons(t *testing.T) {
 		_, acked, _ := spoutTotals(&info)
 		return acked > 0, fmt.Sprintf("acked %d, status %s", acked, info.Status)
 	})
+	// Each daemon's local dir is its storm.local.dir, in Storm's shape.
+	if _, err := os.Stat(filepath.Join(nimbusDir, "nimbus", "stormdist", info.ID)); err != nil {
+		t.Errorf("nimbus's code is not under its storm.local.dir: %v", err)
+	}
+	sups, err := api.NewClient(apiURL).SupervisorSummary(t.Context())
+	if err != nil || len(sups.Supervisors) != 1 {
+		t.Fatalf("supervisor summary: %v %+v", err, sups)
+	}
+	var id string
+	if ls, err := localstate.Open(filepath.Join(supDir, "supervisor", "isupervisor")); err != nil {
+		t.Error(err)
+	} else if _, err := ls.Get("supervisor-id", &id); err != nil || id != sups.Supervisors[0].ID {
+		t.Errorf("isupervisor under storm.local.dir holds id %q (%v); the supervisor is %s", id, err, sups.Supervisors[0].ID)
+	}
 	e.ok("kill", "flux-wordcount", "--api", apiURL, "-w", "0")
+	// Each daemon writes Storm's log file into its local dir's logs.
+	for path, who := range map[string]string{filepath.Join(nimbusDir, "logs", "nimbus.log"): "nimbus serving", filepath.Join(supDir, "logs", "supervisor.log"): "supervisor"} {
+		if b, err := os.ReadFile(path); err != nil || !strings.Contains(string(b), "level=INFO") {
+			t.Errorf("%s (%s): %v\n%s", path, who, err, b)
+		}
+	}
 }

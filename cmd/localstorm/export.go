@@ -65,7 +65,7 @@ func runExport(ctx context.Context, s cli.Streams, g *globals, args []string) er
 		x.dataDir = x.rec.DataDir
 	}
 	if x.client == nil && x.dataDir == "" {
-		if _, err := os.Stat(registry.LogPath(g.cluster)); err != nil {
+		if _, err := os.Stat(x.clusterLog(g.cluster)); err != nil {
 			return fmt.Errorf("%w; to export a stopped cluster's logs give its data dir with --dir", x.findErr)
 		}
 	}
@@ -112,8 +112,10 @@ func (x *exporter) export(ctx context.Context, name, out string) (int, []error) 
 			problems = append(problems, fmt.Errorf("%s: %w", what, err))
 		}
 	}
-	if _, err := os.Stat(registry.LogPath(name)); err == nil {
-		add("cluster log", x.copyFile(registry.LogPath(name), filepath.Join(out, "cluster.log")))
+	if log := x.clusterLog(name); log != "" {
+		if _, err := os.Stat(log); err == nil {
+			add("cluster log", x.copyFile(log, filepath.Join(out, "cluster.log")))
+		}
 	}
 	if x.rec != nil {
 		add("cluster record", x.writeJSON(filepath.Join(out, "cluster.json"), x.rec))
@@ -128,6 +130,25 @@ func (x *exporter) export(ctx context.Context, name, out string) (int, []error) 
 		add("ZooKeeper dump", x.zkDump(ctx, filepath.Join(out, "zookeeper.txt")))
 	}
 	return x.files, problems
+}
+
+// clusterLog is the log of the detached cluster called name: the one its
+// record names, else the one in the data dir, else the one in the state dir.
+func (x *exporter) clusterLog(name string) string {
+	if x.rec != nil && x.rec.LogFile != "" {
+		return x.rec.LogFile
+	}
+	if x.dataDir != "" {
+		if p := filepath.Join(x.dataDir, detachedLog); fileExists(p) {
+			return p
+		}
+	}
+	return registry.LogPath(name)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // copyWorkerLogs copies every supervisor's logs dir (worker logs by

@@ -38,7 +38,7 @@ func printOut(s cli.Streams, g *globals, v any, text func(w io.Writer)) error {
 }
 
 func runSubmit(ctx context.Context, s cli.Streams, g *globals, args []string) error {
-	fs := newFlags(s, "submit", "PATH [flags]   (PATH: a topology binary or a Flux .yaml)")
+	fs := newFlags(s, "submit", "PATH [flags]   (PATH: a topology binary, a Flux .yaml, or a .jar of BIN storm-package)")
 	g.register(fs)
 	name := fs.String("topology-name", "", "topology name (default: the topology's own)")
 	overrides := fs.StringArrayP("config", "c", nil, "topology config key=value (YAML value); repeatable")
@@ -64,7 +64,8 @@ func runSubmit(ctx context.Context, s cli.Streams, g *globals, args []string) er
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	id, err := submit.Path(ctx, c, fs.Arg(0), submit.Options{Name: *name, Conf: conf, Wait: *wait, Inactive: *inactive})
+	warn := func(msg string) { fmt.Fprintln(s.Err, "warning:", msg) }
+	id, err := submit.Path(ctx, c, fs.Arg(0), submit.Options{Name: *name, Conf: conf, Wait: *wait, Inactive: *inactive, Warn: warn})
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ var program = &cli.Program{
 	Commands: map[string]cli.Command{
 		"up":         command("boot a local cluster and block until Ctrl-C", supervising(runUp)),
 		"down":       command("stop a running cluster", runDown),
-		"submit":     command("submit a topology binary or a Flux YAML file", runSubmit),
+		"submit":     command("submit a topology binary, a Flux YAML file or a storm-package jar", runSubmit),
 		"list":       command("list topologies", runList),
 		"kill":       command("kill a topology", runKill),
 		"activate":   command("activate a topology", runActivate),
@@ -45,8 +45,10 @@ var program = &cli.Program{
 		"remoteconfvalue": command("a key of the running nimbus's configuration", runRemoteConfValue),
 		"heartbeats":      command("list or get worker heartbeats in ZooKeeper", runHeartbeats),
 		"kill_workers":    command("kill every worker process of the cluster (supervisors relaunch them)", runKillWorkers),
+		"set_log_level":   command("set or reset log levels of a topology's workers, as Storm's set_log_level", runSetLogLevel),
 		"export":          command("export the logs, topology documents and ZooKeeper dump of a cluster (for CI artifacts)", runExport),
 		"wait":            command("wait until a cluster or topology reaches a state (for scripts)", runWait),
+		"zk":              command("read the cluster's ZooKeeper tree: zk ls|get PATH, Storm's records decoded", runZK),
 	},
 }
 

@@ -44,15 +44,20 @@ func stormFlagNames(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 }
 
 // registerTopologyConf adds Storm's `rebalance -t/--topology-conf` and
-// returns the check to run after parsing: localstorm does not change a
-// topology's configuration on rebalance, so a non-empty value is refused.
+// `-r/--resources` and returns the check to run after parsing: localstorm
+// does not change a topology's configuration on rebalance, nor schedules by
+// resources, so a non-empty value is refused.
 func registerTopologyConf(fs *pflag.FlagSet) func() error {
 	conf := fs.StringP("topology-conf", "t", "", "Storm's topology conf change (JSON); not supported: refused when given")
+	resources := fs.StringP("resources", "r", "", "Storm's resource overrides (JSON); not supported: refused when given")
 	return func() error {
-		if strings.TrimSpace(*conf) == "" {
-			return nil
+		if strings.TrimSpace(*conf) != "" {
+			return errors.New("rebalance --topology-conf: localstorm does not change a topology's configuration on rebalance; kill and resubmit it with -c key=value")
 		}
-		return errors.New("rebalance --topology-conf: localstorm does not change a topology's configuration on rebalance; kill and resubmit it with -c key=value")
+		if strings.TrimSpace(*resources) != "" {
+			return errors.New("rebalance --resources: localstorm does not schedule by resources; change parallelism with -e COMPONENT=N and workers with -n N")
+		}
+		return nil
 	}
 }
 
@@ -332,62 +337,24 @@ func javaString(v any) string {
 	}
 }
 
-// stormConfFileKey names the storm.yaml to read, as Storm's system property
-// of that name does; here given as -c storm.conf.file=PATH.
-const stormConfFileKey = "storm.conf.file"
-
-// stormYAMLPath finds the storm.yaml Storm's client would read: --config
-// FILE, else storm.conf.file, else ~/.storm/storm.yaml when it exists ("" =
-// none). A file named explicitly must exist.
-func stormYAMLPath(flagPath string, overrides config.Conf) (string, error) {
-	if flagPath != "" {
-		return flagPath, nil
-	}
-	if v, ok := overrides[stormConfFileKey]; ok && v != nil {
-		p, ok := v.(string)
-		if !ok || p == "" {
-			return "", cli.Usagef("-c %s: give a file path", stormConfFileKey)
-		}
-		return p, nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", nil
-	}
-	p := filepath.Join(home, ".storm", "storm.yaml")
-	if _, err := os.Stat(p); err != nil {
-		return "", nil
-	}
-	return p, nil
-}
-
 // runLocalConfValue is Storm's `localconfvalue KEY`: the value Storm's
 // defaults, the storm.yaml (see stormYAMLPath) and -c overrides give KEY,
 // printed as "KEY: VALUE".
 func runLocalConfValue(ctx context.Context, s cli.Streams, g *globals, args []string) error {
 	fs := newFlags(s, "localconfvalue", "KEY [--config FILE] [-c key=value]...")
 	g.registerOutput(fs)
-	file := fs.String("config", "", "the storm.yaml to read (default: -c storm.conf.file=PATH, else ~/.storm/storm.yaml)")
-	opts := fs.StringArrayP("storm-config-opts", "c", nil, "config override key=value (YAML value); repeatable")
+	cf := addStormConfFlags(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return cli.Usagef("localconfvalue needs exactly one KEY")
 	}
-	over, err := cli.Overrides(*opts)
+	sc, err := cf.load()
 	if err != nil {
 		return err
 	}
-	path, err := stormYAMLPath(*file, over)
-	if err != nil {
-		return err
-	}
-	conf, err := config.Load(path, nil)
-	if err != nil {
-		return err
-	}
-	conf = conf.Merge(over)
+	conf := config.Defaults().Merge(sc.Conf)
 	return printConfValue(s, g, fs.Arg(0), conf)
 }
 

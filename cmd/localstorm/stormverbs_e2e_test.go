@@ -17,7 +17,7 @@ import (
 // kill --wait-time-secs, each printing what Storm's prints.
 func TestEndToEndStormVerbs(t *testing.T) {
 	e := newEnv(t)
-	upProc := e.up("--cluster", "verbs", "--supervisors", "2", "--slots", "2", "--demo")
+	upProc := e.up("--cluster", "verbs", "--supervisors", "2", "--slots", "2", "--demo", "-c", "worker.log.level.reset.poll.secs=1")
 	cl := []string{"--cluster", "verbs"}
 	run := func(args ...string) string { t.Helper(); return e.ok(append(args, cl...)...) }
 
@@ -84,6 +84,28 @@ func TestEndToEndStormVerbs(t *testing.T) {
 	}
 	if out := run("heartbeats", "get", "/workerbeats/nosuch"); out != "No Heartbeats found\n" {
 		t.Errorf("heartbeats get of nothing: %q", out)
+	}
+
+	// set_log_level: every worker applies the levels, and ROOT's returns
+	// to its original level when its timeout has passed.
+	if out := run("set_log_level", "wordcount", "-l", "ROOT=debug:2", "-l", "split=ERROR"); !strings.Contains(out, "ROOT\tDEBUG\ttimeout 2s\n") || !strings.Contains(out, "split\tERROR\ttimeout 0s\n") {
+		t.Errorf("set_log_level: %q", out)
+	}
+	testutil.Eventually(t, 30*time.Second, "both workers apply the log config and reset ROOT after 2 s", func() (bool, string) {
+		out := run("logs", "wordcount")
+		applied, reset := 0, 0
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, `msg="log config applied"`) && strings.Contains(l, `loggers="[ROOT=DEBUG split=ERROR]"`) {
+				applied++
+			}
+			if strings.Contains(l, `msg="log level timeout passed: level reset"`) && strings.HasSuffix(l, "logger=ROOT") {
+				reset++
+			}
+		}
+		return applied == 2 && reset == 2, fmt.Sprintf("applied by %d, reset by %d workers", applied, reset)
+	})
+	if out := run("set_log_level", "wordcount", "-r", "split"); strings.Contains(out, "split") {
+		t.Errorf("set_log_level -r split: %q", out)
 	}
 
 	// kill_workers kills every worker; the supervisors relaunch them.

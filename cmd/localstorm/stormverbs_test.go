@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,10 +47,18 @@ func TestStormVerbsArguments(t *testing.T) {
 		{[]string{"kill_workers", "--api", "http://127.0.0.1:1"}, 2, "use --cluster NAME, not --api"},
 		{[]string{"rebalance", "wc", "-t", `{"topology.debug": true}`}, 1, "does not change a topology's configuration"},
 		{[]string{"rebalance", "wc", "--executor", "split"}, 2, "COMPONENT=N"},
+		{[]string{"rebalance", "wc", "-r", `{"split": {"memory.mb": 256}}`}, 1, "does not schedule by resources"},
+		{[]string{"rebalance", "wc", "--resources", `{}`}, 1, "does not schedule by resources"},
 		// Storm's long flags parse: the command gets as far as the cluster.
 		{[]string{"rebalance", "wc", "--executor", "split=3", "--wait-time-secs", "0", "--topology-conf", "", "--cluster", "nothere"}, 1, "no running cluster"},
 		{[]string{"kill", "wc", "--wait-time-secs", "0", "--cluster", "nothere"}, 1, "no running cluster"},
 		{[]string{"get-errors", "wc", "--cluster", "nothere"}, 1, "no running cluster"},
+		{[]string{"set_log_level", "wc"}, 2, "give -l LOGGER=LEVEL[:TIMEOUT] or -r LOGGER"},
+		{[]string{"set_log_level", "wc", "-l", "ROOT"}, 2, "expected LOGGER=LEVEL[:TIMEOUT-SECS]"},
+		{[]string{"set_log_level", "wc", "-l", "ROOT=LOUD"}, 2, `level "LOUD"`},
+		{[]string{"set_log_level", "wc", "-l", "ROOT=DEBUG:soon"}, 2, `timeout "soon"`},
+		{[]string{"set_log_level", "-l", "ROOT=DEBUG"}, 2, "set_log_level needs exactly one topology NAME"},
+		{[]string{"set_log_level", "wc", "-l", "ROOT=debug:30", "-r", "count", "--cluster", "nothere"}, 1, "no running cluster"},
 	} {
 		_, stderr, code := runInProcess(t, tc.args...)
 		if code != tc.code || !strings.HasPrefix(stderr, "error: ") || !strings.Contains(stderr, tc.want) {
@@ -63,19 +70,29 @@ func TestStormVerbsArguments(t *testing.T) {
 // localconfvalue reads storm.yaml as Storm's client does: --config FILE,
 // else storm.conf.file, else ~/.storm/storm.yaml, over Storm's defaults,
 // with -c on top; it prints "KEY: VALUE" as storm.py does.
+// set_log_level's flags become Storm UI's logconfig body: a level (upper
+// case) with its timeout, or a removal (no target level).
+func TestParseLogLevelFlags(t *testing.T) {
+	req, err := parseLogLevelFlags([]string{"ROOT=debug:30", "count=WARN"}, []string{"split"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, count, split := req.NamedLoggerLevels["ROOT"], req.NamedLoggerLevels["count"], req.NamedLoggerLevels["split"]
+	if root.TargetLevel == nil || *root.TargetLevel != "DEBUG" || root.Timeout != 30 {
+		t.Errorf("ROOT %+v", root)
+	}
+	if count.TargetLevel == nil || *count.TargetLevel != "WARN" || count.Timeout != 0 {
+		t.Errorf("count %+v", count)
+	}
+	if _, ok := req.NamedLoggerLevels["split"]; !ok || split.TargetLevel != nil {
+		t.Errorf("split %+v, want a removal", split)
+	}
+}
+
 func TestLocalConfValue(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
-	write := func(path, text string) string {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(path, text string) string { return writeFile(t, path, text) }
 	dir := t.TempDir()
 	flagFile := write(filepath.Join(dir, "flag.yaml"), "nimbus.seeds: [\"flag\"]\n")
 	propFile := write(filepath.Join(dir, "prop.yaml"), "nimbus.seeds: [\"prop\"]\n")

@@ -38,3 +38,13 @@ func standaloneThriftAddr(conf config.Conf) string {
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 }
+
+// uiAddr is where a nimbus serves its HTTP API, which is Storm UI's REST
+// API and web UI: 127.0.0.1:ui.port (Storm's default 8080).
+func uiAddr(conf config.Conf) string {
+	p, err := conf.Int(config.UIPort)
+	if err != nil || p == 0 {
+		p = 8080
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+}

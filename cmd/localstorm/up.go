@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/cli"
 	"github.com/localstorm/localstorm/internal/errlist"
@@ -32,20 +33,21 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	supervisors := fs.Int("supervisors", 3, "number of supervisors")
 	slots := fs.Int("slots", 4, "worker slots per supervisor")
 	zk := fs.String("zookeeper", "embedded", "embedded, container[=IMAGE] or HOST:PORT[,HOST:PORT...]")
-	dir := fs.String("dir", "", "data dir (kept across runs); default: a temporary dir removed on exit")
-	apiAddr := fs.String("api-addr", "127.0.0.1:0", "address of nimbus's HTTP API")
+	dir := fs.String("dir", "", "data dir (kept across runs); default: storm.local.dir when the storm.yaml or -c sets it, else a temporary dir removed on exit")
+	apiAddr := fs.String("api-addr", "127.0.0.1:0", "address of nimbus's HTTP API (Storm UI's REST API and web UI); default: 127.0.0.1:ui.port when the storm.yaml or -c sets it, else a free port")
 	apiHosts := addAPIHostFlag(fs)
 	fresh := fs.Bool("fresh", false, "with --dir: start empty, discarding the previous state")
-	overrides := fs.StringArrayP("config", "c", nil, "storm config override key=value (value parsed as YAML); repeatable")
+	stormFlags := addStormConfFlags(fs)
 	demo := fs.Bool("demo", false, "also submit the word-count example topology")
 	verbose := fs.BoolP("verbose", "v", false, "log the daemons on stderr")
-	detach := fs.BoolP("detach", "d", false, "run the cluster in the background (its log in the state dir); return once it is usable")
+	detach := fs.BoolP("detach", "d", false, "run the cluster in the background (its log in --dir, or else in the state dir); return once it is usable")
 	waitTimeout := fs.Duration("wait-timeout", 2*time.Minute, "with --detach: how long to wait for the cluster to be usable")
 	g.registerOutput(fs)
 	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if isDetachedChild() {
+	logFile, isChild := detachedChild()
+	if isChild {
 		*detach = false
 	} else if g.output != "text" && !*detach {
 		return cli.Usage(errDetachOutput)
@@ -59,9 +61,6 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	if err := cli.Positive(fs, "supervisors", "slots"); err != nil {
 		return err
 	}
-	if *fresh && *dir == "" {
-		return cli.Usagef("--fresh needs --dir: a cluster without --dir always starts empty")
-	}
 	if err := registry.ValidateName(g.cluster); err != nil {
 		return cli.Usage(err)
 	}
@@ -69,9 +68,27 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	if err != nil {
 		return cli.Usage(err)
 	}
-	conf, err := cli.Overrides(*overrides)
+	sc, err := stormFlags.load()
 	if err != nil {
 		return err
+	}
+	conf := sc.Conf
+	if !isChild {
+		if sc.File != "" {
+			fmt.Fprintf(s.Err, "config: read %s (then -c)\n", sc.File)
+		}
+		sc.warnNotUsed(s.Err)
+	}
+	if *dir == "" {
+		// storm.local.dir that the storm.yaml or -c sets is the data dir; Storm's
+		// default (storm-local) is not: without either, the dir is temporary.
+		*dir, _ = conf.String(config.StormLocalDir)
+	}
+	if _, set := conf[config.UIPort]; set && !fs.Changed("api-addr") {
+		*apiAddr = uiAddr(conf) // the API is Storm UI's; ui.port set is where it listens
+	}
+	if *fresh && *dir == "" {
+		return cli.Usagef("--fresh needs --dir (or storm.local.dir): a cluster without one always starts empty")
 	}
 	if err := checkListen("api-addr", *apiAddr); err != nil {
 		return err
@@ -93,7 +110,7 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 		return fmt.Errorf("cluster %q is already running (pid %d, %s): stop it with `localstorm down --cluster %s` or start another with --cluster NAME", g.cluster, r.PID, r.APIURL, g.cluster)
 	}
 	if *detach {
-		return upDetached(ctx, s, g, args, *waitTimeout)
+		return upDetached(ctx, s, g, args, *dir, *waitTimeout)
 	}
 	if *fresh {
 		if err := freshDir(*dir); err != nil {
@@ -108,7 +125,7 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	}
 	ready := time.Since(start)
 	fmt.Fprintf(s.Err, "ready in %d ms\n", ready.Milliseconds())
-	recordCluster(g.cluster, c, opts, logger)
+	recordCluster(g.cluster, c, opts, logFile, logger)
 	defer registry.RemoveRecord(g.cluster, os.Getpid())
 
 	printBanner(s, g.cluster, c, opts)
@@ -134,9 +151,10 @@ func daemonLogger(s cli.Streams, verbose bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))
 }
 
-// recordCluster writes the cluster's record, by which other commands find it.
-func recordCluster(name string, c *localcluster.Cluster, opts localcluster.Options, logger *slog.Logger) {
-	rec := registry.Record{
+// recordCluster writes the cluster's record, by which other commands find it;
+// logFile is a detached cluster's log, "" for one in the foreground.
+func recordCluster(name string, c *localcluster.Cluster, opts localcluster.Options, logFile string, logger *slog.Logger) {
+	rec := registry.Record{LogFile: logFile,
 		Name: name, PID: os.Getpid(), APIURL: c.APIURL(), ThriftAddr: c.ThriftAddr(), ZooKeeper: c.ZooKeeperAddr(),
 		ZooKeeperMode: string(opts.ZooKeeper.Mode), DataDir: c.DataDir(), Persistent: opts.DataDir != "", StartedAt: time.Now(),
 	}
@@ -224,7 +242,7 @@ func freshDir(dir string) error {
 		return err
 	}
 	for _, e := range entries {
-		if e.Name() == "localstorm.lock" {
+		if e.Name() == "localstorm.lock" || e.Name() == detachedLog { // the detached child logs there already
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {

@@ -63,15 +63,12 @@ func (c topologyCond) judge(info *api.TopologyInfo) (verdict, string) {
 	}
 	ok := c.status == "" || c.status == info.Status
 	if c.active {
-		alive, total := executorsAlive(info)
+		alive, total := info.ExecutorsAlive()
 		seen = append(seen, fmt.Sprintf("%d of %d executors up", alive, total))
 		ok = ok && info.Status == "ACTIVE" && total > 0 && alive == total
 	}
 	if c.acked > 0 {
-		var acked int64
-		for _, s := range info.Spouts {
-			acked += s.Acked
-		}
+		acked := info.SpoutsAcked()
 		seen = append(seen, fmt.Sprintf("acked %d of %d", acked, c.acked))
 		ok = ok && acked >= c.acked
 	}
@@ -91,24 +88,6 @@ func (c topologyCond) judge(info *api.TopologyInfo) (verdict, string) {
 		return met, strings.Join(seen, ", ")
 	}
 	return pending, strings.Join(seen, ", ")
-}
-
-func executorsAlive(info *api.TopologyInfo) (alive, total int) {
-	count := func(es []api.ExecutorSummary) {
-		for _, e := range es {
-			total++
-			if e.Alive {
-				alive++
-			}
-		}
-	}
-	for _, s := range info.Spouts {
-		count(s.ExecutorStats)
-	}
-	for _, b := range info.Bolts {
-		count(b.ExecutorStats)
-	}
-	return alive, total
 }
 
 // emittedBy is what component emitted, or, for "", all the spouts; found

@@ -18,8 +18,9 @@ type ClusterState interface {
 	DeleteNode(path string) error
 	// CreateSequential creates a persistent sequential node and returns its path.
 	CreateSequential(path string, data []byte) (string, error)
-	// SetData writes data at path, creating the node and its parents if missing.
-	SetData(path string, data []byte) error
+	// SetData writes data at path, creating the node and its parents if
+	// missing, with acl (none: the state's default, Options.ACL).
+	SetData(path string, data []byte, acl ...ACL) error
 	// GetData returns the data at path, nil when missing; watch sets a data watch.
 	GetData(path string, watch bool) ([]byte, error)
 	// GetVersion returns the node's data version, -1 when missing.
@@ -28,8 +29,9 @@ type ClusterState interface {
 	GetDataWithVersion(path string, watch bool) ([]byte, int32, error)
 	// GetChildren returns the child names (nil when the node is missing).
 	GetChildren(path string, watch bool) ([]string, error)
-	// Mkdirs creates path and its parents as persistent nodes.
-	Mkdirs(path string) error
+	// Mkdirs creates path and its parents as persistent nodes with acl
+	// (none: the state's default).
+	Mkdirs(path string, acl ...ACL) error
 	// Register adds a callback that receives every watched event while the
 	// state is active; it returns an id for Unregister.
 	Register(fn func(Event)) string
@@ -72,7 +74,13 @@ type StormClusterState interface {
 	ExecutorBeats(topologyID string, assignment *Assignment) (map[ExecutorInfo]ExecutorHeartbeat, error)
 	Supervisors(cb Callback) ([]string, error)
 	SupervisorInfo(supervisorID string) (*SupervisorInfo, error)
-	SetupHeartbeats(topologyID string) error
+	// SetupHeartbeats and SetupErrors create the topology's workerbeats and
+	// errors roots; ActivateStorm and SetAssignment write its storm base and
+	// assignment. acl is the node's ACL (none: the state's default); nimbus
+	// gives Storm's topology ACLs (TopologyACL) when ZooKeeper
+	// authentication is on.
+	SetupHeartbeats(topologyID string, acl ...ACL) error
+	SetupErrors(topologyID string, acl ...ACL) error
 	TeardownHeartbeats(topologyID string) error
 	TeardownTopologyErrors(topologyID string) error
 	HeartbeatStorms() ([]string, error)
@@ -80,18 +88,21 @@ type StormClusterState interface {
 	SetWorkerHeartbeat(topologyID, node string, port int, hb *WorkerHeartbeat) error
 	RemoveWorkerHeartbeat(topologyID, node string, port int) error
 	SupervisorHeartbeat(supervisorID string, info *SupervisorInfo) error
-	ActivateStorm(topologyID string, base *StormBase) error
+	ActivateStorm(topologyID string, base *StormBase, acl ...ACL) error
 	// UpdateStorm merges the non-zero fields of update into the stored base;
 	// ComponentExecutors are merged key by key.
 	UpdateStorm(topologyID string, update *StormBase) error
 	RemoveStormBase(topologyID string) error
-	SetAssignment(topologyID string, a *Assignment) error
+	SetAssignment(topologyID string, a *Assignment, acl ...ACL) error
 	RemoveStorm(topologyID string) error
 	ReportError(topologyID, component, host string, port int, err error) error
 	// Errors returns the component's errors, newest first.
 	Errors(topologyID, component string) ([]ErrorInfo, error)
 	// LastError returns the component's newest error, nil when none.
 	LastError(topologyID, component string) (*ErrorInfo, error)
+	// TopologyLogConfig reads /logconfigs/<id> (nil when never set).
+	TopologyLogConfig(topologyID string, cb Callback) (*LogConfig, error)
+	SetTopologyLogConfig(topologyID string, c *LogConfig, acl ...ACL) error
 	// OnReconnect registers fn to run after a lost session was replaced by a
 	// new one (ephemeral nodes re-created); owners re-read and re-register.
 	OnReconnect(fn func())

@@ -24,6 +24,15 @@ type Options struct {
 	// OnFatal is called once when the state cannot go on (an event under an
 	// unknown subtree, as Storm exits 30): the owning daemon stops. nil = log only.
 	OnFatal func(error)
+	// Auth is added to every session the state opens (Storm's
+	// ZookeeperAuthInfo); the zero Auth adds none.
+	Auth Auth
+	// ACL is given to every node the state creates without an ACL of its
+	// own (Storm's default ACLs of a daemon type); nil means open to all.
+	ACL []ACL
+	// Store names the ClusterState implementation (storm.cluster.state.store,
+	// Storm's StateStorageFactory class); "" is DefaultStore, ZooKeeper.
+	Store string
 }
 
 // Storm's defaults (conf/defaults.yaml) for the keys OptionsFromConf reads.
@@ -53,6 +62,9 @@ func OptionsFromConf(c config.Conf) (Options, error) {
 		Root:              root,
 		SessionTimeout:    session,
 		ConnectionTimeout: r.MillisOr(config.StormZookeeperConnTimeout, 0),
+		Store:             r.StringOr(StormClusterStateStore, ""),
+		Auth:              AuthFromConf(c),
+		ACL:               DaemonACL(c),
 	}
 	if err := r.Err(); err != nil {
 		return Options{}, err

@@ -127,6 +127,11 @@ type WorkerHeartbeat struct {
 	// TimeMillis is the write time in ms, so sub-second heartbeats are visible.
 	TimeMillis int64 `json:"timeMillis"`
 	UptimeSecs int64 `json:"uptimeSecs"`
+	// RSSBytes and CPUMillis are the worker process's resident memory and
+	// the CPU time it used so far (user and system), for nimbus's live
+	// history; 0 where the platform does not tell (localstorm's own).
+	RSSBytes  int64 `json:"rssBytes,omitempty"`
+	CPUMillis int64 `json:"cpuMillis,omitempty"`
 }
 
 // ErrorInfo is /errors/<topology-id>/<component>/e<seq>.

@@ -40,6 +40,7 @@ type stormState struct {
 	assignmentInfoWithVersionCB map[string]Callback
 	assignmentVersionCB         map[string]Callback
 	stormBaseCB                 map[string]Callback
+	logConfigCB                 map[string]Callback
 	reconnectFns                []func()
 }
 
@@ -71,6 +72,7 @@ func newStormState(state ClusterState, logger *slog.Logger, onFatal func(error),
 		assignmentInfoWithVersionCB: map[string]Callback{},
 		assignmentVersionCB:         map[string]Callback{},
 		stormBaseCB:                 map[string]Callback{},
+		logConfigCB:                 map[string]Callback{},
 	}
 	s.dispID = state.Register(s.dispatch)
 	for _, p := range subtrees {
@@ -117,6 +119,8 @@ func (s *stormState) dispatch(ev Event) {
 		s.issueMap(s.stormBaseCB, toks[1])
 	case sub == StormsRoot:
 		// No storm id: nothing to issue.
+	case sub == LogconfigsRoot && len(toks) > 1:
+		s.issueMap(s.logConfigCB, toks[1])
 	case sub == CredentialsRoot || sub == LogconfigsRoot || sub == BackpressureRoot:
 		// Known subtrees whose callbacks localstorm does not offer.
 	default:
@@ -163,7 +167,7 @@ func (s *stormState) reconnected() {
 		}
 	}
 	s.assignmentsCB, s.supervisorsCB = nil, nil
-	for _, m := range []map[string]Callback{s.assignmentInfoCB, s.assignmentInfoWithVersionCB, s.assignmentVersionCB, s.stormBaseCB} {
+	for _, m := range []map[string]Callback{s.assignmentInfoCB, s.assignmentInfoWithVersionCB, s.assignmentVersionCB, s.stormBaseCB, s.logConfigCB} {
 		ids := slices.Sorted(maps.Keys(m))
 		for _, id := range ids {
 			cbs = append(cbs, m[id])
@@ -349,8 +353,17 @@ func (s *stormState) SupervisorInfo(supervisorID string) (*SupervisorInfo, error
 	return info, nil
 }
 
-func (s *stormState) SetupHeartbeats(topologyID string) error {
-	return s.onTopology("set up heartbeats", topologyID, func() error { return s.state.Mkdirs(WorkerbeatRoot(topologyID)) })
+func (s *stormState) SetupHeartbeats(topologyID string, acl ...ACL) error {
+	return s.onTopology("set up heartbeats", topologyID, func() error { return s.state.Mkdirs(WorkerbeatRoot(topologyID), acl...) })
+}
+
+func (s *stormState) SetupErrors(topologyID string, acl ...ACL) error {
+	return s.onTopology("set up errors", topologyID, func() error { return s.state.Mkdirs(ErrorsTopologyRoot(topologyID), acl...) })
+}
+
+// setData returns a writer that sets data with acl (none: the state's default).
+func (s *stormState) setData(acl []ACL) func(string, []byte) error {
+	return func(path string, data []byte) error { return s.state.SetData(path, data, acl...) }
 }
 
 func (s *stormState) TeardownHeartbeats(topologyID string) error {
@@ -392,7 +405,7 @@ func (s *stormState) SetWorkerHeartbeat(topologyID, node string, port int, hb *W
 	if err := checkSlot(topologyID, node); err != nil {
 		return fmt.Errorf("write worker heartbeat: %w", err)
 	}
-	if err := writeRecord(s.state.SetData, WorkerbeatPath(topologyID, node, port), hb); err != nil {
+	if err := writeRecord(s.setData(nil), WorkerbeatPath(topologyID, node, port), hb); err != nil {
 		return fmt.Errorf("write worker heartbeat of %s on %s-%d: %w", topologyID, node, port, err)
 	}
 	return nil
@@ -418,9 +431,9 @@ func (s *stormState) SupervisorHeartbeat(supervisorID string, info *SupervisorIn
 	return nil
 }
 
-func (s *stormState) ActivateStorm(topologyID string, base *StormBase) error {
+func (s *stormState) ActivateStorm(topologyID string, base *StormBase, acl ...ACL) error {
 	return s.onTopology("activate storm", topologyID, func() error {
-		return writeRecord(s.state.SetData, StormPath(topologyID), base)
+		return writeRecord(s.setData(acl), StormPath(topologyID), base)
 	})
 }
 
@@ -440,7 +453,7 @@ func (s *stormState) UpdateStorm(topologyID string, update *StormBase) error {
 			return fmt.Errorf("no storm base at %s (topology removed?)", StormPath(topologyID))
 		}
 		mergeStormBase(base, update)
-		return writeRecord(s.state.SetData, StormPath(topologyID), base)
+		return writeRecord(s.setData(nil), StormPath(topologyID), base)
 	})
 }
 
@@ -482,9 +495,9 @@ func (s *stormState) RemoveStormBase(topologyID string) error {
 	return s.onTopology("remove storm base", topologyID, func() error { return s.state.DeleteNode(StormPath(topologyID)) })
 }
 
-func (s *stormState) SetAssignment(topologyID string, a *Assignment) error {
+func (s *stormState) SetAssignment(topologyID string, a *Assignment, acl ...ACL) error {
 	return s.onTopology("set assignment", topologyID, func() error {
-		return writeRecord(s.state.SetData, AssignmentPath(topologyID), a)
+		return writeRecord(s.setData(acl), AssignmentPath(topologyID), a)
 	})
 }
 

@@ -423,6 +423,13 @@ func callbackCases() []callbackCase {
 			func(w StormClusterState, round int) error {
 				return w.UpdateStorm(cbID, &StormBase{NumWorkers: round + 1})
 			}},
+		{"TopologyLogConfig", nil,
+			func(s StormClusterState, cb Callback) error { _, err := s.TopologyLogConfig(cbID, cb); return err },
+			func(w StormClusterState, round int) error {
+				return w.SetTopologyLogConfig(cbID, &LogConfig{NamedLoggers: map[string]LogLevel{
+					"ROOT": {Action: LogLevelUpdate, TargetLevel: "DEBUG", ResetTimeoutSecs: round},
+				}})
+			}},
 	}
 }
 
@@ -681,5 +688,24 @@ func testConcurrentUse(t *testing.T, tg target) {
 	sups, err := f.storm.Supervisors(nil)
 	if err != nil || len(sups) != workers {
 		t.Fatalf("supervisors after concurrent heartbeats = %v, %v", sups, err)
+	}
+}
+
+// TestLogConfigRecord: a log config goes to /logconfigs/<id> as JSON with
+// Storm's field names and comes back.
+func TestLogConfigRecord(t *testing.T) {
+	c := &LogConfig{NamedLoggers: map[string]LogLevel{"ROOT": {Action: LogLevelUpdate, TargetLevel: "DEBUG", ResetTimeoutSecs: 30, ResetTimeoutEpochMillis: 1700000000000}}}
+	b, err := EncodeRecord(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"named_logger_level"`, `"target_log_level":"DEBUG"`, `"reset_log_level_timeout_epoch":1700000000000`, `"action":"UPDATE"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("encoded log config %s lacks %s", b, want)
+		}
+	}
+	back, err := DecodeRecord[LogConfig](b)
+	if err != nil || back.NamedLoggers["ROOT"] != c.NamedLoggers["ROOT"] {
+		t.Fatalf("decoded %+v, %v; want %+v", back, err, c)
 	}
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"strings"
@@ -57,6 +58,7 @@ func TestDispatch(t *testing.T) {
 				assignmentInfoWithVersionCB: map[string]Callback{},
 				assignmentVersionCB:         map[string]Callback{},
 				stormBaseCB:                 map[string]Callback{},
+				logConfigCB:                 map[string]Callback{},
 			}
 			mark := func(name string) Callback { return func() { fired = append(fired, name) } }
 			s.assignmentsCB = mark("assignments")
@@ -199,5 +201,47 @@ func checkFixedPoint[T any, P interface {
 	enc2, err := EncodeRecord[T, P](r2)
 	if err != nil || !bytes.Equal(enc1, enc2) {
 		t.Fatalf("encoding not a fixed point: %s then %s (%v)", enc1, enc2, err)
+	}
+}
+
+// FuzzDecodeNode: the explorer decodes whatever bytes a znode holds at any
+// path without panicking; a record it returns re-encodes.
+func FuzzDecodeNode(f *testing.F) {
+	f.Add("/assignments/t-1", []byte(`{"v":1,"executors":[]}`))
+	f.Add("/workerbeats/t-1/n-6700", []byte(`{"v":1,"executors":null}`))
+	f.Add("/errors/t-1/c/e0000000001", []byte(`{"v":99}`))
+	f.Add("/storms/t-1", []byte{0xff, 0})
+	f.Fuzz(func(t *testing.T, path string, data []byte) {
+		kind, rec, err := DecodeNode(path, data)
+		if kind == "" && (rec != nil || err != nil) {
+			t.Fatalf("DecodeNode(%q): no kind but record %v, error %v", path, rec, err)
+		}
+		if rec != nil {
+			if _, err := json.Marshal(rec); err != nil {
+				t.Fatalf("decoded record does not re-encode: %v", err)
+			}
+		}
+	})
+}
+
+func TestDecodeNodeKinds(t *testing.T) {
+	for _, tc := range []struct{ path, kind string }{
+		{"/assignments/t-1", KindAssignment},
+		{"/storms/t-1", KindStormBase},
+		{"/supervisors/s-1", KindSupervisorInfo},
+		{"/workerbeats/t-1/n-6700", KindWorkerHeartbeat},
+		{"/errors/t-1/count/e0000000003", KindError},
+		{"/errors/t-1/count-last-error", KindError},
+		{"/errors/t-1/count", ""},
+		{"/assignments", ""},
+		{"/nimbuses/n", ""},
+	} {
+		kind, rec, err := DecodeNode(tc.path, []byte(`{"v":1}`))
+		if kind != tc.kind || err != nil || (kind != "") != (rec != nil) {
+			t.Errorf("DecodeNode(%s) = %q, %v, %v; want kind %q", tc.path, kind, rec, err, tc.kind)
+		}
+	}
+	if _, _, err := DecodeNode("/assignments/t-1", []byte("not json")); err == nil {
+		t.Error("DecodeNode of bad data: no error")
 	}
 }

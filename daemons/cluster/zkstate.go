@@ -103,16 +103,6 @@ func (q *eventQueue) drain() []connEvent {
 	return items
 }
 
-// Connect opens a ClusterState: it waits until the session is established or
-// ctx is done, then creates the root.
-func Connect(ctx context.Context, opts Options) (ClusterState, error) {
-	s, err := connect(ctx, opts)
-	if err != nil {
-		return nil, err // not a typed nil *zkState inside the interface
-	}
-	return s, nil
-}
-
 func connect(ctx context.Context, opts Options) (*zkState, error) {
 	if len(opts.Servers) == 0 {
 		return nil, errors.New("connect to ZooKeeper: no servers given (set storm.zookeeper.servers)")
@@ -151,7 +141,7 @@ func connect(ctx context.Context, opts Options) (*zkState, error) {
 	}
 	s.conn, s.gen, s.guard, s.book = conn, gen, guard, newWatchBook()
 	if root != "" {
-		if err := s.mkdirsAbs(conn, root); err != nil {
+		if err := s.mkdirsAbs(conn, root, s.aclOr(nil)); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("connect to ZooKeeper: create root %s: %w", root, err)
 		}
@@ -188,6 +178,16 @@ func (s *zkState) dial(ctx context.Context) (*zk.Conn, uint64, *zkguard.Guard, e
 	})
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("connect to ZooKeeper %v: %w", s.opts.Servers, err)
+	}
+	// Storm adds its auth info when the client starts; go-zookeeper sends
+	// it again on every reconnection of this session, and a renewed
+	// session dials here again.
+	if a := s.opts.Auth; a.Scheme != "" {
+		if err := conn.AddAuth(a.Scheme, []byte(a.Payload)); err != nil {
+			conn.Close()
+			return nil, 0, nil, fmt.Errorf("authenticate to ZooKeeper %v with scheme %q: %w (check storm.zookeeper.auth.scheme and .payload)",
+				s.opts.Servers, a.Scheme, err)
+		}
 	}
 	return conn, gen, guard, nil
 }
@@ -375,7 +375,7 @@ func (s *zkState) recreateEphemerals() error {
 	s.ephMu.Unlock()
 	var result *multierror.Error
 	for p, d := range nodes {
-		if err := s.write(p, d, zk.FlagEphemeral); err != nil {
+		if err := s.write(p, d, zk.FlagEphemeral, nil); err != nil {
 			result = multierror.Append(result, fmt.Errorf("re-create ephemeral node %s: %w", p, err))
 		}
 	}
@@ -444,7 +444,7 @@ func (s *zkState) watchOp(path string) (*zk.Conn, *watchBook, string, error) {
 }
 
 func (s *zkState) setEphemeralNodeOnce(path string, data []byte) error {
-	if err := s.write(path, data, zk.FlagEphemeral); err != nil {
+	if err := s.write(path, data, zk.FlagEphemeral, nil); err != nil {
 		return fmt.Errorf("set ephemeral node %s: %w", path, err)
 	}
 	s.ephMu.Lock()
@@ -453,15 +453,15 @@ func (s *zkState) setEphemeralNodeOnce(path string, data []byte) error {
 	return nil
 }
 
-func (s *zkState) setDataOnce(path string, data []byte) error {
-	if err := s.write(path, data, 0); err != nil {
+func (s *zkState) setDataOnce(path string, data []byte, acl []ACL) error {
+	if err := s.write(path, data, 0, acl); err != nil {
 		return fmt.Errorf("set data %s: %w", path, err)
 	}
 	return nil
 }
 
 // write sets data at path, creating it with flags (and its parents) when
-// missing. A node that vanishes between the set and the create, or appears
+// missing, with acl (none: the state's default ACL). A node that vanishes between the set and the create, or appears
 // between a failed set and the create, is retried: other clients (and an
 // expiring session) race with us.
 //
@@ -469,7 +469,8 @@ func (s *zkState) setDataOnce(path string, data []byte) error {
 // replaces it with one of this session: that session (this process's own
 // before a crash, which the restarted server restored) would take the node
 // with it when it expires, and with it the supervisor it announces.
-func (s *zkState) write(path string, data []byte, flags int32) error {
+func (s *zkState) write(path string, data []byte, flags int32, acl []ACL) error {
+	acl = s.aclOr(acl)
 	conn, p, err := s.op(path)
 	if err != nil {
 		return err
@@ -480,7 +481,7 @@ func (s *zkState) write(path string, data []byte, flags int32) error {
 			if flags&zk.FlagEphemeral == 0 || st.EphemeralOwner == 0 || st.EphemeralOwner == conn.SessionID() {
 				return nil
 			}
-			err = s.takeOver(conn, p, data, flags, st)
+			err = s.takeOver(conn, p, data, flags, acl, st)
 			if err == nil || !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrBadVersion) {
 				return err
 			}
@@ -490,11 +491,11 @@ func (s *zkState) write(path string, data []byte, flags int32) error {
 			return err
 		}
 		if parent := parentOf(p); parent != "/" {
-			if err := s.mkdirsAbs(conn, parent); err != nil {
+			if err := s.mkdirsAbs(conn, parent, acl); err != nil {
 				return err
 			}
 		}
-		_, err = conn.Create(p, data, flags, openACL)
+		_, err = conn.Create(p, data, flags, acl)
 		if err == nil {
 			return nil
 		}
@@ -508,44 +509,49 @@ func (s *zkState) write(path string, data []byte, flags int32) error {
 // takeOver replaces the ephemeral node p of another session, as the set
 // left it (st), with one of this session, in one multi: no reader sees the
 // node missing in between.
-func (s *zkState) takeOver(conn *zk.Conn, p string, data []byte, flags int32, st *zk.Stat) error {
+func (s *zkState) takeOver(conn *zk.Conn, p string, data []byte, flags int32, acl []ACL, st *zk.Stat) error {
 	s.log.Info("taking over an ephemeral node of another session", "path", p,
 		"owner", fmt.Sprintf("0x%x", st.EphemeralOwner), "session", fmt.Sprintf("0x%x", conn.SessionID()))
 	_, err := conn.Multi(
 		&zk.DeleteRequest{Path: p, Version: st.Version},
-		&zk.CreateRequest{Path: p, Data: data, Acl: openACL, Flags: flags},
+		&zk.CreateRequest{Path: p, Data: data, Acl: acl, Flags: flags},
 	)
 	return err
 }
 
-func (s *zkState) mkdirsOnce(path string) error {
+func (s *zkState) mkdirsOnce(path string, acl []ACL) error {
 	conn, p, err := s.op(path)
 	if err != nil {
 		return fmt.Errorf("mkdirs %s: %w", path, err)
 	}
-	if err := s.mkdirsAbs(conn, p); err != nil {
+	if err := s.mkdirsAbs(conn, p, s.aclOr(acl)); err != nil {
 		return fmt.Errorf("mkdirs %s: %w", path, err)
 	}
 	return nil
 }
 
-// mkdirsAbs creates the absolute path p and its missing parents.
-func (s *zkState) mkdirsAbs(conn *zk.Conn, p string) error {
-	if p == "/" {
-		return nil
-	}
-	if ok, _, err := conn.Exists(p); err != nil {
-		return err
-	} else if ok {
-		return nil
-	}
-	for i := 1; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' {
-			continue
+// mkdirsAbs creates the absolute path p and its missing parents with acl,
+// as Storm's mkdirs gives every node it creates the same ACL. Only missing
+// nodes are created: ZooKeeper checks the parent's CREATE right before it
+// finds that a node exists, so a create of an existing node under a parent
+// of another identity would fail with NoAuth (Curator's mkdirs also looks
+// before it creates).
+func (s *zkState) mkdirsAbs(conn *zk.Conn, p string, acl []ACL) error {
+	var missing []string
+	for q := p; q != "/"; q = parentOf(q) {
+		ok, _, err := conn.Exists(q)
+		if err != nil {
+			return err
 		}
-		_, err := conn.Create(p[:i], []byte{}, 0, openACL)
+		if ok {
+			break
+		}
+		missing = append(missing, q)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		_, err := conn.Create(missing[i], []byte{}, 0, acl)
 		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
-			return fmt.Errorf("create %s: %w", p[:i], err)
+			return fmt.Errorf("create %s: %w", missing[i], err)
 		}
 	}
 	return nil
@@ -607,7 +613,7 @@ func (s *zkState) createSequentialOnce(path string, data []byte) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("create sequential %s: %w", path, err)
 	}
-	created, err := conn.Create(p, data, zk.FlagSequence, openACL)
+	created, err := conn.Create(p, data, zk.FlagSequence, s.aclOr(nil))
 	if err != nil {
 		return "", fmt.Errorf("create sequential %s: %w", path, err)
 	}
@@ -785,14 +791,26 @@ func (s *zkState) SetEphemeralNode(path string, data []byte) error {
 	return err
 }
 
-func (s *zkState) SetData(path string, data []byte) error {
-	_, err := retrying(s, func() (struct{}, error) { return struct{}{}, s.setDataOnce(path, data) })
+func (s *zkState) SetData(path string, data []byte, acl ...ACL) error {
+	_, err := retrying(s, func() (struct{}, error) { return struct{}{}, s.setDataOnce(path, data, acl) })
 	return err
 }
 
-func (s *zkState) Mkdirs(path string) error {
-	_, err := retrying(s, func() (struct{}, error) { return struct{}{}, s.mkdirsOnce(path) })
+func (s *zkState) Mkdirs(path string, acl ...ACL) error {
+	_, err := retrying(s, func() (struct{}, error) { return struct{}{}, s.mkdirsOnce(path, acl) })
 	return err
+}
+
+// aclOr returns acl, or the state's default ACL (Options.ACL, else open to
+// all) when acl is empty.
+func (s *zkState) aclOr(acl []ACL) []ACL {
+	switch {
+	case len(acl) > 0:
+		return acl
+	case len(s.opts.ACL) > 0:
+		return s.opts.ACL
+	}
+	return openACL
 }
 
 func (s *zkState) DeleteNode(path string) error {

@@ -50,7 +50,7 @@ func Defaults() Conf {
 		TopologyDebug:                   false,
 		TopologyWorkers:                 1,
 		TopologyAckerExecutors:          nil, // one acker per worker
-		TopologyEventLoggerExecutors:    nil,
+		TopologyEventLoggerExecutors:    0,   // Storm 2.x: no event loggers unless asked
 		TopologyTasks:                   nil,
 		TopologyMessageTimeoutSecs:      30,
 		TopologyMaxTaskParallelism:      nil,

@@ -60,7 +60,7 @@ func (n *Nimbus) mkAssignments(scratchID string) error {
 		if sameAssignment(t.current, next) {
 			continue
 		}
-		if err := n.state.SetAssignment(t.id, next); err != nil {
+		if err := n.state.SetAssignment(t.id, next, n.topologyReadACL(t.id)...); err != nil {
 			return fmt.Errorf("write assignment of %s: %w", t.id, err)
 		}
 		n.log.Info("assignment written", "id", t.id, "executors", len(next.Executors), "workers", len(slotsOf(next)), "status", plan.Status[t.id].String())
@@ -147,6 +147,7 @@ func (n *Nimbus) readBeats(id string, a *cluster.Assignment, now time.Time) (map
 		if hb == nil {
 			continue
 		}
+		n.history.observeWorker(id, slot, hb)
 		for _, eb := range hb.Executors {
 			// A heartbeat only counts for executors assigned to its slot: a
 			// stale worker of an old assignment does not keep them alive.
@@ -315,4 +316,18 @@ func (n *Nimbus) cleanupCorruptTopologies() error {
 		}
 	}
 	return nil
+}
+
+// topologyReadACL is the ACL of a topology's storm base and assignment
+// (Storm's mkTopoReadOnlyAcls): nil without ZooKeeper authentication or
+// when its code cannot be read (the node then gets the daemons' ACL).
+func (n *Nimbus) topologyReadACL(id string) []cluster.ACL {
+	if !cluster.ServerAuthConfigured(n.conf) {
+		return nil
+	}
+	code, err := n.loadCode(id)
+	if err != nil {
+		return nil
+	}
+	return cluster.TopologyACL(code.Conf, cluster.PermRead)
 }

@@ -1,6 +1,7 @@
 package nimbus
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/localstorm/localstorm/daemons/config"
@@ -9,6 +10,15 @@ import (
 // MaxUploadBytes is the key bounding the size of uploaded code (localstorm's
 // own; Storm bounds its Thrift frames instead).
 const MaxUploadBytes = "nimbus.max.upload.bytes"
+
+// HistorySecs is the key of the live history's length in seconds
+// (localstorm's own; 0 turns the history off). Nimbus samples every
+// topology once a second and keeps this many samples (history.go).
+const HistorySecs = "localstorm.nimbus.history.secs"
+
+// defaultHistorySecs keeps 15 minutes; maxHistorySecs (a day) bounds what
+// a configuration may ask for.
+const defaultHistorySecs, maxHistorySecs = 900, 86400
 
 // defaultMaxUploadBytes is 512 MiB.
 const defaultMaxUploadBytes = 512 << 20
@@ -29,6 +39,8 @@ type settings struct {
 	// watchSupervisors is localstorm.nimbus.watch.supervisors: reassign as
 	// soon as /supervisors changes, besides the monitor round.
 	watchSupervisors bool
+	// historySecs is HistorySecs: samples kept per figure.
+	historySecs int
 }
 
 // withDefaults returns c over Storm's defaults (config.Defaults) and the
@@ -57,6 +69,8 @@ func readSettings(c config.Conf) (settings, error) {
 		maxUploadBytes:    int64(r.PositiveInt(MaxUploadBytes)),
 		reassign:          r.BoolOr(config.NimbusReassign, true),
 		watchSupervisors:  r.BoolOr(config.LocalstormNimbusWatchSupervisors, true),
+		historySecs:       r.IntOr(HistorySecs, defaultHistorySecs),
 	}
+	r.Expect(HistorySecs, s.historySecs >= 0 && s.historySecs <= maxHistorySecs, fmt.Sprintf("a number of seconds from 0 (no history) to %d", maxHistorySecs))
 	return s, r.Err()
 }

@@ -3,6 +3,7 @@ package nimbus
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // Storm's nimbus timer handler: "Error while processing event", then
@@ -47,6 +49,15 @@ func TestStormTimerFailureExits20AndStopsServing(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &reply); err != nil || !strings.Contains(reply.ErrorMessage, "disk on fire") {
 		t.Errorf("503 body %s (%v), want the cause in errorMessage", rec.Body, err)
 	}
+	// The Thrift port closes, as a dead Storm nimbus's does.
+	thriftAddr := e.n.thriftListener.Addr().String()
+	testutil.Eventually(t, 10*time.Second, "the Thrift port to refuse connections", func() bool {
+		c, err := net.DialTimeout("tcp", thriftAddr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
 }
 
 // moveAfterLoss submits wc onto supervisor a, adds b, loses a (its node
@@ -150,5 +161,55 @@ func TestStormCleanupFailuresAreLoggedAndSurvived(t *testing.T) {
 	case err := <-e.n.Err():
 		t.Fatalf("nimbus failed: %v", err)
 	default:
+	}
+}
+
+// Storm's nimbus launch: cleanup-corrupt-topologies! runs before the
+// startup transitions, and remove-storm! takes the assignment with the
+// base. A topology whose code vanished from stormdist while nimbus was down
+// is removed whole at start, before any storm base is read for a startup
+// transition; a healthy killed topology gets its startup transition (its
+// delayed removal is scheduled again).
+func TestStormCleanupCorruptTopologiesRunsBeforeStartup(t *testing.T) {
+	e := newEnv(t, nil)
+	e.addSupervisor("a", 6700, 6701)
+	keep := e.submit("keep", nil)
+	corrupt := e.submit("corrupt", nil)
+	e.waitQuiet()
+	for _, id := range []string{keep, corrupt} {
+		if a, _ := e.state.AssignmentInfo(id, nil); a == nil {
+			t.Fatalf("%s has no assignment after submit", id)
+		}
+		if err := e.n.Kill(t.Context(), id, 30); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.stop()
+	if err := os.RemoveAll(filepath.Join(e.dir, "nimbus", "stormdist", corrupt)); err != nil {
+		t.Fatal(err)
+	}
+	e.state.takeCalls()
+	e.start()
+
+	calls := e.state.takeCalls()
+	removed := slices.Index(calls, "RemoveStorm "+corrupt)
+	if removed < 0 {
+		t.Fatalf("calls at start %v: the corrupt topology was not removed", calls)
+	}
+	if first := slices.IndexFunc(calls, func(c string) bool { return strings.HasPrefix(c, "StormBase ") }); first >= 0 && first < removed {
+		t.Errorf("calls at start %v: a storm base was read (startup transition) before the corrupt topology was removed", calls)
+	}
+	if b, _ := e.state.StormBase(corrupt, nil); b != nil {
+		t.Errorf("storm base of the corrupt topology after start: %+v", b)
+	}
+	if a, _ := e.state.AssignmentInfo(corrupt, nil); a != nil {
+		t.Errorf("assignment of the corrupt topology after start: %+v, want it removed with the base", a)
+	}
+	if s := e.state.status(keep); s != cluster.StatusKilled {
+		t.Fatalf("healthy killed topology after restart: %q, want KILLED", s)
+	}
+	e.advance(31 * time.Second)
+	if b, _ := e.state.StormBase(keep, nil); b != nil {
+		t.Errorf("killed topology still there 31 s after restart: the startup transition did not reschedule its removal")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/nimbus/ui"
 )
 
@@ -96,10 +97,12 @@ func newHandler(svc Service, opts handlerOptions, log *slog.Logger) http.Handler
 		if err != nil {
 			return nil, err
 		}
-		return &api.SubmitReply{TopologyID: id, Name: req.Name, Status: statusOrActive(req.InitialStatus)}, nil
+		return &api.SubmitReply{TopologyID: id, Name: req.Name, Status: statusOrActive(req.InitialStatus), NotUsed: notUsedMessages(req)}, nil
 	})
 	mux.Handle("GET "+api.PathTopology+"{id}/code/{file}", http.HandlerFunc(h.serveCode))
 	h.registerStormUI(mux, handle)
+	h.registerHistoryAndZK(handle)
+	h.registerLogConfig(handle, post)
 	h.registerFaults(post, opts.faults)
 	mux.Handle("GET "+api.PathMetrics, metricsHandler(svc, log))
 	// The web UI serves what is not under /api/ (its own 404 and 405 for
@@ -298,4 +301,14 @@ func sysParam(r *http.Request) (bool, error) {
 	default:
 		return false, fmt.Errorf("%w: sys=%q: use 1 (list the system components too) or 0", api.ErrInvalid, v)
 	}
+}
+
+// notUsedMessages says, for the submit's answer, which keys of req
+// localstorm accepts but does not use.
+func notUsedMessages(req api.SubmitRequest) []string {
+	var out []string
+	for _, key := range NotUsedKeys(req) {
+		out = append(out, config.NotUsedMessage(key))
+	}
+	return out
 }

@@ -24,6 +24,10 @@ type memState struct {
 	failWrites  error
 	// supervisorsCB is the one-shot watch on /supervisors.
 	supervisorsCB cluster.Callback
+	// calls logs StormBase reads and RemoveStorm calls ("StormBase id",
+	// "RemoveStorm id"), for tests of nimbus's order at start.
+	calls      []string
+	logConfigs map[string]*cluster.LogConfig
 }
 
 func newMemState() *memState {
@@ -79,6 +83,7 @@ func (m *memState) ActiveStorms() ([]string, error) {
 func (m *memState) StormBase(id string, cb cluster.Callback) (*cluster.StormBase, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls = append(m.calls, "StormBase "+id)
 	b := m.storms[id]
 	if b == nil {
 		return nil, nil
@@ -125,7 +130,9 @@ func (m *memState) SupervisorInfo(id string) (*cluster.SupervisorInfo, error) {
 	return m.supervisors[id], nil
 }
 
-func (m *memState) SetupHeartbeats(id string) error {
+func (m *memState) SetupErrors(id string, acl ...cluster.ACL) error { return nil }
+
+func (m *memState) SetupHeartbeats(id string, acl ...cluster.ACL) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.write(); err != nil {
@@ -187,7 +194,7 @@ func (m *memState) SupervisorHeartbeat(id string, info *cluster.SupervisorInfo) 
 	return nil
 }
 
-func (m *memState) ActivateStorm(id string, base *cluster.StormBase) error {
+func (m *memState) ActivateStorm(id string, base *cluster.StormBase, acl ...cluster.ACL) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.write(); err != nil {
@@ -209,7 +216,7 @@ func (m *memState) RemoveStormBase(id string) error {
 	return nil
 }
 
-func (m *memState) SetAssignment(id string, a *cluster.Assignment) error {
+func (m *memState) SetAssignment(id string, a *cluster.Assignment, acl ...cluster.ACL) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.write(); err != nil {
@@ -222,8 +229,29 @@ func (m *memState) SetAssignment(id string, a *cluster.Assignment) error {
 func (m *memState) RemoveStorm(id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls = append(m.calls, "RemoveStorm "+id)
 	delete(m.storms, id)
 	delete(m.assignments, id)
+	delete(m.logConfigs, id)
+	return nil
+}
+
+func (m *memState) TopologyLogConfig(id string, cb cluster.Callback) (*cluster.LogConfig, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.logConfigs[id], nil
+}
+
+func (m *memState) SetTopologyLogConfig(id string, c *cluster.LogConfig, acl ...cluster.ACL) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.write(); err != nil {
+		return err
+	}
+	if m.logConfigs == nil {
+		m.logConfigs = map[string]*cluster.LogConfig{}
+	}
+	m.logConfigs[id] = c
 	return nil
 }
 
@@ -272,3 +300,12 @@ func (m *memState) status(id string) cluster.TopologyStatus {
 }
 
 func slotKey(s cluster.NodePort) string { return fmt.Sprintf("%s:%d", s.Node, s.Port) }
+
+// takeCalls returns the logged calls and starts a new log.
+func (m *memState) takeCalls() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	calls := m.calls
+	m.calls = nil
+	return calls
+}

@@ -94,9 +94,12 @@ type Nimbus struct {
 	counter int64             // submitted topologies, for ids
 
 	// infoMu guards what the read API uses besides ZooKeeper.
-	infoMu      sync.Mutex
+	infoMu sync.Mutex
+	// logConfigMu serializes the read-merge-write of SetLogConfig.
+	logConfigMu sync.Mutex
 	stats       *statsStore
-	statsSaved  time.Time // when the monitor last saved stats (timer goroutine only)
+	history     *historyStore // nil when localstorm.nimbus.history.secs is 0
+	statsSaved  time.Time     // when the monitor last saved stats (timer goroutine only)
 	schedStatus map[string]ScheduleStatus
 	alive       map[string]map[cluster.ExecutorInfo]bool // topology id → executor liveness at the last round
 	codes       map[string]*topologyCode
@@ -109,6 +112,8 @@ type Nimbus struct {
 	thriftListener net.Listener
 	thrift         *nimbusthrift.Server
 	thriftDone     chan struct{}
+	thriftStop     sync.Once // stopThrift runs once: at a failure or at Close
+	thriftStopErr  error
 
 	// reassignQueued is set while a watch-triggered mk-assignments waits on the timer.
 	reassignQueued atomic.Bool
@@ -193,6 +198,9 @@ func Start(ctx context.Context, opts Options) (_ *Nimbus, err error) {
 		}
 		return nil
 	})
+	if n.history != nil {
+		n.timer.ScheduleRecurring(historyStep, historyStep, n.sampleHistory)
+	}
 	n.timer.ScheduleRecurring(0, n.set.inboxCleanupFreq, func() error {
 		if err := n.cleanInbox(); err != nil {
 			return fmt.Errorf("clean inbox: %w", err)
@@ -251,6 +259,7 @@ func newNimbus(opts Options) (*Nimbus, error) {
 		hb:               newHeartbeatCache(),
 		pending:          map[string]func(){},
 		stats:            newStatsStore(),
+		history:          newHistoryStore(set.historySecs),
 		schedStatus:      map[string]ScheduleStatus{},
 		alive:            map[string]map[cluster.ExecutorInfo]bool{},
 		codes:            map[string]*topologyCode{},
@@ -289,6 +298,9 @@ func (n *Nimbus) fatal(err error) {
 	}
 	n.log.Error("nimbus failed", "err", err)
 	n.failed.CompareAndSwap(nil, &err)
+	// Storm's nimbus exits here, and its Thrift clients find the port
+	// closed; the HTTP API stays up to answer 503 with the cause.
+	go func() { _ = n.stopThriftOnce() }()
 	select {
 	case n.errCh <- err:
 	default:
@@ -330,7 +342,7 @@ func (n *Nimbus) stop(ctx context.Context) error {
 	} else if n.listener != nil {
 		_ = n.listener.Close()
 	}
-	if err := n.stopThrift(); err != nil {
+	if err := n.stopThriftOnce(); err != nil {
 		errs = append(errs, err)
 	}
 	if n.timer != nil {

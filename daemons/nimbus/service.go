@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -34,6 +35,12 @@ type Service interface {
 	TopologyWorkers(ctx context.Context, id string) (*api.TopologyWorkers, error)
 	Visualization(ctx context.Context, id, window string, sys bool) (map[string]any, error)
 	VisualizationInit(ctx context.Context, id, window string, sys bool) (map[string]any, error)
+	// The live history (history.go) and the ZooKeeper explorer (zkexplorer.go).
+	TopologyHistory(ctx context.Context, id, component string, secs int) (*api.History, error)
+	ZNode(ctx context.Context, path string) (*api.ZNode, error)
+	// The topology's dynamic log levels (logconfig.go).
+	LogConfig(ctx context.Context, id string) (*cluster.LogConfig, error)
+	SetLogConfig(ctx context.Context, id string, levels map[string]cluster.LogLevel) error
 }
 
 var _ Service = (*Nimbus)(nil)

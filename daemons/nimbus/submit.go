@@ -112,6 +112,20 @@ func submitKind(req api.SubmitRequest) (cluster.TopologyStatus, string, error) {
 	return "", "", fmt.Errorf("%w: code kind %q: use %q or %q", api.ErrInvalid, req.Kind, api.KindBinary, api.KindFlux)
 }
 
+// checkExecutors refuses at submit what Storm's executors refuse in the
+// worker: a window longer than the message timeout (WindowedBoltExecutor,
+// with Storm's reason) and an unknown state provider or a bad configuration
+// of it (StateFactory).
+func checkExecutors(def *topology.Definition, conf map[string]any) error {
+	if err := topology.ValidateWindows(def, conf); err != nil {
+		return fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	}
+	if err := topology.ValidateState(def, conf); err != nil {
+		return fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	}
+	return nil
+}
+
 func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if n.closing.Load() {
 		return "", api.ErrShutdown
@@ -130,22 +144,22 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if err := def.Validate(); err != nil {
 		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
 	}
-	if err := checkTaskCount(def); err != nil {
-		return "", err
-	}
 	conf := withDefaults(n.conf).Merge(def.Conf).Merge(req.Conf)
 	if err := validateTopologyConf(conf); err != nil {
 		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
 	}
-	// Storm's WindowedBoltExecutor refuses a window longer than the
-	// message timeout; localstorm refuses it at submit, with Storm's reason.
-	if err := topology.ValidateWindows(def, conf); err != nil {
-		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	def = normalizeTasks(def, conf)
+	if err := checkTaskCount(def); err != nil {
+		return "", err
 	}
-	// Storm fails in the worker on an unknown state provider; localstorm
-	// refuses it at submit.
-	if err := topology.ValidateState(def, conf); err != nil {
-		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	if err := checkExecutors(def, conf); err != nil {
+		return "", err
+	}
+	// With ZooKeeper authentication the topology gets its own digest
+	// identity (Storm's submitter), its workers authenticate with it, and
+	// its nodes carry Storm's topology ACLs.
+	if err := cluster.PrepareTopologyAuth(n.conf, conf); err != nil {
+		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
 	}
 	numWorkers, _ := conf.Int(config.TopologyWorkers)
 
@@ -194,21 +208,50 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 		V: cluster.SchemaVersion, Name: req.Name, Status: status, NumWorkers: numWorkers,
 		ComponentExecutors: executors, LaunchTimeSecs: launch,
 	}
-	if err := n.state.SetupHeartbeats(id); err != nil {
+	readWrite := cluster.TopologyACL(conf, cluster.PermAll)
+	if err := n.state.SetupHeartbeats(id, readWrite...); err != nil {
 		n.forgetCode(id)
 		return "", fmt.Errorf("set up heartbeats of %s: %w", id, err)
 	}
-	if err := n.state.ActivateStorm(id, base); err != nil {
+	if err := n.state.SetupErrors(id, readWrite...); err != nil {
 		n.forgetCode(id)
 		_ = n.state.TeardownHeartbeats(id)
+		return "", fmt.Errorf("set up errors of %s: %w", id, err)
+	}
+	if err := n.state.ActivateStorm(id, base, cluster.TopologyACL(conf, cluster.PermRead)...); err != nil {
+		n.forgetCode(id)
+		_ = n.state.TeardownHeartbeats(id)
+		_ = n.state.TeardownTopologyErrors(id)
 		return "", fmt.Errorf("activate %s: %w", id, err)
 	}
 	n.log.Info("topology submitted", "id", id, "status", status, "workers", numWorkers, "ackers", numAckers)
+	for _, key := range NotUsedKeys(req) {
+		n.log.Warn(config.NotUsedMessage(key), "id", id)
+	}
 	if err := n.mkAssignments(""); err != nil {
 		// The topology exists; the next monitor round assigns it.
 		n.log.Warn("assign after submit failed", "id", id, "err", err)
 	}
 	return id, nil
+}
+
+// NotUsedKeys are the keys that the submission sets (in its topology's,
+// its components' or its own configuration) and that localstorm accepts
+// but does not use (config.NotUsed): nimbus logs them at submit and the
+// API's answer names them.
+func NotUsedKeys(req api.SubmitRequest) []string {
+	var confs []map[string]any
+	if def := req.Definition; def != nil {
+		confs = append(confs, def.Conf)
+		for _, comps := range []map[string]*topology.ComponentDef{def.Spouts, def.Bolts} {
+			for _, c := range comps {
+				if c != nil {
+					confs = append(confs, c.Conf)
+				}
+			}
+		}
+	}
+	return config.NotUsed(append(confs, req.Conf)...)
 }
 
 // forgetCode removes a topology's stormdist directory and cached code.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/localstorm/localstorm/api"
@@ -245,7 +246,18 @@ func (n *Nimbus) TopologyConf(ctx context.Context, id string) (map[string]any, e
 	if err != nil {
 		return nil, err
 	}
-	return code.Conf.Clone(), nil
+	conf := code.Conf.Clone()
+	redact(conf, config.StormZookeeperTopologyAuthPayload)
+	return conf, nil
+}
+
+// redact replaces a secret string value by as many '#' (Storm's
+// Utils.redactValue): the topology's ZooKeeper password is for its workers,
+// not for every reader of the API.
+func redact(c config.Conf, key string) {
+	if v, ok := c[key].(string); ok {
+		c[key] = strings.Repeat("#", len(v))
+	}
 }
 
 // TopologyDefinition returns the topology's definition (stormtopology.json).

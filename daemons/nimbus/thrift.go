@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"path/filepath"
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/nimbusthrift"
@@ -62,6 +64,13 @@ func (n *Nimbus) serveThrift() error {
 	return nil
 }
 
+// stopThriftOnce stops the Thrift service the first time it is called and
+// returns that call's error every time.
+func (n *Nimbus) stopThriftOnce() error {
+	n.thriftStop.Do(func() { n.thriftStopErr = n.stopThrift() })
+	return n.thriftStopErr
+}
+
 // stopThrift closes the Thrift service (or its listener, when it never
 // served).
 func (n *Nimbus) stopThrift() error {
@@ -109,4 +118,32 @@ func (n *Nimbus) TopologyNameAllowed(ctx context.Context, name string) (bool, er
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// Storm's names of a topology's code files in its code directory, as
+// Storm's clients download them (beginFileDownload), and the file of
+// localstorm's code directory each is served from.
+var stormCodeFiles = map[string]string{
+	"stormjar.jar": api.CodeFileBinary, // the code: a Go binary, or the Flux archive of a Thrift or Flux submit
+}
+
+// OpenCodePath opens a file of a topology's code by the path Storm's
+// clients download it by: the topology's code directory (its assignment's
+// codeDir, {storm.local.dir}/nimbus/stormdist/<id>) and stormjar.jar, or
+// one of localstorm's own code file names (stormcode, stormcode.tgz,
+// stormconf.json, stormtopology.json).
+func (n *Nimbus) OpenCodePath(ctx context.Context, path string) (io.ReadCloser, error) {
+	dir, file := filepath.Split(filepath.Clean(path))
+	id := filepath.Base(dir)
+	if filepath.Clean(dir) != filepath.Join(n.distDir, id) || !validTopologyID(id) {
+		return nil, fmt.Errorf("File %s does not exist: download a topology's code as %s/TOPOLOGY-ID/stormjar.jar (the codeDir of its assignment)", path, n.distDir)
+	}
+	if f, ok := stormCodeFiles[file]; ok {
+		file = f
+	}
+	cf, err := n.OpenCode(ctx, id, file)
+	if err != nil {
+		return nil, err
+	}
+	return cf.File, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/thrift/lib/go/thrift"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/nimbusthrift/storm"
 	"github.com/localstorm/localstorm/topology"
 )
@@ -18,11 +19,12 @@ import (
 // fakeBackend is a nimbus of one topology "wc" (id wc-1-100) with a spout
 // and a bolt; it records the actions it is asked for.
 type fakeBackend struct {
-	mu      sync.Mutex
-	actions []string
-	uploads map[string]string // upload id → content
-	status  string
-	submits []api.SubmitRequest
+	mu        sync.Mutex
+	actions   []string
+	uploads   map[string]string // upload id → content
+	status    string
+	submits   []api.SubmitRequest
+	logLevels map[string]cluster.LogLevel
 }
 
 func newFake() *fakeBackend {

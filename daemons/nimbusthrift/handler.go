@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
 	"github.com/localstorm/localstorm/daemons/nimbusthrift/storm"
 	"github.com/localstorm/localstorm/topology"
@@ -40,6 +41,21 @@ type Backend interface {
 	// error wrapping api.ErrInvalid for a name Storm does not allow,
 	// api.ErrConflict for one a live topology has.
 	CheckSubmitName(ctx context.Context, name string) error
+	// Storm UI's pages, which getComponentPageInfo and
+	// getSupervisorPageInfo translate (getTopologyPageInfo translates
+	// TopologyInfo's).
+	ComponentPage(ctx context.Context, id, component, window string, sys bool) (*api.ComponentPage, error)
+	SupervisorPage(ctx context.Context, id, host string, sys bool) (*api.SupervisorPage, error)
+	// ExecutorStreamStats are the counts per window and stream of the
+	// topology's placed executors (ExecutorSummary.stats).
+	ExecutorStreamStats(ctx context.Context, id string) ([]api.ExecutorStreamStats, error)
+	// OpenCodePath opens a file of a topology's code by the path Storm's
+	// clients download it by (beginFileDownload).
+	OpenCodePath(ctx context.Context, path string) (io.ReadCloser, error)
+	// LogConfig and SetLogConfig are Storm's getLogConfig and setLogConfig
+	// (SetLogConfig merges as Storm's nimbus).
+	LogConfig(ctx context.Context, id string) (*cluster.LogConfig, error)
+	SetLogConfig(ctx context.Context, id string, levels map[string]cluster.LogLevel) error
 }
 
 // Handler implements Storm's Nimbus service over a Backend.
@@ -49,8 +65,9 @@ type Handler struct {
 	spoolDir string
 	maxBytes int64
 
-	mu      sync.Mutex
-	uploads map[string]*upload // location → upload in progress or finished
+	mu        sync.Mutex
+	uploads   map[string]*upload   // location → upload in progress or finished
+	downloads map[string]*download // session id → download in progress
 }
 
 var _ storm.Nimbus = (*Handler)(nil)
@@ -59,7 +76,7 @@ var _ storm.Nimbus = (*Handler)(nil)
 // reports for itself, spoolDir where uploads in progress are kept ("" = the
 // OS temporary dir), maxUploadBytes the bound of one upload (0 = none).
 func NewHandler(b Backend, port int, spoolDir string, maxUploadBytes int64) *Handler {
-	return &Handler{b: b, port: port, spoolDir: spoolDir, maxBytes: maxUploadBytes, uploads: map[string]*upload{}}
+	return &Handler{b: b, port: port, spoolDir: spoolDir, maxBytes: maxUploadBytes, uploads: map[string]*upload{}, downloads: map[string]*download{}}
 }
 
 // Storm's exceptions, with the wording of Storm's Nimbus.
@@ -158,11 +175,7 @@ func (h *Handler) GetClusterInfo(ctx context.Context) (*storm.ClusterSummary, er
 	}
 	out := &storm.ClusterSummary{Supervisors: []*storm.SupervisorSummary{}, Topologies: topos, Nimbuses: []*storm.NimbusSummary{leader}}
 	for _, s := range sups.Supervisors {
-		version := s.Version
-		out.Supervisors = append(out.Supervisors, &storm.SupervisorSummary{
-			Host: s.Host, UptimeSecs: int32(s.UptimeSeconds), NumWorkers: int32(s.SlotsTotal),
-			NumUsedWorkers: int32(s.SlotsUsed), SupervisorID: s.ID, Version: version,
-		})
+		out.Supervisors = append(out.Supervisors, supervisorSummary(s))
 	}
 	return out, nil
 }
@@ -319,6 +332,14 @@ func (h *Handler) topologyInfo(ctx context.Context, id string, choice storm.NumE
 	if info.SchedulerInfo != "" {
 		out.SchedStatus = &info.SchedulerInfo
 	}
+	def, err := h.b.TopologyDefinition(ctx, id)
+	if err != nil {
+		return nil, idError(id, err)
+	}
+	stats, err := h.executorStats(ctx, id, def)
+	if err != nil {
+		return nil, idError(id, err)
+	}
 	add := func(comp string, execs []api.ExecutorSummary) error {
 		for _, e := range execs {
 			if e.SupervisorID == "" {
@@ -330,7 +351,7 @@ func (h *Handler) topologyInfo(ctx context.Context, id string, choice storm.NumE
 			}
 			out.Executors = append(out.Executors, &storm.ExecutorSummary{
 				ExecutorInfo: &storm.ExecutorInfo{TaskStart: start, TaskEnd: end}, ComponentID: comp,
-				Host: e.Host, Port: int32(e.Port), UptimeSecs: int32(e.UptimeSeconds),
+				Host: e.Host, Port: int32(e.Port), UptimeSecs: int32(e.UptimeSeconds), Stats: stats[e.ID],
 			})
 		}
 		errs := []*storm.ErrorInfo{}

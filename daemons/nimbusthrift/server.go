@@ -184,6 +184,7 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	s.wg.Wait()
 	s.handler.dropUploads()
+	s.handler.dropDownloads()
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}

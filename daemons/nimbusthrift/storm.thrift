@@ -256,6 +256,132 @@ struct GetInfoOptions {
   1: optional NumErrorsChoice num_err_choice;
 }
 
+// ---- Storm UI's page infos, file download and dynamic log levels (issue 21) ----
+// Storm's structs with Storm's field ids; the resource fields (requested_*,
+// assigned_*, resources_map) and owner/replication are left out, as above.
+
+struct CommonAggregateStats {
+  1: optional i32 num_executors;
+  2: optional i32 num_tasks;
+  3: optional i64 emitted;
+  4: optional i64 transferred;
+  5: optional i64 acked;
+  6: optional i64 failed;
+}
+
+struct SpoutAggregateStats {
+  1: optional double complete_latency_ms;
+}
+
+struct BoltAggregateStats {
+  1: optional double execute_latency_ms;
+  2: optional double process_latency_ms;
+  3: optional i64 executed;
+  4: optional double capacity;
+}
+
+union SpecificAggregateStats {
+  1: BoltAggregateStats bolt;
+  2: SpoutAggregateStats spout;
+}
+
+enum ComponentType {
+  BOLT = 1,
+  SPOUT = 2
+}
+
+struct ComponentAggregateStats {
+  1: optional ComponentType type;
+  2: optional CommonAggregateStats common_stats;
+  3: optional SpecificAggregateStats specific_stats;
+  4: optional ErrorInfo last_error;
+}
+
+struct TopologyStats {
+  1: optional map<string, i64> window_to_emitted;
+  2: optional map<string, i64> window_to_transferred;
+  3: optional map<string, double> window_to_complete_latencies_ms;
+  4: optional map<string, i64> window_to_acked;
+  5: optional map<string, i64> window_to_failed;
+}
+
+struct WorkerSummary {
+  1: optional string supervisor_id;
+  2: optional string host;
+  3: optional i32 port;
+  4: optional string topology_id;
+  5: optional string topology_name;
+  6: optional i32 num_executors;
+  7: optional map<string, i64> component_to_num_tasks;
+  8: optional i32 time_secs;
+  9: optional i32 uptime_secs;
+}
+
+struct SupervisorPageInfo {
+  1: optional list<SupervisorSummary> supervisor_summaries;
+  2: optional list<WorkerSummary> worker_summaries;
+}
+
+struct TopologyPageInfo {
+  1: required string id;
+  2: optional string name;
+  3: optional i32 uptime_secs;
+  4: optional string status;
+  5: optional i32 num_tasks;
+  6: optional i32 num_workers;
+  7: optional i32 num_executors;
+  8: optional string topology_conf;
+  9: optional map<string, ComponentAggregateStats> id_to_spout_agg_stats;
+ 10: optional map<string, ComponentAggregateStats> id_to_bolt_agg_stats;
+ 11: optional string sched_status;
+ 12: optional TopologyStats topology_stats;
+ 14: optional DebugOptions debug_options;
+ 16: optional list<WorkerSummary> workers;
+ 17: optional string storm_version;
+}
+
+struct ExecutorAggregateStats {
+  1: optional ExecutorSummary exec_summary;
+  2: optional ComponentAggregateStats stats;
+}
+
+struct ComponentPageInfo {
+  1: required string component_id;
+  2: required ComponentType component_type;
+  3: optional string topology_id;
+  4: optional string topology_name;
+  5: optional i32 num_executors;
+  6: optional i32 num_tasks;
+  7: optional map<string, ComponentAggregateStats> window_to_stats;
+  8: optional map<GlobalStreamId, ComponentAggregateStats> gsid_to_input_stats;
+  9: optional map<string, ComponentAggregateStats> sid_to_output_stats;
+ 10: optional list<ExecutorAggregateStats> exec_stats;
+ 11: optional list<ErrorInfo> errors;
+ 12: optional string eventlog_host;
+ 13: optional i32 eventlog_port;
+ 14: optional DebugOptions debug_options;
+ 15: optional string topology_status;
+}
+
+enum LogLevelAction {
+  UNCHANGED = 1,
+  UPDATE = 2,
+  REMOVE = 3
+}
+
+struct LogLevel {
+  1: required LogLevelAction action;
+  2: optional string target_log_level;
+  3: optional i32 reset_log_level_timeout_secs;
+  4: optional i64 reset_log_level_timeout_epoch;
+  5: optional string reset_log_level;
+}
+
+struct LogConfig {
+  2: optional map<string, LogLevel> named_logger_level;
+}
+// ---- end of issue 21's structs ----
+
 service Nimbus {
   void submitTopology(1: string name, 2: string uploadedJarLocation, 3: string jsonConf, 4: StormTopology topology) throws (1: AlreadyAliveException e, 2: InvalidTopologyException ite, 3: AuthorizationException aze);
   void submitTopologyWithOpts(1: string name, 2: string uploadedJarLocation, 3: string jsonConf, 4: StormTopology topology, 5: SubmitOptions options) throws (1: AlreadyAliveException e, 2: InvalidTopologyException ite, 3: AuthorizationException aze);
@@ -283,4 +409,16 @@ service Nimbus {
   string getTopologyConf(1: string id) throws (1: NotAliveException e, 2: AuthorizationException aze);
   StormTopology getTopology(1: string id) throws (1: NotAliveException e, 2: AuthorizationException aze);
   StormTopology getUserTopology(1: string id) throws (1: NotAliveException e, 2: AuthorizationException aze);
+
+  // ---- issue 21: page infos, file download, dynamic log levels ----
+  TopologyPageInfo getTopologyPageInfo(1: string id, 2: string window, 3: bool is_include_sys) throws (1: NotAliveException e, 2: AuthorizationException aze);
+  SupervisorPageInfo getSupervisorPageInfo(1: string id, 2: string host, 3: bool is_include_sys) throws (1: NotAliveException e, 2: AuthorizationException aze);
+  ComponentPageInfo getComponentPageInfo(1: string topology_id, 2: string component_id, 3: string window, 4: bool is_include_sys) throws (1: NotAliveException e, 2: AuthorizationException aze);
+  // Storm 1.x's download (Storm 2.x keeps downloadChunk and reserves the
+  // name beginFileDownload): a session id for a file of a topology's code.
+  string beginFileDownload(1: string file) throws (1: AuthorizationException aze);
+  binary downloadChunk(1: string id) throws (1: AuthorizationException aze);
+  void setLogConfig(1: string name, 2: LogConfig config);
+  LogConfig getLogConfig(1: string name);
+  // ---- end of issue 21's methods ----
 }

@@ -10,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/localstorm/localstorm/daemons/cluster"
 	"github.com/localstorm/localstorm/daemons/config"
+	"github.com/localstorm/localstorm/daemons/timer"
+	"github.com/localstorm/localstorm/daemons/timer/timertest"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/internal/testutil"
 )
 
@@ -102,5 +106,52 @@ func TestStormSupervisorHeartbeatHasItsOwnTimer(t *testing.T) {
 	longest = max(longest, time.Since(lastChange))
 	if longest > 2500*time.Millisecond {
 		t.Errorf("the heartbeat time stood still for %s while a health check ran, want it to move every second", longest)
+	}
+}
+
+// Storm's Supervisor.launch schedules, on a simulated clock as on a real
+// one: the heartbeat every supervisor.heartbeat.frequency.secs on its own
+// timer, synchronize-supervisor every 10 s, and sync-processes every
+// supervisor.monitor.frequency.secs (Storm's defaults, 5 s and 3 s).
+func TestStormSupervisorTimerCadence(t *testing.T) {
+	e := newEnv(t)
+	clock := timer.NewSimClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	opts := supervisorOptions(e.dir, e.state, e.code, e.ports, testutil.Logger(t, slog.LevelInfo))
+	opts.Conf[config.SupervisorHeartbeatFreqSecs] = 5
+	opts.Conf[config.SupervisorMonitorFreqSecs] = 3
+	opts.Clock = clock
+	sup, err := Start(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sup.Close(context.Background()) })
+	for range 30 {
+		timertest.Advance(t, clock, time.Second, sup.hbTimer, sup.timer)
+	}
+	got := [3]int64{sup.rounds.heartbeat.Load(), sup.rounds.syncSupervisor.Load(), sup.rounds.syncProcesses.Load()}
+	if want := [3]int64{6, 3, 10}; got != want {
+		t.Errorf("after 30 simulated seconds: heartbeats, synchronize-supervisor, sync-processes = %v, want %v", got, want)
+	}
+}
+
+// Storm's supervisor start: the tmp dir ({local}/supervisor/tmp) is emptied,
+// and a supervisor without a stored id takes a new random UUID.
+func TestStormSupervisorStartEmptiesTmpAndTakesAUUID(t *testing.T) {
+	e := newEnv(t)
+	stale := filepath.Join(workercontract.LocalDir(e.dir).SupervisorTmp(), "half-downloaded", "stormcode")
+	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sup := e.start()
+	entries, err := os.ReadDir(workercontract.LocalDir(e.dir).SupervisorTmp())
+	if err != nil || len(entries) != 0 {
+		t.Errorf("tmp dir after start: %v, %v; want it present and empty", entries, err)
+	}
+	id, err := uuid.Parse(sup.ID())
+	if err != nil || id.Version() != 4 {
+		t.Errorf("new supervisor id %q (%v): want a random (version 4) UUID", sup.ID(), err)
 	}
 }

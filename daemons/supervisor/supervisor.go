@@ -22,6 +22,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,7 +37,8 @@ import (
 	"github.com/localstorm/localstorm/procs"
 )
 
-// LocalState keys of the supervisor (docs/internals.md).
+// LocalState keys of the supervisor (docs/internals.md): its id in the
+// ISupervisor's LocalState, the others in the supervisor's.
 const (
 	keySupervisorID     = "supervisor-id"
 	keyLocalAssignments = "local-assignments"
@@ -85,6 +87,8 @@ type Options struct {
 	ZKRoot    string
 	// HealthCheckInterval defaults to Storm's 300 s.
 	HealthCheckInterval time.Duration
+	// Clock drives the supervisor's timers; nil means the wall clock.
+	Clock timer.Clock
 }
 
 // WorkerInfo describes one worker process of the supervisor.
@@ -116,6 +120,9 @@ type Supervisor struct {
 	hbTimer    *timer.Timer // Storm's heartbeat timer: the heartbeat alone
 	syncEvents *event.Manager
 	procEvents *event.Manager
+	// rounds counts what the timers started: heartbeats written, and
+	// synchronize-supervisor and sync-processes rounds queued.
+	rounds struct{ heartbeat, syncSupervisor, syncProcesses atomic.Int64 }
 
 	mu       sync.Mutex
 	workers  map[string]*worker // by worker id
@@ -254,24 +261,17 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 	}, nil
 }
 
-// prepareLocalDir opens the LocalState, reads the supervisor's id from it
-// (a new one on the first start), cleans the tmp dir and makes the others.
+// prepareLocalDir opens the LocalState, reads the supervisor's id (a new
+// one on the first start), cleans the tmp dir and makes the others.
 func (s *Supervisor) prepareLocalDir() error {
 	d := s.dirs
 	ls, err := localstate.Open(d.SupervisorLocalState())
 	if err != nil {
 		return fmt.Errorf("open local state: %w", err)
 	}
-	var id string
-	found, err := ls.Get(keySupervisorID, &id)
+	id, err := supervisorID(d, ls)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", keySupervisorID, err)
-	}
-	if !found || id == "" {
-		id = uuid.NewString()
-		if err := ls.Put(keySupervisorID, id); err != nil {
-			return fmt.Errorf("store %s: %w", keySupervisorID, err)
-		}
+		return err
 	}
 	if err := os.RemoveAll(d.SupervisorTmp()); err != nil {
 		return fmt.Errorf("clean tmp dir: %w", err)
@@ -284,6 +284,40 @@ func (s *Supervisor) prepareLocalDir() error {
 	s.ls, s.id = ls, id
 	s.log = s.log.With("supervisor", id)
 	return nil
+}
+
+// supervisorID is the id that the ISupervisor LocalState keeps, as Storm's
+// StandaloneSupervisor.prepare: read it, or make a new UUID and store it.
+// A local dir of an older localstorm kept it in the supervisor's LocalState
+// (state): that one is moved over, so the supervisor keeps its id.
+func supervisorID(d workercontract.LocalDir, state *localstate.LocalState) (string, error) {
+	is, err := localstate.Open(d.SupervisorISupervisor())
+	if err != nil {
+		return "", fmt.Errorf("open isupervisor local state: %w", err)
+	}
+	var id string
+	if found, err := is.Get(keySupervisorID, &id); err != nil {
+		return "", fmt.Errorf("read %s from %s: %w", keySupervisorID, d.SupervisorISupervisor(), err)
+	} else if found && id != "" {
+		return id, nil
+	}
+	former, err := state.Get(keySupervisorID, &id)
+	if err != nil {
+		return "", fmt.Errorf("read the former %s from %s: %w", keySupervisorID, d.SupervisorLocalState(), err)
+	}
+	if id == "" {
+		id = uuid.NewString()
+	}
+	if err := is.Put(keySupervisorID, id); err != nil {
+		return "", fmt.Errorf("store %s: %w", keySupervisorID, err)
+	}
+	if !former {
+		return id, nil
+	}
+	if err := state.Remove(keySupervisorID); err != nil {
+		return "", fmt.Errorf("remove the former %s from %s: %w", keySupervisorID, d.SupervisorLocalState(), err)
+	}
+	return id, nil
 }
 
 // startLoops reaps the workers of a crashed predecessor, writes the first
@@ -299,13 +333,14 @@ func (s *Supervisor) startLoops() {
 	}
 	// The heartbeat has a timer of its own, as Storm's: a slow health-check
 	// script on the event timer cannot delay it.
-	s.hbTimer = timer.New("supervisor-heartbeat-timer", timer.RealClock(), s.taskFailed)
-	s.timer = timer.New("supervisor-timer", timer.RealClock(), s.taskFailed)
+	s.hbTimer = timer.New("supervisor-heartbeat-timer", s.opts.Clock, s.taskFailed)
+	s.timer = timer.New("supervisor-timer", s.opts.Clock, s.taskFailed)
 	s.syncEvents = event.New("sync-supervisor", s.taskFailed)
 	s.procEvents = event.New("sync-processes", s.taskFailed)
 
 	t := s.timing
 	s.hbTimer.ScheduleRecurring(t.heartbeat, t.heartbeat, func() error {
+		s.rounds.heartbeat.Add(1)
 		if err := s.heartbeat(); err != nil {
 			s.log.Warn("supervisor heartbeat failed; retrying at the next one", "err", err)
 		}
@@ -317,10 +352,12 @@ func (s *Supervisor) startLoops() {
 	}
 	s.syncEvents.Add(s.synchronizeSupervisor)
 	s.timer.ScheduleRecurring(syncSupervisorPeriod, syncSupervisorPeriod, func() error {
+		s.rounds.syncSupervisor.Add(1)
 		s.syncEvents.Add(s.synchronizeSupervisor)
 		return nil
 	})
 	s.timer.ScheduleRecurring(t.monitor, t.monitor, func() error {
+		s.rounds.syncProcesses.Add(1)
 		s.procEvents.Add(s.syncProcesses)
 		return nil
 	})

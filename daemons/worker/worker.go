@@ -38,7 +38,11 @@ type Options struct {
 	// Topology makes the component instances (from the binary's builder, or Flux).
 	Topology *topology.Topology
 	Logger   *slog.Logger // nil: discard
-	Ready    io.Writer    // the ready line is written here (stdout); nil: none
+	// LogLevels, when set, are the levels Logger's handler obeys
+	// (LogLevels.Handler); the worker sets them from the topology's log
+	// config.
+	LogLevels *LogLevels
+	Ready     io.Writer // the ready line is written here (stdout); nil: none
 }
 
 // ParseArgs reads the worker command line (workercontract.Parse) into Options.
@@ -123,9 +127,17 @@ func Run(ctx context.Context, opts Options) (err error) {
 	// The cluster state gives up (Storm exits 30) on an event it cannot
 	// route; the worker then stops with that error.
 	zkFatal := make(chan error, 1)
+	// With ZooKeeper authentication a worker is its topology's digest
+	// identity, and what it writes belongs to it and the daemons (Storm's
+	// Utils.getWorkerACL).
+	acl, err := cluster.WorkerACL(conf)
+	if err != nil {
+		return err
+	}
 	zk, err := cluster.ConnectStorm(ctx, cluster.Options{
 		Servers: opts.ZooKeeper, Root: opts.ZKRoot, Logger: logger,
 		SessionTimeout: zkSessionTimeout(conf),
+		Auth:           cluster.AuthFromConf(conf), ACL: acl,
 		OnFatal: func(err error) {
 			select {
 			case zkFatal <- err:
@@ -185,6 +197,11 @@ type worker struct {
 // supervisor's heartbeat.
 type periods struct {
 	heartbeat, zkHeartbeat, supervisorTimeout time.Duration
+	// errorInterval and errorsPerInterval throttle the errors reported to
+	// ZooKeeper: topology.error.throttle.interval.secs and
+	// topology.max.error.report.per.interval.
+	errorInterval     time.Duration
+	errorsPerInterval int
 }
 
 func notify(ch chan struct{}) {
@@ -236,6 +253,12 @@ func (w *worker) run(ctx context.Context) error {
 		fmt.Fprintln(o.Ready, workercontract.Ready{Port: o.Port, Pid: os.Getpid()})
 	}
 	w.logger.Info("worker started", "executors", len(w.executors), "pid", os.Getpid())
+	if o.LogLevels != nil {
+		lcCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); w.watchLogConfig(lcCtx, o.LogLevels) }()
+		defer func() { stop(); <-done }()
+	}
 	err = w.loop(ctx)
 	w.shutdown()
 	w.rt.closeErrors()
@@ -282,6 +305,10 @@ func (w *worker) loop(ctx context.Context) error {
 			}
 			info, err := w.zk.SupervisorInfo(w.opts.SupervisorID)
 			switch {
+			case errors.Is(err, cluster.ErrNoAuth):
+				// The supervisor's node exists but is the daemons' to read
+				// (ZooKeeper authentication): it is there.
+				supervisorAbsent = time.Time{}
 			case err != nil:
 				w.logger.Warn("read supervisor info", "err", err)
 			case info != nil:
@@ -407,6 +434,8 @@ func (w *worker) writeZKHeartbeat() {
 		V: cluster.SchemaVersion, TopologyID: w.opts.TopologyID,
 		TimeSecs: now.Unix(), TimeMillis: now.UnixMilli(), UptimeSecs: int64(now.Sub(w.started).Seconds()),
 	}
+	usage := procs.SelfUsage()
+	hb.RSSBytes, hb.CPUMillis = usage.RSSBytes, usage.CPUMillis
 	for _, e := range w.executors {
 		hb.Executors = append(hb.Executors, cluster.ExecutorHeartbeat{
 			Executor: e.info, Component: e.component, UptimeSecs: int64(now.Sub(e.stats.started).Seconds()),
@@ -418,11 +447,12 @@ func (w *worker) writeZKHeartbeat() {
 	}
 }
 
-// reportErrors writes component errors to ZooKeeper, at most a few per
-// interval per component (Storm's topology.error.throttle.interval.secs).
+// reportErrors writes component errors to ZooKeeper, at most
+// topology.max.error.report.per.interval per component in each
+// topology.error.throttle.interval.secs, as Storm's executor throttles them.
 func (w *worker) reportErrors(errs <-chan componentError, done chan struct{}) {
 	defer close(done)
-	const perInterval, interval = 5, 10 * time.Second
+	perInterval, interval := w.periods.errorsPerInterval, w.periods.errorInterval
 	type window struct {
 		start time.Time
 		n     int
@@ -556,6 +586,8 @@ func (w *worker) readSettings() error {
 		heartbeat:         r.SecsOr(config.WorkerHeartbeatFreqSecs, time.Second),
 		zkHeartbeat:       r.SecsOr(config.TaskHeartbeatFreqSecs, 3*time.Second),
 		supervisorTimeout: r.SecsOr(config.SupervisorWorkerTimeoutSecs, 30*time.Second),
+		errorInterval:     r.SecsOr(config.TopologyErrorThrottleSecs, 10*time.Second),
+		errorsPerInterval: r.IntOr(config.TopologyMaxErrorReportPerIntv, 5),
 	}
 	return r.Err()
 }

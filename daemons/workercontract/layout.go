@@ -30,8 +30,14 @@ func (d LocalDir) NimbusInbox() string { return d.join("nimbus", "inbox") }
 // NimbusStormdist holds one code dir per topology, named by its id.
 func (d LocalDir) NimbusStormdist() string { return d.join("nimbus", "stormdist") }
 
-// SupervisorLocalState is the supervisor's LocalState.
+// SupervisorLocalState is the supervisor's LocalState: its local
+// assignments and approved workers (Storm's supervisorState).
 func (d LocalDir) SupervisorLocalState() string { return d.join("supervisor", "localstate") }
+
+// SupervisorISupervisor is the LocalState of the supervisor's ISupervisor,
+// where Storm's StandaloneSupervisor keeps the supervisor's id (Storm's
+// supervisorIsupervisorDir).
+func (d LocalDir) SupervisorISupervisor() string { return d.join("supervisor", "isupervisor") }
 
 // SupervisorTmp holds downloads in progress.
 func (d LocalDir) SupervisorTmp() string { return d.join("supervisor", "tmp") }

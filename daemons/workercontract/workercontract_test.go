@@ -108,6 +108,7 @@ func TestLayout(t *testing.T) {
 		{data.Nimbus().NimbusInbox(), "/d/nimbus/nimbus/inbox"},
 		{string(sup), "/d/supervisor-1"},
 		{sup.SupervisorLocalState(), "/d/supervisor-1/supervisor/localstate"},
+		{sup.SupervisorISupervisor(), "/d/supervisor-1/supervisor/isupervisor"},
 		{sup.SupervisorTmp(), "/d/supervisor-1/supervisor/tmp"},
 		{sup.CodeDir("t-1-2"), "/d/supervisor-1/supervisor/stormdist/t-1-2"},
 		{sup.Heartbeats("w"), "/d/supervisor-1/workers/w/heartbeats"},

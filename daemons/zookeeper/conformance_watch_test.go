@@ -544,3 +544,38 @@ func TestConformanceWatchRequestValidation(t *testing.T) {
 		}
 	})
 }
+
+// TestConformanceFailedWatchedReadRegistersNothing: getData and getChildren
+// with a watch on a missing node fail with NoNode and leave no watch behind
+// (only exists watches a missing node), so creating the node, a child of it
+// or changing its data later notifies no one. Storm's daemons rely on it:
+// a watched read of a vanished assignment must not fire when a new topology
+// reuses the path.
+func TestConformanceFailedWatchedReadRegistersNothing(t *testing.T) {
+	eachTarget(t, baseConfig, func(t *testing.T, in *zktest.Instance) {
+		c := in.Connect(t)
+		w := mustConnect(t, in.Addr())
+		p := in.Path("missing")
+		for _, op := range []int32{opGetData, opGetChildren, opGetChildren2} {
+			if code, _ := w.mustCall(op, pathWatchReq(p, true)); code != errNoNode {
+				t.Fatalf("op %d with a watch on a missing node = %d, want NoNode (%d)", op, code, errNoNode)
+			}
+		}
+		for typ := int32(1); typ <= 3; typ++ {
+			if code, _ := w.mustCall(opCheckWatches, pathTypeReq(p, typ)); code != errNoWatcher {
+				t.Errorf("checkWatches type %d after failed watched reads = %d, want NoWatcher", typ, code)
+			}
+		}
+		mustCreate(t, c, p, nil, 0)
+		mustCreate(t, c, p+"/k", nil, 0)
+		if _, err := c.Set(p, []byte("x"), -1); err != nil {
+			t.Fatal(err)
+		}
+		// A read on w after the writes: any notification for them would
+		// reach w before this reply (ZooKeeper's ordering guarantee).
+		w.mustCall(opExists, pathWatchReq(p, false))
+		if len(w.events) != 0 {
+			t.Errorf("events after failed watched reads: %v, want none", w.events)
+		}
+	})
+}

@@ -32,6 +32,7 @@ type Record struct {
 	DataDir       string    `json:"dataDir"`
 	Persistent    bool      `json:"persistent"`
 	StartedAt     time.Time `json:"startedAt"`
+	LogFile       string    `json:"logFile,omitempty"` // the log of a detached cluster
 }
 
 // ErrNoCluster says no running cluster has that name.

@@ -65,6 +65,9 @@ type Options struct {
 	// into nimbus's inbox instead of copying it: that saves a test binary's
 	// whole transfer at every testkit submission.
 	Upload Uploader
+	// Warn, when set, gets each of nimbus's remarks on the submission: the
+	// keys it sets that localstorm accepts but does not use.
+	Warn func(msg string)
 }
 
 // Uploader hands code to nimbus and returns its upload id; f is at its start
@@ -103,6 +106,9 @@ func Path(ctx context.Context, c *api.Client, path string, opts Options) (string
 	if ext == ".yaml" || ext == ".yml" {
 		return Flux(ctx, c, path, opts)
 	}
+	if ext == ".jar" {
+		return Jar(ctx, c, path, opts)
+	}
 	if f, err := elf.Open(path); err == nil {
 		f.Close()
 		if st.Mode()&0o111 == 0 {
@@ -110,7 +116,7 @@ func Path(ctx context.Context, c *api.Client, path string, opts Options) (string
 		}
 		return Binary(ctx, c, path, opts)
 	}
-	return "", fmt.Errorf("submit %s: %w: give the path of a program built with topology/run.Main, or a .yaml Flux file", path, ErrNotTopology)
+	return "", fmt.Errorf("submit %s: %w: give the path of a program built with topology/run.Main, a .yaml Flux file, or a .jar of `BIN storm-package`", path, ErrNotTopology)
 }
 
 // Description is what a topology binary's `describe` prints.
@@ -162,8 +168,21 @@ func Topology(ctx context.Context, c *api.Client, t *topology.Topology, opts Opt
 }
 
 // Flux submits a Flux YAML topology: the YAML's directory is shipped as
-// the topology's resources and localstorm's own worker runs it.
+// the topology's resources and localstorm's own worker runs it. A YAML
+// written by `BIN storm-package` next to its jar is run with the jar's
+// resources, as `storm jar` would.
 func Flux(ctx context.Context, c *api.Client, yamlPath string, opts Options) (string, error) {
+	jar, err := packageBeside(yamlPath)
+	if err != nil {
+		return "", fmt.Errorf("submit %s: %w", yamlPath, err)
+	}
+	if jar != "" {
+		return fluxFromJar(ctx, c, jar, yamlPath, opts)
+	}
+	return fluxFile(ctx, c, yamlPath, opts)
+}
+
+func fluxFile(ctx context.Context, c *api.Client, yamlPath string, opts Options) (string, error) {
 	env := opts.Env
 	if env == nil {
 		env = environ()
@@ -218,9 +237,15 @@ func submitFile(ctx context.Context, c *api.Client, path, kind, name string, def
 	if opts.Inactive {
 		req.InitialStatus = "INACTIVE"
 	}
-	id, err := c.Submit(ctx, req)
+	reply, err := c.SubmitWithReply(ctx, req)
 	if err != nil {
 		return "", fmt.Errorf("submit %q: %w", name, err)
+	}
+	id := reply.TopologyID
+	if opts.Warn != nil {
+		for _, msg := range reply.NotUsed {
+			opts.Warn(msg)
+		}
 	}
 	if opts.Wait {
 		if err := WaitRunning(ctx, c, id); err != nil {

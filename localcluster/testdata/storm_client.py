@@ -3,7 +3,7 @@ generated from the project's IDL (package `storm`, on PYTHONPATH), over
 Storm's wire: framed transport, binary protocol. Prints one JSON document of
 what it saw; the Go test checks it.
 
-usage: storm_client.py PORT TOPOLOGY_NAME
+usage: storm_client.py PORT TOPOLOGY_NAME [NIMBUS_STORMDIST_DIR]
        storm_client.py PORT submit TOPOLOGY_NAME RESOURCES_DIR
 
 The second form submits, as Storm's non-JVM tools do, a topology of shell
@@ -11,6 +11,7 @@ components (the storm.py-style Python scripts of RESOURCES_DIR) in a jar
 whose resources/ holds them, then tries a name already alive and a Java
 component.
 """
+import hashlib
 import io
 import json
 import os
@@ -24,6 +25,7 @@ from storm import Nimbus
 from storm.ttypes import (AlreadyAliveException, Bolt, ComponentCommon,
                          ComponentObject, GlobalStreamId, Grouping,
                          InvalidTopologyException, JavaObject, KillOptions,
+                         LogConfig, LogLevel, LogLevelAction,
                          NotAliveException, NullStruct, RebalanceOptions,
                          ShellComponent, SpoutSpec, StormTopology, StreamInfo)
 
@@ -58,6 +60,13 @@ def main():
     out["spouts"], out["bolts"] = sorted(user.spouts), sorted(user.bolts)
     out["nameAllowed"] = [client.isTopologyNameAllowed(name), client.isTopologyNameAllowed("fresh-name")]
 
+    pages(client, topo_id, info.supervisors[0].supervisor_id, out)
+    out["executorStats"] = sorted({e.component_id for e in ti.executors if e.stats is not None and
+                                   set(e.stats.emitted) == {":all-time", "600", "10800", "86400"}})
+    if len(sys.argv) > 3:
+        out["download"] = download(client, sys.argv[3] + "/" + topo_id + "/stormjar.jar")
+    logconfig(client, topo_id, out)
+
     client.deactivate(name)
     out["afterDeactivate"] = client.getTopologySummaryByName(name).status
     client.activate(name)
@@ -75,6 +84,45 @@ def main():
     out["afterKill"] = [t.status for t in client.getTopologySummaries() if t.name == name]
     transport.close()
     print(json.dumps(out))
+
+
+def pages(client, topo_id, supervisor_id, out):
+    """Storm UI's pages over Thrift, and NotAliveException for an unknown id."""
+    page = client.getTopologyPageInfo(topo_id, ":all-time", False)
+    out["topologyPage"] = {"name": page.name, "spouts": sorted(page.id_to_spout_agg_stats),
+                           "bolts": sorted(page.id_to_bolt_agg_stats), "windows": sorted(page.topology_stats.window_to_emitted)}
+    comp = client.getComponentPageInfo(topo_id, "counter", ":all-time", False)
+    out["componentPage"] = {"type": comp.component_type, "executors": comp.num_executors,
+                            "windows": sorted(comp.window_to_stats), "inputs": sorted(g.componentId for g in comp.gsid_to_input_stats)}
+    sup = client.getSupervisorPageInfo(supervisor_id, "", False)
+    out["supervisorPage"] = {"supervisors": [s.supervisor_id for s in sup.supervisor_summaries],
+                             "workerTopologies": sorted({w.topology_id for w in sup.worker_summaries})}
+    try:
+        client.getTopologyPageInfo("no-such-id", "", False)
+        out["pageNotAlive"] = None
+    except NotAliveException as e:
+        out["pageNotAlive"] = e.msg
+
+
+def download(client, path):
+    """beginFileDownload and downloadChunk to the empty chunk: size and sha256."""
+    session = client.beginFileDownload(path)
+    data = b""
+    while True:
+        chunk = client.downloadChunk(session)
+        if not chunk:
+            break
+        data += chunk
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def logconfig(client, topo_id, out):
+    """setLogConfig then getLogConfig: ROOT at DEBUG for 60 s."""
+    client.setLogConfig(topo_id, LogConfig(named_logger_level={
+        "ROOT": LogLevel(action=LogLevelAction.UPDATE, target_log_level="DEBUG", reset_log_level_timeout_secs=60)}))
+    root = client.getLogConfig(topo_id).named_logger_level["ROOT"]
+    out["logConfig"] = {"target": root.target_log_level, "timeout": root.reset_log_level_timeout_secs,
+                        "hasEpoch": (root.reset_log_level_timeout_epoch or 0) > 0}
 
 
 def jar_of(resources_dir):

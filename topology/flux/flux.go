@@ -57,9 +57,11 @@ type topologyDef struct {
 	Spouts  []*componentDef `yaml:"spouts"`
 	Bolts   []*componentDef `yaml:"bolts"`
 	Streams []*streamDef    `yaml:"streams"`
+	// Components are Flux's beans: only org.apache.storm.tuple.Fields, the
+	// argument of a PartialKeyGrouping.
+	Components []*beanDef `yaml:"components"`
 	// Known to Storm's Flux, refused here (see unsupported).
 	Includes       yaml.Node `yaml:"includes"`
-	Components     yaml.Node `yaml:"components"`
 	TopologySource yaml.Node `yaml:"topologySource"`
 	WorkerHooks    yaml.Node `yaml:"workerHooks"`
 }
@@ -102,6 +104,13 @@ type groupingDef struct {
 	StreamID    string          `yaml:"streamId"`
 	Args        []string        `yaml:"args"`
 	CustomClass *customClassDef `yaml:"customClass"`
+}
+
+// beanDef is a Flux component (Storm's BeanDef).
+type beanDef struct {
+	ID              string `yaml:"id"`
+	ClassName       string `yaml:"className"`
+	ConstructorArgs []any  `yaml:"constructorArgs"`
 }
 
 type customClassDef struct {
@@ -179,7 +188,6 @@ func recordLines(root *yaml.Node, def *topologyDef) {
 func unsupported(def *topologyDef) error {
 	for key, n := range map[string]*yaml.Node{
 		"includes":       &def.Includes,
-		"components":     &def.Components,
 		"topologySource": &def.TopologySource,
 		"workerHooks":    &def.WorkerHooks,
 	} {
@@ -213,12 +221,18 @@ func build(def *topologyDef) (*topology.Topology, error) {
 	for _, k := range slices.Sorted(maps.Keys(def.Config)) {
 		b.SetConf(k, def.Config[k])
 	}
+	beans, err := buildBeans(def.Components)
+	if err != nil {
+		return nil, err
+	}
+	direct := directStreams(def.Streams)
 	bolts := map[string]*topology.BoltDeclarer{}
 	for _, c := range def.Spouts {
 		comp, err := makeComponent(c, kindSpout)
 		if err != nil {
 			return nil, err
 		}
+		markDirect(c, comp, direct)
 		var d *topology.SpoutDeclarer
 		if comp.shell != nil {
 			d = b.SetShellSpout(c.ID, comp.shell, comp.outputs, parallelism(c))
@@ -232,6 +246,7 @@ func build(def *topologyDef) (*topology.Topology, error) {
 		if err != nil {
 			return nil, err
 		}
+		markDirect(c, comp, direct)
 		var d *topology.BoltDeclarer
 		if comp.shell != nil {
 			d = b.SetShellBolt(c.ID, comp.shell, comp.outputs, parallelism(c))
@@ -245,7 +260,7 @@ func build(def *topologyDef) (*topology.Topology, error) {
 		if s == nil {
 			return nil, fmt.Errorf("streams[%d]: empty entry", i)
 		}
-		if err := subscribe(bolts, s); err != nil {
+		if err := subscribe(bolts, beans, s); err != nil {
 			return nil, fmt.Errorf("stream %q (%s --> %s): %w", s.Name, s.From, s.To, err)
 		}
 	}
@@ -304,7 +319,7 @@ func mergeConf(yamlConf, classConf map[string]any) map[string]any {
 }
 
 // subscribe adds one stream's subscription to its target bolt.
-func subscribe(bolts map[string]*topology.BoltDeclarer, s *streamDef) error {
+func subscribe(bolts map[string]*topology.BoltDeclarer, beans map[string]topology.Fields, s *streamDef) error {
 	if s.From == "" || s.To == "" {
 		return fmt.Errorf("a stream needs both from and to")
 	}
@@ -336,6 +351,14 @@ func subscribe(bolts map[string]*topology.BoltDeclarer, s *streamDef) error {
 	case "DIRECT":
 		d.DirectGrouping(s.From, stream...)
 	case "CUSTOM":
+		if g.CustomClass != nil && g.CustomClass.ClassName == ClassPartialKeyGrouping {
+			fields, err := partialKeyFields(beans, g.CustomClass)
+			if err != nil {
+				return err
+			}
+			d.PartialKeyGrouping(s.From, fields, stream...)
+			return nil
+		}
 		if g.CustomClass == nil || g.CustomClass.ClassName == "" {
 			return fmt.Errorf("CUSTOM grouping needs customClass.className: the name of a grouping registered with topology.RegisterGrouping")
 		}
@@ -346,4 +369,83 @@ func subscribe(bolts map[string]*topology.BoltDeclarer, s *streamDef) error {
 		return fmt.Errorf("unknown grouping type %q (one of SHUFFLE, LOCAL_OR_SHUFFLE, FIELDS, ALL, GLOBAL, NONE, DIRECT, CUSTOM)", g.Type)
 	}
 	return nil
+}
+
+// Storm's classes of a partial key grouping and its argument.
+const (
+	ClassPartialKeyGrouping = "org.apache.storm.grouping.PartialKeyGrouping"
+	ClassFields             = "org.apache.storm.tuple.Fields"
+)
+
+// buildBeans makes the file's components, which may only be Fields (for a
+// PartialKeyGrouping's constructor), by id.
+func buildBeans(defs []*beanDef) (map[string]topology.Fields, error) {
+	beans := map[string]topology.Fields{}
+	for i, b := range defs {
+		if b == nil || b.ID == "" {
+			return nil, fmt.Errorf("components[%d]: a component needs an id", i)
+		}
+		if b.ClassName != ClassFields {
+			return nil, fmt.Errorf("component %q: class %q is not supported by localstorm in components (only %s, for a %s)", b.ID, b.ClassName, ClassFields, ClassPartialKeyGrouping)
+		}
+		if len(b.ConstructorArgs) != 1 {
+			return nil, fmt.Errorf("component %q (%s): want constructorArgs [[field, ...]]", b.ID, ClassFields)
+		}
+		fields, err := stringList(b.ConstructorArgs[0])
+		if err != nil || len(fields) == 0 {
+			return nil, fmt.Errorf("component %q (%s): constructorArgs[0] must be a non-empty list of field names", b.ID, ClassFields)
+		}
+		if _, dup := beans[b.ID]; dup {
+			return nil, fmt.Errorf("component %q: id declared twice", b.ID)
+		}
+		beans[b.ID] = fields
+	}
+	return beans, nil
+}
+
+// partialKeyFields reads PartialKeyGrouping's constructor argument: a ref to
+// a Fields component.
+func partialKeyFields(beans map[string]topology.Fields, c *customClassDef) (topology.Fields, error) {
+	if len(c.ConstructorArgs) == 1 {
+		if ref, ok := c.ConstructorArgs[0].(map[string]any); ok && len(ref) == 1 {
+			if id, ok := ref["ref"].(string); ok {
+				if f, ok := beans[id]; ok {
+					return f, nil
+				}
+				return nil, fmt.Errorf("%s: ref %q names no %s component", ClassPartialKeyGrouping, id, ClassFields)
+			}
+		}
+	}
+	return nil, fmt.Errorf("%s: want constructorArgs [ref: ID] naming a components entry of class %s", ClassPartialKeyGrouping, ClassFields)
+}
+
+// directStreams are the (component, stream) pairs a DIRECT grouping reads.
+// FluxShellSpout and FluxShellBolt cannot declare a stream direct; Storm
+// decides by the grouping, and so does localstorm for shell components.
+func directStreams(streams []*streamDef) map[[2]string]bool {
+	out := map[[2]string]bool{}
+	for _, s := range streams {
+		if s != nil && strings.EqualFold(s.Grouping.Type, "DIRECT") {
+			stream := s.Grouping.StreamID
+			if stream == "" {
+				stream = topology.DefaultStream
+			}
+			out[[2]string{s.From, stream}] = true
+		}
+	}
+	return out
+}
+
+// markDirect declares direct the streams of shell component c that a DIRECT
+// grouping reads.
+func markDirect(c *componentDef, comp component, direct map[[2]string]bool) {
+	if comp.shell == nil {
+		return
+	}
+	for stream, def := range comp.outputs {
+		if direct[[2]string{c.ID, stream}] {
+			def.Direct = true
+			comp.outputs[stream] = def
+		}
+	}
 }

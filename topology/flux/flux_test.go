@@ -314,10 +314,31 @@ streams:
 			t.Errorf("config methods not applied: %+v", s)
 		}
 	}
-	// DIRECT needs a direct stream, which Flux's shell wrappers do not declare.
-	_, err := Load(writeFlux(t, shell+"      type: DIRECT\n"), nil)
-	if err == nil || !strings.Contains(err.Error(), "not declared direct") {
-		t.Errorf("DIRECT on a non-direct stream: %v", err)
+	// Flux's shell wrappers cannot declare a stream direct: as in Storm, a
+	// DIRECT grouping makes the shell component's stream direct.
+	topo, err := Load(writeFlux(t, shell+"      type: DIRECT\n"), nil)
+	if err != nil {
+		t.Fatalf("DIRECT on a shell stream: %v", err)
+	}
+	if s := topo.Definition.Spouts["s"]; !s.Outputs["default"].Direct || s.Outputs["other"].Direct ||
+		topo.Definition.Bolts["b"].Inputs[0].Grouping.Type != topology.GroupDirect {
+		t.Errorf("DIRECT: outputs %+v inputs %+v", s.Outputs, topo.Definition.Bolts["b"].Inputs)
+	}
+	// PartialKeyGrouping, Storm's class, takes a Fields component by ref.
+	partial := strings.Replace(shell, "bolts:", "components:\n  - id: \"keys\"\n    className: \""+ClassFields+"\"\n    constructorArgs:\n      - [\"word\"]\nbolts:", 1) +
+		"      type: CUSTOM\n      customClass:\n        className: \"" + ClassPartialKeyGrouping + "\"\n        constructorArgs:\n          - ref: \"keys\"\n"
+	topo, err = Load(writeFlux(t, partial), nil)
+	if err != nil {
+		t.Fatalf("PartialKeyGrouping: %v", err)
+	}
+	want := topology.Grouping{Type: topology.GroupPartialKey, Fields: topology.Fields{"word"}}
+	if got := topo.Definition.Bolts["b"].Inputs[0].Grouping; !reflect.DeepEqual(got, want) {
+		t.Errorf("PartialKeyGrouping: %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{strings.Replace(partial, "ref: \"keys\"", "ref: \"nope\"", 1), strings.Replace(partial, "- ref: \"keys\"", "- [\"word\"]", 1)} {
+		if _, err := Load(writeFlux(t, bad), nil); err == nil || !strings.Contains(err.Error(), ClassPartialKeyGrouping) {
+			t.Errorf("bad PartialKeyGrouping: %v", err)
+		}
 	}
 }
 
@@ -333,7 +354,7 @@ func TestLoadErrors(t *testing.T) {
 		{"spout class as a bolt", strings.Replace(minimal, "org.apache.storm.testing.TestWordCounter", ClassTestWordSpout, 1),
 			[]string{"is a spout, not a bolt"}},
 		{"includes", minimal + "includes:\n  - resource: true\n    file: \"x.yaml\"\n", []string{`"includes" is not supported`}},
-		{"components", minimal + "components:\n  - id: \"c\"\n    className: \"x\"\n", []string{`"components" is not supported`}},
+		{"components", minimal + "components:\n  - id: \"c\"\n    className: \"x\"\n", []string{`class "x" is not supported by localstorm in components`}},
 		{"properties", minimal + "    properties:\n      - name: \"x\"\n        value: 1\n", []string{`"properties" is not supported`}},
 		{"unknown config method", minimal + "    configMethods:\n      - name: \"withX\"\n", []string{"configMethods: the class has none"}},
 		{"misspelt key", minimal + "    paralelism: 2\n", []string{"paralelism"}},

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -53,10 +52,12 @@ type command struct {
 
 // commands are Main's subcommands by name.
 var commands = map[string]command{
-	"describe": {"print the topology's definition as JSON (read by submit)", describe},
-	"worker":   {"run a worker of the topology (supervisors start it)", runWorker},
-	"submit":   {"submit the topology to a running cluster", submitCmd},
-	"local":    {"run the topology on an in-process cluster for a while", local},
+	"describe":      {"print the topology's definition as JSON (read by submit)", describe},
+	"worker":        {"run a worker of the topology (supervisors start it)", runWorker},
+	"submit":        {"submit the topology to a running cluster", submitCmd},
+	"local":         {"run the topology on an in-process cluster for a while", local},
+	"multilang":     {"run one spout or bolt as a Storm multilang subprocess (--component NAME)", multilangCmd},
+	"storm-package": {"write a Flux YAML and a jar that run the topology on Apache Storm", stormPackage},
 }
 
 // Main runs the subcommand named by os.Args[1] and exits: 0 on success, 2 on
@@ -128,7 +129,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("worker of %q: %w", env.Name, err)
 	}
 	opts.Topology = t
-	opts.Logger = slog.New(slog.NewTextHandler(env.Err, nil))
+	worker.UseProcessLogger(&opts, env.Err)
 	opts.Ready = env.Out
 	worker.TuneGC()
 	return worker.Run(ctx, opts)

@@ -43,7 +43,8 @@ func submitCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, err := submit.Topology(ctx, c, t, submit.Options{Name: *name, Conf: extra, Wait: *wait})
+	warn := func(msg string) { fmt.Fprintln(env.Err, "warning:", msg) }
+	id, err := submit.Topology(ctx, c, t, submit.Options{Name: *name, Conf: extra, Wait: *wait, Warn: warn})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if comp := os.Getenv(serveEnv); comp != "" {
+		os.Exit(serveForHost(comp)) // the test binary as a multilang component
+	}
 	// Heartbeats and timeout checks every 100 ms keep failure tests short.
 	heartbeatPeriod = 100 * time.Millisecond
 	// Subprocess logs would interleave with benchmark output; what matters

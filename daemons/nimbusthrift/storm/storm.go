@@ -141,6 +141,127 @@ func (p *NumErrorsChoice) Value() (driver.Value, error) {
 	return int64(*p), nil
 }
 
+type ComponentType int64
+
+const (
+	ComponentType_BOLT  ComponentType = 1
+	ComponentType_SPOUT ComponentType = 2
+)
+
+func (p ComponentType) String() string {
+	switch p {
+	case ComponentType_BOLT:
+		return "BOLT"
+	case ComponentType_SPOUT:
+		return "SPOUT"
+	}
+	return "<UNSET>"
+}
+
+func ComponentTypeFromString(s string) (ComponentType, error) {
+	switch s {
+	case "BOLT":
+		return ComponentType_BOLT, nil
+	case "SPOUT":
+		return ComponentType_SPOUT, nil
+	}
+	return ComponentType(0), fmt.Errorf("not a valid ComponentType string")
+}
+
+func ComponentTypePtr(v ComponentType) *ComponentType { return &v }
+
+func (p ComponentType) MarshalText() ([]byte, error) {
+	return []byte(p.String()), nil
+}
+
+func (p *ComponentType) UnmarshalText(text []byte) error {
+	q, err := ComponentTypeFromString(string(text))
+	if err != nil {
+		return err
+	}
+	*p = q
+	return nil
+}
+
+func (p *ComponentType) Scan(value interface{}) error {
+	v, ok := value.(int64)
+	if !ok {
+		return errors.New("Scan value is not int64")
+	}
+	*p = ComponentType(v)
+	return nil
+}
+
+func (p *ComponentType) Value() (driver.Value, error) {
+	if p == nil {
+		return nil, nil
+	}
+	return int64(*p), nil
+}
+
+type LogLevelAction int64
+
+const (
+	LogLevelAction_UNCHANGED LogLevelAction = 1
+	LogLevelAction_UPDATE    LogLevelAction = 2
+	LogLevelAction_REMOVE    LogLevelAction = 3
+)
+
+func (p LogLevelAction) String() string {
+	switch p {
+	case LogLevelAction_UNCHANGED:
+		return "UNCHANGED"
+	case LogLevelAction_UPDATE:
+		return "UPDATE"
+	case LogLevelAction_REMOVE:
+		return "REMOVE"
+	}
+	return "<UNSET>"
+}
+
+func LogLevelActionFromString(s string) (LogLevelAction, error) {
+	switch s {
+	case "UNCHANGED":
+		return LogLevelAction_UNCHANGED, nil
+	case "UPDATE":
+		return LogLevelAction_UPDATE, nil
+	case "REMOVE":
+		return LogLevelAction_REMOVE, nil
+	}
+	return LogLevelAction(0), fmt.Errorf("not a valid LogLevelAction string")
+}
+
+func LogLevelActionPtr(v LogLevelAction) *LogLevelAction { return &v }
+
+func (p LogLevelAction) MarshalText() ([]byte, error) {
+	return []byte(p.String()), nil
+}
+
+func (p *LogLevelAction) UnmarshalText(text []byte) error {
+	q, err := LogLevelActionFromString(string(text))
+	if err != nil {
+		return err
+	}
+	*p = q
+	return nil
+}
+
+func (p *LogLevelAction) Scan(value interface{}) error {
+	v, ok := value.(int64)
+	if !ok {
+		return errors.New("Scan value is not int64")
+	}
+	*p = LogLevelAction(v)
+	return nil
+}
+
+func (p *LogLevelAction) Value() (driver.Value, error) {
+	if p == nil {
+		return nil, nil
+	}
+	return int64(*p), nil
+}
+
 // Attributes:
 //   - IntArg
 //   - LongArg
@@ -10444,6 +10565,5466 @@ func (p *GetInfoOptions) String() string {
 	return fmt.Sprintf("GetInfoOptions(%+v)", *p)
 }
 
+// Attributes:
+//   - NumExecutors
+//   - NumTasks
+//   - Emitted
+//   - Transferred
+//   - Acked
+//   - Failed
+type CommonAggregateStats struct {
+	NumExecutors *int32 `thrift:"num_executors,1" db:"num_executors" json:"num_executors,omitempty"`
+	NumTasks     *int32 `thrift:"num_tasks,2" db:"num_tasks" json:"num_tasks,omitempty"`
+	Emitted      *int64 `thrift:"emitted,3" db:"emitted" json:"emitted,omitempty"`
+	Transferred  *int64 `thrift:"transferred,4" db:"transferred" json:"transferred,omitempty"`
+	Acked        *int64 `thrift:"acked,5" db:"acked" json:"acked,omitempty"`
+	Failed       *int64 `thrift:"failed,6" db:"failed" json:"failed,omitempty"`
+}
+
+func NewCommonAggregateStats() *CommonAggregateStats {
+	return &CommonAggregateStats{}
+}
+
+var CommonAggregateStats_NumExecutors_DEFAULT int32
+
+func (p *CommonAggregateStats) GetNumExecutors() int32 {
+	if !p.IsSetNumExecutors() {
+		return CommonAggregateStats_NumExecutors_DEFAULT
+	}
+	return *p.NumExecutors
+}
+
+var CommonAggregateStats_NumTasks_DEFAULT int32
+
+func (p *CommonAggregateStats) GetNumTasks() int32 {
+	if !p.IsSetNumTasks() {
+		return CommonAggregateStats_NumTasks_DEFAULT
+	}
+	return *p.NumTasks
+}
+
+var CommonAggregateStats_Emitted_DEFAULT int64
+
+func (p *CommonAggregateStats) GetEmitted() int64 {
+	if !p.IsSetEmitted() {
+		return CommonAggregateStats_Emitted_DEFAULT
+	}
+	return *p.Emitted
+}
+
+var CommonAggregateStats_Transferred_DEFAULT int64
+
+func (p *CommonAggregateStats) GetTransferred() int64 {
+	if !p.IsSetTransferred() {
+		return CommonAggregateStats_Transferred_DEFAULT
+	}
+	return *p.Transferred
+}
+
+var CommonAggregateStats_Acked_DEFAULT int64
+
+func (p *CommonAggregateStats) GetAcked() int64 {
+	if !p.IsSetAcked() {
+		return CommonAggregateStats_Acked_DEFAULT
+	}
+	return *p.Acked
+}
+
+var CommonAggregateStats_Failed_DEFAULT int64
+
+func (p *CommonAggregateStats) GetFailed() int64 {
+	if !p.IsSetFailed() {
+		return CommonAggregateStats_Failed_DEFAULT
+	}
+	return *p.Failed
+}
+func (p *CommonAggregateStats) IsSetNumExecutors() bool {
+	return p.NumExecutors != nil
+}
+
+func (p *CommonAggregateStats) IsSetNumTasks() bool {
+	return p.NumTasks != nil
+}
+
+func (p *CommonAggregateStats) IsSetEmitted() bool {
+	return p.Emitted != nil
+}
+
+func (p *CommonAggregateStats) IsSetTransferred() bool {
+	return p.Transferred != nil
+}
+
+func (p *CommonAggregateStats) IsSetAcked() bool {
+	return p.Acked != nil
+}
+
+func (p *CommonAggregateStats) IsSetFailed() bool {
+	return p.Failed != nil
+}
+
+func (p *CommonAggregateStats) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.I64 {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 4:
+			if fieldTypeId == thrift.I64 {
+				if err := p.ReadField4(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 5:
+			if fieldTypeId == thrift.I64 {
+				if err := p.ReadField5(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 6:
+			if fieldTypeId == thrift.I64 {
+				if err := p.ReadField6(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *CommonAggregateStats) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.NumExecutors = &v
+	}
+	return nil
+}
+
+func (p *CommonAggregateStats) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 2: ", err)
+	} else {
+		p.NumTasks = &v
+	}
+	return nil
+}
+
+func (p *CommonAggregateStats) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI64(ctx); err != nil {
+		return thrift.PrependError("error reading field 3: ", err)
+	} else {
+		p.Emitted = &v
+	}
+	return nil
+}
+
+func (p *CommonAggregateStats) ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI64(ctx); err != nil {
+		return thrift.PrependError("error reading field 4: ", err)
+	} else {
+		p.Transferred = &v
+	}
+	return nil
+}
+
+func (p *CommonAggregateStats) ReadField5(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI64(ctx); err != nil {
+		return thrift.PrependError("error reading field 5: ", err)
+	} else {
+		p.Acked = &v
+	}
+	return nil
+}
+
+func (p *CommonAggregateStats) ReadField6(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI64(ctx); err != nil {
+		return thrift.PrependError("error reading field 6: ", err)
+	} else {
+		p.Failed = &v
+	}
+	return nil
+}
+
+func (p *CommonAggregateStats) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "CommonAggregateStats"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField4(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField5(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField6(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *CommonAggregateStats) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetNumExecutors() {
+		if err := oprot.WriteFieldBegin(ctx, "num_executors", thrift.I32, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:num_executors: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.NumExecutors)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.num_executors (1) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:num_executors: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *CommonAggregateStats) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetNumTasks() {
+		if err := oprot.WriteFieldBegin(ctx, "num_tasks", thrift.I32, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:num_tasks: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.NumTasks)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.num_tasks (2) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:num_tasks: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *CommonAggregateStats) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetEmitted() {
+		if err := oprot.WriteFieldBegin(ctx, "emitted", thrift.I64, 3); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:emitted: ", p), err)
+		}
+		if err := oprot.WriteI64(ctx, int64(*p.Emitted)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.emitted (3) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 3:emitted: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *CommonAggregateStats) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetTransferred() {
+		if err := oprot.WriteFieldBegin(ctx, "transferred", thrift.I64, 4); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:transferred: ", p), err)
+		}
+		if err := oprot.WriteI64(ctx, int64(*p.Transferred)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.transferred (4) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 4:transferred: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *CommonAggregateStats) writeField5(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetAcked() {
+		if err := oprot.WriteFieldBegin(ctx, "acked", thrift.I64, 5); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 5:acked: ", p), err)
+		}
+		if err := oprot.WriteI64(ctx, int64(*p.Acked)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.acked (5) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 5:acked: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *CommonAggregateStats) writeField6(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetFailed() {
+		if err := oprot.WriteFieldBegin(ctx, "failed", thrift.I64, 6); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 6:failed: ", p), err)
+		}
+		if err := oprot.WriteI64(ctx, int64(*p.Failed)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.failed (6) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 6:failed: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *CommonAggregateStats) Equals(other *CommonAggregateStats) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if p.NumExecutors != other.NumExecutors {
+		if p.NumExecutors == nil || other.NumExecutors == nil {
+			return false
+		}
+		if (*p.NumExecutors) != (*other.NumExecutors) {
+			return false
+		}
+	}
+	if p.NumTasks != other.NumTasks {
+		if p.NumTasks == nil || other.NumTasks == nil {
+			return false
+		}
+		if (*p.NumTasks) != (*other.NumTasks) {
+			return false
+		}
+	}
+	if p.Emitted != other.Emitted {
+		if p.Emitted == nil || other.Emitted == nil {
+			return false
+		}
+		if (*p.Emitted) != (*other.Emitted) {
+			return false
+		}
+	}
+	if p.Transferred != other.Transferred {
+		if p.Transferred == nil || other.Transferred == nil {
+			return false
+		}
+		if (*p.Transferred) != (*other.Transferred) {
+			return false
+		}
+	}
+	if p.Acked != other.Acked {
+		if p.Acked == nil || other.Acked == nil {
+			return false
+		}
+		if (*p.Acked) != (*other.Acked) {
+			return false
+		}
+	}
+	if p.Failed != other.Failed {
+		if p.Failed == nil || other.Failed == nil {
+			return false
+		}
+		if (*p.Failed) != (*other.Failed) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *CommonAggregateStats) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CommonAggregateStats(%+v)", *p)
+}
+
+// Attributes:
+//   - CompleteLatencyMs
+type SpoutAggregateStats struct {
+	CompleteLatencyMs *float64 `thrift:"complete_latency_ms,1" db:"complete_latency_ms" json:"complete_latency_ms,omitempty"`
+}
+
+func NewSpoutAggregateStats() *SpoutAggregateStats {
+	return &SpoutAggregateStats{}
+}
+
+var SpoutAggregateStats_CompleteLatencyMs_DEFAULT float64
+
+func (p *SpoutAggregateStats) GetCompleteLatencyMs() float64 {
+	if !p.IsSetCompleteLatencyMs() {
+		return SpoutAggregateStats_CompleteLatencyMs_DEFAULT
+	}
+	return *p.CompleteLatencyMs
+}
+func (p *SpoutAggregateStats) IsSetCompleteLatencyMs() bool {
+	return p.CompleteLatencyMs != nil
+}
+
+func (p *SpoutAggregateStats) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.DOUBLE {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *SpoutAggregateStats) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadDouble(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.CompleteLatencyMs = &v
+	}
+	return nil
+}
+
+func (p *SpoutAggregateStats) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "SpoutAggregateStats"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *SpoutAggregateStats) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetCompleteLatencyMs() {
+		if err := oprot.WriteFieldBegin(ctx, "complete_latency_ms", thrift.DOUBLE, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:complete_latency_ms: ", p), err)
+		}
+		if err := oprot.WriteDouble(ctx, float64(*p.CompleteLatencyMs)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.complete_latency_ms (1) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:complete_latency_ms: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *SpoutAggregateStats) Equals(other *SpoutAggregateStats) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if p.CompleteLatencyMs != other.CompleteLatencyMs {
+		if p.CompleteLatencyMs == nil || other.CompleteLatencyMs == nil {
+			return false
+		}
+		if (*p.CompleteLatencyMs) != (*other.CompleteLatencyMs) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *SpoutAggregateStats) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("SpoutAggregateStats(%+v)", *p)
+}
+
+// Attributes:
+//   - ExecuteLatencyMs
+//   - ProcessLatencyMs
+//   - Executed
+//   - Capacity
+type BoltAggregateStats struct {
+	ExecuteLatencyMs *float64 `thrift:"execute_latency_ms,1" db:"execute_latency_ms" json:"execute_latency_ms,omitempty"`
+	ProcessLatencyMs *float64 `thrift:"process_latency_ms,2" db:"process_latency_ms" json:"process_latency_ms,omitempty"`
+	Executed         *int64   `thrift:"executed,3" db:"executed" json:"executed,omitempty"`
+	Capacity         *float64 `thrift:"capacity,4" db:"capacity" json:"capacity,omitempty"`
+}
+
+func NewBoltAggregateStats() *BoltAggregateStats {
+	return &BoltAggregateStats{}
+}
+
+var BoltAggregateStats_ExecuteLatencyMs_DEFAULT float64
+
+func (p *BoltAggregateStats) GetExecuteLatencyMs() float64 {
+	if !p.IsSetExecuteLatencyMs() {
+		return BoltAggregateStats_ExecuteLatencyMs_DEFAULT
+	}
+	return *p.ExecuteLatencyMs
+}
+
+var BoltAggregateStats_ProcessLatencyMs_DEFAULT float64
+
+func (p *BoltAggregateStats) GetProcessLatencyMs() float64 {
+	if !p.IsSetProcessLatencyMs() {
+		return BoltAggregateStats_ProcessLatencyMs_DEFAULT
+	}
+	return *p.ProcessLatencyMs
+}
+
+var BoltAggregateStats_Executed_DEFAULT int64
+
+func (p *BoltAggregateStats) GetExecuted() int64 {
+	if !p.IsSetExecuted() {
+		return BoltAggregateStats_Executed_DEFAULT
+	}
+	return *p.Executed
+}
+
+var BoltAggregateStats_Capacity_DEFAULT float64
+
+func (p *BoltAggregateStats) GetCapacity() float64 {
+	if !p.IsSetCapacity() {
+		return BoltAggregateStats_Capacity_DEFAULT
+	}
+	return *p.Capacity
+}
+func (p *BoltAggregateStats) IsSetExecuteLatencyMs() bool {
+	return p.ExecuteLatencyMs != nil
+}
+
+func (p *BoltAggregateStats) IsSetProcessLatencyMs() bool {
+	return p.ProcessLatencyMs != nil
+}
+
+func (p *BoltAggregateStats) IsSetExecuted() bool {
+	return p.Executed != nil
+}
+
+func (p *BoltAggregateStats) IsSetCapacity() bool {
+	return p.Capacity != nil
+}
+
+func (p *BoltAggregateStats) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.DOUBLE {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.DOUBLE {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.I64 {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 4:
+			if fieldTypeId == thrift.DOUBLE {
+				if err := p.ReadField4(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *BoltAggregateStats) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadDouble(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.ExecuteLatencyMs = &v
+	}
+	return nil
+}
+
+func (p *BoltAggregateStats) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadDouble(ctx); err != nil {
+		return thrift.PrependError("error reading field 2: ", err)
+	} else {
+		p.ProcessLatencyMs = &v
+	}
+	return nil
+}
+
+func (p *BoltAggregateStats) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI64(ctx); err != nil {
+		return thrift.PrependError("error reading field 3: ", err)
+	} else {
+		p.Executed = &v
+	}
+	return nil
+}
+
+func (p *BoltAggregateStats) ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadDouble(ctx); err != nil {
+		return thrift.PrependError("error reading field 4: ", err)
+	} else {
+		p.Capacity = &v
+	}
+	return nil
+}
+
+func (p *BoltAggregateStats) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "BoltAggregateStats"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField4(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *BoltAggregateStats) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetExecuteLatencyMs() {
+		if err := oprot.WriteFieldBegin(ctx, "execute_latency_ms", thrift.DOUBLE, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:execute_latency_ms: ", p), err)
+		}
+		if err := oprot.WriteDouble(ctx, float64(*p.ExecuteLatencyMs)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.execute_latency_ms (1) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:execute_latency_ms: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *BoltAggregateStats) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetProcessLatencyMs() {
+		if err := oprot.WriteFieldBegin(ctx, "process_latency_ms", thrift.DOUBLE, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:process_latency_ms: ", p), err)
+		}
+		if err := oprot.WriteDouble(ctx, float64(*p.ProcessLatencyMs)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.process_latency_ms (2) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:process_latency_ms: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *BoltAggregateStats) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetExecuted() {
+		if err := oprot.WriteFieldBegin(ctx, "executed", thrift.I64, 3); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:executed: ", p), err)
+		}
+		if err := oprot.WriteI64(ctx, int64(*p.Executed)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.executed (3) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 3:executed: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *BoltAggregateStats) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetCapacity() {
+		if err := oprot.WriteFieldBegin(ctx, "capacity", thrift.DOUBLE, 4); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:capacity: ", p), err)
+		}
+		if err := oprot.WriteDouble(ctx, float64(*p.Capacity)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.capacity (4) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 4:capacity: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *BoltAggregateStats) Equals(other *BoltAggregateStats) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if p.ExecuteLatencyMs != other.ExecuteLatencyMs {
+		if p.ExecuteLatencyMs == nil || other.ExecuteLatencyMs == nil {
+			return false
+		}
+		if (*p.ExecuteLatencyMs) != (*other.ExecuteLatencyMs) {
+			return false
+		}
+	}
+	if p.ProcessLatencyMs != other.ProcessLatencyMs {
+		if p.ProcessLatencyMs == nil || other.ProcessLatencyMs == nil {
+			return false
+		}
+		if (*p.ProcessLatencyMs) != (*other.ProcessLatencyMs) {
+			return false
+		}
+	}
+	if p.Executed != other.Executed {
+		if p.Executed == nil || other.Executed == nil {
+			return false
+		}
+		if (*p.Executed) != (*other.Executed) {
+			return false
+		}
+	}
+	if p.Capacity != other.Capacity {
+		if p.Capacity == nil || other.Capacity == nil {
+			return false
+		}
+		if (*p.Capacity) != (*other.Capacity) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *BoltAggregateStats) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("BoltAggregateStats(%+v)", *p)
+}
+
+// Attributes:
+//   - Bolt
+//   - Spout
+type SpecificAggregateStats struct {
+	Bolt  *BoltAggregateStats  `thrift:"bolt,1" db:"bolt" json:"bolt,omitempty"`
+	Spout *SpoutAggregateStats `thrift:"spout,2" db:"spout" json:"spout,omitempty"`
+}
+
+func NewSpecificAggregateStats() *SpecificAggregateStats {
+	return &SpecificAggregateStats{}
+}
+
+var SpecificAggregateStats_Bolt_DEFAULT *BoltAggregateStats
+
+func (p *SpecificAggregateStats) GetBolt() *BoltAggregateStats {
+	if !p.IsSetBolt() {
+		return SpecificAggregateStats_Bolt_DEFAULT
+	}
+	return p.Bolt
+}
+
+var SpecificAggregateStats_Spout_DEFAULT *SpoutAggregateStats
+
+func (p *SpecificAggregateStats) GetSpout() *SpoutAggregateStats {
+	if !p.IsSetSpout() {
+		return SpecificAggregateStats_Spout_DEFAULT
+	}
+	return p.Spout
+}
+func (p *SpecificAggregateStats) CountSetFieldsSpecificAggregateStats() int {
+	count := 0
+	if p.IsSetBolt() {
+		count++
+	}
+	if p.IsSetSpout() {
+		count++
+	}
+	return count
+
+}
+
+func (p *SpecificAggregateStats) IsSetBolt() bool {
+	return p.Bolt != nil
+}
+
+func (p *SpecificAggregateStats) IsSetSpout() bool {
+	return p.Spout != nil
+}
+
+func (p *SpecificAggregateStats) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *SpecificAggregateStats) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Bolt = &BoltAggregateStats{}
+	if err := p.Bolt.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Bolt), err)
+	}
+	return nil
+}
+
+func (p *SpecificAggregateStats) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Spout = &SpoutAggregateStats{}
+	if err := p.Spout.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Spout), err)
+	}
+	return nil
+}
+
+func (p *SpecificAggregateStats) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if c := p.CountSetFieldsSpecificAggregateStats(); c != 1 {
+		return fmt.Errorf("%T write union: exactly one field must be set (%d set)", p, c)
+	}
+	if err := oprot.WriteStructBegin(ctx, "SpecificAggregateStats"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *SpecificAggregateStats) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetBolt() {
+		if err := oprot.WriteFieldBegin(ctx, "bolt", thrift.STRUCT, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:bolt: ", p), err)
+		}
+		if err := p.Bolt.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Bolt), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:bolt: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *SpecificAggregateStats) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSpout() {
+		if err := oprot.WriteFieldBegin(ctx, "spout", thrift.STRUCT, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:spout: ", p), err)
+		}
+		if err := p.Spout.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Spout), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:spout: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *SpecificAggregateStats) Equals(other *SpecificAggregateStats) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if !p.Bolt.Equals(other.Bolt) {
+		return false
+	}
+	if !p.Spout.Equals(other.Spout) {
+		return false
+	}
+	return true
+}
+
+func (p *SpecificAggregateStats) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("SpecificAggregateStats(%+v)", *p)
+}
+
+// Attributes:
+//   - Type
+//   - CommonStats
+//   - SpecificStats
+//   - LastError
+type ComponentAggregateStats struct {
+	Type          *ComponentType          `thrift:"type,1" db:"type" json:"type,omitempty"`
+	CommonStats   *CommonAggregateStats   `thrift:"common_stats,2" db:"common_stats" json:"common_stats,omitempty"`
+	SpecificStats *SpecificAggregateStats `thrift:"specific_stats,3" db:"specific_stats" json:"specific_stats,omitempty"`
+	LastError     *ErrorInfo              `thrift:"last_error,4" db:"last_error" json:"last_error,omitempty"`
+}
+
+func NewComponentAggregateStats() *ComponentAggregateStats {
+	return &ComponentAggregateStats{}
+}
+
+var ComponentAggregateStats_Type_DEFAULT ComponentType
+
+func (p *ComponentAggregateStats) GetType() ComponentType {
+	if !p.IsSetType() {
+		return ComponentAggregateStats_Type_DEFAULT
+	}
+	return *p.Type
+}
+
+var ComponentAggregateStats_CommonStats_DEFAULT *CommonAggregateStats
+
+func (p *ComponentAggregateStats) GetCommonStats() *CommonAggregateStats {
+	if !p.IsSetCommonStats() {
+		return ComponentAggregateStats_CommonStats_DEFAULT
+	}
+	return p.CommonStats
+}
+
+var ComponentAggregateStats_SpecificStats_DEFAULT *SpecificAggregateStats
+
+func (p *ComponentAggregateStats) GetSpecificStats() *SpecificAggregateStats {
+	if !p.IsSetSpecificStats() {
+		return ComponentAggregateStats_SpecificStats_DEFAULT
+	}
+	return p.SpecificStats
+}
+
+var ComponentAggregateStats_LastError_DEFAULT *ErrorInfo
+
+func (p *ComponentAggregateStats) GetLastError() *ErrorInfo {
+	if !p.IsSetLastError() {
+		return ComponentAggregateStats_LastError_DEFAULT
+	}
+	return p.LastError
+}
+func (p *ComponentAggregateStats) IsSetType() bool {
+	return p.Type != nil
+}
+
+func (p *ComponentAggregateStats) IsSetCommonStats() bool {
+	return p.CommonStats != nil
+}
+
+func (p *ComponentAggregateStats) IsSetSpecificStats() bool {
+	return p.SpecificStats != nil
+}
+
+func (p *ComponentAggregateStats) IsSetLastError() bool {
+	return p.LastError != nil
+}
+
+func (p *ComponentAggregateStats) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 4:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField4(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *ComponentAggregateStats) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		temp := ComponentType(v)
+		p.Type = &temp
+	}
+	return nil
+}
+
+func (p *ComponentAggregateStats) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	p.CommonStats = &CommonAggregateStats{}
+	if err := p.CommonStats.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.CommonStats), err)
+	}
+	return nil
+}
+
+func (p *ComponentAggregateStats) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	p.SpecificStats = &SpecificAggregateStats{}
+	if err := p.SpecificStats.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.SpecificStats), err)
+	}
+	return nil
+}
+
+func (p *ComponentAggregateStats) ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+	p.LastError = &ErrorInfo{}
+	if err := p.LastError.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.LastError), err)
+	}
+	return nil
+}
+
+func (p *ComponentAggregateStats) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "ComponentAggregateStats"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField4(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *ComponentAggregateStats) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetType() {
+		if err := oprot.WriteFieldBegin(ctx, "type", thrift.I32, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:type: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.Type)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.type (1) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:type: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentAggregateStats) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetCommonStats() {
+		if err := oprot.WriteFieldBegin(ctx, "common_stats", thrift.STRUCT, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:common_stats: ", p), err)
+		}
+		if err := p.CommonStats.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.CommonStats), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:common_stats: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentAggregateStats) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSpecificStats() {
+		if err := oprot.WriteFieldBegin(ctx, "specific_stats", thrift.STRUCT, 3); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:specific_stats: ", p), err)
+		}
+		if err := p.SpecificStats.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.SpecificStats), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 3:specific_stats: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentAggregateStats) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetLastError() {
+		if err := oprot.WriteFieldBegin(ctx, "last_error", thrift.STRUCT, 4); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:last_error: ", p), err)
+		}
+		if err := p.LastError.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.LastError), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 4:last_error: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentAggregateStats) Equals(other *ComponentAggregateStats) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if p.Type != other.Type {
+		if p.Type == nil || other.Type == nil {
+			return false
+		}
+		if (*p.Type) != (*other.Type) {
+			return false
+		}
+	}
+	if !p.CommonStats.Equals(other.CommonStats) {
+		return false
+	}
+	if !p.SpecificStats.Equals(other.SpecificStats) {
+		return false
+	}
+	if !p.LastError.Equals(other.LastError) {
+		return false
+	}
+	return true
+}
+
+func (p *ComponentAggregateStats) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ComponentAggregateStats(%+v)", *p)
+}
+
+// Attributes:
+//   - WindowToEmitted
+//   - WindowToTransferred
+//   - WindowToCompleteLatenciesMs
+//   - WindowToAcked
+//   - WindowToFailed
+type TopologyStats struct {
+	WindowToEmitted             map[string]int64   `thrift:"window_to_emitted,1" db:"window_to_emitted" json:"window_to_emitted,omitempty"`
+	WindowToTransferred         map[string]int64   `thrift:"window_to_transferred,2" db:"window_to_transferred" json:"window_to_transferred,omitempty"`
+	WindowToCompleteLatenciesMs map[string]float64 `thrift:"window_to_complete_latencies_ms,3" db:"window_to_complete_latencies_ms" json:"window_to_complete_latencies_ms,omitempty"`
+	WindowToAcked               map[string]int64   `thrift:"window_to_acked,4" db:"window_to_acked" json:"window_to_acked,omitempty"`
+	WindowToFailed              map[string]int64   `thrift:"window_to_failed,5" db:"window_to_failed" json:"window_to_failed,omitempty"`
+}
+
+func NewTopologyStats() *TopologyStats {
+	return &TopologyStats{}
+}
+
+var TopologyStats_WindowToEmitted_DEFAULT map[string]int64
+
+func (p *TopologyStats) GetWindowToEmitted() map[string]int64 {
+	return p.WindowToEmitted
+}
+
+var TopologyStats_WindowToTransferred_DEFAULT map[string]int64
+
+func (p *TopologyStats) GetWindowToTransferred() map[string]int64 {
+	return p.WindowToTransferred
+}
+
+var TopologyStats_WindowToCompleteLatenciesMs_DEFAULT map[string]float64
+
+func (p *TopologyStats) GetWindowToCompleteLatenciesMs() map[string]float64 {
+	return p.WindowToCompleteLatenciesMs
+}
+
+var TopologyStats_WindowToAcked_DEFAULT map[string]int64
+
+func (p *TopologyStats) GetWindowToAcked() map[string]int64 {
+	return p.WindowToAcked
+}
+
+var TopologyStats_WindowToFailed_DEFAULT map[string]int64
+
+func (p *TopologyStats) GetWindowToFailed() map[string]int64 {
+	return p.WindowToFailed
+}
+func (p *TopologyStats) IsSetWindowToEmitted() bool {
+	return p.WindowToEmitted != nil
+}
+
+func (p *TopologyStats) IsSetWindowToTransferred() bool {
+	return p.WindowToTransferred != nil
+}
+
+func (p *TopologyStats) IsSetWindowToCompleteLatenciesMs() bool {
+	return p.WindowToCompleteLatenciesMs != nil
+}
+
+func (p *TopologyStats) IsSetWindowToAcked() bool {
+	return p.WindowToAcked != nil
+}
+
+func (p *TopologyStats) IsSetWindowToFailed() bool {
+	return p.WindowToFailed != nil
+}
+
+func (p *TopologyStats) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.MAP {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.MAP {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.MAP {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 4:
+			if fieldTypeId == thrift.MAP {
+				if err := p.ReadField4(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 5:
+			if fieldTypeId == thrift.MAP {
+				if err := p.ReadField5(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *TopologyStats) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	_, _, size, err := iprot.ReadMapBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading map begin: ", err)
+	}
+	tMap := make(map[string]int64, size)
+	p.WindowToEmitted = tMap
+	for i := 0; i < size; i++ {
+		var _key109 string
+		if v, err := iprot.ReadString(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_key109 = v
+		}
+		var _val110 int64
+		if v, err := iprot.ReadI64(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_val110 = v
+		}
+		p.WindowToEmitted[_key109] = _val110
+	}
+	if err := iprot.ReadMapEnd(ctx); err != nil {
+		return thrift.PrependError("error reading map end: ", err)
+	}
+	return nil
+}
+
+func (p *TopologyStats) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	_, _, size, err := iprot.ReadMapBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading map begin: ", err)
+	}
+	tMap := make(map[string]int64, size)
+	p.WindowToTransferred = tMap
+	for i := 0; i < size; i++ {
+		var _key111 string
+		if v, err := iprot.ReadString(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_key111 = v
+		}
+		var _val112 int64
+		if v, err := iprot.ReadI64(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_val112 = v
+		}
+		p.WindowToTransferred[_key111] = _val112
+	}
+	if err := iprot.ReadMapEnd(ctx); err != nil {
+		return thrift.PrependError("error reading map end: ", err)
+	}
+	return nil
+}
+
+func (p *TopologyStats) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	_, _, size, err := iprot.ReadMapBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading map begin: ", err)
+	}
+	tMap := make(map[string]float64, size)
+	p.WindowToCompleteLatenciesMs = tMap
+	for i := 0; i < size; i++ {
+		var _key113 string
+		if v, err := iprot.ReadString(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_key113 = v
+		}
+		var _val114 float64
+		if v, err := iprot.ReadDouble(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_val114 = v
+		}
+		p.WindowToCompleteLatenciesMs[_key113] = _val114
+	}
+	if err := iprot.ReadMapEnd(ctx); err != nil {
+		return thrift.PrependError("error reading map end: ", err)
+	}
+	return nil
+}
+
+func (p *TopologyStats) ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+	_, _, size, err := iprot.ReadMapBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading map begin: ", err)
+	}
+	tMap := make(map[string]int64, size)
+	p.WindowToAcked = tMap
+	for i := 0; i < size; i++ {
+		var _key115 string
+		if v, err := iprot.ReadString(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_key115 = v
+		}
+		var _val116 int64
+		if v, err := iprot.ReadI64(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_val116 = v
+		}
+		p.WindowToAcked[_key115] = _val116
+	}
+	if err := iprot.ReadMapEnd(ctx); err != nil {
+		return thrift.PrependError("error reading map end: ", err)
+	}
+	return nil
+}
+
+func (p *TopologyStats) ReadField5(ctx context.Context, iprot thrift.TProtocol) error {
+	_, _, size, err := iprot.ReadMapBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading map begin: ", err)
+	}
+	tMap := make(map[string]int64, size)
+	p.WindowToFailed = tMap
+	for i := 0; i < size; i++ {
+		var _key117 string
+		if v, err := iprot.ReadString(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_key117 = v
+		}
+		var _val118 int64
+		if v, err := iprot.ReadI64(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_val118 = v
+		}
+		p.WindowToFailed[_key117] = _val118
+	}
+	if err := iprot.ReadMapEnd(ctx); err != nil {
+		return thrift.PrependError("error reading map end: ", err)
+	}
+	return nil
+}
+
+func (p *TopologyStats) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "TopologyStats"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField4(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField5(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *TopologyStats) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetWindowToEmitted() {
+		if err := oprot.WriteFieldBegin(ctx, "window_to_emitted", thrift.MAP, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:window_to_emitted: ", p), err)
+		}
+		if err := oprot.WriteMapBegin(ctx, thrift.STRING, thrift.I64, len(p.WindowToEmitted)); err != nil {
+			return thrift.PrependError("error writing map begin: ", err)
+		}
+		for k, v := range p.WindowToEmitted {
+			if err := oprot.WriteString(ctx, string(k)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+			if err := oprot.WriteI64(ctx, int64(v)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+		}
+		if err := oprot.WriteMapEnd(ctx); err != nil {
+			return thrift.PrependError("error writing map end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:window_to_emitted: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyStats) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetWindowToTransferred() {
+		if err := oprot.WriteFieldBegin(ctx, "window_to_transferred", thrift.MAP, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:window_to_transferred: ", p), err)
+		}
+		if err := oprot.WriteMapBegin(ctx, thrift.STRING, thrift.I64, len(p.WindowToTransferred)); err != nil {
+			return thrift.PrependError("error writing map begin: ", err)
+		}
+		for k, v := range p.WindowToTransferred {
+			if err := oprot.WriteString(ctx, string(k)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+			if err := oprot.WriteI64(ctx, int64(v)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+		}
+		if err := oprot.WriteMapEnd(ctx); err != nil {
+			return thrift.PrependError("error writing map end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:window_to_transferred: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyStats) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetWindowToCompleteLatenciesMs() {
+		if err := oprot.WriteFieldBegin(ctx, "window_to_complete_latencies_ms", thrift.MAP, 3); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:window_to_complete_latencies_ms: ", p), err)
+		}
+		if err := oprot.WriteMapBegin(ctx, thrift.STRING, thrift.DOUBLE, len(p.WindowToCompleteLatenciesMs)); err != nil {
+			return thrift.PrependError("error writing map begin: ", err)
+		}
+		for k, v := range p.WindowToCompleteLatenciesMs {
+			if err := oprot.WriteString(ctx, string(k)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+			if err := oprot.WriteDouble(ctx, float64(v)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+		}
+		if err := oprot.WriteMapEnd(ctx); err != nil {
+			return thrift.PrependError("error writing map end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 3:window_to_complete_latencies_ms: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyStats) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetWindowToAcked() {
+		if err := oprot.WriteFieldBegin(ctx, "window_to_acked", thrift.MAP, 4); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:window_to_acked: ", p), err)
+		}
+		if err := oprot.WriteMapBegin(ctx, thrift.STRING, thrift.I64, len(p.WindowToAcked)); err != nil {
+			return thrift.PrependError("error writing map begin: ", err)
+		}
+		for k, v := range p.WindowToAcked {
+			if err := oprot.WriteString(ctx, string(k)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+			if err := oprot.WriteI64(ctx, int64(v)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+		}
+		if err := oprot.WriteMapEnd(ctx); err != nil {
+			return thrift.PrependError("error writing map end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 4:window_to_acked: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyStats) writeField5(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetWindowToFailed() {
+		if err := oprot.WriteFieldBegin(ctx, "window_to_failed", thrift.MAP, 5); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 5:window_to_failed: ", p), err)
+		}
+		if err := oprot.WriteMapBegin(ctx, thrift.STRING, thrift.I64, len(p.WindowToFailed)); err != nil {
+			return thrift.PrependError("error writing map begin: ", err)
+		}
+		for k, v := range p.WindowToFailed {
+			if err := oprot.WriteString(ctx, string(k)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+			if err := oprot.WriteI64(ctx, int64(v)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+		}
+		if err := oprot.WriteMapEnd(ctx); err != nil {
+			return thrift.PrependError("error writing map end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 5:window_to_failed: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyStats) Equals(other *TopologyStats) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if len(p.WindowToEmitted) != len(other.WindowToEmitted) {
+		return false
+	}
+	for k, _tgt := range p.WindowToEmitted {
+		_src119 := other.WindowToEmitted[k]
+		if _tgt != _src119 {
+			return false
+		}
+	}
+	if len(p.WindowToTransferred) != len(other.WindowToTransferred) {
+		return false
+	}
+	for k, _tgt := range p.WindowToTransferred {
+		_src120 := other.WindowToTransferred[k]
+		if _tgt != _src120 {
+			return false
+		}
+	}
+	if len(p.WindowToCompleteLatenciesMs) != len(other.WindowToCompleteLatenciesMs) {
+		return false
+	}
+	for k, _tgt := range p.WindowToCompleteLatenciesMs {
+		_src121 := other.WindowToCompleteLatenciesMs[k]
+		if _tgt != _src121 {
+			return false
+		}
+	}
+	if len(p.WindowToAcked) != len(other.WindowToAcked) {
+		return false
+	}
+	for k, _tgt := range p.WindowToAcked {
+		_src122 := other.WindowToAcked[k]
+		if _tgt != _src122 {
+			return false
+		}
+	}
+	if len(p.WindowToFailed) != len(other.WindowToFailed) {
+		return false
+	}
+	for k, _tgt := range p.WindowToFailed {
+		_src123 := other.WindowToFailed[k]
+		if _tgt != _src123 {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *TopologyStats) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("TopologyStats(%+v)", *p)
+}
+
+// Attributes:
+//   - SupervisorID
+//   - Host
+//   - Port
+//   - TopologyID
+//   - TopologyName
+//   - NumExecutors
+//   - ComponentToNumTasks
+//   - TimeSecs
+//   - UptimeSecs
+type WorkerSummary struct {
+	SupervisorID        *string          `thrift:"supervisor_id,1" db:"supervisor_id" json:"supervisor_id,omitempty"`
+	Host                *string          `thrift:"host,2" db:"host" json:"host,omitempty"`
+	Port                *int32           `thrift:"port,3" db:"port" json:"port,omitempty"`
+	TopologyID          *string          `thrift:"topology_id,4" db:"topology_id" json:"topology_id,omitempty"`
+	TopologyName        *string          `thrift:"topology_name,5" db:"topology_name" json:"topology_name,omitempty"`
+	NumExecutors        *int32           `thrift:"num_executors,6" db:"num_executors" json:"num_executors,omitempty"`
+	ComponentToNumTasks map[string]int64 `thrift:"component_to_num_tasks,7" db:"component_to_num_tasks" json:"component_to_num_tasks,omitempty"`
+	TimeSecs            *int32           `thrift:"time_secs,8" db:"time_secs" json:"time_secs,omitempty"`
+	UptimeSecs          *int32           `thrift:"uptime_secs,9" db:"uptime_secs" json:"uptime_secs,omitempty"`
+}
+
+func NewWorkerSummary() *WorkerSummary {
+	return &WorkerSummary{}
+}
+
+var WorkerSummary_SupervisorID_DEFAULT string
+
+func (p *WorkerSummary) GetSupervisorID() string {
+	if !p.IsSetSupervisorID() {
+		return WorkerSummary_SupervisorID_DEFAULT
+	}
+	return *p.SupervisorID
+}
+
+var WorkerSummary_Host_DEFAULT string
+
+func (p *WorkerSummary) GetHost() string {
+	if !p.IsSetHost() {
+		return WorkerSummary_Host_DEFAULT
+	}
+	return *p.Host
+}
+
+var WorkerSummary_Port_DEFAULT int32
+
+func (p *WorkerSummary) GetPort() int32 {
+	if !p.IsSetPort() {
+		return WorkerSummary_Port_DEFAULT
+	}
+	return *p.Port
+}
+
+var WorkerSummary_TopologyID_DEFAULT string
+
+func (p *WorkerSummary) GetTopologyID() string {
+	if !p.IsSetTopologyID() {
+		return WorkerSummary_TopologyID_DEFAULT
+	}
+	return *p.TopologyID
+}
+
+var WorkerSummary_TopologyName_DEFAULT string
+
+func (p *WorkerSummary) GetTopologyName() string {
+	if !p.IsSetTopologyName() {
+		return WorkerSummary_TopologyName_DEFAULT
+	}
+	return *p.TopologyName
+}
+
+var WorkerSummary_NumExecutors_DEFAULT int32
+
+func (p *WorkerSummary) GetNumExecutors() int32 {
+	if !p.IsSetNumExecutors() {
+		return WorkerSummary_NumExecutors_DEFAULT
+	}
+	return *p.NumExecutors
+}
+
+var WorkerSummary_ComponentToNumTasks_DEFAULT map[string]int64
+
+func (p *WorkerSummary) GetComponentToNumTasks() map[string]int64 {
+	return p.ComponentToNumTasks
+}
+
+var WorkerSummary_TimeSecs_DEFAULT int32
+
+func (p *WorkerSummary) GetTimeSecs() int32 {
+	if !p.IsSetTimeSecs() {
+		return WorkerSummary_TimeSecs_DEFAULT
+	}
+	return *p.TimeSecs
+}
+
+var WorkerSummary_UptimeSecs_DEFAULT int32
+
+func (p *WorkerSummary) GetUptimeSecs() int32 {
+	if !p.IsSetUptimeSecs() {
+		return WorkerSummary_UptimeSecs_DEFAULT
+	}
+	return *p.UptimeSecs
+}
+func (p *WorkerSummary) IsSetSupervisorID() bool {
+	return p.SupervisorID != nil
+}
+
+func (p *WorkerSummary) IsSetHost() bool {
+	return p.Host != nil
+}
+
+func (p *WorkerSummary) IsSetPort() bool {
+	return p.Port != nil
+}
+
+func (p *WorkerSummary) IsSetTopologyID() bool {
+	return p.TopologyID != nil
+}
+
+func (p *WorkerSummary) IsSetTopologyName() bool {
+	return p.TopologyName != nil
+}
+
+func (p *WorkerSummary) IsSetNumExecutors() bool {
+	return p.NumExecutors != nil
+}
+
+func (p *WorkerSummary) IsSetComponentToNumTasks() bool {
+	return p.ComponentToNumTasks != nil
+}
+
+func (p *WorkerSummary) IsSetTimeSecs() bool {
+	return p.TimeSecs != nil
+}
+
+func (p *WorkerSummary) IsSetUptimeSecs() bool {
+	return p.UptimeSecs != nil
+}
+
+func (p *WorkerSummary) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 4:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField4(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 5:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField5(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 6:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField6(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 7:
+			if fieldTypeId == thrift.MAP {
+				if err := p.ReadField7(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 8:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField8(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 9:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField9(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *WorkerSummary) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.SupervisorID = &v
+	}
+	return nil
+}
+
+func (p *WorkerSummary) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 2: ", err)
+	} else {
+		p.Host = &v
+	}
+	return nil
+}
+
+func (p *WorkerSummary) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 3: ", err)
+	} else {
+		p.Port = &v
+	}
+	return nil
+}
+
+func (p *WorkerSummary) ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 4: ", err)
+	} else {
+		p.TopologyID = &v
+	}
+	return nil
+}
+
+func (p *WorkerSummary) ReadField5(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 5: ", err)
+	} else {
+		p.TopologyName = &v
+	}
+	return nil
+}
+
+func (p *WorkerSummary) ReadField6(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 6: ", err)
+	} else {
+		p.NumExecutors = &v
+	}
+	return nil
+}
+
+func (p *WorkerSummary) ReadField7(ctx context.Context, iprot thrift.TProtocol) error {
+	_, _, size, err := iprot.ReadMapBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading map begin: ", err)
+	}
+	tMap := make(map[string]int64, size)
+	p.ComponentToNumTasks = tMap
+	for i := 0; i < size; i++ {
+		var _key124 string
+		if v, err := iprot.ReadString(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_key124 = v
+		}
+		var _val125 int64
+		if v, err := iprot.ReadI64(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_val125 = v
+		}
+		p.ComponentToNumTasks[_key124] = _val125
+	}
+	if err := iprot.ReadMapEnd(ctx); err != nil {
+		return thrift.PrependError("error reading map end: ", err)
+	}
+	return nil
+}
+
+func (p *WorkerSummary) ReadField8(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 8: ", err)
+	} else {
+		p.TimeSecs = &v
+	}
+	return nil
+}
+
+func (p *WorkerSummary) ReadField9(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 9: ", err)
+	} else {
+		p.UptimeSecs = &v
+	}
+	return nil
+}
+
+func (p *WorkerSummary) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "WorkerSummary"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField4(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField5(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField6(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField7(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField8(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField9(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *WorkerSummary) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSupervisorID() {
+		if err := oprot.WriteFieldBegin(ctx, "supervisor_id", thrift.STRING, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:supervisor_id: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.SupervisorID)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.supervisor_id (1) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:supervisor_id: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *WorkerSummary) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetHost() {
+		if err := oprot.WriteFieldBegin(ctx, "host", thrift.STRING, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:host: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.Host)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.host (2) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:host: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *WorkerSummary) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetPort() {
+		if err := oprot.WriteFieldBegin(ctx, "port", thrift.I32, 3); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:port: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.Port)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.port (3) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 3:port: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *WorkerSummary) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetTopologyID() {
+		if err := oprot.WriteFieldBegin(ctx, "topology_id", thrift.STRING, 4); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:topology_id: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.TopologyID)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.topology_id (4) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 4:topology_id: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *WorkerSummary) writeField5(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetTopologyName() {
+		if err := oprot.WriteFieldBegin(ctx, "topology_name", thrift.STRING, 5); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 5:topology_name: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.TopologyName)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.topology_name (5) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 5:topology_name: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *WorkerSummary) writeField6(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetNumExecutors() {
+		if err := oprot.WriteFieldBegin(ctx, "num_executors", thrift.I32, 6); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 6:num_executors: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.NumExecutors)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.num_executors (6) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 6:num_executors: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *WorkerSummary) writeField7(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetComponentToNumTasks() {
+		if err := oprot.WriteFieldBegin(ctx, "component_to_num_tasks", thrift.MAP, 7); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 7:component_to_num_tasks: ", p), err)
+		}
+		if err := oprot.WriteMapBegin(ctx, thrift.STRING, thrift.I64, len(p.ComponentToNumTasks)); err != nil {
+			return thrift.PrependError("error writing map begin: ", err)
+		}
+		for k, v := range p.ComponentToNumTasks {
+			if err := oprot.WriteString(ctx, string(k)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+			if err := oprot.WriteI64(ctx, int64(v)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+		}
+		if err := oprot.WriteMapEnd(ctx); err != nil {
+			return thrift.PrependError("error writing map end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 7:component_to_num_tasks: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *WorkerSummary) writeField8(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetTimeSecs() {
+		if err := oprot.WriteFieldBegin(ctx, "time_secs", thrift.I32, 8); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 8:time_secs: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.TimeSecs)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.time_secs (8) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 8:time_secs: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *WorkerSummary) writeField9(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetUptimeSecs() {
+		if err := oprot.WriteFieldBegin(ctx, "uptime_secs", thrift.I32, 9); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 9:uptime_secs: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.UptimeSecs)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.uptime_secs (9) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 9:uptime_secs: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *WorkerSummary) Equals(other *WorkerSummary) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if p.SupervisorID != other.SupervisorID {
+		if p.SupervisorID == nil || other.SupervisorID == nil {
+			return false
+		}
+		if (*p.SupervisorID) != (*other.SupervisorID) {
+			return false
+		}
+	}
+	if p.Host != other.Host {
+		if p.Host == nil || other.Host == nil {
+			return false
+		}
+		if (*p.Host) != (*other.Host) {
+			return false
+		}
+	}
+	if p.Port != other.Port {
+		if p.Port == nil || other.Port == nil {
+			return false
+		}
+		if (*p.Port) != (*other.Port) {
+			return false
+		}
+	}
+	if p.TopologyID != other.TopologyID {
+		if p.TopologyID == nil || other.TopologyID == nil {
+			return false
+		}
+		if (*p.TopologyID) != (*other.TopologyID) {
+			return false
+		}
+	}
+	if p.TopologyName != other.TopologyName {
+		if p.TopologyName == nil || other.TopologyName == nil {
+			return false
+		}
+		if (*p.TopologyName) != (*other.TopologyName) {
+			return false
+		}
+	}
+	if p.NumExecutors != other.NumExecutors {
+		if p.NumExecutors == nil || other.NumExecutors == nil {
+			return false
+		}
+		if (*p.NumExecutors) != (*other.NumExecutors) {
+			return false
+		}
+	}
+	if len(p.ComponentToNumTasks) != len(other.ComponentToNumTasks) {
+		return false
+	}
+	for k, _tgt := range p.ComponentToNumTasks {
+		_src126 := other.ComponentToNumTasks[k]
+		if _tgt != _src126 {
+			return false
+		}
+	}
+	if p.TimeSecs != other.TimeSecs {
+		if p.TimeSecs == nil || other.TimeSecs == nil {
+			return false
+		}
+		if (*p.TimeSecs) != (*other.TimeSecs) {
+			return false
+		}
+	}
+	if p.UptimeSecs != other.UptimeSecs {
+		if p.UptimeSecs == nil || other.UptimeSecs == nil {
+			return false
+		}
+		if (*p.UptimeSecs) != (*other.UptimeSecs) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *WorkerSummary) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("WorkerSummary(%+v)", *p)
+}
+
+// Attributes:
+//   - SupervisorSummaries
+//   - WorkerSummaries
+type SupervisorPageInfo struct {
+	SupervisorSummaries []*SupervisorSummary `thrift:"supervisor_summaries,1" db:"supervisor_summaries" json:"supervisor_summaries,omitempty"`
+	WorkerSummaries     []*WorkerSummary     `thrift:"worker_summaries,2" db:"worker_summaries" json:"worker_summaries,omitempty"`
+}
+
+func NewSupervisorPageInfo() *SupervisorPageInfo {
+	return &SupervisorPageInfo{}
+}
+
+var SupervisorPageInfo_SupervisorSummaries_DEFAULT []*SupervisorSummary
+
+func (p *SupervisorPageInfo) GetSupervisorSummaries() []*SupervisorSummary {
+	return p.SupervisorSummaries
+}
+
+var SupervisorPageInfo_WorkerSummaries_DEFAULT []*WorkerSummary
+
+func (p *SupervisorPageInfo) GetWorkerSummaries() []*WorkerSummary {
+	return p.WorkerSummaries
+}
+func (p *SupervisorPageInfo) IsSetSupervisorSummaries() bool {
+	return p.SupervisorSummaries != nil
+}
+
+func (p *SupervisorPageInfo) IsSetWorkerSummaries() bool {
+	return p.WorkerSummaries != nil
+}
+
+func (p *SupervisorPageInfo) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.LIST {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.LIST {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *SupervisorPageInfo) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	_, size, err := iprot.ReadListBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading list begin: ", err)
+	}
+	tSlice := make([]*SupervisorSummary, 0, size)
+	p.SupervisorSummaries = tSlice
+	for i := 0; i < size; i++ {
+		_elem127 := &SupervisorSummary{
+			Version: "VERSION_NOT_PROVIDED",
+		}
+		if err := _elem127.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _elem127), err)
+		}
+		p.SupervisorSummaries = append(p.SupervisorSummaries, _elem127)
+	}
+	if err := iprot.ReadListEnd(ctx); err != nil {
+		return thrift.PrependError("error reading list end: ", err)
+	}
+	return nil
+}
+
+func (p *SupervisorPageInfo) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	_, size, err := iprot.ReadListBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading list begin: ", err)
+	}
+	tSlice := make([]*WorkerSummary, 0, size)
+	p.WorkerSummaries = tSlice
+	for i := 0; i < size; i++ {
+		_elem128 := &WorkerSummary{}
+		if err := _elem128.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _elem128), err)
+		}
+		p.WorkerSummaries = append(p.WorkerSummaries, _elem128)
+	}
+	if err := iprot.ReadListEnd(ctx); err != nil {
+		return thrift.PrependError("error reading list end: ", err)
+	}
+	return nil
+}
+
+func (p *SupervisorPageInfo) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "SupervisorPageInfo"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *SupervisorPageInfo) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSupervisorSummaries() {
+		if err := oprot.WriteFieldBegin(ctx, "supervisor_summaries", thrift.LIST, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:supervisor_summaries: ", p), err)
+		}
+		if err := oprot.WriteListBegin(ctx, thrift.STRUCT, len(p.SupervisorSummaries)); err != nil {
+			return thrift.PrependError("error writing list begin: ", err)
+		}
+		for _, v := range p.SupervisorSummaries {
+			if err := v.Write(ctx, oprot); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", v), err)
+			}
+		}
+		if err := oprot.WriteListEnd(ctx); err != nil {
+			return thrift.PrependError("error writing list end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:supervisor_summaries: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *SupervisorPageInfo) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetWorkerSummaries() {
+		if err := oprot.WriteFieldBegin(ctx, "worker_summaries", thrift.LIST, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:worker_summaries: ", p), err)
+		}
+		if err := oprot.WriteListBegin(ctx, thrift.STRUCT, len(p.WorkerSummaries)); err != nil {
+			return thrift.PrependError("error writing list begin: ", err)
+		}
+		for _, v := range p.WorkerSummaries {
+			if err := v.Write(ctx, oprot); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", v), err)
+			}
+		}
+		if err := oprot.WriteListEnd(ctx); err != nil {
+			return thrift.PrependError("error writing list end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:worker_summaries: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *SupervisorPageInfo) Equals(other *SupervisorPageInfo) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if len(p.SupervisorSummaries) != len(other.SupervisorSummaries) {
+		return false
+	}
+	for i, _tgt := range p.SupervisorSummaries {
+		_src129 := other.SupervisorSummaries[i]
+		if !_tgt.Equals(_src129) {
+			return false
+		}
+	}
+	if len(p.WorkerSummaries) != len(other.WorkerSummaries) {
+		return false
+	}
+	for i, _tgt := range p.WorkerSummaries {
+		_src130 := other.WorkerSummaries[i]
+		if !_tgt.Equals(_src130) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *SupervisorPageInfo) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("SupervisorPageInfo(%+v)", *p)
+}
+
+// Attributes:
+//   - ID
+//   - Name
+//   - UptimeSecs
+//   - Status
+//   - NumTasks
+//   - NumWorkers
+//   - NumExecutors
+//   - TopologyConf
+//   - IDToSpoutAggStats
+//   - IDToBoltAggStats
+//   - SchedStatus
+//   - TopologyStats
+//   - DebugOptions
+//   - Workers
+//   - StormVersion
+type TopologyPageInfo struct {
+	ID                string                              `thrift:"id,1,required" db:"id" json:"id"`
+	Name              *string                             `thrift:"name,2" db:"name" json:"name,omitempty"`
+	UptimeSecs        *int32                              `thrift:"uptime_secs,3" db:"uptime_secs" json:"uptime_secs,omitempty"`
+	Status            *string                             `thrift:"status,4" db:"status" json:"status,omitempty"`
+	NumTasks          *int32                              `thrift:"num_tasks,5" db:"num_tasks" json:"num_tasks,omitempty"`
+	NumWorkers        *int32                              `thrift:"num_workers,6" db:"num_workers" json:"num_workers,omitempty"`
+	NumExecutors      *int32                              `thrift:"num_executors,7" db:"num_executors" json:"num_executors,omitempty"`
+	TopologyConf      *string                             `thrift:"topology_conf,8" db:"topology_conf" json:"topology_conf,omitempty"`
+	IDToSpoutAggStats map[string]*ComponentAggregateStats `thrift:"id_to_spout_agg_stats,9" db:"id_to_spout_agg_stats" json:"id_to_spout_agg_stats,omitempty"`
+	IDToBoltAggStats  map[string]*ComponentAggregateStats `thrift:"id_to_bolt_agg_stats,10" db:"id_to_bolt_agg_stats" json:"id_to_bolt_agg_stats,omitempty"`
+	SchedStatus       *string                             `thrift:"sched_status,11" db:"sched_status" json:"sched_status,omitempty"`
+	TopologyStats     *TopologyStats                      `thrift:"topology_stats,12" db:"topology_stats" json:"topology_stats,omitempty"`
+	// unused field # 13
+	DebugOptions *DebugOptions `thrift:"debug_options,14" db:"debug_options" json:"debug_options,omitempty"`
+	// unused field # 15
+	Workers      []*WorkerSummary `thrift:"workers,16" db:"workers" json:"workers,omitempty"`
+	StormVersion *string          `thrift:"storm_version,17" db:"storm_version" json:"storm_version,omitempty"`
+}
+
+func NewTopologyPageInfo() *TopologyPageInfo {
+	return &TopologyPageInfo{}
+}
+
+func (p *TopologyPageInfo) GetID() string {
+	return p.ID
+}
+
+var TopologyPageInfo_Name_DEFAULT string
+
+func (p *TopologyPageInfo) GetName() string {
+	if !p.IsSetName() {
+		return TopologyPageInfo_Name_DEFAULT
+	}
+	return *p.Name
+}
+
+var TopologyPageInfo_UptimeSecs_DEFAULT int32
+
+func (p *TopologyPageInfo) GetUptimeSecs() int32 {
+	if !p.IsSetUptimeSecs() {
+		return TopologyPageInfo_UptimeSecs_DEFAULT
+	}
+	return *p.UptimeSecs
+}
+
+var TopologyPageInfo_Status_DEFAULT string
+
+func (p *TopologyPageInfo) GetStatus() string {
+	if !p.IsSetStatus() {
+		return TopologyPageInfo_Status_DEFAULT
+	}
+	return *p.Status
+}
+
+var TopologyPageInfo_NumTasks_DEFAULT int32
+
+func (p *TopologyPageInfo) GetNumTasks() int32 {
+	if !p.IsSetNumTasks() {
+		return TopologyPageInfo_NumTasks_DEFAULT
+	}
+	return *p.NumTasks
+}
+
+var TopologyPageInfo_NumWorkers_DEFAULT int32
+
+func (p *TopologyPageInfo) GetNumWorkers() int32 {
+	if !p.IsSetNumWorkers() {
+		return TopologyPageInfo_NumWorkers_DEFAULT
+	}
+	return *p.NumWorkers
+}
+
+var TopologyPageInfo_NumExecutors_DEFAULT int32
+
+func (p *TopologyPageInfo) GetNumExecutors() int32 {
+	if !p.IsSetNumExecutors() {
+		return TopologyPageInfo_NumExecutors_DEFAULT
+	}
+	return *p.NumExecutors
+}
+
+var TopologyPageInfo_TopologyConf_DEFAULT string
+
+func (p *TopologyPageInfo) GetTopologyConf() string {
+	if !p.IsSetTopologyConf() {
+		return TopologyPageInfo_TopologyConf_DEFAULT
+	}
+	return *p.TopologyConf
+}
+
+var TopologyPageInfo_IDToSpoutAggStats_DEFAULT map[string]*ComponentAggregateStats
+
+func (p *TopologyPageInfo) GetIDToSpoutAggStats() map[string]*ComponentAggregateStats {
+	return p.IDToSpoutAggStats
+}
+
+var TopologyPageInfo_IDToBoltAggStats_DEFAULT map[string]*ComponentAggregateStats
+
+func (p *TopologyPageInfo) GetIDToBoltAggStats() map[string]*ComponentAggregateStats {
+	return p.IDToBoltAggStats
+}
+
+var TopologyPageInfo_SchedStatus_DEFAULT string
+
+func (p *TopologyPageInfo) GetSchedStatus() string {
+	if !p.IsSetSchedStatus() {
+		return TopologyPageInfo_SchedStatus_DEFAULT
+	}
+	return *p.SchedStatus
+}
+
+var TopologyPageInfo_TopologyStats_DEFAULT *TopologyStats
+
+func (p *TopologyPageInfo) GetTopologyStats() *TopologyStats {
+	if !p.IsSetTopologyStats() {
+		return TopologyPageInfo_TopologyStats_DEFAULT
+	}
+	return p.TopologyStats
+}
+
+var TopologyPageInfo_DebugOptions_DEFAULT *DebugOptions
+
+func (p *TopologyPageInfo) GetDebugOptions() *DebugOptions {
+	if !p.IsSetDebugOptions() {
+		return TopologyPageInfo_DebugOptions_DEFAULT
+	}
+	return p.DebugOptions
+}
+
+var TopologyPageInfo_Workers_DEFAULT []*WorkerSummary
+
+func (p *TopologyPageInfo) GetWorkers() []*WorkerSummary {
+	return p.Workers
+}
+
+var TopologyPageInfo_StormVersion_DEFAULT string
+
+func (p *TopologyPageInfo) GetStormVersion() string {
+	if !p.IsSetStormVersion() {
+		return TopologyPageInfo_StormVersion_DEFAULT
+	}
+	return *p.StormVersion
+}
+func (p *TopologyPageInfo) IsSetName() bool {
+	return p.Name != nil
+}
+
+func (p *TopologyPageInfo) IsSetUptimeSecs() bool {
+	return p.UptimeSecs != nil
+}
+
+func (p *TopologyPageInfo) IsSetStatus() bool {
+	return p.Status != nil
+}
+
+func (p *TopologyPageInfo) IsSetNumTasks() bool {
+	return p.NumTasks != nil
+}
+
+func (p *TopologyPageInfo) IsSetNumWorkers() bool {
+	return p.NumWorkers != nil
+}
+
+func (p *TopologyPageInfo) IsSetNumExecutors() bool {
+	return p.NumExecutors != nil
+}
+
+func (p *TopologyPageInfo) IsSetTopologyConf() bool {
+	return p.TopologyConf != nil
+}
+
+func (p *TopologyPageInfo) IsSetIDToSpoutAggStats() bool {
+	return p.IDToSpoutAggStats != nil
+}
+
+func (p *TopologyPageInfo) IsSetIDToBoltAggStats() bool {
+	return p.IDToBoltAggStats != nil
+}
+
+func (p *TopologyPageInfo) IsSetSchedStatus() bool {
+	return p.SchedStatus != nil
+}
+
+func (p *TopologyPageInfo) IsSetTopologyStats() bool {
+	return p.TopologyStats != nil
+}
+
+func (p *TopologyPageInfo) IsSetDebugOptions() bool {
+	return p.DebugOptions != nil
+}
+
+func (p *TopologyPageInfo) IsSetWorkers() bool {
+	return p.Workers != nil
+}
+
+func (p *TopologyPageInfo) IsSetStormVersion() bool {
+	return p.StormVersion != nil
+}
+
+func (p *TopologyPageInfo) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	var issetID bool = false
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+				issetID = true
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 4:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField4(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 5:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField5(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 6:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField6(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 7:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField7(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 8:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField8(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 9:
+			if fieldTypeId == thrift.MAP {
+				if err := p.ReadField9(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 10:
+			if fieldTypeId == thrift.MAP {
+				if err := p.ReadField10(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 11:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField11(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 12:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField12(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 14:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField14(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 16:
+			if fieldTypeId == thrift.LIST {
+				if err := p.ReadField16(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 17:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField17(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	if !issetID {
+		return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field ID is not set"))
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.ID = v
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 2: ", err)
+	} else {
+		p.Name = &v
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 3: ", err)
+	} else {
+		p.UptimeSecs = &v
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 4: ", err)
+	} else {
+		p.Status = &v
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField5(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 5: ", err)
+	} else {
+		p.NumTasks = &v
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField6(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 6: ", err)
+	} else {
+		p.NumWorkers = &v
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField7(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 7: ", err)
+	} else {
+		p.NumExecutors = &v
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField8(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 8: ", err)
+	} else {
+		p.TopologyConf = &v
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField9(ctx context.Context, iprot thrift.TProtocol) error {
+	_, _, size, err := iprot.ReadMapBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading map begin: ", err)
+	}
+	tMap := make(map[string]*ComponentAggregateStats, size)
+	p.IDToSpoutAggStats = tMap
+	for i := 0; i < size; i++ {
+		var _key131 string
+		if v, err := iprot.ReadString(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_key131 = v
+		}
+		_val132 := &ComponentAggregateStats{}
+		if err := _val132.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _val132), err)
+		}
+		p.IDToSpoutAggStats[_key131] = _val132
+	}
+	if err := iprot.ReadMapEnd(ctx); err != nil {
+		return thrift.PrependError("error reading map end: ", err)
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField10(ctx context.Context, iprot thrift.TProtocol) error {
+	_, _, size, err := iprot.ReadMapBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading map begin: ", err)
+	}
+	tMap := make(map[string]*ComponentAggregateStats, size)
+	p.IDToBoltAggStats = tMap
+	for i := 0; i < size; i++ {
+		var _key133 string
+		if v, err := iprot.ReadString(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_key133 = v
+		}
+		_val134 := &ComponentAggregateStats{}
+		if err := _val134.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _val134), err)
+		}
+		p.IDToBoltAggStats[_key133] = _val134
+	}
+	if err := iprot.ReadMapEnd(ctx); err != nil {
+		return thrift.PrependError("error reading map end: ", err)
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField11(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 11: ", err)
+	} else {
+		p.SchedStatus = &v
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField12(ctx context.Context, iprot thrift.TProtocol) error {
+	p.TopologyStats = &TopologyStats{}
+	if err := p.TopologyStats.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.TopologyStats), err)
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField14(ctx context.Context, iprot thrift.TProtocol) error {
+	p.DebugOptions = &DebugOptions{}
+	if err := p.DebugOptions.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.DebugOptions), err)
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField16(ctx context.Context, iprot thrift.TProtocol) error {
+	_, size, err := iprot.ReadListBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading list begin: ", err)
+	}
+	tSlice := make([]*WorkerSummary, 0, size)
+	p.Workers = tSlice
+	for i := 0; i < size; i++ {
+		_elem135 := &WorkerSummary{}
+		if err := _elem135.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _elem135), err)
+		}
+		p.Workers = append(p.Workers, _elem135)
+	}
+	if err := iprot.ReadListEnd(ctx); err != nil {
+		return thrift.PrependError("error reading list end: ", err)
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) ReadField17(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 17: ", err)
+	} else {
+		p.StormVersion = &v
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "TopologyPageInfo"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField4(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField5(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField6(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField7(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField8(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField9(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField10(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField11(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField12(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField14(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField16(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField17(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *TopologyPageInfo) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "id", thrift.STRING, 1); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:id: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.ID)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.id (1) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 1:id: ", p), err)
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetName() {
+		if err := oprot.WriteFieldBegin(ctx, "name", thrift.STRING, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:name: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.Name)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.name (2) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:name: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetUptimeSecs() {
+		if err := oprot.WriteFieldBegin(ctx, "uptime_secs", thrift.I32, 3); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:uptime_secs: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.UptimeSecs)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.uptime_secs (3) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 3:uptime_secs: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetStatus() {
+		if err := oprot.WriteFieldBegin(ctx, "status", thrift.STRING, 4); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:status: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.Status)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.status (4) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 4:status: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField5(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetNumTasks() {
+		if err := oprot.WriteFieldBegin(ctx, "num_tasks", thrift.I32, 5); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 5:num_tasks: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.NumTasks)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.num_tasks (5) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 5:num_tasks: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField6(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetNumWorkers() {
+		if err := oprot.WriteFieldBegin(ctx, "num_workers", thrift.I32, 6); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 6:num_workers: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.NumWorkers)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.num_workers (6) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 6:num_workers: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField7(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetNumExecutors() {
+		if err := oprot.WriteFieldBegin(ctx, "num_executors", thrift.I32, 7); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 7:num_executors: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.NumExecutors)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.num_executors (7) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 7:num_executors: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField8(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetTopologyConf() {
+		if err := oprot.WriteFieldBegin(ctx, "topology_conf", thrift.STRING, 8); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 8:topology_conf: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.TopologyConf)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.topology_conf (8) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 8:topology_conf: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField9(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetIDToSpoutAggStats() {
+		if err := oprot.WriteFieldBegin(ctx, "id_to_spout_agg_stats", thrift.MAP, 9); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 9:id_to_spout_agg_stats: ", p), err)
+		}
+		if err := oprot.WriteMapBegin(ctx, thrift.STRING, thrift.STRUCT, len(p.IDToSpoutAggStats)); err != nil {
+			return thrift.PrependError("error writing map begin: ", err)
+		}
+		for k, v := range p.IDToSpoutAggStats {
+			if err := oprot.WriteString(ctx, string(k)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+			if err := v.Write(ctx, oprot); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", v), err)
+			}
+		}
+		if err := oprot.WriteMapEnd(ctx); err != nil {
+			return thrift.PrependError("error writing map end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 9:id_to_spout_agg_stats: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField10(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetIDToBoltAggStats() {
+		if err := oprot.WriteFieldBegin(ctx, "id_to_bolt_agg_stats", thrift.MAP, 10); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 10:id_to_bolt_agg_stats: ", p), err)
+		}
+		if err := oprot.WriteMapBegin(ctx, thrift.STRING, thrift.STRUCT, len(p.IDToBoltAggStats)); err != nil {
+			return thrift.PrependError("error writing map begin: ", err)
+		}
+		for k, v := range p.IDToBoltAggStats {
+			if err := oprot.WriteString(ctx, string(k)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+			if err := v.Write(ctx, oprot); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", v), err)
+			}
+		}
+		if err := oprot.WriteMapEnd(ctx); err != nil {
+			return thrift.PrependError("error writing map end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 10:id_to_bolt_agg_stats: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField11(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSchedStatus() {
+		if err := oprot.WriteFieldBegin(ctx, "sched_status", thrift.STRING, 11); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 11:sched_status: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.SchedStatus)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.sched_status (11) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 11:sched_status: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField12(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetTopologyStats() {
+		if err := oprot.WriteFieldBegin(ctx, "topology_stats", thrift.STRUCT, 12); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 12:topology_stats: ", p), err)
+		}
+		if err := p.TopologyStats.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.TopologyStats), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 12:topology_stats: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField14(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetDebugOptions() {
+		if err := oprot.WriteFieldBegin(ctx, "debug_options", thrift.STRUCT, 14); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 14:debug_options: ", p), err)
+		}
+		if err := p.DebugOptions.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.DebugOptions), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 14:debug_options: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField16(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetWorkers() {
+		if err := oprot.WriteFieldBegin(ctx, "workers", thrift.LIST, 16); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 16:workers: ", p), err)
+		}
+		if err := oprot.WriteListBegin(ctx, thrift.STRUCT, len(p.Workers)); err != nil {
+			return thrift.PrependError("error writing list begin: ", err)
+		}
+		for _, v := range p.Workers {
+			if err := v.Write(ctx, oprot); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", v), err)
+			}
+		}
+		if err := oprot.WriteListEnd(ctx); err != nil {
+			return thrift.PrependError("error writing list end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 16:workers: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) writeField17(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetStormVersion() {
+		if err := oprot.WriteFieldBegin(ctx, "storm_version", thrift.STRING, 17); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 17:storm_version: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.StormVersion)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.storm_version (17) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 17:storm_version: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *TopologyPageInfo) Equals(other *TopologyPageInfo) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if p.ID != other.ID {
+		return false
+	}
+	if p.Name != other.Name {
+		if p.Name == nil || other.Name == nil {
+			return false
+		}
+		if (*p.Name) != (*other.Name) {
+			return false
+		}
+	}
+	if p.UptimeSecs != other.UptimeSecs {
+		if p.UptimeSecs == nil || other.UptimeSecs == nil {
+			return false
+		}
+		if (*p.UptimeSecs) != (*other.UptimeSecs) {
+			return false
+		}
+	}
+	if p.Status != other.Status {
+		if p.Status == nil || other.Status == nil {
+			return false
+		}
+		if (*p.Status) != (*other.Status) {
+			return false
+		}
+	}
+	if p.NumTasks != other.NumTasks {
+		if p.NumTasks == nil || other.NumTasks == nil {
+			return false
+		}
+		if (*p.NumTasks) != (*other.NumTasks) {
+			return false
+		}
+	}
+	if p.NumWorkers != other.NumWorkers {
+		if p.NumWorkers == nil || other.NumWorkers == nil {
+			return false
+		}
+		if (*p.NumWorkers) != (*other.NumWorkers) {
+			return false
+		}
+	}
+	if p.NumExecutors != other.NumExecutors {
+		if p.NumExecutors == nil || other.NumExecutors == nil {
+			return false
+		}
+		if (*p.NumExecutors) != (*other.NumExecutors) {
+			return false
+		}
+	}
+	if p.TopologyConf != other.TopologyConf {
+		if p.TopologyConf == nil || other.TopologyConf == nil {
+			return false
+		}
+		if (*p.TopologyConf) != (*other.TopologyConf) {
+			return false
+		}
+	}
+	if len(p.IDToSpoutAggStats) != len(other.IDToSpoutAggStats) {
+		return false
+	}
+	for k, _tgt := range p.IDToSpoutAggStats {
+		_src136 := other.IDToSpoutAggStats[k]
+		if !_tgt.Equals(_src136) {
+			return false
+		}
+	}
+	if len(p.IDToBoltAggStats) != len(other.IDToBoltAggStats) {
+		return false
+	}
+	for k, _tgt := range p.IDToBoltAggStats {
+		_src137 := other.IDToBoltAggStats[k]
+		if !_tgt.Equals(_src137) {
+			return false
+		}
+	}
+	if p.SchedStatus != other.SchedStatus {
+		if p.SchedStatus == nil || other.SchedStatus == nil {
+			return false
+		}
+		if (*p.SchedStatus) != (*other.SchedStatus) {
+			return false
+		}
+	}
+	if !p.TopologyStats.Equals(other.TopologyStats) {
+		return false
+	}
+	if !p.DebugOptions.Equals(other.DebugOptions) {
+		return false
+	}
+	if len(p.Workers) != len(other.Workers) {
+		return false
+	}
+	for i, _tgt := range p.Workers {
+		_src138 := other.Workers[i]
+		if !_tgt.Equals(_src138) {
+			return false
+		}
+	}
+	if p.StormVersion != other.StormVersion {
+		if p.StormVersion == nil || other.StormVersion == nil {
+			return false
+		}
+		if (*p.StormVersion) != (*other.StormVersion) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *TopologyPageInfo) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("TopologyPageInfo(%+v)", *p)
+}
+
+// Attributes:
+//   - ExecSummary
+//   - Stats
+type ExecutorAggregateStats struct {
+	ExecSummary *ExecutorSummary         `thrift:"exec_summary,1" db:"exec_summary" json:"exec_summary,omitempty"`
+	Stats       *ComponentAggregateStats `thrift:"stats,2" db:"stats" json:"stats,omitempty"`
+}
+
+func NewExecutorAggregateStats() *ExecutorAggregateStats {
+	return &ExecutorAggregateStats{}
+}
+
+var ExecutorAggregateStats_ExecSummary_DEFAULT *ExecutorSummary
+
+func (p *ExecutorAggregateStats) GetExecSummary() *ExecutorSummary {
+	if !p.IsSetExecSummary() {
+		return ExecutorAggregateStats_ExecSummary_DEFAULT
+	}
+	return p.ExecSummary
+}
+
+var ExecutorAggregateStats_Stats_DEFAULT *ComponentAggregateStats
+
+func (p *ExecutorAggregateStats) GetStats() *ComponentAggregateStats {
+	if !p.IsSetStats() {
+		return ExecutorAggregateStats_Stats_DEFAULT
+	}
+	return p.Stats
+}
+func (p *ExecutorAggregateStats) IsSetExecSummary() bool {
+	return p.ExecSummary != nil
+}
+
+func (p *ExecutorAggregateStats) IsSetStats() bool {
+	return p.Stats != nil
+}
+
+func (p *ExecutorAggregateStats) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *ExecutorAggregateStats) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	p.ExecSummary = &ExecutorSummary{}
+	if err := p.ExecSummary.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.ExecSummary), err)
+	}
+	return nil
+}
+
+func (p *ExecutorAggregateStats) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Stats = &ComponentAggregateStats{}
+	if err := p.Stats.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Stats), err)
+	}
+	return nil
+}
+
+func (p *ExecutorAggregateStats) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "ExecutorAggregateStats"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *ExecutorAggregateStats) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetExecSummary() {
+		if err := oprot.WriteFieldBegin(ctx, "exec_summary", thrift.STRUCT, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:exec_summary: ", p), err)
+		}
+		if err := p.ExecSummary.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.ExecSummary), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:exec_summary: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ExecutorAggregateStats) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetStats() {
+		if err := oprot.WriteFieldBegin(ctx, "stats", thrift.STRUCT, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:stats: ", p), err)
+		}
+		if err := p.Stats.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Stats), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:stats: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ExecutorAggregateStats) Equals(other *ExecutorAggregateStats) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if !p.ExecSummary.Equals(other.ExecSummary) {
+		return false
+	}
+	if !p.Stats.Equals(other.Stats) {
+		return false
+	}
+	return true
+}
+
+func (p *ExecutorAggregateStats) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ExecutorAggregateStats(%+v)", *p)
+}
+
+// Attributes:
+//   - ComponentID
+//   - ComponentType
+//   - TopologyID
+//   - TopologyName
+//   - NumExecutors
+//   - NumTasks
+//   - WindowToStats
+//   - GsidToInputStats
+//   - SidToOutputStats
+//   - ExecStats
+//   - Errors
+//   - EventlogHost
+//   - EventlogPort
+//   - DebugOptions
+//   - TopologyStatus
+type ComponentPageInfo struct {
+	ComponentID      string                                       `thrift:"component_id,1,required" db:"component_id" json:"component_id"`
+	ComponentType    ComponentType                                `thrift:"component_type,2,required" db:"component_type" json:"component_type"`
+	TopologyID       *string                                      `thrift:"topology_id,3" db:"topology_id" json:"topology_id,omitempty"`
+	TopologyName     *string                                      `thrift:"topology_name,4" db:"topology_name" json:"topology_name,omitempty"`
+	NumExecutors     *int32                                       `thrift:"num_executors,5" db:"num_executors" json:"num_executors,omitempty"`
+	NumTasks         *int32                                       `thrift:"num_tasks,6" db:"num_tasks" json:"num_tasks,omitempty"`
+	WindowToStats    map[string]*ComponentAggregateStats          `thrift:"window_to_stats,7" db:"window_to_stats" json:"window_to_stats,omitempty"`
+	GsidToInputStats map[*GlobalStreamId]*ComponentAggregateStats `thrift:"gsid_to_input_stats,8" db:"gsid_to_input_stats" json:"gsid_to_input_stats,omitempty"`
+	SidToOutputStats map[string]*ComponentAggregateStats          `thrift:"sid_to_output_stats,9" db:"sid_to_output_stats" json:"sid_to_output_stats,omitempty"`
+	ExecStats        []*ExecutorAggregateStats                    `thrift:"exec_stats,10" db:"exec_stats" json:"exec_stats,omitempty"`
+	Errors           []*ErrorInfo                                 `thrift:"errors,11" db:"errors" json:"errors,omitempty"`
+	EventlogHost     *string                                      `thrift:"eventlog_host,12" db:"eventlog_host" json:"eventlog_host,omitempty"`
+	EventlogPort     *int32                                       `thrift:"eventlog_port,13" db:"eventlog_port" json:"eventlog_port,omitempty"`
+	DebugOptions     *DebugOptions                                `thrift:"debug_options,14" db:"debug_options" json:"debug_options,omitempty"`
+	TopologyStatus   *string                                      `thrift:"topology_status,15" db:"topology_status" json:"topology_status,omitempty"`
+}
+
+func NewComponentPageInfo() *ComponentPageInfo {
+	return &ComponentPageInfo{}
+}
+
+func (p *ComponentPageInfo) GetComponentID() string {
+	return p.ComponentID
+}
+
+func (p *ComponentPageInfo) GetComponentType() ComponentType {
+	return p.ComponentType
+}
+
+var ComponentPageInfo_TopologyID_DEFAULT string
+
+func (p *ComponentPageInfo) GetTopologyID() string {
+	if !p.IsSetTopologyID() {
+		return ComponentPageInfo_TopologyID_DEFAULT
+	}
+	return *p.TopologyID
+}
+
+var ComponentPageInfo_TopologyName_DEFAULT string
+
+func (p *ComponentPageInfo) GetTopologyName() string {
+	if !p.IsSetTopologyName() {
+		return ComponentPageInfo_TopologyName_DEFAULT
+	}
+	return *p.TopologyName
+}
+
+var ComponentPageInfo_NumExecutors_DEFAULT int32
+
+func (p *ComponentPageInfo) GetNumExecutors() int32 {
+	if !p.IsSetNumExecutors() {
+		return ComponentPageInfo_NumExecutors_DEFAULT
+	}
+	return *p.NumExecutors
+}
+
+var ComponentPageInfo_NumTasks_DEFAULT int32
+
+func (p *ComponentPageInfo) GetNumTasks() int32 {
+	if !p.IsSetNumTasks() {
+		return ComponentPageInfo_NumTasks_DEFAULT
+	}
+	return *p.NumTasks
+}
+
+var ComponentPageInfo_WindowToStats_DEFAULT map[string]*ComponentAggregateStats
+
+func (p *ComponentPageInfo) GetWindowToStats() map[string]*ComponentAggregateStats {
+	return p.WindowToStats
+}
+
+var ComponentPageInfo_GsidToInputStats_DEFAULT map[*GlobalStreamId]*ComponentAggregateStats
+
+func (p *ComponentPageInfo) GetGsidToInputStats() map[*GlobalStreamId]*ComponentAggregateStats {
+	return p.GsidToInputStats
+}
+
+var ComponentPageInfo_SidToOutputStats_DEFAULT map[string]*ComponentAggregateStats
+
+func (p *ComponentPageInfo) GetSidToOutputStats() map[string]*ComponentAggregateStats {
+	return p.SidToOutputStats
+}
+
+var ComponentPageInfo_ExecStats_DEFAULT []*ExecutorAggregateStats
+
+func (p *ComponentPageInfo) GetExecStats() []*ExecutorAggregateStats {
+	return p.ExecStats
+}
+
+var ComponentPageInfo_Errors_DEFAULT []*ErrorInfo
+
+func (p *ComponentPageInfo) GetErrors() []*ErrorInfo {
+	return p.Errors
+}
+
+var ComponentPageInfo_EventlogHost_DEFAULT string
+
+func (p *ComponentPageInfo) GetEventlogHost() string {
+	if !p.IsSetEventlogHost() {
+		return ComponentPageInfo_EventlogHost_DEFAULT
+	}
+	return *p.EventlogHost
+}
+
+var ComponentPageInfo_EventlogPort_DEFAULT int32
+
+func (p *ComponentPageInfo) GetEventlogPort() int32 {
+	if !p.IsSetEventlogPort() {
+		return ComponentPageInfo_EventlogPort_DEFAULT
+	}
+	return *p.EventlogPort
+}
+
+var ComponentPageInfo_DebugOptions_DEFAULT *DebugOptions
+
+func (p *ComponentPageInfo) GetDebugOptions() *DebugOptions {
+	if !p.IsSetDebugOptions() {
+		return ComponentPageInfo_DebugOptions_DEFAULT
+	}
+	return p.DebugOptions
+}
+
+var ComponentPageInfo_TopologyStatus_DEFAULT string
+
+func (p *ComponentPageInfo) GetTopologyStatus() string {
+	if !p.IsSetTopologyStatus() {
+		return ComponentPageInfo_TopologyStatus_DEFAULT
+	}
+	return *p.TopologyStatus
+}
+func (p *ComponentPageInfo) IsSetTopologyID() bool {
+	return p.TopologyID != nil
+}
+
+func (p *ComponentPageInfo) IsSetTopologyName() bool {
+	return p.TopologyName != nil
+}
+
+func (p *ComponentPageInfo) IsSetNumExecutors() bool {
+	return p.NumExecutors != nil
+}
+
+func (p *ComponentPageInfo) IsSetNumTasks() bool {
+	return p.NumTasks != nil
+}
+
+func (p *ComponentPageInfo) IsSetWindowToStats() bool {
+	return p.WindowToStats != nil
+}
+
+func (p *ComponentPageInfo) IsSetGsidToInputStats() bool {
+	return p.GsidToInputStats != nil
+}
+
+func (p *ComponentPageInfo) IsSetSidToOutputStats() bool {
+	return p.SidToOutputStats != nil
+}
+
+func (p *ComponentPageInfo) IsSetExecStats() bool {
+	return p.ExecStats != nil
+}
+
+func (p *ComponentPageInfo) IsSetErrors() bool {
+	return p.Errors != nil
+}
+
+func (p *ComponentPageInfo) IsSetEventlogHost() bool {
+	return p.EventlogHost != nil
+}
+
+func (p *ComponentPageInfo) IsSetEventlogPort() bool {
+	return p.EventlogPort != nil
+}
+
+func (p *ComponentPageInfo) IsSetDebugOptions() bool {
+	return p.DebugOptions != nil
+}
+
+func (p *ComponentPageInfo) IsSetTopologyStatus() bool {
+	return p.TopologyStatus != nil
+}
+
+func (p *ComponentPageInfo) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	var issetComponentID bool = false
+	var issetComponentType bool = false
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+				issetComponentID = true
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+				issetComponentType = true
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 4:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField4(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 5:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField5(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 6:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField6(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 7:
+			if fieldTypeId == thrift.MAP {
+				if err := p.ReadField7(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 8:
+			if fieldTypeId == thrift.MAP {
+				if err := p.ReadField8(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 9:
+			if fieldTypeId == thrift.MAP {
+				if err := p.ReadField9(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 10:
+			if fieldTypeId == thrift.LIST {
+				if err := p.ReadField10(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 11:
+			if fieldTypeId == thrift.LIST {
+				if err := p.ReadField11(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 12:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField12(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 13:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField13(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 14:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField14(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 15:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField15(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	if !issetComponentID {
+		return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field ComponentID is not set"))
+	}
+	if !issetComponentType {
+		return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field ComponentType is not set"))
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.ComponentID = v
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 2: ", err)
+	} else {
+		temp := ComponentType(v)
+		p.ComponentType = temp
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 3: ", err)
+	} else {
+		p.TopologyID = &v
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 4: ", err)
+	} else {
+		p.TopologyName = &v
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField5(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 5: ", err)
+	} else {
+		p.NumExecutors = &v
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField6(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 6: ", err)
+	} else {
+		p.NumTasks = &v
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField7(ctx context.Context, iprot thrift.TProtocol) error {
+	_, _, size, err := iprot.ReadMapBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading map begin: ", err)
+	}
+	tMap := make(map[string]*ComponentAggregateStats, size)
+	p.WindowToStats = tMap
+	for i := 0; i < size; i++ {
+		var _key139 string
+		if v, err := iprot.ReadString(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_key139 = v
+		}
+		_val140 := &ComponentAggregateStats{}
+		if err := _val140.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _val140), err)
+		}
+		p.WindowToStats[_key139] = _val140
+	}
+	if err := iprot.ReadMapEnd(ctx); err != nil {
+		return thrift.PrependError("error reading map end: ", err)
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField8(ctx context.Context, iprot thrift.TProtocol) error {
+	_, _, size, err := iprot.ReadMapBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading map begin: ", err)
+	}
+	tMap := make(map[*GlobalStreamId]*ComponentAggregateStats, size)
+	p.GsidToInputStats = tMap
+	for i := 0; i < size; i++ {
+		_key141 := &GlobalStreamId{}
+		if err := _key141.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _key141), err)
+		}
+		_val142 := &ComponentAggregateStats{}
+		if err := _val142.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _val142), err)
+		}
+		p.GsidToInputStats[_key141] = _val142
+	}
+	if err := iprot.ReadMapEnd(ctx); err != nil {
+		return thrift.PrependError("error reading map end: ", err)
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField9(ctx context.Context, iprot thrift.TProtocol) error {
+	_, _, size, err := iprot.ReadMapBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading map begin: ", err)
+	}
+	tMap := make(map[string]*ComponentAggregateStats, size)
+	p.SidToOutputStats = tMap
+	for i := 0; i < size; i++ {
+		var _key143 string
+		if v, err := iprot.ReadString(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_key143 = v
+		}
+		_val144 := &ComponentAggregateStats{}
+		if err := _val144.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _val144), err)
+		}
+		p.SidToOutputStats[_key143] = _val144
+	}
+	if err := iprot.ReadMapEnd(ctx); err != nil {
+		return thrift.PrependError("error reading map end: ", err)
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField10(ctx context.Context, iprot thrift.TProtocol) error {
+	_, size, err := iprot.ReadListBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading list begin: ", err)
+	}
+	tSlice := make([]*ExecutorAggregateStats, 0, size)
+	p.ExecStats = tSlice
+	for i := 0; i < size; i++ {
+		_elem145 := &ExecutorAggregateStats{}
+		if err := _elem145.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _elem145), err)
+		}
+		p.ExecStats = append(p.ExecStats, _elem145)
+	}
+	if err := iprot.ReadListEnd(ctx); err != nil {
+		return thrift.PrependError("error reading list end: ", err)
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField11(ctx context.Context, iprot thrift.TProtocol) error {
+	_, size, err := iprot.ReadListBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading list begin: ", err)
+	}
+	tSlice := make([]*ErrorInfo, 0, size)
+	p.Errors = tSlice
+	for i := 0; i < size; i++ {
+		_elem146 := &ErrorInfo{}
+		if err := _elem146.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _elem146), err)
+		}
+		p.Errors = append(p.Errors, _elem146)
+	}
+	if err := iprot.ReadListEnd(ctx); err != nil {
+		return thrift.PrependError("error reading list end: ", err)
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField12(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 12: ", err)
+	} else {
+		p.EventlogHost = &v
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField13(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 13: ", err)
+	} else {
+		p.EventlogPort = &v
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField14(ctx context.Context, iprot thrift.TProtocol) error {
+	p.DebugOptions = &DebugOptions{}
+	if err := p.DebugOptions.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.DebugOptions), err)
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) ReadField15(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 15: ", err)
+	} else {
+		p.TopologyStatus = &v
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "ComponentPageInfo"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField4(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField5(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField6(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField7(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField8(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField9(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField10(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField11(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField12(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField13(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField14(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField15(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *ComponentPageInfo) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "component_id", thrift.STRING, 1); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:component_id: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.ComponentID)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.component_id (1) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 1:component_id: ", p), err)
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "component_type", thrift.I32, 2); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:component_type: ", p), err)
+	}
+	if err := oprot.WriteI32(ctx, int32(p.ComponentType)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.component_type (2) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 2:component_type: ", p), err)
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetTopologyID() {
+		if err := oprot.WriteFieldBegin(ctx, "topology_id", thrift.STRING, 3); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:topology_id: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.TopologyID)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.topology_id (3) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 3:topology_id: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetTopologyName() {
+		if err := oprot.WriteFieldBegin(ctx, "topology_name", thrift.STRING, 4); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:topology_name: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.TopologyName)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.topology_name (4) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 4:topology_name: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField5(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetNumExecutors() {
+		if err := oprot.WriteFieldBegin(ctx, "num_executors", thrift.I32, 5); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 5:num_executors: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.NumExecutors)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.num_executors (5) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 5:num_executors: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField6(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetNumTasks() {
+		if err := oprot.WriteFieldBegin(ctx, "num_tasks", thrift.I32, 6); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 6:num_tasks: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.NumTasks)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.num_tasks (6) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 6:num_tasks: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField7(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetWindowToStats() {
+		if err := oprot.WriteFieldBegin(ctx, "window_to_stats", thrift.MAP, 7); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 7:window_to_stats: ", p), err)
+		}
+		if err := oprot.WriteMapBegin(ctx, thrift.STRING, thrift.STRUCT, len(p.WindowToStats)); err != nil {
+			return thrift.PrependError("error writing map begin: ", err)
+		}
+		for k, v := range p.WindowToStats {
+			if err := oprot.WriteString(ctx, string(k)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+			if err := v.Write(ctx, oprot); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", v), err)
+			}
+		}
+		if err := oprot.WriteMapEnd(ctx); err != nil {
+			return thrift.PrependError("error writing map end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 7:window_to_stats: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField8(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetGsidToInputStats() {
+		if err := oprot.WriteFieldBegin(ctx, "gsid_to_input_stats", thrift.MAP, 8); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 8:gsid_to_input_stats: ", p), err)
+		}
+		if err := oprot.WriteMapBegin(ctx, thrift.STRUCT, thrift.STRUCT, len(p.GsidToInputStats)); err != nil {
+			return thrift.PrependError("error writing map begin: ", err)
+		}
+		for k, v := range p.GsidToInputStats {
+			if err := k.Write(ctx, oprot); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", k), err)
+			}
+			if err := v.Write(ctx, oprot); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", v), err)
+			}
+		}
+		if err := oprot.WriteMapEnd(ctx); err != nil {
+			return thrift.PrependError("error writing map end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 8:gsid_to_input_stats: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField9(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSidToOutputStats() {
+		if err := oprot.WriteFieldBegin(ctx, "sid_to_output_stats", thrift.MAP, 9); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 9:sid_to_output_stats: ", p), err)
+		}
+		if err := oprot.WriteMapBegin(ctx, thrift.STRING, thrift.STRUCT, len(p.SidToOutputStats)); err != nil {
+			return thrift.PrependError("error writing map begin: ", err)
+		}
+		for k, v := range p.SidToOutputStats {
+			if err := oprot.WriteString(ctx, string(k)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+			if err := v.Write(ctx, oprot); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", v), err)
+			}
+		}
+		if err := oprot.WriteMapEnd(ctx); err != nil {
+			return thrift.PrependError("error writing map end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 9:sid_to_output_stats: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField10(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetExecStats() {
+		if err := oprot.WriteFieldBegin(ctx, "exec_stats", thrift.LIST, 10); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 10:exec_stats: ", p), err)
+		}
+		if err := oprot.WriteListBegin(ctx, thrift.STRUCT, len(p.ExecStats)); err != nil {
+			return thrift.PrependError("error writing list begin: ", err)
+		}
+		for _, v := range p.ExecStats {
+			if err := v.Write(ctx, oprot); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", v), err)
+			}
+		}
+		if err := oprot.WriteListEnd(ctx); err != nil {
+			return thrift.PrependError("error writing list end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 10:exec_stats: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField11(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetErrors() {
+		if err := oprot.WriteFieldBegin(ctx, "errors", thrift.LIST, 11); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 11:errors: ", p), err)
+		}
+		if err := oprot.WriteListBegin(ctx, thrift.STRUCT, len(p.Errors)); err != nil {
+			return thrift.PrependError("error writing list begin: ", err)
+		}
+		for _, v := range p.Errors {
+			if err := v.Write(ctx, oprot); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", v), err)
+			}
+		}
+		if err := oprot.WriteListEnd(ctx); err != nil {
+			return thrift.PrependError("error writing list end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 11:errors: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField12(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetEventlogHost() {
+		if err := oprot.WriteFieldBegin(ctx, "eventlog_host", thrift.STRING, 12); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 12:eventlog_host: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.EventlogHost)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.eventlog_host (12) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 12:eventlog_host: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField13(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetEventlogPort() {
+		if err := oprot.WriteFieldBegin(ctx, "eventlog_port", thrift.I32, 13); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 13:eventlog_port: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.EventlogPort)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.eventlog_port (13) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 13:eventlog_port: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField14(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetDebugOptions() {
+		if err := oprot.WriteFieldBegin(ctx, "debug_options", thrift.STRUCT, 14); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 14:debug_options: ", p), err)
+		}
+		if err := p.DebugOptions.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.DebugOptions), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 14:debug_options: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) writeField15(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetTopologyStatus() {
+		if err := oprot.WriteFieldBegin(ctx, "topology_status", thrift.STRING, 15); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 15:topology_status: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.TopologyStatus)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.topology_status (15) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 15:topology_status: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *ComponentPageInfo) Equals(other *ComponentPageInfo) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if p.ComponentID != other.ComponentID {
+		return false
+	}
+	if p.ComponentType != other.ComponentType {
+		return false
+	}
+	if p.TopologyID != other.TopologyID {
+		if p.TopologyID == nil || other.TopologyID == nil {
+			return false
+		}
+		if (*p.TopologyID) != (*other.TopologyID) {
+			return false
+		}
+	}
+	if p.TopologyName != other.TopologyName {
+		if p.TopologyName == nil || other.TopologyName == nil {
+			return false
+		}
+		if (*p.TopologyName) != (*other.TopologyName) {
+			return false
+		}
+	}
+	if p.NumExecutors != other.NumExecutors {
+		if p.NumExecutors == nil || other.NumExecutors == nil {
+			return false
+		}
+		if (*p.NumExecutors) != (*other.NumExecutors) {
+			return false
+		}
+	}
+	if p.NumTasks != other.NumTasks {
+		if p.NumTasks == nil || other.NumTasks == nil {
+			return false
+		}
+		if (*p.NumTasks) != (*other.NumTasks) {
+			return false
+		}
+	}
+	if len(p.WindowToStats) != len(other.WindowToStats) {
+		return false
+	}
+	for k, _tgt := range p.WindowToStats {
+		_src147 := other.WindowToStats[k]
+		if !_tgt.Equals(_src147) {
+			return false
+		}
+	}
+	if len(p.GsidToInputStats) != len(other.GsidToInputStats) {
+		return false
+	}
+	for k, _tgt := range p.GsidToInputStats {
+		_src148 := other.GsidToInputStats[k]
+		if !_tgt.Equals(_src148) {
+			return false
+		}
+	}
+	if len(p.SidToOutputStats) != len(other.SidToOutputStats) {
+		return false
+	}
+	for k, _tgt := range p.SidToOutputStats {
+		_src149 := other.SidToOutputStats[k]
+		if !_tgt.Equals(_src149) {
+			return false
+		}
+	}
+	if len(p.ExecStats) != len(other.ExecStats) {
+		return false
+	}
+	for i, _tgt := range p.ExecStats {
+		_src150 := other.ExecStats[i]
+		if !_tgt.Equals(_src150) {
+			return false
+		}
+	}
+	if len(p.Errors) != len(other.Errors) {
+		return false
+	}
+	for i, _tgt := range p.Errors {
+		_src151 := other.Errors[i]
+		if !_tgt.Equals(_src151) {
+			return false
+		}
+	}
+	if p.EventlogHost != other.EventlogHost {
+		if p.EventlogHost == nil || other.EventlogHost == nil {
+			return false
+		}
+		if (*p.EventlogHost) != (*other.EventlogHost) {
+			return false
+		}
+	}
+	if p.EventlogPort != other.EventlogPort {
+		if p.EventlogPort == nil || other.EventlogPort == nil {
+			return false
+		}
+		if (*p.EventlogPort) != (*other.EventlogPort) {
+			return false
+		}
+	}
+	if !p.DebugOptions.Equals(other.DebugOptions) {
+		return false
+	}
+	if p.TopologyStatus != other.TopologyStatus {
+		if p.TopologyStatus == nil || other.TopologyStatus == nil {
+			return false
+		}
+		if (*p.TopologyStatus) != (*other.TopologyStatus) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *ComponentPageInfo) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ComponentPageInfo(%+v)", *p)
+}
+
+// Attributes:
+//   - Action
+//   - TargetLogLevel
+//   - ResetLogLevelTimeoutSecs
+//   - ResetLogLevelTimeoutEpoch
+//   - ResetLogLevel
+type LogLevel struct {
+	Action                    LogLevelAction `thrift:"action,1,required" db:"action" json:"action"`
+	TargetLogLevel            *string        `thrift:"target_log_level,2" db:"target_log_level" json:"target_log_level,omitempty"`
+	ResetLogLevelTimeoutSecs  *int32         `thrift:"reset_log_level_timeout_secs,3" db:"reset_log_level_timeout_secs" json:"reset_log_level_timeout_secs,omitempty"`
+	ResetLogLevelTimeoutEpoch *int64         `thrift:"reset_log_level_timeout_epoch,4" db:"reset_log_level_timeout_epoch" json:"reset_log_level_timeout_epoch,omitempty"`
+	ResetLogLevel             *string        `thrift:"reset_log_level,5" db:"reset_log_level" json:"reset_log_level,omitempty"`
+}
+
+func NewLogLevel() *LogLevel {
+	return &LogLevel{}
+}
+
+func (p *LogLevel) GetAction() LogLevelAction {
+	return p.Action
+}
+
+var LogLevel_TargetLogLevel_DEFAULT string
+
+func (p *LogLevel) GetTargetLogLevel() string {
+	if !p.IsSetTargetLogLevel() {
+		return LogLevel_TargetLogLevel_DEFAULT
+	}
+	return *p.TargetLogLevel
+}
+
+var LogLevel_ResetLogLevelTimeoutSecs_DEFAULT int32
+
+func (p *LogLevel) GetResetLogLevelTimeoutSecs() int32 {
+	if !p.IsSetResetLogLevelTimeoutSecs() {
+		return LogLevel_ResetLogLevelTimeoutSecs_DEFAULT
+	}
+	return *p.ResetLogLevelTimeoutSecs
+}
+
+var LogLevel_ResetLogLevelTimeoutEpoch_DEFAULT int64
+
+func (p *LogLevel) GetResetLogLevelTimeoutEpoch() int64 {
+	if !p.IsSetResetLogLevelTimeoutEpoch() {
+		return LogLevel_ResetLogLevelTimeoutEpoch_DEFAULT
+	}
+	return *p.ResetLogLevelTimeoutEpoch
+}
+
+var LogLevel_ResetLogLevel_DEFAULT string
+
+func (p *LogLevel) GetResetLogLevel() string {
+	if !p.IsSetResetLogLevel() {
+		return LogLevel_ResetLogLevel_DEFAULT
+	}
+	return *p.ResetLogLevel
+}
+func (p *LogLevel) IsSetTargetLogLevel() bool {
+	return p.TargetLogLevel != nil
+}
+
+func (p *LogLevel) IsSetResetLogLevelTimeoutSecs() bool {
+	return p.ResetLogLevelTimeoutSecs != nil
+}
+
+func (p *LogLevel) IsSetResetLogLevelTimeoutEpoch() bool {
+	return p.ResetLogLevelTimeoutEpoch != nil
+}
+
+func (p *LogLevel) IsSetResetLogLevel() bool {
+	return p.ResetLogLevel != nil
+}
+
+func (p *LogLevel) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	var issetAction bool = false
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+				issetAction = true
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 4:
+			if fieldTypeId == thrift.I64 {
+				if err := p.ReadField4(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 5:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField5(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	if !issetAction {
+		return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field Action is not set"))
+	}
+	return nil
+}
+
+func (p *LogLevel) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		temp := LogLevelAction(v)
+		p.Action = temp
+	}
+	return nil
+}
+
+func (p *LogLevel) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 2: ", err)
+	} else {
+		p.TargetLogLevel = &v
+	}
+	return nil
+}
+
+func (p *LogLevel) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 3: ", err)
+	} else {
+		p.ResetLogLevelTimeoutSecs = &v
+	}
+	return nil
+}
+
+func (p *LogLevel) ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI64(ctx); err != nil {
+		return thrift.PrependError("error reading field 4: ", err)
+	} else {
+		p.ResetLogLevelTimeoutEpoch = &v
+	}
+	return nil
+}
+
+func (p *LogLevel) ReadField5(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 5: ", err)
+	} else {
+		p.ResetLogLevel = &v
+	}
+	return nil
+}
+
+func (p *LogLevel) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "LogLevel"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField4(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField5(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *LogLevel) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "action", thrift.I32, 1); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:action: ", p), err)
+	}
+	if err := oprot.WriteI32(ctx, int32(p.Action)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.action (1) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 1:action: ", p), err)
+	}
+	return err
+}
+
+func (p *LogLevel) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetTargetLogLevel() {
+		if err := oprot.WriteFieldBegin(ctx, "target_log_level", thrift.STRING, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:target_log_level: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.TargetLogLevel)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.target_log_level (2) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:target_log_level: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *LogLevel) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetResetLogLevelTimeoutSecs() {
+		if err := oprot.WriteFieldBegin(ctx, "reset_log_level_timeout_secs", thrift.I32, 3); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:reset_log_level_timeout_secs: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.ResetLogLevelTimeoutSecs)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.reset_log_level_timeout_secs (3) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 3:reset_log_level_timeout_secs: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *LogLevel) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetResetLogLevelTimeoutEpoch() {
+		if err := oprot.WriteFieldBegin(ctx, "reset_log_level_timeout_epoch", thrift.I64, 4); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:reset_log_level_timeout_epoch: ", p), err)
+		}
+		if err := oprot.WriteI64(ctx, int64(*p.ResetLogLevelTimeoutEpoch)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.reset_log_level_timeout_epoch (4) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 4:reset_log_level_timeout_epoch: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *LogLevel) writeField5(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetResetLogLevel() {
+		if err := oprot.WriteFieldBegin(ctx, "reset_log_level", thrift.STRING, 5); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 5:reset_log_level: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.ResetLogLevel)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.reset_log_level (5) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 5:reset_log_level: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *LogLevel) Equals(other *LogLevel) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if p.Action != other.Action {
+		return false
+	}
+	if p.TargetLogLevel != other.TargetLogLevel {
+		if p.TargetLogLevel == nil || other.TargetLogLevel == nil {
+			return false
+		}
+		if (*p.TargetLogLevel) != (*other.TargetLogLevel) {
+			return false
+		}
+	}
+	if p.ResetLogLevelTimeoutSecs != other.ResetLogLevelTimeoutSecs {
+		if p.ResetLogLevelTimeoutSecs == nil || other.ResetLogLevelTimeoutSecs == nil {
+			return false
+		}
+		if (*p.ResetLogLevelTimeoutSecs) != (*other.ResetLogLevelTimeoutSecs) {
+			return false
+		}
+	}
+	if p.ResetLogLevelTimeoutEpoch != other.ResetLogLevelTimeoutEpoch {
+		if p.ResetLogLevelTimeoutEpoch == nil || other.ResetLogLevelTimeoutEpoch == nil {
+			return false
+		}
+		if (*p.ResetLogLevelTimeoutEpoch) != (*other.ResetLogLevelTimeoutEpoch) {
+			return false
+		}
+	}
+	if p.ResetLogLevel != other.ResetLogLevel {
+		if p.ResetLogLevel == nil || other.ResetLogLevel == nil {
+			return false
+		}
+		if (*p.ResetLogLevel) != (*other.ResetLogLevel) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *LogLevel) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LogLevel(%+v)", *p)
+}
+
+// Attributes:
+//   - NamedLoggerLevel
+type LogConfig struct {
+	// unused field # 1
+	NamedLoggerLevel map[string]*LogLevel `thrift:"named_logger_level,2" db:"named_logger_level" json:"named_logger_level,omitempty"`
+}
+
+func NewLogConfig() *LogConfig {
+	return &LogConfig{}
+}
+
+var LogConfig_NamedLoggerLevel_DEFAULT map[string]*LogLevel
+
+func (p *LogConfig) GetNamedLoggerLevel() map[string]*LogLevel {
+	return p.NamedLoggerLevel
+}
+func (p *LogConfig) IsSetNamedLoggerLevel() bool {
+	return p.NamedLoggerLevel != nil
+}
+
+func (p *LogConfig) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 2:
+			if fieldTypeId == thrift.MAP {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *LogConfig) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	_, _, size, err := iprot.ReadMapBegin(ctx)
+	if err != nil {
+		return thrift.PrependError("error reading map begin: ", err)
+	}
+	tMap := make(map[string]*LogLevel, size)
+	p.NamedLoggerLevel = tMap
+	for i := 0; i < size; i++ {
+		var _key152 string
+		if v, err := iprot.ReadString(ctx); err != nil {
+			return thrift.PrependError("error reading field 0: ", err)
+		} else {
+			_key152 = v
+		}
+		_val153 := &LogLevel{}
+		if err := _val153.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _val153), err)
+		}
+		p.NamedLoggerLevel[_key152] = _val153
+	}
+	if err := iprot.ReadMapEnd(ctx); err != nil {
+		return thrift.PrependError("error reading map end: ", err)
+	}
+	return nil
+}
+
+func (p *LogConfig) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "LogConfig"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *LogConfig) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetNamedLoggerLevel() {
+		if err := oprot.WriteFieldBegin(ctx, "named_logger_level", thrift.MAP, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:named_logger_level: ", p), err)
+		}
+		if err := oprot.WriteMapBegin(ctx, thrift.STRING, thrift.STRUCT, len(p.NamedLoggerLevel)); err != nil {
+			return thrift.PrependError("error writing map begin: ", err)
+		}
+		for k, v := range p.NamedLoggerLevel {
+			if err := oprot.WriteString(ctx, string(k)); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T. (0) field write error: ", p), err)
+			}
+			if err := v.Write(ctx, oprot); err != nil {
+				return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", v), err)
+			}
+		}
+		if err := oprot.WriteMapEnd(ctx); err != nil {
+			return thrift.PrependError("error writing map end: ", err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:named_logger_level: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *LogConfig) Equals(other *LogConfig) bool {
+	if p == other {
+		return true
+	} else if p == nil || other == nil {
+		return false
+	}
+	if len(p.NamedLoggerLevel) != len(other.NamedLoggerLevel) {
+		return false
+	}
+	for k, _tgt := range p.NamedLoggerLevel {
+		_src154 := other.NamedLoggerLevel[k]
+		if !_tgt.Equals(_src154) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *LogConfig) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LogConfig(%+v)", *p)
+}
+
 type Nimbus interface {
 	// Parameters:
 	//  - Name
@@ -10519,6 +16100,35 @@ type Nimbus interface {
 	// Parameters:
 	//  - ID
 	GetUserTopology(ctx context.Context, id string) (_r *StormTopology, _err error)
+	// Parameters:
+	//  - ID
+	//  - Window
+	//  - IsIncludeSys
+	GetTopologyPageInfo(ctx context.Context, id string, window string, is_include_sys bool) (_r *TopologyPageInfo, _err error)
+	// Parameters:
+	//  - ID
+	//  - Host
+	//  - IsIncludeSys
+	GetSupervisorPageInfo(ctx context.Context, id string, host string, is_include_sys bool) (_r *SupervisorPageInfo, _err error)
+	// Parameters:
+	//  - TopologyID
+	//  - ComponentID
+	//  - Window
+	//  - IsIncludeSys
+	GetComponentPageInfo(ctx context.Context, topology_id string, component_id string, window string, is_include_sys bool) (_r *ComponentPageInfo, _err error)
+	// Parameters:
+	//  - File
+	BeginFileDownload(ctx context.Context, file string) (_r string, _err error)
+	// Parameters:
+	//  - ID
+	DownloadChunk(ctx context.Context, id string) (_r []byte, _err error)
+	// Parameters:
+	//  - Name
+	//  - Config
+	SetLogConfig(ctx context.Context, name string, config *LogConfig) (_err error)
+	// Parameters:
+	//  - Name
+	GetLogConfig(ctx context.Context, name string) (_r *LogConfig, _err error)
 }
 
 type NimbusClient struct {
@@ -10562,25 +16172,25 @@ func (p *NimbusClient) SetLastResponseMeta_(meta thrift.ResponseMeta) {
 //   - JsonConf
 //   - Topology
 func (p *NimbusClient) SubmitTopology(ctx context.Context, name string, uploadedJarLocation string, jsonConf string, topology *StormTopology) (_err error) {
-	var _args109 NimbusSubmitTopologyArgs
-	_args109.Name = name
-	_args109.UploadedJarLocation = uploadedJarLocation
-	_args109.JsonConf = jsonConf
-	_args109.Topology = topology
-	var _result111 NimbusSubmitTopologyResult
-	var _meta110 thrift.ResponseMeta
-	_meta110, _err = p.Client_().Call(ctx, "submitTopology", &_args109, &_result111)
-	p.SetLastResponseMeta_(_meta110)
+	var _args155 NimbusSubmitTopologyArgs
+	_args155.Name = name
+	_args155.UploadedJarLocation = uploadedJarLocation
+	_args155.JsonConf = jsonConf
+	_args155.Topology = topology
+	var _result157 NimbusSubmitTopologyResult
+	var _meta156 thrift.ResponseMeta
+	_meta156, _err = p.Client_().Call(ctx, "submitTopology", &_args155, &_result157)
+	p.SetLastResponseMeta_(_meta156)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result111.E != nil:
-		return _result111.E
-	case _result111.Ite != nil:
-		return _result111.Ite
-	case _result111.Aze != nil:
-		return _result111.Aze
+	case _result157.E != nil:
+		return _result157.E
+	case _result157.Ite != nil:
+		return _result157.Ite
+	case _result157.Aze != nil:
+		return _result157.Aze
 	}
 
 	return nil
@@ -10593,26 +16203,26 @@ func (p *NimbusClient) SubmitTopology(ctx context.Context, name string, uploaded
 //   - Topology
 //   - Options
 func (p *NimbusClient) SubmitTopologyWithOpts(ctx context.Context, name string, uploadedJarLocation string, jsonConf string, topology *StormTopology, options *SubmitOptions) (_err error) {
-	var _args112 NimbusSubmitTopologyWithOptsArgs
-	_args112.Name = name
-	_args112.UploadedJarLocation = uploadedJarLocation
-	_args112.JsonConf = jsonConf
-	_args112.Topology = topology
-	_args112.Options = options
-	var _result114 NimbusSubmitTopologyWithOptsResult
-	var _meta113 thrift.ResponseMeta
-	_meta113, _err = p.Client_().Call(ctx, "submitTopologyWithOpts", &_args112, &_result114)
-	p.SetLastResponseMeta_(_meta113)
+	var _args158 NimbusSubmitTopologyWithOptsArgs
+	_args158.Name = name
+	_args158.UploadedJarLocation = uploadedJarLocation
+	_args158.JsonConf = jsonConf
+	_args158.Topology = topology
+	_args158.Options = options
+	var _result160 NimbusSubmitTopologyWithOptsResult
+	var _meta159 thrift.ResponseMeta
+	_meta159, _err = p.Client_().Call(ctx, "submitTopologyWithOpts", &_args158, &_result160)
+	p.SetLastResponseMeta_(_meta159)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result114.E != nil:
-		return _result114.E
-	case _result114.Ite != nil:
-		return _result114.Ite
-	case _result114.Aze != nil:
-		return _result114.Aze
+	case _result160.E != nil:
+		return _result160.E
+	case _result160.Ite != nil:
+		return _result160.Ite
+	case _result160.Aze != nil:
+		return _result160.Aze
 	}
 
 	return nil
@@ -10621,20 +16231,20 @@ func (p *NimbusClient) SubmitTopologyWithOpts(ctx context.Context, name string, 
 // Parameters:
 //   - Name
 func (p *NimbusClient) KillTopology(ctx context.Context, name string) (_err error) {
-	var _args115 NimbusKillTopologyArgs
-	_args115.Name = name
-	var _result117 NimbusKillTopologyResult
-	var _meta116 thrift.ResponseMeta
-	_meta116, _err = p.Client_().Call(ctx, "killTopology", &_args115, &_result117)
-	p.SetLastResponseMeta_(_meta116)
+	var _args161 NimbusKillTopologyArgs
+	_args161.Name = name
+	var _result163 NimbusKillTopologyResult
+	var _meta162 thrift.ResponseMeta
+	_meta162, _err = p.Client_().Call(ctx, "killTopology", &_args161, &_result163)
+	p.SetLastResponseMeta_(_meta162)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result117.E != nil:
-		return _result117.E
-	case _result117.Aze != nil:
-		return _result117.Aze
+	case _result163.E != nil:
+		return _result163.E
+	case _result163.Aze != nil:
+		return _result163.Aze
 	}
 
 	return nil
@@ -10644,21 +16254,21 @@ func (p *NimbusClient) KillTopology(ctx context.Context, name string) (_err erro
 //   - Name
 //   - Options
 func (p *NimbusClient) KillTopologyWithOpts(ctx context.Context, name string, options *KillOptions) (_err error) {
-	var _args118 NimbusKillTopologyWithOptsArgs
-	_args118.Name = name
-	_args118.Options = options
-	var _result120 NimbusKillTopologyWithOptsResult
-	var _meta119 thrift.ResponseMeta
-	_meta119, _err = p.Client_().Call(ctx, "killTopologyWithOpts", &_args118, &_result120)
-	p.SetLastResponseMeta_(_meta119)
+	var _args164 NimbusKillTopologyWithOptsArgs
+	_args164.Name = name
+	_args164.Options = options
+	var _result166 NimbusKillTopologyWithOptsResult
+	var _meta165 thrift.ResponseMeta
+	_meta165, _err = p.Client_().Call(ctx, "killTopologyWithOpts", &_args164, &_result166)
+	p.SetLastResponseMeta_(_meta165)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result120.E != nil:
-		return _result120.E
-	case _result120.Aze != nil:
-		return _result120.Aze
+	case _result166.E != nil:
+		return _result166.E
+	case _result166.Aze != nil:
+		return _result166.Aze
 	}
 
 	return nil
@@ -10667,20 +16277,20 @@ func (p *NimbusClient) KillTopologyWithOpts(ctx context.Context, name string, op
 // Parameters:
 //   - Name
 func (p *NimbusClient) Activate(ctx context.Context, name string) (_err error) {
-	var _args121 NimbusActivateArgs
-	_args121.Name = name
-	var _result123 NimbusActivateResult
-	var _meta122 thrift.ResponseMeta
-	_meta122, _err = p.Client_().Call(ctx, "activate", &_args121, &_result123)
-	p.SetLastResponseMeta_(_meta122)
+	var _args167 NimbusActivateArgs
+	_args167.Name = name
+	var _result169 NimbusActivateResult
+	var _meta168 thrift.ResponseMeta
+	_meta168, _err = p.Client_().Call(ctx, "activate", &_args167, &_result169)
+	p.SetLastResponseMeta_(_meta168)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result123.E != nil:
-		return _result123.E
-	case _result123.Aze != nil:
-		return _result123.Aze
+	case _result169.E != nil:
+		return _result169.E
+	case _result169.Aze != nil:
+		return _result169.Aze
 	}
 
 	return nil
@@ -10689,20 +16299,20 @@ func (p *NimbusClient) Activate(ctx context.Context, name string) (_err error) {
 // Parameters:
 //   - Name
 func (p *NimbusClient) Deactivate(ctx context.Context, name string) (_err error) {
-	var _args124 NimbusDeactivateArgs
-	_args124.Name = name
-	var _result126 NimbusDeactivateResult
-	var _meta125 thrift.ResponseMeta
-	_meta125, _err = p.Client_().Call(ctx, "deactivate", &_args124, &_result126)
-	p.SetLastResponseMeta_(_meta125)
+	var _args170 NimbusDeactivateArgs
+	_args170.Name = name
+	var _result172 NimbusDeactivateResult
+	var _meta171 thrift.ResponseMeta
+	_meta171, _err = p.Client_().Call(ctx, "deactivate", &_args170, &_result172)
+	p.SetLastResponseMeta_(_meta171)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result126.E != nil:
-		return _result126.E
-	case _result126.Aze != nil:
-		return _result126.Aze
+	case _result172.E != nil:
+		return _result172.E
+	case _result172.Aze != nil:
+		return _result172.Aze
 	}
 
 	return nil
@@ -10712,62 +16322,62 @@ func (p *NimbusClient) Deactivate(ctx context.Context, name string) (_err error)
 //   - Name
 //   - Options
 func (p *NimbusClient) Rebalance(ctx context.Context, name string, options *RebalanceOptions) (_err error) {
-	var _args127 NimbusRebalanceArgs
-	_args127.Name = name
-	_args127.Options = options
-	var _result129 NimbusRebalanceResult
-	var _meta128 thrift.ResponseMeta
-	_meta128, _err = p.Client_().Call(ctx, "rebalance", &_args127, &_result129)
-	p.SetLastResponseMeta_(_meta128)
+	var _args173 NimbusRebalanceArgs
+	_args173.Name = name
+	_args173.Options = options
+	var _result175 NimbusRebalanceResult
+	var _meta174 thrift.ResponseMeta
+	_meta174, _err = p.Client_().Call(ctx, "rebalance", &_args173, &_result175)
+	p.SetLastResponseMeta_(_meta174)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result129.E != nil:
-		return _result129.E
-	case _result129.Ite != nil:
-		return _result129.Ite
-	case _result129.Aze != nil:
-		return _result129.Aze
+	case _result175.E != nil:
+		return _result175.E
+	case _result175.Ite != nil:
+		return _result175.Ite
+	case _result175.Aze != nil:
+		return _result175.Aze
 	}
 
 	return nil
 }
 
 func (p *NimbusClient) BeginFileUpload(ctx context.Context) (_r string, _err error) {
-	var _args130 NimbusBeginFileUploadArgs
-	var _result132 NimbusBeginFileUploadResult
-	var _meta131 thrift.ResponseMeta
-	_meta131, _err = p.Client_().Call(ctx, "beginFileUpload", &_args130, &_result132)
-	p.SetLastResponseMeta_(_meta131)
+	var _args176 NimbusBeginFileUploadArgs
+	var _result178 NimbusBeginFileUploadResult
+	var _meta177 thrift.ResponseMeta
+	_meta177, _err = p.Client_().Call(ctx, "beginFileUpload", &_args176, &_result178)
+	p.SetLastResponseMeta_(_meta177)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result132.Aze != nil:
-		return _r, _result132.Aze
+	case _result178.Aze != nil:
+		return _r, _result178.Aze
 	}
 
-	return _result132.GetSuccess(), nil
+	return _result178.GetSuccess(), nil
 }
 
 // Parameters:
 //   - Location
 //   - Chunk
 func (p *NimbusClient) UploadChunk(ctx context.Context, location string, chunk []byte) (_err error) {
-	var _args133 NimbusUploadChunkArgs
-	_args133.Location = location
-	_args133.Chunk = chunk
-	var _result135 NimbusUploadChunkResult
-	var _meta134 thrift.ResponseMeta
-	_meta134, _err = p.Client_().Call(ctx, "uploadChunk", &_args133, &_result135)
-	p.SetLastResponseMeta_(_meta134)
+	var _args179 NimbusUploadChunkArgs
+	_args179.Location = location
+	_args179.Chunk = chunk
+	var _result181 NimbusUploadChunkResult
+	var _meta180 thrift.ResponseMeta
+	_meta180, _err = p.Client_().Call(ctx, "uploadChunk", &_args179, &_result181)
+	p.SetLastResponseMeta_(_meta180)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result135.Aze != nil:
-		return _result135.Aze
+	case _result181.Aze != nil:
+		return _result181.Aze
 	}
 
 	return nil
@@ -10776,98 +16386,98 @@ func (p *NimbusClient) UploadChunk(ctx context.Context, location string, chunk [
 // Parameters:
 //   - Location
 func (p *NimbusClient) FinishFileUpload(ctx context.Context, location string) (_err error) {
-	var _args136 NimbusFinishFileUploadArgs
-	_args136.Location = location
-	var _result138 NimbusFinishFileUploadResult
-	var _meta137 thrift.ResponseMeta
-	_meta137, _err = p.Client_().Call(ctx, "finishFileUpload", &_args136, &_result138)
-	p.SetLastResponseMeta_(_meta137)
+	var _args182 NimbusFinishFileUploadArgs
+	_args182.Location = location
+	var _result184 NimbusFinishFileUploadResult
+	var _meta183 thrift.ResponseMeta
+	_meta183, _err = p.Client_().Call(ctx, "finishFileUpload", &_args182, &_result184)
+	p.SetLastResponseMeta_(_meta183)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result138.Aze != nil:
-		return _result138.Aze
+	case _result184.Aze != nil:
+		return _result184.Aze
 	}
 
 	return nil
 }
 
 func (p *NimbusClient) GetNimbusConf(ctx context.Context) (_r string, _err error) {
-	var _args139 NimbusGetNimbusConfArgs
-	var _result141 NimbusGetNimbusConfResult
-	var _meta140 thrift.ResponseMeta
-	_meta140, _err = p.Client_().Call(ctx, "getNimbusConf", &_args139, &_result141)
-	p.SetLastResponseMeta_(_meta140)
+	var _args185 NimbusGetNimbusConfArgs
+	var _result187 NimbusGetNimbusConfResult
+	var _meta186 thrift.ResponseMeta
+	_meta186, _err = p.Client_().Call(ctx, "getNimbusConf", &_args185, &_result187)
+	p.SetLastResponseMeta_(_meta186)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result141.Aze != nil:
-		return _r, _result141.Aze
+	case _result187.Aze != nil:
+		return _r, _result187.Aze
 	}
 
-	return _result141.GetSuccess(), nil
+	return _result187.GetSuccess(), nil
 }
 
 func (p *NimbusClient) GetClusterInfo(ctx context.Context) (_r *ClusterSummary, _err error) {
-	var _args142 NimbusGetClusterInfoArgs
-	var _result144 NimbusGetClusterInfoResult
-	var _meta143 thrift.ResponseMeta
-	_meta143, _err = p.Client_().Call(ctx, "getClusterInfo", &_args142, &_result144)
-	p.SetLastResponseMeta_(_meta143)
+	var _args188 NimbusGetClusterInfoArgs
+	var _result190 NimbusGetClusterInfoResult
+	var _meta189 thrift.ResponseMeta
+	_meta189, _err = p.Client_().Call(ctx, "getClusterInfo", &_args188, &_result190)
+	p.SetLastResponseMeta_(_meta189)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result144.Aze != nil:
-		return _r, _result144.Aze
+	case _result190.Aze != nil:
+		return _r, _result190.Aze
 	}
 
-	if _ret145 := _result144.GetSuccess(); _ret145 != nil {
-		return _ret145, nil
+	if _ret191 := _result190.GetSuccess(); _ret191 != nil {
+		return _ret191, nil
 	}
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getClusterInfo failed: unknown result")
 }
 
 func (p *NimbusClient) GetTopologySummaries(ctx context.Context) (_r []*TopologySummary, _err error) {
-	var _args146 NimbusGetTopologySummariesArgs
-	var _result148 NimbusGetTopologySummariesResult
-	var _meta147 thrift.ResponseMeta
-	_meta147, _err = p.Client_().Call(ctx, "getTopologySummaries", &_args146, &_result148)
-	p.SetLastResponseMeta_(_meta147)
+	var _args192 NimbusGetTopologySummariesArgs
+	var _result194 NimbusGetTopologySummariesResult
+	var _meta193 thrift.ResponseMeta
+	_meta193, _err = p.Client_().Call(ctx, "getTopologySummaries", &_args192, &_result194)
+	p.SetLastResponseMeta_(_meta193)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result148.Aze != nil:
-		return _r, _result148.Aze
+	case _result194.Aze != nil:
+		return _r, _result194.Aze
 	}
 
-	return _result148.GetSuccess(), nil
+	return _result194.GetSuccess(), nil
 }
 
 // Parameters:
 //   - Name
 func (p *NimbusClient) GetTopologySummaryByName(ctx context.Context, name string) (_r *TopologySummary, _err error) {
-	var _args149 NimbusGetTopologySummaryByNameArgs
-	_args149.Name = name
-	var _result151 NimbusGetTopologySummaryByNameResult
-	var _meta150 thrift.ResponseMeta
-	_meta150, _err = p.Client_().Call(ctx, "getTopologySummaryByName", &_args149, &_result151)
-	p.SetLastResponseMeta_(_meta150)
+	var _args195 NimbusGetTopologySummaryByNameArgs
+	_args195.Name = name
+	var _result197 NimbusGetTopologySummaryByNameResult
+	var _meta196 thrift.ResponseMeta
+	_meta196, _err = p.Client_().Call(ctx, "getTopologySummaryByName", &_args195, &_result197)
+	p.SetLastResponseMeta_(_meta196)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result151.E != nil:
-		return _r, _result151.E
-	case _result151.Aze != nil:
-		return _r, _result151.Aze
+	case _result197.E != nil:
+		return _r, _result197.E
+	case _result197.Aze != nil:
+		return _r, _result197.Aze
 	}
 
-	if _ret152 := _result151.GetSuccess(); _ret152 != nil {
-		return _ret152, nil
+	if _ret198 := _result197.GetSuccess(); _ret198 != nil {
+		return _ret198, nil
 	}
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getTopologySummaryByName failed: unknown result")
 }
@@ -10875,44 +16485,44 @@ func (p *NimbusClient) GetTopologySummaryByName(ctx context.Context, name string
 // Parameters:
 //   - ID
 func (p *NimbusClient) GetTopologySummary(ctx context.Context, id string) (_r *TopologySummary, _err error) {
-	var _args153 NimbusGetTopologySummaryArgs
-	_args153.ID = id
-	var _result155 NimbusGetTopologySummaryResult
-	var _meta154 thrift.ResponseMeta
-	_meta154, _err = p.Client_().Call(ctx, "getTopologySummary", &_args153, &_result155)
-	p.SetLastResponseMeta_(_meta154)
+	var _args199 NimbusGetTopologySummaryArgs
+	_args199.ID = id
+	var _result201 NimbusGetTopologySummaryResult
+	var _meta200 thrift.ResponseMeta
+	_meta200, _err = p.Client_().Call(ctx, "getTopologySummary", &_args199, &_result201)
+	p.SetLastResponseMeta_(_meta200)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result155.E != nil:
-		return _r, _result155.E
-	case _result155.Aze != nil:
-		return _r, _result155.Aze
+	case _result201.E != nil:
+		return _r, _result201.E
+	case _result201.Aze != nil:
+		return _r, _result201.Aze
 	}
 
-	if _ret156 := _result155.GetSuccess(); _ret156 != nil {
-		return _ret156, nil
+	if _ret202 := _result201.GetSuccess(); _ret202 != nil {
+		return _ret202, nil
 	}
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getTopologySummary failed: unknown result")
 }
 
 func (p *NimbusClient) GetLeader(ctx context.Context) (_r *NimbusSummary, _err error) {
-	var _args157 NimbusGetLeaderArgs
-	var _result159 NimbusGetLeaderResult
-	var _meta158 thrift.ResponseMeta
-	_meta158, _err = p.Client_().Call(ctx, "getLeader", &_args157, &_result159)
-	p.SetLastResponseMeta_(_meta158)
+	var _args203 NimbusGetLeaderArgs
+	var _result205 NimbusGetLeaderResult
+	var _meta204 thrift.ResponseMeta
+	_meta204, _err = p.Client_().Call(ctx, "getLeader", &_args203, &_result205)
+	p.SetLastResponseMeta_(_meta204)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result159.Aze != nil:
-		return _r, _result159.Aze
+	case _result205.Aze != nil:
+		return _r, _result205.Aze
 	}
 
-	if _ret160 := _result159.GetSuccess(); _ret160 != nil {
-		return _ret160, nil
+	if _ret206 := _result205.GetSuccess(); _ret206 != nil {
+		return _ret206, nil
 	}
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getLeader failed: unknown result")
 }
@@ -10920,44 +16530,44 @@ func (p *NimbusClient) GetLeader(ctx context.Context) (_r *NimbusSummary, _err e
 // Parameters:
 //   - Name
 func (p *NimbusClient) IsTopologyNameAllowed(ctx context.Context, name string) (_r bool, _err error) {
-	var _args161 NimbusIsTopologyNameAllowedArgs
-	_args161.Name = name
-	var _result163 NimbusIsTopologyNameAllowedResult
-	var _meta162 thrift.ResponseMeta
-	_meta162, _err = p.Client_().Call(ctx, "isTopologyNameAllowed", &_args161, &_result163)
-	p.SetLastResponseMeta_(_meta162)
+	var _args207 NimbusIsTopologyNameAllowedArgs
+	_args207.Name = name
+	var _result209 NimbusIsTopologyNameAllowedResult
+	var _meta208 thrift.ResponseMeta
+	_meta208, _err = p.Client_().Call(ctx, "isTopologyNameAllowed", &_args207, &_result209)
+	p.SetLastResponseMeta_(_meta208)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result163.Aze != nil:
-		return _r, _result163.Aze
+	case _result209.Aze != nil:
+		return _r, _result209.Aze
 	}
 
-	return _result163.GetSuccess(), nil
+	return _result209.GetSuccess(), nil
 }
 
 // Parameters:
 //   - Name
 func (p *NimbusClient) GetTopologyInfoByName(ctx context.Context, name string) (_r *TopologyInfo, _err error) {
-	var _args164 NimbusGetTopologyInfoByNameArgs
-	_args164.Name = name
-	var _result166 NimbusGetTopologyInfoByNameResult
-	var _meta165 thrift.ResponseMeta
-	_meta165, _err = p.Client_().Call(ctx, "getTopologyInfoByName", &_args164, &_result166)
-	p.SetLastResponseMeta_(_meta165)
+	var _args210 NimbusGetTopologyInfoByNameArgs
+	_args210.Name = name
+	var _result212 NimbusGetTopologyInfoByNameResult
+	var _meta211 thrift.ResponseMeta
+	_meta211, _err = p.Client_().Call(ctx, "getTopologyInfoByName", &_args210, &_result212)
+	p.SetLastResponseMeta_(_meta211)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result166.E != nil:
-		return _r, _result166.E
-	case _result166.Aze != nil:
-		return _r, _result166.Aze
+	case _result212.E != nil:
+		return _r, _result212.E
+	case _result212.Aze != nil:
+		return _r, _result212.Aze
 	}
 
-	if _ret167 := _result166.GetSuccess(); _ret167 != nil {
-		return _ret167, nil
+	if _ret213 := _result212.GetSuccess(); _ret213 != nil {
+		return _ret213, nil
 	}
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getTopologyInfoByName failed: unknown result")
 }
@@ -10965,24 +16575,24 @@ func (p *NimbusClient) GetTopologyInfoByName(ctx context.Context, name string) (
 // Parameters:
 //   - ID
 func (p *NimbusClient) GetTopologyInfo(ctx context.Context, id string) (_r *TopologyInfo, _err error) {
-	var _args168 NimbusGetTopologyInfoArgs
-	_args168.ID = id
-	var _result170 NimbusGetTopologyInfoResult
-	var _meta169 thrift.ResponseMeta
-	_meta169, _err = p.Client_().Call(ctx, "getTopologyInfo", &_args168, &_result170)
-	p.SetLastResponseMeta_(_meta169)
+	var _args214 NimbusGetTopologyInfoArgs
+	_args214.ID = id
+	var _result216 NimbusGetTopologyInfoResult
+	var _meta215 thrift.ResponseMeta
+	_meta215, _err = p.Client_().Call(ctx, "getTopologyInfo", &_args214, &_result216)
+	p.SetLastResponseMeta_(_meta215)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result170.E != nil:
-		return _r, _result170.E
-	case _result170.Aze != nil:
-		return _r, _result170.Aze
+	case _result216.E != nil:
+		return _r, _result216.E
+	case _result216.Aze != nil:
+		return _r, _result216.Aze
 	}
 
-	if _ret171 := _result170.GetSuccess(); _ret171 != nil {
-		return _ret171, nil
+	if _ret217 := _result216.GetSuccess(); _ret217 != nil {
+		return _ret217, nil
 	}
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getTopologyInfo failed: unknown result")
 }
@@ -10991,25 +16601,25 @@ func (p *NimbusClient) GetTopologyInfo(ctx context.Context, id string) (_r *Topo
 //   - Name
 //   - Options
 func (p *NimbusClient) GetTopologyInfoByNameWithOpts(ctx context.Context, name string, options *GetInfoOptions) (_r *TopologyInfo, _err error) {
-	var _args172 NimbusGetTopologyInfoByNameWithOptsArgs
-	_args172.Name = name
-	_args172.Options = options
-	var _result174 NimbusGetTopologyInfoByNameWithOptsResult
-	var _meta173 thrift.ResponseMeta
-	_meta173, _err = p.Client_().Call(ctx, "getTopologyInfoByNameWithOpts", &_args172, &_result174)
-	p.SetLastResponseMeta_(_meta173)
+	var _args218 NimbusGetTopologyInfoByNameWithOptsArgs
+	_args218.Name = name
+	_args218.Options = options
+	var _result220 NimbusGetTopologyInfoByNameWithOptsResult
+	var _meta219 thrift.ResponseMeta
+	_meta219, _err = p.Client_().Call(ctx, "getTopologyInfoByNameWithOpts", &_args218, &_result220)
+	p.SetLastResponseMeta_(_meta219)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result174.E != nil:
-		return _r, _result174.E
-	case _result174.Aze != nil:
-		return _r, _result174.Aze
+	case _result220.E != nil:
+		return _r, _result220.E
+	case _result220.Aze != nil:
+		return _r, _result220.Aze
 	}
 
-	if _ret175 := _result174.GetSuccess(); _ret175 != nil {
-		return _ret175, nil
+	if _ret221 := _result220.GetSuccess(); _ret221 != nil {
+		return _ret221, nil
 	}
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getTopologyInfoByNameWithOpts failed: unknown result")
 }
@@ -11018,25 +16628,25 @@ func (p *NimbusClient) GetTopologyInfoByNameWithOpts(ctx context.Context, name s
 //   - ID
 //   - Options
 func (p *NimbusClient) GetTopologyInfoWithOpts(ctx context.Context, id string, options *GetInfoOptions) (_r *TopologyInfo, _err error) {
-	var _args176 NimbusGetTopologyInfoWithOptsArgs
-	_args176.ID = id
-	_args176.Options = options
-	var _result178 NimbusGetTopologyInfoWithOptsResult
-	var _meta177 thrift.ResponseMeta
-	_meta177, _err = p.Client_().Call(ctx, "getTopologyInfoWithOpts", &_args176, &_result178)
-	p.SetLastResponseMeta_(_meta177)
+	var _args222 NimbusGetTopologyInfoWithOptsArgs
+	_args222.ID = id
+	_args222.Options = options
+	var _result224 NimbusGetTopologyInfoWithOptsResult
+	var _meta223 thrift.ResponseMeta
+	_meta223, _err = p.Client_().Call(ctx, "getTopologyInfoWithOpts", &_args222, &_result224)
+	p.SetLastResponseMeta_(_meta223)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result178.E != nil:
-		return _r, _result178.E
-	case _result178.Aze != nil:
-		return _r, _result178.Aze
+	case _result224.E != nil:
+		return _r, _result224.E
+	case _result224.Aze != nil:
+		return _r, _result224.Aze
 	}
 
-	if _ret179 := _result178.GetSuccess(); _ret179 != nil {
-		return _ret179, nil
+	if _ret225 := _result224.GetSuccess(); _ret225 != nil {
+		return _ret225, nil
 	}
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getTopologyInfoWithOpts failed: unknown result")
 }
@@ -11044,46 +16654,46 @@ func (p *NimbusClient) GetTopologyInfoWithOpts(ctx context.Context, id string, o
 // Parameters:
 //   - ID
 func (p *NimbusClient) GetTopologyConf(ctx context.Context, id string) (_r string, _err error) {
-	var _args180 NimbusGetTopologyConfArgs
-	_args180.ID = id
-	var _result182 NimbusGetTopologyConfResult
-	var _meta181 thrift.ResponseMeta
-	_meta181, _err = p.Client_().Call(ctx, "getTopologyConf", &_args180, &_result182)
-	p.SetLastResponseMeta_(_meta181)
+	var _args226 NimbusGetTopologyConfArgs
+	_args226.ID = id
+	var _result228 NimbusGetTopologyConfResult
+	var _meta227 thrift.ResponseMeta
+	_meta227, _err = p.Client_().Call(ctx, "getTopologyConf", &_args226, &_result228)
+	p.SetLastResponseMeta_(_meta227)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result182.E != nil:
-		return _r, _result182.E
-	case _result182.Aze != nil:
-		return _r, _result182.Aze
+	case _result228.E != nil:
+		return _r, _result228.E
+	case _result228.Aze != nil:
+		return _r, _result228.Aze
 	}
 
-	return _result182.GetSuccess(), nil
+	return _result228.GetSuccess(), nil
 }
 
 // Parameters:
 //   - ID
 func (p *NimbusClient) GetTopology(ctx context.Context, id string) (_r *StormTopology, _err error) {
-	var _args183 NimbusGetTopologyArgs
-	_args183.ID = id
-	var _result185 NimbusGetTopologyResult
-	var _meta184 thrift.ResponseMeta
-	_meta184, _err = p.Client_().Call(ctx, "getTopology", &_args183, &_result185)
-	p.SetLastResponseMeta_(_meta184)
+	var _args229 NimbusGetTopologyArgs
+	_args229.ID = id
+	var _result231 NimbusGetTopologyResult
+	var _meta230 thrift.ResponseMeta
+	_meta230, _err = p.Client_().Call(ctx, "getTopology", &_args229, &_result231)
+	p.SetLastResponseMeta_(_meta230)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result185.E != nil:
-		return _r, _result185.E
-	case _result185.Aze != nil:
-		return _r, _result185.Aze
+	case _result231.E != nil:
+		return _r, _result231.E
+	case _result231.Aze != nil:
+		return _r, _result231.Aze
 	}
 
-	if _ret186 := _result185.GetSuccess(); _ret186 != nil {
-		return _ret186, nil
+	if _ret232 := _result231.GetSuccess(); _ret232 != nil {
+		return _ret232, nil
 	}
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getTopology failed: unknown result")
 }
@@ -11091,26 +16701,190 @@ func (p *NimbusClient) GetTopology(ctx context.Context, id string) (_r *StormTop
 // Parameters:
 //   - ID
 func (p *NimbusClient) GetUserTopology(ctx context.Context, id string) (_r *StormTopology, _err error) {
-	var _args187 NimbusGetUserTopologyArgs
-	_args187.ID = id
-	var _result189 NimbusGetUserTopologyResult
-	var _meta188 thrift.ResponseMeta
-	_meta188, _err = p.Client_().Call(ctx, "getUserTopology", &_args187, &_result189)
-	p.SetLastResponseMeta_(_meta188)
+	var _args233 NimbusGetUserTopologyArgs
+	_args233.ID = id
+	var _result235 NimbusGetUserTopologyResult
+	var _meta234 thrift.ResponseMeta
+	_meta234, _err = p.Client_().Call(ctx, "getUserTopology", &_args233, &_result235)
+	p.SetLastResponseMeta_(_meta234)
 	if _err != nil {
 		return
 	}
 	switch {
-	case _result189.E != nil:
-		return _r, _result189.E
-	case _result189.Aze != nil:
-		return _r, _result189.Aze
+	case _result235.E != nil:
+		return _r, _result235.E
+	case _result235.Aze != nil:
+		return _r, _result235.Aze
 	}
 
-	if _ret190 := _result189.GetSuccess(); _ret190 != nil {
-		return _ret190, nil
+	if _ret236 := _result235.GetSuccess(); _ret236 != nil {
+		return _ret236, nil
 	}
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getUserTopology failed: unknown result")
+}
+
+// Parameters:
+//   - ID
+//   - Window
+//   - IsIncludeSys
+func (p *NimbusClient) GetTopologyPageInfo(ctx context.Context, id string, window string, is_include_sys bool) (_r *TopologyPageInfo, _err error) {
+	var _args237 NimbusGetTopologyPageInfoArgs
+	_args237.ID = id
+	_args237.Window = window
+	_args237.IsIncludeSys = is_include_sys
+	var _result239 NimbusGetTopologyPageInfoResult
+	var _meta238 thrift.ResponseMeta
+	_meta238, _err = p.Client_().Call(ctx, "getTopologyPageInfo", &_args237, &_result239)
+	p.SetLastResponseMeta_(_meta238)
+	if _err != nil {
+		return
+	}
+	switch {
+	case _result239.E != nil:
+		return _r, _result239.E
+	case _result239.Aze != nil:
+		return _r, _result239.Aze
+	}
+
+	if _ret240 := _result239.GetSuccess(); _ret240 != nil {
+		return _ret240, nil
+	}
+	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getTopologyPageInfo failed: unknown result")
+}
+
+// Parameters:
+//   - ID
+//   - Host
+//   - IsIncludeSys
+func (p *NimbusClient) GetSupervisorPageInfo(ctx context.Context, id string, host string, is_include_sys bool) (_r *SupervisorPageInfo, _err error) {
+	var _args241 NimbusGetSupervisorPageInfoArgs
+	_args241.ID = id
+	_args241.Host = host
+	_args241.IsIncludeSys = is_include_sys
+	var _result243 NimbusGetSupervisorPageInfoResult
+	var _meta242 thrift.ResponseMeta
+	_meta242, _err = p.Client_().Call(ctx, "getSupervisorPageInfo", &_args241, &_result243)
+	p.SetLastResponseMeta_(_meta242)
+	if _err != nil {
+		return
+	}
+	switch {
+	case _result243.E != nil:
+		return _r, _result243.E
+	case _result243.Aze != nil:
+		return _r, _result243.Aze
+	}
+
+	if _ret244 := _result243.GetSuccess(); _ret244 != nil {
+		return _ret244, nil
+	}
+	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getSupervisorPageInfo failed: unknown result")
+}
+
+// Parameters:
+//   - TopologyID
+//   - ComponentID
+//   - Window
+//   - IsIncludeSys
+func (p *NimbusClient) GetComponentPageInfo(ctx context.Context, topology_id string, component_id string, window string, is_include_sys bool) (_r *ComponentPageInfo, _err error) {
+	var _args245 NimbusGetComponentPageInfoArgs
+	_args245.TopologyID = topology_id
+	_args245.ComponentID = component_id
+	_args245.Window = window
+	_args245.IsIncludeSys = is_include_sys
+	var _result247 NimbusGetComponentPageInfoResult
+	var _meta246 thrift.ResponseMeta
+	_meta246, _err = p.Client_().Call(ctx, "getComponentPageInfo", &_args245, &_result247)
+	p.SetLastResponseMeta_(_meta246)
+	if _err != nil {
+		return
+	}
+	switch {
+	case _result247.E != nil:
+		return _r, _result247.E
+	case _result247.Aze != nil:
+		return _r, _result247.Aze
+	}
+
+	if _ret248 := _result247.GetSuccess(); _ret248 != nil {
+		return _ret248, nil
+	}
+	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getComponentPageInfo failed: unknown result")
+}
+
+// Parameters:
+//   - File
+func (p *NimbusClient) BeginFileDownload(ctx context.Context, file string) (_r string, _err error) {
+	var _args249 NimbusBeginFileDownloadArgs
+	_args249.File = file
+	var _result251 NimbusBeginFileDownloadResult
+	var _meta250 thrift.ResponseMeta
+	_meta250, _err = p.Client_().Call(ctx, "beginFileDownload", &_args249, &_result251)
+	p.SetLastResponseMeta_(_meta250)
+	if _err != nil {
+		return
+	}
+	switch {
+	case _result251.Aze != nil:
+		return _r, _result251.Aze
+	}
+
+	return _result251.GetSuccess(), nil
+}
+
+// Parameters:
+//   - ID
+func (p *NimbusClient) DownloadChunk(ctx context.Context, id string) (_r []byte, _err error) {
+	var _args252 NimbusDownloadChunkArgs
+	_args252.ID = id
+	var _result254 NimbusDownloadChunkResult
+	var _meta253 thrift.ResponseMeta
+	_meta253, _err = p.Client_().Call(ctx, "downloadChunk", &_args252, &_result254)
+	p.SetLastResponseMeta_(_meta253)
+	if _err != nil {
+		return
+	}
+	switch {
+	case _result254.Aze != nil:
+		return _r, _result254.Aze
+	}
+
+	return _result254.GetSuccess(), nil
+}
+
+// Parameters:
+//   - Name
+//   - Config
+func (p *NimbusClient) SetLogConfig(ctx context.Context, name string, config *LogConfig) (_err error) {
+	var _args255 NimbusSetLogConfigArgs
+	_args255.Name = name
+	_args255.Config = config
+	var _result257 NimbusSetLogConfigResult
+	var _meta256 thrift.ResponseMeta
+	_meta256, _err = p.Client_().Call(ctx, "setLogConfig", &_args255, &_result257)
+	p.SetLastResponseMeta_(_meta256)
+	if _err != nil {
+		return
+	}
+	return nil
+}
+
+// Parameters:
+//   - Name
+func (p *NimbusClient) GetLogConfig(ctx context.Context, name string) (_r *LogConfig, _err error) {
+	var _args258 NimbusGetLogConfigArgs
+	_args258.Name = name
+	var _result260 NimbusGetLogConfigResult
+	var _meta259 thrift.ResponseMeta
+	_meta259, _err = p.Client_().Call(ctx, "getLogConfig", &_args258, &_result260)
+	p.SetLastResponseMeta_(_meta259)
+	if _err != nil {
+		return
+	}
+	if _ret261 := _result260.GetSuccess(); _ret261 != nil {
+		return _ret261, nil
+	}
+	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "getLogConfig failed: unknown result")
 }
 
 type NimbusProcessor struct {
@@ -11133,32 +16907,39 @@ func (p *NimbusProcessor) ProcessorMap() map[string]thrift.TProcessorFunction {
 
 func NewNimbusProcessor(handler Nimbus) *NimbusProcessor {
 
-	self191 := &NimbusProcessor{handler: handler, processorMap: make(map[string]thrift.TProcessorFunction)}
-	self191.processorMap["submitTopology"] = &nimbusProcessorSubmitTopology{handler: handler}
-	self191.processorMap["submitTopologyWithOpts"] = &nimbusProcessorSubmitTopologyWithOpts{handler: handler}
-	self191.processorMap["killTopology"] = &nimbusProcessorKillTopology{handler: handler}
-	self191.processorMap["killTopologyWithOpts"] = &nimbusProcessorKillTopologyWithOpts{handler: handler}
-	self191.processorMap["activate"] = &nimbusProcessorActivate{handler: handler}
-	self191.processorMap["deactivate"] = &nimbusProcessorDeactivate{handler: handler}
-	self191.processorMap["rebalance"] = &nimbusProcessorRebalance{handler: handler}
-	self191.processorMap["beginFileUpload"] = &nimbusProcessorBeginFileUpload{handler: handler}
-	self191.processorMap["uploadChunk"] = &nimbusProcessorUploadChunk{handler: handler}
-	self191.processorMap["finishFileUpload"] = &nimbusProcessorFinishFileUpload{handler: handler}
-	self191.processorMap["getNimbusConf"] = &nimbusProcessorGetNimbusConf{handler: handler}
-	self191.processorMap["getClusterInfo"] = &nimbusProcessorGetClusterInfo{handler: handler}
-	self191.processorMap["getTopologySummaries"] = &nimbusProcessorGetTopologySummaries{handler: handler}
-	self191.processorMap["getTopologySummaryByName"] = &nimbusProcessorGetTopologySummaryByName{handler: handler}
-	self191.processorMap["getTopologySummary"] = &nimbusProcessorGetTopologySummary{handler: handler}
-	self191.processorMap["getLeader"] = &nimbusProcessorGetLeader{handler: handler}
-	self191.processorMap["isTopologyNameAllowed"] = &nimbusProcessorIsTopologyNameAllowed{handler: handler}
-	self191.processorMap["getTopologyInfoByName"] = &nimbusProcessorGetTopologyInfoByName{handler: handler}
-	self191.processorMap["getTopologyInfo"] = &nimbusProcessorGetTopologyInfo{handler: handler}
-	self191.processorMap["getTopologyInfoByNameWithOpts"] = &nimbusProcessorGetTopologyInfoByNameWithOpts{handler: handler}
-	self191.processorMap["getTopologyInfoWithOpts"] = &nimbusProcessorGetTopologyInfoWithOpts{handler: handler}
-	self191.processorMap["getTopologyConf"] = &nimbusProcessorGetTopologyConf{handler: handler}
-	self191.processorMap["getTopology"] = &nimbusProcessorGetTopology{handler: handler}
-	self191.processorMap["getUserTopology"] = &nimbusProcessorGetUserTopology{handler: handler}
-	return self191
+	self262 := &NimbusProcessor{handler: handler, processorMap: make(map[string]thrift.TProcessorFunction)}
+	self262.processorMap["submitTopology"] = &nimbusProcessorSubmitTopology{handler: handler}
+	self262.processorMap["submitTopologyWithOpts"] = &nimbusProcessorSubmitTopologyWithOpts{handler: handler}
+	self262.processorMap["killTopology"] = &nimbusProcessorKillTopology{handler: handler}
+	self262.processorMap["killTopologyWithOpts"] = &nimbusProcessorKillTopologyWithOpts{handler: handler}
+	self262.processorMap["activate"] = &nimbusProcessorActivate{handler: handler}
+	self262.processorMap["deactivate"] = &nimbusProcessorDeactivate{handler: handler}
+	self262.processorMap["rebalance"] = &nimbusProcessorRebalance{handler: handler}
+	self262.processorMap["beginFileUpload"] = &nimbusProcessorBeginFileUpload{handler: handler}
+	self262.processorMap["uploadChunk"] = &nimbusProcessorUploadChunk{handler: handler}
+	self262.processorMap["finishFileUpload"] = &nimbusProcessorFinishFileUpload{handler: handler}
+	self262.processorMap["getNimbusConf"] = &nimbusProcessorGetNimbusConf{handler: handler}
+	self262.processorMap["getClusterInfo"] = &nimbusProcessorGetClusterInfo{handler: handler}
+	self262.processorMap["getTopologySummaries"] = &nimbusProcessorGetTopologySummaries{handler: handler}
+	self262.processorMap["getTopologySummaryByName"] = &nimbusProcessorGetTopologySummaryByName{handler: handler}
+	self262.processorMap["getTopologySummary"] = &nimbusProcessorGetTopologySummary{handler: handler}
+	self262.processorMap["getLeader"] = &nimbusProcessorGetLeader{handler: handler}
+	self262.processorMap["isTopologyNameAllowed"] = &nimbusProcessorIsTopologyNameAllowed{handler: handler}
+	self262.processorMap["getTopologyInfoByName"] = &nimbusProcessorGetTopologyInfoByName{handler: handler}
+	self262.processorMap["getTopologyInfo"] = &nimbusProcessorGetTopologyInfo{handler: handler}
+	self262.processorMap["getTopologyInfoByNameWithOpts"] = &nimbusProcessorGetTopologyInfoByNameWithOpts{handler: handler}
+	self262.processorMap["getTopologyInfoWithOpts"] = &nimbusProcessorGetTopologyInfoWithOpts{handler: handler}
+	self262.processorMap["getTopologyConf"] = &nimbusProcessorGetTopologyConf{handler: handler}
+	self262.processorMap["getTopology"] = &nimbusProcessorGetTopology{handler: handler}
+	self262.processorMap["getUserTopology"] = &nimbusProcessorGetUserTopology{handler: handler}
+	self262.processorMap["getTopologyPageInfo"] = &nimbusProcessorGetTopologyPageInfo{handler: handler}
+	self262.processorMap["getSupervisorPageInfo"] = &nimbusProcessorGetSupervisorPageInfo{handler: handler}
+	self262.processorMap["getComponentPageInfo"] = &nimbusProcessorGetComponentPageInfo{handler: handler}
+	self262.processorMap["beginFileDownload"] = &nimbusProcessorBeginFileDownload{handler: handler}
+	self262.processorMap["downloadChunk"] = &nimbusProcessorDownloadChunk{handler: handler}
+	self262.processorMap["setLogConfig"] = &nimbusProcessorSetLogConfig{handler: handler}
+	self262.processorMap["getLogConfig"] = &nimbusProcessorGetLogConfig{handler: handler}
+	return self262
 }
 
 func (p *NimbusProcessor) Process(ctx context.Context, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
@@ -11171,12 +16952,12 @@ func (p *NimbusProcessor) Process(ctx context.Context, iprot, oprot thrift.TProt
 	}
 	iprot.Skip(ctx, thrift.STRUCT)
 	iprot.ReadMessageEnd(ctx)
-	x192 := thrift.NewTApplicationException(thrift.UNKNOWN_METHOD, "Unknown function "+name)
+	x263 := thrift.NewTApplicationException(thrift.UNKNOWN_METHOD, "Unknown function "+name)
 	oprot.WriteMessageBegin(ctx, name, thrift.EXCEPTION, seqId)
-	x192.Write(ctx, oprot)
+	x263.Write(ctx, oprot)
 	oprot.WriteMessageEnd(ctx)
 	oprot.Flush(ctx)
-	return false, x192
+	return false, x263
 
 }
 
@@ -11185,7 +16966,7 @@ type nimbusProcessorSubmitTopology struct {
 }
 
 func (p *nimbusProcessorSubmitTopology) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err193 error
+	var _write_err264 error
 	args := NimbusSubmitTopologyArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11239,40 +17020,40 @@ func (p *nimbusProcessorSubmitTopology) Process(ctx context.Context, seqId int32
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc194 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing submitTopology: "+err2.Error())
+			_exc265 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing submitTopology: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "submitTopology", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err193 = thrift.WrapTException(err2)
+				_write_err264 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc194.Write(ctx, oprot); _write_err193 == nil && err2 != nil {
-				_write_err193 = thrift.WrapTException(err2)
+			if err2 := _exc265.Write(ctx, oprot); _write_err264 == nil && err2 != nil {
+				_write_err264 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err193 == nil && err2 != nil {
-				_write_err193 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err264 == nil && err2 != nil {
+				_write_err264 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err193 == nil && err2 != nil {
-				_write_err193 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err264 == nil && err2 != nil {
+				_write_err264 = thrift.WrapTException(err2)
 			}
-			if _write_err193 != nil {
-				return false, thrift.WrapTException(_write_err193)
+			if _write_err264 != nil {
+				return false, thrift.WrapTException(_write_err264)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "submitTopology", thrift.REPLY, seqId); err2 != nil {
-		_write_err193 = thrift.WrapTException(err2)
+		_write_err264 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err193 == nil && err2 != nil {
-		_write_err193 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err264 == nil && err2 != nil {
+		_write_err264 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err193 == nil && err2 != nil {
-		_write_err193 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err264 == nil && err2 != nil {
+		_write_err264 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err193 == nil && err2 != nil {
-		_write_err193 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err264 == nil && err2 != nil {
+		_write_err264 = thrift.WrapTException(err2)
 	}
-	if _write_err193 != nil {
-		return false, thrift.WrapTException(_write_err193)
+	if _write_err264 != nil {
+		return false, thrift.WrapTException(_write_err264)
 	}
 	return true, err
 }
@@ -11282,7 +17063,7 @@ type nimbusProcessorSubmitTopologyWithOpts struct {
 }
 
 func (p *nimbusProcessorSubmitTopologyWithOpts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err195 error
+	var _write_err266 error
 	args := NimbusSubmitTopologyWithOptsArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11336,40 +17117,40 @@ func (p *nimbusProcessorSubmitTopologyWithOpts) Process(ctx context.Context, seq
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc196 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing submitTopologyWithOpts: "+err2.Error())
+			_exc267 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing submitTopologyWithOpts: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "submitTopologyWithOpts", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err195 = thrift.WrapTException(err2)
+				_write_err266 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc196.Write(ctx, oprot); _write_err195 == nil && err2 != nil {
-				_write_err195 = thrift.WrapTException(err2)
+			if err2 := _exc267.Write(ctx, oprot); _write_err266 == nil && err2 != nil {
+				_write_err266 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err195 == nil && err2 != nil {
-				_write_err195 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err266 == nil && err2 != nil {
+				_write_err266 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err195 == nil && err2 != nil {
-				_write_err195 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err266 == nil && err2 != nil {
+				_write_err266 = thrift.WrapTException(err2)
 			}
-			if _write_err195 != nil {
-				return false, thrift.WrapTException(_write_err195)
+			if _write_err266 != nil {
+				return false, thrift.WrapTException(_write_err266)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "submitTopologyWithOpts", thrift.REPLY, seqId); err2 != nil {
-		_write_err195 = thrift.WrapTException(err2)
+		_write_err266 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err195 == nil && err2 != nil {
-		_write_err195 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err266 == nil && err2 != nil {
+		_write_err266 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err195 == nil && err2 != nil {
-		_write_err195 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err266 == nil && err2 != nil {
+		_write_err266 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err195 == nil && err2 != nil {
-		_write_err195 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err266 == nil && err2 != nil {
+		_write_err266 = thrift.WrapTException(err2)
 	}
-	if _write_err195 != nil {
-		return false, thrift.WrapTException(_write_err195)
+	if _write_err266 != nil {
+		return false, thrift.WrapTException(_write_err266)
 	}
 	return true, err
 }
@@ -11379,7 +17160,7 @@ type nimbusProcessorKillTopology struct {
 }
 
 func (p *nimbusProcessorKillTopology) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err197 error
+	var _write_err268 error
 	args := NimbusKillTopologyArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11431,40 +17212,40 @@ func (p *nimbusProcessorKillTopology) Process(ctx context.Context, seqId int32, 
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc198 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing killTopology: "+err2.Error())
+			_exc269 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing killTopology: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "killTopology", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err197 = thrift.WrapTException(err2)
+				_write_err268 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc198.Write(ctx, oprot); _write_err197 == nil && err2 != nil {
-				_write_err197 = thrift.WrapTException(err2)
+			if err2 := _exc269.Write(ctx, oprot); _write_err268 == nil && err2 != nil {
+				_write_err268 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err197 == nil && err2 != nil {
-				_write_err197 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err268 == nil && err2 != nil {
+				_write_err268 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err197 == nil && err2 != nil {
-				_write_err197 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err268 == nil && err2 != nil {
+				_write_err268 = thrift.WrapTException(err2)
 			}
-			if _write_err197 != nil {
-				return false, thrift.WrapTException(_write_err197)
+			if _write_err268 != nil {
+				return false, thrift.WrapTException(_write_err268)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "killTopology", thrift.REPLY, seqId); err2 != nil {
-		_write_err197 = thrift.WrapTException(err2)
+		_write_err268 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err197 == nil && err2 != nil {
-		_write_err197 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err268 == nil && err2 != nil {
+		_write_err268 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err197 == nil && err2 != nil {
-		_write_err197 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err268 == nil && err2 != nil {
+		_write_err268 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err197 == nil && err2 != nil {
-		_write_err197 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err268 == nil && err2 != nil {
+		_write_err268 = thrift.WrapTException(err2)
 	}
-	if _write_err197 != nil {
-		return false, thrift.WrapTException(_write_err197)
+	if _write_err268 != nil {
+		return false, thrift.WrapTException(_write_err268)
 	}
 	return true, err
 }
@@ -11474,7 +17255,7 @@ type nimbusProcessorKillTopologyWithOpts struct {
 }
 
 func (p *nimbusProcessorKillTopologyWithOpts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err199 error
+	var _write_err270 error
 	args := NimbusKillTopologyWithOptsArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11526,40 +17307,40 @@ func (p *nimbusProcessorKillTopologyWithOpts) Process(ctx context.Context, seqId
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc200 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing killTopologyWithOpts: "+err2.Error())
+			_exc271 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing killTopologyWithOpts: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "killTopologyWithOpts", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err199 = thrift.WrapTException(err2)
+				_write_err270 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc200.Write(ctx, oprot); _write_err199 == nil && err2 != nil {
-				_write_err199 = thrift.WrapTException(err2)
+			if err2 := _exc271.Write(ctx, oprot); _write_err270 == nil && err2 != nil {
+				_write_err270 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err199 == nil && err2 != nil {
-				_write_err199 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err270 == nil && err2 != nil {
+				_write_err270 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err199 == nil && err2 != nil {
-				_write_err199 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err270 == nil && err2 != nil {
+				_write_err270 = thrift.WrapTException(err2)
 			}
-			if _write_err199 != nil {
-				return false, thrift.WrapTException(_write_err199)
+			if _write_err270 != nil {
+				return false, thrift.WrapTException(_write_err270)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "killTopologyWithOpts", thrift.REPLY, seqId); err2 != nil {
-		_write_err199 = thrift.WrapTException(err2)
+		_write_err270 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err199 == nil && err2 != nil {
-		_write_err199 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err270 == nil && err2 != nil {
+		_write_err270 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err199 == nil && err2 != nil {
-		_write_err199 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err270 == nil && err2 != nil {
+		_write_err270 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err199 == nil && err2 != nil {
-		_write_err199 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err270 == nil && err2 != nil {
+		_write_err270 = thrift.WrapTException(err2)
 	}
-	if _write_err199 != nil {
-		return false, thrift.WrapTException(_write_err199)
+	if _write_err270 != nil {
+		return false, thrift.WrapTException(_write_err270)
 	}
 	return true, err
 }
@@ -11569,7 +17350,7 @@ type nimbusProcessorActivate struct {
 }
 
 func (p *nimbusProcessorActivate) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err201 error
+	var _write_err272 error
 	args := NimbusActivateArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11621,40 +17402,40 @@ func (p *nimbusProcessorActivate) Process(ctx context.Context, seqId int32, ipro
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc202 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing activate: "+err2.Error())
+			_exc273 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing activate: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "activate", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err201 = thrift.WrapTException(err2)
+				_write_err272 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc202.Write(ctx, oprot); _write_err201 == nil && err2 != nil {
-				_write_err201 = thrift.WrapTException(err2)
+			if err2 := _exc273.Write(ctx, oprot); _write_err272 == nil && err2 != nil {
+				_write_err272 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err201 == nil && err2 != nil {
-				_write_err201 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err272 == nil && err2 != nil {
+				_write_err272 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err201 == nil && err2 != nil {
-				_write_err201 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err272 == nil && err2 != nil {
+				_write_err272 = thrift.WrapTException(err2)
 			}
-			if _write_err201 != nil {
-				return false, thrift.WrapTException(_write_err201)
+			if _write_err272 != nil {
+				return false, thrift.WrapTException(_write_err272)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "activate", thrift.REPLY, seqId); err2 != nil {
-		_write_err201 = thrift.WrapTException(err2)
+		_write_err272 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err201 == nil && err2 != nil {
-		_write_err201 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err272 == nil && err2 != nil {
+		_write_err272 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err201 == nil && err2 != nil {
-		_write_err201 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err272 == nil && err2 != nil {
+		_write_err272 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err201 == nil && err2 != nil {
-		_write_err201 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err272 == nil && err2 != nil {
+		_write_err272 = thrift.WrapTException(err2)
 	}
-	if _write_err201 != nil {
-		return false, thrift.WrapTException(_write_err201)
+	if _write_err272 != nil {
+		return false, thrift.WrapTException(_write_err272)
 	}
 	return true, err
 }
@@ -11664,7 +17445,7 @@ type nimbusProcessorDeactivate struct {
 }
 
 func (p *nimbusProcessorDeactivate) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err203 error
+	var _write_err274 error
 	args := NimbusDeactivateArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11716,40 +17497,40 @@ func (p *nimbusProcessorDeactivate) Process(ctx context.Context, seqId int32, ip
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc204 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing deactivate: "+err2.Error())
+			_exc275 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing deactivate: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "deactivate", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err203 = thrift.WrapTException(err2)
+				_write_err274 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc204.Write(ctx, oprot); _write_err203 == nil && err2 != nil {
-				_write_err203 = thrift.WrapTException(err2)
+			if err2 := _exc275.Write(ctx, oprot); _write_err274 == nil && err2 != nil {
+				_write_err274 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err203 == nil && err2 != nil {
-				_write_err203 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err274 == nil && err2 != nil {
+				_write_err274 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err203 == nil && err2 != nil {
-				_write_err203 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err274 == nil && err2 != nil {
+				_write_err274 = thrift.WrapTException(err2)
 			}
-			if _write_err203 != nil {
-				return false, thrift.WrapTException(_write_err203)
+			if _write_err274 != nil {
+				return false, thrift.WrapTException(_write_err274)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "deactivate", thrift.REPLY, seqId); err2 != nil {
-		_write_err203 = thrift.WrapTException(err2)
+		_write_err274 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err203 == nil && err2 != nil {
-		_write_err203 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err274 == nil && err2 != nil {
+		_write_err274 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err203 == nil && err2 != nil {
-		_write_err203 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err274 == nil && err2 != nil {
+		_write_err274 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err203 == nil && err2 != nil {
-		_write_err203 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err274 == nil && err2 != nil {
+		_write_err274 = thrift.WrapTException(err2)
 	}
-	if _write_err203 != nil {
-		return false, thrift.WrapTException(_write_err203)
+	if _write_err274 != nil {
+		return false, thrift.WrapTException(_write_err274)
 	}
 	return true, err
 }
@@ -11759,7 +17540,7 @@ type nimbusProcessorRebalance struct {
 }
 
 func (p *nimbusProcessorRebalance) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err205 error
+	var _write_err276 error
 	args := NimbusRebalanceArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11813,40 +17594,40 @@ func (p *nimbusProcessorRebalance) Process(ctx context.Context, seqId int32, ipr
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc206 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing rebalance: "+err2.Error())
+			_exc277 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing rebalance: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "rebalance", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err205 = thrift.WrapTException(err2)
+				_write_err276 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc206.Write(ctx, oprot); _write_err205 == nil && err2 != nil {
-				_write_err205 = thrift.WrapTException(err2)
+			if err2 := _exc277.Write(ctx, oprot); _write_err276 == nil && err2 != nil {
+				_write_err276 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err205 == nil && err2 != nil {
-				_write_err205 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err276 == nil && err2 != nil {
+				_write_err276 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err205 == nil && err2 != nil {
-				_write_err205 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err276 == nil && err2 != nil {
+				_write_err276 = thrift.WrapTException(err2)
 			}
-			if _write_err205 != nil {
-				return false, thrift.WrapTException(_write_err205)
+			if _write_err276 != nil {
+				return false, thrift.WrapTException(_write_err276)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "rebalance", thrift.REPLY, seqId); err2 != nil {
-		_write_err205 = thrift.WrapTException(err2)
+		_write_err276 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err205 == nil && err2 != nil {
-		_write_err205 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err276 == nil && err2 != nil {
+		_write_err276 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err205 == nil && err2 != nil {
-		_write_err205 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err276 == nil && err2 != nil {
+		_write_err276 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err205 == nil && err2 != nil {
-		_write_err205 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err276 == nil && err2 != nil {
+		_write_err276 = thrift.WrapTException(err2)
 	}
-	if _write_err205 != nil {
-		return false, thrift.WrapTException(_write_err205)
+	if _write_err276 != nil {
+		return false, thrift.WrapTException(_write_err276)
 	}
 	return true, err
 }
@@ -11856,7 +17637,7 @@ type nimbusProcessorBeginFileUpload struct {
 }
 
 func (p *nimbusProcessorBeginFileUpload) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err207 error
+	var _write_err278 error
 	args := NimbusBeginFileUploadArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -11906,21 +17687,21 @@ func (p *nimbusProcessorBeginFileUpload) Process(ctx context.Context, seqId int3
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc208 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing beginFileUpload: "+err2.Error())
+			_exc279 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing beginFileUpload: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "beginFileUpload", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err207 = thrift.WrapTException(err2)
+				_write_err278 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc208.Write(ctx, oprot); _write_err207 == nil && err2 != nil {
-				_write_err207 = thrift.WrapTException(err2)
+			if err2 := _exc279.Write(ctx, oprot); _write_err278 == nil && err2 != nil {
+				_write_err278 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err207 == nil && err2 != nil {
-				_write_err207 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err278 == nil && err2 != nil {
+				_write_err278 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err207 == nil && err2 != nil {
-				_write_err207 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err278 == nil && err2 != nil {
+				_write_err278 = thrift.WrapTException(err2)
 			}
-			if _write_err207 != nil {
-				return false, thrift.WrapTException(_write_err207)
+			if _write_err278 != nil {
+				return false, thrift.WrapTException(_write_err278)
 			}
 			return true, err
 		}
@@ -11929,19 +17710,19 @@ func (p *nimbusProcessorBeginFileUpload) Process(ctx context.Context, seqId int3
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "beginFileUpload", thrift.REPLY, seqId); err2 != nil {
-		_write_err207 = thrift.WrapTException(err2)
+		_write_err278 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err207 == nil && err2 != nil {
-		_write_err207 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err278 == nil && err2 != nil {
+		_write_err278 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err207 == nil && err2 != nil {
-		_write_err207 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err278 == nil && err2 != nil {
+		_write_err278 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err207 == nil && err2 != nil {
-		_write_err207 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err278 == nil && err2 != nil {
+		_write_err278 = thrift.WrapTException(err2)
 	}
-	if _write_err207 != nil {
-		return false, thrift.WrapTException(_write_err207)
+	if _write_err278 != nil {
+		return false, thrift.WrapTException(_write_err278)
 	}
 	return true, err
 }
@@ -11951,7 +17732,7 @@ type nimbusProcessorUploadChunk struct {
 }
 
 func (p *nimbusProcessorUploadChunk) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err209 error
+	var _write_err280 error
 	args := NimbusUploadChunkArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12001,40 +17782,40 @@ func (p *nimbusProcessorUploadChunk) Process(ctx context.Context, seqId int32, i
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc210 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing uploadChunk: "+err2.Error())
+			_exc281 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing uploadChunk: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "uploadChunk", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err209 = thrift.WrapTException(err2)
+				_write_err280 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc210.Write(ctx, oprot); _write_err209 == nil && err2 != nil {
-				_write_err209 = thrift.WrapTException(err2)
+			if err2 := _exc281.Write(ctx, oprot); _write_err280 == nil && err2 != nil {
+				_write_err280 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err209 == nil && err2 != nil {
-				_write_err209 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err280 == nil && err2 != nil {
+				_write_err280 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err209 == nil && err2 != nil {
-				_write_err209 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err280 == nil && err2 != nil {
+				_write_err280 = thrift.WrapTException(err2)
 			}
-			if _write_err209 != nil {
-				return false, thrift.WrapTException(_write_err209)
+			if _write_err280 != nil {
+				return false, thrift.WrapTException(_write_err280)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "uploadChunk", thrift.REPLY, seqId); err2 != nil {
-		_write_err209 = thrift.WrapTException(err2)
+		_write_err280 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err209 == nil && err2 != nil {
-		_write_err209 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err280 == nil && err2 != nil {
+		_write_err280 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err209 == nil && err2 != nil {
-		_write_err209 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err280 == nil && err2 != nil {
+		_write_err280 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err209 == nil && err2 != nil {
-		_write_err209 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err280 == nil && err2 != nil {
+		_write_err280 = thrift.WrapTException(err2)
 	}
-	if _write_err209 != nil {
-		return false, thrift.WrapTException(_write_err209)
+	if _write_err280 != nil {
+		return false, thrift.WrapTException(_write_err280)
 	}
 	return true, err
 }
@@ -12044,7 +17825,7 @@ type nimbusProcessorFinishFileUpload struct {
 }
 
 func (p *nimbusProcessorFinishFileUpload) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err211 error
+	var _write_err282 error
 	args := NimbusFinishFileUploadArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12094,40 +17875,40 @@ func (p *nimbusProcessorFinishFileUpload) Process(ctx context.Context, seqId int
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc212 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing finishFileUpload: "+err2.Error())
+			_exc283 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing finishFileUpload: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "finishFileUpload", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err211 = thrift.WrapTException(err2)
+				_write_err282 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc212.Write(ctx, oprot); _write_err211 == nil && err2 != nil {
-				_write_err211 = thrift.WrapTException(err2)
+			if err2 := _exc283.Write(ctx, oprot); _write_err282 == nil && err2 != nil {
+				_write_err282 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err211 == nil && err2 != nil {
-				_write_err211 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err282 == nil && err2 != nil {
+				_write_err282 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err211 == nil && err2 != nil {
-				_write_err211 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err282 == nil && err2 != nil {
+				_write_err282 = thrift.WrapTException(err2)
 			}
-			if _write_err211 != nil {
-				return false, thrift.WrapTException(_write_err211)
+			if _write_err282 != nil {
+				return false, thrift.WrapTException(_write_err282)
 			}
 			return true, err
 		}
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "finishFileUpload", thrift.REPLY, seqId); err2 != nil {
-		_write_err211 = thrift.WrapTException(err2)
+		_write_err282 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err211 == nil && err2 != nil {
-		_write_err211 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err282 == nil && err2 != nil {
+		_write_err282 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err211 == nil && err2 != nil {
-		_write_err211 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err282 == nil && err2 != nil {
+		_write_err282 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err211 == nil && err2 != nil {
-		_write_err211 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err282 == nil && err2 != nil {
+		_write_err282 = thrift.WrapTException(err2)
 	}
-	if _write_err211 != nil {
-		return false, thrift.WrapTException(_write_err211)
+	if _write_err282 != nil {
+		return false, thrift.WrapTException(_write_err282)
 	}
 	return true, err
 }
@@ -12137,7 +17918,7 @@ type nimbusProcessorGetNimbusConf struct {
 }
 
 func (p *nimbusProcessorGetNimbusConf) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err213 error
+	var _write_err284 error
 	args := NimbusGetNimbusConfArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12187,21 +17968,21 @@ func (p *nimbusProcessorGetNimbusConf) Process(ctx context.Context, seqId int32,
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc214 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getNimbusConf: "+err2.Error())
+			_exc285 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getNimbusConf: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getNimbusConf", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err213 = thrift.WrapTException(err2)
+				_write_err284 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc214.Write(ctx, oprot); _write_err213 == nil && err2 != nil {
-				_write_err213 = thrift.WrapTException(err2)
+			if err2 := _exc285.Write(ctx, oprot); _write_err284 == nil && err2 != nil {
+				_write_err284 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err213 == nil && err2 != nil {
-				_write_err213 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err284 == nil && err2 != nil {
+				_write_err284 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err213 == nil && err2 != nil {
-				_write_err213 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err284 == nil && err2 != nil {
+				_write_err284 = thrift.WrapTException(err2)
 			}
-			if _write_err213 != nil {
-				return false, thrift.WrapTException(_write_err213)
+			if _write_err284 != nil {
+				return false, thrift.WrapTException(_write_err284)
 			}
 			return true, err
 		}
@@ -12210,19 +17991,19 @@ func (p *nimbusProcessorGetNimbusConf) Process(ctx context.Context, seqId int32,
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getNimbusConf", thrift.REPLY, seqId); err2 != nil {
-		_write_err213 = thrift.WrapTException(err2)
+		_write_err284 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err213 == nil && err2 != nil {
-		_write_err213 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err284 == nil && err2 != nil {
+		_write_err284 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err213 == nil && err2 != nil {
-		_write_err213 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err284 == nil && err2 != nil {
+		_write_err284 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err213 == nil && err2 != nil {
-		_write_err213 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err284 == nil && err2 != nil {
+		_write_err284 = thrift.WrapTException(err2)
 	}
-	if _write_err213 != nil {
-		return false, thrift.WrapTException(_write_err213)
+	if _write_err284 != nil {
+		return false, thrift.WrapTException(_write_err284)
 	}
 	return true, err
 }
@@ -12232,7 +18013,7 @@ type nimbusProcessorGetClusterInfo struct {
 }
 
 func (p *nimbusProcessorGetClusterInfo) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err215 error
+	var _write_err286 error
 	args := NimbusGetClusterInfoArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12282,21 +18063,21 @@ func (p *nimbusProcessorGetClusterInfo) Process(ctx context.Context, seqId int32
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc216 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getClusterInfo: "+err2.Error())
+			_exc287 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getClusterInfo: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getClusterInfo", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err215 = thrift.WrapTException(err2)
+				_write_err286 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc216.Write(ctx, oprot); _write_err215 == nil && err2 != nil {
-				_write_err215 = thrift.WrapTException(err2)
+			if err2 := _exc287.Write(ctx, oprot); _write_err286 == nil && err2 != nil {
+				_write_err286 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err215 == nil && err2 != nil {
-				_write_err215 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err286 == nil && err2 != nil {
+				_write_err286 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err215 == nil && err2 != nil {
-				_write_err215 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err286 == nil && err2 != nil {
+				_write_err286 = thrift.WrapTException(err2)
 			}
-			if _write_err215 != nil {
-				return false, thrift.WrapTException(_write_err215)
+			if _write_err286 != nil {
+				return false, thrift.WrapTException(_write_err286)
 			}
 			return true, err
 		}
@@ -12305,19 +18086,19 @@ func (p *nimbusProcessorGetClusterInfo) Process(ctx context.Context, seqId int32
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getClusterInfo", thrift.REPLY, seqId); err2 != nil {
-		_write_err215 = thrift.WrapTException(err2)
+		_write_err286 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err215 == nil && err2 != nil {
-		_write_err215 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err286 == nil && err2 != nil {
+		_write_err286 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err215 == nil && err2 != nil {
-		_write_err215 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err286 == nil && err2 != nil {
+		_write_err286 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err215 == nil && err2 != nil {
-		_write_err215 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err286 == nil && err2 != nil {
+		_write_err286 = thrift.WrapTException(err2)
 	}
-	if _write_err215 != nil {
-		return false, thrift.WrapTException(_write_err215)
+	if _write_err286 != nil {
+		return false, thrift.WrapTException(_write_err286)
 	}
 	return true, err
 }
@@ -12327,7 +18108,7 @@ type nimbusProcessorGetTopologySummaries struct {
 }
 
 func (p *nimbusProcessorGetTopologySummaries) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err217 error
+	var _write_err288 error
 	args := NimbusGetTopologySummariesArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12377,21 +18158,21 @@ func (p *nimbusProcessorGetTopologySummaries) Process(ctx context.Context, seqId
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc218 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummaries: "+err2.Error())
+			_exc289 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummaries: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummaries", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err217 = thrift.WrapTException(err2)
+				_write_err288 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc218.Write(ctx, oprot); _write_err217 == nil && err2 != nil {
-				_write_err217 = thrift.WrapTException(err2)
+			if err2 := _exc289.Write(ctx, oprot); _write_err288 == nil && err2 != nil {
+				_write_err288 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err217 == nil && err2 != nil {
-				_write_err217 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err288 == nil && err2 != nil {
+				_write_err288 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err217 == nil && err2 != nil {
-				_write_err217 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err288 == nil && err2 != nil {
+				_write_err288 = thrift.WrapTException(err2)
 			}
-			if _write_err217 != nil {
-				return false, thrift.WrapTException(_write_err217)
+			if _write_err288 != nil {
+				return false, thrift.WrapTException(_write_err288)
 			}
 			return true, err
 		}
@@ -12400,19 +18181,19 @@ func (p *nimbusProcessorGetTopologySummaries) Process(ctx context.Context, seqId
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummaries", thrift.REPLY, seqId); err2 != nil {
-		_write_err217 = thrift.WrapTException(err2)
+		_write_err288 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err217 == nil && err2 != nil {
-		_write_err217 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err288 == nil && err2 != nil {
+		_write_err288 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err217 == nil && err2 != nil {
-		_write_err217 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err288 == nil && err2 != nil {
+		_write_err288 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err217 == nil && err2 != nil {
-		_write_err217 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err288 == nil && err2 != nil {
+		_write_err288 = thrift.WrapTException(err2)
 	}
-	if _write_err217 != nil {
-		return false, thrift.WrapTException(_write_err217)
+	if _write_err288 != nil {
+		return false, thrift.WrapTException(_write_err288)
 	}
 	return true, err
 }
@@ -12422,7 +18203,7 @@ type nimbusProcessorGetTopologySummaryByName struct {
 }
 
 func (p *nimbusProcessorGetTopologySummaryByName) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err219 error
+	var _write_err290 error
 	args := NimbusGetTopologySummaryByNameArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12474,21 +18255,21 @@ func (p *nimbusProcessorGetTopologySummaryByName) Process(ctx context.Context, s
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc220 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummaryByName: "+err2.Error())
+			_exc291 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummaryByName: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummaryByName", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err219 = thrift.WrapTException(err2)
+				_write_err290 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc220.Write(ctx, oprot); _write_err219 == nil && err2 != nil {
-				_write_err219 = thrift.WrapTException(err2)
+			if err2 := _exc291.Write(ctx, oprot); _write_err290 == nil && err2 != nil {
+				_write_err290 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err219 == nil && err2 != nil {
-				_write_err219 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err290 == nil && err2 != nil {
+				_write_err290 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err219 == nil && err2 != nil {
-				_write_err219 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err290 == nil && err2 != nil {
+				_write_err290 = thrift.WrapTException(err2)
 			}
-			if _write_err219 != nil {
-				return false, thrift.WrapTException(_write_err219)
+			if _write_err290 != nil {
+				return false, thrift.WrapTException(_write_err290)
 			}
 			return true, err
 		}
@@ -12497,19 +18278,19 @@ func (p *nimbusProcessorGetTopologySummaryByName) Process(ctx context.Context, s
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummaryByName", thrift.REPLY, seqId); err2 != nil {
-		_write_err219 = thrift.WrapTException(err2)
+		_write_err290 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err219 == nil && err2 != nil {
-		_write_err219 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err290 == nil && err2 != nil {
+		_write_err290 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err219 == nil && err2 != nil {
-		_write_err219 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err290 == nil && err2 != nil {
+		_write_err290 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err219 == nil && err2 != nil {
-		_write_err219 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err290 == nil && err2 != nil {
+		_write_err290 = thrift.WrapTException(err2)
 	}
-	if _write_err219 != nil {
-		return false, thrift.WrapTException(_write_err219)
+	if _write_err290 != nil {
+		return false, thrift.WrapTException(_write_err290)
 	}
 	return true, err
 }
@@ -12519,7 +18300,7 @@ type nimbusProcessorGetTopologySummary struct {
 }
 
 func (p *nimbusProcessorGetTopologySummary) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err221 error
+	var _write_err292 error
 	args := NimbusGetTopologySummaryArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12571,21 +18352,21 @@ func (p *nimbusProcessorGetTopologySummary) Process(ctx context.Context, seqId i
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc222 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummary: "+err2.Error())
+			_exc293 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologySummary: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummary", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err221 = thrift.WrapTException(err2)
+				_write_err292 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc222.Write(ctx, oprot); _write_err221 == nil && err2 != nil {
-				_write_err221 = thrift.WrapTException(err2)
+			if err2 := _exc293.Write(ctx, oprot); _write_err292 == nil && err2 != nil {
+				_write_err292 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err221 == nil && err2 != nil {
-				_write_err221 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err292 == nil && err2 != nil {
+				_write_err292 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err221 == nil && err2 != nil {
-				_write_err221 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err292 == nil && err2 != nil {
+				_write_err292 = thrift.WrapTException(err2)
 			}
-			if _write_err221 != nil {
-				return false, thrift.WrapTException(_write_err221)
+			if _write_err292 != nil {
+				return false, thrift.WrapTException(_write_err292)
 			}
 			return true, err
 		}
@@ -12594,19 +18375,19 @@ func (p *nimbusProcessorGetTopologySummary) Process(ctx context.Context, seqId i
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologySummary", thrift.REPLY, seqId); err2 != nil {
-		_write_err221 = thrift.WrapTException(err2)
+		_write_err292 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err221 == nil && err2 != nil {
-		_write_err221 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err292 == nil && err2 != nil {
+		_write_err292 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err221 == nil && err2 != nil {
-		_write_err221 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err292 == nil && err2 != nil {
+		_write_err292 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err221 == nil && err2 != nil {
-		_write_err221 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err292 == nil && err2 != nil {
+		_write_err292 = thrift.WrapTException(err2)
 	}
-	if _write_err221 != nil {
-		return false, thrift.WrapTException(_write_err221)
+	if _write_err292 != nil {
+		return false, thrift.WrapTException(_write_err292)
 	}
 	return true, err
 }
@@ -12616,7 +18397,7 @@ type nimbusProcessorGetLeader struct {
 }
 
 func (p *nimbusProcessorGetLeader) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err223 error
+	var _write_err294 error
 	args := NimbusGetLeaderArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12666,21 +18447,21 @@ func (p *nimbusProcessorGetLeader) Process(ctx context.Context, seqId int32, ipr
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc224 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getLeader: "+err2.Error())
+			_exc295 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getLeader: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getLeader", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err223 = thrift.WrapTException(err2)
+				_write_err294 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc224.Write(ctx, oprot); _write_err223 == nil && err2 != nil {
-				_write_err223 = thrift.WrapTException(err2)
+			if err2 := _exc295.Write(ctx, oprot); _write_err294 == nil && err2 != nil {
+				_write_err294 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err223 == nil && err2 != nil {
-				_write_err223 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err294 == nil && err2 != nil {
+				_write_err294 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err223 == nil && err2 != nil {
-				_write_err223 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err294 == nil && err2 != nil {
+				_write_err294 = thrift.WrapTException(err2)
 			}
-			if _write_err223 != nil {
-				return false, thrift.WrapTException(_write_err223)
+			if _write_err294 != nil {
+				return false, thrift.WrapTException(_write_err294)
 			}
 			return true, err
 		}
@@ -12689,19 +18470,19 @@ func (p *nimbusProcessorGetLeader) Process(ctx context.Context, seqId int32, ipr
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getLeader", thrift.REPLY, seqId); err2 != nil {
-		_write_err223 = thrift.WrapTException(err2)
+		_write_err294 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err223 == nil && err2 != nil {
-		_write_err223 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err294 == nil && err2 != nil {
+		_write_err294 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err223 == nil && err2 != nil {
-		_write_err223 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err294 == nil && err2 != nil {
+		_write_err294 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err223 == nil && err2 != nil {
-		_write_err223 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err294 == nil && err2 != nil {
+		_write_err294 = thrift.WrapTException(err2)
 	}
-	if _write_err223 != nil {
-		return false, thrift.WrapTException(_write_err223)
+	if _write_err294 != nil {
+		return false, thrift.WrapTException(_write_err294)
 	}
 	return true, err
 }
@@ -12711,7 +18492,7 @@ type nimbusProcessorIsTopologyNameAllowed struct {
 }
 
 func (p *nimbusProcessorIsTopologyNameAllowed) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err225 error
+	var _write_err296 error
 	args := NimbusIsTopologyNameAllowedArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12761,21 +18542,21 @@ func (p *nimbusProcessorIsTopologyNameAllowed) Process(ctx context.Context, seqI
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc226 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing isTopologyNameAllowed: "+err2.Error())
+			_exc297 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing isTopologyNameAllowed: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "isTopologyNameAllowed", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err225 = thrift.WrapTException(err2)
+				_write_err296 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc226.Write(ctx, oprot); _write_err225 == nil && err2 != nil {
-				_write_err225 = thrift.WrapTException(err2)
+			if err2 := _exc297.Write(ctx, oprot); _write_err296 == nil && err2 != nil {
+				_write_err296 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err225 == nil && err2 != nil {
-				_write_err225 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err296 == nil && err2 != nil {
+				_write_err296 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err225 == nil && err2 != nil {
-				_write_err225 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err296 == nil && err2 != nil {
+				_write_err296 = thrift.WrapTException(err2)
 			}
-			if _write_err225 != nil {
-				return false, thrift.WrapTException(_write_err225)
+			if _write_err296 != nil {
+				return false, thrift.WrapTException(_write_err296)
 			}
 			return true, err
 		}
@@ -12784,19 +18565,19 @@ func (p *nimbusProcessorIsTopologyNameAllowed) Process(ctx context.Context, seqI
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "isTopologyNameAllowed", thrift.REPLY, seqId); err2 != nil {
-		_write_err225 = thrift.WrapTException(err2)
+		_write_err296 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err225 == nil && err2 != nil {
-		_write_err225 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err296 == nil && err2 != nil {
+		_write_err296 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err225 == nil && err2 != nil {
-		_write_err225 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err296 == nil && err2 != nil {
+		_write_err296 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err225 == nil && err2 != nil {
-		_write_err225 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err296 == nil && err2 != nil {
+		_write_err296 = thrift.WrapTException(err2)
 	}
-	if _write_err225 != nil {
-		return false, thrift.WrapTException(_write_err225)
+	if _write_err296 != nil {
+		return false, thrift.WrapTException(_write_err296)
 	}
 	return true, err
 }
@@ -12806,7 +18587,7 @@ type nimbusProcessorGetTopologyInfoByName struct {
 }
 
 func (p *nimbusProcessorGetTopologyInfoByName) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err227 error
+	var _write_err298 error
 	args := NimbusGetTopologyInfoByNameArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12858,21 +18639,21 @@ func (p *nimbusProcessorGetTopologyInfoByName) Process(ctx context.Context, seqI
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc228 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoByName: "+err2.Error())
+			_exc299 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoByName: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoByName", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err227 = thrift.WrapTException(err2)
+				_write_err298 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc228.Write(ctx, oprot); _write_err227 == nil && err2 != nil {
-				_write_err227 = thrift.WrapTException(err2)
+			if err2 := _exc299.Write(ctx, oprot); _write_err298 == nil && err2 != nil {
+				_write_err298 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err227 == nil && err2 != nil {
-				_write_err227 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err298 == nil && err2 != nil {
+				_write_err298 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err227 == nil && err2 != nil {
-				_write_err227 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err298 == nil && err2 != nil {
+				_write_err298 = thrift.WrapTException(err2)
 			}
-			if _write_err227 != nil {
-				return false, thrift.WrapTException(_write_err227)
+			if _write_err298 != nil {
+				return false, thrift.WrapTException(_write_err298)
 			}
 			return true, err
 		}
@@ -12881,19 +18662,19 @@ func (p *nimbusProcessorGetTopologyInfoByName) Process(ctx context.Context, seqI
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoByName", thrift.REPLY, seqId); err2 != nil {
-		_write_err227 = thrift.WrapTException(err2)
+		_write_err298 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err227 == nil && err2 != nil {
-		_write_err227 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err298 == nil && err2 != nil {
+		_write_err298 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err227 == nil && err2 != nil {
-		_write_err227 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err298 == nil && err2 != nil {
+		_write_err298 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err227 == nil && err2 != nil {
-		_write_err227 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err298 == nil && err2 != nil {
+		_write_err298 = thrift.WrapTException(err2)
 	}
-	if _write_err227 != nil {
-		return false, thrift.WrapTException(_write_err227)
+	if _write_err298 != nil {
+		return false, thrift.WrapTException(_write_err298)
 	}
 	return true, err
 }
@@ -12903,7 +18684,7 @@ type nimbusProcessorGetTopologyInfo struct {
 }
 
 func (p *nimbusProcessorGetTopologyInfo) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err229 error
+	var _write_err300 error
 	args := NimbusGetTopologyInfoArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -12955,21 +18736,21 @@ func (p *nimbusProcessorGetTopologyInfo) Process(ctx context.Context, seqId int3
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc230 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfo: "+err2.Error())
+			_exc301 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfo: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfo", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err229 = thrift.WrapTException(err2)
+				_write_err300 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc230.Write(ctx, oprot); _write_err229 == nil && err2 != nil {
-				_write_err229 = thrift.WrapTException(err2)
+			if err2 := _exc301.Write(ctx, oprot); _write_err300 == nil && err2 != nil {
+				_write_err300 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err229 == nil && err2 != nil {
-				_write_err229 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err300 == nil && err2 != nil {
+				_write_err300 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err229 == nil && err2 != nil {
-				_write_err229 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err300 == nil && err2 != nil {
+				_write_err300 = thrift.WrapTException(err2)
 			}
-			if _write_err229 != nil {
-				return false, thrift.WrapTException(_write_err229)
+			if _write_err300 != nil {
+				return false, thrift.WrapTException(_write_err300)
 			}
 			return true, err
 		}
@@ -12978,19 +18759,19 @@ func (p *nimbusProcessorGetTopologyInfo) Process(ctx context.Context, seqId int3
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfo", thrift.REPLY, seqId); err2 != nil {
-		_write_err229 = thrift.WrapTException(err2)
+		_write_err300 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err229 == nil && err2 != nil {
-		_write_err229 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err300 == nil && err2 != nil {
+		_write_err300 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err229 == nil && err2 != nil {
-		_write_err229 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err300 == nil && err2 != nil {
+		_write_err300 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err229 == nil && err2 != nil {
-		_write_err229 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err300 == nil && err2 != nil {
+		_write_err300 = thrift.WrapTException(err2)
 	}
-	if _write_err229 != nil {
-		return false, thrift.WrapTException(_write_err229)
+	if _write_err300 != nil {
+		return false, thrift.WrapTException(_write_err300)
 	}
 	return true, err
 }
@@ -13000,7 +18781,7 @@ type nimbusProcessorGetTopologyInfoByNameWithOpts struct {
 }
 
 func (p *nimbusProcessorGetTopologyInfoByNameWithOpts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err231 error
+	var _write_err302 error
 	args := NimbusGetTopologyInfoByNameWithOptsArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -13052,21 +18833,21 @@ func (p *nimbusProcessorGetTopologyInfoByNameWithOpts) Process(ctx context.Conte
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc232 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoByNameWithOpts: "+err2.Error())
+			_exc303 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoByNameWithOpts: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoByNameWithOpts", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err231 = thrift.WrapTException(err2)
+				_write_err302 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc232.Write(ctx, oprot); _write_err231 == nil && err2 != nil {
-				_write_err231 = thrift.WrapTException(err2)
+			if err2 := _exc303.Write(ctx, oprot); _write_err302 == nil && err2 != nil {
+				_write_err302 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err231 == nil && err2 != nil {
-				_write_err231 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err302 == nil && err2 != nil {
+				_write_err302 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err231 == nil && err2 != nil {
-				_write_err231 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err302 == nil && err2 != nil {
+				_write_err302 = thrift.WrapTException(err2)
 			}
-			if _write_err231 != nil {
-				return false, thrift.WrapTException(_write_err231)
+			if _write_err302 != nil {
+				return false, thrift.WrapTException(_write_err302)
 			}
 			return true, err
 		}
@@ -13075,19 +18856,19 @@ func (p *nimbusProcessorGetTopologyInfoByNameWithOpts) Process(ctx context.Conte
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoByNameWithOpts", thrift.REPLY, seqId); err2 != nil {
-		_write_err231 = thrift.WrapTException(err2)
+		_write_err302 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err231 == nil && err2 != nil {
-		_write_err231 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err302 == nil && err2 != nil {
+		_write_err302 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err231 == nil && err2 != nil {
-		_write_err231 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err302 == nil && err2 != nil {
+		_write_err302 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err231 == nil && err2 != nil {
-		_write_err231 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err302 == nil && err2 != nil {
+		_write_err302 = thrift.WrapTException(err2)
 	}
-	if _write_err231 != nil {
-		return false, thrift.WrapTException(_write_err231)
+	if _write_err302 != nil {
+		return false, thrift.WrapTException(_write_err302)
 	}
 	return true, err
 }
@@ -13097,7 +18878,7 @@ type nimbusProcessorGetTopologyInfoWithOpts struct {
 }
 
 func (p *nimbusProcessorGetTopologyInfoWithOpts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err233 error
+	var _write_err304 error
 	args := NimbusGetTopologyInfoWithOptsArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -13149,21 +18930,21 @@ func (p *nimbusProcessorGetTopologyInfoWithOpts) Process(ctx context.Context, se
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc234 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoWithOpts: "+err2.Error())
+			_exc305 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyInfoWithOpts: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoWithOpts", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err233 = thrift.WrapTException(err2)
+				_write_err304 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc234.Write(ctx, oprot); _write_err233 == nil && err2 != nil {
-				_write_err233 = thrift.WrapTException(err2)
+			if err2 := _exc305.Write(ctx, oprot); _write_err304 == nil && err2 != nil {
+				_write_err304 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err233 == nil && err2 != nil {
-				_write_err233 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err304 == nil && err2 != nil {
+				_write_err304 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err233 == nil && err2 != nil {
-				_write_err233 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err304 == nil && err2 != nil {
+				_write_err304 = thrift.WrapTException(err2)
 			}
-			if _write_err233 != nil {
-				return false, thrift.WrapTException(_write_err233)
+			if _write_err304 != nil {
+				return false, thrift.WrapTException(_write_err304)
 			}
 			return true, err
 		}
@@ -13172,19 +18953,19 @@ func (p *nimbusProcessorGetTopologyInfoWithOpts) Process(ctx context.Context, se
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyInfoWithOpts", thrift.REPLY, seqId); err2 != nil {
-		_write_err233 = thrift.WrapTException(err2)
+		_write_err304 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err233 == nil && err2 != nil {
-		_write_err233 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err304 == nil && err2 != nil {
+		_write_err304 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err233 == nil && err2 != nil {
-		_write_err233 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err304 == nil && err2 != nil {
+		_write_err304 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err233 == nil && err2 != nil {
-		_write_err233 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err304 == nil && err2 != nil {
+		_write_err304 = thrift.WrapTException(err2)
 	}
-	if _write_err233 != nil {
-		return false, thrift.WrapTException(_write_err233)
+	if _write_err304 != nil {
+		return false, thrift.WrapTException(_write_err304)
 	}
 	return true, err
 }
@@ -13194,7 +18975,7 @@ type nimbusProcessorGetTopologyConf struct {
 }
 
 func (p *nimbusProcessorGetTopologyConf) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err235 error
+	var _write_err306 error
 	args := NimbusGetTopologyConfArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -13246,21 +19027,21 @@ func (p *nimbusProcessorGetTopologyConf) Process(ctx context.Context, seqId int3
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc236 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyConf: "+err2.Error())
+			_exc307 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyConf: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyConf", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err235 = thrift.WrapTException(err2)
+				_write_err306 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc236.Write(ctx, oprot); _write_err235 == nil && err2 != nil {
-				_write_err235 = thrift.WrapTException(err2)
+			if err2 := _exc307.Write(ctx, oprot); _write_err306 == nil && err2 != nil {
+				_write_err306 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err235 == nil && err2 != nil {
-				_write_err235 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err306 == nil && err2 != nil {
+				_write_err306 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err235 == nil && err2 != nil {
-				_write_err235 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err306 == nil && err2 != nil {
+				_write_err306 = thrift.WrapTException(err2)
 			}
-			if _write_err235 != nil {
-				return false, thrift.WrapTException(_write_err235)
+			if _write_err306 != nil {
+				return false, thrift.WrapTException(_write_err306)
 			}
 			return true, err
 		}
@@ -13269,19 +19050,19 @@ func (p *nimbusProcessorGetTopologyConf) Process(ctx context.Context, seqId int3
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyConf", thrift.REPLY, seqId); err2 != nil {
-		_write_err235 = thrift.WrapTException(err2)
+		_write_err306 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err235 == nil && err2 != nil {
-		_write_err235 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err306 == nil && err2 != nil {
+		_write_err306 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err235 == nil && err2 != nil {
-		_write_err235 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err306 == nil && err2 != nil {
+		_write_err306 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err235 == nil && err2 != nil {
-		_write_err235 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err306 == nil && err2 != nil {
+		_write_err306 = thrift.WrapTException(err2)
 	}
-	if _write_err235 != nil {
-		return false, thrift.WrapTException(_write_err235)
+	if _write_err306 != nil {
+		return false, thrift.WrapTException(_write_err306)
 	}
 	return true, err
 }
@@ -13291,7 +19072,7 @@ type nimbusProcessorGetTopology struct {
 }
 
 func (p *nimbusProcessorGetTopology) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err237 error
+	var _write_err308 error
 	args := NimbusGetTopologyArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -13343,21 +19124,21 @@ func (p *nimbusProcessorGetTopology) Process(ctx context.Context, seqId int32, i
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc238 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopology: "+err2.Error())
+			_exc309 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopology: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getTopology", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err237 = thrift.WrapTException(err2)
+				_write_err308 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc238.Write(ctx, oprot); _write_err237 == nil && err2 != nil {
-				_write_err237 = thrift.WrapTException(err2)
+			if err2 := _exc309.Write(ctx, oprot); _write_err308 == nil && err2 != nil {
+				_write_err308 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err237 == nil && err2 != nil {
-				_write_err237 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err308 == nil && err2 != nil {
+				_write_err308 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err237 == nil && err2 != nil {
-				_write_err237 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err308 == nil && err2 != nil {
+				_write_err308 = thrift.WrapTException(err2)
 			}
-			if _write_err237 != nil {
-				return false, thrift.WrapTException(_write_err237)
+			if _write_err308 != nil {
+				return false, thrift.WrapTException(_write_err308)
 			}
 			return true, err
 		}
@@ -13366,19 +19147,19 @@ func (p *nimbusProcessorGetTopology) Process(ctx context.Context, seqId int32, i
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getTopology", thrift.REPLY, seqId); err2 != nil {
-		_write_err237 = thrift.WrapTException(err2)
+		_write_err308 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err237 == nil && err2 != nil {
-		_write_err237 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err308 == nil && err2 != nil {
+		_write_err308 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err237 == nil && err2 != nil {
-		_write_err237 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err308 == nil && err2 != nil {
+		_write_err308 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err237 == nil && err2 != nil {
-		_write_err237 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err308 == nil && err2 != nil {
+		_write_err308 = thrift.WrapTException(err2)
 	}
-	if _write_err237 != nil {
-		return false, thrift.WrapTException(_write_err237)
+	if _write_err308 != nil {
+		return false, thrift.WrapTException(_write_err308)
 	}
 	return true, err
 }
@@ -13388,7 +19169,7 @@ type nimbusProcessorGetUserTopology struct {
 }
 
 func (p *nimbusProcessorGetUserTopology) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err239 error
+	var _write_err310 error
 	args := NimbusGetUserTopologyArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -13440,21 +19221,21 @@ func (p *nimbusProcessorGetUserTopology) Process(ctx context.Context, seqId int3
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc240 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getUserTopology: "+err2.Error())
+			_exc311 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getUserTopology: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "getUserTopology", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err239 = thrift.WrapTException(err2)
+				_write_err310 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc240.Write(ctx, oprot); _write_err239 == nil && err2 != nil {
-				_write_err239 = thrift.WrapTException(err2)
+			if err2 := _exc311.Write(ctx, oprot); _write_err310 == nil && err2 != nil {
+				_write_err310 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err239 == nil && err2 != nil {
-				_write_err239 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err310 == nil && err2 != nil {
+				_write_err310 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err239 == nil && err2 != nil {
-				_write_err239 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err310 == nil && err2 != nil {
+				_write_err310 = thrift.WrapTException(err2)
 			}
-			if _write_err239 != nil {
-				return false, thrift.WrapTException(_write_err239)
+			if _write_err310 != nil {
+				return false, thrift.WrapTException(_write_err310)
 			}
 			return true, err
 		}
@@ -13463,19 +19244,678 @@ func (p *nimbusProcessorGetUserTopology) Process(ctx context.Context, seqId int3
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "getUserTopology", thrift.REPLY, seqId); err2 != nil {
-		_write_err239 = thrift.WrapTException(err2)
+		_write_err310 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err239 == nil && err2 != nil {
-		_write_err239 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err310 == nil && err2 != nil {
+		_write_err310 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err239 == nil && err2 != nil {
-		_write_err239 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err310 == nil && err2 != nil {
+		_write_err310 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err239 == nil && err2 != nil {
-		_write_err239 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err310 == nil && err2 != nil {
+		_write_err310 = thrift.WrapTException(err2)
 	}
-	if _write_err239 != nil {
-		return false, thrift.WrapTException(_write_err239)
+	if _write_err310 != nil {
+		return false, thrift.WrapTException(_write_err310)
+	}
+	return true, err
+}
+
+type nimbusProcessorGetTopologyPageInfo struct {
+	handler Nimbus
+}
+
+func (p *nimbusProcessorGetTopologyPageInfo) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
+	var _write_err312 error
+	args := NimbusGetTopologyPageInfoArgs{}
+	if err2 := args.Read(ctx, iprot); err2 != nil {
+		iprot.ReadMessageEnd(ctx)
+		x := thrift.NewTApplicationException(thrift.PROTOCOL_ERROR, err2.Error())
+		oprot.WriteMessageBegin(ctx, "getTopologyPageInfo", thrift.EXCEPTION, seqId)
+		x.Write(ctx, oprot)
+		oprot.WriteMessageEnd(ctx)
+		oprot.Flush(ctx)
+		return false, thrift.WrapTException(err2)
+	}
+	iprot.ReadMessageEnd(ctx)
+
+	tickerCancel := func() {}
+	// Start a goroutine to do server side connectivity check.
+	if thrift.ServerConnectivityCheckInterval > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		var tickerCtx context.Context
+		tickerCtx, tickerCancel = context.WithCancel(context.Background())
+		defer tickerCancel()
+		go func(ctx context.Context, cancel context.CancelFunc) {
+			ticker := time.NewTicker(thrift.ServerConnectivityCheckInterval)
+			defer ticker.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ticker.C:
+					if !iprot.Transport().IsOpen() {
+						cancel()
+						return
+					}
+				}
+			}
+		}(tickerCtx, cancel)
+	}
+
+	result := NimbusGetTopologyPageInfoResult{}
+	if retval, err2 := p.handler.GetTopologyPageInfo(ctx, args.ID, args.Window, args.IsIncludeSys); err2 != nil {
+		tickerCancel()
+		err = thrift.WrapTException(err2)
+		switch v := err2.(type) {
+		case *NotAliveException:
+			result.E = v
+		case *AuthorizationException:
+			result.Aze = v
+		default:
+			if errors.Is(err2, thrift.ErrAbandonRequest) {
+				return false, thrift.WrapTException(err2)
+			}
+			_exc313 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getTopologyPageInfo: "+err2.Error())
+			if err2 := oprot.WriteMessageBegin(ctx, "getTopologyPageInfo", thrift.EXCEPTION, seqId); err2 != nil {
+				_write_err312 = thrift.WrapTException(err2)
+			}
+			if err2 := _exc313.Write(ctx, oprot); _write_err312 == nil && err2 != nil {
+				_write_err312 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err312 == nil && err2 != nil {
+				_write_err312 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.Flush(ctx); _write_err312 == nil && err2 != nil {
+				_write_err312 = thrift.WrapTException(err2)
+			}
+			if _write_err312 != nil {
+				return false, thrift.WrapTException(_write_err312)
+			}
+			return true, err
+		}
+	} else {
+		result.Success = retval
+	}
+	tickerCancel()
+	if err2 := oprot.WriteMessageBegin(ctx, "getTopologyPageInfo", thrift.REPLY, seqId); err2 != nil {
+		_write_err312 = thrift.WrapTException(err2)
+	}
+	if err2 := result.Write(ctx, oprot); _write_err312 == nil && err2 != nil {
+		_write_err312 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err312 == nil && err2 != nil {
+		_write_err312 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.Flush(ctx); _write_err312 == nil && err2 != nil {
+		_write_err312 = thrift.WrapTException(err2)
+	}
+	if _write_err312 != nil {
+		return false, thrift.WrapTException(_write_err312)
+	}
+	return true, err
+}
+
+type nimbusProcessorGetSupervisorPageInfo struct {
+	handler Nimbus
+}
+
+func (p *nimbusProcessorGetSupervisorPageInfo) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
+	var _write_err314 error
+	args := NimbusGetSupervisorPageInfoArgs{}
+	if err2 := args.Read(ctx, iprot); err2 != nil {
+		iprot.ReadMessageEnd(ctx)
+		x := thrift.NewTApplicationException(thrift.PROTOCOL_ERROR, err2.Error())
+		oprot.WriteMessageBegin(ctx, "getSupervisorPageInfo", thrift.EXCEPTION, seqId)
+		x.Write(ctx, oprot)
+		oprot.WriteMessageEnd(ctx)
+		oprot.Flush(ctx)
+		return false, thrift.WrapTException(err2)
+	}
+	iprot.ReadMessageEnd(ctx)
+
+	tickerCancel := func() {}
+	// Start a goroutine to do server side connectivity check.
+	if thrift.ServerConnectivityCheckInterval > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		var tickerCtx context.Context
+		tickerCtx, tickerCancel = context.WithCancel(context.Background())
+		defer tickerCancel()
+		go func(ctx context.Context, cancel context.CancelFunc) {
+			ticker := time.NewTicker(thrift.ServerConnectivityCheckInterval)
+			defer ticker.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ticker.C:
+					if !iprot.Transport().IsOpen() {
+						cancel()
+						return
+					}
+				}
+			}
+		}(tickerCtx, cancel)
+	}
+
+	result := NimbusGetSupervisorPageInfoResult{}
+	if retval, err2 := p.handler.GetSupervisorPageInfo(ctx, args.ID, args.Host, args.IsIncludeSys); err2 != nil {
+		tickerCancel()
+		err = thrift.WrapTException(err2)
+		switch v := err2.(type) {
+		case *NotAliveException:
+			result.E = v
+		case *AuthorizationException:
+			result.Aze = v
+		default:
+			if errors.Is(err2, thrift.ErrAbandonRequest) {
+				return false, thrift.WrapTException(err2)
+			}
+			_exc315 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getSupervisorPageInfo: "+err2.Error())
+			if err2 := oprot.WriteMessageBegin(ctx, "getSupervisorPageInfo", thrift.EXCEPTION, seqId); err2 != nil {
+				_write_err314 = thrift.WrapTException(err2)
+			}
+			if err2 := _exc315.Write(ctx, oprot); _write_err314 == nil && err2 != nil {
+				_write_err314 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err314 == nil && err2 != nil {
+				_write_err314 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.Flush(ctx); _write_err314 == nil && err2 != nil {
+				_write_err314 = thrift.WrapTException(err2)
+			}
+			if _write_err314 != nil {
+				return false, thrift.WrapTException(_write_err314)
+			}
+			return true, err
+		}
+	} else {
+		result.Success = retval
+	}
+	tickerCancel()
+	if err2 := oprot.WriteMessageBegin(ctx, "getSupervisorPageInfo", thrift.REPLY, seqId); err2 != nil {
+		_write_err314 = thrift.WrapTException(err2)
+	}
+	if err2 := result.Write(ctx, oprot); _write_err314 == nil && err2 != nil {
+		_write_err314 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err314 == nil && err2 != nil {
+		_write_err314 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.Flush(ctx); _write_err314 == nil && err2 != nil {
+		_write_err314 = thrift.WrapTException(err2)
+	}
+	if _write_err314 != nil {
+		return false, thrift.WrapTException(_write_err314)
+	}
+	return true, err
+}
+
+type nimbusProcessorGetComponentPageInfo struct {
+	handler Nimbus
+}
+
+func (p *nimbusProcessorGetComponentPageInfo) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
+	var _write_err316 error
+	args := NimbusGetComponentPageInfoArgs{}
+	if err2 := args.Read(ctx, iprot); err2 != nil {
+		iprot.ReadMessageEnd(ctx)
+		x := thrift.NewTApplicationException(thrift.PROTOCOL_ERROR, err2.Error())
+		oprot.WriteMessageBegin(ctx, "getComponentPageInfo", thrift.EXCEPTION, seqId)
+		x.Write(ctx, oprot)
+		oprot.WriteMessageEnd(ctx)
+		oprot.Flush(ctx)
+		return false, thrift.WrapTException(err2)
+	}
+	iprot.ReadMessageEnd(ctx)
+
+	tickerCancel := func() {}
+	// Start a goroutine to do server side connectivity check.
+	if thrift.ServerConnectivityCheckInterval > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		var tickerCtx context.Context
+		tickerCtx, tickerCancel = context.WithCancel(context.Background())
+		defer tickerCancel()
+		go func(ctx context.Context, cancel context.CancelFunc) {
+			ticker := time.NewTicker(thrift.ServerConnectivityCheckInterval)
+			defer ticker.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ticker.C:
+					if !iprot.Transport().IsOpen() {
+						cancel()
+						return
+					}
+				}
+			}
+		}(tickerCtx, cancel)
+	}
+
+	result := NimbusGetComponentPageInfoResult{}
+	if retval, err2 := p.handler.GetComponentPageInfo(ctx, args.TopologyID, args.ComponentID, args.Window, args.IsIncludeSys); err2 != nil {
+		tickerCancel()
+		err = thrift.WrapTException(err2)
+		switch v := err2.(type) {
+		case *NotAliveException:
+			result.E = v
+		case *AuthorizationException:
+			result.Aze = v
+		default:
+			if errors.Is(err2, thrift.ErrAbandonRequest) {
+				return false, thrift.WrapTException(err2)
+			}
+			_exc317 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getComponentPageInfo: "+err2.Error())
+			if err2 := oprot.WriteMessageBegin(ctx, "getComponentPageInfo", thrift.EXCEPTION, seqId); err2 != nil {
+				_write_err316 = thrift.WrapTException(err2)
+			}
+			if err2 := _exc317.Write(ctx, oprot); _write_err316 == nil && err2 != nil {
+				_write_err316 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err316 == nil && err2 != nil {
+				_write_err316 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.Flush(ctx); _write_err316 == nil && err2 != nil {
+				_write_err316 = thrift.WrapTException(err2)
+			}
+			if _write_err316 != nil {
+				return false, thrift.WrapTException(_write_err316)
+			}
+			return true, err
+		}
+	} else {
+		result.Success = retval
+	}
+	tickerCancel()
+	if err2 := oprot.WriteMessageBegin(ctx, "getComponentPageInfo", thrift.REPLY, seqId); err2 != nil {
+		_write_err316 = thrift.WrapTException(err2)
+	}
+	if err2 := result.Write(ctx, oprot); _write_err316 == nil && err2 != nil {
+		_write_err316 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err316 == nil && err2 != nil {
+		_write_err316 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.Flush(ctx); _write_err316 == nil && err2 != nil {
+		_write_err316 = thrift.WrapTException(err2)
+	}
+	if _write_err316 != nil {
+		return false, thrift.WrapTException(_write_err316)
+	}
+	return true, err
+}
+
+type nimbusProcessorBeginFileDownload struct {
+	handler Nimbus
+}
+
+func (p *nimbusProcessorBeginFileDownload) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
+	var _write_err318 error
+	args := NimbusBeginFileDownloadArgs{}
+	if err2 := args.Read(ctx, iprot); err2 != nil {
+		iprot.ReadMessageEnd(ctx)
+		x := thrift.NewTApplicationException(thrift.PROTOCOL_ERROR, err2.Error())
+		oprot.WriteMessageBegin(ctx, "beginFileDownload", thrift.EXCEPTION, seqId)
+		x.Write(ctx, oprot)
+		oprot.WriteMessageEnd(ctx)
+		oprot.Flush(ctx)
+		return false, thrift.WrapTException(err2)
+	}
+	iprot.ReadMessageEnd(ctx)
+
+	tickerCancel := func() {}
+	// Start a goroutine to do server side connectivity check.
+	if thrift.ServerConnectivityCheckInterval > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		var tickerCtx context.Context
+		tickerCtx, tickerCancel = context.WithCancel(context.Background())
+		defer tickerCancel()
+		go func(ctx context.Context, cancel context.CancelFunc) {
+			ticker := time.NewTicker(thrift.ServerConnectivityCheckInterval)
+			defer ticker.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ticker.C:
+					if !iprot.Transport().IsOpen() {
+						cancel()
+						return
+					}
+				}
+			}
+		}(tickerCtx, cancel)
+	}
+
+	result := NimbusBeginFileDownloadResult{}
+	if retval, err2 := p.handler.BeginFileDownload(ctx, args.File); err2 != nil {
+		tickerCancel()
+		err = thrift.WrapTException(err2)
+		switch v := err2.(type) {
+		case *AuthorizationException:
+			result.Aze = v
+		default:
+			if errors.Is(err2, thrift.ErrAbandonRequest) {
+				return false, thrift.WrapTException(err2)
+			}
+			_exc319 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing beginFileDownload: "+err2.Error())
+			if err2 := oprot.WriteMessageBegin(ctx, "beginFileDownload", thrift.EXCEPTION, seqId); err2 != nil {
+				_write_err318 = thrift.WrapTException(err2)
+			}
+			if err2 := _exc319.Write(ctx, oprot); _write_err318 == nil && err2 != nil {
+				_write_err318 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err318 == nil && err2 != nil {
+				_write_err318 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.Flush(ctx); _write_err318 == nil && err2 != nil {
+				_write_err318 = thrift.WrapTException(err2)
+			}
+			if _write_err318 != nil {
+				return false, thrift.WrapTException(_write_err318)
+			}
+			return true, err
+		}
+	} else {
+		result.Success = &retval
+	}
+	tickerCancel()
+	if err2 := oprot.WriteMessageBegin(ctx, "beginFileDownload", thrift.REPLY, seqId); err2 != nil {
+		_write_err318 = thrift.WrapTException(err2)
+	}
+	if err2 := result.Write(ctx, oprot); _write_err318 == nil && err2 != nil {
+		_write_err318 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err318 == nil && err2 != nil {
+		_write_err318 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.Flush(ctx); _write_err318 == nil && err2 != nil {
+		_write_err318 = thrift.WrapTException(err2)
+	}
+	if _write_err318 != nil {
+		return false, thrift.WrapTException(_write_err318)
+	}
+	return true, err
+}
+
+type nimbusProcessorDownloadChunk struct {
+	handler Nimbus
+}
+
+func (p *nimbusProcessorDownloadChunk) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
+	var _write_err320 error
+	args := NimbusDownloadChunkArgs{}
+	if err2 := args.Read(ctx, iprot); err2 != nil {
+		iprot.ReadMessageEnd(ctx)
+		x := thrift.NewTApplicationException(thrift.PROTOCOL_ERROR, err2.Error())
+		oprot.WriteMessageBegin(ctx, "downloadChunk", thrift.EXCEPTION, seqId)
+		x.Write(ctx, oprot)
+		oprot.WriteMessageEnd(ctx)
+		oprot.Flush(ctx)
+		return false, thrift.WrapTException(err2)
+	}
+	iprot.ReadMessageEnd(ctx)
+
+	tickerCancel := func() {}
+	// Start a goroutine to do server side connectivity check.
+	if thrift.ServerConnectivityCheckInterval > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		var tickerCtx context.Context
+		tickerCtx, tickerCancel = context.WithCancel(context.Background())
+		defer tickerCancel()
+		go func(ctx context.Context, cancel context.CancelFunc) {
+			ticker := time.NewTicker(thrift.ServerConnectivityCheckInterval)
+			defer ticker.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ticker.C:
+					if !iprot.Transport().IsOpen() {
+						cancel()
+						return
+					}
+				}
+			}
+		}(tickerCtx, cancel)
+	}
+
+	result := NimbusDownloadChunkResult{}
+	if retval, err2 := p.handler.DownloadChunk(ctx, args.ID); err2 != nil {
+		tickerCancel()
+		err = thrift.WrapTException(err2)
+		switch v := err2.(type) {
+		case *AuthorizationException:
+			result.Aze = v
+		default:
+			if errors.Is(err2, thrift.ErrAbandonRequest) {
+				return false, thrift.WrapTException(err2)
+			}
+			_exc321 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing downloadChunk: "+err2.Error())
+			if err2 := oprot.WriteMessageBegin(ctx, "downloadChunk", thrift.EXCEPTION, seqId); err2 != nil {
+				_write_err320 = thrift.WrapTException(err2)
+			}
+			if err2 := _exc321.Write(ctx, oprot); _write_err320 == nil && err2 != nil {
+				_write_err320 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err320 == nil && err2 != nil {
+				_write_err320 = thrift.WrapTException(err2)
+			}
+			if err2 := oprot.Flush(ctx); _write_err320 == nil && err2 != nil {
+				_write_err320 = thrift.WrapTException(err2)
+			}
+			if _write_err320 != nil {
+				return false, thrift.WrapTException(_write_err320)
+			}
+			return true, err
+		}
+	} else {
+		result.Success = retval
+	}
+	tickerCancel()
+	if err2 := oprot.WriteMessageBegin(ctx, "downloadChunk", thrift.REPLY, seqId); err2 != nil {
+		_write_err320 = thrift.WrapTException(err2)
+	}
+	if err2 := result.Write(ctx, oprot); _write_err320 == nil && err2 != nil {
+		_write_err320 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err320 == nil && err2 != nil {
+		_write_err320 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.Flush(ctx); _write_err320 == nil && err2 != nil {
+		_write_err320 = thrift.WrapTException(err2)
+	}
+	if _write_err320 != nil {
+		return false, thrift.WrapTException(_write_err320)
+	}
+	return true, err
+}
+
+type nimbusProcessorSetLogConfig struct {
+	handler Nimbus
+}
+
+func (p *nimbusProcessorSetLogConfig) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
+	var _write_err322 error
+	args := NimbusSetLogConfigArgs{}
+	if err2 := args.Read(ctx, iprot); err2 != nil {
+		iprot.ReadMessageEnd(ctx)
+		x := thrift.NewTApplicationException(thrift.PROTOCOL_ERROR, err2.Error())
+		oprot.WriteMessageBegin(ctx, "setLogConfig", thrift.EXCEPTION, seqId)
+		x.Write(ctx, oprot)
+		oprot.WriteMessageEnd(ctx)
+		oprot.Flush(ctx)
+		return false, thrift.WrapTException(err2)
+	}
+	iprot.ReadMessageEnd(ctx)
+
+	tickerCancel := func() {}
+	// Start a goroutine to do server side connectivity check.
+	if thrift.ServerConnectivityCheckInterval > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		var tickerCtx context.Context
+		tickerCtx, tickerCancel = context.WithCancel(context.Background())
+		defer tickerCancel()
+		go func(ctx context.Context, cancel context.CancelFunc) {
+			ticker := time.NewTicker(thrift.ServerConnectivityCheckInterval)
+			defer ticker.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ticker.C:
+					if !iprot.Transport().IsOpen() {
+						cancel()
+						return
+					}
+				}
+			}
+		}(tickerCtx, cancel)
+	}
+
+	result := NimbusSetLogConfigResult{}
+	if err2 := p.handler.SetLogConfig(ctx, args.Name, args.Config); err2 != nil {
+		tickerCancel()
+		err = thrift.WrapTException(err2)
+		if errors.Is(err2, thrift.ErrAbandonRequest) {
+			return false, thrift.WrapTException(err2)
+		}
+		_exc323 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing setLogConfig: "+err2.Error())
+		if err2 := oprot.WriteMessageBegin(ctx, "setLogConfig", thrift.EXCEPTION, seqId); err2 != nil {
+			_write_err322 = thrift.WrapTException(err2)
+		}
+		if err2 := _exc323.Write(ctx, oprot); _write_err322 == nil && err2 != nil {
+			_write_err322 = thrift.WrapTException(err2)
+		}
+		if err2 := oprot.WriteMessageEnd(ctx); _write_err322 == nil && err2 != nil {
+			_write_err322 = thrift.WrapTException(err2)
+		}
+		if err2 := oprot.Flush(ctx); _write_err322 == nil && err2 != nil {
+			_write_err322 = thrift.WrapTException(err2)
+		}
+		if _write_err322 != nil {
+			return false, thrift.WrapTException(_write_err322)
+		}
+		return true, err
+	}
+	tickerCancel()
+	if err2 := oprot.WriteMessageBegin(ctx, "setLogConfig", thrift.REPLY, seqId); err2 != nil {
+		_write_err322 = thrift.WrapTException(err2)
+	}
+	if err2 := result.Write(ctx, oprot); _write_err322 == nil && err2 != nil {
+		_write_err322 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err322 == nil && err2 != nil {
+		_write_err322 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.Flush(ctx); _write_err322 == nil && err2 != nil {
+		_write_err322 = thrift.WrapTException(err2)
+	}
+	if _write_err322 != nil {
+		return false, thrift.WrapTException(_write_err322)
+	}
+	return true, err
+}
+
+type nimbusProcessorGetLogConfig struct {
+	handler Nimbus
+}
+
+func (p *nimbusProcessorGetLogConfig) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
+	var _write_err324 error
+	args := NimbusGetLogConfigArgs{}
+	if err2 := args.Read(ctx, iprot); err2 != nil {
+		iprot.ReadMessageEnd(ctx)
+		x := thrift.NewTApplicationException(thrift.PROTOCOL_ERROR, err2.Error())
+		oprot.WriteMessageBegin(ctx, "getLogConfig", thrift.EXCEPTION, seqId)
+		x.Write(ctx, oprot)
+		oprot.WriteMessageEnd(ctx)
+		oprot.Flush(ctx)
+		return false, thrift.WrapTException(err2)
+	}
+	iprot.ReadMessageEnd(ctx)
+
+	tickerCancel := func() {}
+	// Start a goroutine to do server side connectivity check.
+	if thrift.ServerConnectivityCheckInterval > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		var tickerCtx context.Context
+		tickerCtx, tickerCancel = context.WithCancel(context.Background())
+		defer tickerCancel()
+		go func(ctx context.Context, cancel context.CancelFunc) {
+			ticker := time.NewTicker(thrift.ServerConnectivityCheckInterval)
+			defer ticker.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ticker.C:
+					if !iprot.Transport().IsOpen() {
+						cancel()
+						return
+					}
+				}
+			}
+		}(tickerCtx, cancel)
+	}
+
+	result := NimbusGetLogConfigResult{}
+	if retval, err2 := p.handler.GetLogConfig(ctx, args.Name); err2 != nil {
+		tickerCancel()
+		err = thrift.WrapTException(err2)
+		if errors.Is(err2, thrift.ErrAbandonRequest) {
+			return false, thrift.WrapTException(err2)
+		}
+		_exc325 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing getLogConfig: "+err2.Error())
+		if err2 := oprot.WriteMessageBegin(ctx, "getLogConfig", thrift.EXCEPTION, seqId); err2 != nil {
+			_write_err324 = thrift.WrapTException(err2)
+		}
+		if err2 := _exc325.Write(ctx, oprot); _write_err324 == nil && err2 != nil {
+			_write_err324 = thrift.WrapTException(err2)
+		}
+		if err2 := oprot.WriteMessageEnd(ctx); _write_err324 == nil && err2 != nil {
+			_write_err324 = thrift.WrapTException(err2)
+		}
+		if err2 := oprot.Flush(ctx); _write_err324 == nil && err2 != nil {
+			_write_err324 = thrift.WrapTException(err2)
+		}
+		if _write_err324 != nil {
+			return false, thrift.WrapTException(_write_err324)
+		}
+		return true, err
+	} else {
+		result.Success = retval
+	}
+	tickerCancel()
+	if err2 := oprot.WriteMessageBegin(ctx, "getLogConfig", thrift.REPLY, seqId); err2 != nil {
+		_write_err324 = thrift.WrapTException(err2)
+	}
+	if err2 := result.Write(ctx, oprot); _write_err324 == nil && err2 != nil {
+		_write_err324 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err324 == nil && err2 != nil {
+		_write_err324 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.Flush(ctx); _write_err324 == nil && err2 != nil {
+		_write_err324 = thrift.WrapTException(err2)
+	}
+	if _write_err324 != nil {
+		return false, thrift.WrapTException(_write_err324)
 	}
 	return true, err
 }
@@ -17107,11 +23547,11 @@ func (p *NimbusGetTopologySummariesResult) ReadField0(ctx context.Context, iprot
 	tSlice := make([]*TopologySummary, 0, size)
 	p.Success = tSlice
 	for i := 0; i < size; i++ {
-		_elem241 := &TopologySummary{}
-		if err := _elem241.Read(ctx, iprot); err != nil {
-			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _elem241), err)
+		_elem326 := &TopologySummary{}
+		if err := _elem326.Read(ctx, iprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", _elem326), err)
 		}
-		p.Success = append(p.Success, _elem241)
+		p.Success = append(p.Success, _elem326)
 	}
 	if err := iprot.ReadListEnd(ctx); err != nil {
 		return thrift.PrependError("error reading list end: ", err)
@@ -20555,4 +26995,2149 @@ func (p *NimbusGetUserTopologyResult) String() string {
 		return "<nil>"
 	}
 	return fmt.Sprintf("NimbusGetUserTopologyResult(%+v)", *p)
+}
+
+// Attributes:
+//   - ID
+//   - Window
+//   - IsIncludeSys
+type NimbusGetTopologyPageInfoArgs struct {
+	ID           string `thrift:"id,1" db:"id" json:"id"`
+	Window       string `thrift:"window,2" db:"window" json:"window"`
+	IsIncludeSys bool   `thrift:"is_include_sys,3" db:"is_include_sys" json:"is_include_sys"`
+}
+
+func NewNimbusGetTopologyPageInfoArgs() *NimbusGetTopologyPageInfoArgs {
+	return &NimbusGetTopologyPageInfoArgs{}
+}
+
+func (p *NimbusGetTopologyPageInfoArgs) GetID() string {
+	return p.ID
+}
+
+func (p *NimbusGetTopologyPageInfoArgs) GetWindow() string {
+	return p.Window
+}
+
+func (p *NimbusGetTopologyPageInfoArgs) GetIsIncludeSys() bool {
+	return p.IsIncludeSys
+}
+func (p *NimbusGetTopologyPageInfoArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.BOOL {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetTopologyPageInfoArgs) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.ID = v
+	}
+	return nil
+}
+
+func (p *NimbusGetTopologyPageInfoArgs) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 2: ", err)
+	} else {
+		p.Window = v
+	}
+	return nil
+}
+
+func (p *NimbusGetTopologyPageInfoArgs) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadBool(ctx); err != nil {
+		return thrift.PrependError("error reading field 3: ", err)
+	} else {
+		p.IsIncludeSys = v
+	}
+	return nil
+}
+
+func (p *NimbusGetTopologyPageInfoArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "getTopologyPageInfo_args"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusGetTopologyPageInfoArgs) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "id", thrift.STRING, 1); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:id: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.ID)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.id (1) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 1:id: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusGetTopologyPageInfoArgs) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "window", thrift.STRING, 2); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:window: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.Window)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.window (2) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 2:window: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusGetTopologyPageInfoArgs) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "is_include_sys", thrift.BOOL, 3); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:is_include_sys: ", p), err)
+	}
+	if err := oprot.WriteBool(ctx, bool(p.IsIncludeSys)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.is_include_sys (3) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 3:is_include_sys: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusGetTopologyPageInfoArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusGetTopologyPageInfoArgs(%+v)", *p)
+}
+
+// Attributes:
+//   - Success
+//   - E
+//   - Aze
+type NimbusGetTopologyPageInfoResult struct {
+	Success *TopologyPageInfo       `thrift:"success,0" db:"success" json:"success,omitempty"`
+	E       *NotAliveException      `thrift:"e,1" db:"e" json:"e,omitempty"`
+	Aze     *AuthorizationException `thrift:"aze,2" db:"aze" json:"aze,omitempty"`
+}
+
+func NewNimbusGetTopologyPageInfoResult() *NimbusGetTopologyPageInfoResult {
+	return &NimbusGetTopologyPageInfoResult{}
+}
+
+var NimbusGetTopologyPageInfoResult_Success_DEFAULT *TopologyPageInfo
+
+func (p *NimbusGetTopologyPageInfoResult) GetSuccess() *TopologyPageInfo {
+	if !p.IsSetSuccess() {
+		return NimbusGetTopologyPageInfoResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var NimbusGetTopologyPageInfoResult_E_DEFAULT *NotAliveException
+
+func (p *NimbusGetTopologyPageInfoResult) GetE() *NotAliveException {
+	if !p.IsSetE() {
+		return NimbusGetTopologyPageInfoResult_E_DEFAULT
+	}
+	return p.E
+}
+
+var NimbusGetTopologyPageInfoResult_Aze_DEFAULT *AuthorizationException
+
+func (p *NimbusGetTopologyPageInfoResult) GetAze() *AuthorizationException {
+	if !p.IsSetAze() {
+		return NimbusGetTopologyPageInfoResult_Aze_DEFAULT
+	}
+	return p.Aze
+}
+func (p *NimbusGetTopologyPageInfoResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *NimbusGetTopologyPageInfoResult) IsSetE() bool {
+	return p.E != nil
+}
+
+func (p *NimbusGetTopologyPageInfoResult) IsSetAze() bool {
+	return p.Aze != nil
+}
+
+func (p *NimbusGetTopologyPageInfoResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 0:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField0(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetTopologyPageInfoResult) ReadField0(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Success = &TopologyPageInfo{}
+	if err := p.Success.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Success), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetTopologyPageInfoResult) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	p.E = &NotAliveException{}
+	if err := p.E.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.E), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetTopologyPageInfoResult) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Aze = &AuthorizationException{}
+	if err := p.Aze.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Aze), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetTopologyPageInfoResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "getTopologyPageInfo_result"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField0(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusGetTopologyPageInfoResult) writeField0(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSuccess() {
+		if err := oprot.WriteFieldBegin(ctx, "success", thrift.STRUCT, 0); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 0:success: ", p), err)
+		}
+		if err := p.Success.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Success), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 0:success: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusGetTopologyPageInfoResult) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetE() {
+		if err := oprot.WriteFieldBegin(ctx, "e", thrift.STRUCT, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:e: ", p), err)
+		}
+		if err := p.E.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.E), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:e: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusGetTopologyPageInfoResult) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetAze() {
+		if err := oprot.WriteFieldBegin(ctx, "aze", thrift.STRUCT, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:aze: ", p), err)
+		}
+		if err := p.Aze.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Aze), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:aze: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusGetTopologyPageInfoResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusGetTopologyPageInfoResult(%+v)", *p)
+}
+
+// Attributes:
+//   - ID
+//   - Host
+//   - IsIncludeSys
+type NimbusGetSupervisorPageInfoArgs struct {
+	ID           string `thrift:"id,1" db:"id" json:"id"`
+	Host         string `thrift:"host,2" db:"host" json:"host"`
+	IsIncludeSys bool   `thrift:"is_include_sys,3" db:"is_include_sys" json:"is_include_sys"`
+}
+
+func NewNimbusGetSupervisorPageInfoArgs() *NimbusGetSupervisorPageInfoArgs {
+	return &NimbusGetSupervisorPageInfoArgs{}
+}
+
+func (p *NimbusGetSupervisorPageInfoArgs) GetID() string {
+	return p.ID
+}
+
+func (p *NimbusGetSupervisorPageInfoArgs) GetHost() string {
+	return p.Host
+}
+
+func (p *NimbusGetSupervisorPageInfoArgs) GetIsIncludeSys() bool {
+	return p.IsIncludeSys
+}
+func (p *NimbusGetSupervisorPageInfoArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.BOOL {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetSupervisorPageInfoArgs) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.ID = v
+	}
+	return nil
+}
+
+func (p *NimbusGetSupervisorPageInfoArgs) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 2: ", err)
+	} else {
+		p.Host = v
+	}
+	return nil
+}
+
+func (p *NimbusGetSupervisorPageInfoArgs) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadBool(ctx); err != nil {
+		return thrift.PrependError("error reading field 3: ", err)
+	} else {
+		p.IsIncludeSys = v
+	}
+	return nil
+}
+
+func (p *NimbusGetSupervisorPageInfoArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "getSupervisorPageInfo_args"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusGetSupervisorPageInfoArgs) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "id", thrift.STRING, 1); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:id: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.ID)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.id (1) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 1:id: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusGetSupervisorPageInfoArgs) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "host", thrift.STRING, 2); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:host: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.Host)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.host (2) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 2:host: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusGetSupervisorPageInfoArgs) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "is_include_sys", thrift.BOOL, 3); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:is_include_sys: ", p), err)
+	}
+	if err := oprot.WriteBool(ctx, bool(p.IsIncludeSys)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.is_include_sys (3) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 3:is_include_sys: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusGetSupervisorPageInfoArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusGetSupervisorPageInfoArgs(%+v)", *p)
+}
+
+// Attributes:
+//   - Success
+//   - E
+//   - Aze
+type NimbusGetSupervisorPageInfoResult struct {
+	Success *SupervisorPageInfo     `thrift:"success,0" db:"success" json:"success,omitempty"`
+	E       *NotAliveException      `thrift:"e,1" db:"e" json:"e,omitempty"`
+	Aze     *AuthorizationException `thrift:"aze,2" db:"aze" json:"aze,omitempty"`
+}
+
+func NewNimbusGetSupervisorPageInfoResult() *NimbusGetSupervisorPageInfoResult {
+	return &NimbusGetSupervisorPageInfoResult{}
+}
+
+var NimbusGetSupervisorPageInfoResult_Success_DEFAULT *SupervisorPageInfo
+
+func (p *NimbusGetSupervisorPageInfoResult) GetSuccess() *SupervisorPageInfo {
+	if !p.IsSetSuccess() {
+		return NimbusGetSupervisorPageInfoResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var NimbusGetSupervisorPageInfoResult_E_DEFAULT *NotAliveException
+
+func (p *NimbusGetSupervisorPageInfoResult) GetE() *NotAliveException {
+	if !p.IsSetE() {
+		return NimbusGetSupervisorPageInfoResult_E_DEFAULT
+	}
+	return p.E
+}
+
+var NimbusGetSupervisorPageInfoResult_Aze_DEFAULT *AuthorizationException
+
+func (p *NimbusGetSupervisorPageInfoResult) GetAze() *AuthorizationException {
+	if !p.IsSetAze() {
+		return NimbusGetSupervisorPageInfoResult_Aze_DEFAULT
+	}
+	return p.Aze
+}
+func (p *NimbusGetSupervisorPageInfoResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *NimbusGetSupervisorPageInfoResult) IsSetE() bool {
+	return p.E != nil
+}
+
+func (p *NimbusGetSupervisorPageInfoResult) IsSetAze() bool {
+	return p.Aze != nil
+}
+
+func (p *NimbusGetSupervisorPageInfoResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 0:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField0(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetSupervisorPageInfoResult) ReadField0(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Success = &SupervisorPageInfo{}
+	if err := p.Success.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Success), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetSupervisorPageInfoResult) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	p.E = &NotAliveException{}
+	if err := p.E.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.E), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetSupervisorPageInfoResult) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Aze = &AuthorizationException{}
+	if err := p.Aze.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Aze), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetSupervisorPageInfoResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "getSupervisorPageInfo_result"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField0(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusGetSupervisorPageInfoResult) writeField0(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSuccess() {
+		if err := oprot.WriteFieldBegin(ctx, "success", thrift.STRUCT, 0); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 0:success: ", p), err)
+		}
+		if err := p.Success.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Success), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 0:success: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusGetSupervisorPageInfoResult) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetE() {
+		if err := oprot.WriteFieldBegin(ctx, "e", thrift.STRUCT, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:e: ", p), err)
+		}
+		if err := p.E.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.E), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:e: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusGetSupervisorPageInfoResult) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetAze() {
+		if err := oprot.WriteFieldBegin(ctx, "aze", thrift.STRUCT, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:aze: ", p), err)
+		}
+		if err := p.Aze.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Aze), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:aze: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusGetSupervisorPageInfoResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusGetSupervisorPageInfoResult(%+v)", *p)
+}
+
+// Attributes:
+//   - TopologyID
+//   - ComponentID
+//   - Window
+//   - IsIncludeSys
+type NimbusGetComponentPageInfoArgs struct {
+	TopologyID   string `thrift:"topology_id,1" db:"topology_id" json:"topology_id"`
+	ComponentID  string `thrift:"component_id,2" db:"component_id" json:"component_id"`
+	Window       string `thrift:"window,3" db:"window" json:"window"`
+	IsIncludeSys bool   `thrift:"is_include_sys,4" db:"is_include_sys" json:"is_include_sys"`
+}
+
+func NewNimbusGetComponentPageInfoArgs() *NimbusGetComponentPageInfoArgs {
+	return &NimbusGetComponentPageInfoArgs{}
+}
+
+func (p *NimbusGetComponentPageInfoArgs) GetTopologyID() string {
+	return p.TopologyID
+}
+
+func (p *NimbusGetComponentPageInfoArgs) GetComponentID() string {
+	return p.ComponentID
+}
+
+func (p *NimbusGetComponentPageInfoArgs) GetWindow() string {
+	return p.Window
+}
+
+func (p *NimbusGetComponentPageInfoArgs) GetIsIncludeSys() bool {
+	return p.IsIncludeSys
+}
+func (p *NimbusGetComponentPageInfoArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 4:
+			if fieldTypeId == thrift.BOOL {
+				if err := p.ReadField4(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetComponentPageInfoArgs) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.TopologyID = v
+	}
+	return nil
+}
+
+func (p *NimbusGetComponentPageInfoArgs) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 2: ", err)
+	} else {
+		p.ComponentID = v
+	}
+	return nil
+}
+
+func (p *NimbusGetComponentPageInfoArgs) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 3: ", err)
+	} else {
+		p.Window = v
+	}
+	return nil
+}
+
+func (p *NimbusGetComponentPageInfoArgs) ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadBool(ctx); err != nil {
+		return thrift.PrependError("error reading field 4: ", err)
+	} else {
+		p.IsIncludeSys = v
+	}
+	return nil
+}
+
+func (p *NimbusGetComponentPageInfoArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "getComponentPageInfo_args"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField4(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusGetComponentPageInfoArgs) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "topology_id", thrift.STRING, 1); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:topology_id: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.TopologyID)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.topology_id (1) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 1:topology_id: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusGetComponentPageInfoArgs) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "component_id", thrift.STRING, 2); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:component_id: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.ComponentID)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.component_id (2) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 2:component_id: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusGetComponentPageInfoArgs) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "window", thrift.STRING, 3); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:window: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.Window)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.window (3) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 3:window: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusGetComponentPageInfoArgs) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "is_include_sys", thrift.BOOL, 4); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:is_include_sys: ", p), err)
+	}
+	if err := oprot.WriteBool(ctx, bool(p.IsIncludeSys)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.is_include_sys (4) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 4:is_include_sys: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusGetComponentPageInfoArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusGetComponentPageInfoArgs(%+v)", *p)
+}
+
+// Attributes:
+//   - Success
+//   - E
+//   - Aze
+type NimbusGetComponentPageInfoResult struct {
+	Success *ComponentPageInfo      `thrift:"success,0" db:"success" json:"success,omitempty"`
+	E       *NotAliveException      `thrift:"e,1" db:"e" json:"e,omitempty"`
+	Aze     *AuthorizationException `thrift:"aze,2" db:"aze" json:"aze,omitempty"`
+}
+
+func NewNimbusGetComponentPageInfoResult() *NimbusGetComponentPageInfoResult {
+	return &NimbusGetComponentPageInfoResult{}
+}
+
+var NimbusGetComponentPageInfoResult_Success_DEFAULT *ComponentPageInfo
+
+func (p *NimbusGetComponentPageInfoResult) GetSuccess() *ComponentPageInfo {
+	if !p.IsSetSuccess() {
+		return NimbusGetComponentPageInfoResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var NimbusGetComponentPageInfoResult_E_DEFAULT *NotAliveException
+
+func (p *NimbusGetComponentPageInfoResult) GetE() *NotAliveException {
+	if !p.IsSetE() {
+		return NimbusGetComponentPageInfoResult_E_DEFAULT
+	}
+	return p.E
+}
+
+var NimbusGetComponentPageInfoResult_Aze_DEFAULT *AuthorizationException
+
+func (p *NimbusGetComponentPageInfoResult) GetAze() *AuthorizationException {
+	if !p.IsSetAze() {
+		return NimbusGetComponentPageInfoResult_Aze_DEFAULT
+	}
+	return p.Aze
+}
+func (p *NimbusGetComponentPageInfoResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *NimbusGetComponentPageInfoResult) IsSetE() bool {
+	return p.E != nil
+}
+
+func (p *NimbusGetComponentPageInfoResult) IsSetAze() bool {
+	return p.Aze != nil
+}
+
+func (p *NimbusGetComponentPageInfoResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 0:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField0(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetComponentPageInfoResult) ReadField0(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Success = &ComponentPageInfo{}
+	if err := p.Success.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Success), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetComponentPageInfoResult) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	p.E = &NotAliveException{}
+	if err := p.E.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.E), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetComponentPageInfoResult) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Aze = &AuthorizationException{}
+	if err := p.Aze.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Aze), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetComponentPageInfoResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "getComponentPageInfo_result"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField0(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusGetComponentPageInfoResult) writeField0(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSuccess() {
+		if err := oprot.WriteFieldBegin(ctx, "success", thrift.STRUCT, 0); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 0:success: ", p), err)
+		}
+		if err := p.Success.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Success), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 0:success: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusGetComponentPageInfoResult) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetE() {
+		if err := oprot.WriteFieldBegin(ctx, "e", thrift.STRUCT, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:e: ", p), err)
+		}
+		if err := p.E.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.E), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:e: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusGetComponentPageInfoResult) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetAze() {
+		if err := oprot.WriteFieldBegin(ctx, "aze", thrift.STRUCT, 2); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:aze: ", p), err)
+		}
+		if err := p.Aze.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Aze), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 2:aze: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusGetComponentPageInfoResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusGetComponentPageInfoResult(%+v)", *p)
+}
+
+// Attributes:
+//   - File
+type NimbusBeginFileDownloadArgs struct {
+	File string `thrift:"file,1" db:"file" json:"file"`
+}
+
+func NewNimbusBeginFileDownloadArgs() *NimbusBeginFileDownloadArgs {
+	return &NimbusBeginFileDownloadArgs{}
+}
+
+func (p *NimbusBeginFileDownloadArgs) GetFile() string {
+	return p.File
+}
+func (p *NimbusBeginFileDownloadArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusBeginFileDownloadArgs) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.File = v
+	}
+	return nil
+}
+
+func (p *NimbusBeginFileDownloadArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "beginFileDownload_args"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusBeginFileDownloadArgs) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "file", thrift.STRING, 1); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:file: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.File)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.file (1) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 1:file: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusBeginFileDownloadArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusBeginFileDownloadArgs(%+v)", *p)
+}
+
+// Attributes:
+//   - Success
+//   - Aze
+type NimbusBeginFileDownloadResult struct {
+	Success *string                 `thrift:"success,0" db:"success" json:"success,omitempty"`
+	Aze     *AuthorizationException `thrift:"aze,1" db:"aze" json:"aze,omitempty"`
+}
+
+func NewNimbusBeginFileDownloadResult() *NimbusBeginFileDownloadResult {
+	return &NimbusBeginFileDownloadResult{}
+}
+
+var NimbusBeginFileDownloadResult_Success_DEFAULT string
+
+func (p *NimbusBeginFileDownloadResult) GetSuccess() string {
+	if !p.IsSetSuccess() {
+		return NimbusBeginFileDownloadResult_Success_DEFAULT
+	}
+	return *p.Success
+}
+
+var NimbusBeginFileDownloadResult_Aze_DEFAULT *AuthorizationException
+
+func (p *NimbusBeginFileDownloadResult) GetAze() *AuthorizationException {
+	if !p.IsSetAze() {
+		return NimbusBeginFileDownloadResult_Aze_DEFAULT
+	}
+	return p.Aze
+}
+func (p *NimbusBeginFileDownloadResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *NimbusBeginFileDownloadResult) IsSetAze() bool {
+	return p.Aze != nil
+}
+
+func (p *NimbusBeginFileDownloadResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 0:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField0(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusBeginFileDownloadResult) ReadField0(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 0: ", err)
+	} else {
+		p.Success = &v
+	}
+	return nil
+}
+
+func (p *NimbusBeginFileDownloadResult) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Aze = &AuthorizationException{}
+	if err := p.Aze.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Aze), err)
+	}
+	return nil
+}
+
+func (p *NimbusBeginFileDownloadResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "beginFileDownload_result"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField0(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusBeginFileDownloadResult) writeField0(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSuccess() {
+		if err := oprot.WriteFieldBegin(ctx, "success", thrift.STRING, 0); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 0:success: ", p), err)
+		}
+		if err := oprot.WriteString(ctx, string(*p.Success)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.success (0) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 0:success: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusBeginFileDownloadResult) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetAze() {
+		if err := oprot.WriteFieldBegin(ctx, "aze", thrift.STRUCT, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:aze: ", p), err)
+		}
+		if err := p.Aze.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Aze), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:aze: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusBeginFileDownloadResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusBeginFileDownloadResult(%+v)", *p)
+}
+
+// Attributes:
+//   - ID
+type NimbusDownloadChunkArgs struct {
+	ID string `thrift:"id,1" db:"id" json:"id"`
+}
+
+func NewNimbusDownloadChunkArgs() *NimbusDownloadChunkArgs {
+	return &NimbusDownloadChunkArgs{}
+}
+
+func (p *NimbusDownloadChunkArgs) GetID() string {
+	return p.ID
+}
+func (p *NimbusDownloadChunkArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusDownloadChunkArgs) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.ID = v
+	}
+	return nil
+}
+
+func (p *NimbusDownloadChunkArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "downloadChunk_args"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusDownloadChunkArgs) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "id", thrift.STRING, 1); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:id: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.ID)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.id (1) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 1:id: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusDownloadChunkArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusDownloadChunkArgs(%+v)", *p)
+}
+
+// Attributes:
+//   - Success
+//   - Aze
+type NimbusDownloadChunkResult struct {
+	Success []byte                  `thrift:"success,0" db:"success" json:"success,omitempty"`
+	Aze     *AuthorizationException `thrift:"aze,1" db:"aze" json:"aze,omitempty"`
+}
+
+func NewNimbusDownloadChunkResult() *NimbusDownloadChunkResult {
+	return &NimbusDownloadChunkResult{}
+}
+
+var NimbusDownloadChunkResult_Success_DEFAULT []byte
+
+func (p *NimbusDownloadChunkResult) GetSuccess() []byte {
+	return p.Success
+}
+
+var NimbusDownloadChunkResult_Aze_DEFAULT *AuthorizationException
+
+func (p *NimbusDownloadChunkResult) GetAze() *AuthorizationException {
+	if !p.IsSetAze() {
+		return NimbusDownloadChunkResult_Aze_DEFAULT
+	}
+	return p.Aze
+}
+func (p *NimbusDownloadChunkResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *NimbusDownloadChunkResult) IsSetAze() bool {
+	return p.Aze != nil
+}
+
+func (p *NimbusDownloadChunkResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 0:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField0(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusDownloadChunkResult) ReadField0(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadBinary(ctx); err != nil {
+		return thrift.PrependError("error reading field 0: ", err)
+	} else {
+		p.Success = v
+	}
+	return nil
+}
+
+func (p *NimbusDownloadChunkResult) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Aze = &AuthorizationException{}
+	if err := p.Aze.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Aze), err)
+	}
+	return nil
+}
+
+func (p *NimbusDownloadChunkResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "downloadChunk_result"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField0(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusDownloadChunkResult) writeField0(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSuccess() {
+		if err := oprot.WriteFieldBegin(ctx, "success", thrift.STRING, 0); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 0:success: ", p), err)
+		}
+		if err := oprot.WriteBinary(ctx, p.Success); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.success (0) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 0:success: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusDownloadChunkResult) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetAze() {
+		if err := oprot.WriteFieldBegin(ctx, "aze", thrift.STRUCT, 1); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:aze: ", p), err)
+		}
+		if err := p.Aze.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Aze), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 1:aze: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusDownloadChunkResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusDownloadChunkResult(%+v)", *p)
+}
+
+// Attributes:
+//   - Name
+//   - Config
+type NimbusSetLogConfigArgs struct {
+	Name   string     `thrift:"name,1" db:"name" json:"name"`
+	Config *LogConfig `thrift:"config,2" db:"config" json:"config"`
+}
+
+func NewNimbusSetLogConfigArgs() *NimbusSetLogConfigArgs {
+	return &NimbusSetLogConfigArgs{}
+}
+
+func (p *NimbusSetLogConfigArgs) GetName() string {
+	return p.Name
+}
+
+var NimbusSetLogConfigArgs_Config_DEFAULT *LogConfig
+
+func (p *NimbusSetLogConfigArgs) GetConfig() *LogConfig {
+	if !p.IsSetConfig() {
+		return NimbusSetLogConfigArgs_Config_DEFAULT
+	}
+	return p.Config
+}
+func (p *NimbusSetLogConfigArgs) IsSetConfig() bool {
+	return p.Config != nil
+}
+
+func (p *NimbusSetLogConfigArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusSetLogConfigArgs) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.Name = v
+	}
+	return nil
+}
+
+func (p *NimbusSetLogConfigArgs) ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Config = &LogConfig{}
+	if err := p.Config.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Config), err)
+	}
+	return nil
+}
+
+func (p *NimbusSetLogConfigArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "setLogConfig_args"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusSetLogConfigArgs) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "name", thrift.STRING, 1); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:name: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.Name)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.name (1) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 1:name: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusSetLogConfigArgs) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "config", thrift.STRUCT, 2); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:config: ", p), err)
+	}
+	if err := p.Config.Write(ctx, oprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Config), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 2:config: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusSetLogConfigArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusSetLogConfigArgs(%+v)", *p)
+}
+
+type NimbusSetLogConfigResult struct {
+}
+
+func NewNimbusSetLogConfigResult() *NimbusSetLogConfigResult {
+	return &NimbusSetLogConfigResult{}
+}
+
+func (p *NimbusSetLogConfigResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+			return err
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusSetLogConfigResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "setLogConfig_result"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusSetLogConfigResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusSetLogConfigResult(%+v)", *p)
+}
+
+// Attributes:
+//   - Name
+type NimbusGetLogConfigArgs struct {
+	Name string `thrift:"name,1" db:"name" json:"name"`
+}
+
+func NewNimbusGetLogConfigArgs() *NimbusGetLogConfigArgs {
+	return &NimbusGetLogConfigArgs{}
+}
+
+func (p *NimbusGetLogConfigArgs) GetName() string {
+	return p.Name
+}
+func (p *NimbusGetLogConfigArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField1(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetLogConfigArgs) ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 1: ", err)
+	} else {
+		p.Name = v
+	}
+	return nil
+}
+
+func (p *NimbusGetLogConfigArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "getLogConfig_args"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField1(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusGetLogConfigArgs) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "name", thrift.STRING, 1); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:name: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.Name)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.name (1) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 1:name: ", p), err)
+	}
+	return err
+}
+
+func (p *NimbusGetLogConfigArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusGetLogConfigArgs(%+v)", *p)
+}
+
+// Attributes:
+//   - Success
+type NimbusGetLogConfigResult struct {
+	Success *LogConfig `thrift:"success,0" db:"success" json:"success,omitempty"`
+}
+
+func NewNimbusGetLogConfigResult() *NimbusGetLogConfigResult {
+	return &NimbusGetLogConfigResult{}
+}
+
+var NimbusGetLogConfigResult_Success_DEFAULT *LogConfig
+
+func (p *NimbusGetLogConfigResult) GetSuccess() *LogConfig {
+	if !p.IsSetSuccess() {
+		return NimbusGetLogConfigResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *NimbusGetLogConfigResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *NimbusGetLogConfigResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 0:
+			if fieldTypeId == thrift.STRUCT {
+				if err := p.ReadField0(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetLogConfigResult) ReadField0(ctx context.Context, iprot thrift.TProtocol) error {
+	p.Success = &LogConfig{}
+	if err := p.Success.Read(ctx, iprot); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Success), err)
+	}
+	return nil
+}
+
+func (p *NimbusGetLogConfigResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "getLogConfig_result"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField0(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *NimbusGetLogConfigResult) writeField0(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSuccess() {
+		if err := oprot.WriteFieldBegin(ctx, "success", thrift.STRUCT, 0); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 0:success: ", p), err)
+		}
+		if err := p.Success.Write(ctx, oprot); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Success), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 0:success: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *NimbusGetLogConfigResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("NimbusGetLogConfigResult(%+v)", *p)
 }

@@ -9,6 +9,12 @@ const REFRESH_MS = 2000;
 const WINDOWS = [['600', '10 min'], ['10800', '3 hours'], ['86400', '1 day'], [':all-time', 'All time']];
 const $ = id => document.getElementById(id);
 const enc = encodeURIComponent;
+// Extensions (charts.js, zk.js) register here before the first page shows:
+// pages are routes of their own ({route: RegExp over location.hash, shell:
+// (match groups, decoded) => shell}); topologySections are async (id, info)
+// => nodes, shown after the topology page's cards; edgeLabel(from, stream)
+// adds a line (a rate) under each edge of the topology graph.
+const ext = {pages: [], topologySections: [], edgeLabel: null};
 
 // make returns an element builder for a namespace: b('td', {class: 'num'}, kids...).
 // Attributes named on* become event listeners; false/null attributes are left out.
@@ -117,18 +123,20 @@ async function topology(id, shell) {
       .catch(() => [{component: c.id, error: c.lastError, errorHost: c.errorHost, errorPort: c.errorPort, errorLapsedSecs: c.errorLapsedSecs}]))))
     .flat().sort((a, b) => a.errorLapsedSecs - b.errorLapsedSecs);
   const executors = comps.flatMap(c => (c.executorStats || []).map(e => ({...e, component: c.id})));
+  const extra = await Promise.all(ext.topologySections.map(f => f(id, info).catch(err => el('p', {class: 'muted'}, err.message))));
   const over = ` (${info.windowHint || statsWindow})`;
   return [
     info.schedulerInfo && el('p', {class: 'warn'}, `Scheduler: ${info.schedulerInfo}`),
     cards([['Status', badge(info.status)], ['Uptime', info.uptime], ['Workers', num(info.workersTotal)],
       ['Executors', num(info.executorsTotal)], ['Tasks', num(info.tasksTotal)], ['Message timeout', `${info.msgTimeout} s`]]),
+    ...extra.flat(),
     section('Topology stats', table([['Window', w => w.windowPretty], n('Emitted', 'emitted'), n('Transferred', 'transferred'),
       lat('Complete latency (ms)', 'completeLatency'), n('Acked', 'acked'), n('Failed', 'failed')], info.topologyStats || [], 'No stats yet.')),
     section('Topology graph', graph(definitions.get(id), comps)),
-    section('Spouts' + over, table([['Id', s => s.spoutId], n('Executors', 'executors'), n('Tasks', 'tasks'),
+    section('Spouts' + over, table([['Id', s => compLink(id, s.spoutId)], n('Executors', 'executors'), n('Tasks', 'tasks'),
       n('Emitted', 'emitted'), n('Transferred', 'transferred'), lat('Complete latency (ms)', 'completeLatency'),
       n('Acked', 'acked'), n('Failed', 'failed'), errCell], info.spouts, 'No spouts.')),
-    section('Bolts' + over, table([['Id', b => b.boltId], n('Executors', 'executors'), n('Tasks', 'tasks'),
+    section('Bolts' + over, table([['Id', b => compLink(id, b.boltId)], n('Executors', 'executors'), n('Tasks', 'tasks'),
       n('Emitted', 'emitted'), n('Transferred', 'transferred'), ['Capacity', b => capacity(b.capacity), 'num'],
       lat('Execute latency (ms)', 'executeLatency'), n('Executed', 'executed'), lat('Process latency (ms)', 'processLatency'),
       n('Acked', 'acked'), n('Failed', 'failed'), errCell], info.bolts, 'No bolts.')),
@@ -143,6 +151,8 @@ async function topology(id, shell) {
   ];
 }
 
+// compLink links to a component's page (charts.js).
+const compLink = (id, comp) => el('a', {href: `#/topology/${enc(id)}/component/${enc(comp)}`}, comp);
 // capacity marks a bolt near saturation (Storm UI's warning threshold is 0.8).
 const capacity = c => el('span', {class: parseFloat(c) >= 0.8 ? 'bad' : null}, c || '');
 
@@ -185,7 +195,8 @@ function graph(def, comps) {
       const k = seen.get(e.from + '\n' + e.to) || 0; // several streams between two components: stack labels
       seen.set(e.from + '\n' + e.to, k + 1);
       return svg('g', {class: 'edge'}, svg('path', {d: `M${x1} ${y1}C${x1 + dx} ${y1} ${x2 - dx} ${y2} ${x2} ${y2}`, 'marker-end': 'url(#arrow)'}),
-        svg('text', {x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 8 - 15 * k, 'text-anchor': 'middle'}, label(e)));
+        svg('text', {x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 8 - 15 * k, 'text-anchor': 'middle'}, label(e)),
+        ext.edgeLabel && svg('text', {x: (x1 + x2) / 2, y: (y1 + y2) / 2 + 14 + 15 * k, 'text-anchor': 'middle', class: 'rate'}, ext.edgeLabel(e.from, e.stream || 'default')));
     }),
     [...nodes.values()].map(v => {
       const s = stats.get(v.id), par = s ? s.executors : (def.spouts?.[v.id] || def.bolts?.[v.id]).parallelism;
@@ -261,6 +272,10 @@ async function runAction(name, info) {
 // A shell is what stays while a page refreshes (the toolbar, so a select
 // the user has open is not replaced) and the content that is replaced.
 function buildShell(route) {
+  for (const p of ext.pages) {
+    const m = location.hash.match(p.route);
+    if (m) return p.shell(m.slice(1).map(g => decodeURIComponent(g || '')));
+  }
   const content = el('div', {});
   if (route.id == null) {
     $('crumbs').replaceChildren(el('li', {}, el('a', {href: '#/', 'aria-current': 'page'}, 'Cluster')));
@@ -329,4 +344,5 @@ function navigate() {
 window.addEventListener('hashchange', navigate);
 $('auto').addEventListener('change', refresh);
 $('confirm').addEventListener('close', () => { if ($('auto').checked) timer = setTimeout(refresh, REFRESH_MS); });
-navigate();
+// After every deferred script ran, so extensions have registered.
+document.addEventListener('DOMContentLoaded', navigate);
