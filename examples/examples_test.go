@@ -44,6 +44,8 @@ func TestExamplesRunOnACluster(t *testing.T) {
 		"./examples/exclamation/cmd/exclamation",
 		"./examples/reliable/cmd/reliable",
 		"./examples/multilang/cmd/multilang",
+		"./examples/movingaverage/cmd/movingaverage",
+		"./examples/statefulwordcount/cmd/statefulwordcount",
 	)
 	c := testkit.Start(t, testkit.Options{Supervisors: 2, Slots: 6})
 	for _, ex := range []struct{ name, path string }{
@@ -51,6 +53,8 @@ func TestExamplesRunOnACluster(t *testing.T) {
 		{"exclamation", filepath.Join(bins, "exclamation")},
 		{"reliable", filepath.Join(bins, "reliable")},
 		{"multilang", filepath.Join(bins, "multilang")},
+		{"movingaverage", filepath.Join(bins, "movingaverage")},
+		{"statefulwordcount", filepath.Join(bins, "statefulwordcount")},
 		{"flux-wordcount", "flux/wordcount.yaml"},
 		{"multilang-flux", "multilang/resources/multilang.yaml"},
 	} {

@@ -113,6 +113,20 @@ func submitKind(req api.SubmitRequest) (cluster.TopologyStatus, string, error) {
 	return "", "", fmt.Errorf("%w: code kind %q: use %q or %q", api.ErrInvalid, req.Kind, api.KindBinary, api.KindFlux)
 }
 
+// checkExecutors refuses at submit what Storm's executors refuse in the
+// worker: a window longer than the message timeout (WindowedBoltExecutor,
+// with Storm's reason) and an unknown state provider or a bad configuration
+// of it (StateFactory).
+func checkExecutors(def *topology.Definition, conf map[string]any) error {
+	if err := topology.ValidateWindows(def, conf); err != nil {
+		return fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	}
+	if err := topology.ValidateState(def, conf); err != nil {
+		return fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	}
+	return nil
+}
+
 func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if n.closing.Load() {
 		return "", api.ErrShutdown
@@ -139,10 +153,8 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if err := checkTaskCount(def); err != nil {
 		return "", err
 	}
-	// Storm's WindowedBoltExecutor refuses a window longer than the
-	// message timeout; localstorm refuses it at submit, with Storm's reason.
-	if err := topology.ValidateWindows(def, conf); err != nil {
-		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	if err := checkExecutors(def, conf); err != nil {
+		return "", err
 	}
 	// A consumer class the worker cannot make is refused here, as Storm's
 	// submit fails on a class it cannot load.
