@@ -131,41 +131,9 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if n.closing.Load() {
 		return "", api.ErrShutdown
 	}
-	if err := ValidateTopologyName(req.Name); err != nil {
-		return "", err
-	}
-	status, codeFile, err := submitKind(req)
+	status, codeFile, def, conf, err := n.checkSubmission(req)
 	if err != nil {
 		return "", err
-	}
-	def := req.Definition
-	if def == nil {
-		return "", fmt.Errorf("%w: no topology definition in the request", api.ErrInvalid)
-	}
-	if err := def.Validate(); err != nil {
-		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
-	}
-	conf := withDefaults(n.conf).Merge(def.Conf).Merge(req.Conf)
-	if err := validateTopologyConf(conf); err != nil {
-		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
-	}
-	def = normalizeTasks(def, conf)
-	if err := checkTaskCount(def); err != nil {
-		return "", err
-	}
-	if err := checkExecutors(def, conf); err != nil {
-		return "", err
-	}
-	// A consumer class the worker cannot make is refused here, as Storm's
-	// submit fails on a class it cannot load.
-	if err := topology.ValidateMetricsConsumers(def, conf); err != nil {
-		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
-	}
-	// With ZooKeeper authentication the topology gets its own digest
-	// identity (Storm's submitter), its workers authenticate with it, and
-	// its nodes carry Storm's topology ACLs.
-	if err := cluster.PrepareTopologyAuth(n.conf, conf); err != nil {
-		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
 	}
 	numWorkers, _ := conf.Int(config.TopologyWorkers)
 
@@ -201,34 +169,12 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	n.codes[id] = &topologyCode{Definition: def, Conf: conf, CodeFile: codeFile, SHA256: strings.ToLower(req.SHA256)}
 	n.infoMu.Unlock()
 
-	executors := map[string]int{}
-	for _, comps := range []map[string]*topology.ComponentDef{def.Spouts, def.Bolts} {
-		for cid, c := range comps {
-			executors[cid] = c.Parallelism
-		}
-	}
-	if numAckers > 0 {
-		executors[topology.AckerComponent] = numAckers
-	}
 	base := &cluster.StormBase{
 		V: cluster.SchemaVersion, Name: req.Name, Status: status, NumWorkers: numWorkers,
-		ComponentExecutors: executors, LaunchTimeSecs: launch,
+		ComponentExecutors: componentExecutors(def, numAckers), LaunchTimeSecs: launch,
 	}
-	readWrite := cluster.TopologyACL(conf, cluster.PermAll)
-	if err := n.state.SetupHeartbeats(id, readWrite...); err != nil {
-		n.forgetCode(id)
-		return "", fmt.Errorf("set up heartbeats of %s: %w", id, err)
-	}
-	if err := n.state.SetupErrors(id, readWrite...); err != nil {
-		n.forgetCode(id)
-		_ = n.state.TeardownHeartbeats(id)
-		return "", fmt.Errorf("set up errors of %s: %w", id, err)
-	}
-	if err := n.state.ActivateStorm(id, base, cluster.TopologyACL(conf, cluster.PermRead)...); err != nil {
-		n.forgetCode(id)
-		_ = n.state.TeardownHeartbeats(id)
-		_ = n.state.TeardownTopologyErrors(id)
-		return "", fmt.Errorf("activate %s: %w", id, err)
+	if err := n.activateStorm(id, base, conf); err != nil {
+		return "", err
 	}
 	n.log.Info("topology submitted", "id", id, "status", status, "workers", numWorkers, "ackers", numAckers)
 	for _, key := range NotUsedKeys(req) {
@@ -240,6 +186,89 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 		n.log.Warn("assign after submit failed", "id", id, "err", err)
 	}
 	return id, nil
+}
+
+// checkSubmission validates a submission before nimbus takes its lock: the
+// name, the kind of code, the definition and the merged configuration
+// (tasks normalized as Storm's normalize-topology does). It returns the
+// initial status, the code file's name, the normalized definition and the
+// configuration the topology will run with.
+func (n *Nimbus) checkSubmission(req api.SubmitRequest) (status cluster.TopologyStatus, codeFile string, def *topology.Definition, conf config.Conf, err error) {
+	if err := ValidateTopologyName(req.Name); err != nil {
+		return "", "", nil, nil, err
+	}
+	status, codeFile, err = submitKind(req)
+	if err != nil {
+		return "", "", nil, nil, err
+	}
+	def = req.Definition
+	if def == nil {
+		return "", "", nil, nil, fmt.Errorf("%w: no topology definition in the request", api.ErrInvalid)
+	}
+	if err := def.Validate(); err != nil {
+		return "", "", nil, nil, fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	}
+	conf = withDefaults(n.conf).Merge(def.Conf).Merge(req.Conf)
+	if err := validateTopologyConf(conf); err != nil {
+		return "", "", nil, nil, fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
+	}
+	def = normalizeTasks(def, conf)
+	if err := checkTaskCount(def); err != nil {
+		return "", "", nil, nil, err
+	}
+	if err := checkExecutors(def, conf); err != nil {
+		return "", "", nil, nil, err
+	}
+	// A consumer class the worker cannot make is refused here, as Storm's
+	// submit fails on a class it cannot load.
+	if err := topology.ValidateMetricsConsumers(def, conf); err != nil {
+		return "", "", nil, nil, fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
+	}
+	// With ZooKeeper authentication the topology gets its own digest
+	// identity (Storm's submitter), its workers authenticate with it, and
+	// its nodes carry Storm's topology ACLs.
+	if err := cluster.PrepareTopologyAuth(n.conf, conf); err != nil {
+		return "", "", nil, nil, fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
+	}
+	return status, codeFile, def, conf, nil
+}
+
+// componentExecutors is the storm base's executor count per component,
+// the ackers included.
+func componentExecutors(def *topology.Definition, numAckers int) map[string]int {
+	executors := map[string]int{}
+	for _, comps := range []map[string]*topology.ComponentDef{def.Spouts, def.Bolts} {
+		for cid, c := range comps {
+			executors[cid] = c.Parallelism
+		}
+	}
+	if numAckers > 0 {
+		executors[topology.AckerComponent] = numAckers
+	}
+	return executors
+}
+
+// activateStorm creates the topology's heartbeat and error roots and its
+// storm base, with Storm's topology ACLs; on a failure it undoes what it
+// did and forgets the stored code.
+func (n *Nimbus) activateStorm(id string, base *cluster.StormBase, conf config.Conf) error {
+	readWrite := cluster.TopologyACL(conf, cluster.PermAll)
+	if err := n.state.SetupHeartbeats(id, readWrite...); err != nil {
+		n.forgetCode(id)
+		return fmt.Errorf("set up heartbeats of %s: %w", id, err)
+	}
+	if err := n.state.SetupErrors(id, readWrite...); err != nil {
+		n.forgetCode(id)
+		_ = n.state.TeardownHeartbeats(id)
+		return fmt.Errorf("set up errors of %s: %w", id, err)
+	}
+	if err := n.state.ActivateStorm(id, base, cluster.TopologyACL(conf, cluster.PermRead)...); err != nil {
+		n.forgetCode(id)
+		_ = n.state.TeardownHeartbeats(id)
+		_ = n.state.TeardownTopologyErrors(id)
+		return fmt.Errorf("activate %s: %w", id, err)
+	}
+	return nil
 }
 
 // NotUsedKeys are the keys that the submission sets (in its topology's,
