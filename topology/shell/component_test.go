@@ -790,3 +790,13 @@ func TestServeMetricsRegistrationClosesAfterPrepare(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestServeHasNoResetTimeout: multilang has no resetTimeout command (Storm's
+// ShellBolt knows none), so the bolt collector Serve gives does not offer
+// one: topology.ResetTimeout reports it did nothing.
+func TestServeHasNoResetTimeout(t *testing.T) {
+	var out topology.BoltCollector = &mlBoltCollector{}
+	if topology.ResetTimeout(out, &topology.Tuple{}) {
+		t.Error("the multilang bolt collector claims to reset timeouts, which no multilang host can do")
+	}
+}
