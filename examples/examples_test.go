@@ -123,6 +123,18 @@ func TestFluxEnvironmentIsResolvedAtSubmit(t *testing.T) {
 	c.WaitAcked(t, id, 50)
 }
 
+// workerFiles concatenates the files of the topology's workers that
+// pattern matches (workercontract's names).
+func workerFiles(c *testkit.Cluster, id, pattern string) string {
+	files, _ := filepath.Glob(workercontract.DataDir(c.LocalCluster().DataDir()).WorkerFiles(id, 0, pattern))
+	var all strings.Builder
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		all.Write(b)
+	}
+	return all.String()
+}
+
 // The metrics example writes its own metrics and Storm's built-in ones to
 // the workers' metrics logs; the debug example logs the sampled emits of a
 // component once debug is enabled on it, as Storm UI's debug action does.
@@ -131,16 +143,7 @@ func TestMetricsAndDebugExamples(t *testing.T) {
 	c := testkit.Start(t, testkit.Options{Supervisors: 1, Slots: 2})
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
-	// readAll concatenates the topology's worker files called name.
-	readAll := func(id, name string) string {
-		files, _ := filepath.Glob(workercontract.DataDir(c.LocalCluster().DataDir()).WorkerFiles(id, 0, name))
-		var all strings.Builder
-		for _, f := range files {
-			b, _ := os.ReadFile(f)
-			all.Write(b)
-		}
-		return all.String()
-	}
+	readAll := func(id, name string) string { return workerFiles(c, id, name) }
 
 	id, err := submit.Path(ctx, c.Client(), filepath.Join(bins, "metrics"), submit.Options{Wait: true})
 	if err != nil {
