@@ -44,6 +44,8 @@ func TestExamplesRunOnACluster(t *testing.T) {
 		"./examples/exclamation/cmd/exclamation",
 		"./examples/reliable/cmd/reliable",
 		"./examples/multilang/cmd/multilang",
+		"./examples/movingaverage/cmd/movingaverage",
+		"./examples/statefulwordcount/cmd/statefulwordcount",
 	)
 	c := testkit.Start(t, testkit.Options{Supervisors: 2, Slots: 6})
 	for _, ex := range []struct{ name, path string }{
@@ -51,6 +53,8 @@ func TestExamplesRunOnACluster(t *testing.T) {
 		{"exclamation", filepath.Join(bins, "exclamation")},
 		{"reliable", filepath.Join(bins, "reliable")},
 		{"multilang", filepath.Join(bins, "multilang")},
+		{"movingaverage", filepath.Join(bins, "movingaverage")},
+		{"statefulwordcount", filepath.Join(bins, "statefulwordcount")},
 		{"flux-wordcount", "flux/wordcount.yaml"},
 		{"multilang-flux", "multilang/resources/multilang.yaml"},
 	} {
@@ -119,6 +123,18 @@ func TestFluxEnvironmentIsResolvedAtSubmit(t *testing.T) {
 	c.WaitAcked(t, id, 50)
 }
 
+// workerFiles concatenates the files of the topology's workers that
+// pattern matches (workercontract's names).
+func workerFiles(c *testkit.Cluster, id, pattern string) string {
+	files, _ := filepath.Glob(workercontract.DataDir(c.LocalCluster().DataDir()).WorkerFiles(id, 0, pattern))
+	var all strings.Builder
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		all.Write(b)
+	}
+	return all.String()
+}
+
 // The metrics example writes its own metrics and Storm's built-in ones to
 // the workers' metrics logs; the debug example logs the sampled emits of a
 // component once debug is enabled on it, as Storm UI's debug action does.
@@ -127,16 +143,7 @@ func TestMetricsAndDebugExamples(t *testing.T) {
 	c := testkit.Start(t, testkit.Options{Supervisors: 1, Slots: 2})
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
-	// readAll concatenates the topology's worker files called name.
-	readAll := func(id, name string) string {
-		files, _ := filepath.Glob(workercontract.DataDir(c.LocalCluster().DataDir()).WorkerFiles(id, 0, name))
-		var all strings.Builder
-		for _, f := range files {
-			b, _ := os.ReadFile(f)
-			all.Write(b)
-		}
-		return all.String()
-	}
+	readAll := func(id, name string) string { return workerFiles(c, id, name) }
 
 	id, err := submit.Path(ctx, c.Client(), filepath.Join(bins, "metrics"), submit.Options{Wait: true})
 	if err != nil {

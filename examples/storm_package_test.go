@@ -10,19 +10,23 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/examples/exclamation"
 	"github.com/localstorm/localstorm/examples/reliable"
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/cli"
+	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/testkit"
 	"github.com/localstorm/localstorm/topology"
 	"github.com/localstorm/localstorm/topology/flux"
 	"github.com/localstorm/localstorm/topology/fluxgen"
 	"github.com/localstorm/localstorm/topology/run"
+	"github.com/localstorm/localstorm/topology/shell"
 )
 
 // The same topologies, two ways: natively, and packaged for Storm (the Flux
@@ -235,5 +239,50 @@ func TestStormPackagesRunOnACluster(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestPackagedMetricsExample: the metrics example, packaged for Storm and
+// run by localstorm's Flux runner and shell host as Storm runs it. Its
+// count bolt registers metrics in multilang mode as natively, but the host
+// (as Storm's FluxShellBolt) registers no shell metric, so the subprocess
+// must send no "metrics" command (Storm's ShellBolt would kill it: "Could
+// not find metric by name"): the bolt keeps counting, logs one warning
+// naming its metrics, and the logging consumer, carried in the package's
+// config, logs the built-in metrics of the count bolt but not its own.
+func TestPackagedMetricsExample(t *testing.T) {
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("a Storm package's linux/amd64 binary runs only there (localstorm submit refuses it elsewhere)")
+	}
+	bins := buildExamples(t, "./examples/metrics/cmd/metrics")
+	c := testkit.Start(t, testkit.Options{Supervisors: 1, Slots: 2})
+	dir := t.TempDir()
+	if out, err := exec.Command(filepath.Join(bins, "metrics"), "storm-package", "-o", dir).CombinedOutput(); err != nil {
+		t.Fatalf("storm-package: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	id, err := submit.Path(ctx, c.Client(), filepath.Join(dir, "metrics.jar"), submit.Options{Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WaitAcked(t, id, 50)
+	testutil.Eventually(t, 60*time.Second, "the count bolt's built-in metrics in the metrics log", func() bool {
+		return strings.Contains(workerFiles(c, id, workercontract.MetricsLogName), "__execute-count        \t{split:default=")
+	})
+	logs := workerFiles(c, id, workercontract.WorkerLogPattern)
+	if strings.Contains(logs, "Could not find metric") {
+		t.Errorf("a subprocess sent a metrics command the host never registered:\n%.3000s", logs)
+	}
+	for _, want := range []string{shell.UncarriedMetricsWarning, `component "count" registered word-length, words-counted`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the worker log lacks %q:\n%.3000s", want, logs)
+		}
+	}
+	if m := workerFiles(c, id, workercontract.MetricsLogName); strings.Contains(m, "words-counted") {
+		t.Errorf("the metrics log has the subprocess's own metric:\n%.2000s", m)
+	}
+	if err := c.Client().Kill(ctx, id, 0); err != nil {
+		t.Fatal(err)
 	}
 }

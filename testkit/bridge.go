@@ -61,6 +61,7 @@ func newBridge() *bridge {
 	mux.HandleFunc("POST /mock/{topology}/{component}/{index}/{result}", b.handleMockResult)
 	mux.HandleFunc("GET /feeder/{name}", b.handleFeederNext)
 	mux.HandleFunc("POST /feeder/{name}/{id}/{result}", b.handleFeederResult)
+	mux.HandleFunc("POST /feeder/{name}/open", b.handleFeederOpen)
 	b.l, b.url = l, "http://"+l.Addr().String()
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = b.srv.Serve(l) }()

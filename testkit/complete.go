@@ -198,6 +198,9 @@ type mockSpout struct {
 type mockItem struct {
 	Index  int             `json:"index"`
 	Values topology.Values `json:"values"`
+	// Attempt counts a reliable feeder's replays of the item: a result of
+	// an earlier attempt is stale.
+	Attempt int `json:"attempt,omitempty"`
 }
 
 func (s *mockSpout) DeclareOutputFields(topology.OutputDeclarer) {} // the definition already has them
@@ -244,7 +247,7 @@ func (s *mockSpout) Fail(msgID any) {
 		s.out.ReportError(err)
 	}
 	if v, ok := s.pending[i]; ok {
-		s.queue = append(s.queue, mockItem{i, v})
+		s.queue = append(s.queue, mockItem{Index: i, Values: v})
 	}
 }
 

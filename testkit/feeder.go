@@ -2,8 +2,10 @@ package testkit
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -26,6 +28,10 @@ type feederQueue struct {
 	next    int
 	waiting []mockItem
 	results map[int]bool // id → acked (true) or failed (false)
+	// reliable feeders replay: a failed tuple and, when a new spout task
+	// opens (its worker was restarted), every tuple taken and not acked.
+	reliable bool
+	inflight map[int]mockItem
 }
 
 // NewFeederSpout makes a feeder spout emitting tuples of fields; name must
@@ -37,6 +43,36 @@ func (c *Cluster) NewFeederSpout(name string, fields topology.Fields) *FeederSpo
 		c.bridge.mu.Unlock()
 	}
 	return &FeederSpout{c: c, name: name, fields: fields}
+}
+
+// NewReliableFeederSpout makes a feeder that behaves as a replayable
+// source (a queue with offsets, as Kafka's spout): a tuple that fails or
+// times out is emitted again, and when its task restarts after a worker
+// crash, every tuple the dead task had taken and not seen acked is emitted
+// again. The test sees only acks (Result never reports a failure).
+func (c *Cluster) NewReliableFeederSpout(name string, fields topology.Fields) *FeederSpout {
+	f := c.NewFeederSpout(name, fields)
+	if c.bridge != nil {
+		c.bridge.mu.Lock()
+		q := c.bridge.feeders[name]
+		q.reliable, q.inflight = true, map[int]mockItem{}
+		c.bridge.mu.Unlock()
+	}
+	return f
+}
+
+// Acked returns how many of the fed tuples have been acked.
+func (f *FeederSpout) Acked() int {
+	b := f.c.bridge
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, acked := range b.feeders[f.name].results {
+		if acked {
+			n++
+		}
+	}
+	return n
 }
 
 // Spout is the factory to give the builder (use parallelism 1).
@@ -96,6 +132,11 @@ func (b *bridge) handleFeederNext(w http.ResponseWriter, r *http.Request) {
 	}
 	items := q.waiting
 	q.waiting = nil
+	if q.reliable {
+		for _, it := range items {
+			q.inflight[it.Index] = it
+		}
+	}
 	b.mu.Unlock()
 	if len(items) == 0 {
 		w.WriteHeader(http.StatusNoContent)
@@ -112,13 +153,59 @@ func (b *bridge) handleFeederResult(w http.ResponseWriter, r *http.Request) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	q := b.feederOf(w, r)
+	if q == nil {
+		return
+	}
+	acked := r.PathValue("result") == "ack"
+	if q.reliable {
+		attempt, _ := strconv.Atoi(r.URL.Query().Get("attempt"))
+		it, ok := q.inflight[id]
+		if !ok || it.Attempt != attempt {
+			return // a result of an attempt already replayed
+		}
+		if !acked {
+			delete(q.inflight, id)
+			q.replay(it)
+			b.notify()
+			return
+		}
+		delete(q.inflight, id)
+	}
+	q.results[id] = acked
+	b.notify()
+}
+
+// handleFeederOpen replays, for a reliable feeder, what the previous task
+// took and never settled: a new task opens only when the old one is gone.
+func (b *bridge) handleFeederOpen(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.feederOf(w, r)
+	if q == nil || !q.reliable {
+		return
+	}
+	for _, id := range slices.Sorted(maps.Keys(q.inflight)) {
+		q.replay(q.inflight[id])
+	}
+	clear(q.inflight)
+	b.notify()
+}
+
+// feederOf returns the feeder the request names, or answers 404 and
+// returns nil. The caller holds b.mu.
+func (b *bridge) feederOf(w http.ResponseWriter, r *http.Request) *feederQueue {
 	q := b.feeders[r.PathValue("name")]
 	if q == nil {
 		http.Error(w, "no such feeder", http.StatusNotFound)
-		return
 	}
-	q.results[id] = r.PathValue("result") == "ack"
-	b.notify()
+	return q
+}
+
+// replay queues it again as its next attempt.
+func (q *feederQueue) replay(it mockItem) {
+	it.Attempt++
+	q.waiting = append(q.waiting, it)
 }
 
 // feederSpout runs in the worker: it takes fed tuples from the bridge (at
@@ -141,7 +228,7 @@ func (s *feederSpout) Open(ctx *topology.Context, out topology.SpoutCollector) e
 		return fmt.Errorf("testkit feeder spout: no bridge in the topology conf")
 	}
 	s.out, s.base = out, bridgeURL+"/feeder/"+url.PathEscape(s.name)
-	return nil
+	return postJSON(s.base+"/open", nil)
 }
 
 func (s *feederSpout) NextTuple() {
@@ -158,15 +245,19 @@ func (s *feederSpout) NextTuple() {
 	if len(s.queue) > 0 {
 		it := s.queue[0]
 		s.queue = s.queue[1:]
-		s.out.Emit(it.Values, it.Index)
+		s.out.Emit(it.Values, feederMsg{it.Index, it.Attempt})
 	}
 }
+
+// feederMsg is a fed tuple's message id: its id and replay attempt.
+type feederMsg struct{ index, attempt int }
 
 func (s *feederSpout) Ack(id any)  { s.report(id, "ack") }
 func (s *feederSpout) Fail(id any) { s.report(id, "fail") }
 
 func (s *feederSpout) report(id any, result string) {
-	if err := postJSON(fmt.Sprintf("%s/%d/%s", s.base, id.(int), result), nil); err != nil {
+	m := id.(feederMsg)
+	if err := postJSON(fmt.Sprintf("%s/%d/%s?attempt=%d", s.base, m.index, result, m.attempt), nil); err != nil {
 		s.out.ReportError(err)
 	}
 }

@@ -128,3 +128,8 @@ func runWorker(opts worker.Options, topo *topology.Topology) int {
 
 // inWorker reports whether this process is a worker (and so starts no cluster).
 func inWorker() bool { return workerMode != nil }
+
+// InWorker reports whether this process is a worker that a supervisor
+// started (the test is re-run only to build its topology). A test skips
+// there what must happen once, such as starting a server the topology uses.
+func InWorker() bool { return inWorker() }

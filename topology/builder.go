@@ -250,6 +250,9 @@ func (b *Builder) Build() (*Topology, error) {
 			def.Bolts[id] = cloneComponent(d.def)
 		}
 	}
+	if err := wireCheckpoints(def, spouts, bolts); err != nil {
+		errs = multierror.Append(errs, err)
+	}
 	t, err := FromDefinition(def, Factories{Spouts: spouts, Bolts: bolts})
 	errs = multierror.Append(errs, err)
 	if err := errlist.Err(errs); err != nil {
@@ -350,6 +353,10 @@ func FromDefinition(d *Definition, f Factories) (*Topology, error) {
 		if c == nil || c.Shell != nil {
 			continue
 		}
+		if f.Spouts[id] == nil && id == CheckpointComponent {
+			t.spouts[id] = newCheckpointSpout
+			continue
+		}
 		if f.Spouts[id] == nil {
 			errs = multierror.Append(errs, fmt.Errorf("spout %q: no factory given for it", id))
 			continue
@@ -413,7 +420,11 @@ func (t *Topology) NewBolt(id string) (Bolt, error) {
 		if shellFactory.Bolt == nil {
 			return nil, fmt.Errorf("bolt %q is a shell bolt but multilang support is not linked in: import github.com/localstorm/localstorm/topology/shell", id)
 		}
-		return shellFactory.Bolt(c.Shell.Command, c.Outputs), nil
+		b := shellFactory.Bolt(c.Shell.Command, c.Outputs)
+		if c.subscribesToCheckpoints() {
+			b = newCheckpointForwarder(b)
+		}
+		return b, nil
 	}
 	f := t.bolts[id]
 	if f == nil {

@@ -40,6 +40,9 @@ type ComponentDef struct {
 	// Windowed is set for a windowed bolt (SetWindowedBolt); its window is
 	// in Conf under Storm's topology.bolts.window.* keys.
 	Windowed bool `json:"windowed,omitempty"`
+	// Stateful is set for a stateful bolt (SetStatefulBolt): the topology
+	// then has the checkpoint spout and the $checkpoint stream.
+	Stateful bool `json:"stateful,omitempty"`
 	// Class is the Flux class name when the component comes from Flux YAML.
 	Class string `json:"class,omitempty"`
 }

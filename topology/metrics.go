@@ -370,6 +370,13 @@ func (r *TaskMetrics) Metric(name string) Metric {
 	return r.byName[name]
 }
 
+// Names returns the names of the registered metrics, sorted.
+func (r *TaskMetrics) Names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(maps.Keys(r.byName))
+}
+
 // Buckets returns the sorted bucket sizes of the registered metrics.
 func (r *TaskMetrics) Buckets() []int {
 	r.mu.Lock()

@@ -111,6 +111,9 @@ func countInputs(ctx *Context) int {
 	}
 	seen := map[streamID]bool{}
 	for _, in := range ctx.Definition.Bolts[ctx.ComponentID].Inputs {
+		if in.Stream == CheckpointStream {
+			continue // checkpoints stop at the stateful executor or forwarder
+		}
 		seen[streamID{in.Component, in.Stream}] = true
 	}
 	return len(seen)

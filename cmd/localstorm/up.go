@@ -27,40 +27,44 @@ import (
 	_ "github.com/localstorm/localstorm/localcluster/zkcontainer"
 )
 
-func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error {
-	fs := newFlags(s, "up", "[flags]")
-	g.register(fs)
-	supervisors := fs.Int("supervisors", 3, "number of supervisors")
-	slots := fs.Int("slots", 4, "worker slots per supervisor")
-	zk := fs.String("zookeeper", "embedded", "embedded, container[=IMAGE] or HOST:PORT[,HOST:PORT...]")
-	dir := fs.String("dir", "", "data dir (kept across runs); default: storm.local.dir when the storm.yaml or -c sets it, else a temporary dir removed on exit")
-	apiAddr := fs.String("api-addr", "127.0.0.1:0", "address of nimbus's HTTP API (Storm UI's REST API and web UI); default: 127.0.0.1:ui.port when the storm.yaml or -c sets it, else a free port")
-	apiHosts := addAPIHostFlag(fs)
-	fresh := fs.Bool("fresh", false, "with --dir: start empty, discarding the previous state")
-	stormFlags := addStormConfFlags(fs)
-	demo := fs.Bool("demo", false, "also submit the word-count example topology")
-	demoRate := fs.Int("demo-rate", defaultDemoRate, "with --demo: sentences per second of the word count (0: as fast as it goes, which keeps the cores busy)")
-	verbose := fs.BoolP("verbose", "v", false, "log the daemons on stderr")
-	detach := fs.BoolP("detach", "d", false, "run the cluster in the background (its log in --dir, or else in the state dir); return once it is usable")
-	waitTimeout := fs.Duration("wait-timeout", 2*time.Minute, "with --detach: how long to wait for the cluster to be usable")
-	g.registerOutput(fs)
-	if err := cli.ParseNoArgs(fs, args); err != nil {
-		return err
+// upFlags are the flags of `localstorm up`.
+type upFlags struct {
+	supervisors, slots, demoRate *int
+	zk, dir, apiAddr             *string
+	apiHosts                     *[]string
+	fresh, demo, verbose, detach *bool
+	waitTimeout                  *time.Duration
+	storm                        *stormConfFlags
+}
+
+func addUpFlags(fs *pflag.FlagSet) *upFlags {
+	return &upFlags{
+		supervisors: fs.Int("supervisors", 3, "number of supervisors"),
+		slots:       fs.Int("slots", 4, "worker slots per supervisor"),
+		zk:          fs.String("zookeeper", "embedded", "embedded, container[=IMAGE] or HOST:PORT[,HOST:PORT...]"),
+		dir:         fs.String("dir", "", "data dir (kept across runs); default: storm.local.dir when the storm.yaml or -c sets it, else a temporary dir removed on exit"),
+		apiAddr:     fs.String("api-addr", "127.0.0.1:0", "address of nimbus's HTTP API (Storm UI's REST API and web UI); default: 127.0.0.1:ui.port when the storm.yaml or -c sets it, else a free port"),
+		apiHosts:    addAPIHostFlag(fs),
+		fresh:       fs.Bool("fresh", false, "with --dir: start empty, discarding the previous state"),
+		storm:       addStormConfFlags(fs),
+		demo:        fs.Bool("demo", false, "also submit the word-count example topology"),
+		demoRate:    fs.Int("demo-rate", defaultDemoRate, "with --demo: sentences per second of the word count (0: as fast as it goes, which keeps the cores busy)"),
+		verbose:     fs.BoolP("verbose", "v", false, "log the daemons on stderr"),
+		detach:      fs.BoolP("detach", "d", false, "run the cluster in the background (its log in --dir, or else in the state dir); return once it is usable"),
+		waitTimeout: fs.Duration("wait-timeout", 2*time.Minute, "with --detach: how long to wait for the cluster to be usable"),
 	}
-	logFile, isChild := detachedChild()
-	if isChild {
-		*detach = false
-	} else if g.output != "text" && !*detach {
-		return cli.Usage(errDetachOutput)
-	}
+}
+
+// check refuses flag values that cannot work, before anything starts.
+func (f *upFlags) check(fs *pflag.FlagSet, g *globals) error {
 	if g.output != "text" && g.output != "json" {
 		return cli.Usagef("-o %q: use text or json", g.output)
 	}
-	if *waitTimeout <= 0 {
-		return cli.Usagef("--wait-timeout %s: give a positive duration", *waitTimeout)
+	if *f.waitTimeout <= 0 {
+		return cli.Usagef("--wait-timeout %s: give a positive duration", *f.waitTimeout)
 	}
-	if *demoRate < 0 {
-		return cli.Usagef("--demo-rate %d: give sentences per second, or 0 for as fast as it goes", *demoRate)
+	if *f.demoRate < 0 {
+		return cli.Usagef("--demo-rate %d: give sentences per second, or 0 for as fast as it goes", *f.demoRate)
 	}
 	if err := cli.Positive(fs, "supervisors", "slots"); err != nil {
 		return err
@@ -68,11 +72,31 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	if err := registry.ValidateName(g.cluster); err != nil {
 		return cli.Usage(err)
 	}
-	zkOpts, err := localcluster.ParseZooKeeperFlag(*zk)
+	return nil
+}
+
+func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error {
+	fs := newFlags(s, "up", "[flags]")
+	g.register(fs)
+	f := addUpFlags(fs)
+	g.registerOutput(fs)
+	if err := cli.ParseNoArgs(fs, args); err != nil {
+		return err
+	}
+	logFile, isChild := detachedChild()
+	if isChild {
+		*f.detach = false
+	} else if g.output != "text" && !*f.detach {
+		return cli.Usage(errDetachOutput)
+	}
+	if err := f.check(fs, g); err != nil {
+		return err
+	}
+	zkOpts, err := localcluster.ParseZooKeeperFlag(*f.zk)
 	if err != nil {
 		return cli.Usage(err)
 	}
-	sc, err := stormFlags.load()
+	sc, err := f.storm.load()
 	if err != nil {
 		return err
 	}
@@ -83,24 +107,24 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 		}
 		sc.warnNotUsed(s.Err)
 	}
-	if *dir == "" {
+	if *f.dir == "" {
 		// storm.local.dir that the storm.yaml or -c sets is the data dir; Storm's
 		// default (storm-local) is not: without either, the dir is temporary.
-		*dir, _ = conf.String(config.StormLocalDir)
+		*f.dir, _ = conf.String(config.StormLocalDir)
 	}
 	if _, set := conf[config.UIPort]; set && !fs.Changed("api-addr") {
-		*apiAddr = uiAddr(conf) // the API is Storm UI's; ui.port set is where it listens
+		*f.apiAddr = uiAddr(conf) // the API is Storm UI's; ui.port set is where it listens
 	}
-	if *fresh && *dir == "" {
+	if *f.fresh && *f.dir == "" {
 		return cli.Usagef("--fresh needs --dir (or storm.local.dir): a cluster without one always starts empty")
 	}
-	if err := checkListen("api-addr", *apiAddr); err != nil {
+	if err := checkListen("api-addr", *f.apiAddr); err != nil {
 		return err
 	}
-	logger := daemonLogger(s, *verbose)
+	logger := daemonLogger(s, *f.verbose)
 	opts := localcluster.Options{
-		Name: g.cluster, ZooKeeper: zkOpts, Supervisors: *supervisors, Slots: *slots,
-		DataDir: *dir, APIAddr: *apiAddr, APIHosts: *apiHosts, Conf: conf, Logger: logger,
+		Name: g.cluster, ZooKeeper: zkOpts, Supervisors: *f.supervisors, Slots: *f.slots,
+		DataDir: *f.dir, APIAddr: *f.apiAddr, APIHosts: *f.apiHosts, Conf: conf, Logger: logger,
 		ServeFaults: true, // `localstorm fault ...` (faults.go)
 		Progress: func(step string, took time.Duration) {
 			fmt.Fprintf(s.Err, "  %-60s %6.1f ms\n", step, float64(took.Microseconds())/1000)
@@ -113,11 +137,11 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 	if r, err := registry.Find(g.cluster); err == nil {
 		return fmt.Errorf("cluster %q is already running (pid %d, %s): stop it with `localstorm down --cluster %s` or start another with --cluster NAME", g.cluster, r.PID, r.APIURL, g.cluster)
 	}
-	if *detach {
-		return upDetached(ctx, s, g, args, *dir, *waitTimeout)
+	if *f.detach {
+		return upDetached(ctx, s, g, args, *f.dir, *f.waitTimeout)
 	}
-	if *fresh {
-		if err := freshDir(*dir); err != nil {
+	if *f.fresh {
+		if err := freshDir(*f.dir); err != nil {
 			return err
 		}
 	}
@@ -134,8 +158,8 @@ func runUp(ctx context.Context, s cli.Streams, g *globals, args []string) error 
 
 	printBanner(s, g.cluster, c, opts)
 
-	if *demo {
-		id, err := submitDemo(ctx, c, *demoRate)
+	if *f.demo {
+		id, err := submitDemo(ctx, c, *f.demoRate)
 		if err != nil {
 			fmt.Fprintf(s.Err, "demo: %v\n", err)
 		} else {

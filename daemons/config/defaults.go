@@ -69,6 +69,10 @@ func Defaults() Conf {
 		TopologyMaxErrorReportPerIntv:   5,
 		TopologySleepSpoutWaitTimeMs:    1,
 		TopologyName:                    nil,
+
+		TopologyStateCheckpointIntervalMs: 1000,
+		TopologyStateProvider:             "org.apache.storm.state.InMemoryKeyValueStateProvider",
+		TopologyStateProviderConfig:       nil,
 	}
 }
 

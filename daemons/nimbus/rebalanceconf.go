@@ -21,7 +21,6 @@ import (
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/config"
-	"github.com/localstorm/localstorm/topology"
 )
 
 // refusedConfOverrides are the keys a rebalance may not change, with why.
@@ -65,27 +64,12 @@ func (n *Nimbus) checkConfOverrides(id string, overrides map[string]any) error {
 	if err != nil {
 		return err
 	}
-	if err := validateMergedConf(code.Definition, code.Conf.Merge(overrides)); err != nil {
-		return fmt.Errorf("%w: topology conf: %w", api.ErrInvalid, err)
+	merged := code.Conf.Merge(overrides)
+	if err := validateTopologyConf(merged); err != nil {
+		return fmt.Errorf("%w: topology conf: invalid topology configuration: %w", api.ErrInvalid, err)
 	}
-	return nil
-}
-
-// validateMergedConf checks a topology's whole configuration against its
-// definition: at submit and when a rebalance changes it.
-func validateMergedConf(def *topology.Definition, conf config.Conf) error {
-	if err := validateTopologyConf(conf); err != nil {
-		return fmt.Errorf("invalid topology configuration: %w", err)
-	}
-	// Storm's WindowedBoltExecutor refuses a window longer than the
-	// message timeout; localstorm refuses it up front, with Storm's reason.
-	if err := topology.ValidateWindows(def, conf); err != nil {
-		return fmt.Errorf("invalid topology: %w", err)
-	}
-	// A consumer class the worker cannot make is refused here, as Storm's
-	// submit fails on a class it cannot load.
-	if err := topology.ValidateMetricsConsumers(def, conf); err != nil {
-		return fmt.Errorf("invalid topology configuration: %w", err)
+	if err := checkConfWithDefinition(code.Definition, merged); err != nil {
+		return fmt.Errorf("topology conf: %w", err)
 	}
 	return nil
 }

@@ -113,40 +113,42 @@ func submitKind(req api.SubmitRequest) (cluster.TopologyStatus, string, error) {
 	return "", "", fmt.Errorf("%w: code kind %q: use %q or %q", api.ErrInvalid, req.Kind, api.KindBinary, api.KindFlux)
 }
 
+// checkConfWithDefinition checks a topology's configuration against its
+// definition, at submit and when a rebalance changes the configuration:
+// what the executors refuse (checkExecutors) and metrics consumers the
+// worker cannot make, refused as Storm's submit fails on a class it cannot
+// load.
+func checkConfWithDefinition(def *topology.Definition, conf config.Conf) error {
+	if err := checkExecutors(def, conf); err != nil {
+		return err
+	}
+	if err := topology.ValidateMetricsConsumers(def, conf); err != nil {
+		return fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
+	}
+	return nil
+}
+
+// checkExecutors refuses at submit what Storm's executors refuse in the
+// worker: a window longer than the message timeout (WindowedBoltExecutor,
+// with Storm's reason) and an unknown state provider or a bad configuration
+// of it (StateFactory).
+func checkExecutors(def *topology.Definition, conf map[string]any) error {
+	if err := topology.ValidateWindows(def, conf); err != nil {
+		return fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	}
+	if err := topology.ValidateState(def, conf); err != nil {
+		return fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	}
+	return nil
+}
+
 func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	if n.closing.Load() {
 		return "", api.ErrShutdown
 	}
-	if err := ValidateTopologyName(req.Name); err != nil {
-		return "", err
-	}
-	status, codeFile, err := submitKind(req)
+	status, codeFile, def, conf, err := n.checkSubmission(req)
 	if err != nil {
 		return "", err
-	}
-	def := req.Definition
-	if def == nil {
-		return "", fmt.Errorf("%w: no topology definition in the request", api.ErrInvalid)
-	}
-	if err := def.Validate(); err != nil {
-		return "", fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
-	}
-	conf := withDefaults(n.conf).Merge(def.Conf).Merge(req.Conf)
-	if err := validateTopologyConf(conf); err != nil {
-		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
-	}
-	def = normalizeTasks(def, conf)
-	if err := checkTaskCount(def); err != nil {
-		return "", err
-	}
-	if err := validateMergedConf(def, conf); err != nil {
-		return "", fmt.Errorf("%w: %w", api.ErrInvalid, err)
-	}
-	// With ZooKeeper authentication the topology gets its own digest
-	// identity (Storm's submitter), its workers authenticate with it, and
-	// its nodes carry Storm's topology ACLs.
-	if err := cluster.PrepareTopologyAuth(n.conf, conf); err != nil {
-		return "", fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
 	}
 	numWorkers, _ := conf.Int(config.TopologyWorkers)
 
@@ -183,34 +185,12 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 	n.codes[id] = &topologyCode{Definition: def, Conf: conf, ConfSHA256: confSum, CodeFile: codeFile, SHA256: strings.ToLower(req.SHA256)}
 	n.infoMu.Unlock()
 
-	executors := map[string]int{}
-	for _, comps := range []map[string]*topology.ComponentDef{def.Spouts, def.Bolts} {
-		for cid, c := range comps {
-			executors[cid] = c.Parallelism
-		}
-	}
-	if numAckers > 0 {
-		executors[topology.AckerComponent] = numAckers
-	}
 	base := &cluster.StormBase{
 		V: cluster.SchemaVersion, Name: req.Name, Status: status, NumWorkers: numWorkers,
-		ComponentExecutors: executors, LaunchTimeSecs: launch,
+		ComponentExecutors: componentExecutors(def, numAckers), LaunchTimeSecs: launch,
 	}
-	readWrite := cluster.TopologyACL(conf, cluster.PermAll)
-	if err := n.state.SetupHeartbeats(id, readWrite...); err != nil {
-		n.forgetCode(id)
-		return "", fmt.Errorf("set up heartbeats of %s: %w", id, err)
-	}
-	if err := n.state.SetupErrors(id, readWrite...); err != nil {
-		n.forgetCode(id)
-		_ = n.state.TeardownHeartbeats(id)
-		return "", fmt.Errorf("set up errors of %s: %w", id, err)
-	}
-	if err := n.state.ActivateStorm(id, base, cluster.TopologyACL(conf, cluster.PermRead)...); err != nil {
-		n.forgetCode(id)
-		_ = n.state.TeardownHeartbeats(id)
-		_ = n.state.TeardownTopologyErrors(id)
-		return "", fmt.Errorf("activate %s: %w", id, err)
+	if err := n.activateStorm(id, base, conf); err != nil {
+		return "", err
 	}
 	n.log.Info("topology submitted", "id", id, "status", status, "workers", numWorkers, "ackers", numAckers)
 	for _, key := range NotUsedKeys(req) {
@@ -222,6 +202,84 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 		n.log.Warn("assign after submit failed", "id", id, "err", err)
 	}
 	return id, nil
+}
+
+// checkSubmission validates a submission before nimbus takes its lock: the
+// name, the kind of code, the definition and the merged configuration
+// (tasks normalized as Storm's normalize-topology does). It returns the
+// initial status, the code file's name, the normalized definition and the
+// configuration the topology will run with.
+func (n *Nimbus) checkSubmission(req api.SubmitRequest) (status cluster.TopologyStatus, codeFile string, def *topology.Definition, conf config.Conf, err error) {
+	if err := ValidateTopologyName(req.Name); err != nil {
+		return "", "", nil, nil, err
+	}
+	status, codeFile, err = submitKind(req)
+	if err != nil {
+		return "", "", nil, nil, err
+	}
+	def = req.Definition
+	if def == nil {
+		return "", "", nil, nil, fmt.Errorf("%w: no topology definition in the request", api.ErrInvalid)
+	}
+	if err := def.Validate(); err != nil {
+		return "", "", nil, nil, fmt.Errorf("%w: invalid topology: %w", api.ErrInvalid, err)
+	}
+	conf = withDefaults(n.conf).Merge(def.Conf).Merge(req.Conf)
+	if err := validateTopologyConf(conf); err != nil {
+		return "", "", nil, nil, fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
+	}
+	def = normalizeTasks(def, conf)
+	if err := checkTaskCount(def); err != nil {
+		return "", "", nil, nil, err
+	}
+	if err := checkConfWithDefinition(def, conf); err != nil {
+		return "", "", nil, nil, err
+	}
+	// With ZooKeeper authentication the topology gets its own digest
+	// identity (Storm's submitter), its workers authenticate with it, and
+	// its nodes carry Storm's topology ACLs.
+	if err := cluster.PrepareTopologyAuth(n.conf, conf); err != nil {
+		return "", "", nil, nil, fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
+	}
+	return status, codeFile, def, conf, nil
+}
+
+// componentExecutors is the storm base's executor count per component,
+// the ackers included.
+func componentExecutors(def *topology.Definition, numAckers int) map[string]int {
+	executors := map[string]int{}
+	for _, comps := range []map[string]*topology.ComponentDef{def.Spouts, def.Bolts} {
+		for cid, c := range comps {
+			executors[cid] = c.Parallelism
+		}
+	}
+	if numAckers > 0 {
+		executors[topology.AckerComponent] = numAckers
+	}
+	return executors
+}
+
+// activateStorm creates the topology's heartbeat and error roots and its
+// storm base, with Storm's topology ACLs; on a failure it undoes what it
+// did and forgets the stored code.
+func (n *Nimbus) activateStorm(id string, base *cluster.StormBase, conf config.Conf) error {
+	readWrite := cluster.TopologyACL(conf, cluster.PermAll)
+	if err := n.state.SetupHeartbeats(id, readWrite...); err != nil {
+		n.forgetCode(id)
+		return fmt.Errorf("set up heartbeats of %s: %w", id, err)
+	}
+	if err := n.state.SetupErrors(id, readWrite...); err != nil {
+		n.forgetCode(id)
+		_ = n.state.TeardownHeartbeats(id)
+		return fmt.Errorf("set up errors of %s: %w", id, err)
+	}
+	if err := n.state.ActivateStorm(id, base, cluster.TopologyACL(conf, cluster.PermRead)...); err != nil {
+		n.forgetCode(id)
+		_ = n.state.TeardownHeartbeats(id)
+		_ = n.state.TeardownTopologyErrors(id)
+		return fmt.Errorf("activate %s: %w", id, err)
+	}
+	return nil
 }
 
 // NotUsedKeys are the keys that the submission sets (in its topology's,

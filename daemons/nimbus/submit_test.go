@@ -136,6 +136,17 @@ func TestSubmitValidationWritesNothing(t *testing.T) {
 			c.Conf = map[string]any{topology.ConfWindowLengthDurationMs: 10_000}
 			r.Conf = map[string]any{config.TopologyMessageTimeoutSecs: 5}
 		}, api.ErrInvalid, "value 10000 is more than topology.message.timeout.secs value 5000"},
+		{"unknown state provider", func(r *api.SubmitRequest) {
+			r.Definition.Spouts[topology.CheckpointComponent] = &topology.ComponentDef{ID: topology.CheckpointComponent, Parallelism: 1,
+				Outputs: map[string]topology.StreamDef{topology.CheckpointStream: {Fields: topology.Fields{"txid", "action"}}}}
+			r.Conf = map[string]any{"topology.state.provider": "com.example.NoSuchStateProvider"}
+		}, api.ErrInvalid, `unknown state provider "com.example.NoSuchStateProvider"`},
+		{"bad redis state config", func(r *api.SubmitRequest) {
+			r.Definition.Spouts[topology.CheckpointComponent] = &topology.ComponentDef{ID: topology.CheckpointComponent, Parallelism: 1,
+				Outputs: map[string]topology.StreamDef{topology.CheckpointStream: {Fields: topology.Fields{"txid", "action"}}}}
+			r.Conf = map[string]any{"topology.state.provider": "org.apache.storm.redis.state.RedisKeyValueStateProvider",
+				"topology.state.provider.config": `{"jedisPoolConfig":{"port":"six"}}`}
+		}, api.ErrInvalid, "topology.state.provider.config"},
 		{"unknown upload", func(r *api.SubmitRequest) { r.UploadID = strings.Repeat("ab", 16) }, api.ErrInvalid, "not found"},
 		{"malformed upload id", func(r *api.SubmitRequest) { r.UploadID = "../../etc/passwd" }, api.ErrInvalid, "not one nimbus hands out"},
 		{"checksum mismatch", func(r *api.SubmitRequest) { r.SHA256 = strings.Repeat("0", 64) }, api.ErrInvalid, "checksum mismatch"},

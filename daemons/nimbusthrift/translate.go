@@ -104,6 +104,7 @@ func toFlux(name string, t *storm.StormTopology) ([]byte, error) {
 		}
 	}
 	out := fluxFile{Name: name}
+	direct := directStreams(t)
 	for _, id := range slices.Sorted(maps.Keys(t.Spouts)) {
 		s := t.Spouts[id]
 		if s == nil || s.Common == nil {
@@ -128,7 +129,7 @@ func toFlux(name string, t *storm.StormTopology) ([]byte, error) {
 			return nil, err
 		}
 		out.Bolts = append(out.Bolts, c)
-		streams, err := fluxStreams(id, b.Common.Inputs)
+		streams, err := fluxStreams(id, b.Common.Inputs, direct)
 		if err != nil {
 			return nil, err
 		}
@@ -227,9 +228,6 @@ func shellComponent(kind, id string, sh *storm.ShellComponent, streams map[strin
 		if s == nil {
 			return invalid("%s %s: stream %s has no StreamInfo", kind, id, sid)
 		}
-		if s.Direct {
-			return invalid("%s %s: stream %s is direct: localstorm's shell components declare no direct streams yet", kind, id, sid)
-		}
 		fields := make([]any, len(s.OutputFields))
 		for i, f := range s.OutputFields {
 			fields[i] = f
@@ -262,8 +260,36 @@ func builtinComponent(kind, id, class string, args []*storm.JavaObjectArg, c *fl
 	return nil
 }
 
-// fluxStreams translates a bolt's inputs, in a stable order.
-func fluxStreams(bolt string, inputs map[*storm.GlobalStreamId]*storm.Grouping) ([]fluxStream, error) {
+// directStreams are the "component:stream" names of the streams the
+// topology declares direct.
+func directStreams(t *storm.StormTopology) map[string]bool {
+	direct := map[string]bool{}
+	add := func(id string, common *storm.ComponentCommon) {
+		if common == nil {
+			return
+		}
+		for sid, info := range common.Streams {
+			if info != nil && info.Direct {
+				direct[id+":"+sid] = true
+			}
+		}
+	}
+	for id, s := range t.Spouts {
+		if s != nil {
+			add(id, s.Common)
+		}
+	}
+	for id, b := range t.Bolts {
+		if b != nil {
+			add(id, b.Common)
+		}
+	}
+	return direct
+}
+
+// fluxStreams translates a bolt's inputs, in a stable order; direct names
+// the direct streams (directStreams).
+func fluxStreams(bolt string, inputs map[*storm.GlobalStreamId]*storm.Grouping, direct map[string]bool) ([]fluxStream, error) {
 	var out []fluxStream
 	for gid, g := range inputs {
 		if gid == nil || gid.ComponentId == "" {
@@ -273,7 +299,7 @@ func fluxStreams(bolt string, inputs map[*storm.GlobalStreamId]*storm.Grouping) 
 		if stream == "" {
 			stream = topology.DefaultStream
 		}
-		fg, err := fluxGroupingOf(bolt, gid.ComponentId, stream, g)
+		fg, err := fluxGroupingOf(bolt, gid.ComponentId, stream, g, direct[gid.ComponentId+":"+stream])
 		if err != nil {
 			return nil, err
 		}
@@ -287,7 +313,7 @@ func fluxStreams(bolt string, inputs map[*storm.GlobalStreamId]*storm.Grouping) 
 }
 
 // fluxGroupingOf is the Flux grouping of Storm's Grouping union.
-func fluxGroupingOf(bolt, from, stream string, g *storm.Grouping) (fluxGrouping, error) {
+func fluxGroupingOf(bolt, from, stream string, g *storm.Grouping, directStream bool) (fluxGrouping, error) {
 	switch {
 	case g == nil || g.CountSetFieldsGrouping() != 1:
 		return fluxGrouping{}, invalid("bolt %s: input %s:%s: the grouping must be exactly one of Storm's", bolt, from, stream)
@@ -301,11 +327,12 @@ func fluxGroupingOf(bolt, from, stream string, g *storm.Grouping) (fluxGrouping,
 		return fluxGrouping{Type: "ALL"}, nil
 	case g.None != nil:
 		return fluxGrouping{Type: "NONE"}, nil
+	case g.Direct != nil && !directStream:
+		return fluxGrouping{}, invalid("bolt %s: input %s:%s: a direct grouping reads only a direct stream, and %s:%s is not declared direct", bolt, from, stream, from, stream)
 	case g.Direct != nil:
-		// Every stream that gets this far is plain (a direct one is refused
-		// where the components are read), and a direct grouping reads only
-		// a direct stream.
-		return fluxGrouping{}, invalid("bolt %s: input %s:%s: a direct grouping needs a direct stream, and %s:%s is not one (localstorm's shell components declare no direct streams yet)", bolt, from, stream, from, stream)
+		// localstorm's Flux runner lets a shell component emit directly on
+		// a stream that a DIRECT grouping reads.
+		return fluxGrouping{Type: "DIRECT"}, nil
 	case g.LocalOrShuffle != nil:
 		return fluxGrouping{Type: "LOCAL_OR_SHUFFLE"}, nil
 	}

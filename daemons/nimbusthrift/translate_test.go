@@ -120,6 +120,22 @@ func TestTranslateGroupings(t *testing.T) {
 	}
 }
 
+// A shell component's direct stream (Storm's StreamInfo.direct, which
+// storm.py's emit with a task id uses) is read by a direct grouping.
+func TestTranslateDirectStream(t *testing.T) {
+	spout := &storm.SpoutSpec{SpoutObject: shellObj("python3", "s.py"),
+		Common: &storm.ComponentCommon{Streams: map[string]*storm.StreamInfo{"d": {OutputFields: []string{"x"}, Direct: true}}}}
+	topo := stormTopo(map[string]*storm.SpoutSpec{"s": spout}, bolt(shellObj("python3", "b.py"), common(1, "", nil, input{"s", "d", &storm.Grouping{Direct: null}})))
+	def, err := translate(t, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []topology.InputDef{{Component: "s", Stream: "d", Grouping: topology.Grouping{Type: topology.GroupDirect}}}
+	if got := def.Bolts["b"].Inputs; !reflect.DeepEqual(got, want) {
+		t.Errorf("inputs = %+v, want %+v", got, want)
+	}
+}
+
 func TestTranslateComponents(t *testing.T) {
 	spout := &storm.SpoutSpec{SpoutObject: shellObj("python3", "sentences.py"),
 		Common: common(2, `{"topology.tasks": 4, "my.key": "v", "gone": null}`, map[string][]string{"default": {"sentence"}, "errors": {"msg", "code"}})}
@@ -192,9 +208,6 @@ func TestTranslateErrors(t *testing.T) {
 			"bolt b: input sentences:default: custom groupings are Java objects"},
 		{"no grouping", stormTopo(oneSentenceOut, bolt(shellObj("python3", "b.py"), common(1, "", nil, input{"sentences", "default", &storm.Grouping{}}))),
 			"bolt b: input sentences:default: the grouping must be exactly one"},
-		{"direct stream", stormTopo(map[string]*storm.SpoutSpec{"s": {SpoutObject: shellObj("python3", "s.py"),
-			Common: &storm.ComponentCommon{Streams: map[string]*storm.StreamInfo{"d": {OutputFields: []string{"x"}, Direct: true}}}}}, nil),
-			"spout s: stream d is direct"},
 		{"direct grouping of a plain stream", stormTopo(oneSentenceOut, bolt(shellObj("python3", "b.py"), common(1, "", nil, input{"sentences", "default", &storm.Grouping{Direct: null}}))),
 			"direct"},
 		{"unknown source", stormTopo(oneSentenceOut, bolt(shellObj("python3", "b.py"), common(1, "", nil, input{"nope", "default", shuffle}))),

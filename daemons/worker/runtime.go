@@ -135,6 +135,8 @@ func (rt *runtime) newContext(comp string, id int) *topology.Context {
 		PidDir:          rt.pidDir,
 		CodeDir:         rt.codeDir,
 		Metrics:         topology.NewTaskMetrics(),
+		// Windowed and stateful bolts count their input tasks from it.
+		Definition: rt.def,
 	}
 }
 

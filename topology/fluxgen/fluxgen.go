@@ -239,6 +239,7 @@ func Check(d *topology.Definition) error {
 			problems = append(problems, checkComponent(comps[id])...)
 		}
 	}
+	problems = append(problems, checkConsumers(d)...)
 	if len(problems) > 0 {
 		return fmt.Errorf("storm-package: the topology cannot run on Apache Storm as multilang components:\n  - %s", strings.Join(problems, "\n  - "))
 	}

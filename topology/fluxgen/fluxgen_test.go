@@ -225,14 +225,7 @@ func TestYAMLFollowsFluxRules(t *testing.T) {
 	if f.Name != "every" || f.Config["topology.workers"] != 3 || len(f.Spouts) != 1 || len(f.Bolts) != 9 || len(f.Streams) != 10 {
 		t.Errorf("file %+v", f)
 	}
-	path := filepath.Join(t.TempDir(), "topology.yaml")
-	if err := os.WriteFile(path, text, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := flux.Load(path, nil)
-	if err != nil {
-		t.Fatalf("localstorm's Flux runner refuses the file: %v\n%s", err, text)
-	}
+	loaded := loadBack(t, text)
 	want, got := top.Definition, loaded.Definition
 	if !reflect.DeepEqual(got.Conf, want.Conf) {
 		t.Errorf("topology conf %v, want %v", got.Conf, want.Conf)
@@ -254,6 +247,20 @@ func TestYAMLFollowsFluxRules(t *testing.T) {
 			}
 		}
 	}
+}
+
+// loadBack reads a generated YAML with localstorm's Flux runner.
+func loadBack(t *testing.T, text []byte) *topology.Topology {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "topology.yaml")
+	if err := os.WriteFile(path, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := flux.Load(path, nil)
+	if err != nil {
+		t.Fatalf("localstorm's Flux runner refuses the file: %v\n%s", err, text)
+	}
+	return loaded
 }
 
 func nilIfEmpty(m map[string]any) map[string]any {

@@ -21,10 +21,11 @@ import (
 // Storm: a Flux YAML of multilang components and a jar carrying the Linux
 // build of this binary under resources/.
 func stormPackage(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "storm-package", "[-o DIR|FILE.jar] [--binary LINUX_BINARY] [--main PACKAGE]")
+	fs := newFlags(env, "storm-package", "[-o DIR|FILE.jar] [--binary LINUX_BINARY] [--main PACKAGE] [--drop-local-consumers]")
 	out := fs.StringP("output", "o", env.Name+"-storm", "a directory (gets topology.yaml and NAME.jar) or a .jar path (the YAML goes next to it)")
 	binary := fs.String("binary", "", "the linux/amd64 build of this binary to package (default: this binary on linux/amd64, else a cross-build)")
 	mainPkg := fs.String("main", "", "with a cross-build: the main package to build (default: this binary's, from its build info)")
+	dropLocal := fs.Bool("drop-local-consumers", false, "leave out of the package's config the metrics consumers implemented in Go (RegisterMetricsConsumer), which Storm cannot load, instead of refusing to package")
 	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -32,8 +33,15 @@ func stormPackage(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("storm-package %q: %w", env.Name, err)
 	}
+	def := t.Definition
+	if *dropLocal {
+		var dropped []string
+		if def, dropped = fluxgen.WithoutLocalConsumers(def); len(dropped) > 0 {
+			fmt.Fprintf(env.Err, "storm-package: warning: metrics consumers %s are implemented in Go and left out of the package: on Storm, nothing consumes what they consumed here\n", strings.Join(dropped, ", "))
+		}
+	}
 	if env.resources == nil {
-		for _, comps := range []map[string]*topology.ComponentDef{t.Definition.Spouts, t.Definition.Bolts} {
+		for _, comps := range []map[string]*topology.ComponentDef{def.Spouts, def.Bolts} {
 			for id, c := range comps {
 				if c.Shell != nil {
 					return fmt.Errorf("storm-package: component %q runs %q, whose files the binary does not carry: build the binary with run.MainWithResources so that they are packaged under resources/", id, c.Shell.Command)
@@ -43,7 +51,7 @@ func stormPackage(ctx context.Context, env *Env, args []string) error {
 	}
 	jarPath, yamlPath := packagePaths(*out, env.Name)
 	bin := binName(env.Name)
-	yamlText, err := fluxgen.YAML(env.Name, bin, t.Definition)
+	yamlText, err := fluxgen.YAML(env.Name, bin, def)
 	if err != nil {
 		return err
 	}

@@ -104,3 +104,39 @@ func TestCrossBuild(t *testing.T) {
 		t.Errorf("no main package: %v", err)
 	}
 }
+
+// TestStormPackageMetricsConsumers: a topology registering a metrics
+// consumer implemented in Go is refused with the reason; with
+// --drop-local-consumers it is packaged without it, with a warning, while
+// Storm's logging consumer stays in the YAML's config.
+func TestStormPackageMetricsConsumers(t *testing.T) {
+	const goClass = "com.example.run.GoConsumer"
+	if err := topology.RegisterMetricsConsumer(goClass, func(topology.MetricsConsumerEnv) (topology.MetricsConsumer, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	b := builder()
+	b.SetConf(topology.MetricsConsumerRegisterKey, []any{
+		map[string]any{"class": topology.LoggingMetricsConsumerClass},
+		map[string]any{"class": goClass},
+	})
+	small := filepath.Join(t.TempDir(), "linux-bin")
+	if err := os.WriteFile(small, []byte("\x7fELF"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := runPackage(t, b, "-o", t.TempDir(), "--binary", small)
+	if code != 1 || !strings.Contains(errs, `metrics consumer "`+goClass+`" is implemented in Go`) || !strings.Contains(errs, "--drop-local-consumers") {
+		t.Errorf("Go consumer: exit %d, %s", code, errs)
+	}
+	dir := t.TempDir()
+	_, errs, code = runPackage(t, b, "-o", dir, "--binary", small, "--drop-local-consumers")
+	if code != 0 || !strings.Contains(errs, "warning: metrics consumers "+goClass+" are implemented in Go and left out") {
+		t.Fatalf("--drop-local-consumers: exit %d, %s", code, errs)
+	}
+	yamlText, err := os.ReadFile(filepath.Join(dir, "topology.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y := string(yamlText); strings.Contains(y, goClass) || !strings.Contains(y, "class: "+topology.LoggingMetricsConsumerClass) {
+		t.Errorf("YAML config:\n%s\nwant Storm's logging consumer and not %s", y, goClass)
+	}
+}

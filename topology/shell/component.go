@@ -149,7 +149,7 @@ func contextFromHandshake(d *topology.Definition, def *topology.ComponentDef, id
 		TopologyID: topoID, ComponentID: id, TaskID: int(taskID),
 		TaskToComponent: t2c, ComponentTasks: componentTasks(t2c),
 		Outputs: map[string]map[string]topology.StreamDef{}, Conf: conf,
-		PidDir: pidDir, Definition: d,
+		PidDir: pidDir, Definition: d, Metrics: topology.NewTaskMetrics(),
 	}
 	if wd, err := os.Getwd(); err == nil {
 		ctx.CodeDir = wd // Storm runs shell components in the code dir's resources

@@ -11,13 +11,40 @@ import (
 	"github.com/localstorm/localstorm/topology"
 )
 
-// MetricsSender is the hook for the SDK's metrics when a component runs as
-// a multilang subprocess: the collectors Serve gives to components implement
-// it, sending Storm's {"command":"metrics","name":...,"params":...}, which
-// the host adds to the shell metric registered under name. The topology SDK
-// has no metrics API yet; when it has one, its multilang side calls this.
+// MetricsSender sends Storm's {"command":"metrics","name":...,"params":...}
+// from a component served as a multilang subprocess: the collectors Serve
+// gives to components implement it. The host adds params to the IShellMetric
+// it registered under name, and fails the component when it registered none
+// ("Could not find metric by name"). Flux's FluxShellBolt and FluxShellSpout,
+// which storm-package's YAML uses, register none: only a host of your own (a
+// Java ShellBolt or ShellSpout subclass registering shell metrics in prepare
+// or open) can take these. The SDK's metrics (Context.RegisterMetric) are
+// never sent this way; see warnUncarriedMetrics.
 type MetricsSender interface {
 	SendMetric(name string, params any)
+}
+
+// UncarriedMetricsWarning starts the warning a component served as
+// multilang logs to the host once, after Open or Prepare, when it
+// registered metrics: it names them and says why their values are not
+// reported.
+const UncarriedMetricsWarning = "metrics registered in multilang mode are not reported"
+
+// warnUncarriedMetrics closes the task's metric registration (as the
+// worker does after Open or Prepare) and, when the component registered
+// metrics, tells the host once, through a "log" warning, that their values
+// stay in this process. Sending them as "metrics" commands would kill the
+// component under Storm: the host registered no shell metric by those names.
+func warnUncarriedMetrics(l *link, ctx *topology.Context) error {
+	ctx.Metrics.Seal()
+	names := ctx.Metrics.Names()
+	if len(names) == 0 {
+		return nil
+	}
+	level := 3
+	msg := fmt.Sprintf("%s: component %q registered %s; its host (Storm's FluxShellSpout/FluxShellBolt, or localstorm's shell host) registers no shell metric by these names, so their values stay in the subprocess and reach no metrics consumer (Storm's built-in metrics of the component still do)",
+		UncarriedMetricsWarning, ctx.ComponentID, strings.Join(names, ", "))
+	return l.send(commandMsg{Command: "log", Level: &level, Msg: msg}, false)
 }
 
 // collectorBase is what the spout's and the bolt's collectors share: the
@@ -53,7 +80,8 @@ func (c *collectorBase) ReportError(err error) {
 	c.fail(c.l.send(commandMsg{Command: "error", Msg: err.Error()}, false))
 }
 
-// SendMetric sends a "metrics" message (see MetricsSender).
+// SendMetric sends a "metrics" message (see MetricsSender: only for a name
+// the host registered as a shell metric).
 func (c *collectorBase) SendMetric(name string, params any) {
 	c.fail(c.l.send(commandMsg{Command: "metrics", Name: name, Params: params}, false))
 }
@@ -118,6 +146,9 @@ func serveSpout(l *link, t *topology.Topology, ctx *topology.Context) error {
 	}
 	if openErr != nil {
 		return fmt.Errorf("open: %w", openErr)
+	}
+	if err := warnUncarriedMetrics(l, ctx); err != nil {
+		return err
 	}
 	defer func() { _ = callSafely(spout.Close) }()
 	for {
@@ -234,6 +265,9 @@ func serveBolt(l *link, t *topology.Topology, ctx *topology.Context) error {
 	}
 	if prepErr != nil {
 		return fmt.Errorf("prepare: %w", prepErr)
+	}
+	if err := warnUncarriedMetrics(l, ctx); err != nil {
+		return err
 	}
 	defer func() { _ = callSafely(bolt.Cleanup) }()
 	for {

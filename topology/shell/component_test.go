@@ -670,3 +670,133 @@ func TestServeWindowedBolt(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// meteredBolt registers two metrics in Prepare and updates one per tuple;
+type meteredBolt struct {
+	out  topology.BoltCollector
+	seen *topology.CountMetric
+}
+
+func (b *meteredBolt) DeclareOutputFields(d topology.OutputDeclarer) { d.Declare(topology.Fields{"w"}) }
+func (b *meteredBolt) Prepare(ctx *topology.Context, out topology.BoltCollector) error {
+	b.out, b.seen = out, &topology.CountMetric{}
+	if _, err := ctx.RegisterMetric("seen", b.seen, 5); err != nil {
+		return err
+	}
+	_, err := ctx.RegisterMetric("lengths", topology.NewReducedMetric(topology.MeanReducer{}), 5)
+	return err
+}
+func (b *meteredBolt) Execute(t *topology.Tuple) {
+	b.seen.Incr()
+	b.out.Ack(t)
+}
+func (b *meteredBolt) Cleanup() {}
+
+// meteredSpout registers a metric in Open and emits one tuple per next.
+type meteredSpout struct{ out topology.SpoutCollector }
+
+func (s *meteredSpout) DeclareOutputFields(d topology.OutputDeclarer) {
+	d.Declare(topology.Fields{"w"})
+}
+func (s *meteredSpout) Open(ctx *topology.Context, out topology.SpoutCollector) error {
+	s.out = out
+	_, err := ctx.RegisterMetric("emitted", &topology.CountMetric{}, 1)
+	return err
+}
+func (s *meteredSpout) NextTuple()  { s.out.Emit(topology.Values{"x"}, nil) }
+func (s *meteredSpout) Ack(any)     {}
+func (s *meteredSpout) Fail(any)    {}
+func (s *meteredSpout) Activate()   {}
+func (s *meteredSpout) Deactivate() {}
+func (s *meteredSpout) Close()      {}
+
+// TestServeMetricsAreNotCarried: a component served as multilang registers
+// metrics as it does natively (Prepare/Open succeed), but their values are
+// never sent as "metrics" commands: Storm's FluxShellBolt/FluxShellSpout
+// register no shell metric, and ShellBolt kills a component that sends one
+// ("Could not find metric by name"). One "log" warning names them instead.
+func TestServeMetricsAreNotCarried(t *testing.T) {
+	b := topology.NewBuilder()
+	b.SetSpout("src", func() topology.Spout { return &meteredSpout{} }, 1)
+	b.SetBolt("metered", func() topology.Bolt { return &meteredBolt{} }, 1).ShuffleGrouping("src")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	warning := func(h *fakeHost, comp string, names ...string) {
+		t.Helper()
+		m := h.recv()
+		if m.Command != "log" || m.Level != 3 || !strings.Contains(m.Msg, UncarriedMetricsWarning) || !strings.Contains(m.Msg, fmt.Sprintf("%q", comp)) {
+			t.Fatalf("first message after the handshake: %+v, want a warning log about %s's metrics", m, comp)
+		}
+		for _, n := range names {
+			if !strings.Contains(m.Msg, n) {
+				t.Errorf("the warning %q does not name metric %q", m.Msg, n)
+			}
+		}
+	}
+
+	h := startServe(t, top, "metered", nil)
+	ctx := &topology.Context{ComponentID: "metered", TaskID: 1, PidDir: t.TempDir(), Definition: top.Definition,
+		TaskToComponent: map[int]string{1: "metered", 2: "src"}}
+	h.send(newHandshake(ctx, nil, nil))
+	h.recv() // pid
+	warning(h, "metered", "seen", "lengths")
+	for i := range 3 {
+		h.send(map[string]any{"id": strconv.Itoa(i), "comp": "src", "stream": "default", "task": 2, "tuple": []any{"w"}})
+		if m := h.recv(); m.Command != "ack" || m.ID != strconv.Itoa(i) {
+			t.Fatalf("tuple %d: got %+v, want only its ack (no metrics command)", i, m)
+		}
+	}
+	if err := h.finish(); err != nil {
+		t.Fatal(err)
+	}
+
+	h = startServe(t, top, "src", nil)
+	ctx = &topology.Context{ComponentID: "src", TaskID: 2, PidDir: t.TempDir(), Definition: top.Definition,
+		TaskToComponent: map[int]string{1: "metered", 2: "src"}}
+	h.send(newHandshake(ctx, nil, top.Definition.Spouts["src"].Outputs))
+	h.recv() // pid
+	warning(h, "src", "emitted")
+	h.send(map[string]any{"command": "next"})
+	if m := h.recv(); m.Command != "emit" {
+		t.Fatalf("next: %+v, want an emit", m)
+	}
+	h.send([]int{1})
+	if m := h.recv(); m.Command != "sync" {
+		t.Fatalf("next: %+v, want sync", m)
+	}
+	if err := h.finish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeMetricsRegistrationClosesAfterPrepare: as in the worker,
+// RegisterMetric after Prepare is refused in multilang mode too.
+func TestServeMetricsRegistrationClosesAfterPrepare(t *testing.T) {
+	rec := &record{}
+	top := mlTopology(t, rec)
+	h := startServe(t, top, "upper", nil)
+	h.handshake(top, "upper", 1)
+	h.send(map[string]any{"id": "1", "comp": "words", "stream": "__heartbeat", "task": -1, "tuple": []any{}})
+	h.recv() // sync: Prepare has returned
+	rec.mu.Lock()
+	ctx := rec.ctx
+	rec.mu.Unlock()
+	if _, err := ctx.RegisterMetric("late", &topology.CountMetric{}, 5); err == nil || !strings.Contains(err.Error(), "Prepare") {
+		t.Errorf("RegisterMetric after Prepare: %v, want Storm's refusal", err)
+	}
+	if err := h.finish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeHasNoResetTimeout: multilang has no resetTimeout command (Storm's
+// ShellBolt knows none), so the bolt collector Serve gives does not offer
+// one: topology.ResetTimeout reports it did nothing.
+func TestServeHasNoResetTimeout(t *testing.T) {
+	var out topology.BoltCollector = &mlBoltCollector{}
+	if topology.ResetTimeout(out, &topology.Tuple{}) {
+		t.Error("the multilang bolt collector claims to reset timeouts, which no multilang host can do")
+	}
+}
