@@ -38,6 +38,7 @@ FUZZ_TARGETS := \
 	./daemons/worker:FuzzFrameReader \
 	./daemons/nimbus:FuzzSubmitRequestBody \
 	./daemons/nimbusthrift:FuzzRequest \
+	./daemons/nimbusthrift:FuzzParseConfOverrides \
 	./daemons/supervisor:FuzzUntarGz \
 	./daemons/workercontract:FuzzParseReady \
 	./topology:FuzzDefinition \

@@ -180,12 +180,17 @@ func (c *Client) Deactivate(ctx context.Context, id string) error {
 // timeout), with numWorkers workers (0: unchanged) and the given component
 // parallelism (nil: unchanged).
 func (c *Client) Rebalance(ctx context.Context, id string, waitSecs, numWorkers int, executors map[string]int) error {
+	return c.RebalanceWith(ctx, id, waitSecs, RebalanceOptions{NumWorkers: numWorkers, Executors: executors})
+}
+
+// RebalanceWith is Rebalance with every option, including the topology
+// configuration keys to change (o.TopologyConf).
+func (c *Client) RebalanceWith(ctx context.Context, id string, waitSecs int, o RebalanceOptions) error {
 	path := topologyPath(id, "rebalance")
 	if waitSecs >= 0 {
 		path = topologyPath(id, "rebalance", strconv.Itoa(waitSecs))
 	}
-	body := RebalanceRequest{RebalanceOptions{NumWorkers: numWorkers, Executors: executors}}
-	return c.action(ctx, id, "rebalance", path, body)
+	return c.action(ctx, id, "rebalance", path, RebalanceRequest{o})
 }
 
 func (c *Client) get(ctx context.Context, what, path string, out any) error {

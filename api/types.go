@@ -125,10 +125,15 @@ type RebalanceRequest struct {
 	RebalanceOptions RebalanceOptions `json:"rebalanceOptions"`
 }
 
-// RebalanceOptions are the new workers and component parallelism (0/nil = unchanged).
+// RebalanceOptions are the new workers and component parallelism (0/nil =
+// unchanged), and the topology configuration keys to change (Storm's
+// `rebalance -t`; nil = unchanged).
 type RebalanceOptions struct {
 	NumWorkers int            `json:"numWorkers,omitempty"`
 	Executors  map[string]int `json:"executors,omitempty"`
+	// TopologyConf is merged into the topology's configuration when the
+	// rebalance happens (localstorm's own field: Storm UI's body has none).
+	TopologyConf map[string]any `json:"topologyConf,omitempty"`
 }
 
 // ActionReply answers every topology action.

@@ -91,6 +91,7 @@ func TestThriftPythonClient(t *testing.T) {
 		NameAllowed                                    []bool
 		AfterDeactivate, AfterActivate, AfterRebalance string
 		NotAlive                                       *string
+		RefusedConf                                    *string
 		AfterKill                                      []string
 		TopologyPage                                   struct {
 			Name                   string
@@ -132,6 +133,8 @@ func TestThriftPythonClient(t *testing.T) {
 	check("user topology", slices.Equal(got.Spouts, []string{"words"}) && slices.Equal(got.Bolts, []string{"counter", "logger"}))
 	check("isTopologyNameAllowed", slices.Equal(got.NameAllowed, []bool{false, true}))
 	check("deactivate, activate, rebalance", got.AfterDeactivate == "INACTIVE" && got.AfterActivate == "ACTIVE" && got.AfterRebalance == "REBALANCING")
+	check("rebalance's topology_conf_overrides refused for a key a rebalance cannot change",
+		got.RefusedConf != nil && strings.Contains(*got.RefusedConf, "cannot change topology.name"))
 	check("NotAliveException", got.NotAlive != nil && *got.NotAlive == "no-such-topology is not alive")
 	check("kill", len(got.AfterKill) == 0 || slices.Equal(got.AfterKill, []string{"KILLED"}))
 	windows := []string{"10800", "600", "86400", ":all-time"} // Python's sorted order

@@ -146,7 +146,7 @@ func runDeactivate(ctx context.Context, s cli.Streams, g *globals, args []string
 }
 
 func runRebalance(ctx context.Context, s cli.Streams, g *globals, args []string) error {
-	fs := newFlags(s, "rebalance", "NAME [-w SECS] [-n WORKERS] [-e COMPONENT=N]...")
+	fs := newFlags(s, "rebalance", "NAME [-w SECS] [-n WORKERS] [-e COMPONENT=N]... [-t JSON]")
 	g.register(fs)
 	wait := fs.IntP("wait", "w", -1, "seconds to wait before rebalancing (default: the message timeout)")
 	workers := fs.IntP("num-workers", "n", 0, "new number of workers")
@@ -156,7 +156,8 @@ func runRebalance(ctx context.Context, s cli.Streams, g *globals, args []string)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := checkTopologyConf(); err != nil {
+	topologyConf, err := checkTopologyConf()
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -179,7 +180,8 @@ func runRebalance(ctx context.Context, s cli.Streams, g *globals, args []string)
 	if err != nil {
 		return err
 	}
-	if err := c.Rebalance(ctx, id, *wait, *workers, parallelism); err != nil {
+	o := api.RebalanceOptions{NumWorkers: *workers, Executors: parallelism, TopologyConf: topologyConf}
+	if err := c.RebalanceWith(ctx, id, *wait, o); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Out, "rebalance %s: ok\n", fs.Arg(0))

@@ -44,21 +44,26 @@ func stormFlagNames(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 	return pflag.NormalizedName(name)
 }
 
-// registerTopologyConf adds Storm's `rebalance -t/--topology-conf` and
-// `-r/--resources` and returns the check to run after parsing: localstorm
-// does not change a topology's configuration on rebalance, nor schedules by
-// resources, so a non-empty value is refused.
-func registerTopologyConf(fs *pflag.FlagSet) func() error {
-	conf := fs.StringP("topology-conf", "t", "", "Storm's topology conf change (JSON); not supported: refused when given")
+// registerTopologyConf adds Storm's `rebalance -t/--topology-conf` (a JSON
+// object of configuration keys to change, as Storm's Rebalance command
+// parses it) and `-r/--resources`, and returns the check to run after
+// parsing, which gives the keys to change (nil: none). localstorm does not
+// schedule by resources, so a non-empty -r is refused.
+func registerTopologyConf(fs *pflag.FlagSet) func() (map[string]any, error) {
+	conf := fs.StringP("topology-conf", "t", "", `topology conf keys to change, as JSON: '{"topology.max.spout.pending": 100}'`)
 	resources := fs.StringP("resources", "r", "", "Storm's resource overrides (JSON); not supported: refused when given")
-	return func() error {
-		if strings.TrimSpace(*conf) != "" {
-			return errors.New("rebalance --topology-conf: localstorm does not change a topology's configuration on rebalance; kill and resubmit it with -c key=value")
-		}
+	return func() (map[string]any, error) {
 		if strings.TrimSpace(*resources) != "" {
-			return errors.New("rebalance --resources: localstorm does not schedule by resources; change parallelism with -e COMPONENT=N and workers with -n N")
+			return nil, errors.New("rebalance --resources: localstorm does not schedule by resources; change parallelism with -e COMPONENT=N and workers with -n N")
 		}
-		return nil
+		if strings.TrimSpace(*conf) == "" {
+			return nil, nil
+		}
+		var keys map[string]any
+		if err := json.Unmarshal([]byte(*conf), &keys); err != nil || keys == nil {
+			return nil, cli.Usagef(`rebalance --topology-conf %q: give a JSON object of configuration keys, such as '{"topology.max.spout.pending": 100}'`, *conf)
+		}
+		return keys, nil
 	}
 }
 

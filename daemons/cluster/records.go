@@ -36,6 +36,11 @@ type Assignment struct {
 	NodeHost map[string]string `json:"nodeHost"`
 	// Executors lists every executor with its slot and start time.
 	Executors []ExecutorAssignment `json:"executors"`
+	// ConfSHA256 is the SHA-256 of the topology's stormconf.json: a
+	// supervisor whose copy differs (the conf changed on rebalance)
+	// downloads it again and restarts the topology's workers. Empty in
+	// assignments written before it existed.
+	ConfSHA256 string `json:"confSha256,omitempty"`
 }
 
 // TopologyStatus is a topology's state in its StormBase, as Storm names it.
@@ -57,6 +62,9 @@ type TopologyActionOptions struct {
 	// NumWorkers and NumExecutors are set for a rebalance (0/nil = unchanged).
 	NumWorkers   int            `json:"numWorkers,omitempty"`
 	NumExecutors map[string]int `json:"numExecutors,omitempty"`
+	// TopologyConf holds the configuration keys a rebalance changes
+	// (Storm's topology_conf_overrides), merged at do-rebalance.
+	TopologyConf map[string]any `json:"topologyConf,omitempty"`
 }
 
 // StormBase is /storms/<topology-id>.

@@ -58,6 +58,9 @@ func (n *Nimbus) mkAssignments(scratchID string) error {
 	plan := Schedule(snap)
 	for _, t := range topos {
 		next := plan.Assignments[t.id]
+		if next != nil {
+			next.ConfSHA256 = t.code.ConfSHA256
+		}
 		if sameAssignment(t.current, next) {
 			continue
 		}
@@ -87,7 +90,7 @@ func sameAssignment(a, b *cluster.Assignment) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return a.CodeDir == b.CodeDir && reflect.DeepEqual(a.NodeHost, b.NodeHost) && slices.Equal(a.Executors, b.Executors)
+	return a.CodeDir == b.CodeDir && a.ConfSHA256 == b.ConfSHA256 && reflect.DeepEqual(a.NodeHost, b.NodeHost) && slices.Equal(a.Executors, b.Executors)
 }
 
 // readTopologies reads every storm with code, its assignment and the

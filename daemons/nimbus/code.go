@@ -29,6 +29,9 @@ import (
 type topologyCode struct {
 	Definition *topology.Definition
 	Conf       config.Conf
+	// ConfSHA256 is the SHA-256 of stormconf.json, written into the
+	// assignment so that supervisors notice a conf changed on rebalance.
+	ConfSHA256 string
 	// CodeFile is api.CodeFileBinary or api.CodeFileArchive.
 	CodeFile string
 	// SHA256 of the code file, computed on first use when unknown.
@@ -237,7 +240,16 @@ func (n *Nimbus) checkUpload(uploadID, sha256Hex string) (string, error) {
 
 // writeStormdist moves the upload into stormdist/<id>/ with the conf and the
 // definition; the directory appears whole (built under a temporary name).
-func (n *Nimbus) writeStormdist(id, uploadPath, codeFile string, conf config.Conf, def *topology.Definition) error {
+// It returns the SHA-256 of the conf written.
+func (n *Nimbus) writeStormdist(id, uploadPath, codeFile string, conf config.Conf, def *topology.Definition) (string, error) {
+	confJSON, confSum, err := encodeConf(conf)
+	if err != nil {
+		return "", err
+	}
+	return confSum, n.writeStormdistDir(id, uploadPath, codeFile, confJSON, def)
+}
+
+func (n *Nimbus) writeStormdistDir(id, uploadPath, codeFile string, confJSON []byte, def *topology.Definition) error {
 	tmp, err := os.MkdirTemp(n.distDir, ".submit-*")
 	if err != nil {
 		return err
@@ -248,10 +260,6 @@ func (n *Nimbus) writeStormdist(id, uploadPath, codeFile string, conf config.Con
 			os.RemoveAll(tmp)
 		}
 	}()
-	confJSON, err := json.MarshalIndent(conf, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", api.CodeFileConf, err)
-	}
 	defJSON, err := json.MarshalIndent(def, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", api.CodeFileDefinition, err)
@@ -299,9 +307,15 @@ func (n *Nimbus) loadCode(id string) (*topologyCode, error) {
 	}
 	dir := filepath.Join(n.distDir, id)
 	c = &topologyCode{}
-	if err := readJSONFile(filepath.Join(dir, api.CodeFileConf), &c.Conf); err != nil {
+	confPath := filepath.Join(dir, api.CodeFileConf)
+	confJSON, err := os.ReadFile(confPath)
+	if err != nil {
 		return nil, err
 	}
+	if err := json.Unmarshal(confJSON, &c.Conf); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", confPath, err)
+	}
+	c.ConfSHA256 = confChecksum(confJSON)
 	if err := readJSONFile(filepath.Join(dir, api.CodeFileDefinition), &c.Definition); err != nil {
 		return nil, err
 	}

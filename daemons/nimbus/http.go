@@ -81,7 +81,7 @@ func newHandler(svc Service, opts handlerOptions, log *slog.Logger) http.Handler
 				return err
 			}
 		}
-		return svc.Rebalance(r.Context(), id, wait, o.NumWorkers, o.Executors)
+		return svc.Rebalance(r.Context(), id, wait, o)
 	})
 	post(api.PathTopology+"{id}/rebalance", api.ContentTypeJSON, rebalance)
 	post(api.PathTopology+"{id}/rebalance/{wait}", api.ContentTypeJSON, rebalance)

@@ -228,11 +228,14 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 }
 
 // stormRebalanceBody is Storm UI's rebalance body:
-// {"rebalanceOptions": {"numWorkers": 2, "executors": {"spout": "5", "bolt": 7}}}.
+// {"rebalanceOptions": {"numWorkers": 2, "executors": {"spout": "5", "bolt": 7}}},
+// and localstorm's "topologyConf" (Storm's UI has no way to change the
+// configuration on rebalance).
 type stormRebalanceBody struct {
 	RebalanceOptions struct {
-		NumWorkers flexInt            `json:"numWorkers"`
-		Executors  map[string]flexInt `json:"executors"`
+		NumWorkers   flexInt            `json:"numWorkers"`
+		Executors    map[string]flexInt `json:"executors"`
+		TopologyConf map[string]any     `json:"topologyConf"`
 	} `json:"rebalanceOptions"`
 }
 
@@ -242,7 +245,7 @@ func (h *apiHandler) decodeRebalance(r *http.Request) (api.RebalanceOptions, err
 	if err := h.decodeJSON(r, &body); err != nil {
 		return api.RebalanceOptions{}, err
 	}
-	o := api.RebalanceOptions{NumWorkers: int(body.RebalanceOptions.NumWorkers)}
+	o := api.RebalanceOptions{NumWorkers: int(body.RebalanceOptions.NumWorkers), TopologyConf: body.RebalanceOptions.TopologyConf}
 	if len(body.RebalanceOptions.Executors) > 0 {
 		o.Executors = map[string]int{}
 		for c, n := range body.RebalanceOptions.Executors {

@@ -18,7 +18,9 @@ type Service interface {
 	Kill(ctx context.Context, id string, waitSecs int) error
 	Activate(ctx context.Context, id string) error
 	Deactivate(ctx context.Context, id string) error
-	Rebalance(ctx context.Context, id string, waitSecs, numWorkers int, executors map[string]int) error
+	// Rebalance changes workers, parallelism and configuration keys (zero
+	// fields of o: unchanged) after waitSecs (negative: the message timeout).
+	Rebalance(ctx context.Context, id string, waitSecs int, o api.RebalanceOptions) error
 	// Debug sets the event logger's sampling of a component ("" = the
 	// whole topology), as Storm's Nimbus debug (debug.go).
 	Debug(ctx context.Context, id, component string, enable bool, samplingPct float64) error

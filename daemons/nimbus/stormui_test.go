@@ -3,6 +3,7 @@ package nimbus
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/cluster"
+	"github.com/localstorm/localstorm/internal/testutil"
 )
 
 // stormUIEnv is a nimbus with one word-count topology whose executors sent
@@ -262,7 +265,17 @@ func TestRebalanceStormBody(t *testing.T) {
 	if err != nil || base2.ComponentExecutors["words"] != 1 || base2.ComponentExecutors["count"] != 2 {
 		t.Errorf("after rebalance: %+v %v", base2, err)
 	}
-	for _, bad := range []string{`{"rebalanceOptions": {"executors": {"words": "x"}}}`, `{"rebalanceOptions": {"executors": {"words": -1}}}`, `{"rebalanceOptions": {"numWorkers": "two"}}`} {
+	// localstorm's own topologyConf in the same body (Storm's UI has none).
+	if st := post(`{"rebalanceOptions": {"topologyConf": {"topology.max.spout.pending": 7}}}`); st != 200 {
+		t.Fatalf("rebalance body with topologyConf: %d", st)
+	}
+	e.waitQuiet()
+	testutil.Eventually(t, 10*time.Second, "conf changed by the REST rebalance", func() (bool, string) {
+		conf, err := e.n.TopologyConf(t.Context(), id)
+		return err == nil && conf["topology.max.spout.pending"] == float64(7), fmt.Sprint(conf["topology.max.spout.pending"], err)
+	})
+	for _, bad := range []string{`{"rebalanceOptions": {"executors": {"words": "x"}}}`, `{"rebalanceOptions": {"executors": {"words": -1}}}`, `{"rebalanceOptions": {"numWorkers": "two"}}`,
+		`{"rebalanceOptions": {"topologyConf": {"topology.submitter.user": "x"}}}`, `{"rebalanceOptions": {"topologyConf": [1]}}`} {
 		if st := post(bad); st != 400 {
 			t.Errorf("rebalance %s: %d, want 400", bad, st)
 		}

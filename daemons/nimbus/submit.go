@@ -113,6 +113,21 @@ func submitKind(req api.SubmitRequest) (cluster.TopologyStatus, string, error) {
 	return "", "", fmt.Errorf("%w: code kind %q: use %q or %q", api.ErrInvalid, req.Kind, api.KindBinary, api.KindFlux)
 }
 
+// checkConfWithDefinition checks a topology's configuration against its
+// definition, at submit and when a rebalance changes the configuration:
+// what the executors refuse (checkExecutors) and metrics consumers the
+// worker cannot make, refused as Storm's submit fails on a class it cannot
+// load.
+func checkConfWithDefinition(def *topology.Definition, conf config.Conf) error {
+	if err := checkExecutors(def, conf); err != nil {
+		return err
+	}
+	if err := topology.ValidateMetricsConsumers(def, conf); err != nil {
+		return fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
+	}
+	return nil
+}
+
 // checkExecutors refuses at submit what Storm's executors refuse in the
 // worker: a window longer than the message timeout (WindowedBoltExecutor,
 // with Storm's reason) and an unknown state provider or a bad configuration
@@ -162,11 +177,12 @@ func (n *Nimbus) submit(req api.SubmitRequest) (string, error) {
 		}
 	}
 	conf["storm.id"] = id
-	if err := n.writeStormdist(id, uploadPath, codeFile, conf, def); err != nil {
+	confSum, err := n.writeStormdist(id, uploadPath, codeFile, conf, def)
+	if err != nil {
 		return "", fmt.Errorf("store code of %s: %w", id, err)
 	}
 	n.infoMu.Lock()
-	n.codes[id] = &topologyCode{Definition: def, Conf: conf, CodeFile: codeFile, SHA256: strings.ToLower(req.SHA256)}
+	n.codes[id] = &topologyCode{Definition: def, Conf: conf, ConfSHA256: confSum, CodeFile: codeFile, SHA256: strings.ToLower(req.SHA256)}
 	n.infoMu.Unlock()
 
 	base := &cluster.StormBase{
@@ -216,13 +232,8 @@ func (n *Nimbus) checkSubmission(req api.SubmitRequest) (status cluster.Topology
 	if err := checkTaskCount(def); err != nil {
 		return "", "", nil, nil, err
 	}
-	if err := checkExecutors(def, conf); err != nil {
+	if err := checkConfWithDefinition(def, conf); err != nil {
 		return "", "", nil, nil, err
-	}
-	// A consumer class the worker cannot make is refused here, as Storm's
-	// submit fails on a class it cannot load.
-	if err := topology.ValidateMetricsConsumers(def, conf); err != nil {
-		return "", "", nil, nil, fmt.Errorf("%w: invalid topology configuration: %w", api.ErrInvalid, err)
 	}
 	// With ZooKeeper authentication the topology gets its own digest
 	// identity (Storm's submitter), its workers authenticate with it, and

@@ -43,6 +43,8 @@ type event struct {
 	waitSecs   int
 	numWorkers int
 	executors  map[string]int
+	// conf holds the configuration keys a rebalance changes.
+	conf map[string]any
 }
 
 // TransitionError says that an event has no transition from a state.
@@ -76,16 +78,20 @@ func (n *Nimbus) Kill(ctx context.Context, id string, waitSecs int) error {
 }
 
 // Rebalance moves the topology to REBALANCING and, after waitSecs (negative:
-// its message timeout), reschedules it from scratch with numWorkers workers
-// (0: unchanged) and the given component parallelism (nil: unchanged).
-func (n *Nimbus) Rebalance(ctx context.Context, id string, waitSecs, numWorkers int, executors map[string]int) error {
-	if numWorkers < 0 {
-		return fmt.Errorf("rebalance %s: %w: %d workers: give a positive number, or 0 to keep the count", id, api.ErrInvalid, numWorkers)
+// its message timeout), merges o.TopologyConf into its configuration (nil:
+// unchanged) and reschedules it from scratch with o.NumWorkers workers (0:
+// unchanged) and the component parallelism of o.Executors (nil: unchanged).
+func (n *Nimbus) Rebalance(ctx context.Context, id string, waitSecs int, o api.RebalanceOptions) error {
+	if o.NumWorkers < 0 {
+		return fmt.Errorf("rebalance %s: %w: %d workers: give a positive number, or 0 to keep the count", id, api.ErrInvalid, o.NumWorkers)
 	}
-	if err := n.validateRebalanceExecutors(id, executors); err != nil {
+	if err := n.validateRebalanceExecutors(id, o.Executors); err != nil {
 		return fmt.Errorf("rebalance %s: %w", id, err)
 	}
-	return n.apiTransition(id, event{name: EventRebalance, waitSecs: waitSecs, numWorkers: numWorkers, executors: executors})
+	if err := n.checkConfOverrides(id, o.TopologyConf); err != nil {
+		return fmt.Errorf("rebalance %s: %w", id, err)
+	}
+	return n.apiTransition(id, event{name: EventRebalance, waitSecs: waitSecs, numWorkers: o.NumWorkers, executors: o.Executors, conf: o.TopologyConf})
 }
 
 func (n *Nimbus) validateRebalanceExecutors(id string, executors map[string]int) error {
@@ -279,6 +285,7 @@ func (n *Nimbus) rebalance(id string, base *cluster.StormBase, ev event) error {
 	next.PrevStatus = base.Status
 	next.TopologyActionOptions = &cluster.TopologyActionOptions{
 		Action: EventRebalance, WaitSecs: wait, NumWorkers: ev.numWorkers, NumExecutors: maps.Clone(ev.executors),
+		TopologyConf: maps.Clone(ev.conf),
 	}
 	if err := n.writeBase(id, &next); err != nil {
 		return err
@@ -297,15 +304,25 @@ func rebalanceWhat(ev event) string {
 	for _, c := range slices.Sorted(maps.Keys(ev.executors)) {
 		fmt.Fprintf(&b, ", %s=%d", c, ev.executors[c])
 	}
+	if len(ev.conf) > 0 {
+		fmt.Fprintf(&b, ", conf %s", strings.Join(slices.Sorted(maps.Keys(ev.conf)), ", "))
+	}
 	return b.String()
 }
 
 // doRebalance applies the stored rebalance options, returns the topology to
-// its previous status and schedules it from scratch.
+// its previous status and schedules it from scratch. A conf change that can
+// no longer be applied (checked when asked for; the disk may fail) is
+// logged and recorded, and the rest of the rebalance goes on, as the timer
+// cannot answer a caller.
 func (n *Nimbus) doRebalance(id string, base *cluster.StormBase) error {
 	next := *base
 	next.ComponentExecutors = maps.Clone(base.ComponentExecutors)
 	if opts := base.TopologyActionOptions; opts != nil {
+		if err := n.applyConfOverrides(id, opts.TopologyConf); err != nil {
+			n.log.Error("rebalance: topology conf not changed", "id", id, "err", err)
+			n.record(timeline.TopologyRebalanced, id, "", fmt.Sprintf("topology %s: conf not changed: %v", id, err))
+		}
 		if opts.NumWorkers > 0 {
 			next.NumWorkers = opts.NumWorkers
 		}

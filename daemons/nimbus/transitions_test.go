@@ -74,7 +74,7 @@ func TestTransitions(t *testing.T) {
 				case EventKill:
 					err = e.n.Kill(ctx, id, 100)
 				case EventRebalance:
-					err = e.n.Rebalance(ctx, id, 100, 2, nil)
+					err = e.n.Rebalance(ctx, id, 100, api.RebalanceOptions{NumWorkers: 2})
 				default: // internal events
 					e.n.mu.Lock()
 					err = e.n.transition(id, event{name: ev})
@@ -193,7 +193,7 @@ func TestRestartWhileRebalancingResumes(t *testing.T) {
 	e := newEnv(t, nil)
 	e.addSupervisor("a", 6700, 6701, 6702)
 	id := e.submit("wc", nil)
-	if err := e.n.Rebalance(t.Context(), id, 20, 3, map[string]int{"count": 1}); err != nil {
+	if err := e.n.Rebalance(t.Context(), id, 20, api.RebalanceOptions{NumWorkers: 3, Executors: map[string]int{"count": 1}}); err != nil {
 		t.Fatal(err)
 	}
 	e.stop()
@@ -218,7 +218,7 @@ func TestRebalanceSpreadsOverMoreWorkers(t *testing.T) {
 	if err := e.n.Deactivate(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.n.Rebalance(t.Context(), id, 0, 3, map[string]int{"count": 2}); err != nil {
+	if err := e.n.Rebalance(t.Context(), id, 0, api.RebalanceOptions{NumWorkers: 3, Executors: map[string]int{"count": 2}}); err != nil {
 		t.Fatal(err)
 	}
 	e.waitQuiet()
@@ -238,7 +238,7 @@ func TestRebalanceSpreadsOverMoreWorkers(t *testing.T) {
 		{0, map[string]int{"count": 0}, "Number of executors must be greater than 0"},
 		{0, map[string]int{"count": 4}, "4 executors for 3 tasks"},
 	} {
-		if err := e.n.Rebalance(t.Context(), id, 0, bad.workers, bad.execs); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), bad.msg) {
+		if err := e.n.Rebalance(t.Context(), id, 0, api.RebalanceOptions{NumWorkers: bad.workers, Executors: bad.execs}); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), bad.msg) {
 			t.Errorf("rebalance %d %v: %v, want invalid naming %q", bad.workers, bad.execs, err, bad.msg)
 		}
 	}

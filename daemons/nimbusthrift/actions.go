@@ -2,8 +2,10 @@ package nimbusthrift
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/nimbusthrift/storm"
@@ -76,8 +78,9 @@ func (h *Handler) Rebalance(ctx context.Context, name string, options *storm.Reb
 			return &storm.InvalidTopologyException{Msg: fmt.Sprintf("Number of workers must be greater than 0, got %d", workers)}
 		}
 	}
-	if options.TopologyConfOverrides != nil && *options.TopologyConfOverrides != "" {
-		return &storm.InvalidTopologyException{Msg: "topology_conf_overrides: localstorm does not change a topology's configuration on rebalance"}
+	confOverrides, err := parseConfOverrides(options.TopologyConfOverrides)
+	if err != nil {
+		return err
 	}
 	return h.nameAction(ctx, name, func(id string) error {
 		var executors map[string]int
@@ -94,7 +97,7 @@ func (h *Handler) Rebalance(ctx context.Context, name string, options *storm.Reb
 				executors[comp] = int(n)
 			}
 		}
-		err := h.b.Rebalance(ctx, id, wait, workers, executors)
+		err := h.b.Rebalance(ctx, id, wait, api.RebalanceOptions{NumWorkers: workers, Executors: executors, TopologyConf: confOverrides})
 		if errors.Is(err, api.ErrInvalid) {
 			return &storm.InvalidTopologyException{Msg: err.Error()}
 		}
@@ -112,4 +115,18 @@ func checkExecutorCount(name string, def *topology.Definition, comp string, n in
 		return &storm.InvalidTopologyException{Msg: "Number of executors must be greater than 0"}
 	}
 	return nil
+}
+
+// parseConfOverrides reads RebalanceOptions' topology_conf_overrides, a
+// JSON object of configuration keys (Storm's `rebalance -t`); unset or
+// empty means none.
+func parseConfOverrides(raw *string) (map[string]any, error) {
+	if raw == nil || strings.TrimSpace(*raw) == "" {
+		return nil, nil
+	}
+	var conf map[string]any
+	if err := json.Unmarshal([]byte(*raw), &conf); err != nil || conf == nil {
+		return nil, &storm.InvalidTopologyException{Msg: fmt.Sprintf("topology_conf_overrides must be a JSON object of configuration keys, such as {\"topology.max.spout.pending\": 100}: %q is not", *raw)}
+	}
+	return conf, nil
 }

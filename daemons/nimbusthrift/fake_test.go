@@ -25,6 +25,8 @@ type fakeBackend struct {
 	status    string
 	submits   []api.SubmitRequest
 	logLevels map[string]cluster.LogLevel
+	// rebalanceErr, when set, is what Rebalance answers.
+	rebalanceErr error
 }
 
 func newFake() *fakeBackend {
@@ -107,11 +109,17 @@ func (f *fakeBackend) Deactivate(ctx context.Context, id string) error {
 	return f.record("deactivate %s", id)
 }
 
-func (f *fakeBackend) Rebalance(ctx context.Context, id string, wait, workers int, executors map[string]int) error {
+func (f *fakeBackend) Rebalance(ctx context.Context, id string, wait int, o api.RebalanceOptions) error {
 	if err := f.known(id); err != nil {
 		return err
 	}
-	return f.record("rebalance %s %d %d %v", id, wait, workers, executors)
+	if f.rebalanceErr != nil {
+		return f.rebalanceErr
+	}
+	if len(o.TopologyConf) > 0 {
+		return f.record("rebalance %s %d %d %v conf %v", id, wait, o.NumWorkers, o.Executors, o.TopologyConf)
+	}
+	return f.record("rebalance %s %d %d %v", id, wait, o.NumWorkers, o.Executors)
 }
 
 func (f *fakeBackend) ClusterSummary(ctx context.Context) (*api.ClusterSummary, error) {

@@ -3,6 +3,8 @@ package nimbusthrift
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/apache/thrift/lib/go/thrift"
@@ -57,6 +59,25 @@ func FuzzRequest(f *testing.F) {
 			if ok, _ := p.Process(context.Background(), iprot, oprot); !ok {
 				return
 			}
+		}
+	})
+}
+
+// FuzzParseConfOverrides: rebalance's topology_conf_overrides comes from any
+// Thrift client; it is a JSON object of keys or an InvalidTopologyException,
+// never a panic.
+func FuzzParseConfOverrides(f *testing.F) {
+	for _, s := range []string{"", `{"topology.max.spout.pending": 7}`, "null", "[1]", `{"a": {"b": [1, "c"]}}`, "{"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		conf, err := parseConfOverrides(&raw)
+		var ite *storm.InvalidTopologyException
+		if err != nil && !errors.As(err, &ite) {
+			t.Fatalf("%q: error %T %v, want an InvalidTopologyException", raw, err, err)
+		}
+		if err == nil && strings.TrimSpace(raw) != "" && conf == nil {
+			t.Fatalf("%q: no keys and no error", raw)
 		}
 	})
 }

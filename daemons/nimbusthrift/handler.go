@@ -25,7 +25,7 @@ type Backend interface {
 	Kill(ctx context.Context, id string, waitSecs int) error
 	Activate(ctx context.Context, id string) error
 	Deactivate(ctx context.Context, id string) error
-	Rebalance(ctx context.Context, id string, waitSecs, numWorkers int, executors map[string]int) error
+	Rebalance(ctx context.Context, id string, waitSecs int, o api.RebalanceOptions) error
 	SupervisorSummary(ctx context.Context) (*api.SupervisorSummary, error)
 	NimbusSummary(ctx context.Context) (*api.NimbusSummary, error)
 	TopologySummary(ctx context.Context) (*api.TopologySummary, error)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/apache/thrift/lib/go/thrift"
+
+	"github.com/localstorm/localstorm/api"
 
 	"github.com/localstorm/localstorm/daemons/nimbusthrift/storm"
 )
@@ -202,6 +205,13 @@ func TestActions(t *testing.T) {
 			return c.Rebalance(ctx, "wc", &storm.RebalanceOptions{WaitSecs: &wait, NumWorkers: &workers, NumExecutors: map[string]int32{"count": 3}})
 		}, "rebalance " + fakeID + " 3 2 map[count:3]"},
 		{func() error { return c.Rebalance(ctx, "wc", nil) }, "rebalance " + fakeID + " -1 0 map[]"},
+		// Storm's `rebalance -t`: topology_conf_overrides reaches nimbus as keys.
+		{func() error {
+			return c.Rebalance(ctx, "wc", &storm.RebalanceOptions{TopologyConfOverrides: thrift.StringPtr(`{"topology.max.spout.pending": 7, "wc.mode": "fast"}`)})
+		}, "rebalance " + fakeID + " -1 0 map[] conf map[topology.max.spout.pending:7 wc.mode:fast]"},
+		{func() error {
+			return c.Rebalance(ctx, "wc", &storm.RebalanceOptions{TopologyConfOverrides: thrift.StringPtr("")})
+		}, "rebalance " + fakeID + " -1 0 map[]"},
 		{func() error { return c.KillTopology(ctx, "wc") }, "kill " + fakeID + " -1"},
 		{func() error { return c.KillTopologyWithOpts(ctx, "wc", &storm.KillOptions{WaitSecs: &wait}) }, "kill " + fakeID + " 3"},
 	}
@@ -223,6 +233,19 @@ func TestActions(t *testing.T) {
 	if !errors.As(err, &ite) || ite.Msg != "Number of executors must be greater than 0" {
 		t.Errorf("zero executors: %v", err)
 	}
+	for _, bad := range []string{"topology.debug=true", "[1]", "null"} {
+		err = c.Rebalance(ctx, "wc", &storm.RebalanceOptions{TopologyConfOverrides: thrift.StringPtr(bad)})
+		if !errors.As(err, &ite) || !strings.Contains(ite.Msg, "topology_conf_overrides must be a JSON object") {
+			t.Errorf("topology_conf_overrides %q: %v", bad, err)
+		}
+	}
+	// nimbus's refusal of a key (api.ErrInvalid) is an InvalidTopologyException.
+	f.rebalanceErr = fmt.Errorf("rebalance: %w: topology conf: a rebalance cannot change topology.name", api.ErrInvalid)
+	err = c.Rebalance(ctx, "wc", &storm.RebalanceOptions{TopologyConfOverrides: thrift.StringPtr(`{"topology.name": "x"}`)})
+	if !errors.As(err, &ite) || !strings.Contains(ite.Msg, "cannot change topology.name") {
+		t.Errorf("refused key: %v", err)
+	}
+	f.rebalanceErr = nil
 	// A transition the topology's state refuses is an application error,
 	// as Storm's "No transition for event", and the connection goes on.
 	f.status = "KILLED"

@@ -34,6 +34,9 @@ const (
 	stateDisallowed workerState = "disallowed"
 	stateTimedOut   workerState = "timed-out"
 	stateValid      workerState = "valid"
+	// stateConfChanged: a valid worker started with another topology conf
+	// than its assignment's (the conf changed on rebalance).
+	stateConfChanged workerState = "conf-changed"
 )
 
 // classifyWorker is sync-processes' verdict on one worker: without a
@@ -105,6 +108,9 @@ func (s *Supervisor) syncProcesses() error {
 		hb := s.readWorkerHeartbeat(wid)
 		_, isApproved := approved[wid]
 		state := classifyWorker(hb, isApproved, assigned, s.running(wid), now, s.timing.workerTimeout)
+		if state == stateValid && s.confChanged(wid, assigned[hb.Port]) {
+			state = stateConfChanged
+		}
 		if state == stateValid {
 			keepers[wid] = hb.Port
 			keepPorts[hb.Port] = true
@@ -159,6 +165,15 @@ func (s *Supervisor) syncProcesses() error {
 	return nil
 }
 
+// confChanged tells whether worker wid of this supervisor started with
+// another topology conf than la's (neither checksum empty).
+func (s *Supervisor) confChanged(wid string, la LocalAssignment) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.workers[wid]
+	return w != nil && w.confSHA256 != "" && la.ConfSHA256 != "" && w.confSHA256 != la.ConfSHA256
+}
+
 // readWorkerHeartbeat returns the worker's local heartbeat, nil when it has
 // none (or it cannot be read, which is the same to the classification).
 func (s *Supervisor) readWorkerHeartbeat(wid string) *cluster.LocalWorkerHeartbeat {
@@ -202,7 +217,7 @@ func (s *Supervisor) running(wid string) bool {
 // handshake; its exit is then noticed at once and triggers sync-processes.
 func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) error {
 	codeDir := s.dirs.CodeDir(la.TopologyID)
-	topoConf, err := readTopologyConf(codeDir)
+	topoConf, confSum, err := readTopologyConf(codeDir)
 	if err != nil {
 		return err
 	}
@@ -244,7 +259,7 @@ func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) erro
 		proc.Shutdown(syscall.SIGKILL, 0)
 		return errors.New("supervisor stopped during the launch")
 	}
-	w := &worker{id: wid, port: port, topologyID: la.TopologyID, proc: proc}
+	w := &worker{id: wid, port: port, topologyID: la.TopologyID, proc: proc, confSHA256: confSum}
 	s.workers[wid] = w
 	s.watchers.Add(1)
 	s.mu.Unlock()
@@ -278,21 +293,21 @@ func (s *Supervisor) launchWorker(wid string, port int, la LocalAssignment) erro
 	return nil
 }
 
-// readTopologyConf reads stormconf.json from the code dir; a missing file
-// means an empty conf.
-func readTopologyConf(codeDir string) (config.Conf, error) {
+// readTopologyConf reads stormconf.json from the code dir and its SHA-256;
+// a missing file means an empty conf (and no checksum).
+func readTopologyConf(codeDir string) (config.Conf, string, error) {
 	data, err := os.ReadFile(filepath.Join(codeDir, workercontract.ConfFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return config.Conf{}, nil
+		return config.Conf{}, "", nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read topology conf: %w", err)
+		return nil, "", fmt.Errorf("read topology conf: %w", err)
 	}
 	var c config.Conf
 	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", filepath.Join(codeDir, workercontract.ConfFile), err)
+		return nil, "", fmt.Errorf("decode %s: %w", filepath.Join(codeDir, workercontract.ConfFile), err)
 	}
-	return c, nil
+	return c, sha256Hex(data), nil
 }
 
 // shutdownWorker stops the worker's process (SIGTERM, then SIGKILL of its

@@ -149,6 +149,8 @@ type worker struct {
 	port       int
 	topologyID string
 	proc       *procs.Process
+	// confSHA256 is the checksum of the topology conf it started with.
+	confSHA256 string
 	// stopReason is why the supervisor shuts it down ("" while it does
 	// not): its exit is then no crash. Guarded by Supervisor.mu.
 	stopReason string

@@ -70,8 +70,14 @@ func runFakeWorker(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if _, err := os.Stat(filepath.Join(w.CodeDir, workercontract.ConfFile)); err != nil {
+	// The conf it starts with, for the test of a conf changed on rebalance.
+	conf, err := os.ReadFile(filepath.Join(w.CodeDir, workercontract.ConfFile))
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake worker: no code:", err)
+		return 1
+	}
+	if err := os.WriteFile(filepath.Join(cwd, "conf"), conf, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	if flux != "" {
@@ -165,6 +171,16 @@ type fakeCode struct {
 	fluxArchive []byte
 	downloads   atomic.Int32
 	failures    atomic.Int32 // how many calls still fail
+	// conf, when set, is the stormconf.json sent (a string).
+	conf atomic.Value
+}
+
+// confJSON is the stormconf.json fakeCode sends.
+func (f *fakeCode) confJSON() string {
+	if c, ok := f.conf.Load().(string); ok {
+		return c
+	}
+	return `{"topology.name":"fake"}`
 }
 
 func (f *fakeCode) DownloadCode(ctx context.Context, topologyID, destDir string) error {
@@ -177,7 +193,7 @@ func (f *fakeCode) DownloadCode(ctx context.Context, topologyID, destDir string)
 	}
 	files := map[string]string{
 		workercontract.CodeFile: fmt.Sprintf("#!/bin/sh\nexec '%s' \"$@\"\n", f.exe),
-		workercontract.ConfFile: `{"topology.name":"fake"}`,
+		workercontract.ConfFile: f.confJSON(),
 		"stormtopology.json":    `{}`,
 	}
 	if f.fluxArchive != nil {

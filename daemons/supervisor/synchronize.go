@@ -3,6 +3,8 @@ package supervisor
 import (
 	"archive/tar"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +27,9 @@ import (
 type LocalAssignment struct {
 	TopologyID string                 `json:"topologyId"`
 	Executors  []cluster.ExecutorInfo `json:"executors"`
+	// ConfSHA256 is the assignment's checksum of the topology's conf: a
+	// worker started with another conf is restarted (empty: no check).
+	ConfSHA256 string `json:"confSha256,omitempty"`
 }
 
 // assignmentsForNode picks this node's slots out of every topology's
@@ -46,6 +51,7 @@ func assignmentsForNode(node string, assignments map[string]*cluster.Assignment)
 				return nil, fmt.Errorf("port %d is assigned to both %s and %s", ea.Slot.Port, la.TopologyID, id)
 			}
 			la.TopologyID = id
+			la.ConfSHA256 = a.ConfSHA256
 			la.Executors = append(la.Executors, ea.Executor)
 			out[ea.Slot.Port] = la
 		}
@@ -100,6 +106,7 @@ func (s *Supervisor) synchronizeSupervisor() error {
 		return nil
 	}
 	retry := false
+	confs := map[string]string{} // topology → the checksum of its local conf
 	for port, la := range assigned {
 		if err := s.ensureCode(la.TopologyID); err != nil {
 			if s.ctx.Err() != nil {
@@ -108,6 +115,24 @@ func (s *Supervisor) synchronizeSupervisor() error {
 			s.log.Warn("synchronize-supervisor: download code; retrying", "topology", la.TopologyID, "err", err)
 			delete(assigned, port)
 			retry = true
+			continue
+		}
+		local, ok := confs[la.TopologyID]
+		if !ok {
+			var err error
+			if local, err = s.ensureConf(la.TopologyID, la.ConfSHA256); err != nil {
+				if s.ctx.Err() != nil {
+					return nil
+				}
+				// The workers go on with the conf they have.
+				s.log.Warn("synchronize-supervisor: download the changed topology conf; retrying", "topology", la.TopologyID, "err", err)
+				retry = true
+			}
+			confs[la.TopologyID] = local
+		}
+		if local != la.ConfSHA256 {
+			la.ConfSHA256 = ""
+			assigned[port] = la
 		}
 	}
 	stored, err := s.localAssignments()
@@ -181,6 +206,47 @@ func (s *Supervisor) ensureCode(topologyID string) error {
 	}
 	s.log.Info("downloaded topology code", "topology", topologyID, "dir", dest)
 	return nil
+}
+
+// ensureConf makes the topology's downloaded conf the one whose SHA-256 the
+// assignment gives (want; empty: any), downloading the topology's files
+// again when it differs (the conf changed on rebalance) and renaming the
+// new conf over the old one; the code in use is left alone. It returns the
+// checksum of the conf now in place.
+func (s *Supervisor) ensureConf(topologyID, want string) (string, error) {
+	path := filepath.Join(s.dirs.CodeDir(topologyID), workercontract.ConfFile)
+	have, err := fileSHA256(path)
+	if err != nil || want == "" || have == want {
+		return have, err
+	}
+	tmp := filepath.Join(s.dirs.SupervisorTmp(), uuid.NewString())
+	defer os.RemoveAll(tmp)
+	if err := s.opts.Code.DownloadCode(s.ctx, topologyID, tmp); err != nil {
+		return have, fmt.Errorf("download code of %s: %w", topologyID, err)
+	}
+	got, err := fileSHA256(filepath.Join(tmp, workercontract.ConfFile))
+	if err != nil {
+		return have, err
+	}
+	if err := os.Rename(filepath.Join(tmp, workercontract.ConfFile), path); err != nil {
+		return have, fmt.Errorf("move the conf of %s into place: %w", topologyID, err)
+	}
+	s.log.Info("downloaded the changed topology conf", "topology", topologyID, "confSha256", got)
+	return got, nil
+}
+
+// fileSHA256 is the hex SHA-256 of the file at path.
+func fileSHA256(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return sha256Hex(data), nil
+}
+
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // validTopologyID refuses ids that would escape the stormdist dir.

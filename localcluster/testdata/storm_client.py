@@ -71,7 +71,13 @@ def main():
     out["afterDeactivate"] = client.getTopologySummaryByName(name).status
     client.activate(name)
     out["afterActivate"] = client.getTopologySummaryByName(name).status
-    client.rebalance(name, RebalanceOptions(wait_secs=30, num_executors={"counter": 1}))
+    try:
+        client.rebalance(name, RebalanceOptions(topology_conf_overrides='{"topology.name": "other"}'))
+        out["refusedConf"] = None
+    except InvalidTopologyException as e:
+        out["refusedConf"] = e.msg
+    client.rebalance(name, RebalanceOptions(wait_secs=30, num_executors={"counter": 1},
+                                            topology_conf_overrides='{"topology.max.spout.pending": 7}'))
     out["afterRebalance"] = client.getTopologySummaryByName(name).status
 
     try:
