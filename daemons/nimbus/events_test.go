@@ -32,6 +32,9 @@ func find(es []timeline.Event, k timeline.Kind, supervisor string) *timeline.Eve
 // joining, timing out and coming back, and why executors moved.
 func TestEventsOfSupervisorsAndAssignments(t *testing.T) {
 	e := newEnv(t, nil)
+	// A nimbus's first round only learns who is there: let it run before
+	// the supervisors arrive, so that they join.
+	e.waitQuiet()
 	e.addSupervisor("a", 6700)
 	e.addSupervisor("b", 6700)
 	id := e.submit("wc", map[string]any{"topology.workers": 1})
