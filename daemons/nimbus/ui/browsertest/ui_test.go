@@ -29,6 +29,12 @@ func known(p api.Points, min float32) int {
 	return k
 }
 
+// throughputChart is JavaScript that is true when the topology page's
+// throughput chart draws the acked rate with points.
+const throughputChart = `[...document.querySelectorAll('figure.chart')].some(f =>
+	f.querySelector('figcaption').textContent.startsWith('Throughput') &&
+	[...f.querySelectorAll('path.line')].some(p => +p.dataset.points > 1 && (p.getAttribute('d').match(/L/g) || []).length > 0))`
+
 // TestLiveUI runs the word count and checks, through the API and then in
 // Chromium, the live history, its charts, the rate on the graph's edges, a
 // component page and the ZooKeeper explorer reading the assignment.
@@ -107,10 +113,7 @@ func TestLiveUI(t *testing.T) {
 		b.Open(client.BaseURL() + "/")
 		b.WaitText("main", "wordcount")
 		b.Click(fmt.Sprintf(`a[href="#/topology/%s"]`, id))
-		// The throughput chart draws the acked rate with points.
-		b.WaitJS("a throughput chart with data points", `[...document.querySelectorAll('figure.chart')].some(f =>
-			f.querySelector('figcaption').textContent.startsWith('Throughput') &&
-			[...f.querySelectorAll('path.line')].some(p => +p.dataset.points > 1 && (p.getAttribute('d').match(/L/g) || []).length > 0))`)
+		b.WaitJS("a throughput chart with data points", throughputChart)
 		b.WaitJS("a rate on the edge sentences → split", `[...document.querySelectorAll('.graph .edge text.rate')].some(t => /^[\d.]+[kM]?\/s$/.test(t.textContent))`)
 		b.WaitJS("worker memory charted", `[...document.querySelectorAll('figure.chart')].some(f =>
 			f.querySelector('figcaption').textContent.startsWith('Worker memory') && [...f.querySelectorAll('path.line')].some(p => +p.dataset.points > 1))`)
