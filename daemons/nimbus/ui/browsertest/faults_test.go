@@ -13,7 +13,6 @@ import (
 
 	"github.com/localstorm/localstorm/api"
 	"github.com/localstorm/localstorm/daemons/timeline"
-	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/testutil"
 	"github.com/localstorm/localstorm/testkit"
 )
@@ -72,9 +71,7 @@ func firstWorker(t *testing.T, c *testkit.Cluster, id string) (port, pid int) {
 // process (by the API's events and by its supervisor). First, a page of
 // another origin tries to press the same button by fetch, and cannot.
 func TestKillWorkerFromUI(t *testing.T) {
-	c := testkit.Start(t, testkit.Options{Supervisors: 1, Slots: 2, ServeFaults: true})
-	id := c.Submit(t, "wordcount", wordcount.Builder(), map[string]any{"topology.max.spout.pending": 20})
-	c.WaitTopologyActive(t, id)
+	c, id := startWordcount(t, testkit.Options{Supervisors: 1, Slots: 2, ServeFaults: true})
 	client := c.Client()
 	ctx := context.Background()
 	b := Start(t)

@@ -18,6 +18,17 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
+// startWordcount starts a test cluster with opts and runs the word count on
+// it, active with all its executors up.
+func startWordcount(t *testing.T, opts testkit.Options) (*testkit.Cluster, string) {
+	t.Helper()
+	c := testkit.Start(t, opts)
+	// A bounded pending count keeps the flat-out spout modest on a loaded machine.
+	id := c.Submit(t, "wordcount", wordcount.Builder(), map[string]any{"topology.max.spout.pending": 20})
+	c.WaitTopologyActive(t, id)
+	return c, id
+}
+
 // known counts the points of a series that are known and above min.
 func known(p api.Points, min float32) int {
 	k := 0
@@ -39,10 +50,7 @@ const throughputChart = `[...document.querySelectorAll('figure.chart')].some(f =
 // Chromium, the live history, its charts, the rate on the graph's edges, a
 // component page and the ZooKeeper explorer reading the assignment.
 func TestLiveUI(t *testing.T) {
-	c := testkit.Start(t, testkit.Options{Supervisors: 1, Slots: 2})
-	// A bounded pending count keeps the flat-out spout modest on a loaded machine.
-	id := c.Submit(t, "wordcount", wordcount.Builder(), map[string]any{"topology.max.spout.pending": 20})
-	c.WaitTopologyActive(t, id)
+	c, id := startWordcount(t, testkit.Options{Supervisors: 1, Slots: 2})
 	client := c.Client()
 	ctx := context.Background()
 
