@@ -123,61 +123,84 @@ func TestKillWorkerFromUI(t *testing.T) {
 
 	t.Run("kill worker", func(t *testing.T) {
 		port, pid := firstWorker(t, c, id) // the one the button kills
-		b.Open(client.BaseURL() + "/")
-		b.WaitText("main", "wordcount")
-		b.Click(fmt.Sprintf(`a[href="#/topology/%s"]`, id))
-		b.WaitJS("a throughput chart with data points", throughputChart)
-		b.WaitText("#timeline-title", "Timeline of this topology")
-
-		b.Click(`#faults button[data-fault="kill-worker"]`)
-		b.WaitText("dialog#confirm[open] #confirm-text", "Kill a worker of wordcount")
-		b.Confirm()
-		b.WaitJS("the fault's reply in the notice", `/^Kill worker: worker of .* on port \d+ \(pid \d+\) killed/.test(document.getElementById('notice').textContent)`)
-		notice := b.Eval(`document.getElementById('notice').textContent`)
-		if want := fmt.Sprintf("on port %d (pid %d) killed", port, pid); !strings.Contains(notice, want) {
-			t.Fatalf("notice %q: want the worker it killed, %q", notice, want)
-		}
-
-		b.WaitJS("the worker's exit on the timeline, after the fault", fmt.Sprintf(
-			`%s.some(e => e.kind === 'worker-exited' && e.what.includes('on port %d'))`, eventsAfterKill, port))
-		b.WaitJS("the worker relaunched and ready on the timeline, after its exit", fmt.Sprintf(`(evs => {
-			const x = evs.findIndex(e => e.kind === 'worker-exited' && e.what.includes('on port %[2]d'));
-			const after = evs.slice(x + 1);
-			return x >= 0 && after.some(e => e.kind === 'worker-relaunched' && e.what.includes('on port %[2]d')) &&
-				after.some(e => e.kind === 'worker-ready' && e.what.includes('ready on port %[2]d'));
-		})(%[1]s)`, eventsAfterKill, port))
-		ready := b.Eval(fmt.Sprintf(`%s.filter(e => e.kind === 'worker-ready').map(e => e.what).join('\n')`, eventsAfterKill))
-		m := readyPid.FindStringSubmatch(ready)
-		if m == nil {
-			t.Fatalf("worker-ready on the timeline: %q, want its pid", ready)
-		}
-		shown, _ := strconv.Atoi(m[2])
-		if shown == pid || m[1] != strconv.Itoa(port) {
-			t.Errorf("the timeline shows the worker ready on port %s with pid %d; want a new process on port %d (the killed one was %d)", m[1], shown, port, pid)
-		}
-
-		// The API tells the same story, and the supervisor runs that process.
-		r, err := client.Events(ctx, id, start.Last)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var kinds []string
-		apiPid := 0
-		for _, e := range r.Events {
-			kinds = append(kinds, string(e.Kind))
-			if m := readyPid.FindStringSubmatch(e.Details); e.Kind == timeline.WorkerReady && m != nil && e.Port == port {
-				apiPid, _ = strconv.Atoi(m[2])
-			}
-		}
-		if got := strings.Join(kinds, " "); !regexp.MustCompile(`fault-injected.* worker-exited.* worker-relaunched.* worker-ready`).MatchString(got) {
-			t.Errorf("events of %s from the API: %s; want the fault, then the exit, the relaunch and ready", id, got)
-		}
-		if apiPid != shown {
-			t.Errorf("the API's worker-ready says pid %d, the timeline %d", apiPid, shown)
+		killedPort, killed, shown := killWorkerFromUI(t, b, client, id)
+		if killedPort != port || killed != pid {
+			t.Errorf("the button killed the worker on port %d (pid %d); want the lowest port's, %d (pid %d)", killedPort, killed, port, pid)
 		}
 		testutil.Eventually(t, time.Minute, "the supervisor running the new worker", func() (bool, string) {
 			now := workerPid(c, id, port)
 			return now == shown, fmt.Sprintf("pid %d on port %d, want %d", now, port, shown)
 		})
 	})
+}
+
+// killWorkerFromUI walks the workshop on the page at client's address: open
+// the cluster page, then topology id's page (named wordcount), wait for a
+// throughput chart with points, press "Kill worker", confirm, and wait for
+// the worker's exit, relaunch and ready on the topology's timeline, after
+// the fault. The API's events must tell the same story. It returns the port
+// and pid of the worker killed (from the fault's reply in the notice) and the
+// pid of the one ready after it (from the timeline), which must differ.
+func killWorkerFromUI(t *testing.T, b *Browser, client *api.Client, id string) (port, killed, relaunched int) {
+	t.Helper()
+	ctx := context.Background()
+	start, err := client.Events(ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Open(client.BaseURL() + "/")
+	b.WaitText("main", "wordcount")
+	b.Click(fmt.Sprintf(`a[href="#/topology/%s"]`, id))
+	b.WaitJS("a throughput chart with data points", throughputChart)
+	b.WaitText("#timeline-title", "Timeline of this topology")
+
+	b.Click(`#faults button[data-fault="kill-worker"]`)
+	b.WaitText("dialog#confirm[open] #confirm-text", "Kill a worker of wordcount")
+	b.Confirm()
+	b.WaitJS("the fault's reply in the notice", `/^Kill worker: worker of .* on port \d+ \(pid \d+\) killed/.test(document.getElementById('notice').textContent)`)
+	notice := b.Eval(`document.getElementById('notice').textContent`)
+	m := regexp.MustCompile(`on port (\d+) \(pid (\d+)\) killed`).FindStringSubmatch(notice)
+	if m == nil {
+		t.Fatalf("notice %q: want the port and pid of the worker killed", notice)
+	}
+	port, _ = strconv.Atoi(m[1])
+	killed, _ = strconv.Atoi(m[2])
+
+	b.WaitJS("the worker's exit on the timeline, after the fault", fmt.Sprintf(
+		`%s.some(e => e.kind === 'worker-exited' && e.what.includes('on port %d'))`, eventsAfterKill, port))
+	b.WaitJS("the worker relaunched and ready on the timeline, after its exit", fmt.Sprintf(`(evs => {
+		const x = evs.findIndex(e => e.kind === 'worker-exited' && e.what.includes('on port %[2]d'));
+		const after = evs.slice(x + 1);
+		return x >= 0 && after.some(e => e.kind === 'worker-relaunched' && e.what.includes('on port %[2]d')) &&
+			after.some(e => e.kind === 'worker-ready' && e.what.includes('ready on port %[2]d'));
+	})(%[1]s)`, eventsAfterKill, port))
+	ready := b.Eval(fmt.Sprintf(`%s.filter(e => e.kind === 'worker-ready').map(e => e.what).join('\n')`, eventsAfterKill))
+	if m = readyPid.FindStringSubmatch(ready); m == nil {
+		t.Fatalf("worker-ready on the timeline: %q, want its pid", ready)
+	}
+	relaunched, _ = strconv.Atoi(m[2])
+	if relaunched == killed || m[1] != strconv.Itoa(port) {
+		t.Errorf("the timeline shows the worker ready on port %s with pid %d; want a new process on port %d (the killed one was %d)", m[1], relaunched, port, killed)
+	}
+
+	// The API tells the same story.
+	r, err := client.Events(ctx, id, start.Last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	apiPid := 0
+	for _, e := range r.Events {
+		kinds = append(kinds, string(e.Kind))
+		if m := readyPid.FindStringSubmatch(e.Details); e.Kind == timeline.WorkerReady && m != nil && e.Port == port {
+			apiPid, _ = strconv.Atoi(m[2])
+		}
+	}
+	if got := strings.Join(kinds, " "); !regexp.MustCompile(`fault-injected.* worker-exited.* worker-relaunched.* worker-ready`).MatchString(got) {
+		t.Errorf("events of %s from the API: %s; want the fault, then the exit, the relaunch and ready", id, got)
+	}
+	if apiPid != relaunched {
+		t.Errorf("the API's worker-ready says pid %d, the timeline %d", apiPid, relaunched)
+	}
+	return port, killed, relaunched
 }
