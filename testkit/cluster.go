@@ -56,6 +56,10 @@ type Options struct {
 	NoLeakCheck bool
 	// Timeout is how long semantic waits wait (0 = 30 s).
 	Timeout time.Duration
+	// ServeFaults serves the fault endpoints (POST /api/v1/faults/<fault>)
+	// as `localstorm up` does, for tests of what uses them (the web UI's
+	// fault buttons).
+	ServeFaults bool
 }
 
 // LocalCluster is the cluster under test, for what testkit does not wrap:
@@ -87,7 +91,7 @@ func Start(t testing.TB, options ...Options) *Cluster {
 	}
 	opts := localcluster.Options{
 		Name: "testkit", Supervisors: cmp.Or(o.Supervisors, 2), Slots: cmp.Or(o.Slots, 2),
-		ZooKeeper: o.ZooKeeper, Conf: config.TestProfile().Merge(o.Conf),
+		ZooKeeper: o.ZooKeeper, Conf: config.TestProfile().Merge(o.Conf), ServeFaults: o.ServeFaults,
 		DataDir: filepath.Join(clusterBaseDir(t), "cluster"),
 		Logger:  slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}

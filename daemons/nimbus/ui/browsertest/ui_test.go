@@ -18,6 +18,17 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
+// startWordcount starts a test cluster with opts and runs the word count on
+// it, active with all its executors up.
+func startWordcount(t *testing.T, opts testkit.Options) (*testkit.Cluster, string) {
+	t.Helper()
+	c := testkit.Start(t, opts)
+	// A bounded pending count keeps the flat-out spout modest on a loaded machine.
+	id := c.Submit(t, "wordcount", wordcount.Builder(), map[string]any{"topology.max.spout.pending": 20})
+	c.WaitTopologyActive(t, id)
+	return c, id
+}
+
 // known counts the points of a series that are known and above min.
 func known(p api.Points, min float32) int {
 	k := 0
@@ -29,14 +40,17 @@ func known(p api.Points, min float32) int {
 	return k
 }
 
+// throughputChart is JavaScript that is true when the topology page's
+// throughput chart draws the acked rate with points.
+const throughputChart = `[...document.querySelectorAll('figure.chart')].some(f =>
+	f.querySelector('figcaption').textContent.startsWith('Throughput') &&
+	[...f.querySelectorAll('path.line')].some(p => +p.dataset.points > 1 && (p.getAttribute('d').match(/L/g) || []).length > 0))`
+
 // TestLiveUI runs the word count and checks, through the API and then in
 // Chromium, the live history, its charts, the rate on the graph's edges, a
 // component page and the ZooKeeper explorer reading the assignment.
 func TestLiveUI(t *testing.T) {
-	c := testkit.Start(t, testkit.Options{Supervisors: 1, Slots: 2})
-	// A bounded pending count keeps the flat-out spout modest on a loaded machine.
-	id := c.Submit(t, "wordcount", wordcount.Builder(), map[string]any{"topology.max.spout.pending": 20})
-	c.WaitTopologyActive(t, id)
+	c, id := startWordcount(t, testkit.Options{Supervisors: 1, Slots: 2})
 	client := c.Client()
 	ctx := context.Background()
 
@@ -107,10 +121,7 @@ func TestLiveUI(t *testing.T) {
 		b.Open(client.BaseURL() + "/")
 		b.WaitText("main", "wordcount")
 		b.Click(fmt.Sprintf(`a[href="#/topology/%s"]`, id))
-		// The throughput chart draws the acked rate with points.
-		b.WaitJS("a throughput chart with data points", `[...document.querySelectorAll('figure.chart')].some(f =>
-			f.querySelector('figcaption').textContent.startsWith('Throughput') &&
-			[...f.querySelectorAll('path.line')].some(p => +p.dataset.points > 1 && (p.getAttribute('d').match(/L/g) || []).length > 0))`)
+		b.WaitJS("a throughput chart with data points", throughputChart)
 		b.WaitJS("a rate on the edge sentences → split", `[...document.querySelectorAll('.graph .edge text.rate')].some(t => /^[\d.]+[kM]?\/s$/.test(t.textContent))`)
 		b.WaitJS("worker memory charted", `[...document.querySelectorAll('figure.chart')].some(f =>
 			f.querySelector('figcaption').textContent.startsWith('Worker memory') && [...f.querySelectorAll('path.line')].some(p => +p.dataset.points > 1))`)

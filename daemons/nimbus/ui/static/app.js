@@ -9,12 +9,14 @@ const REFRESH_MS = 2000;
 const WINDOWS = [['600', '10 min'], ['10800', '3 hours'], ['86400', '1 day'], [':all-time', 'All time']];
 const $ = id => document.getElementById(id);
 const enc = encodeURIComponent;
-// Extensions (charts.js, zk.js) register here before the first page shows:
+// Extensions (charts.js, zk.js, debug.js) register here before the first page shows:
 // pages are routes of their own ({route: RegExp over location.hash, shell:
 // (match groups, decoded) => shell}); topologySections are async (id, info)
-// => nodes, shown after the topology page's cards; edgeLabel(from, stream)
-// adds a line (a rate) under each edge of the topology graph.
-const ext = {pages: [], topologySections: [], edgeLabel: null};
+// => nodes, shown after the topology page's cards; componentSections are
+// async (id, component, page) => nodes, after a component page's cards;
+// edgeLabel(from, stream) adds a line (a rate) under each edge of the
+// topology graph.
+const ext = {pages: [], topologySections: [], componentSections: [], edgeLabel: null};
 
 // make returns an element builder for a namespace: b('td', {class: 'num'}, kids...).
 // Attributes named on* become event listeners; false/null attributes are left out.

@@ -97,8 +97,10 @@
     const s = h.components[comp] || {};
     const spout = page.componentType === 'spout';
     const stats = spout ? page.spoutSummary : page.boltStats;
+    const extra = await Promise.all(ext.componentSections.map(f => f(id, comp, page).catch(err => el('p', {class: 'muted'}, err.message))));
     return [
       cards([['Type', page.componentType], ['Topology', badge(page.topologyStatus)], ['Executors', num(page.executors)], ['Tasks', num(page.tasks)]]),
+      ...extra.flat(),
       section('Live (last 5 minutes, 1 s samples)', charts(
         chart('Throughput (tuples/s)', h.times, [line('emitted', s.emitted), line('acked', s.acked)], rate),
         chart('Failures (tuples/s)', h.times, [line('failed', s.failed)], rate),
