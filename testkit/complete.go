@@ -33,6 +33,12 @@ type CompleteOptions struct {
 	// During, when set, runs once the topology is active, while tuples flow:
 	// the place to inject a fault. Completion is still awaited after it.
 	During func(topologyID string)
+	// Until, when set, is a further condition of completion, checked on the
+	// tuples captured so far once every mocked tuple is acked: what the
+	// mocked trees do not cover, such as the checkpoint spout's tuples,
+	// may be captured after those trees complete. It returns whether the
+	// run is complete and, if not, what it still waits for.
+	Until func(Results) (bool, string)
 }
 
 // capturerID is the bolt testkit adds to capture every emitted tuple.
@@ -57,8 +63,9 @@ func (r Results) Tuples(component, stream string) []topology.Values {
 // mocked spouts in place, captures every tuple each component emits, and
 // returns when every mocked tuple has been fully processed: acked through the
 // acker, as the cluster itself accounts for it (a failed or timed-out tuple is
-// replayed until it is acked). The topology is killed afterwards. Acking must
-// be on (topology.acker.executors ≠ 0). In a worker process started for this
+// replayed until it is acked) and CompleteOptions.Until, if set, holds. The
+// topology is killed afterwards. Acking must be on
+// (topology.acker.executors ≠ 0). In a worker process started for this
 // topology, CompleteTopology becomes the worker and does not return.
 func CompleteTopology(t testing.TB, c *Cluster, b *topology.Builder, mocks MockedSources, opts ...CompleteOptions) Results {
 	t.Helper()
@@ -92,13 +99,19 @@ func CompleteTopology(t testing.TB, c *Cluster, b *topology.Builder, mocks Mocke
 	for {
 		changed := c.bridge.wait()
 		done, progress := c.bridge.mockProgress(name)
+		if done && o.Until != nil {
+			var waiting string
+			if done, waiting = o.Until(c.bridge.results(name, mocks)); !done {
+				progress += "; every mocked tuple acked, Until waits for: " + waiting
+			}
+		}
 		if done {
 			break
 		}
 		select {
-		case <-changed:
+		case <-changed: // an ack, a fail or a capture
 		case <-deadline.C:
-			t.Fatalf("testkit: CompleteTopology %s: not every mocked tuple was acked within %s (%s)\n%s",
+			t.Fatalf("testkit: CompleteTopology %s: not complete within %s (%s)\n%s",
 				name, o.Timeout, progress, c.StateReport(id))
 		}
 	}
@@ -107,11 +120,16 @@ func CompleteTopology(t testing.TB, c *Cluster, b *topology.Builder, mocks Mocke
 	if err := c.Client().Kill(ctx, id, 0); err != nil {
 		t.Errorf("testkit: kill %s after completion: %v", name, err)
 	}
+	return c.bridge.results(name, mocks)
+}
+
+// results are the tuples captured so far for topo and the fails of its mocks.
+func (b *bridge) results(topo string, mocks MockedSources) Results {
 	res := Results{tuples: map[string][]topology.Values{}, failed: map[string]int{}}
 	for spout := range mocks {
-		res.failed[spout] = c.bridge.failedOf(name, spout)
+		res.failed[spout] = b.failedOf(topo, spout)
 	}
-	for _, ct := range c.bridge.capturedOf(name) {
+	for _, ct := range b.capturedOf(topo) {
 		key := ct.Component + "/" + ct.Stream
 		res.tuples[key] = append(res.tuples[key], decodeValues(ct.Values))
 	}

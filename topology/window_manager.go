@@ -240,8 +240,9 @@ func (p *countEviction) setContext(c *evictionContext) { p.ctx = c }
 func (p *countEviction) context() *evictionContext     { return p.ctx }
 
 // timeEviction keeps the events of the last lengthMs before the reference
-// time (Storm's TimeEvictionPolicy); delta widens the window by the drift of
-// the trigger's timer.
+// time (Storm's TimeEvictionPolicy); delta adjusts the window by the drift of
+// the trigger's timer, so that a window starts where the previous one's
+// reference time says it should, however late or early the timer fired.
 type timeEviction struct {
 	lengthMs int64
 	delta    int64
@@ -266,12 +267,27 @@ func (p *timeEviction) evict(ev *windowEvent) evictAction {
 
 func (p *timeEviction) track(*windowEvent) {}
 
+// firstWindowDelta is the delta of the first time-triggered window: it
+// holds every event queued so far, as Storm's (Integer.MAX_VALUE there).
+// Without it, tuples that arrived just after the trigger's timer started
+// are a full window length old when it first fires, and would expire
+// without ever being in a window.
+const firstWindowDelta = math.MaxInt32
+
 func (p *timeEviction) setContext(c *evictionContext) {
 	prev := p.ctx
 	p.ctx = c
-	if c.slide > 0 && prev != nil {
-		p.delta = max(0, c.ref-prev.ref-c.slide)
+	if c.slide <= 0 {
+		return
 	}
+	if prev == nil {
+		p.delta = firstWindowDelta
+		return
+	}
+	// Negative when the timer fired early (or the previous fire was late):
+	// the window then starts at the previous reference time plus the slide
+	// minus its length, so that tumbling windows neither overlap nor skip.
+	p.delta = c.ref - prev.ref - c.slide
 }
 
 func (p *timeEviction) context() *evictionContext { return p.ctx }

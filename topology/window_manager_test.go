@@ -120,6 +120,40 @@ func TestWindowManager(t *testing.T) {
 			acked: "1 2 3",
 		},
 		{
+			// Storm's first time-triggered window holds every queued event:
+			// tuples that arrived right after the timer started are a full
+			// length old when it first fires (a little late), yet in it.
+			name: "tumbling time, first fire late",
+			spec: windowSpec{lengthMs: 10, slideMs: 10},
+			steps: []wstep{
+				{at: 0, add: 1}, {at: 1, add: 2}, {at: 12, fire: true},
+				{at: 15, add: 3}, {at: 20, fire: true},
+			},
+			windows: []string{
+				"[1 2] new=[1 2] exp=[] end=12 start=2",
+				"[3] new=[3] exp=[1 2] end=20 start=10",
+			},
+			acked: "1 2",
+		},
+		{
+			// After a late fire (22) the next comes on time (30): the
+			// window starts at the previous reference time, so a tuple of
+			// the previous window is in no other, and one after it is.
+			name: "tumbling time, late then on-time fire",
+			spec: windowSpec{lengthMs: 10, slideMs: 10},
+			steps: []wstep{
+				{at: 1, add: 1}, {at: 10, fire: true},
+				{at: 21, add: 2}, {at: 22, fire: true},
+				{at: 23, add: 3}, {at: 30, fire: true},
+			},
+			windows: []string{
+				"[1] new=[1] exp=[] end=10 start=0",
+				"[2] new=[2] exp=[1] end=22 start=12",
+				"[3] new=[3] exp=[2] end=30 start=20",
+			},
+			acked: "1 2",
+		},
+		{
 			name: "sliding time",
 			spec: windowSpec{lengthMs: 20, slideMs: 10},
 			steps: []wstep{
