@@ -75,6 +75,9 @@ func TestThriftPythonClient(t *testing.T) {
 
 	py := pythonClient{python: python, gen: gen, port: strconv.Itoa(c.ThriftPort())}
 	stormdist := workercontract.DataDir(c.DataDir()).Nimbus().NimbusStormdist()
+	// The client kills the topology last, and its code may be gone by the
+	// time it has printed: take the code's checksum first.
+	code := codeSum(t, stormdist, id)
 	out := py.run(ctx, t, "pywc", stormdist)
 	var got struct {
 		Supervisors, Slots int
@@ -145,7 +148,6 @@ func TestThriftPythonClient(t *testing.T) {
 	check("getSupervisorPageInfo", len(got.SupervisorPage.Supervisors) == 1 && slices.Equal(got.SupervisorPage.WorkerTopologies, []string{id}))
 	check("NotAliveException of a page", got.PageNotAlive != nil && *got.PageNotAlive == "no-such-id")
 	check("executor stats", slices.Equal(got.ExecutorStats, []string{"__acker", "counter", "logger", "words"}))
-	code := codeSum(t, stormdist, id)
 	check("beginFileDownload/downloadChunk", got.Download.Size > 0 && got.Download.SHA256 == code)
 	check("setLogConfig/getLogConfig", got.LogConfig.Target == "DEBUG" && got.LogConfig.Timeout == 60 && got.LogConfig.HasEpoch)
 
