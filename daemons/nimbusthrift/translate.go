@@ -50,42 +50,6 @@ func invalid(format string, args ...any) *storm.InvalidTopologyException {
 	return &storm.InvalidTopologyException{Msg: fmt.Sprintf(format, args...)}
 }
 
-// The Flux file, as the Flux loader reads it (docs/flux.md).
-type fluxFile struct {
-	Name    string          `yaml:"name"`
-	Spouts  []fluxComponent `yaml:"spouts"`
-	Bolts   []fluxComponent `yaml:"bolts,omitempty"`
-	Streams []fluxStream    `yaml:"streams,omitempty"`
-}
-
-type fluxComponent struct {
-	ID              string         `yaml:"id"`
-	ClassName       string         `yaml:"className"`
-	ConstructorArgs []any          `yaml:"constructorArgs,omitempty"`
-	ConfigMethods   []fluxMethod   `yaml:"configMethods,omitempty"`
-	Parallelism     int            `yaml:"parallelism"`
-	NumTasks        int            `yaml:"numTasks,omitempty"`
-	Config          map[string]any `yaml:"config,omitempty"`
-}
-
-type fluxMethod struct {
-	Name string `yaml:"name"`
-	Args []any  `yaml:"args"`
-}
-
-type fluxStream struct {
-	Name     string       `yaml:"name"`
-	From     string       `yaml:"from"`
-	To       string       `yaml:"to"`
-	Grouping fluxGrouping `yaml:"grouping"`
-}
-
-type fluxGrouping struct {
-	Type     string   `yaml:"type"`
-	StreamID string   `yaml:"streamId,omitempty"`
-	Args     []string `yaml:"args,omitempty"`
-}
-
 // toFlux translates a submitted StormTopology into the Flux file that runs
 // it. Every error is an InvalidTopologyException that names the component.
 func toFlux(name string, t *storm.StormTopology) ([]byte, error) {
@@ -103,7 +67,7 @@ func toFlux(name string, t *storm.StormTopology) ([]byte, error) {
 			return nil, invalid("Duplicate component ids: [%s]", id)
 		}
 	}
-	out := fluxFile{Name: name}
+	out := flux.Document{Name: name}
 	direct := directStreams(t)
 	for _, id := range slices.Sorted(maps.Keys(t.Spouts)) {
 		s := t.Spouts[id]
@@ -139,8 +103,8 @@ func toFlux(name string, t *storm.StormTopology) ([]byte, error) {
 }
 
 // fluxComponentOf translates one spout or bolt.
-func fluxComponentOf(kind, id string, obj *storm.ComponentObject, common *storm.ComponentCommon) (fluxComponent, error) {
-	c := fluxComponent{ID: id, Parallelism: 1}
+func fluxComponentOf(kind, id string, obj *storm.ComponentObject, common *storm.ComponentCommon) (flux.Component, error) {
+	c := flux.Component{ID: id, Parallelism: 1}
 	if common.ParallelismHint != nil {
 		if *common.ParallelismHint < 1 {
 			return c, invalid("%s %s: parallelism_hint %d: it must be at least 1", kind, id, *common.ParallelismHint)
@@ -210,7 +174,7 @@ func parseConf(s string) (map[string]any, error) {
 // shellComponent is a ShellComponent, run by FluxShellSpout or FluxShellBolt
 // as Storm's ShellSpout and ShellBolt run it: the command is
 // [execution_command, script] in the topology's resources directory.
-func shellComponent(kind, id string, sh *storm.ShellComponent, streams map[string]*storm.StreamInfo, c *fluxComponent) error {
+func shellComponent(kind, id string, sh *storm.ShellComponent, streams map[string]*storm.StreamInfo, c *flux.Component) error {
 	if strings.TrimSpace(sh.ExecutionCommand) == "" {
 		return invalid("%s %s: the shell component has no execution_command", kind, id)
 	}
@@ -233,16 +197,16 @@ func shellComponent(kind, id string, sh *storm.ShellComponent, streams map[strin
 			fields[i] = f
 		}
 		if sid == topology.DefaultStream {
-			c.ConfigMethods = append(c.ConfigMethods, fluxMethod{Name: "setDefaultStream", Args: []any{fields}})
+			c.ConfigMethods = append(c.ConfigMethods, flux.ConfigMethod{Name: "setDefaultStream", Args: []any{fields}})
 		} else {
-			c.ConfigMethods = append(c.ConfigMethods, fluxMethod{Name: "setNamedStream", Args: []any{sid, fields}})
+			c.ConfigMethods = append(c.ConfigMethods, flux.ConfigMethod{Name: "setNamedStream", Args: []any{sid, fields}})
 		}
 	}
 	return nil
 }
 
 // builtinComponent is a Java component of one of the built-in classes.
-func builtinComponent(kind, id, class string, args []*storm.JavaObjectArg, c *fluxComponent) error {
+func builtinComponent(kind, id, class string, args []*storm.JavaObjectArg, c *flux.Component) error {
 	k, ok := builtinKinds[class]
 	switch {
 	case !ok:
@@ -289,8 +253,8 @@ func directStreams(t *storm.StormTopology) map[string]bool {
 
 // fluxStreams translates a bolt's inputs, in a stable order; direct names
 // the direct streams (directStreams).
-func fluxStreams(bolt string, inputs map[*storm.GlobalStreamId]*storm.Grouping, direct map[string]bool) ([]fluxStream, error) {
-	var out []fluxStream
+func fluxStreams(bolt string, inputs map[*storm.GlobalStreamId]*storm.Grouping, direct map[string]bool) ([]flux.Stream, error) {
+	var out []flux.Stream
 	for gid, g := range inputs {
 		if gid == nil || gid.ComponentId == "" {
 			return nil, invalid("bolt %s: an input names no component", bolt)
@@ -306,37 +270,37 @@ func fluxStreams(bolt string, inputs map[*storm.GlobalStreamId]*storm.Grouping, 
 		if stream != topology.DefaultStream {
 			fg.StreamID = stream
 		}
-		out = append(out, fluxStream{Name: gid.ComponentId + ":" + stream + " --> " + bolt, From: gid.ComponentId, To: bolt, Grouping: fg})
+		out = append(out, flux.Stream{Name: gid.ComponentId + ":" + stream + " --> " + bolt, From: gid.ComponentId, To: bolt, Grouping: fg})
 	}
-	slices.SortFunc(out, func(a, b fluxStream) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b flux.Stream) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
 // fluxGroupingOf is the Flux grouping of Storm's Grouping union.
-func fluxGroupingOf(bolt, from, stream string, g *storm.Grouping, directStream bool) (fluxGrouping, error) {
+func fluxGroupingOf(bolt, from, stream string, g *storm.Grouping, directStream bool) (flux.Grouping, error) {
 	switch {
 	case g == nil || g.CountSetFieldsGrouping() != 1:
-		return fluxGrouping{}, invalid("bolt %s: input %s:%s: the grouping must be exactly one of Storm's", bolt, from, stream)
+		return flux.Grouping{}, invalid("bolt %s: input %s:%s: the grouping must be exactly one of Storm's", bolt, from, stream)
 	case g.Fields != nil && len(g.Fields) == 0:
-		return fluxGrouping{Type: "GLOBAL"}, nil
+		return flux.Grouping{Type: "GLOBAL"}, nil
 	case g.Fields != nil:
-		return fluxGrouping{Type: "FIELDS", Args: append([]string(nil), g.Fields...)}, nil
+		return flux.Grouping{Type: "FIELDS", Args: append([]string(nil), g.Fields...)}, nil
 	case g.Shuffle != nil:
-		return fluxGrouping{Type: "SHUFFLE"}, nil
+		return flux.Grouping{Type: "SHUFFLE"}, nil
 	case g.All != nil:
-		return fluxGrouping{Type: "ALL"}, nil
+		return flux.Grouping{Type: "ALL"}, nil
 	case g.None != nil:
-		return fluxGrouping{Type: "NONE"}, nil
+		return flux.Grouping{Type: "NONE"}, nil
 	case g.Direct != nil && !directStream:
-		return fluxGrouping{}, invalid("bolt %s: input %s:%s: a direct grouping reads only a direct stream, and %s:%s is not declared direct", bolt, from, stream, from, stream)
+		return flux.Grouping{}, invalid("bolt %s: input %s:%s: a direct grouping reads only a direct stream, and %s:%s is not declared direct", bolt, from, stream, from, stream)
 	case g.Direct != nil:
 		// localstorm's Flux runner lets a shell component emit directly on
 		// a stream that a DIRECT grouping reads.
-		return fluxGrouping{Type: "DIRECT"}, nil
+		return flux.Grouping{Type: "DIRECT"}, nil
 	case g.LocalOrShuffle != nil:
-		return fluxGrouping{Type: "LOCAL_OR_SHUFFLE"}, nil
+		return flux.Grouping{Type: "LOCAL_OR_SHUFFLE"}, nil
 	}
-	return fluxGrouping{}, invalid("bolt %s: input %s:%s: custom groupings are Java objects, which localstorm cannot run; use shuffle, fields, all, global, none, direct or local_or_shuffle", bolt, from, stream)
+	return flux.Grouping{}, invalid("bolt %s: input %s:%s: custom groupings are Java objects, which localstorm cannot run; use shuffle, fields, all, global, none, direct or local_or_shuffle", bolt, from, stream)
 }
 
 // javaSerializedClass reads the class name at the head of a Java

@@ -39,57 +39,6 @@ var fluxGroupings = map[string]string{
 	topology.GroupPartialKey:     "CUSTOM", // with Storm's PartialKeyGrouping class
 }
 
-// Flux's model (Storm's TopologyDef, VertexDef, ObjectDef, StreamDef,
-// GroupingDef): only the keys Flux's parser knows.
-type fluxTopology struct {
-	Name       string          `yaml:"name"`
-	Config     map[string]any  `yaml:"config,omitempty"`
-	Components []fluxObject    `yaml:"components,omitempty"`
-	Spouts     []fluxComponent `yaml:"spouts"`
-	Bolts      []fluxComponent `yaml:"bolts,omitempty"`
-	Streams    []fluxStream    `yaml:"streams,omitempty"`
-}
-
-type fluxObject struct {
-	ID              string `yaml:"id"`
-	ClassName       string `yaml:"className"`
-	ConstructorArgs []any  `yaml:"constructorArgs,omitempty"`
-}
-
-type fluxComponent struct {
-	ID              string             `yaml:"id"`
-	ClassName       string             `yaml:"className"`
-	ConstructorArgs []any              `yaml:"constructorArgs"`
-	ConfigMethods   []fluxConfigMethod `yaml:"configMethods,omitempty"`
-	Parallelism     int                `yaml:"parallelism"`
-	NumTasks        int                `yaml:"numTasks,omitempty"`
-}
-
-type fluxConfigMethod struct {
-	Name string `yaml:"name"`
-	Args []any  `yaml:"args"`
-}
-
-type fluxStream struct {
-	Name     string       `yaml:"name"`
-	From     string       `yaml:"from"`
-	To       string       `yaml:"to"`
-	Grouping fluxGrouping `yaml:"grouping"`
-}
-
-type fluxGrouping struct {
-	Type        string     `yaml:"type"`
-	StreamID    string     `yaml:"streamId,omitempty"`
-	Args        []string   `yaml:"args,omitempty"`
-	CustomClass *fluxClass `yaml:"customClass,omitempty"`
-}
-
-// fluxClass is an object made in place (Storm's ObjectDef: no id).
-type fluxClass struct {
-	ClassName       string `yaml:"className"`
-	ConstructorArgs []any  `yaml:"constructorArgs,omitempty"`
-}
-
 // Command returns the command a FluxShellSpout or FluxShellBolt runs for
 // component: the binary (named bin, in the resources dir Storm runs shell
 // components in) in its multilang mode. Storm extracts resources/ without
@@ -122,7 +71,7 @@ func YAML(name, bin string, d *topology.Definition) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ft := fluxTopology{Name: name, Config: conf}
+	ft := flux.Document{Name: name, Config: conf}
 	for _, id := range slices.Sorted(maps.Keys(d.Spouts)) {
 		c, err := component(bin, d.Spouts[id], ClassShellSpout)
 		if err != nil {
@@ -138,15 +87,15 @@ func YAML(name, bin string, d *topology.Definition) ([]byte, error) {
 		}
 		ft.Bolts = append(ft.Bolts, fc)
 		for _, in := range c.Inputs {
-			s := fluxStream{Name: in.Component + " --> " + id, From: in.Component, To: id,
-				Grouping: fluxGrouping{Type: fluxGroupings[in.Grouping.Type], StreamID: in.Stream}}
+			s := flux.Stream{Name: in.Component + " --> " + id, From: in.Component, To: id,
+				Grouping: flux.Grouping{Type: fluxGroupings[in.Grouping.Type], StreamID: in.Stream}}
 			switch in.Grouping.Type {
 			case topology.GroupFields:
 				s.Grouping.Args = in.Grouping.Fields
 			case topology.GroupPartialKey:
 				ref := fmt.Sprintf("partial-key-fields-%d", len(ft.Components)+1)
-				ft.Components = append(ft.Components, fluxObject{ID: ref, ClassName: ClassFields, ConstructorArgs: []any{[]string(in.Grouping.Fields)}})
-				s.Grouping.CustomClass = &fluxClass{ClassName: ClassPartialKeyGrouping, ConstructorArgs: []any{map[string]string{"ref": ref}}}
+				ft.Components = append(ft.Components, flux.Object{ID: ref, ClassName: ClassFields, ConstructorArgs: []any{[]string(in.Grouping.Fields)}})
+				s.Grouping.CustomClass = &flux.Object{ClassName: ClassPartialKeyGrouping, ConstructorArgs: []any{map[string]string{"ref": ref}}}
 			}
 			ft.Streams = append(ft.Streams, s)
 		}
@@ -163,8 +112,8 @@ func YAML(name, bin string, d *topology.Definition) ([]byte, error) {
 // component is the Flux entry of one spout or bolt: the multilang command
 // and its default stream's fields as constructor arguments, named streams
 // and the component's configuration as config methods.
-func component(bin string, c *topology.ComponentDef, class string) (fluxComponent, error) {
-	fc := fluxComponent{ID: c.ID, ClassName: class, Parallelism: max(c.Parallelism, 1), NumTasks: c.NumTasks}
+func component(bin string, c *topology.ComponentDef, class string) (flux.Component, error) {
+	fc := flux.Component{ID: c.ID, ClassName: class, Parallelism: max(c.Parallelism, 1), NumTasks: c.NumTasks}
 	fc.ConstructorArgs = []any{Command(bin, c.ID)}
 	if c.Shell != nil {
 		// A shell component of the SDK runs its own command, in the same
@@ -176,7 +125,7 @@ func component(bin string, c *topology.ComponentDef, class string) (fluxComponen
 	}
 	for _, stream := range slices.Sorted(maps.Keys(c.Outputs)) {
 		if stream != topology.DefaultStream {
-			fc.ConfigMethods = append(fc.ConfigMethods, fluxConfigMethod{Name: "setNamedStream", Args: []any{stream, []string(c.Outputs[stream].Fields)}})
+			fc.ConfigMethods = append(fc.ConfigMethods, flux.ConfigMethod{Name: "setNamedStream", Args: []any{stream, []string(c.Outputs[stream].Fields)}})
 		}
 	}
 	conf, err := yamlConf(c.Conf, fmt.Sprintf("component %q's config", c.ID))
@@ -184,7 +133,7 @@ func component(bin string, c *topology.ComponentDef, class string) (fluxComponen
 		return fc, err
 	}
 	for _, k := range slices.Sorted(maps.Keys(conf)) {
-		fc.ConfigMethods = append(fc.ConfigMethods, fluxConfigMethod{Name: "addComponentConfig", Args: []any{k, conf[k]}})
+		fc.ConfigMethods = append(fc.ConfigMethods, flux.ConfigMethod{Name: "addComponentConfig", Args: []any{k, conf[k]}})
 	}
 	return fc, nil
 }
