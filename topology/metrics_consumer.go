@@ -5,9 +5,7 @@ import (
 	"io"
 	"maps"
 	"math"
-	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -199,52 +197,6 @@ func (c *LoggingMetricsConsumer) HandleDataPoints(info TaskInfo, points []DataPo
 
 // Cleanup does nothing: the runtime owns the log.
 func (c *LoggingMetricsConsumer) Cleanup() {}
-
-// JavaString prints v as Java's toString prints the equivalent value:
-// doubles with a fraction ("2.0"), maps as {k=v, ...} (keys sorted here),
-// lists as [a, b], nil as null.
-func JavaString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return x
-	case float64:
-		return JavaDouble(x)
-	case float32:
-		return JavaDouble(float64(x))
-	case map[string]any:
-		keys := slices.Sorted(maps.Keys(x))
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = k + "=" + JavaString(x[k])
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = JavaString(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Map:
-		parts := make([]string, 0, rv.Len())
-		for it := rv.MapRange(); it.Next(); {
-			parts = append(parts, JavaString(it.Key().Interface())+"="+JavaString(it.Value().Interface()))
-		}
-		sort.Strings(parts)
-		return "{" + strings.Join(parts, ", ") + "}"
-	case reflect.Slice, reflect.Array:
-		parts := make([]string, rv.Len())
-		for i := range parts {
-			parts[i] = JavaString(rv.Index(i).Interface())
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	return fmt.Sprint(v)
-}
 
 // JavaDouble formats f as Java's Double.toString does, which Storm's
 // command-line tools and its metrics log print.

@@ -11,8 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -280,38 +278,6 @@ func printComponents(ctx context.Context, w io.Writer, c *api.Client, id, name s
 	return nil
 }
 
-// javaString formats a configuration value as Java's toString prints the
-// value Storm reads from YAML: lists as [a, b], maps as {k=v}, null as null.
-func javaString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return x
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-			// JSON numbers arrive as float64; Storm's integers print bare.
-			return strconv.FormatInt(int64(x), 10)
-		}
-		return topology.JavaDouble(x)
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = javaString(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case map[string]any:
-		keys := slices.Sorted(maps.Keys(x))
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = k + "=" + javaString(x[k])
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	default:
-		return fmt.Sprint(x)
-	}
-}
-
 // runLocalConfValue is Storm's `localconfvalue KEY`: the value Storm's
 // defaults, the storm.yaml (see stormYAMLPath) and -c overrides give KEY,
 // printed as "KEY: VALUE".
@@ -359,7 +325,7 @@ func runRemoteConfValue(ctx context.Context, s cli.Streams, g *globals, args []s
 func printConfValue(s cli.Streams, g *globals, key string, conf map[string]any) error {
 	v := conf[key]
 	return printOut(s, g, map[string]any{key: v}, func(w io.Writer) {
-		fmt.Fprintf(w, "%s: %s\n", key, javaString(v))
+		fmt.Fprintf(w, "%s: %s\n", key, topology.JavaConfString(v))
 	})
 }
 

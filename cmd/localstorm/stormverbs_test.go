@@ -142,8 +142,8 @@ func TestJavaFormatting(t *testing.T) {
 		{nil, "null"}, {"x", "x"}, {float64(6700), "6700"}, {2.5, "2.5"}, {true, "true"}, {7, "7"},
 		{[]any{"a", 1}, "[a, 1]"}, {map[string]any{"b": 1, "a": []any{}}, "{a=[], b=1}"},
 	} {
-		if got := javaString(tc.v); got != tc.want {
-			t.Errorf("javaString(%#v) = %q, want %q", tc.v, got, tc.want)
+		if got := topology.JavaConfString(tc.v); got != tc.want {
+			t.Errorf("JavaConfString(%#v) = %q, want %q", tc.v, got, tc.want)
 		}
 	}
 }
