@@ -173,6 +173,12 @@ func testAuthAndACLs(t *testing.T, tg target) {
 	if _, err := worker.SupervisorInfo("sup-1"); !errors.Is(err, ErrNoAuth) {
 		t.Errorf("the worker reads a supervisor's record: %v, want NoAuth (the daemons' node)", err)
 	}
+	if ok, err := worker.SupervisorExists("sup-1"); err != nil || !ok {
+		t.Errorf("the worker looks for its supervisor: %v, %v; want it found (a node's stat needs no right)", ok, err)
+	}
+	if ok, err := worker.SupervisorExists("sup-2"); err != nil || ok {
+		t.Errorf("a supervisor that never was: %v, %v; want absent", ok, err)
+	}
 	if hb, err := nimbus.WorkerHeartbeat(id, "sup-1", 6700); err != nil || hb == nil {
 		t.Fatalf("nimbus reads the worker's heartbeat (superACL): %v, %v", hb, err)
 	}

@@ -74,6 +74,9 @@ type StormClusterState interface {
 	ExecutorBeats(topologyID string, assignment *Assignment) (map[ExecutorInfo]ExecutorHeartbeat, error)
 	Supervisors(cb Callback) ([]string, error)
 	SupervisorInfo(supervisorID string) (*SupervisorInfo, error)
+	// SupervisorExists tells whether the supervisor's node exists, without
+	// reading it (which its ACL may not allow).
+	SupervisorExists(supervisorID string) (bool, error)
 	// SetupHeartbeats and SetupErrors create the topology's workerbeats and
 	// errors roots; ActivateStorm and SetAssignment write its storm base and
 	// assignment. acl is the node's ACL (none: the state's default); nimbus

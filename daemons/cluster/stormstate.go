@@ -342,6 +342,21 @@ func (s *stormState) Supervisors(cb Callback) ([]string, error) {
 	return ids, nil
 }
 
+// SupervisorExists tells whether the supervisor's heartbeat node exists.
+// It reads only the node's stat, which ZooKeeper answers whatever the
+// node's ACL, so a worker can ask it of its supervisor under ZooKeeper
+// authentication.
+func (s *stormState) SupervisorExists(supervisorID string) (bool, error) {
+	if err := checkID("supervisor id", supervisorID); err != nil {
+		return false, fmt.Errorf("look for supervisor: %w", err)
+	}
+	v, err := s.state.GetVersion(SupervisorPath(supervisorID), false)
+	if err != nil {
+		return false, fmt.Errorf("look for supervisor %s: %w", supervisorID, err)
+	}
+	return v >= 0, nil
+}
+
 func (s *stormState) SupervisorInfo(supervisorID string) (*SupervisorInfo, error) {
 	if err := checkID("supervisor id", supervisorID); err != nil {
 		return nil, fmt.Errorf("read supervisor info: %w", err)

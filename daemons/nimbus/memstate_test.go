@@ -124,6 +124,12 @@ func (m *memState) loseSupervisor(id string) {
 	}
 }
 
+func (m *memState) SupervisorExists(id string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.supervisors[id] != nil, nil
+}
+
 func (m *memState) SupervisorInfo(id string) (*cluster.SupervisorInfo, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -335,15 +335,11 @@ func (w *worker) loop(ctx context.Context) error {
 			if err := w.writeLocalHeartbeat(); err != nil {
 				w.logger.Warn("write local heartbeat", "err", err)
 			}
-			info, err := w.zk.SupervisorInfo(w.opts.SupervisorID)
+			present, err := w.zk.SupervisorExists(w.opts.SupervisorID)
 			switch {
-			case errors.Is(err, cluster.ErrNoAuth):
-				// The supervisor's node exists but is the daemons' to read
-				// (ZooKeeper authentication): it is there.
-				supervisorAbsent = time.Time{}
 			case err != nil:
-				w.logger.Warn("read supervisor info", "err", err)
-			case info != nil:
+				w.logger.Warn("look for the supervisor", "err", err)
+			case present:
 				supervisorAbsent = time.Time{}
 			case supervisorAbsent.IsZero():
 				supervisorAbsent = time.Now()
