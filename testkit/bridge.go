@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -206,7 +207,15 @@ func postJSON(url string, v any) error {
 }
 
 func getJSON(url string, v any) error {
-	resp, err := bridgeClient.Get(url)
+	return getJSONContext(context.Background(), url, v)
+}
+
+func getJSONContext(ctx context.Context, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := bridgeClient.Do(req)
 	if err != nil {
 		return err
 	}

@@ -251,6 +251,15 @@ func (s *mockSpout) NextTuple() {
 	s.out.Emit(it.Values, it.Index)
 }
 
+// Ready makes mockSpout a topology.ReadySpout: once its tuples are out,
+// only a fail (which requeues one) gives it more.
+func (s *mockSpout) Ready() <-chan struct{} {
+	if len(s.queue) == 0 {
+		return nil
+	}
+	return topology.ReadyAfter(0)
+}
+
 func (s *mockSpout) Ack(msgID any) {
 	i := msgID.(int)
 	delete(s.pending, i)

@@ -1,12 +1,14 @@
 package testkit
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,28 +124,50 @@ func (f *FeederSpout) WaitResult(t testing.TB, id int) bool {
 	}
 }
 
+// handleFeederNext hands the spout the fed tuples waiting for it; with
+// ?wait, it waits for some (up to feederLongPoll) rather than answering 204
+// at once.
 func (b *bridge) handleFeederNext(w http.ResponseWriter, r *http.Request) {
-	b.mu.Lock()
-	q := b.feeders[r.PathValue("name")]
-	if q == nil {
+	deadline := time.NewTimer(feederLongPoll)
+	defer deadline.Stop()
+	for {
+		b.mu.Lock()
+		q := b.feeders[r.PathValue("name")]
+		if q == nil {
+			b.mu.Unlock()
+			http.Error(w, "no such feeder", http.StatusNotFound)
+			return
+		}
+		items := q.waiting
+		q.waiting = nil
+		if q.reliable {
+			for _, it := range items {
+				q.inflight[it.Index] = it
+			}
+		}
+		changed := b.changed
 		b.mu.Unlock()
-		http.Error(w, "no such feeder", http.StatusNotFound)
-		return
-	}
-	items := q.waiting
-	q.waiting = nil
-	if q.reliable {
-		for _, it := range items {
-			q.inflight[it.Index] = it
+		if len(items) > 0 {
+			writeJSON(w, items)
+			return
+		}
+		if !r.URL.Query().Has("wait") {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		select {
+		case <-changed:
+		case <-r.Context().Done():
+			return
+		case <-deadline.C:
+			w.WriteHeader(http.StatusNoContent)
+			return
 		}
 	}
-	b.mu.Unlock()
-	if len(items) == 0 {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	writeJSON(w, items)
 }
+
+// feederLongPoll is how long the bridge holds a feeder's request for tuples.
+const feederLongPoll = 10 * time.Second
 
 func (b *bridge) handleFeederResult(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.Atoi(r.PathValue("id"))
@@ -208,16 +232,23 @@ func (q *feederQueue) replay(it mockItem) {
 	q.waiting = append(q.waiting, it)
 }
 
-// feederSpout runs in the worker: it takes fed tuples from the bridge (at
-// most every few milliseconds, so an idle spout does not spin on HTTP) and
-// reports each ack and fail.
+// feederSpout runs in the worker: a goroutine long-polls the bridge for
+// fed tuples, and the spout, a topology.ReadySpout, is woken when some
+// arrive, so that an idle feeder costs nothing. Each ack and fail is
+// reported to the bridge.
 type feederSpout struct {
-	name     string
-	fields   topology.Fields
-	out      topology.SpoutCollector
-	base     string
-	queue    []mockItem
-	lastPoll time.Time
+	name   string
+	fields topology.Fields
+	out    topology.SpoutCollector
+	base   string
+	queue  []mockItem // taken from fetched by NextTuple
+
+	mu      sync.Mutex
+	fetched []mockItem // from the poller, not yet taken
+	pollErr error      // the poller's last error, reported by NextTuple
+	signal  chan struct{}
+	stop    context.CancelFunc
+	done    chan struct{}
 }
 
 func (s *feederSpout) DeclareOutputFields(d topology.OutputDeclarer) { d.Declare(s.fields) }
@@ -228,18 +259,52 @@ func (s *feederSpout) Open(ctx *topology.Context, out topology.SpoutCollector) e
 		return fmt.Errorf("testkit feeder spout: no bridge in the topology conf")
 	}
 	s.out, s.base = out, bridgeURL+"/feeder/"+url.PathEscape(s.name)
-	return postJSON(s.base+"/open", nil)
+	if err := postJSON(s.base+"/open", nil); err != nil {
+		return err
+	}
+	pollCtx, stop := context.WithCancel(context.Background())
+	s.signal, s.stop, s.done = make(chan struct{}, 1), stop, make(chan struct{})
+	go s.poll(pollCtx)
+	return nil
+}
+
+// poll takes fed tuples from the bridge as they come, until Close.
+func (s *feederSpout) poll(ctx context.Context) {
+	defer close(s.done)
+	for ctx.Err() == nil {
+		var items []mockItem
+		err := getJSONContext(ctx, s.base+"?wait=1", &items)
+		if ctx.Err() != nil {
+			return
+		}
+		s.mu.Lock()
+		s.fetched = append(s.fetched, items...)
+		if err != nil {
+			s.pollErr = err
+		}
+		s.mu.Unlock()
+		select {
+		case s.signal <- struct{}{}:
+		default:
+		}
+		if err != nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
 }
 
 func (s *feederSpout) NextTuple() {
 	if len(s.queue) == 0 {
-		if time.Since(s.lastPoll) < 2*time.Millisecond {
-			return
-		}
-		s.lastPoll = time.Now()
-		if err := getJSON(s.base, &s.queue); err != nil {
+		s.mu.Lock()
+		s.queue, s.fetched = s.fetched, nil
+		err := s.pollErr
+		s.pollErr = nil
+		s.mu.Unlock()
+		if err != nil {
 			s.out.ReportError(err)
-			return
 		}
 	}
 	if len(s.queue) > 0 {
@@ -247,6 +312,14 @@ func (s *feederSpout) NextTuple() {
 		s.queue = s.queue[1:]
 		s.out.Emit(it.Values, feederMsg{it.Index, it.Attempt})
 	}
+}
+
+// Ready is the poller's signal: fed tuples (or an error) arrived.
+func (s *feederSpout) Ready() <-chan struct{} {
+	if len(s.queue) > 0 {
+		return topology.ReadyAfter(0)
+	}
+	return s.signal
 }
 
 // feederMsg is a fed tuple's message id: its id and replay attempt.
@@ -262,6 +335,11 @@ func (s *feederSpout) report(id any, result string) {
 	}
 }
 
-func (s *feederSpout) Close()      {}
+func (s *feederSpout) Close() {
+	if s.stop != nil {
+		s.stop()
+		<-s.done
+	}
+}
 func (s *feederSpout) Activate()   {}
 func (s *feederSpout) Deactivate() {}

@@ -3,7 +3,10 @@
 // the entry point that turns a program into a topology binary is topology/run.
 package topology
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Values are the values of one tuple, in the order of the stream's fields.
 type Values []any
@@ -110,6 +113,37 @@ type Spout interface {
 	NextTuple()
 	Ack(msgID any)
 	Fail(msgID any)
+}
+
+// ReadySpout is a Spout that tells its executor when it has something to
+// emit, so that an idle spout costs nothing. A plain spout with nothing to
+// emit is called again after a pause (1 ms, doubling up to
+// localstorm.spout.wait.max.ms, as Storm's spout wait strategy); a
+// ReadySpout is not called again until the channel Ready returned receives
+// a value or is closed, or until an ack, a fail, an activation or a
+// deactivation reaches it.
+//
+// The executor calls Ready, from the spout's goroutine, after a NextTuple
+// that emitted nothing. A spout fed by another goroutine keeps a channel of
+// capacity 1 and sends on it without blocking when a tuple arrives; a spout
+// paced by time returns ReadyAfter(the time to its next tuple); nil means
+// nothing comes until an ack or a fail (a finite spout that is done). A value left over from a
+// tuple NextTuple already took only costs one more call.
+type ReadySpout interface {
+	Spout
+	Ready() <-chan struct{}
+}
+
+// ReadyAfter returns a channel closed after d (at once when d ≤ 0): the
+// Ready of a spout paced by time.
+func ReadyAfter(d time.Duration) <-chan struct{} {
+	ch := make(chan struct{})
+	if d <= 0 {
+		close(ch)
+	} else {
+		time.AfterFunc(d, func() { close(ch) })
+	}
+	return ch
 }
 
 // BoltCollector is how a bolt emits, acks and fails. Anchoring an emitted tuple

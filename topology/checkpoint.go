@@ -206,6 +206,20 @@ func (s *checkpointSpout) Ack(msgID any) {
 	s.saveOrReport(next)
 }
 
+// Ready makes the checkpoint spout a ReadySpout: while a checkpoint is in
+// flight only its ack or fail (which reach it anyway) moves it on; between
+// checkpoints it sleeps until the next one is due.
+func (s *checkpointSpout) Ready() <-chan struct{} {
+	switch {
+	case s.inProgress:
+		return nil
+	case s.recovering || s.cur.Phase != phaseCommitted:
+		return ReadyAfter(0)
+	}
+	// NextTuple starts a checkpoint once more than the interval has passed.
+	return ReadyAfter(s.interval - s.now().Sub(s.lastCheckpt) + time.Millisecond)
+}
+
 func (s *checkpointSpout) Fail(any) {
 	s.inProgress = false
 	s.recovering = true

@@ -3,6 +3,7 @@ package worker
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -163,9 +164,8 @@ func (e *executor) runSpout() {
 		defer tk.Stop()
 		rotate = tk.C
 	}
-	idle := time.NewTimer(time.Hour)
-	defer idle.Stop()
-	idleWait := spoutWaitMin
+	w := e.newSpoutWaiter(rotate)
+	defer w.idle.Stop()
 	maxPending := e.rt.maxSpoutPending * len(e.tasks)
 	for {
 		select {
@@ -199,37 +199,109 @@ func (e *executor) runSpout() {
 		e.flush()
 		e.stats.execCache.publish()
 		if emitted {
-			idleWait = spoutWaitMin
+			w.pause = spoutWaitMin
 			continue
 		}
-		// Nothing to emit (inactive, at max pending, or the spout had
-		// nothing): wait for an ack, a stop, a rotation or a short pause
-		// (Storm's spout wait strategy), longer after each empty round.
-		wait := idleWait
-		if !e.wasActive {
-			wait = 20 * time.Millisecond
-		}
-		idle.Reset(wait)
-		select {
-		case <-e.stop:
+		if !w.wait(maxPending > 0 && e.pending.size() >= maxPending) {
 			return
-		case b := <-e.inbox:
-			e.deferred = append(e.deferred, b)
-			idleWait = spoutWaitMin
-		case <-rotate:
-			e.expirePending()
-		case b := <-e.metricsTick:
-			e.tickMetrics(b)
-		case <-idle.C:
-			idleWait = nextSpoutWait(idleWait, e.rt.spoutWaitMax)
-		}
-		if !idle.Stop() {
-			select {
-			case <-idle.C:
-			default:
-			}
 		}
 	}
+}
+
+// spoutWaiter is how a spout executor with nothing to emit (inactive, at
+// max pending, or its spouts had nothing) waits: for a stop, an ack or a
+// fail in its inbox, a rotation, a metrics tick or a change of the
+// topology's status; and then for its spouts' Ready channels when every
+// spout is a topology.ReadySpout, or else for a pause (Storm's spout wait
+// strategy) that doubles after each empty round.
+type spoutWaiter struct {
+	e      *executor
+	rotate <-chan time.Time
+	idle   *time.Timer
+	pause  time.Duration
+	ready  []topology.ReadySpout // every task's spout, or nil
+}
+
+func (e *executor) newSpoutWaiter(rotate <-chan time.Time) *spoutWaiter {
+	w := &spoutWaiter{e: e, rotate: rotate, idle: time.NewTimer(time.Hour), pause: spoutWaitMin}
+	w.idle.Stop()
+	for _, t := range e.tasks {
+		r, ok := t.spout.(topology.ReadySpout)
+		if !ok {
+			w.ready = nil
+			break
+		}
+		w.ready = append(w.ready, r)
+	}
+	return w
+}
+
+// wait blocks until the executor has something to do, and returns false
+// when it must stop. full tells that the spouts are at max pending, so that
+// only an ack or a fail (or a timeout) can let them emit.
+func (w *spoutWaiter) wait(full bool) bool {
+	e := w.e
+	changed := e.rt.active.Changed()
+	if e.rt.active.Load() != e.wasActive {
+		return true
+	}
+	var pause <-chan time.Time
+	var ready <-chan struct{}
+	stopReady := func() {}
+	switch {
+	case !e.wasActive || full:
+		// Nothing but the cases below can let the spouts emit.
+	case w.ready != nil:
+		ready, stopReady = anyReady(w.ready)
+	default:
+		w.idle.Reset(w.pause)
+		pause = w.idle.C
+	}
+	defer stopReady()
+	select {
+	case <-e.stop:
+		return false
+	case b := <-e.inbox:
+		e.deferred = append(e.deferred, b)
+		w.pause = spoutWaitMin
+	case <-w.rotate:
+		e.expirePending()
+	case b := <-e.metricsTick:
+		e.tickMetrics(b)
+	case <-changed:
+	case <-ready:
+	case <-pause:
+		w.pause = nextSpoutWait(w.pause, e.rt.spoutWaitMax)
+	}
+	if pause != nil {
+		w.idle.Stop() // Go 1.23 timers: Stop and Reset need no draining
+	}
+	return true
+}
+
+// anyReady returns a channel that is ready when one of the spouts' Ready
+// channels is, and a function that lets go of it. One spout (the rule: one
+// task per executor) needs nothing more; several are merged by a goroutine
+// that the function stops.
+func anyReady(spouts []topology.ReadySpout) (<-chan struct{}, func()) {
+	if len(spouts) == 1 {
+		return spouts[0].Ready(), func() {}
+	}
+	cases := make([]reflect.SelectCase, 0, len(spouts)+1)
+	done := make(chan struct{})
+	cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(done)})
+	for _, s := range spouts {
+		if ch := s.Ready(); ch != nil {
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+		}
+	}
+	out := make(chan struct{})
+	go func() {
+		if i, _, _ := reflect.Select(cases); i > 0 {
+			close(out)
+		}
+	}()
+	return out, func() { close(done) }
 }
 
 // spoutWaitMin is the first pause of a spout with nothing to emit: Storm's

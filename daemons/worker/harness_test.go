@@ -84,7 +84,7 @@ func startInProcess(t testing.TB, b *topology.Builder, conf config.Conf, before 
 	for _, f := range before {
 		f(w)
 	}
-	w.rt.active.Store(true)
+	w.rt.active.Swap(true)
 	w.startExecutors()
 	p := &inProcess{w: w}
 	t.Cleanup(p.stop)

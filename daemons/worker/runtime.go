@@ -42,7 +42,7 @@ type runtime struct {
 	sampleEvery     int           // latency sampling: one execute in sampleEvery
 	spoutWaitMax    time.Duration // longest pause of an idle spout (SpoutWaitMaxKey)
 
-	active atomic.Bool // the topology is ACTIVE (spouts call NextTuple)
+	active activation // the topology is ACTIVE (spouts call NextTuple)
 
 	// stopSpouts closes first on shutdown, then stopBolts (bolts and ackers
 	// drain what the spouts emitted last, then clean up).
@@ -62,6 +62,42 @@ type runtime struct {
 	debug      atomic.Pointer[debugPcts] // sampling per component, from the storm base
 	debugEmits bool                      // topology.debug: log every emit
 	watchEmits bool
+}
+
+// activation is the topology's status as the spouts see it: a flag read on
+// every round, and a channel closed (and replaced) at each change, on which
+// an idle spout waits instead of polling the flag.
+type activation struct {
+	on      atomic.Bool
+	mu      sync.Mutex
+	changed chan struct{}
+}
+
+// Load tells whether the topology is active.
+func (a *activation) Load() bool { return a.on.Load() }
+
+// Swap sets the status and returns the previous one; a change wakes the
+// spouts waiting on Changed.
+func (a *activation) Swap(on bool) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := a.on.Swap(on)
+	if old != on && a.changed != nil {
+		close(a.changed)
+		a.changed = nil
+	}
+	return old
+}
+
+// Changed returns a channel closed at the next change of the status. Take
+// it before reading the status, so that no change falls in between.
+func (a *activation) Changed() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.changed == nil {
+		a.changed = make(chan struct{})
+	}
+	return a.changed
 }
 
 // componentError is an error reported by a component, for ReportError.

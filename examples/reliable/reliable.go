@@ -51,6 +51,15 @@ func (s *ReplayingSpout) NextTuple() {
 	s.pending[id] = true
 	s.out.Emit(topology.Values{fmt.Sprintf("message-%d", id)}, id)
 }
+// Ready makes ReplayingSpout a topology.ReadySpout: past its limit, with
+// nothing to replay, it waits for a fail instead of being polled.
+func (s *ReplayingSpout) Ready() <-chan struct{} {
+	if len(s.replay) == 0 && s.Limit > 0 && s.next >= s.Limit {
+		return nil
+	}
+	return topology.ReadyAfter(0)
+}
+
 func (s *ReplayingSpout) Ack(id any) { delete(s.pending, id.(int)) }
 func (s *ReplayingSpout) Fail(id any) {
 	if s.pending[id.(int)] {

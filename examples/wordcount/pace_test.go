@@ -49,3 +49,42 @@ func TestSentenceRate(t *testing.T) {
 		t.Error("a negative rate was taken")
 	}
 }
+
+// TestSentenceSpoutReady: past its limit the spout sleeps until a fail
+// (nil channel); a fail makes it ready at once; a paced spout is ready when
+// its next burst is due, not before.
+func TestSentenceSpoutReady(t *testing.T) {
+	out := &countingCollector{}
+	s := &SentenceSpout{Limit: 1}
+	if err := s.Open(&topology.Context{Conf: map[string]any{}}, out); err != nil {
+		t.Fatal(err)
+	}
+	var _ topology.ReadySpout = s
+	s.NextTuple()
+	if s.Ready() != nil {
+		t.Fatal("a spout past its limit has a Ready channel; only a fail should wake it")
+	}
+	s.Fail(0)
+	select {
+	case <-s.Ready():
+	default:
+		t.Fatal("a spout with a sentence to replay is not ready at once")
+	}
+
+	paced := &SentenceSpout{Rate: 20} // one sentence per burst, 20 bursts a second
+	if err := paced.Open(&topology.Context{Conf: map[string]any{}}, out); err != nil {
+		t.Fatal(err)
+	}
+	for paced.paced() {
+	}
+	select {
+	case <-paced.Ready():
+		t.Fatal("a paced spout is ready before its tokens refilled")
+	default:
+	}
+	select {
+	case <-paced.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a paced spout never became ready")
+	}
+}

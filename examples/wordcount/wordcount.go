@@ -147,6 +147,23 @@ func (s *SentenceSpout) NextTuple() {
 	s.out.Emit(topology.Values{sentence}, id)
 }
 
+// Ready makes SentenceSpout a topology.ReadySpout, so that it costs
+// nothing while it has nothing to emit: past its limit, only a fail (which
+// reaches it anyway) brings a sentence; a paced spout has its next burst
+// when its tokens refill.
+func (s *SentenceSpout) Ready() <-chan struct{} {
+	switch {
+	case len(s.replay) > 0:
+		return topology.ReadyAfter(0)
+	case s.Limit > 0 && s.next >= s.Limit:
+		return nil
+	case s.Rate > 0 && s.burstLeft == 0:
+		need := max(1, s.Rate/burstsPerSec) - s.tokens
+		return topology.ReadyAfter(time.Until(s.last.Add(time.Duration(need / s.Rate * float64(time.Second)))))
+	}
+	return topology.ReadyAfter(0)
+}
+
 func (s *SentenceSpout) Ack(msgID any) { delete(s.pending, msgID.(int)) }
 
 func (s *SentenceSpout) Fail(msgID any) { s.replay = append(s.replay, msgID.(int)) }
