@@ -51,6 +51,7 @@ func (s *ReplayingSpout) NextTuple() {
 	s.pending[id] = true
 	s.out.Emit(topology.Values{fmt.Sprintf("message-%d", id)}, id)
 }
+
 // Ready makes ReplayingSpout a topology.ReadySpout: past its limit, with
 // nothing to replay, it waits for a fail instead of being polled.
 func (s *ReplayingSpout) Ready() <-chan struct{} {
