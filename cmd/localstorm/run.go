@@ -24,6 +24,7 @@ var program = &cli.Program{
 		"up":         command("boot a local cluster and block until Ctrl-C", supervising(runUp)),
 		"down":       command("stop a running cluster", runDown),
 		"submit":     command("submit a topology binary, a Flux YAML file or a storm-package jar", runSubmit),
+		"local":      command("run a topology on a cluster of its own for a while, as `storm local`", supervising(runLocal)),
 		"list":       command("list topologies", runList),
 		"kill":       command("kill a topology", runKill),
 		"activate":   command("activate a topology", runActivate),

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/localstorm/localstorm/api"
+	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/topology"
 	"github.com/localstorm/localstorm/topology/flux"
 )
@@ -120,17 +121,14 @@ func Path(ctx context.Context, c *api.Client, path string, opts Options) (string
 }
 
 // Description is what a topology binary's `describe` prints.
-type Description struct {
-	Name       string               `json:"name"`
-	Definition *topology.Definition `json:"definition"`
-}
+type Description = workercontract.Description
 
 // Describe runs `BINARY describe` and decodes its answer.
 func Describe(ctx context.Context, binary string) (*Description, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, binary, "describe")
+	cmd := exec.CommandContext(ctx, binary, workercontract.DescribeCommand)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/localstorm/localstorm/daemons/worker"
 	"github.com/localstorm/localstorm/daemons/workercontract"
 	"github.com/localstorm/localstorm/internal/cli"
-	"github.com/localstorm/localstorm/localcluster/submit"
 	"github.com/localstorm/localstorm/topology"
 )
 
@@ -52,12 +51,12 @@ type command struct {
 
 // commands are Main's subcommands by name.
 var commands = map[string]command{
-	"describe":      {"print the topology's definition as JSON (read by submit)", describe},
-	"worker":        {"run a worker of the topology (supervisors start it)", runWorker},
-	"submit":        {"submit the topology to a running cluster", submitCmd},
-	"local":         {"run the topology on an in-process cluster for a while", local},
-	"multilang":     {"run one spout or bolt as a Storm multilang subprocess (--component NAME)", multilangCmd},
-	"storm-package": {"write a Flux YAML and a jar that run the topology on Apache Storm", stormPackage},
+	workercontract.DescribeCommand: {"print the topology's definition as JSON (read by submit)", describe},
+	"worker":                       {"run a worker of the topology (supervisors start it)", runWorker},
+	"submit":                       {"submit the topology to a running cluster (localstorm submit THIS-BINARY)", viaLocalstorm("submit")},
+	"local":                        {"run the topology on a cluster of its own for a while (localstorm local THIS-BINARY)", viaLocalstorm("local")},
+	"multilang":                    {"run one spout or bolt as a Storm multilang subprocess (--component NAME)", multilangCmd},
+	"storm-package":                {"write a Flux YAML and a jar that run the topology on Apache Storm", stormPackage},
 }
 
 // Main runs the subcommand named by os.Args[1] and exits: 0 on success, 2 on
@@ -99,7 +98,7 @@ func newFlags(env *Env, name, synopsis string) *pflag.FlagSet {
 
 // Description is what describe prints; localcluster reads it back when a
 // binary is submitted.
-type Description = submit.Description
+type Description = workercontract.Description
 
 func describe(_ context.Context, env *Env, args []string) error {
 	if err := cli.ParseNoArgs(newFlags(env, "describe", ""), args); err != nil {

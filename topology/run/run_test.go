@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -72,10 +76,7 @@ func TestExitCodes(t *testing.T) {
 		{"worker bad flags", builder(), []string{"worker", "--port", "1"}, 2, "missing --topology-id"},
 		{"invalid topology", bad, []string{"describe"}, 1, "lonely"},
 		{"describe extra args", builder(), []string{"describe", "x"}, 2, "takes no arguments"},
-		{"local without supervisors", builder(), []string{"local", "--supervisors", "0"}, 2, "--supervisors 0: give 1 or more"},
-		{"bad flag shows the usage", builder(), []string{"local", "--nope"}, 2, "unknown flag: --nope\nUsage: "},
-		// --help prints the flags and runs nothing (no cluster is looked for).
-		{"submit help", builder(), []string{"submit", "--help", "--cluster", "nothere"}, 0, "--topology-name"},
+		{"bad flag shows the usage", builder(), []string{"storm-package", "--nope"}, 2, "unknown flag: --nope\nUsage: "},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -84,5 +85,57 @@ func TestExitCodes(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want exit %d and %q", code, errs, c.code, c.want)
 			}
 		})
+	}
+}
+
+// TestSubmitAndLocalAreLocalstorms: a topology binary's submit and local
+// run `localstorm VERB THIS-BINARY ARGS` (found next to the binary, then on
+// PATH) and keep its exit code; without localstorm they say how to get it.
+func TestSubmitAndLocalAreLocalstorms(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the fake localstorm is a shell script")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	script := "#!/bin/sh\necho \"$@\"\nexit 3\n"
+	if err := os.WriteFile(filepath.Join(dir, "localstorm"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	for _, verb := range []string{"submit", "local"} {
+		code, out, errs := execute(builder(), verb, "--ttl", "1s", "-c", "a=b")
+		if want := verb + " " + self + " --ttl 1s -c a=b\n"; out != want || code != 3 {
+			t.Fatalf("%s: exit %d, stdout %q, stderr %q; want exit 3 and %q", verb, code, out, errs, want)
+		}
+	}
+	t.Setenv("PATH", t.TempDir())
+	code, _, errs := execute(builder(), "local")
+	if code != 1 || !strings.Contains(errs, "go install github.com/localstorm/localstorm/cmd/localstorm@latest") {
+		t.Fatalf("without localstorm: exit %d, stderr %q; want exit 1 and how to install it", code, errs)
+	}
+}
+
+// TestTopologyBinaryLinksNoCluster: what every topology binary links (this
+// package and the worker) holds no daemon but the worker, no HTTP stack and
+// no TLS: each worker process is a topology binary, and these would cost it
+// half as much memory again (docs/benchmarks.md, "How cost grows").
+func TestTopologyBinaryLinksNoCluster(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		switch {
+		case strings.HasPrefix(pkg, "github.com/localstorm/localstorm/localcluster"),
+			strings.HasPrefix(pkg, "github.com/localstorm/localstorm/daemons/nimbus"),
+			strings.HasPrefix(pkg, "github.com/localstorm/localstorm/daemons/supervisor"),
+			strings.HasPrefix(pkg, "github.com/localstorm/localstorm/daemons/zookeeper"),
+			strings.HasPrefix(pkg, "github.com/localstorm/localstorm/api"),
+			pkg == "net/http", pkg == "crypto/tls":
+			t.Errorf("topology/run links %s", pkg)
+		}
 	}
 }
