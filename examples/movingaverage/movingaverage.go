@@ -6,6 +6,7 @@
 package movingaverage
 
 import (
+	"slices"
 	"time"
 
 	"github.com/localstorm/localstorm/topology"
@@ -22,8 +23,9 @@ func Builder() *topology.Builder {
 	return b
 }
 
-// ReadingSpout emits readings 0..99 in rotation with message ids and
-// replays the ones that fail.
+// ReadingSpout emits readings 0..99 in rotation, each with its message id
+// in field "msgid" (as a stateful windowed bolt needs, see StatefulBuilder),
+// and replays the ones that fail, in the order of their ids.
 type ReadingSpout struct {
 	out     topology.SpoutCollector
 	next    int
@@ -32,7 +34,7 @@ type ReadingSpout struct {
 }
 
 func (s *ReadingSpout) DeclareOutputFields(d topology.OutputDeclarer) {
-	d.Declare(topology.Fields{"value"})
+	d.Declare(topology.Fields{"value", "msgid"})
 }
 
 func (s *ReadingSpout) Open(_ *topology.Context, out topology.SpoutCollector) error {
@@ -48,14 +50,17 @@ func (s *ReadingSpout) NextTuple() {
 		s.next++
 		s.pending[id] = id % 100
 	}
-	s.out.Emit(topology.Values{s.pending[id]}, id)
+	s.out.Emit(topology.Values{s.pending[id], int64(id)}, id)
 }
 
-func (s *ReadingSpout) Ack(msgID any)  { delete(s.pending, msgID.(int)) }
-func (s *ReadingSpout) Fail(msgID any) { s.replay = append(s.replay, msgID.(int)) }
-func (s *ReadingSpout) Close()         {}
-func (s *ReadingSpout) Activate()      {}
-func (s *ReadingSpout) Deactivate()    {}
+func (s *ReadingSpout) Ack(msgID any) { delete(s.pending, msgID.(int)) }
+func (s *ReadingSpout) Fail(msgID any) {
+	i, _ := slices.BinarySearch(s.replay, msgID.(int))
+	s.replay = slices.Insert(s.replay, i, msgID.(int))
+}
+func (s *ReadingSpout) Close()      {}
+func (s *ReadingSpout) Activate()   {}
+func (s *ReadingSpout) Deactivate() {}
 
 // AverageBolt emits the average of each window's readings and its size.
 type AverageBolt struct{ out topology.WindowCollector }
