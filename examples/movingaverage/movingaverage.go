@@ -2,7 +2,9 @@
 // moving average over a sliding window of the last 3 seconds, computed
 // every second, of readings from a replaying spout. A reading is acked
 // when it leaves the window, so a reading lost with a worker is replayed
-// into a window again.
+// into a window again. StatefulBuilder is the stateful variant: a moving
+// sum over a count window whose windows survive a crash (Storm's
+// IStatefulWindowedBolt with withMessageIdField).
 package movingaverage
 
 import (
@@ -37,8 +39,13 @@ func (s *ReadingSpout) DeclareOutputFields(d topology.OutputDeclarer) {
 	d.Declare(topology.Fields{"value", "msgid"})
 }
 
+// Open starts the ids at the clock in nanoseconds, so that a spout restarted
+// after a crash continues above the ids its predecessor used (this spout
+// keeps nothing across restarts: a durable source would resume from its
+// offset and replay what was not acked).
 func (s *ReadingSpout) Open(_ *topology.Context, out topology.SpoutCollector) error {
 	s.out, s.pending = out, map[int]int{}
+	s.next = int(time.Now().UnixNano())
 	return nil
 }
 
