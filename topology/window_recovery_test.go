@@ -3,6 +3,7 @@ package topology
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -197,19 +198,8 @@ func (h *windowHarness) evaluations() string {
 		out = append(out, k+"="+string(v))
 		return true
 	})
-	return strings.Join(sortedStrings(out), ", ")
-}
-
-func sortedStrings(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
+	slices.Sort(out)
+	return strings.Join(out, ", ")
 }
 
 // A crash after a commit: the replayed tuples of the committed windows
@@ -297,4 +287,44 @@ func TestStatefulWindowedMessageIDField(t *testing.T) {
 	h.checkpoint(ActionInitState, -1)
 	h.e.Execute(&Tuple{Component: "words", Stream: DefaultStream, Task: 2, Fields: Fields{"msgid"}, Values: Values{"x"}})
 	h.expect("a tuple whose message id is no integer", h.events(), "fail x")
+}
+
+// A held window manager neither counts toward its trigger, nor fires on its
+// timer, nor makes watermarks (Storm's policies before start()); released,
+// it triggers again.
+func TestHeldWindowManager(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		spec windowSpec
+		tick func(m *windowManager, g *watermarkGenerator)
+	}{
+		{"count", windowSpec{lengthCount: 2, slideCount: 2}, func(*windowManager, *watermarkGenerator) {}},
+		{"time", windowSpec{lengthMs: 10, slideMs: 10}, func(m *windowManager, _ *watermarkGenerator) { m.trigger.(*timeTrigger).fire() }},
+		{"watermark", windowSpec{lengthMs: 10, slideMs: 10, tsField: "ts"}, func(_ *windowManager, g *watermarkGenerator) { g.run() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now, windows := int64(0), 0
+			m := newWindowManager(tc.spec, func() int64 { return now }, func([]*Tuple) {}, func(*TupleWindow) { windows++ })
+			g := &watermarkGenerator{m: m, inputs: 1, streamTs: map[streamID]int64{}}
+			add := func(ts ...int64) {
+				for _, v := range ts {
+					now = v
+					g.track(streamID{"words", DefaultStream}, v)
+					m.add(&Tuple{Values: Values{int(v)}}, v)
+				}
+			}
+			m.held = true
+			add(1, 2, 3, 25)
+			tc.tick(m, g)
+			if windows != 0 {
+				t.Fatalf("%d windows while held", windows)
+			}
+			m.held = false
+			add(26, 27)
+			tc.tick(m, g)
+			if windows == 0 {
+				t.Fatal("no window once released")
+			}
+		})
+	}
 }
