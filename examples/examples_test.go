@@ -45,6 +45,7 @@ func TestExamplesRunOnACluster(t *testing.T) {
 		"./examples/reliable/cmd/reliable",
 		"./examples/multilang/cmd/multilang",
 		"./examples/movingaverage/cmd/movingaverage",
+		"./examples/movingaverage/cmd/movingsum",
 		"./examples/statefulwordcount/cmd/statefulwordcount",
 	)
 	c := testkit.Start(t, testkit.Options{Supervisors: 2, Slots: 6})
@@ -54,6 +55,7 @@ func TestExamplesRunOnACluster(t *testing.T) {
 		{"reliable", filepath.Join(bins, "reliable")},
 		{"multilang", filepath.Join(bins, "multilang")},
 		{"movingaverage", filepath.Join(bins, "movingaverage")},
+		{"movingsum", filepath.Join(bins, "movingsum")},
 		{"statefulwordcount", filepath.Join(bins, "statefulwordcount")},
 		{"flux-wordcount", "flux/wordcount.yaml"},
 		{"multilang-flux", "multilang/resources/multilang.yaml"},

@@ -78,14 +78,7 @@ func TestFaultPauseWorker(t *testing.T) {
 	c := testkit.Start(t)
 	runWithFault(t, c, func(id string) {
 		paused := c.PauseWorker(t, id)
-		c.WaitFor(t, "paused worker replaced", func() (bool, string) {
-			for _, w := range c.Workers(id) {
-				if w.Port == paused.Port && w.Pid != paused.Pid {
-					return true, ""
-				}
-			}
-			return false, fmt.Sprintf("workers %v", c.Workers(id))
-		}, id)
+		waitReplaced(t, c, id, paused)
 	})
 }
 

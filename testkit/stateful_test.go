@@ -13,6 +13,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/localstorm/localstorm/daemons/supervisor"
+	"github.com/localstorm/localstorm/examples/movingaverage"
 	"github.com/localstorm/localstorm/examples/statefulwordcount"
 	"github.com/localstorm/localstorm/examples/wordcount"
 	"github.com/localstorm/localstorm/internal/testutil"
@@ -21,38 +23,76 @@ import (
 	"github.com/localstorm/localstorm/topology/state"
 )
 
-// redisCounts reads the committed counts of every task of bolt "count"
-// from Redis, in Storm's layout (hash "count-<task>", base64 fields and
-// values), summed per word.
-func redisCounts(t *testing.T, addr string) map[string]int64 {
+// redisHashes reads the committed states whose namespace matches pattern
+// from Redis, in Storm's layout (a hash per namespace, base64 fields and
+// values), leaving out the staged transactions ("<namespace>$...").
+func redisHashes(t *testing.T, addr, pattern string) map[string]map[string][]byte {
 	t.Helper()
 	ctx := context.Background()
 	rc := redis.NewClient(&redis.Options{Addr: addr})
 	defer rc.Close()
-	keys, err := rc.Keys(ctx, "count-*").Result()
+	keys, err := rc.Keys(ctx, pattern).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]int64{}
+	out := map[string]map[string][]byte{}
 	for _, k := range keys {
 		if strings.Contains(k, "$") {
-			continue // count-<task>$txid and $prepare
+			continue // <namespace>$txid and $prepare
 		}
 		h, err := rc.HGetAll(ctx, k).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
+		out[k] = map[string][]byte{}
 		for f, v := range h {
-			w, _ := base64.StdEncoding.DecodeString(f)
-			raw, _ := base64.StdEncoding.DecodeString(v)
+			field, _ := base64.StdEncoding.DecodeString(f)
+			out[k][string(field)], _ = base64.StdEncoding.DecodeString(v)
+		}
+	}
+	return out
+}
+
+// redisCounts reads the committed counts of every task of bolt "count"
+// from Redis, summed per word.
+func redisCounts(t *testing.T, addr string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for k, h := range redisHashes(t, addr, "count-*") {
+		for w, raw := range h {
 			var n int64
 			if err := json.Unmarshal(raw, &n); err != nil {
 				t.Fatalf("%s[%s] = %q: %v", k, w, raw, err)
 			}
-			out[string(w)] += n
+			out[w] += n
 		}
 	}
 	return out
+}
+
+// redisStateConf is the configuration of Redis state at addr, with
+// checkpoints every 200 ms.
+func redisStateConf(addr string) map[string]any {
+	host, port, _ := net.SplitHostPort(addr)
+	return map[string]any{
+		state.ConfProvider:              state.RedisProvider,
+		state.ConfProviderConfig:        fmt.Sprintf(`{"keyClass":"java.lang.String","valueClass":"java.lang.Long","jedisPoolConfig":{"host":%q,"port":%s}}`, host, port),
+		topology.ConfCheckpointInterval: 200,
+	}
+}
+
+// waitReplaced waits for the supervisor to start a new worker in the slot
+// of old, a worker that was killed or paused.
+func waitReplaced(t *testing.T, c *testkit.Cluster, id string, old supervisor.WorkerInfo) {
+	t.Helper()
+	c.WaitFor(t, fmt.Sprintf("worker on port %d (pid %d) replaced", old.Port, old.Pid), func() (bool, string) {
+		for _, w := range c.Workers(id) {
+			if w.Port == old.Port && w.Pid != old.Pid {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("workers %v", c.Workers(id))
+	}, id)
 }
 
 // A stateful word count on Redis state, one worker killed with SIGKILL in
@@ -72,14 +112,9 @@ func TestStatefulWordCountRedisSurvivesKill9(t *testing.T) {
 	c := testkit.Start(t)
 	feeder := c.NewReliableFeederSpout("sentences", topology.Fields{"sentence"})
 	b := statefulwordcount.BuilderWith(feeder.Spout())
-	host, port, _ := net.SplitHostPort(addr)
-	conf := map[string]any{
-		state.ConfProvider:              state.RedisProvider,
-		state.ConfProviderConfig:        fmt.Sprintf(`{"keyClass":"java.lang.String","valueClass":"java.lang.Long","jedisPoolConfig":{"host":%q,"port":%s}}`, host, port),
-		topology.ConfCheckpointInterval: 200,
-		"topology.message.timeout.secs": 10,
-		"topology.max.spout.pending":    pending,
-	}
+	conf := redisStateConf(addr)
+	conf["topology.message.timeout.secs"] = 10
+	conf["topology.max.spout.pending"] = pending
 	id := c.Submit(t, "statefulwc", b, conf)
 	c.WaitTopologyActive(t, id)
 
@@ -101,14 +136,7 @@ func TestStatefulWordCountRedisSurvivesKill9(t *testing.T) {
 	if n := feeder.Acked(); n >= sentences {
 		t.Fatalf("all %d sentences acked before the kill: the fault did not land mid-stream", n)
 	}
-	c.WaitFor(t, "killed worker relaunched", func() (bool, string) {
-		for _, w := range c.Workers(id) {
-			if w.Port == killed.Port && w.Pid != killed.Pid {
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("workers %v", c.Workers(id))
-	}, id)
+	waitReplaced(t, c, id, killed)
 	testutil.Eventually(t, 120*time.Second, "every sentence acked after recovery", func() (bool, string) {
 		return feeder.Acked() == sentences, fmt.Sprintf("%d of %d acked", feeder.Acked(), sentences)
 	})
@@ -203,12 +231,12 @@ func (w *windowTotal) Cleanup() {}
 func TestStatefulWindowedBoltOnWorkers(t *testing.T) {
 	c := testkit.Start(t)
 	b := topology.NewBuilder()
-	b.SetSpout("numbers", func() topology.Spout { return numberSpout{} }, 1)
+	b.SetSpout("numbers", func() topology.Spout { return &movingaverage.ReadingSpout{} }, 1)
 	b.SetStatefulWindowedBolt("total", func() topology.StatefulWindowedBolt { return &windowTotal{} }, 1,
-		topology.WithTumblingWindow(topology.Duration(200*time.Millisecond))).GlobalGrouping("numbers")
+		topology.WithTumblingWindow(topology.Duration(200*time.Millisecond)), topology.WithMessageIdField("msgid")).GlobalGrouping("numbers")
 	var in []topology.Values
 	for i := range 30 {
-		in = append(in, topology.Values{fmt.Sprint(i)})
+		in = append(in, topology.Values{i, int64(i)})
 	}
 	res := testkit.CompleteTopology(t, c, b, testkit.MockedSources{"numbers": in},
 		testkit.CompleteOptions{Conf: map[string]any{topology.ConfCheckpointInterval: 100}})

@@ -56,6 +56,9 @@ func (b *Builder) SetStatefulBolt(id string, factory func() StatefulBolt, parall
 
 // SetStatefulWindowedBolt declares a stateful windowed bolt (see
 // SetWindowedBolt for the window options and SetStatefulBolt for the state).
+// WithMessageIdField is required, as Storm requires withMessageIdField: after
+// a crash, windows evaluated and committed before it are rebuilt from the
+// replayed tuples without being evaluated again (see window_recovery.go).
 func (b *Builder) SetStatefulWindowedBolt(id string, factory func() StatefulWindowedBolt, parallelism int, opts ...WindowOption) *BoltDeclarer {
 	var wf func() WindowedBolt
 	if factory != nil {
@@ -65,19 +68,11 @@ func (b *Builder) SetStatefulWindowedBolt(id string, factory func() StatefulWind
 	if factory != nil {
 		inner := d.factory
 		d.factory = func() Bolt {
-			w := inner().(*windowedExecutor)
-			return newStatefulExecutor(&statefulWindowed{windowedExecutor: w})
+			return newStatefulExecutor(newStatefulWindowed(inner().(*windowedExecutor)))
 		}
 	}
 	d.def.Stateful = true
 	return d
-}
-
-// statefulWindowed is a windowed executor whose bolt has state.
-type statefulWindowed struct{ *windowedExecutor }
-
-func (s *statefulWindowed) InitState(st state.KeyValueState) {
-	s.bolt.(StatefulWindowedBolt).InitState(st)
 }
 
 // checkpointLock makes the checkpoint steps exclusive with the window's

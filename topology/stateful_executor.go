@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -198,9 +199,32 @@ func (e *statefulExecutor) Execute(t *Tuple) {
 	e.bolt.Execute(t)
 }
 
+// checkpointParticipant is a bolt executor with a state of its own (the
+// window state of a stateful windowed bolt) that the checkpoint protocol
+// drives before the bolt's state, as Storm's StatefulBoltExecutor calls
+// its bolt's pre* hooks; an error fails the checkpoint tuple.
+type checkpointParticipant interface {
+	prePrepare(txid int64) error
+	preCommit(txid int64) error
+	preRollback() error
+	preInitState() error
+}
+
+// noParticipant is the participant of a bolt that has none.
+type noParticipant struct{}
+
+func (noParticipant) prePrepare(int64) error { return nil }
+func (noParticipant) preCommit(int64) error  { return nil }
+func (noParticipant) preRollback() error     { return nil }
+func (noParticipant) preInitState() error    { return nil }
+
 // handleCheckpoint is one step of Storm's protocol on this bolt's state.
 func (e *statefulExecutor) handleCheckpoint(t *Tuple, a CheckpointAction, txid int64) error {
 	hooks, _ := e.bolt.(CheckpointHooks)
+	part, ok := e.bolt.(checkpointParticipant)
+	if !ok {
+		part = noParticipant{}
+	}
 	switch a {
 	case ActionPrepare:
 		if !e.initialized {
@@ -211,6 +235,9 @@ func (e *statefulExecutor) handleCheckpoint(t *Tuple, a CheckpointAction, txid i
 		if hooks != nil {
 			hooks.PrePrepare(txid)
 		}
+		if err := part.prePrepare(txid); err != nil {
+			return err
+		}
 		if err := e.state.PrepareCommit(txid); err != nil {
 			return err
 		}
@@ -218,6 +245,9 @@ func (e *statefulExecutor) handleCheckpoint(t *Tuple, a CheckpointAction, txid i
 	case ActionCommit:
 		if hooks != nil {
 			hooks.PreCommit(txid)
+		}
+		if err := part.preCommit(txid); err != nil {
+			return err
 		}
 		if err := e.state.Commit(txid); err != nil {
 			return err
@@ -230,7 +260,7 @@ func (e *statefulExecutor) handleCheckpoint(t *Tuple, a CheckpointAction, txid i
 		if hooks != nil {
 			hooks.PreRollback()
 		}
-		if err := e.state.Rollback(); err != nil {
+		if err := errors.Join(part.preRollback(), e.state.Rollback()); err != nil {
 			return err
 		}
 		for _, p := range append(e.prepared, e.tracker.take()...) {
@@ -239,6 +269,9 @@ func (e *statefulExecutor) handleCheckpoint(t *Tuple, a CheckpointAction, txid i
 		e.prepared = nil
 	case ActionInitState:
 		if !e.initialized {
+			if err := part.preInitState(); err != nil {
+				return err
+			}
 			e.bolt.InitState(e.state)
 			e.initialized = true // Execute runs the pending tuples next
 		}

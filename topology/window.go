@@ -25,6 +25,7 @@ const (
 	ConfTimestampMaxLagMs      = "topology.bolts.tuple.timestamp.max.lag.ms"
 	ConfWatermarkIntervalMs    = "topology.bolts.watermark.event.interval.ms"
 	ConfLateTupleStream        = "topology.bolts.late.tuple.stream"
+	ConfMessageIDField         = "topology.bolts.message.id.field.name"
 )
 
 // LateTupleField is the one field of the late tuple stream: the late
@@ -133,6 +134,16 @@ func WithWatermarkInterval(d time.Duration) WindowOption {
 // instead of dropping them. Needs WithTimestampField.
 func WithLateTupleStream(stream string) WindowOption {
 	return func(conf map[string]any) { conf[ConfLateTupleStream] = stream }
+}
+
+// WithMessageIdField names the field that holds each tuple's message id,
+// an integer that grows with each tuple a source task emits and that a
+// replayed tuple keeps (Storm's BaseStatefulWindowedBolt.withMessageIdField).
+// A stateful windowed bolt requires it: its recovery after a crash tells by
+// these ids which replayed tuples were already evaluated in a window (they
+// only rebuild the window) and which already left one (they are acked).
+func WithMessageIdField(field string) WindowOption {
+	return func(conf map[string]any) { conf[ConfMessageIDField] = field }
 }
 
 // SetWindowedBolt declares a windowed bolt; factory makes one instance per
@@ -299,6 +310,9 @@ func ValidateWindows(d *Definition, topoConf map[string]any) error {
 			if _, ok := c.Outputs[s.lateStream]; !ok {
 				err = fmt.Errorf("Stream for late tuples must be defined with the builder method withLateTupleStream")
 			}
+		}
+		if err == nil && c.Stateful {
+			_, err = messageIDField(conf)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("windowed bolt %q: %w", id, err))

@@ -64,6 +64,10 @@ type windowManager struct {
 	onExpiry func([]*Tuple)
 	// onActivation receives each non-empty window.
 	onActivation func(w *TupleWindow)
+	// held keeps the trigger policy from firing and watermarks from being
+	// generated, as Storm's policies before start(): a stateful windowed
+	// bolt rebuilds its windows from replayed tuples first.
+	held bool
 }
 
 // compactEvery is how many additions trigger a scan for expired events
@@ -85,7 +89,9 @@ func (m *windowManager) addWatermark(ts int64) {
 
 func (m *windowManager) track(ev *windowEvent) {
 	m.eviction.track(ev)
-	m.trigger.track(ev)
+	if !m.held {
+		m.trigger.track(ev)
+	}
 }
 
 func (m *windowManager) compact() {
@@ -381,6 +387,9 @@ func (p *timeTrigger) track(*windowEvent) {}
 func (p *timeTrigger) reset()             {}
 
 func (p *timeTrigger) fire() {
+	if p.m.held {
+		return
+	}
 	p.m.eviction.setContext(&evictionContext{ref: p.m.now(), slide: p.slideMs, currentCount: -1})
 	p.m.onTrigger()
 }
@@ -468,6 +477,9 @@ func (g *watermarkGenerator) track(s streamID, ts int64) bool {
 
 // run computes the watermark and, when it advanced, hands it to the manager.
 func (g *watermarkGenerator) run() {
+	if g.m.held {
+		return
+	}
 	var ts int64
 	if len(g.streamTs) >= g.inputs {
 		ts = math.MaxInt64

@@ -2,10 +2,13 @@
 // moving average over a sliding window of the last 3 seconds, computed
 // every second, of readings from a replaying spout. A reading is acked
 // when it leaves the window, so a reading lost with a worker is replayed
-// into a window again.
+// into a window again. StatefulBuilder is the stateful variant: a moving
+// sum over a count window whose windows survive a crash (Storm's
+// IStatefulWindowedBolt with withMessageIdField).
 package movingaverage
 
 import (
+	"slices"
 	"time"
 
 	"github.com/localstorm/localstorm/topology"
@@ -22,8 +25,9 @@ func Builder() *topology.Builder {
 	return b
 }
 
-// ReadingSpout emits readings 0..99 in rotation with message ids and
-// replays the ones that fail.
+// ReadingSpout emits readings 0..99 in rotation, each with its message id
+// in field "msgid" (as a stateful windowed bolt needs, see StatefulBuilder),
+// and replays the ones that fail, in the order of their ids.
 type ReadingSpout struct {
 	out     topology.SpoutCollector
 	next    int
@@ -32,11 +36,16 @@ type ReadingSpout struct {
 }
 
 func (s *ReadingSpout) DeclareOutputFields(d topology.OutputDeclarer) {
-	d.Declare(topology.Fields{"value"})
+	d.Declare(topology.Fields{"value", "msgid"})
 }
 
+// Open starts the ids at the clock in nanoseconds, so that a spout restarted
+// after a crash continues above the ids its predecessor used (this spout
+// keeps nothing across restarts: a durable source would resume from its
+// offset and replay what was not acked).
 func (s *ReadingSpout) Open(_ *topology.Context, out topology.SpoutCollector) error {
 	s.out, s.pending = out, map[int]int{}
+	s.next = int(time.Now().UnixNano())
 	return nil
 }
 
@@ -48,14 +57,17 @@ func (s *ReadingSpout) NextTuple() {
 		s.next++
 		s.pending[id] = id % 100
 	}
-	s.out.Emit(topology.Values{s.pending[id]}, id)
+	s.out.Emit(topology.Values{s.pending[id], int64(id)}, id)
 }
 
-func (s *ReadingSpout) Ack(msgID any)  { delete(s.pending, msgID.(int)) }
-func (s *ReadingSpout) Fail(msgID any) { s.replay = append(s.replay, msgID.(int)) }
-func (s *ReadingSpout) Close()         {}
-func (s *ReadingSpout) Activate()      {}
-func (s *ReadingSpout) Deactivate()    {}
+func (s *ReadingSpout) Ack(msgID any) { delete(s.pending, msgID.(int)) }
+func (s *ReadingSpout) Fail(msgID any) {
+	i, _ := slices.BinarySearch(s.replay, msgID.(int))
+	s.replay = slices.Insert(s.replay, i, msgID.(int))
+}
+func (s *ReadingSpout) Close()      {}
+func (s *ReadingSpout) Activate()   {}
+func (s *ReadingSpout) Deactivate() {}
 
 // AverageBolt emits the average of each window's readings and its size.
 type AverageBolt struct{ out topology.WindowCollector }
