@@ -23,6 +23,7 @@ type runtime struct {
 	port       int
 	codeDir    string
 	pidDir     string
+	clock      topology.Clock // nil: the wall clock
 
 	taskToComponent map[int]string
 	componentTasks  map[string][]int
@@ -134,6 +135,7 @@ func (rt *runtime) newContext(comp string, id int) *topology.Context {
 		WorkerPort:      rt.port,
 		PidDir:          rt.pidDir,
 		CodeDir:         rt.codeDir,
+		Clock:           rt.clock,
 		Metrics:         topology.NewTaskMetrics(),
 		// Windowed and stateful bolts count their input tasks from it.
 		Definition: rt.def,
