@@ -182,10 +182,11 @@ func TestWindowedBoltOnSimulatedClock(t *testing.T) {
 		want  string // the window emitted by advancing 100 ms, if any
 		acked string // the tuples acked by then
 	}{
-		{"1", "-200..100 1", ""},
-		{"2", "-100..200 1,2", ""},
-		{"3", "0..300 2,3", "1"}, // 1 arrived at 0: (0, 300] leaves it out
-		{"", "100..400 3", "1,2"},
+		{"1", "-201..99 1", ""}, // 1 arrives at 0; the trigger at 100 ends its window at 99
+		{"2", "-101..199 1,2", ""},
+		{"3", "-1..299 1,2,3", ""},
+		{"", "99..399 2,3", "1"},
+		{"", "199..499 3", "1,2"},
 		{"", "", "1,2,3"}, // an empty window is not activated
 	}
 	for i, s := range steps {

@@ -381,7 +381,10 @@ func (p *timeTrigger) track(*windowEvent) {}
 func (p *timeTrigger) reset()             {}
 
 func (p *timeTrigger) fire() {
-	p.m.eviction.setContext(&evictionContext{ref: p.m.now(), slide: p.slideMs, currentCount: -1})
+	// As Storm's: the window ends 1 ms before now, so that a tuple that
+	// arrives in the trigger's millisecond, after it fired, is in the next
+	// window rather than expired from this one unseen.
+	p.m.eviction.setContext(&evictionContext{ref: p.m.now() - 1, slide: p.slideMs, currentCount: -1})
 	p.m.onTrigger()
 }
 
