@@ -183,8 +183,9 @@ type Context struct {
 	// when no runtime set it.
 	Metrics *TaskMetrics
 	// Clock is the time the task runs on (windowed bolts take their
-	// processing time and timers from it): a SimulatedClock when the
-	// topology runs on testkit's simulated time. Nil means WallClock.
+	// processing time and timers from it): WallClock, or a SimulatedClock
+	// when the topology runs on testkit's simulated time. The worker always
+	// sets it; a Context made by hand without it means WallClock.
 	Clock Clock
 }
 

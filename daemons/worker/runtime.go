@@ -23,7 +23,7 @@ type runtime struct {
 	port       int
 	codeDir    string
 	pidDir     string
-	clock      topology.Clock // nil: the wall clock
+	clock      topology.Clock
 
 	taskToComponent map[int]string
 	componentTasks  map[string][]int

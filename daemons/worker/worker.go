@@ -8,6 +8,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -589,7 +590,7 @@ func (w *worker) newRuntime(a *cluster.Assignment) *runtime {
 	rt := &runtime{
 		topologyID: o.TopologyID, def: def, topo: o.Topology, conf: w.conf, logger: w.logger,
 		port: o.Port, codeDir: resourcesDir(o.CodeDir), pidDir: workercontract.LocalDir(o.LocalDir).MultilangPids(o.WorkerID),
-		clock:           o.Clock,
+		clock:           cmp.Or(o.Clock, topology.WallClock),
 		componentTasks:  def.ComponentTasks(numAckers),
 		taskToComponent: def.TaskToComponent(numAckers),
 		outputs:         map[string]map[string]topology.StreamDef{},
