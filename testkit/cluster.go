@@ -65,11 +65,11 @@ type Options struct {
 	// fault buttons).
 	ServeFaults bool
 	// SimulatedTime runs every topology the test submits on simulated time,
-	// as Storm's LocalCluster withSimulatedTime: the clock of their
-	// components (topology.Context.Clock: windowed bolts' processing time,
-	// time triggers and watermark intervals) starts at SimulatedEpoch and
-	// moves only with AdvanceTime. The daemons, heartbeats, timeouts and
-	// tick tuples stay on real time.
+	// as Storm's LocalCluster withSimulatedTime: the clock of their workers
+	// (topology.Context.Clock: windowed bolts' processing time, time
+	// triggers and watermark intervals; tick tuples; message timeouts)
+	// starts at SimulatedEpoch and moves only with AdvanceTime. The daemons
+	// and heartbeats stay on real time.
 	SimulatedTime bool
 }
 

@@ -77,3 +77,64 @@ func TestAdvanceTimeRunsDueTimersInEveryWorker(t *testing.T) {
 		t.Errorf("cluster time %v, want 300 ms after the epoch", got)
 	}
 }
+
+// tickCounter emits the number of tick tuples it has seen at each one, and
+// holds (never acks) every other tuple.
+type tickCounter struct {
+	out   topology.BoltCollector
+	ticks int
+}
+
+func (b *tickCounter) DeclareOutputFields(d topology.OutputDeclarer) {
+	d.Declare(topology.Fields{"ticks"})
+}
+func (b *tickCounter) Prepare(_ *topology.Context, out topology.BoltCollector) error {
+	b.out = out
+	return nil
+}
+func (b *tickCounter) Execute(t *topology.Tuple) {
+	if t.IsTick() {
+		b.ticks++
+		b.out.Emit(nil, topology.Values{b.ticks})
+	}
+}
+func (b *tickCounter) Cleanup() {}
+
+// Tick tuples and message timeouts follow simulated time: one step of
+// 3 s delivers three tick tuples (none dropped), and a tuple never acked
+// fails once the 30 s of its message timeout have passed on the test's
+// clock (between 1 and 4/3 timeouts: the pending map has 4 buckets).
+func TestTicksAndTimeoutsOnSimulatedTime(t *testing.T) {
+	c := testkit.Start(t, testkit.Options{SimulatedTime: true})
+	feeder := c.NewFeederSpout("in", topology.Fields{"n"})
+	sink := c.NewSink("ticks")
+	b := topology.NewBuilder()
+	b.SetSpout("in", feeder.Spout(), 1)
+	b.SetBolt("hold", func() topology.Bolt { return &tickCounter{} }, 1).
+		AddConfig("topology.tick.tuple.freq.secs", 1).ShuffleGrouping("in")
+	b.SetBolt("sink", sink.Bolt(), 1).GlobalGrouping("hold")
+	id := c.Submit(t, "ticks", b, map[string]any{"topology.message.timeout.secs": 30})
+	c.WaitTopologyActive(t, id)
+
+	held := feeder.Feed(topology.Values{"x"})
+	c.WaitExecuted(t, id, "hold", 1) // prepared, its ticks and the tuple's timeout started at 0
+	c.AdvanceTime(t, 999*time.Millisecond)
+	c.AdvanceTime(t, 2001*time.Millisecond)
+	if got := fmt.Sprint(sink.WaitTuples(t, 3)); got != "[[1] [2] [3]]" {
+		t.Errorf("tick counts %s, want [[1] [2] [3]]", got)
+	}
+
+	c.AdvanceTime(t, 36*time.Second) // 39 s: the 4th rotation of the spout's pending map is at 40 s
+	if _, known := feeder.Result(held); known {
+		t.Errorf("the held tuple has a result before its timeout")
+	}
+	c.AdvanceTime(t, time.Second)
+	if feeder.WaitResult(t, held) {
+		t.Errorf("the held tuple was acked, want failed by its timeout")
+	}
+	// One tick per simulated second, 40 s: the tick of 40 s taken (the
+	// last one) by the time AdvanceTime returned.
+	if got := sink.WaitTuples(t, 40); len(got) != 40 || fmt.Sprint(got[39]) != "[40]" {
+		t.Errorf("%d tick counts, the last %v; want 40, up to 40", len(got), got[len(got)-1])
+	}
+}

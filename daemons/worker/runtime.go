@@ -153,3 +153,27 @@ func (rt *runtime) localTasks() []int {
 	sort.Ints(out)
 	return out
 }
+
+// ticker is a channel of ticks every d on the worker's clock (tick tuples,
+// the rotation of pending maps for message timeouts) and its stop. On the
+// wall clock it is a time.Ticker's. On a simulated clock every due tick is
+// delivered, each when the executor takes it: the clock's advance waits
+// for that, so a test's AdvanceTime returns with every due tick taken (an
+// executor handles a tick it took before any later tuple).
+func (rt *runtime) ticker(d time.Duration) (<-chan time.Time, func()) {
+	if rt.clock == nil || rt.clock == topology.WallClock {
+		tk := time.NewTicker(d)
+		return tk.C, tk.Stop
+	}
+	ticks, quit := make(chan time.Time), make(chan struct{})
+	stop := rt.clock.Every(d, func() {
+		select {
+		case ticks <- rt.clock.Now():
+		case <-quit:
+		}
+	})
+	return ticks, func() {
+		close(quit)
+		stop()
+	}
+}
