@@ -23,7 +23,8 @@ type timedBolt struct {
 func (b *timedBolt) DeclareOutputFields(topology.OutputDeclarer) {}
 func (b *timedBolt) Prepare(ctx *topology.Context, _ topology.BoltCollector) error {
 	dir, _ := ctx.Conf["test.timer.dir"].(string)
-	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("task-%d", ctx.TaskID)))
+	tmp, name := filepath.Join(dir, fmt.Sprintf("tmp-%d", ctx.TaskID)), filepath.Join(dir, fmt.Sprintf("task-%d", ctx.TaskID))
+	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
@@ -31,7 +32,8 @@ func (b *timedBolt) Prepare(ctx *topology.Context, _ topology.BoltCollector) err
 	b.stop = ctx.Clock.Every(100*time.Millisecond, func() {
 		fmt.Fprintf(f, "%d ", ctx.Clock.Now().UnixMilli())
 	})
-	return nil
+	// The file appears under its name once the timer runs: the test waits for it.
+	return os.Rename(tmp, name)
 }
 func (b *timedBolt) Execute(*topology.Tuple) {}
 func (b *timedBolt) Cleanup() {
