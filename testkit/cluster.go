@@ -69,7 +69,9 @@ type Options struct {
 	// (topology.Context.Clock: windowed bolts' processing time, time
 	// triggers and watermark intervals; tick tuples; message timeouts)
 	// starts at SimulatedEpoch and moves only with AdvanceTime. The daemons
-	// and heartbeats stay on real time.
+	// and heartbeats stay on real time. As in Storm, a lost tuple then times
+	// out (and a CompleteTopology run replays it) only once the test has
+	// advanced the time past its message timeout.
 	SimulatedTime bool
 }
 

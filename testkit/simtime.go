@@ -27,7 +27,7 @@ const simTimeKey = "localstorm.testkit.simulated-time"
 
 // SimulatedEpoch is where simulated time starts (the Unix epoch, as Storm's
 // simulated time starts at 0): a window's timestamps are then milliseconds
-// of simulated time.
+// of simulated time. Read-only.
 var SimulatedEpoch = time.UnixMilli(0)
 
 // simTime is the bridge's answer to GET /time: simulated time since SimulatedEpoch.
@@ -139,7 +139,9 @@ func (c *Cluster) Time() time.Time {
 // this cluster submitted has reached the new time with the calls of its
 // clock due by then run: a time-triggered window due by then has been
 // executed, and what it emitted handed on (the test waits for what happens
-// downstream, e.g. with a Sink). Timers fire in time order within a worker;
+// downstream, e.g. with a Sink); every tick tuple and message-timeout
+// rotation due by then has been taken by its executor, which handles it
+// before any later tuple. Timers fire in time order within a worker;
 // across workers, advance in steps when their order matters. The cluster
 // must have been started with Options.SimulatedTime. Advance once the
 // topology is running (WaitTopologyActive; for a windowed bolt, WaitExecuted
