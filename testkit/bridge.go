@@ -35,6 +35,8 @@ type bridge struct {
 	acked    map[string]map[int]bool      // topology/component → tuple index → acked
 	failed   map[string]int               // topology/component → fail count
 	feeders  map[string]*feederQueue      // feeder name → queue
+	simNow   time.Duration                // simulated time since SimulatedEpoch
+	simSeen  map[string]time.Duration     // workerKey → the simulated time it reached
 }
 
 type capturedTuple struct {
@@ -51,6 +53,7 @@ func newBridge() *bridge {
 		acked:    map[string]map[int]bool{},
 		failed:   map[string]int{},
 		feeders:  map[string]*feederQueue{},
+		simSeen:  map[string]time.Duration{},
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -63,6 +66,8 @@ func newBridge() *bridge {
 	mux.HandleFunc("GET /feeder/{name}", b.handleFeederNext)
 	mux.HandleFunc("POST /feeder/{name}/{id}/{result}", b.handleFeederResult)
 	mux.HandleFunc("POST /feeder/{name}/open", b.handleFeederOpen)
+	mux.HandleFunc("GET /time", b.handleTime)
+	mux.HandleFunc("POST /time/seen", b.handleTimeSeen)
 	b.l, b.url = l, "http://"+l.Addr().String()
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = b.srv.Serve(l) }()

@@ -35,6 +35,10 @@ type Cluster struct {
 	mu      sync.Mutex
 	seq     map[string]int // per-name submit counters
 	timeout time.Duration  // of semantic waits
+	// simulated: topologies run on the bridge's simulated time;
+	// simTopologies are those submitted (AdvanceTime waits for their workers).
+	simulated     bool
+	simTopologies []string
 }
 
 // Options tune Start. The zero value is the default test cluster.
@@ -60,6 +64,15 @@ type Options struct {
 	// as `localstorm up` does, for tests of what uses them (the web UI's
 	// fault buttons).
 	ServeFaults bool
+	// SimulatedTime runs every topology the test submits on simulated time,
+	// as Storm's LocalCluster withSimulatedTime: the clock of their workers
+	// (topology.Context.Clock: windowed bolts' processing time, time
+	// triggers and watermark intervals; tick tuples; message timeouts)
+	// starts at SimulatedEpoch and moves only with AdvanceTime. The daemons
+	// and heartbeats stay on real time. As in Storm, a lost tuple then times
+	// out (and a CompleteTopology run replays it) only once the test has
+	// advanced the time past its message timeout.
+	SimulatedTime bool
 }
 
 // LocalCluster is the cluster under test, for what testkit does not wrap:
@@ -85,7 +98,7 @@ func Start(t testing.TB, options ...Options) *Cluster {
 	if len(options) > 0 {
 		o = options[0]
 	}
-	c := &Cluster{t: t, logs: &logBuffer{}, seq: map[string]int{}, timeout: cmp.Or(o.Timeout, 30*time.Second)}
+	c := &Cluster{t: t, logs: &logBuffer{}, seq: map[string]int{}, timeout: cmp.Or(o.Timeout, 30*time.Second), simulated: o.SimulatedTime}
 	if inWorker() {
 		return c
 	}
@@ -165,6 +178,9 @@ func (c *Cluster) submitBuilt(t testing.TB, name string, topo *topology.Topology
 	}
 	// The test binary is the worker: it re-runs this test (ConfTestRun).
 	all := map[string]any{submit.ConfTestRun: runPattern(t.Name()), bridgeKey: c.bridge.url}
+	if c.simulated {
+		all[simTimeKey] = true
+	}
 	maps.Copy(all, conf)
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
@@ -172,6 +188,11 @@ func (c *Cluster) submitBuilt(t testing.TB, name string, topo *topology.Topology
 	id, err := submit.Topology(ctx, c.Client(), topo, submit.Options{Name: name, Conf: all, Upload: c.lc.ImportCode, Warn: warn})
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
+	}
+	if c.simulated {
+		c.mu.Lock()
+		c.simTopologies = append(c.simTopologies, id)
+		c.mu.Unlock()
 	}
 	return id
 }

@@ -288,6 +288,7 @@ func (s *mockSpout) Deactivate() {}
 type capturer struct {
 	out topology.BoltCollector
 	url string
+	key string // where the bridge keeps the tuples: a Sink's key, or "" for the topology's name
 
 	mu      sync.Mutex
 	batch   []capturedTuple
@@ -307,7 +308,7 @@ func (c *capturer) DeclareOutputFields(topology.OutputDeclarer) {}
 func (c *capturer) Prepare(ctx *topology.Context, out topology.BoltCollector) error {
 	bridgeURL, _ := ctx.Conf[bridgeKey].(string)
 	name, _ := ctx.Conf["topology.name"].(string)
-	c.out, c.url = out, fmt.Sprintf("%s/capture/%s", bridgeURL, url.PathEscape(name))
+	c.out, c.url = out, fmt.Sprintf("%s/capture/%s", bridgeURL, url.PathEscape(cmp.Or(c.key, name)))
 	c.stop, c.stopped = make(chan struct{}), make(chan struct{})
 	go c.flushLoop()
 	return nil

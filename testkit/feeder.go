@@ -108,20 +108,12 @@ func (f *FeederSpout) Result(id int) (acked, known bool) {
 // WaitResult waits for tuple id's ack (true) or fail (false).
 func (f *FeederSpout) WaitResult(t testing.TB, id int) bool {
 	t.Helper()
-	deadline := time.NewTimer(f.c.timeout)
-	defer deadline.Stop()
-	for {
-		changed := f.c.bridge.wait()
-		if acked, ok := f.Result(id); ok {
-			return acked
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			t.Fatalf("testkit: feeder %s: tuple %d neither acked nor failed within %s\n%s", f.name, id, f.c.timeout, f.c.StateReport(""))
-			return false
-		}
-	}
+	var acked bool
+	f.c.waitBridge(t, fmt.Sprintf("feeder %s: tuple %d acked or failed", f.name, id), 0, func() (known bool, _ string) {
+		acked, known = f.Result(id)
+		return known, "no result"
+	})
+	return acked
 }
 
 // handleFeederNext hands the spout the fed tuples waiting for it; with

@@ -67,6 +67,13 @@ func startWorkerMode(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "testkit worker:", err)
 		return 1
 	}
+	if on, _ := conf[simTimeKey].(bool); on {
+		bridgeURL, _ := conf[bridgeKey].(string)
+		if opts.Clock, err = startSimulatedClock(bridgeURL, opts.Worker); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	if _, isFlux := conf[submit.ConfFluxFile]; isFlux || fluxFile != "" {
 		// The test binary stands in for localstorm as the Flux worker.
 		topo, err := submit.WorkerTopology(opts.CodeDir, fluxFile, nil)

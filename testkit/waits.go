@@ -31,6 +31,34 @@ func (c *Cluster) WaitFor(t testing.TB, what string, cond func() (bool, string),
 	}
 }
 
+// waitBridge is WaitFor for what the bridge learns: cond is checked again
+// at every change of the bridge, and every poll too when poll > 0 (for
+// what cond also reads elsewhere).
+func (c *Cluster) waitBridge(t testing.TB, what string, poll time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.NewTimer(c.timeout)
+	defer deadline.Stop()
+	var tick <-chan time.Time
+	if poll > 0 {
+		tk := time.NewTicker(poll)
+		defer tk.Stop()
+		tick = tk.C
+	}
+	for {
+		changed := c.bridge.wait()
+		ok, status := cond()
+		if ok {
+			return
+		}
+		select {
+		case <-changed:
+		case <-tick:
+		case <-deadline.C:
+			t.Fatalf("testkit: %s: not reached within %s (last: %s)\n%s", what, c.timeout, status, c.StateReport(""))
+		}
+	}
+}
+
 func (c *Cluster) info(id string) (*api.TopologyInfo, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -62,6 +90,26 @@ func (c *Cluster) WaitAcked(t testing.TB, id string, n int64) {
 			return false, err.Error()
 		}
 		return acked >= n, fmt.Sprintf("%d acked", acked)
+	}, id)
+}
+
+// WaitExecuted waits until the tasks of bolt component have executed at
+// least n tuples (all-time, as nimbus aggregates the executors'
+// heartbeats): for instance, until fed tuples are in a windowed bolt's
+// window, before the test advances simulated time.
+func (c *Cluster) WaitExecuted(t testing.TB, id, component string, n int64) {
+	t.Helper()
+	c.WaitFor(t, fmt.Sprintf("bolt %s of %s executed %d tuples", component, id, n), func() (bool, string) {
+		info, err := c.info(id)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, b := range info.Bolts {
+			if b.BoltID == component {
+				return b.Executed >= n, fmt.Sprintf("%d executed", b.Executed)
+			}
+		}
+		return false, "no such bolt in the topology's stats yet"
 	}, id)
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -103,86 +102,162 @@ func (numberSpout) NextTuple()                                            {}
 func (numberSpout) Ack(any)                                               {}
 func (numberSpout) Fail(any)                                              {}
 
-// A tumbling processing-time window: every tuple is in exactly one
-// window, and every tuple is acked (when its window is over).
-func TestTumblingTimeWindow(t *testing.T) {
-	c := testkit.Start(t)
+// spans makes a groupBolt that emits its windows' timestamps too.
+func spans() topology.WindowedBolt { return &groupBolt{spans: true} }
+
+// assertWindows waits for the sink to hold as many windows as want
+// ("start..end values", oldest first) and fails unless they are exactly those.
+func assertWindows(t *testing.T, sink *testkit.Sink, want ...string) {
+	t.Helper()
+	var got []string
+	for _, v := range sink.WaitTuples(t, len(want)) {
+		got = append(got, fmt.Sprintf("%v..%v %v", v...))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("windows:\n got %q\nwant %q", got, want)
+	}
+}
+
+// windowTopology submits a feeder "in" into windowed bolt "window" (spans,
+// with opts) whose windows go to a sink, on simulated time, and waits for it.
+func windowTopology(t *testing.T, fields topology.Fields, opts ...topology.WindowOption) (*testkit.Cluster, string, *testkit.FeederSpout, *testkit.Sink) {
+	t.Helper()
+	c := testkit.Start(t, testkit.Options{SimulatedTime: true})
+	feeder := c.NewFeederSpout("in", fields)
+	sink := c.NewSink("windows")
 	b := topology.NewBuilder()
-	b.SetSpout("numbers", func() topology.Spout { return numberSpout{} }, 1)
-	b.SetWindowedBolt("window", func() topology.WindowedBolt { return &groupBolt{} }, 1,
-		topology.WithTumblingWindow(topology.Duration(300*time.Millisecond))).GlobalGrouping("numbers")
-	var in []topology.Values
-	for i := 1; i <= 40; i++ {
-		in = append(in, topology.Values{strconv.Itoa(i)})
-	}
-	res := testkit.CompleteTopology(t, c, b, testkit.MockedSources{"numbers": in})
-	seen := map[string]int{}
-	groups := res.Tuples("window", topology.DefaultStream)
-	for _, g := range groups {
-		for _, n := range strings.Split(g[0].(string), ",") {
-			seen[n]++
-		}
-	}
-	for _, v := range in {
-		if seen[v[0].(string)] != 1 {
-			t.Errorf("tuple %s in %d windows, want exactly 1 (windows %v)", v[0], seen[v[0].(string)], groups)
+	b.SetSpout("in", feeder.Spout(), 1)
+	b.SetWindowedBolt("window", spans, 1, opts...).GlobalGrouping("in")
+	b.SetBolt("sink", sink.Bolt(), 1).GlobalGrouping("window")
+	id := c.Submit(t, "windows", b, nil)
+	c.WaitTopologyActive(t, id)
+	return c, id, feeder, sink
+}
+
+// waitAcked fails unless each fed tuple of ids is acked.
+func waitAcked(t *testing.T, f *testkit.FeederSpout, ids ...int) {
+	t.Helper()
+	for _, id := range ids {
+		if !f.WaitResult(t, id) {
+			t.Errorf("fed tuple %d failed, want acked", id)
 		}
 	}
 }
 
-// lateSignal fails every tuple of the late tuple stream: the feeder then
-// sees a late tuple fail, which no other path does.
-type lateSignal struct{ out topology.BoltCollector }
+// A tumbling processing-time window of 300 ms on simulated time: windows
+// close exactly every 300 ms of the test's clock, each tuple is in exactly
+// one, and is acked when its window is over.
+func TestTumblingTimeWindow(t *testing.T) {
+	c, id, feeder, sink := windowTopology(t, topology.Fields{"n"},
+		topology.WithTumblingWindow(topology.Duration(300*time.Millisecond)))
 
-func (l *lateSignal) DeclareOutputFields(topology.OutputDeclarer) {}
-func (l *lateSignal) Prepare(_ *topology.Context, out topology.BoltCollector) error {
-	l.out = out
-	return nil
+	first := feedNumbers(feeder, 1, 3) // at 0 ms
+	c.WaitExecuted(t, id, "window", 3)
+	c.AdvanceTime(t, 299*time.Millisecond) // nothing before its time
+	c.AdvanceTime(t, time.Millisecond)
+	assertWindows(t, sink, "-1..299 1,2,3")
+
+	second := feedNumbers(feeder, 4, 5) // at 300 ms, as the trigger's millisecond
+	c.WaitExecuted(t, id, "window", 5)
+	c.AdvanceTime(t, 300*time.Millisecond)
+	assertWindows(t, sink, "-1..299 1,2,3", "299..599 4,5")
+	waitAcked(t, feeder, first...) // they left their window at 600
+
+	c.AdvanceTime(t, 300*time.Millisecond) // 900: an empty window is not emitted
+	waitAcked(t, feeder, second...)
+	last := feedNumbers(feeder, 6, 6) // at 900
+	c.WaitExecuted(t, id, "window", 6)
+	c.AdvanceTime(t, 600*time.Millisecond) // triggers at 1200 and 1500
+	assertWindows(t, sink, "-1..299 1,2,3", "299..599 4,5", "899..1199 6")
+	waitAcked(t, feeder, last...)
+	if got := sink.Tuples(); len(got) != 3 {
+		t.Errorf("%d windows, want 3: %v", len(got), got)
+	}
 }
-func (l *lateSignal) Execute(t *topology.Tuple) { l.out.Fail(t) }
-func (l *lateSignal) Cleanup()                  {}
 
-// Event-time tumbling windows of one second with a lag of 200 ms: windows
-// hold tuples by their timestamps, and a tuple that arrives behind the
-// watermark goes to the late tuple stream instead of a window.
+// A sliding window of 300 ms sliding by 100 ms, with one tuple per slide:
+// on wall-clock time, whether a tuple falls before or after a trigger
+// depends on the machine's speed; on simulated time every window is exact,
+// and one step over three slides fires their three triggers in order.
+func TestSlidingTimeWindow(t *testing.T) {
+	c, id, feeder, sink := windowTopology(t, topology.Fields{"n"},
+		topology.WithWindow(topology.Duration(300*time.Millisecond), topology.Duration(100*time.Millisecond)))
+
+	var ids []int
+	want := []string{"-201..99 1", "-101..199 1,2", "-1..299 1,2,3", "99..399 2,3,4"}
+	for i := 1; i <= 4; i++ { // tuple i at (i-1)·100 ms
+		ids = append(ids, feedNumbers(feeder, i, i)...)
+		c.WaitExecuted(t, id, "window", int64(i))
+		c.AdvanceTime(t, 100*time.Millisecond)
+		assertWindows(t, sink, want[:i]...)
+	}
+	waitAcked(t, feeder, ids[0]) // 1 left the window at 400
+	if _, known := feeder.Result(ids[1]); known {
+		t.Errorf("tuple 2 has a result while still in the window")
+	}
+	c.AdvanceTime(t, 300*time.Millisecond) // triggers at 500, 600 and 700 (empty)
+	assertWindows(t, sink, append(want, "199..499 3,4", "299..599 4")...)
+	waitAcked(t, feeder, ids[1:]...)
+}
+
+// Event-time tumbling windows of one second with a lag of 200 ms and a
+// watermark every 50 ms of simulated time: no window closes before the
+// watermark runs, windows hold tuples by their timestamps, and a tuple
+// that arrives behind the watermark goes to the late tuple stream.
 func TestEventTimeWindowLateTuples(t *testing.T) {
-	c := testkit.Start(t)
+	c := testkit.Start(t, testkit.Options{SimulatedTime: true})
 	feeder := c.NewFeederSpout("events", topology.Fields{"n", "ts"})
+	windows, late := c.NewSink("windows"), c.NewSink("late")
 	b := topology.NewBuilder()
 	b.SetSpout("events", feeder.Spout(), 1)
-	b.SetWindowedBolt("window", func() topology.WindowedBolt { return &groupBolt{} }, 1,
+	b.SetWindowedBolt("window", spans, 1,
 		topology.WithTumblingWindow(topology.Duration(time.Second)),
 		topology.WithTimestampField("ts"), topology.WithLag(200*time.Millisecond),
 		topology.WithWatermarkInterval(50*time.Millisecond),
 		topology.WithLateTupleStream("late")).GlobalGrouping("events")
-	// A window's timestamps span less than its length, and 500 (late) is in none.
-	b.SetBolt("check", checker(func(g string, _ int) bool {
-		var ts []int
-		for _, s := range strings.Split(g, ",") {
-			n, _ := strconv.Atoi(s)
-			ts = append(ts, n)
-		}
-		return !slices.Contains(ts, 500) && slices.Max(ts)-slices.Min(ts) < 1000
-	}), 1).ShuffleGrouping("window")
-	b.SetBolt("late", func() topology.Bolt { return &lateSignal{} }, 1).ShuffleGrouping("window", "late")
+	b.SetBolt("windows", windows.Bolt(), 1).GlobalGrouping("window")
+	b.SetBolt("late", late.Bolt(), 1).GlobalGrouping("window", "late")
 	id := c.Submit(t, "eventtime", b, nil)
 	c.WaitTopologyActive(t, id)
 
-	event := func(ts int64) int { return feeder.Feed(topology.Values{strconv.FormatInt(ts, 10), ts}) }
-	var ids []int
-	for _, ts := range []int64{1000, 1100, 1900, 2100, 2500, 3300, 4600} {
-		ids = append(ids, event(ts))
-	}
-	// The watermark (4600 - 200) is past the first window: its tuples
-	// leave it and are acked; then 500 arrives late.
-	for i, fid := range ids[:3] {
-		if !feeder.WaitResult(t, fid) {
-			t.Errorf("in-order tuple %d failed: a window held the wrong timestamps", i)
+	fed := 0
+	// feed feeds events with these timestamps and waits until they are in the window bolt.
+	feed := func(ts ...int64) (ids []int) {
+		for _, v := range ts {
+			ids = append(ids, feeder.Feed(topology.Values{strconv.FormatInt(v, 10), v}))
 		}
+		fed += len(ts)
+		c.WaitExecuted(t, id, "window", int64(fed))
+		return ids
 	}
-	if late := event(500); feeder.WaitResult(t, late) {
-		t.Error("the late tuple was acked without reaching the late tuple stream")
+	ids := feed(1000, 1100, 1900)
+	// 400 ms behind 1900, more than the lag, yet not late: no watermark has
+	// run on simulated time (on wall-clock time, several would have while
+	// the test waited for 1900 to be in the window).
+	ids = append(ids, feed(1500)...)
+	ids = append(ids, feed(2100, 2500, 3300, 4600)...)
+	c.AdvanceTime(t, 49*time.Millisecond)
+	if got := windows.Tuples(); len(got) > 0 {
+		t.Fatalf("windows before the first watermark: %v", got)
 	}
+	c.AdvanceTime(t, time.Millisecond) // watermark 4600 - 200
+	// As Storm's, a window (start, end] holds the timestamps start < ts ≤
+	// end that its scan of the queue (in arrival order) reaches before a
+	// tuple past its end by more than the lag: 1500 waits behind 1900.
+	want := []string{"0..1000 1000", "1000..2000 1100,1900,1500", "2000..3000 2100,2500", "3000..4000 3300"}
+	assertWindows(t, windows, want...)
+	waitAcked(t, feeder, ids[:6]...) // out of their windows by the next one
+
+	lateID := feed(500)[0] // behind the watermark
+	if got := late.WaitTuples(t, 1); fmt.Sprint(got) != "[[[500 500]]]" {
+		t.Errorf("late tuple stream: %v, want the tuple 500", got)
+	}
+	waitAcked(t, feeder, lateID)
+
+	feed(5300) // the watermark moves to 5100 with the next interval only
+	c.AdvanceTime(t, 50*time.Millisecond)
+	assertWindows(t, windows, append(want, "4000..5000 4600")...)
+	waitAcked(t, feeder, ids[6]) // 3300
 }
 
 // A tuple failed downstream of its window is replayed and lands in a

@@ -9,10 +9,18 @@ import (
 	"github.com/localstorm/localstorm/topology"
 )
 
-// groupBolt emits each window's values joined with commas.
-type groupBolt struct{ out topology.WindowCollector }
+// groupBolt emits each window's values joined with commas, after the
+// window's start and end timestamps when spans is set.
+type groupBolt struct {
+	out   topology.WindowCollector
+	spans bool
+}
 
 func (g *groupBolt) DeclareOutputFields(d topology.OutputDeclarer) {
+	if g.spans {
+		d.Declare(topology.Fields{"start", "end", "group"})
+		return
+	}
 	d.Declare(topology.Fields{"group"})
 }
 func (g *groupBolt) Prepare(_ *topology.Context, out topology.WindowCollector) error {
@@ -23,6 +31,10 @@ func (g *groupBolt) Execute(w *topology.TupleWindow) {
 	var vs []string
 	for _, t := range w.Tuples {
 		vs = append(vs, t.String(0))
+	}
+	if g.spans {
+		g.out.Emit(topology.Values{w.StartTs, w.EndTs, strings.Join(vs, ",")})
+		return
 	}
 	g.out.Emit(topology.Values{strings.Join(vs, ",")})
 }

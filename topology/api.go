@@ -216,6 +216,11 @@ type Context struct {
 	// runtime sets it and collects them. Nil until the first registration
 	// when no runtime set it.
 	Metrics *TaskMetrics
+	// Clock is the time the task runs on (windowed bolts take their
+	// processing time and timers from it): WallClock, or a SimulatedClock
+	// when the topology runs on testkit's simulated time. The worker always
+	// sets it; a Context made by hand without it means WallClock.
+	Clock Clock
 }
 
 // OutputFields returns the fields of stream of this task's component.

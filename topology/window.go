@@ -47,8 +47,11 @@ type TupleWindow struct {
 	New []*Tuple
 	// Expired are the tuples that left since the previous window (already acked).
 	Expired []*Tuple
-	// EndTs is the window's end in milliseconds: the processing time of the
-	// trigger, or the event time of the window's end with a timestamp field.
+	// EndTs is the window's end in milliseconds: 1 ms before the processing
+	// time of the trigger (as Storm's: a tuple that arrives in the trigger's
+	// millisecond is in the next window), or the event time of the window's
+	// end with a timestamp field. Once running, a duration window holds the tuples whose
+	// time t is StartTs < t ≤ EndTs.
 	EndTs int64
 	// StartTs is EndTs minus the window length when the length is a
 	// duration; 0 for a count window.

@@ -38,8 +38,10 @@ type windowedExecutor struct {
 	wm      *watermarkGenerator
 	tt      *timeTrigger
 	anchors []*Tuple // the tuples of the window being executed
-	stop    chan struct{}
-	done    chan struct{}
+	// stopTimer stops the clock's calls of the time trigger or the
+	// watermark generator (nil when the window needs neither).
+	stopTimer func()
+	broken    bool // a timer call panicked: no further calls
 }
 
 func (e *windowedExecutor) DeclareOutputFields(d OutputDeclarer) {
@@ -60,6 +62,10 @@ func (e *windowedExecutor) Prepare(ctx *Context, out BoltCollector) error {
 		}
 	}
 	e.ctx, e.out, e.spec = ctx, out, spec
+	clock := clockOf(ctx)
+	if clock != WallClock {
+		e.clock = func() int64 { return clock.Now().UnixMilli() }
+	}
 	e.m = newWindowManager(spec, e.clock, e.expire, e.activate)
 	if spec.tsField != "" {
 		e.wm = &watermarkGenerator{m: e.m, lagMs: spec.lagMs, inputs: countInputs(ctx), streamTs: map[streamID]int64{}}
@@ -68,9 +74,13 @@ func (e *windowedExecutor) Prepare(ctx *Context, out BoltCollector) error {
 	if err := e.bolt.Prepare(ctx, windowCollector{e}); err != nil {
 		return err
 	}
-	if e.tt != nil || e.wm != nil {
-		e.stop, e.done = make(chan struct{}), make(chan struct{})
-		go e.timers()
+	// A time trigger (processing time) and a watermark generator (event
+	// time) never go together: one timer at most.
+	switch {
+	case e.tt != nil:
+		e.stopTimer = clock.Every(time.Duration(e.tt.slideMs)*time.Millisecond, func() { e.onTimer(e.tt.fire) })
+	case e.wm != nil:
+		e.stopTimer = clock.Every(time.Duration(e.spec.watermarkMs)*time.Millisecond, func() { e.onTimer(e.wm.run) })
 	}
 	return nil
 }
@@ -173,11 +183,17 @@ func (e *windowedExecutor) activate(w *TupleWindow) {
 	e.bolt.Execute(w)
 }
 
-// timers runs the time trigger and the watermark generator.
-func (e *windowedExecutor) timers() {
-	defer close(e.done)
+// onTimer runs the time trigger or the watermark generator from the
+// clock's goroutine; a panic there stops the worker (ctx.Fatal).
+func (e *windowedExecutor) onTimer(run func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.broken {
+		return
+	}
 	defer func() {
 		if r := recover(); r != nil {
+			e.broken = true
 			err := fmt.Errorf("windowed bolt %q: panicked: %v\n%s", e.ctx.ComponentID, r, debug.Stack())
 			e.out.ReportError(err)
 			if e.ctx.Fatal != nil {
@@ -185,37 +201,12 @@ func (e *windowedExecutor) timers() {
 			}
 		}
 	}()
-	var trigger, watermark <-chan time.Time
-	if e.tt != nil {
-		tk := time.NewTicker(time.Duration(e.tt.slideMs) * time.Millisecond)
-		defer tk.Stop()
-		trigger = tk.C
-	}
-	if e.wm != nil {
-		tk := time.NewTicker(time.Duration(e.spec.watermarkMs) * time.Millisecond)
-		defer tk.Stop()
-		watermark = tk.C
-	}
-	for {
-		select {
-		case <-trigger:
-			e.mu.Lock()
-			e.tt.fire()
-			e.mu.Unlock()
-		case <-watermark:
-			e.mu.Lock()
-			e.wm.run()
-			e.mu.Unlock()
-		case <-e.stop:
-			return
-		}
-	}
+	run()
 }
 
 func (e *windowedExecutor) Cleanup() {
-	if e.stop != nil {
-		close(e.stop)
-		<-e.done
+	if e.stopTimer != nil {
+		e.stopTimer()
 	}
 	e.bolt.Cleanup()
 }

@@ -390,7 +390,10 @@ func (p *timeTrigger) fire() {
 	if p.m.held {
 		return
 	}
-	p.m.eviction.setContext(&evictionContext{ref: p.m.now(), slide: p.slideMs, currentCount: -1})
+	// As Storm's: the window ends 1 ms before now, so that a tuple that
+	// arrives in the trigger's millisecond, after it fired, is in the next
+	// window rather than expired from this one unseen.
+	p.m.eviction.setContext(&evictionContext{ref: p.m.now() - 1, slide: p.slideMs, currentCount: -1})
 	p.m.onTrigger()
 }
 

@@ -114,10 +114,25 @@ func TestWindowManager(t *testing.T) {
 				{at: 30, fire: true}, // nothing left: no window, 3 expires
 			},
 			windows: []string{
-				"[1 2] new=[1 2] exp=[] end=10 start=0",
-				"[3] new=[3] exp=[1 2] end=20 start=10",
+				"[1 2] new=[1 2] exp=[] end=9 start=-1",
+				"[3] new=[3] exp=[1 2] end=19 start=9",
 			},
 			acked: "1 2 3",
+		},
+		{
+			// As Storm's, a trigger at T closes the window at T-1: a tuple
+			// that arrives at T, after the trigger, is in the next window.
+			name: "tumbling time, a tuple in the trigger's millisecond",
+			spec: windowSpec{lengthMs: 10, slideMs: 10},
+			steps: []wstep{
+				{at: 1, add: 1}, {at: 10, fire: true},
+				{at: 10, add: 2}, {at: 20, fire: true},
+			},
+			windows: []string{
+				"[1] new=[1] exp=[] end=9 start=-1",
+				"[2] new=[2] exp=[1] end=19 start=9",
+			},
+			acked: "1",
 		},
 		{
 			// Storm's first time-triggered window holds every queued event:
@@ -130,8 +145,8 @@ func TestWindowManager(t *testing.T) {
 				{at: 15, add: 3}, {at: 20, fire: true},
 			},
 			windows: []string{
-				"[1 2] new=[1 2] exp=[] end=12 start=2",
-				"[3] new=[3] exp=[1 2] end=20 start=10",
+				"[1 2] new=[1 2] exp=[] end=11 start=1",
+				"[3] new=[3] exp=[1 2] end=19 start=9",
 			},
 			acked: "1 2",
 		},
@@ -147,9 +162,9 @@ func TestWindowManager(t *testing.T) {
 				{at: 23, add: 3}, {at: 30, fire: true},
 			},
 			windows: []string{
-				"[1] new=[1] exp=[] end=10 start=0",
-				"[2] new=[2] exp=[1] end=22 start=12",
-				"[3] new=[3] exp=[2] end=30 start=20",
+				"[1] new=[1] exp=[] end=9 start=-1",
+				"[2] new=[2] exp=[1] end=21 start=11",
+				"[3] new=[3] exp=[2] end=29 start=19",
 			},
 			acked: "1 2",
 		},
@@ -162,9 +177,9 @@ func TestWindowManager(t *testing.T) {
 				{at: 25, add: 3}, {at: 30, fire: true},
 			},
 			windows: []string{
-				"[1] new=[1] exp=[] end=10 start=-10",
-				"[1 2] new=[2] exp=[] end=20 start=0",
-				"[2 3] new=[3] exp=[1] end=30 start=10",
+				"[1] new=[1] exp=[] end=9 start=-11",
+				"[1 2] new=[2] exp=[] end=19 start=-1",
+				"[2 3] new=[3] exp=[1] end=29 start=9",
 			},
 			acked: "1",
 		},

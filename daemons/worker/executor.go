@@ -160,9 +160,9 @@ func (e *executor) runSpout() {
 	}()
 	var rotate <-chan time.Time
 	if e.rt.messageTimeout > 0 && len(e.rt.ackerTasks) > 0 {
-		tk := time.NewTicker(rotationPeriod(e.rt.messageTimeout))
-		defer tk.Stop()
-		rotate = tk.C
+		var stop func()
+		rotate, stop = e.rt.ticker(rotationPeriod(e.rt.messageTimeout))
+		defer stop()
 	}
 	w := e.newSpoutWaiter(rotate)
 	defer w.idle.Stop()
@@ -538,14 +538,14 @@ func (e *executor) runBolt() {
 	}()
 	var tick, rotate <-chan time.Time
 	if e.tickEvery > 0 {
-		tk := time.NewTicker(e.tickEvery)
-		defer tk.Stop()
-		tick = tk.C
+		var stop func()
+		tick, stop = e.rt.ticker(e.tickEvery)
+		defer stop()
 	}
 	if e.rt.messageTimeout > 0 && len(e.rt.ackerTasks) > 0 {
-		tk := time.NewTicker(e.rt.messageTimeout)
-		defer tk.Stop()
-		rotate = tk.C
+		var stop func()
+		rotate, stop = e.rt.ticker(e.rt.messageTimeout)
+		defer stop()
 	}
 	for {
 		var batch []envelope
@@ -803,9 +803,9 @@ func (e *executor) countEmit(r *streamRoute, n int) {
 func (e *executor) runAcker() {
 	var rotate <-chan time.Time
 	if e.rt.messageTimeout > 0 {
-		tk := time.NewTicker(rotationPeriod(e.rt.messageTimeout))
-		defer tk.Stop()
-		rotate = tk.C
+		var stop func()
+		rotate, stop = e.rt.ticker(rotationPeriod(e.rt.messageTimeout))
+		defer stop()
 	}
 	for {
 		select {

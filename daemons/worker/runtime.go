@@ -23,6 +23,7 @@ type runtime struct {
 	port       int
 	codeDir    string
 	pidDir     string
+	clock      topology.Clock
 
 	taskToComponent map[int]string
 	componentTasks  map[string][]int
@@ -170,6 +171,7 @@ func (rt *runtime) newContext(comp string, id int) *topology.Context {
 		WorkerPort:      rt.port,
 		PidDir:          rt.pidDir,
 		CodeDir:         rt.codeDir,
+		Clock:           rt.clock,
 		Metrics:         topology.NewTaskMetrics(),
 		// Windowed and stateful bolts count their input tasks from it.
 		Definition: rt.def,
@@ -186,4 +188,28 @@ func (rt *runtime) localTasks() []int {
 	}
 	sort.Ints(out)
 	return out
+}
+
+// ticker is a channel of ticks every d on the worker's clock (tick tuples,
+// the rotation of pending maps for message timeouts) and its stop. On the
+// wall clock it is a time.Ticker's. On a simulated clock every due tick is
+// delivered, each when the executor takes it: the clock's advance waits
+// for that, so a test's AdvanceTime returns with every due tick taken (an
+// executor handles a tick it took before any later tuple).
+func (rt *runtime) ticker(d time.Duration) (<-chan time.Time, func()) {
+	if rt.clock == nil || rt.clock == topology.WallClock {
+		tk := time.NewTicker(d)
+		return tk.C, tk.Stop
+	}
+	ticks, quit := make(chan time.Time), make(chan struct{})
+	stop := rt.clock.Every(d, func() {
+		select {
+		case ticks <- rt.clock.Now():
+		case <-quit:
+		}
+	})
+	return ticks, func() {
+		close(quit)
+		stop()
+	}
 }

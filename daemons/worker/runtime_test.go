@@ -2,6 +2,7 @@ package worker
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -390,5 +391,41 @@ func TestSpoutWaitBacksOff(t *testing.T) {
 	}
 	if w := nextSpoutWait(spoutWaitMin, time.Millisecond); w != time.Millisecond {
 		t.Fatalf("pause %v with a 1 ms limit, want Storm's 1 ms", w)
+	}
+}
+
+// On a simulated clock an executor's ticker delivers every due tick, each
+// taken before the clock moves on (a time.Ticker would drop them), and
+// its stop releases a tick nobody takes.
+func TestTickerOnSimulatedClock(t *testing.T) {
+	clock := topology.NewSimulatedClock(time.UnixMilli(0))
+	rt := &runtime{clock: clock}
+	ticks, stop := rt.ticker(time.Second)
+	advanced := make(chan struct{})
+	go func() {
+		defer close(advanced)
+		clock.Advance(3 * time.Second)
+	}()
+	var got []int64
+	for i := range 3 {
+		select {
+		case <-advanced:
+			t.Fatalf("the advance returned with %d of its 3 ticks taken", i)
+		default:
+		}
+		got = append(got, (<-ticks).UnixMilli())
+	}
+	<-advanced
+	if fmt.Sprint(got) != "[1000 2000 3000]" {
+		t.Errorf("ticks at %v ms, want 1000, 2000, 3000", got)
+	}
+
+	go clock.Advance(time.Second) // a tick nobody takes
+	stop()                        // returns: the tick is dropped
+	clock.Advance(time.Second)    // and none comes after stop
+	select {
+	case tk := <-ticks:
+		t.Errorf("a tick at %v after stop", tk)
+	default:
 	}
 }

@@ -8,6 +8,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,6 +44,9 @@ type Options struct {
 	// config.
 	LogLevels *LogLevels
 	Ready     io.Writer // the ready line is written here (stdout); nil: none
+	// Clock is the time the components run on (topology.Context.Clock);
+	// nil: the wall clock. Testkit sets a simulated clock here.
+	Clock topology.Clock
 }
 
 // ParseArgs reads the worker command line (workercontract.Parse) into Options.
@@ -586,6 +590,7 @@ func (w *worker) newRuntime(a *cluster.Assignment) *runtime {
 	rt := &runtime{
 		topologyID: o.TopologyID, def: def, topo: o.Topology, conf: w.conf, logger: w.logger,
 		port: o.Port, codeDir: resourcesDir(o.CodeDir), pidDir: workercontract.LocalDir(o.LocalDir).MultilangPids(o.WorkerID),
+		clock:           cmp.Or(o.Clock, topology.WallClock),
 		componentTasks:  def.ComponentTasks(numAckers),
 		taskToComponent: def.TaskToComponent(numAckers),
 		outputs:         map[string]map[string]topology.StreamDef{},
