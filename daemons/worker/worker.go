@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -77,20 +76,6 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("decode %s: %w", path, err)
 	}
 	return nil
-}
-
-// DefaultGCPercent is the GC target of a worker process unless GOGC is set:
-// tuples are short-lived garbage and the live heap of a worker is small
-// (bounded queues), so collecting less often costs little memory and saves
-// about a third of the CPU of a busy worker (docs/benchmarks.md, "Worker runtime").
-const DefaultGCPercent = 400
-
-// TuneGC applies DefaultGCPercent unless the GOGC environment variable is
-// set; a worker process's main calls it before Run.
-func TuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(DefaultGCPercent)
-	}
 }
 
 // errExit ends a worker without error: its slot is no longer assigned or its
@@ -311,6 +296,10 @@ func (w *worker) loop(ctx context.Context) error {
 	zkt := time.NewTicker(max(w.periods.zkHeartbeat, 10*time.Millisecond))
 	defer zkt.Stop()
 	var supervisorAbsent time.Time
+	var gc *gcTuner
+	if tuneGC.Load() {
+		gc = newGCTuner()
+	}
 	w.writeZKHeartbeat()
 	for {
 		select {
@@ -336,6 +325,9 @@ func (w *worker) loop(ctx context.Context) error {
 		case <-w.statusChanged:
 			w.readStatus()
 		case <-hb.C:
+			if gc != nil {
+				gc.tick(time.Now())
+			}
 			if err := w.writeLocalHeartbeat(); err != nil {
 				w.logger.Warn("write local heartbeat", "err", err)
 			}
