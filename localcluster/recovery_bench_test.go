@@ -12,6 +12,7 @@ package localcluster_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -65,7 +66,12 @@ func buildTestBinary(tb testing.TB, pkg, name string) string {
 }
 
 // wordcountBinary builds examples/wordcount once per test binary.
+// LOCALSTORM_BENCH_WORDCOUNT names a word count binary to use instead, for
+// comparing the workers of two commits on the same cluster.
 func wordcountBinary(tb testing.TB) string {
+	if p := os.Getenv("LOCALSTORM_BENCH_WORDCOUNT"); p != "" {
+		return p
+	}
 	return buildTestBinary(tb, "../examples/wordcount/cmd/wordcount", "bench-wordcount")
 }
 

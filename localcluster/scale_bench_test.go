@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -288,7 +289,9 @@ func measureIdle(b *testing.B, c *localcluster.Cluster, workers int) idleCost {
 	r0, _ := zkStats(b, c.ZooKeeperAddr())
 	t0 := time.Now()
 	cl0, ws0 := ticks()
+	stopProfile := profileIdle(b)
 	time.Sleep(scaleIdleWindow)
+	stopProfile()
 	cl1, ws1 := ticks()
 	secs := time.Since(t0).Seconds()
 	r1, znodes := zkStats(b, c.ZooKeeperAddr())
@@ -391,4 +394,25 @@ func slotsOfAssignment(a *cluster.Assignment) map[cluster.NodePort]bool {
 // counted once per worker as in RSS) or Anonymous (its heap and stacks).
 func smapsMB(b *testing.B, pid int, field string) float64 {
 	return procFieldMB(b, fmt.Sprintf("/proc/%d/smaps_rollup", pid), field)
+}
+
+// profileIdle writes a CPU profile of this process (the cluster: nimbus,
+// supervisors, ZooKeeper) over the idle window to the file named by
+// LOCALSTORM_BENCH_IDLE_PROFILE, when it is set (the last run's wins).
+func profileIdle(b *testing.B) (stop func()) {
+	path := os.Getenv("LOCALSTORM_BENCH_IDLE_PROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
 }

@@ -15,6 +15,9 @@ import (
 // writerEnv makes the test binary act as a child writer process.
 const writerEnv = "LOCALSTATE_TEST_WRITER_DIR"
 
+// volatileEnv makes the child writer open its store with OpenVolatile.
+const volatileEnv = "LOCALSTATE_TEST_VOLATILE"
+
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(writerEnv); dir != "" {
 		runWriter(dir)
@@ -38,7 +41,11 @@ func payloadFor(seq int) string {
 // runWriter continues the sequence found in dir and writes new versions
 // until killed, saying "ready" once it has written one.
 func runWriter(dir string) {
-	s, err := Open(dir)
+	open := Open
+	if os.Getenv(volatileEnv) == "1" {
+		open = OpenVolatile
+	}
+	s, err := open(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -68,8 +75,14 @@ func runWriter(dir string) {
 // file appears (inside a write), sometimes at a random moment. After each
 // kill the store must read a whole value, never older than the last one read.
 // It goes on until at least minMidWrite kills landed inside a write (seen by
-// the leftovers they leave) and minKills were made, within a time bound.
+// the leftovers they leave) and minKills were made, within a time bound. A
+// volatile store (no fsyncs) must survive the same.
 func TestKilledWriterLeavesAWholeValue(t *testing.T) {
+	t.Run("durable", func(t *testing.T) { killWriterRepeatedly(t, false) })
+	t.Run("volatile", func(t *testing.T) { killWriterRepeatedly(t, true) })
+}
+
+func killWriterRepeatedly(t *testing.T, volatile bool) {
 	const minKills, minMidWrite = 60, 50
 	dir := t.TempDir()
 	deadline := time.Now().Add(3 * time.Minute) // generous: CI machines are shared
@@ -80,7 +93,7 @@ func TestKilledWriterLeavesAWholeValue(t *testing.T) {
 			t.Fatalf("within the time bound only %d kills, %d of them inside a write", i, interrupted)
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), writerEnv+"="+dir)
+		cmd.Env = append(os.Environ(), writerEnv+"="+dir, fmt.Sprintf("%s=%d", volatileEnv, map[bool]int{false: 0, true: 1}[volatile]))
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)

@@ -44,7 +44,8 @@ const (
 
 // LocalState is a versioned key/value store in one directory.
 type LocalState struct {
-	dir string
+	dir      string
+	volatile bool // no fsyncs (OpenVolatile)
 
 	mu   sync.Mutex // serialises writers in this process
 	last int64      // newest version this process wrote or saw
@@ -59,6 +60,21 @@ func Open(dir string) (*LocalState, error) {
 		return nil, fmt.Errorf("localstate: open %s: %w", dir, err)
 	}
 	return &LocalState{dir: dir}, nil
+}
+
+// OpenVolatile opens a store whose contents are worth nothing after a power
+// loss, such as a worker's heartbeat, rewritten every second: its writes
+// skip the fsyncs, as Storm's LocalState always does. A process killed at
+// any instant still leaves a readable store (the rename is atomic); only a
+// crash of the machine may lose the newest versions, which are stale by
+// the time it is back.
+func OpenVolatile(dir string) (*LocalState, error) {
+	s, err := Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.volatile = true
+	return s, nil
 }
 
 // Dir returns the store's directory.
@@ -223,7 +239,7 @@ func (s *LocalState) writeVersion(data []byte) error {
 	}
 	final := s.versionPath(v)
 	tmp := final + tmpSuffix
-	if err := writeSynced(tmp, data, true); err != nil {
+	if err := writeSynced(tmp, data, !s.volatile); err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -238,8 +254,10 @@ func (s *LocalState) writeVersion(data []byte) error {
 	if err := writeSynced(final+tokenSuffix, nil, false); err != nil {
 		return err
 	}
-	if err := syncDir(s.dir); err != nil {
-		return err
+	if !s.volatile {
+		if err := syncDir(s.dir); err != nil {
+			return err
+		}
 	}
 	s.last = v
 	return s.cleanup()

@@ -252,7 +252,7 @@ func (w *worker) run(ctx context.Context) error {
 		return err
 	}
 	w.server = newServer(w.rt, ln)
-	if w.heartbeats, err = localstate.Open(workercontract.LocalDir(o.LocalDir).Heartbeats(o.WorkerID)); err != nil {
+	if w.heartbeats, err = localstate.OpenVolatile(workercontract.LocalDir(o.LocalDir).Heartbeats(o.WorkerID)); err != nil {
 		ln.Close()
 		return fmt.Errorf("open local heartbeat state: %w", err)
 	}
