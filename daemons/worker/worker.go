@@ -295,6 +295,10 @@ func (w *worker) loop(ctx context.Context) error {
 	defer hb.Stop()
 	zkt := time.NewTicker(max(w.periods.zkHeartbeat, 10*time.Millisecond))
 	defer zkt.Stop()
+	// The supervisor's node is looked for a few times per timeout: the
+	// worker exits within supTimeout plus one period of its going.
+	supt := time.NewTicker(max(supTimeout/supervisorChecksPerTimeout, 10*time.Millisecond))
+	defer supt.Stop()
 	var supervisorAbsent time.Time
 	var gc *gcTuner
 	if tuneGC.Load() {
@@ -331,6 +335,7 @@ func (w *worker) loop(ctx context.Context) error {
 			if err := w.writeLocalHeartbeat(); err != nil {
 				w.logger.Warn("write local heartbeat", "err", err)
 			}
+		case <-supt.C:
 			present, err := w.zk.SupervisorExists(w.opts.SupervisorID)
 			switch {
 			case err != nil:
@@ -349,6 +354,12 @@ func (w *worker) loop(ctx context.Context) error {
 		}
 	}
 }
+
+// supervisorChecksPerTimeout is how many times per
+// supervisor.worker.timeout.secs a worker looks for its supervisor's node
+// (every 5 s by default; it was every heartbeat, a ZooKeeper request a
+// second per worker).
+const supervisorChecksPerTimeout = 6
 
 // readRetry is how soon a failed read of a watched record is retried.
 const readRetry = time.Second
