@@ -278,7 +278,7 @@ func measureIdle(b *testing.B, c *localcluster.Cluster, workers int) idleCost {
 	if len(pids) != workers {
 		b.Fatalf("%d workers running, want %d", len(pids), workers)
 	}
-	time.Sleep(scaleIdleSettle) // the spouts' 20 sentences are acked by then
+	time.Sleep(idleSettle(b)) // the spouts' 20 sentences are acked by then
 	self := os.Getpid()
 	ticks := func() (cl, ws int64) {
 		for _, pid := range pids {
@@ -415,4 +415,20 @@ func profileIdle(b *testing.B) (stop func()) {
 		pprof.StopCPUProfile()
 		_ = f.Close()
 	}
+}
+
+// idleSettle is how long the workers idle before the measurement:
+// scaleIdleSettle, or LOCALSTORM_BENCH_IDLE_SETTLE (a duration) to see
+// their memory after minutes of idling (past the runtime's 2-minute forced
+// collection) rather than just after their start.
+func idleSettle(b *testing.B) time.Duration {
+	v := os.Getenv("LOCALSTORM_BENCH_IDLE_SETTLE")
+	if v == "" {
+		return scaleIdleSettle
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		b.Fatalf("LOCALSTORM_BENCH_IDLE_SETTLE=%q: %v", v, err)
+	}
+	return d
 }
