@@ -34,6 +34,7 @@ type feederQueue struct {
 	// opens (its worker was restarted), every tuple taken and not acked.
 	reliable bool
 	inflight map[int]mockItem
+	taken    map[int]int // id → how many times a spout task took it
 }
 
 // NewFeederSpout makes a feeder spout emitting tuples of fields; name must
@@ -41,7 +42,7 @@ type feederQueue struct {
 func (c *Cluster) NewFeederSpout(name string, fields topology.Fields) *FeederSpout {
 	if c.bridge != nil {
 		c.bridge.mu.Lock()
-		c.bridge.feeders[name] = &feederQueue{results: map[int]bool{}}
+		c.bridge.feeders[name] = &feederQueue{results: map[int]bool{}, taken: map[int]int{}}
 		c.bridge.mu.Unlock()
 	}
 	return &FeederSpout{c: c, name: name, fields: fields}
@@ -95,6 +96,17 @@ func (f *FeederSpout) Feed(values topology.Values) int {
 	return id
 }
 
+// Attempts returns how many times tuple id went to the spout: 1, plus one
+// per replay (a fail, a timeout, or its task's worker dying with it). Its
+// effects downstream may be seen up to that many times, as Storm's
+// at-least-once processing allows, and no more.
+func (f *FeederSpout) Attempts(id int) int {
+	b := f.c.bridge
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.feeders[f.name].taken[id]
+}
+
 // Result returns whether tuple id was acked (true) or failed (false), and
 // whether it has a result yet.
 func (f *FeederSpout) Result(id int) (acked, known bool) {
@@ -132,8 +144,9 @@ func (b *bridge) handleFeederNext(w http.ResponseWriter, r *http.Request) {
 		}
 		items := q.waiting
 		q.waiting = nil
-		if q.reliable {
-			for _, it := range items {
+		for _, it := range items {
+			q.taken[it.Index]++
+			if q.reliable {
 				q.inflight[it.Index] = it
 			}
 		}
