@@ -55,7 +55,11 @@ func buildTestBinary(tb testing.TB, pkg, name string) string {
 	}
 	testBinariesMu.Unlock()
 	b.once.Do(func() {
-		if out, err := exec.Command("go", "build", "-o", path, pkg).CombinedOutput(); err != nil {
+		// Static, as the README builds topology binaries (no glibc mapped
+		// into every worker).
+		build := exec.Command("go", "build", "-o", path, pkg)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
 			b.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 		}
 	})
