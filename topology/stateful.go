@@ -56,7 +56,9 @@ func (b *Builder) SetStatefulBolt(id string, factory func() StatefulBolt, parall
 
 // SetStatefulWindowedBolt declares a stateful windowed bolt (see
 // SetWindowedBolt for the window options and SetStatefulBolt for the state).
-// WithMessageIdField is required, as Storm requires withMessageIdField: after
+// With WithPersistence, the window itself is kept in the state (see
+// window_persistent.go). Without it, WithMessageIdField is required, as
+// Storm requires withMessageIdField: after
 // a crash, windows evaluated and committed before it are rebuilt from the
 // replayed tuples without being evaluated again (see window_recovery.go).
 func (b *Builder) SetStatefulWindowedBolt(id string, factory func() StatefulWindowedBolt, parallelism int, opts ...WindowOption) *BoltDeclarer {
@@ -65,10 +67,19 @@ func (b *Builder) SetStatefulWindowedBolt(id string, factory func() StatefulWind
 		wf = func() WindowedBolt { return factory() }
 	}
 	d := b.SetWindowedBolt(id, wf, parallelism, opts...)
+	conf := map[string]any{}
+	for _, o := range opts {
+		o(conf)
+	}
+	persistent, _ := conf[ConfWindowPersistence].(bool)
 	if factory != nil {
 		inner := d.factory
 		d.factory = func() Bolt {
-			return newStatefulExecutor(newStatefulWindowed(inner().(*windowedExecutor)))
+			w := inner().(*windowedExecutor)
+			if persistent {
+				return newStatefulExecutor(newPersistentWindowed(w))
+			}
+			return newStatefulExecutor(newStatefulWindowed(w))
 		}
 	}
 	d.def.Stateful = true

@@ -91,12 +91,18 @@ type boltEvent struct {
 	values Values
 }
 
-type fakeBoltCollector struct{ events []boltEvent }
+type fakeBoltCollector struct {
+	events   []boltEvent
+	anchored int // emits with anchors, but checkpoint forwards
+}
 
 func (c *fakeBoltCollector) Emit(a []*Tuple, v Values) []int {
 	return c.EmitStream(DefaultStream, a, v)
 }
 func (c *fakeBoltCollector) EmitStream(s string, a []*Tuple, v Values) []int {
+	if len(a) > 0 && s != CheckpointStream {
+		c.anchored++
+	}
 	c.events = append(c.events, boltEvent{kind: "emit " + s, values: v})
 	return nil
 }

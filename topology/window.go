@@ -26,6 +26,9 @@ const (
 	ConfWatermarkIntervalMs    = "topology.bolts.watermark.event.interval.ms"
 	ConfLateTupleStream        = "topology.bolts.late.tuple.stream"
 	ConfMessageIDField         = "topology.bolts.message.id.field.name"
+	// ConfWindowPersistence is set by WithPersistence (Storm keeps it in
+	// the bolt object, isPersistent, not in a configuration key).
+	ConfWindowPersistence = "localstorm.bolts.window.persistence"
 )
 
 // LateTupleField is the one field of the late tuple stream: the late
@@ -149,6 +152,20 @@ func WithMessageIdField(field string) WindowOption {
 	return func(conf map[string]any) { conf[ConfMessageIDField] = field }
 }
 
+// WithPersistence keeps the tuples of a stateful windowed bolt's windows
+// in its state (Storm's BaseStatefulWindowedBolt.withPersistence, run by
+// Storm's PersistentWindowedBoltExecutor): each tuple is acked when the
+// checkpoint that saved it commits, not when it leaves the window, so a
+// window may be longer than topology.message.timeout.secs; the window
+// manager's trigger and eviction state is saved with it, and after a crash
+// the windows continue from the last commit. The bolt's emits are not
+// anchored, and its windows carry no New and Expired tuples (Storm gives
+// none either). WithMessageIdField is not needed. Only for
+// SetStatefulWindowedBolt.
+func WithPersistence() WindowOption {
+	return func(conf map[string]any) { conf[ConfWindowPersistence] = true }
+}
+
 // SetWindowedBolt declares a windowed bolt; factory makes one instance per
 // task, each run by a windowed bolt executor (see WrapWindowedBolt). A
 // window length is required (WithWindow or WithTumblingWindow); Build
@@ -180,6 +197,7 @@ type windowSpec struct {
 	tsField                 string
 	lagMs, watermarkMs      int64
 	lateStream              string
+	persistent              bool
 }
 
 func confInt(conf map[string]any, key string) (int64, bool, error) {
@@ -263,6 +281,7 @@ func readWindowSpec(conf map[string]any) (windowSpec, error) {
 		return s, fmt.Errorf("Late tuple stream can be defined only when specifying a timestamp field")
 	}
 
+	s.persistent, _ = conf[ConfWindowPersistence].(bool)
 	timeout := int64(-1) // no check when the key is unset (Build, before nimbus's defaults)
 	if on, ok := conf["topology.enable.message.timeouts"].(bool); ok && !on {
 		timeout = -1
@@ -273,6 +292,9 @@ func readWindowSpec(conf map[string]any) (windowSpec, error) {
 	if err != nil {
 		return s, err
 	}
+	if s.persistent {
+		return s, checkPersistentTimeout(conf, timeout)
+	}
 	if d := s.lengthMs + s.slideMs; d > 0 && timeout >= 0 && d > timeout {
 		return s, fmt.Errorf("Window duration (length + sliding interval) value %d is more than topology.message.timeout.secs value %d", d, timeout)
 	}
@@ -280,6 +302,25 @@ func readWindowSpec(conf map[string]any) (windowSpec, error) {
 		return s, fmt.Errorf("Window count (length + sliding interval) value %d is more than topology.max.spout.pending value %d", c, pending)
 	}
 	return s, nil
+}
+
+// checkPersistentTimeout is Storm's PersistentWindowedBoltExecutor.validate
+// once the window length is known: its tuples are acked at a checkpoint,
+// so the checkpoint interval, not the window, must fit in the message
+// timeout (timeout in ms, -1 when unset). The message is Storm's, to the
+// missing space after the key.
+func checkPersistentTimeout(conf map[string]any, timeout int64) error {
+	interval, ok, err := confInt(conf, ConfCheckpointInterval)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		interval = DefaultCheckpointMillis
+	}
+	if timeout >= 0 && interval > timeout {
+		return fmt.Errorf("%s%d is more than topology.message.timeout.secs value %d", ConfCheckpointInterval, interval, timeout)
+	}
+	return nil
 }
 
 // isWindowed reports a windowed bolt: declared with SetWindowedBolt, or
@@ -314,7 +355,11 @@ func ValidateWindows(d *Definition, topoConf map[string]any) error {
 				err = fmt.Errorf("Stream for late tuples must be defined with the builder method withLateTupleStream")
 			}
 		}
-		if err == nil && c.Stateful {
+		switch {
+		case err != nil:
+		case s.persistent && !c.Stateful:
+			err = fmt.Errorf("withPersistence is for stateful windowed bolts (Storm's BaseStatefulWindowedBolt): declare it with SetStatefulWindowedBolt")
+		case c.Stateful && !s.persistent:
 			_, err = messageIDField(conf)
 		}
 		if err != nil {

@@ -14,6 +14,10 @@ type windowEvent struct {
 	t         *Tuple
 	ts        int64
 	watermark bool
+	// part is the window partition that holds the event in a persistent
+	// windowed bolt's state; removed is set when it left the window.
+	part    int64
+	removed bool
 }
 
 // evictAction is what an eviction policy says of one event.
@@ -40,11 +44,13 @@ type evictionPolicy interface {
 	track(ev *windowEvent)
 	setContext(c *evictionContext)
 	context() *evictionContext
+	policyState
 }
 
 type triggerPolicy interface {
 	track(ev *windowEvent)
 	reset()
+	policyState
 }
 
 // windowManager holds the queue of events and activates windows when its
@@ -68,6 +74,17 @@ type windowManager struct {
 	// generated, as Storm's policies before start(): a stateful windowed
 	// bolt rebuilds its windows from replayed tuples first.
 	held bool
+	// store, when set, keeps the queue in a persistent windowed bolt's
+	// state (Storm's StatefulWindowManager over a WindowState): it sees
+	// every event added and removed; windows then carry no new and expired
+	// tuples, and nothing is expired between windows.
+	store windowStore
+}
+
+// windowStore is told of the events a window manager adds and removes.
+type windowStore interface {
+	added(ev *windowEvent)
+	removed(evs []*windowEvent)
 }
 
 // compactEvery is how many additions trigger a scan for expired events
@@ -78,6 +95,9 @@ const compactEvery = 100
 func (m *windowManager) add(t *Tuple, ts int64) {
 	ev := &windowEvent{t: t, ts: ts}
 	m.queue = append(m.queue, ev)
+	if m.store != nil {
+		m.store.added(ev)
+	}
 	m.track(ev)
 	m.compact()
 }
@@ -95,6 +115,9 @@ func (m *windowManager) track(ev *windowEvent) {
 }
 
 func (m *windowManager) compact() {
+	if m.store != nil {
+		return // as Storm's StatefulWindowManager: expiry at the next window only
+	}
 	m.sinceExpiry++
 	if m.sinceExpiry >= compactEvery {
 		m.scan(false)
@@ -120,6 +143,9 @@ func (m *windowManager) onTrigger() bool {
 			m.prev[ev] = true
 		}
 		w := &TupleWindow{Tuples: tuples, New: fresh, Expired: expired}
+		if m.store != nil {
+			w.New, w.Expired = nil, nil // as Storm's, which has no new and expired tuples to give then
+		}
 		if c := m.eviction.context(); c != nil {
 			w.EndTs = c.ref
 		} else {
@@ -138,7 +164,7 @@ func (m *windowManager) onTrigger() bool {
 // onExpiry) and, on a full scan, returns the events of the window.
 func (m *windowManager) scan(full bool) []*windowEvent {
 	var expire []*Tuple
-	var process []*windowEvent
+	var expireEvents, process []*windowEvent
 	kept := m.queue[:0]
 	stopped := false
 	for _, ev := range m.queue {
@@ -149,6 +175,7 @@ func (m *windowManager) scan(full bool) []*windowEvent {
 		switch m.eviction.evict(ev) {
 		case actExpire:
 			expire = append(expire, ev.t)
+			expireEvents = append(expireEvents, ev)
 			continue
 		case actProcess:
 			if full {
@@ -169,6 +196,9 @@ func (m *windowManager) scan(full bool) []*windowEvent {
 	m.queue = kept
 	m.expired = append(m.expired, expire...)
 	m.sinceExpiry = 0
+	if m.store != nil && len(expireEvents) > 0 {
+		m.store.removed(expireEvents)
+	}
 	if len(expire) > 0 {
 		m.onExpiry(expire)
 	}

@@ -97,6 +97,7 @@ type windowHarness struct {
 	t           *testing.T
 	topo        *Topology
 	user, win   state.KeyValueState
+	persisted   windowStates // a persistent window's states
 	e           *statefulExecutor
 	out         *fakeBoltCollector
 	ctx         *Context
@@ -111,7 +112,8 @@ func newWindowHarness(t *testing.T, opts ...WindowOption) *windowHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &windowHarness{t: t, topo: topo, user: state.NewInMemory(), win: state.NewInMemory()}
+	h := &windowHarness{t: t, topo: topo, user: state.NewInMemory(), win: state.NewInMemory(),
+		persisted: windowStates{state.NewInMemory(), state.NewInMemory(), state.NewInMemory()}}
 	h.ctx = &Context{ComponentID: "log", TaskID: 1, Definition: topo.Definition,
 		ComponentTasks: map[string][]int{CheckpointComponent: {1}, "words": {2, 3}},
 		Conf:           topo.Definition.Bolts["log"].Conf,
@@ -129,7 +131,12 @@ func (h *windowHarness) start() {
 	}
 	h.e = bolt.(*statefulExecutor)
 	h.e.newState = func(*Context) (state.KeyValueState, error) { return h.user, nil }
-	h.e.bolt.(*statefulWindowed).newWindowState = func(*Context) (state.KeyValueState, error) { return h.win, nil }
+	switch w := h.e.bolt.(type) {
+	case *statefulWindowed:
+		w.newWindowState = func(*Context) (state.KeyValueState, error) { return h.win, nil }
+	case *persistentWindowed:
+		w.newStates = func(*Context) (windowStates, error) { return h.persisted, nil }
+	}
 	h.out = &fakeBoltCollector{}
 	if err := h.e.Prepare(h.ctx, h.out); err != nil {
 		h.t.Fatal(err)
@@ -140,7 +147,7 @@ func (h *windowHarness) start() {
 // and starts a new one, as a worker's kill -9 and relaunch do.
 func (h *windowHarness) crash() {
 	h.e.Cleanup()
-	for _, st := range []state.KeyValueState{h.user, h.win} {
+	for _, st := range append([]state.KeyValueState{h.user, h.win}, h.persisted.all()...) {
 		if err := st.Rollback(); err != nil {
 			h.t.Fatal(err)
 		}
