@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,8 +24,9 @@ const recorderAddrKey = "test.results.redis"
 // resultsList is the Redis list resultRecorder appends to.
 const resultsList = "movingsum-results"
 
-// resultRecorder appends every tuple it receives to a Redis list, so the
-// test sees every window result the bolt emitted, duplicates included.
+// resultRecorder appends every tuple it receives to a Redis list (its
+// values separated by spaces), so the test sees every window result the
+// bolt emitted, duplicates included.
 type resultRecorder struct {
 	rc  *redis.Client
 	out topology.BoltCollector
@@ -37,7 +39,11 @@ func (r *resultRecorder) Prepare(ctx *topology.Context, out topology.BoltCollect
 	return nil
 }
 func (r *resultRecorder) Execute(t *topology.Tuple) {
-	if err := r.rc.RPush(context.Background(), resultsList, fmt.Sprint(t.Values...)).Err(); err != nil {
+	vs := make([]string, len(t.Values))
+	for i, v := range t.Values {
+		vs[i] = fmt.Sprint(v)
+	}
+	if err := r.rc.RPush(context.Background(), resultsList, strings.Join(vs, " ")).Err(); err != nil {
 		r.out.ReportError(err)
 		r.out.Fail(t)
 		return
@@ -64,23 +70,9 @@ func movingSumWindow(w int64) (first, last, sum int64) {
 // committed before the crash are evaluated again (at-least-once output);
 // no window result is lost; the committed state counts each window once.
 func TestStatefulWindowedMovingSumRedisSurvivesKill9(t *testing.T) {
-	addr := ""
-	if !testkit.InWorker() {
-		addr = testutil.StartRedis(t)
-	}
-	c := testkit.Start(t)
-	feeder := c.NewReliableFeederSpout("readings", topology.Fields{"value", "msgid"})
-	b := movingaverage.StatefulBuilderWith(feeder.Spout())
-	b.SetBolt("record", func() topology.Bolt { return &resultRecorder{} }, 1).ShuffleGrouping("sum")
-	conf := redisStateConf(addr)
-	conf[recorderAddrKey] = addr
-	conf["topology.workers"] = 1 // the feeder replays a dead task's tuples in order
-	conf["topology.max.spout.pending"] = 20
 	// The last readings stay in the last window, never acked: no timeout
 	// may replay them while the test runs.
-	conf["topology.message.timeout.secs"] = 600
-	id := c.Submit(t, "movingsum", b, conf)
-	c.WaitTopologyActive(t, id)
+	c, feeder, addr, id := startMovingSum(t, "movingsum", movingaverage.StatefulBuilderWith, map[string]any{"topology.message.timeout.secs": 600})
 
 	const readings, windows = 300, 100
 	for i := 1; i <= readings; i++ {
@@ -156,8 +148,46 @@ func TestStatefulWindowedMovingSumRedisSurvivesKill9(t *testing.T) {
 	}
 }
 
+// startMovingSum submits a moving sum made by build, fed by a reliable
+// feeder of readings and recorded by resultRecorder, on Redis state, in
+// one worker (the feeder replays a dead task's tuples in order), with conf
+// on top; it returns the cluster, the feeder, Redis's address and the
+// topology id once active.
+func startMovingSum(t *testing.T, name string, build func(func() topology.Spout) *topology.Builder, conf map[string]any) (*testkit.Cluster, *testkit.FeederSpout, string, string) {
+	t.Helper()
+	addr := ""
+	if !testkit.InWorker() {
+		addr = testutil.StartRedis(t)
+	}
+	c := testkit.Start(t)
+	feeder := c.NewReliableFeederSpout("readings", topology.Fields{"value", "msgid"})
+	b := build(feeder.Spout())
+	b.SetBolt("record", func() topology.Bolt { return &resultRecorder{} }, 1).ShuffleGrouping("sum")
+	all := redisStateConf(addr)
+	all[recorderAddrKey] = addr
+	all["topology.workers"] = 1
+	all["topology.max.spout.pending"] = 20
+	maps.Copy(all, conf)
+	id := c.Submit(t, name, b, all)
+	c.WaitTopologyActive(t, id)
+	return c, feeder, addr, id
+}
+
 // redisResults reads the recorded window results: window, first, last, sum.
 func redisResults(t *testing.T, addr string) [][4]int64 {
+	t.Helper()
+	var out [][4]int64
+	for _, nums := range recordedIntegers(t, addr) {
+		if len(nums) != 4 {
+			t.Fatalf("result %v: want 4 integers", nums)
+		}
+		out = append(out, [4]int64(nums))
+	}
+	return out
+}
+
+// recordedIntegers reads the lines resultRecorder recorded, each as integers.
+func recordedIntegers(t *testing.T, addr string) [][]int64 {
 	t.Helper()
 	rc := redis.NewClient(&redis.Options{Addr: addr})
 	defer rc.Close()
@@ -165,19 +195,17 @@ func redisResults(t *testing.T, addr string) [][4]int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out [][4]int64
+	var out [][]int64
 	for _, l := range lines {
-		var r [4]int64
-		f := strings.Fields(l)
-		for i := range r {
-			if i < len(f) {
-				r[i], err = strconv.ParseInt(f[i], 10, 64)
+		var nums []int64
+		for _, f := range strings.Fields(l) {
+			n, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				t.Fatalf("result %q: %v", l, err)
 			}
-			if err != nil || len(f) != len(r) {
-				t.Fatalf("result %q: want 4 integers", l)
-			}
+			nums = append(nums, n)
 		}
-		out = append(out, r)
+		out = append(out, nums)
 	}
 	return out
 }

@@ -82,8 +82,8 @@ func (p *persistentWindowed) Prepare(ctx *Context, out BoltCollector) error {
 	p.acks, p.noAck = out, noAck
 	p.window = &partitionedWindow{st: sts}
 	p.m.store = p.window
-	p.m.held = true // until the state is initialised
-	p.m.onExpiry = func([]*Tuple) {} // acked when saved, not when expired
+	p.m.held = true                                               // until the state is initialised
+	p.m.onExpiry = func([]*Tuple) {}                              // acked when saved, not when expired
 	p.m.onActivation = func(w *TupleWindow) { p.bolt.Execute(w) } // no anchors
 	return nil
 }

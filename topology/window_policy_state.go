@@ -70,7 +70,7 @@ func (p *countTrigger) restoreState(raw []byte) error {
 }
 
 // TimeTriggerPolicy keeps nothing.
-func (p *timeTrigger) saveState() any             { return nil }
+func (p *timeTrigger) saveState() any            { return nil }
 func (p *timeTrigger) restoreState([]byte) error { return nil }
 
 // WatermarkTimeTriggerPolicy keeps the end of its next window.

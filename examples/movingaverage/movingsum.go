@@ -2,6 +2,8 @@ package movingaverage
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/localstorm/localstorm/topology"
 	"github.com/localstorm/localstorm/topology/state"
@@ -35,16 +37,41 @@ func StatefulBuilderWith(readings func() topology.Spout) *topology.Builder {
 	return b
 }
 
+// PersistentBuilderWith is StatefulBuilderWith with a persistent window
+// (Storm's withPersistence): the readings of the window are kept in the
+// bolt's state and each is acked at the checkpoint that saved it, so the
+// window could be longer than the message timeout and no message id is
+// needed; after a crash the windows continue from the last commit. The bolt
+// lists the message ids of each window's readings instead of the first and
+// last.
+func PersistentBuilderWith(readings func() topology.Spout) *topology.Builder {
+	b := topology.NewBuilder()
+	b.SetSpout("readings", readings, 1)
+	b.SetStatefulWindowedBolt("sum", func() topology.StatefulWindowedBolt { return &MovingSumBolt{ListReadings: true} }, 1,
+		topology.WithWindow(topology.Count(5), topology.Count(3)),
+		topology.WithPersistence()).
+		GlobalGrouping("readings")
+	b.SetConf("topology.max.spout.pending", 500)
+	return b
+}
+
 // MovingSumBolt emits, for each window, its number (from the state: how
 // many windows came before it), the message ids of its first and last
 // readings, and the sum of its readings. Its state holds the number of
 // windows evaluated ("windows") and the sum of their sums ("total").
+// With ListReadings, it emits the window's number, the message ids of all
+// its readings (separated by spaces) and the sum.
 type MovingSumBolt struct {
-	out   topology.WindowCollector
-	state state.Map[int64]
+	ListReadings bool
+	out          topology.WindowCollector
+	state        state.Map[int64]
 }
 
 func (m *MovingSumBolt) DeclareOutputFields(d topology.OutputDeclarer) {
+	if m.ListReadings {
+		d.Declare(topology.Fields{"window", "readings", "sum"})
+		return
+	}
 	d.Declare(topology.Fields{"window", "first", "last", "sum"})
 }
 
@@ -74,6 +101,14 @@ func (m *MovingSumBolt) Execute(w *topology.TupleWindow) {
 	}
 	if err != nil {
 		m.out.ReportError(fmt.Errorf("moving sum: state: %w", err))
+	}
+	if m.ListReadings {
+		ids := make([]string, len(w.Tuples))
+		for i, t := range w.Tuples {
+			ids[i] = strconv.FormatInt(integer(t.Value("msgid")), 10)
+		}
+		m.out.Emit(topology.Values{n, strings.Join(ids, " "), sum})
+		return
 	}
 	first, last := w.Tuples[0].Value("msgid"), w.Tuples[len(w.Tuples)-1].Value("msgid")
 	m.out.Emit(topology.Values{n, integer(first), integer(last), sum})
