@@ -29,6 +29,8 @@ const (
 	// ConfWindowPersistence is set by WithPersistence (Storm keeps it in
 	// the bolt object, isPersistent, not in a configuration key).
 	ConfWindowPersistence = "localstorm.bolts.window.persistence"
+	// ConfMaxEventsInMemory is set by WithMaxEventsInMemory.
+	ConfMaxEventsInMemory = "localstorm.bolts.window.max.events.in.memory"
 )
 
 // LateTupleField is the one field of the late tuple stream: the late
@@ -164,6 +166,16 @@ func WithMessageIdField(field string) WindowOption {
 // SetStatefulWindowedBolt.
 func WithPersistence() WindowOption {
 	return func(conf map[string]any) { conf[ConfWindowPersistence] = true }
+}
+
+// WithMaxEventsInMemory bounds the tuples of a persistent window kept in
+// memory (Storm's BaseStatefulWindowedBolt.withMaxEventsInMemory, default
+// DefaultMaxEventsInMemory, at least 10000): the rest stay in the state
+// and are read back when a window needs them. As in Storm, it means
+// something only with WithPersistence, and a value that is not positive
+// means the default.
+func WithMaxEventsInMemory(n int64) WindowOption {
+	return func(conf map[string]any) { conf[ConfMaxEventsInMemory] = n }
 }
 
 // SetWindowedBolt declares a windowed bolt; factory makes one instance per

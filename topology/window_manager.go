@@ -85,6 +85,8 @@ type windowManager struct {
 type windowStore interface {
 	added(ev *windowEvent)
 	removed(evs []*windowEvent)
+	// tuple returns the tuple of ev, which may be kept out of memory.
+	tuple(ev *windowEvent) *Tuple
 }
 
 // compactEvery is how many additions trigger a scan for expired events
@@ -132,7 +134,11 @@ func (m *windowManager) onTrigger() bool {
 	m.expired = nil
 	var tuples, fresh []*Tuple
 	for _, ev := range events {
-		tuples = append(tuples, ev.t)
+		t := ev.t
+		if m.store != nil {
+			t = m.store.tuple(ev)
+		}
+		tuples = append(tuples, t)
 		if !m.prev[ev] {
 			fresh = append(fresh, ev.t)
 		}

@@ -52,6 +52,7 @@ type windowPartition struct {
 	events   []*windowEvent // removed ones included until the next flush
 	live     int
 	modified bool
+	paged    bool // its tuples are in the state only
 }
 
 // partitionedWindow keeps a window manager's queue in windowStates (the
@@ -64,6 +65,11 @@ type partitionedWindow struct {
 	latest *windowPartition
 	// idsChanged is set when ids changed since the last flush.
 	idsChanged bool
+	// capacity is the number of partitions whose tuples stay in memory (0:
+	// all), resident their ids, least recently used first (see
+	// window_partition_cache.go).
+	capacity int
+	resident []int64
 }
 
 func (w *partitionedWindow) added(ev *windowEvent) {
@@ -73,6 +79,7 @@ func (w *partitionedWindow) added(ev *windowEvent) {
 		w.idsChanged = true
 		w.latest = &windowPartition{id: next}
 		w.parts[next] = w.latest
+		w.touch(w.latest)
 	}
 	ev.part = w.latest.id
 	w.latest.events = append(w.latest.events, ev)
@@ -100,15 +107,12 @@ func (w *partitionedWindow) flush(system map[string][]byte) error {
 			w.st.partitions.Delete(partitionKey(id))
 			delete(w.parts, id)
 			w.ids = slices.DeleteFunc(w.ids, func(x int64) bool { return x == id })
+			w.resident = slices.DeleteFunc(w.resident, func(x int64) bool { return x == id })
 			w.idsChanged = true
-		case p.modified:
-			p.events = slices.DeleteFunc(p.events, func(ev *windowEvent) bool { return ev.removed })
-			raw, err := encodePartition(p)
-			if err != nil {
-				return fmt.Errorf("window partition %d: %w", id, err)
+		default:
+			if err := w.save(p); err != nil {
+				return err
 			}
-			w.st.partitions.Put(partitionKey(id), raw)
-			p.modified = false
 		}
 	}
 	if w.idsChanged {
@@ -128,7 +132,7 @@ func (w *partitionedWindow) flush(system map[string][]byte) error {
 // load reads the window as last committed: the events of every partition
 // in order, and the policies' state.
 func (w *partitionedWindow) load() ([]*windowEvent, map[string][]byte, error) {
-	w.parts, w.ids = map[int64]*windowPartition{}, nil
+	w.parts, w.ids, w.resident = map[int64]*windowPartition{}, nil, nil
 	raw, ok, err := w.st.ids.Get(partitionIDsKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("partition ids: %w", err)
@@ -143,7 +147,7 @@ func (w *partitionedWindow) load() ([]*windowEvent, map[string][]byte, error) {
 		w.ids = []int64{0}
 	}
 	var events []*windowEvent
-	for _, id := range w.ids {
+	for i, id := range w.ids {
 		p := &windowPartition{id: id}
 		raw, ok, err := w.st.partitions.Get(partitionKey(id))
 		if err != nil {
@@ -156,6 +160,14 @@ func (w *partitionedWindow) load() ([]*windowEvent, map[string][]byte, error) {
 		}
 		p.live = len(p.events)
 		w.parts[id] = p
+		if w.capacity > 0 && i < len(w.ids)-w.capacity {
+			for _, ev := range p.events {
+				ev.t = nil // the oldest partitions stay in the state
+			}
+			p.paged = true
+		} else {
+			w.resident = append(w.resident, id)
+		}
 		events = append(events, p.events...)
 	}
 	w.latest = w.parts[w.ids[len(w.ids)-1]]

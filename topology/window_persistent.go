@@ -68,6 +68,10 @@ func (c *noAckCollector) Fail(t *Tuple) {
 }
 
 func (p *persistentWindowed) Prepare(ctx *Context, out BoltCollector) error {
+	maxEvents, _, err := confInt(ctx.Conf, ConfMaxEventsInMemory)
+	if err != nil {
+		return fmt.Errorf("stateful windowed bolt %q: %w", ctx.ComponentID, err)
+	}
 	sts, err := p.newStates(ctx)
 	if err != nil {
 		return fmt.Errorf("stateful windowed bolt %q: window state: %w", ctx.ComponentID, err)
@@ -80,7 +84,7 @@ func (p *persistentWindowed) Prepare(ctx *Context, out BoltCollector) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.acks, p.noAck = out, noAck
-	p.window = &partitionedWindow{st: sts}
+	p.window = &partitionedWindow{st: sts, capacity: partitionsInMemory(maxEvents)}
 	p.m.store = p.window
 	p.m.held = true                                               // until the state is initialised
 	p.m.onExpiry = func([]*Tuple) {}                              // acked when saved, not when expired

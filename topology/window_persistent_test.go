@@ -259,3 +259,86 @@ func TestPersistentWindowValidation(t *testing.T) {
 		})
 	}
 }
+
+// The tuples kept in memory are bounded (withMaxEventsInMemory, at least
+// 10 partitions of 1000): the others are written to the state and read
+// back, in order, when a window needs them, and after a restart.
+func TestPersistentWindowMemoryBound(t *testing.T) {
+	for n, want := range map[int64]int{0: 1000, -3: 1000, 5: 10, 25_500: 25} {
+		if got := partitionsInMemory(n); got != want {
+			t.Errorf("partitionsInMemory(%d) = %d, want %d", n, got, want)
+		}
+	}
+	h := newWindowHarness(t, WithTumblingWindow(Count(2)), WithPersistence(), WithMaxEventsInMemory(20_000))
+	if got := h.e.bolt.(*persistentWindowed).window.capacity; got != 20 {
+		t.Errorf("WithMaxEventsInMemory(20000): %d partitions in memory, want 20", got)
+	}
+
+	const events = 25_000
+	st := windowStates{state.NewInMemory(), state.NewInMemory(), state.NewInMemory()}
+	w := &partitionedWindow{st: st, capacity: partitionsInMemory(1)}
+	var window *TupleWindow
+	var m *windowManager
+	m = newWindowManager(windowSpec{lengthCount: events, slideCount: events}, func() int64 { return 0 }, func([]*Tuple) {},
+		func(tw *TupleWindow) {
+			window = tw
+			if n := inMemory(m.queue); n > 11*maxPartitionEvents {
+				t.Errorf("%d tuples in memory while the window runs, want at most 11000", n)
+			}
+		})
+	m.store = w
+	if _, _, err := w.load(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range events {
+		m.add(&Tuple{Values: Values{i}}, int64(i))
+		if i == events-2 {
+			if n := inMemory(m.queue); n > 10*maxPartitionEvents {
+				t.Fatalf("%d tuples in memory, want at most 10000", n)
+			}
+		}
+	}
+	checkValues := func(what string, tuples []*Tuple) {
+		t.Helper()
+		if len(tuples) != events {
+			t.Fatalf("%s: %d tuples, want %d", what, len(tuples), events)
+		}
+		for i, tu := range tuples {
+			if tu == nil || tu.Values[0] != i {
+				t.Fatalf("%s: tuple %d is %v", what, i, tu)
+			}
+		}
+	}
+	checkValues("the window", window.Tuples)
+	if err := w.flush(nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st.all() {
+		if err := s.CommitNow(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	back := &partitionedWindow{st: st, capacity: partitionsInMemory(1)}
+	restored, _, err := back.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := inMemory(restored); n != 10*maxPartitionEvents {
+		t.Errorf("%d tuples in memory after a restart, want the newest 10000", n)
+	}
+	var tuples []*Tuple
+	for _, ev := range restored {
+		tuples = append(tuples, back.tuple(ev))
+	}
+	checkValues("after a restart", tuples)
+}
+
+func inMemory(events []*windowEvent) int {
+	n := 0
+	for _, ev := range events {
+		if ev.t != nil {
+			n++
+		}
+	}
+	return n
+}
