@@ -46,6 +46,7 @@ func TestExamplesRunOnACluster(t *testing.T) {
 		"./examples/multilang/cmd/multilang",
 		"./examples/movingaverage/cmd/movingaverage",
 		"./examples/movingaverage/cmd/movingsum",
+		"./examples/movingaverage/cmd/persistentsum",
 		"./examples/statefulwordcount/cmd/statefulwordcount",
 	)
 	c := testkit.Start(t, testkit.Options{Supervisors: 2, Slots: 6})
@@ -56,6 +57,7 @@ func TestExamplesRunOnACluster(t *testing.T) {
 		{"multilang", filepath.Join(bins, "multilang")},
 		{"movingaverage", filepath.Join(bins, "movingaverage")},
 		{"movingsum", filepath.Join(bins, "movingsum")},
+		{"persistentsum", filepath.Join(bins, "persistentsum")},
 		{"statefulwordcount", filepath.Join(bins, "statefulwordcount")},
 		{"flux-wordcount", "flux/wordcount.yaml"},
 		{"multilang-flux", "multilang/resources/multilang.yaml"},

@@ -120,8 +120,8 @@ func checkSlides(t *testing.T, windows map[int64]persistentResult) []int64 {
 }
 
 // checkStream checks that the stream the windows saw has every reading up
-// to the last 2, in order, a reading again only after the ones since it
-// (a replay) and never more often than it was emitted.
+// to the last 2 (those after the last trigger), none more often than it
+// was emitted.
 func checkStream(t *testing.T, stream []int64, readings int64, attempts func(int64) int) {
 	t.Helper()
 	seen := map[int64]int{}

@@ -37,6 +37,12 @@ func StatefulBuilderWith(readings func() topology.Spout) *topology.Builder {
 	return b
 }
 
+// PersistentBuilder returns readings (1) → sum (1) with a persistent
+// window (see PersistentBuilderWith).
+func PersistentBuilder() *topology.Builder {
+	return PersistentBuilderWith(func() topology.Spout { return &ReadingSpout{} })
+}
+
 // PersistentBuilderWith is StatefulBuilderWith with a persistent window
 // (Storm's withPersistence): the readings of the window are kept in the
 // bolt's state and each is acked at the checkpoint that saved it, so the
