@@ -247,6 +247,9 @@ func TestPersistentWindowValidation(t *testing.T) {
 		{"persistent, checkpoint interval above the timeout", true, []WindowOption{WithTumblingWindow(Count(2)), WithPersistence(),
 			func(c map[string]any) { c[ConfCheckpointInterval] = 40000 }},
 			"topology.state.checkpoint.interval.ms40000 is more than topology.message.timeout.secs value 30000"},
+		{"max events in memory not an integer", true, []WindowOption{WithTumblingWindow(Count(2)), WithPersistence(),
+			func(c map[string]any) { c[ConfMaxEventsInMemory] = "many" }},
+			ConfMaxEventsInMemory + ": many is not an integer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := build(tc.stateful, tc.opts...)
