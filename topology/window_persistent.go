@@ -10,8 +10,9 @@ import (
 
 // persistentWindowed runs a stateful windowed bolt with persistence
 // (WithPersistence), as Storm's PersistentWindowedBoltExecutor: the
-// window's tuples live in the task's state (see window_partitions.go) as
-// well as in the window manager's queue; every input tuple is acked through
+// window's tuples live in the task's state (see window_partitions.go) and
+// in the window manager's queue, up to WithMaxEventsInMemory of them (see
+// window_partition_cache.go); every input tuple is acked through
 // the stateful executor, so at the commit of the checkpoint that saved it,
 // and not when it leaves the window; emits are not anchored (the
 // checkpoint that follows saves their effect downstream). At each PREPARE
