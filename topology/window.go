@@ -295,7 +295,7 @@ func readWindowSpec(conf map[string]any) (windowSpec, error) {
 
 	s.persistent, _ = conf[ConfWindowPersistence].(bool)
 	get(ConfMaxEventsInMemory) // read at prepare; checked here
-	timeout := int64(-1) // no check when the key is unset (Build, before nimbus's defaults)
+	timeout := int64(-1)       // no check when the key is unset (Build, before nimbus's defaults)
 	if on, ok := conf["topology.enable.message.timeouts"].(bool); ok && !on {
 		timeout = -1
 	} else if t, ok := get("topology.message.timeout.secs"); ok {
