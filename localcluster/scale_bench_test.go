@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -302,6 +303,7 @@ func measureIdle(b *testing.B, c *localcluster.Cluster, workers int) idleCost {
 		anon += smapsMB(b, pid, "Anonymous:")
 	}
 	pct := func(t int64) float64 { return float64(t) / clockTicksPerSec / secs * 100 }
+	defer heapIdle(b) // after the measurement: it collects
 	return idleCost{
 		clusterCPU: []float64{pct(cl1 - cl0)}, workersCPU: []float64{pct(ws1 - ws0)},
 		perWorkerCPU: []float64{pct(ws1-ws0) / float64(workers)},
@@ -431,4 +433,39 @@ func idleSettle(b *testing.B) time.Duration {
 		b.Fatalf("LOCALSTORM_BENCH_IDLE_SETTLE=%q: %v", v, err)
 	}
 	return d
+}
+
+// heapIdle writes a heap profile of this process (the cluster) at the end
+// of the idle window, after a collection, to the file named by
+// LOCALSTORM_BENCH_IDLE_HEAP when it is set (the last run's wins), with a
+// goroutine profile next to it (<file>.goroutines), and logs where the
+// process's memory is: heap in use, heap freed but kept, stacks and
+// goroutines.
+func heapIdle(b *testing.B) {
+	path := os.Getenv("LOCALSTORM_BENCH_IDLE_HEAP")
+	if path == "" {
+		return
+	}
+	runtime.GC()
+	for name, file := range map[string]string{"heap": path, "goroutine": path + ".goroutines"} {
+		f, err := os.Create(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		debug := 0
+		if name == "goroutine" {
+			debug = 1
+		}
+		if err := pprof.Lookup(name).WriteTo(f, debug); err != nil {
+			b.Fatal(err)
+		}
+		_ = f.Close()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	const mb = 1 << 20
+	b.Logf("idle memory: heap in use %d MB, heap idle %d MB (released %d MB), stacks %d MB, other runtime %d MB, sys %d MB, %d goroutines, rss %.0f MB",
+		ms.HeapInuse/mb, ms.HeapIdle/mb, ms.HeapReleased/mb, ms.StackSys/mb,
+		(ms.MSpanSys+ms.MCacheSys+ms.BuckHashSys+ms.GCSys+ms.OtherSys)/mb, ms.Sys/mb,
+		runtime.NumGoroutine(), rssMB(b, os.Getpid()))
 }
