@@ -29,6 +29,7 @@ func TestCluster(t *testing.T) {
 			t.Run("RegisterUnregisterClose", func(t *testing.T) { testRegisterUnregisterClose(t, tg) })
 			t.Run("SessionRenewal", func(t *testing.T) { testSessionRenewal(t, tg) })
 			t.Run("StormRecords", func(t *testing.T) { testStormRecords(t, tg) })
+			t.Run("RecordCache", func(t *testing.T) { testRecordCache(t, tg) })
 			t.Run("StormErrors", func(t *testing.T) { testStormErrors(t, tg) })
 			t.Run("UpdateStorm", func(t *testing.T) { testUpdateStorm(t, tg) })
 			t.Run("ExecutorBeats", func(t *testing.T) { testExecutorBeats(t, tg) })

@@ -32,6 +32,7 @@ type memTree struct {
 	dataW    map[string]map[*memState]bool
 	childW   map[string]map[*memState]bool
 	sessions int64
+	zxid     int64 // bumped by every write: the nodes' modification stamps
 }
 
 type memNode struct {
@@ -40,6 +41,7 @@ type memNode struct {
 	owner    *memState // ephemeral owner, nil for persistent nodes
 	children map[string]bool
 	nextSeq  int64
+	mzxid    int64 // the tree's zxid at the node's last write
 }
 
 type memState struct {
@@ -168,7 +170,8 @@ func (t *memTree) watch(w map[string]map[*memState]bool, abs string, s *memState
 // create makes abs (its parent must exist); the lock is held.
 func (t *memTree) create(abs string, data []byte, owner *memState) {
 	parent := parentOf(abs)
-	t.nodes[abs] = &memNode{data: slices.Clone(data), owner: owner, children: map[string]bool{}}
+	t.zxid++
+	t.nodes[abs] = &memNode{data: slices.Clone(data), owner: owner, children: map[string]bool{}, mzxid: t.zxid}
 	t.nodes[parent].children[abs[strings.LastIndexByte(abs, '/')+1:]] = true
 	t.fire(t.dataW, abs, EventCreated)
 	t.fire(t.childW, parent, EventChildren)
@@ -228,7 +231,8 @@ func (s *memState) write(path string, data []byte, owner *memState) error {
 	return s.locked(path, func(abs string) error {
 		t := s.tree
 		if n := t.nodes[abs]; n != nil && (owner == nil || n.owner == owner) {
-			n.data, n.version = slices.Clone(data), n.version+1
+			t.zxid++
+			n.data, n.version, n.mzxid = slices.Clone(data), n.version+1, t.zxid
 			t.fire(t.dataW, abs, EventChanged)
 			return nil
 		} else if n != nil {
@@ -297,6 +301,20 @@ func (s *memState) GetData(path string, watch bool) ([]byte, error) {
 func (s *memState) GetVersion(path string, watch bool) (int32, error) {
 	_, v, err := s.GetDataWithVersion(path, watch)
 	return v, err
+}
+
+func (s *memState) nodeStamp(path string, watch bool) (Stamp, error) {
+	stamp := Stamp{Version: -1}
+	err := s.locked(path, func(abs string) error {
+		if watch {
+			s.tree.watch(s.tree.dataW, abs, s)
+		}
+		if n := s.tree.nodes[abs]; n != nil {
+			stamp = Stamp{Version: n.version, Mzxid: n.mzxid}
+		}
+		return nil
+	})
+	return stamp, err
 }
 
 func (s *memState) GetChildren(path string, watch bool) ([]string, error) {

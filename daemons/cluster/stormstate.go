@@ -29,6 +29,8 @@ type stormState struct {
 	log    *slog.Logger
 	dispID string
 
+	cache recordCache // assignments and storm bases (AssignmentInfo, StormBase)
+
 	fatalOnce sync.Once
 	onFatal   func(error)
 
@@ -226,7 +228,7 @@ func (s *stormState) AssignmentInfo(topologyID string, cb Callback) (*Assignment
 		return nil, fmt.Errorf("read assignment: %w", err)
 	}
 	s.storeMap(s.assignmentInfoCB, topologyID, cb)
-	a, _, err := readRecord[Assignment](s.state, AssignmentPath(topologyID), cb != nil)
+	a, _, err := readCached(s, AssignmentPath(topologyID), cb != nil, (*Assignment).Clone)
 	if err != nil {
 		return nil, fmt.Errorf("read assignment of %s: %w", topologyID, err)
 	}
@@ -266,7 +268,7 @@ func (s *stormState) StormBase(topologyID string, cb Callback) (*StormBase, erro
 		return nil, fmt.Errorf("read storm base: %w", err)
 	}
 	s.storeMap(s.stormBaseCB, topologyID, cb)
-	b, _, err := readRecord[StormBase](s.state, StormPath(topologyID), cb != nil)
+	b, _, err := readCached(s, StormPath(topologyID), cb != nil, (*StormBase).Clone)
 	if err != nil {
 		return nil, fmt.Errorf("read storm base of %s: %w", topologyID, err)
 	}

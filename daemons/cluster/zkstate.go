@@ -677,9 +677,18 @@ func (s *zkState) getDataWithVersionOnce(path string, watch bool) ([]byte, int32
 }
 
 func (s *zkState) getVersionOnce(path string, watch bool) (int32, error) {
-	conn, book, p, err := s.watchOp(path)
+	stamp, err := s.nodeStampOnce(path, watch)
 	if err != nil {
 		return -1, fmt.Errorf("get version %s: %w", path, err)
+	}
+	return stamp.Version, nil
+}
+
+// nodeStampOnce reads the node's stat, with GetVersion's watch.
+func (s *zkState) nodeStampOnce(path string, watch bool) (Stamp, error) {
+	conn, book, p, err := s.watchOp(path)
+	if err != nil {
+		return Stamp{Version: -1}, err
 	}
 	var exists bool
 	var stat *zk.Stat
@@ -688,13 +697,10 @@ func (s *zkState) getVersionOnce(path string, watch bool) (int32, error) {
 	} else {
 		exists, stat, err = conn.Exists(p)
 	}
-	if err != nil {
-		return -1, fmt.Errorf("get version %s: %w", path, err)
+	if err != nil || !exists {
+		return Stamp{Version: -1}, err
 	}
-	if !exists {
-		return -1, nil
-	}
-	return stat.Version, nil
+	return Stamp{Version: stat.Version, Mzxid: stat.Mzxid}, nil
 }
 
 // GetChildren with a watch on a missing node sets an exists watch, so the
@@ -845,6 +851,10 @@ func (s *zkState) GetDataWithVersion(path string, watch bool) ([]byte, int32, er
 
 func (s *zkState) GetVersion(path string, watch bool) (int32, error) {
 	return retrying(s, func() (int32, error) { return s.getVersionOnce(path, watch) })
+}
+
+func (s *zkState) nodeStamp(path string, watch bool) (Stamp, error) {
+	return retrying(s, func() (Stamp, error) { return s.nodeStampOnce(path, watch) })
 }
 
 func (s *zkState) GetChildren(path string, watch bool) ([]string, error) {

@@ -127,7 +127,10 @@ type Supervisor struct {
 	// yet (queueSync).
 	syncQueued atomic.Bool
 	syncRuns   atomic.Int64 // synchronize-supervisor runs so far
-	procEvents *event.Manager
+	// assignments are the assignments read by the last
+	// synchronize-supervisor, by topology (assignmentsSnapshot).
+	assignments map[string]versionedAssignment
+	procEvents  *event.Manager
 	// rounds counts what the timers started: heartbeats written, and
 	// synchronize-supervisor and sync-processes rounds queued.
 	rounds struct{ heartbeat, syncSupervisor, syncProcesses atomic.Int64 }

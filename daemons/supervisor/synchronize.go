@@ -86,19 +86,10 @@ func (s *Supervisor) synchronizeSupervisor() error {
 		return nil
 	}
 	again := s.queueSync
-	ids, err := s.opts.State.Assignments(again)
+	all, err := s.assignmentsSnapshot(again)
 	if err != nil {
 		s.log.Warn("synchronize-supervisor: read assignments", "err", err)
 		return nil
-	}
-	all := make(map[string]*cluster.Assignment, len(ids))
-	for _, id := range ids {
-		a, err := s.opts.State.AssignmentInfo(id, again)
-		if err != nil {
-			s.log.Warn("synchronize-supervisor: read assignment", "topology", id, "err", err)
-			return nil
-		}
-		all[id] = a
 	}
 	assigned, err := assignmentsForNode(s.id, all)
 	if err != nil {
@@ -148,6 +139,60 @@ func (s *Supervisor) synchronizeSupervisor() error {
 		s.timer.Schedule(retryDelay, func() error { again(); return nil })
 	}
 	return nil
+}
+
+// versionedAssignment is an assignment as read at a version, trimmed to
+// this node's executors.
+type versionedAssignment struct {
+	version    int32
+	assignment *cluster.Assignment
+}
+
+// assignmentsSnapshot is Storm's assignments-snapshot: it lists the
+// assignments and reads the version of each (both watched with again), and
+// reads and decodes an assignment only when its version is not the one
+// read last time. It keeps of each assignment only this node's executors.
+// Run on the sync event goroutine, which owns s.assignments.
+func (s *Supervisor) assignmentsSnapshot(again cluster.Callback) (map[string]*cluster.Assignment, error) {
+	ids, err := s.opts.State.Assignments(again)
+	if err != nil {
+		return nil, err
+	}
+	next := make(map[string]versionedAssignment, len(ids))
+	for _, id := range ids {
+		version, err := s.opts.State.AssignmentVersion(id, again)
+		if err != nil {
+			return nil, err
+		}
+		if old, ok := s.assignments[id]; ok && old.version == version {
+			next[id] = old
+			continue
+		}
+		a, version, err := s.opts.State.AssignmentInfoWithVersion(id, again)
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			next[id] = versionedAssignment{version, onNode(s.id, a)}
+		}
+	}
+	s.assignments = next
+	out := make(map[string]*cluster.Assignment, len(next))
+	for id, va := range next {
+		out[id] = va.assignment
+	}
+	return out, nil
+}
+
+// onNode is a with only node's executors.
+func onNode(node string, a *cluster.Assignment) *cluster.Assignment {
+	mine := &cluster.Assignment{V: a.V, CodeDir: a.CodeDir, ConfSHA256: a.ConfSHA256}
+	for _, ea := range a.Executors {
+		if ea.Slot.Node == node {
+			mine.Executors = append(mine.Executors, ea)
+		}
+	}
+	return mine
 }
 
 // queueSync queues synchronize-supervisor, unless a run is queued and has
