@@ -70,6 +70,16 @@ func testClusterStateOps(t *testing.T, tg target) {
 				t.Fatalf("raw read of %s/a/b/c = %q, %v; want v1", opts.Root, got, err)
 			}
 		}},
+		{"a node as large as ZooKeeper's default jute.maxbuffer allows is written and read", func(t *testing.T) {
+			big := bytes.Repeat([]byte{'x'}, 0xfffff-512) // room for the request's path and headers
+			if err := s.SetData("/big", big); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.GetData("/big", false)
+			if err != nil || !bytes.Equal(got, big) {
+				t.Fatalf("read back %d bytes, %v; want the %d written", len(got), err, len(big))
+			}
+		}},
 		{"GetData, GetVersion and GetDataWithVersion follow writes", func(t *testing.T) {
 			v0, err := s.GetVersion("/a/b/c", false)
 			if err != nil {

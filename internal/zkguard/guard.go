@@ -215,6 +215,15 @@ type Options struct {
 	OnEvent func(ev zk.Event)
 }
 
+// MaxPacketBytes bounds a client's requests and replies as ZooKeeper's
+// Java client (Storm's) bounds them: its default jute.maxbuffer, 0xfffff
+// bytes, with 1 KiB for the packet's headers. go-zookeeper's default is
+// 1.5 MiB each way, unbounded for replies; it allocates both buffers per
+// connection, and the heap counts them whether their pages are touched or
+// not, so a cluster process of 65 sessions carried 195 MiB of them, which
+// the garbage collector's goal doubled (issue 18).
+const MaxPacketBytes = 0xfffff + 1024
+
 type logFunc func(format string, args ...any)
 
 func (f logFunc) Printf(format string, args ...any) { f(format, args...) }
@@ -245,7 +254,8 @@ func Connect(ctx context.Context, servers []string, sessionTimeout time.Duration
 	}
 	conn, _, err := zk.Connect(servers, sessionTimeout,
 		zk.WithLogger(logFunc(logf)), zk.WithEventCallback(onEvent),
-		zk.WithDialer(g.dial), zk.WithHostProvider(g))
+		zk.WithDialer(g.dial), zk.WithHostProvider(g),
+		zk.WithMaxBufferSize(MaxPacketBytes), zk.WithMaxConnBufferSize(MaxPacketBytes))
 	if err != nil {
 		return nil, nil, err
 	}
