@@ -26,15 +26,16 @@ type stamper interface {
 // (records of removed topologies are otherwise never read again).
 const recordCacheMax = 4096
 
-// recordCache keeps the newest decoded assignment and storm base of each
-// topology read, with the stamp of the node as it was when its data was
-// read. Nimbus reads every assignment and storm base once a second (the
-// history) and at every monitor round, and they change only on submit,
-// rebalance, kill and reassignment: a stat that finds the node unchanged
-// replaces a read and a JSON decode. The stamp is read before the data, so
-// a write in between leaves an older stamp with newer data, which only
-// costs a read more; cached data is never older than its stamp says.
-// Callers get their own copy.
+// recordCache keeps the newest decoded assignment, storm base and worker
+// heartbeat of each path read, with the stamp of the node as it was when
+// its data was read. Nimbus reads every assignment, storm base and worker
+// heartbeat once a second (the history) and at every monitor round;
+// assignments and storm bases change only on submit, rebalance, kill and
+// reassignment, heartbeats every task.heartbeat.frequency.secs (3 s): a
+// stat that finds the node unchanged replaces a read and a JSON decode.
+// The stamp is read before the data, so a write in between leaves an older
+// stamp with newer data, which only costs a read more; cached data is
+// never older than its stamp says. Callers get their own copy.
 type recordCache struct {
 	mu      sync.Mutex
 	records map[string]cachedRecord
@@ -130,6 +131,22 @@ func (b *StormBase) Clone() *StormBase {
 			o.TopologyConf = cloneJSON(o.TopologyConf).(map[string]any)
 		}
 		c.TopologyActionOptions = &o
+	}
+	return &c
+}
+
+// Clone returns a deep copy of hb (nil for nil).
+func (hb *WorkerHeartbeat) Clone() *WorkerHeartbeat {
+	if hb == nil {
+		return nil
+	}
+	c := *hb
+	c.Executors = slices.Clone(hb.Executors)
+	for i := range c.Executors {
+		st := &c.Executors[i].Stats
+		for _, m := range []*map[string]int64{&st.Emitted, &st.Transferred, &st.Acked, &st.Failed, &st.Executed} {
+			*m = maps.Clone(*m)
+		}
 	}
 	return &c
 }

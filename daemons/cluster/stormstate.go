@@ -29,7 +29,7 @@ type stormState struct {
 	log    *slog.Logger
 	dispID string
 
-	cache recordCache // assignments and storm bases (AssignmentInfo, StormBase)
+	cache recordCache // AssignmentInfo, StormBase and WorkerHeartbeat
 
 	fatalOnce sync.Once
 	onFatal   func(error)
@@ -279,7 +279,7 @@ func (s *stormState) WorkerHeartbeat(topologyID, node string, port int) (*Worker
 	if err := checkSlot(topologyID, node); err != nil {
 		return nil, fmt.Errorf("read worker heartbeat: %w", err)
 	}
-	hb, _, err := readRecord[WorkerHeartbeat](s.state, WorkerbeatPath(topologyID, node, port), false)
+	hb, _, err := readCached(s, WorkerbeatPath(topologyID, node, port), false, (*WorkerHeartbeat).Clone)
 	if err != nil {
 		return nil, fmt.Errorf("read worker heartbeat of %s on %s-%d: %w", topologyID, node, port, err)
 	}
