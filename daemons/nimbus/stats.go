@@ -217,6 +217,14 @@ func (s *statsStore) record(topologyID string, beats map[cluster.ExecutorInfo]cl
 			h = &executorHistory{}
 			hs[e] = h
 		}
+		if len(h.samples) > 0 && times[e] > 0 && times[e] == h.beat.value {
+			// The heartbeat was recorded already: nimbus reads them every
+			// second (the history) and workers write them every 3 s. A
+			// sample of it again would repeat the last one's counts (no
+			// window changes without it), and an idle topology's histories
+			// grew by a sample per executor per second (issue 18).
+			continue
+		}
 		h.record(hb, now)
 		h.beat = h.beat.observe(times[e], now)
 	}

@@ -86,3 +86,33 @@ func TestPrettyUptime(t *testing.T) {
 		t.Errorf("windowPretty(:all-time) = %q", got)
 	}
 }
+
+// A heartbeat read again adds no sample, and the windows come out as if it
+// had: the sample would repeat the counts of the one before.
+func TestStatsRecordEachHeartbeatOnce(t *testing.T) {
+	e := cluster.ExecutorInfo{Start: 1, End: 1}
+	s := newStatsStore()
+	at := func(sec int) time.Time { return testStart.Add(time.Duration(sec) * time.Second) }
+	// Written every 3 s, read every second for a minute.
+	for sec := 0; sec < 60; sec++ {
+		beat := int64(sec / 3 * 3)
+		hb := spoutBeat(beat, 10*beat, 5*beat, 0)
+		s.record("t", map[cluster.ExecutorInfo]cluster.ExecutorHeartbeat{e: hb}, map[cluster.ExecutorInfo]int64{e: 1000 + beat*1000}, at(sec))
+	}
+	h := s.history("t", e)
+	if len(h.samples) != 20 {
+		t.Errorf("%d samples of 20 heartbeats read 60 times, want 20", len(h.samples))
+	}
+	// The newest heartbeat (57 s) was first read at 57 s, the one before at 54 s.
+	for _, tt := range []struct {
+		window  time.Duration
+		emitted int64
+	}{{time.Second, 0}, {2 * time.Second, 0}, {4 * time.Second, 30}, {30 * time.Second, 300}, {0, 570}} {
+		if got := h.window(tt.window, at(59)); got.Emitted != tt.emitted {
+			t.Errorf("window %v at 59 s: emitted %d, want %d", tt.window, got.Emitted, tt.emitted)
+		}
+	}
+	if !h.beat.fresh(at(59), 3*time.Second) || h.beat.fresh(at(61), 3*time.Second) {
+		t.Error("the heartbeat's freshness should date from its first read (57 s)")
+	}
+}
