@@ -152,7 +152,11 @@ type versionedAssignment struct {
 // assignments and reads the version of each (both watched with again), and
 // reads and decodes an assignment only when its version is not the one
 // read last time. It keeps of each assignment only this node's executors.
-// Run on the sync event goroutine, which owns s.assignments.
+// As in Storm, the version alone tells: a node deleted and written again
+// starts over at version 0, but a topology id is never assigned twice, and
+// an assignment deleted is gone from the listing of the next run (its
+// watch queues one). Run on the sync event goroutine, which owns
+// s.assignments.
 func (s *Supervisor) assignmentsSnapshot(again cluster.Callback) (map[string]*cluster.Assignment, error) {
 	ids, err := s.opts.State.Assignments(again)
 	if err != nil {
@@ -184,7 +188,7 @@ func (s *Supervisor) assignmentsSnapshot(again cluster.Callback) (map[string]*cl
 	return out, nil
 }
 
-// onNode is a with only node's executors.
+// onNode is a copy of a with only node's executors.
 func onNode(node string, a *cluster.Assignment) *cluster.Assignment {
 	mine := &cluster.Assignment{V: a.V, CodeDir: a.CodeDir, ConfSHA256: a.ConfSHA256}
 	for _, ea := range a.Executors {
