@@ -1,6 +1,7 @@
 package nimbus
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,13 @@ func (a totals) sub(b totals) totals {
 		ProcessLatencyMs:  a.ProcessLatencyMs - b.ProcessLatencyMs,
 		Streams:           mergeStreams(a.Streams, b.Streams, -1),
 	}
+}
+
+func (a totals) equal(b totals) bool {
+	return a.Emitted == b.Emitted && a.Transferred == b.Transferred && a.Acked == b.Acked &&
+		a.Failed == b.Failed && a.Executed == b.Executed && a.CompleteLatencyMs == b.CompleteLatencyMs &&
+		a.ExecuteLatencyMs == b.ExecuteLatencyMs && a.ProcessLatencyMs == b.ProcessLatencyMs &&
+		maps.Equal(a.Streams, b.Streams)
 }
 
 func (a totals) add(b totals) totals {
@@ -136,9 +144,14 @@ func (h *executorHistory) record(hb cluster.ExecutorHeartbeat, now time.Time) {
 	h.lastRaw, h.lastUp = raw, hb.UptimeSecs
 	h.uptime, h.capacity = hb.UptimeSecs, hb.Stats.Capacity
 	s := sample{at: now, t: h.offset.add(raw)}
-	if n := len(h.samples); n > 0 && !now.After(h.samples[n-1].at) {
+	switch n := len(h.samples); {
+	case n > 0 && !now.After(h.samples[n-1].at):
 		h.samples[n-1] = s
-	} else {
+	case n > 0 && h.samples[n-1].t.equal(s.t):
+		// Unchanged counts (an idle executor): a window's baseline found
+		// at the last sample has the same counts, so no window changes
+		// without this one, and an idle topology's history stays small.
+	default:
 		h.samples = append(h.samples, s)
 	}
 	h.inserts++

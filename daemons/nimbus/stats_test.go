@@ -116,3 +116,33 @@ func TestStatsRecordEachHeartbeatOnce(t *testing.T) {
 		t.Error("the heartbeat's freshness should date from its first read (57 s)")
 	}
 }
+
+// An idle executor's heartbeats (new, with the same counts) add no sample,
+// and its windows are what they were.
+func TestStatsIdleExecutorKeepsItsHistorySmall(t *testing.T) {
+	var h executorHistory
+	at := func(sec int) time.Time { return testStart.Add(time.Duration(sec) * time.Second) }
+	// Busy for 10 minutes (1 emitted a second), then idle for 50, a
+	// heartbeat every 3 s throughout.
+	for sec := 0; sec <= 3600; sec += 3 {
+		n := int64(min(sec, 600))
+		h.record(spoutBeat(int64(sec), n, n, 0), at(sec))
+	}
+	if len(h.samples) > 210 {
+		t.Errorf("%d samples after 50 idle minutes, want at most the busy 10 minutes' 201", len(h.samples))
+	}
+	for _, tt := range []struct {
+		window  time.Duration
+		now     int
+		emitted int64
+	}{
+		{10 * time.Minute, 3600, 0},
+		{3 * time.Hour, 3600, 600},
+		{10 * time.Minute, 900, 300}, // from 300 s: the 300 emitted up to 600 s
+		{0, 3600, 600},
+	} {
+		if got := h.window(tt.window, at(tt.now)); got.Emitted != tt.emitted {
+			t.Errorf("window %v at %d s: emitted %d, want %d", tt.window, tt.now, got.Emitted, tt.emitted)
+		}
+	}
+}
