@@ -94,10 +94,8 @@ func CompleteTopology(t testing.TB, c *Cluster, b *topology.Builder, mocks Mocke
 		c.WaitTopologyActive(t, id)
 		o.During(id)
 	}
-	deadline := time.NewTimer(o.Timeout)
-	defer deadline.Stop()
-	for {
-		changed := c.bridge.wait()
+	// Checked at every ack, fail and capture.
+	c.waitBridgeFor(t, "CompleteTopology "+name+": every mocked tuple acked", o.Timeout, 0, id, func() (bool, string) {
 		done, progress := c.bridge.mockProgress(name)
 		if done && o.Until != nil {
 			var waiting string
@@ -105,16 +103,8 @@ func CompleteTopology(t testing.TB, c *Cluster, b *topology.Builder, mocks Mocke
 				progress += "; every mocked tuple acked, Until waits for: " + waiting
 			}
 		}
-		if done {
-			break
-		}
-		select {
-		case <-changed: // an ack, a fail or a capture
-		case <-deadline.C:
-			t.Fatalf("testkit: CompleteTopology %s: not complete within %s (%s)\n%s",
-				name, o.Timeout, progress, c.StateReport(id))
-		}
-	}
+		return done, progress
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.Client().Kill(ctx, id, 0); err != nil {

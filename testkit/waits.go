@@ -36,7 +36,14 @@ func (c *Cluster) WaitFor(t testing.TB, what string, cond func() (bool, string),
 // what cond also reads elsewhere).
 func (c *Cluster) waitBridge(t testing.TB, what string, poll time.Duration, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.NewTimer(c.timeout)
+	c.waitBridgeFor(t, what, c.timeout, poll, "", cond)
+}
+
+// waitBridgeFor is waitBridge with its own timeout; a failure's state
+// report puts topology id first.
+func (c *Cluster) waitBridgeFor(t testing.TB, what string, timeout, poll time.Duration, id string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	var tick <-chan time.Time
 	if poll > 0 {
@@ -54,7 +61,7 @@ func (c *Cluster) waitBridge(t testing.TB, what string, poll time.Duration, cond
 		case <-changed:
 		case <-tick:
 		case <-deadline.C:
-			t.Fatalf("testkit: %s: not reached within %s (last: %s)\n%s", what, c.timeout, status, c.StateReport(""))
+			t.Fatalf("testkit: %s: not reached within %s (last: %s)\n%s", what, timeout, status, c.StateReport(id))
 		}
 	}
 }
