@@ -86,6 +86,32 @@ func (b *bridge) notify() {
 	b.changed = make(chan struct{})
 }
 
+// longPoll calls ready with b.mu held until it returns true, waiting for
+// the bridge's next change between calls, for at most d (0: no wait) or
+// until the request ends. It tells whether ready returned true.
+func (b *bridge) longPoll(r *http.Request, d time.Duration, ready func() bool) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		b.mu.Lock()
+		done, changed := ready(), b.changed
+		b.mu.Unlock()
+		if done {
+			return true
+		}
+		if d <= 0 {
+			return false
+		}
+		select {
+		case <-changed:
+		case <-r.Context().Done():
+			return false
+		case <-deadline.C:
+			return false
+		}
+	}
+}
+
 // wait returns a channel closed at the next change.
 func (b *bridge) wait() <-chan struct{} {
 	b.mu.Lock()

@@ -132,42 +132,34 @@ func (f *FeederSpout) WaitResult(t testing.TB, id int) bool {
 // ?wait, it waits for some (up to feederLongPoll) rather than answering 204
 // at once.
 func (b *bridge) handleFeederNext(w http.ResponseWriter, r *http.Request) {
-	deadline := time.NewTimer(feederLongPoll)
-	defer deadline.Stop()
-	for {
-		b.mu.Lock()
+	var wait time.Duration
+	if r.URL.Query().Has("wait") {
+		wait = feederLongPoll
+	}
+	var items []mockItem
+	missing := false
+	b.longPoll(r, wait, func() bool {
 		q := b.feeders[r.PathValue("name")]
 		if q == nil {
-			b.mu.Unlock()
-			http.Error(w, "no such feeder", http.StatusNotFound)
-			return
+			missing = true
+			return true
 		}
-		items := q.waiting
-		q.waiting = nil
+		items, q.waiting = q.waiting, nil
 		for _, it := range items {
 			q.taken[it.Index]++
 			if q.reliable {
 				q.inflight[it.Index] = it
 			}
 		}
-		changed := b.changed
-		b.mu.Unlock()
-		if len(items) > 0 {
-			writeJSON(w, items)
-			return
-		}
-		if !r.URL.Query().Has("wait") {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		select {
-		case <-changed:
-		case <-r.Context().Done():
-			return
-		case <-deadline.C:
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
+		return len(items) > 0
+	})
+	switch {
+	case missing:
+		http.Error(w, "no such feeder", http.StatusNotFound)
+	case len(items) > 0:
+		writeJSON(w, items)
+	case r.Context().Err() == nil:
+		w.WriteHeader(http.StatusNoContent)
 	}
 }
 

@@ -45,24 +45,13 @@ func (b *bridge) handleTime(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		after = -1
 	}
-	timeout := time.NewTimer(timePollWait)
-	defer timeout.Stop()
-	for {
-		b.mu.Lock()
-		now, changed := b.simNow, b.changed
-		b.mu.Unlock()
-		if int64(now) != after {
-			writeJSON(w, simTime{now})
-			return
-		}
-		select {
-		case <-changed:
-		case <-timeout.C:
-			writeJSON(w, simTime{now})
-			return
-		case <-r.Context().Done():
-			return
-		}
+	var now time.Duration
+	b.longPoll(r, timePollWait, func() bool {
+		now = b.simNow
+		return int64(now) != after
+	})
+	if r.Context().Err() == nil {
+		writeJSON(w, simTime{now})
 	}
 }
 
